@@ -1,0 +1,139 @@
+//! Building and running the service: storage, keys, HTTP server, job workers, and a
+//! graceful shutdown that finishes in-flight requests and gives back job leases.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::crypto::{KeyError, Keys};
+use crate::http::{self, AppState};
+use crate::jobs::{JobHandler, Queue, WorkerPool};
+use crate::store::{self, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("secret key: {0}")]
+    Keys(#[from] KeyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// Open the database (migrating it) and load the deployment key: what every command needs.
+pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
+    let problems = config.problems();
+    if let Some(p) = problems.first() {
+        return Err(StartError::Config(p.to_string()));
+    }
+    let store = store::connect(config.database_url.expose()).await?;
+    store.migrate().await?;
+    let keys = Keys::load(&config.data_dir, config.is_sqlite())?;
+    let queue = Queue::new(store.clone(), clock.clone(), &config.jobs);
+    Ok(AppState {
+        config: Arc::new(config.clone()),
+        store,
+        keys: Arc::new(keys),
+        clock,
+        queue,
+    })
+}
+
+pub struct App {
+    state: AppState,
+    listener: TcpListener,
+    handlers: HashMap<String, Arc<dyn JobHandler>>,
+}
+
+impl App {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with(config, Arc::new(SystemClock)).await
+    }
+
+    /// Build with a chosen clock (tests move time by hand).
+    pub async fn build_with(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        let state = open(&config, clock).await?;
+        let listener =
+            TcpListener::bind(&config.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: config.listen.clone(),
+                    source,
+                })?;
+        Ok(Self {
+            state,
+            listener,
+            handlers: HashMap::new(),
+        })
+    }
+
+    /// Register the code that runs one kind of job.
+    pub fn with_job_handler(mut self, kind: &str, handler: Arc<dyn JobHandler>) -> Self {
+        self.handlers.insert(kind.to_string(), handler);
+        self
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serve until `shutdown` resolves: then stop accepting, finish in-flight requests,
+    /// let running jobs finish (bounded) and release the leases of the rest.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = http::router(self.state.clone());
+        let workers = WorkerPool::start(self.state.clone(), Arc::new(self.handlers));
+        tracing::info!(worker = %workers.worker_id, "job workers started");
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        workers.shutdown(Duration::from_secs(20)).await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight work");
+}

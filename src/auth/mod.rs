@@ -1,0 +1,126 @@
+//! Staff identity for the API: bearer tokens (stored as SHA-256) and roles.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::crypto::token_hash;
+use crate::error::AppError;
+use crate::http::AppState;
+
+/// Roles, weakest first: auditors read, agents also act on requests, admins also manage
+/// tokens and users.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Auditor,
+    Agent,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Auditor => "auditor",
+            Role::Agent => "agent",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auditor" => Ok(Role::Auditor),
+            "agent" => Ok(Role::Agent),
+            "admin" => Ok(Role::Admin),
+            _ => Err(format!(
+                "unknown role `{s}`; expected admin, agent or auditor"
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+/// A caller authenticated by a bearer token.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub token_id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Staff {
+    /// How the caller appears in events and the audit log.
+    pub fn actor(&self) -> String {
+        format!("token:{}", self.name)
+    }
+
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this needs the {} role; the token has {}",
+                role.as_str(),
+                self.role.as_str()
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(AppError::Unauthorized(
+                "an `Authorization: Bearer <token>` header is required",
+            ))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 200)
+            .ok_or(AppError::Unauthorized(
+                "the Authorization header must be `Bearer <token>`",
+            ))?;
+        // Lookup is by SHA-256 of the token, so timing reveals nothing about stored tokens.
+        let found = state.store.token_by_hash(&token_hash(token)).await?;
+        match found {
+            Some(t) if t.revoked_at.is_none() => Ok(Staff {
+                token_id: t.id,
+                name: t.name,
+                role: t.role,
+            }),
+            _ => Err(AppError::Unauthorized("the token is unknown or revoked")),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The command line: `serve`, `migrate`, `check`, `token …`, `audit verify`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, App};
+use crate::auth::Role;
+use crate::clock::SystemClock;
+use crate::config::{Config, Problem};
+
+#[derive(Debug, Parser)]
+#[command(name = "rightsdesk", version, about = "Data-subject rights service")]
+pub struct Cli {
+    /// Configuration file (default: ./rightsdesk.toml when present).
+    #[arg(long, global = true, env = "RIGHTSDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service and job workers.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Validate the configuration and test the database connection.
+    Check {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Staff API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints only the token on stdout.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+    /// List tokens (never the secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; exits non-zero when it is broken.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn load_config(path: Option<&std::path::Path>) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|p| {
+        eprintln!("error: {p}");
+        ExitCode::from(2)
+    })
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let config = match load_config(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    crate::telemetry::init(&config.log_format, &config.log_level);
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => match app::open(&config, Arc::new(SystemClock)).await {
+            Ok(_) => {
+                eprintln!("migrations applied");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::Check { json } => check(config, json).await,
+        Command::Token(cmd) => token(config, cmd).await,
+        Command::Audit(AuditCommand::Verify { json }) => audit_verify(config, json).await,
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let app = match App::build(config.clone()).await {
+        Ok(a) => a,
+        Err(e) => return fail(e),
+    };
+    let addr = app.local_addr();
+    tracing::info!(%addr, public_url = %config.public_url, "Rightsdesk is listening");
+    eprintln!("Rightsdesk is listening on http://{addr}");
+    match app.run_until_stopped(app::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+async fn check(config: Config, json: bool) -> ExitCode {
+    let mut problems: Vec<Problem> = config.problems();
+    if problems.is_empty() {
+        match crate::store::connect(config.database_url.expose()).await {
+            Ok(store) => {
+                if let Err(e) = store.ready().await {
+                    // A fresh database has no migrations table yet; that is fine for check.
+                    if !e.to_string().contains("_sqlx_migrations") {
+                        problems.push(Problem {
+                            key: "database_url".into(),
+                            message: format!("database does not answer: {e}"),
+                        });
+                    }
+                }
+            }
+            Err(e) => problems.push(Problem {
+                key: "database_url".into(),
+                message: format!("cannot connect: {e}"),
+            }),
+        }
+    }
+    if json {
+        let out = serde_json::json!({ "ok": problems.is_empty(), "problems": problems });
+        println!("{out:#}");
+    } else if problems.is_empty() {
+        println!("configuration OK; database reachable");
+    } else {
+        let width = problems
+            .iter()
+            .map(|p| p.key.len())
+            .max()
+            .unwrap_or(3)
+            .max(3);
+        println!("{:width$}  PROBLEM", "KEY");
+        for p in &problems {
+            println!("{:width$}  {}", p.key, p.message);
+        }
+    }
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn token(config: Config, cmd: TokenCommand) -> ExitCode {
+    let state = match app::open(&config, Arc::new(SystemClock)).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match cmd {
+        TokenCommand::Create { name, role } => {
+            match crate::http::api::tokens::issue(&state, &name, role, "cli", None).await {
+                Ok(t) => {
+                    eprintln!(
+                        "created token {} ({}, role {}); it is shown once:",
+                        t.id,
+                        t.name,
+                        t.role.as_str()
+                    );
+                    println!("{}", t.token);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        TokenCommand::List => match state.store.list_tokens().await {
+            Ok(tokens) => {
+                println!("{:36}  {:8}  {:10}  NAME", "ID", "ROLE", "STATE");
+                for t in tokens {
+                    let st = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!("{:36}  {:8}  {:10}  {}", t.id, t.role.as_str(), st, t.name);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        TokenCommand::Revoke { id } => match state.store.revoke_token(&id, state.clock.now()).await
+        {
+            Ok(true) => {
+                eprintln!("revoked");
+                ExitCode::SUCCESS
+            }
+            Ok(false) => fail("no active token with that id"),
+            Err(e) => fail(e),
+        },
+    }
+}
+
+async fn audit_verify(config: Config, json: bool) -> ExitCode {
+    let state = match app::open(&config, Arc::new(SystemClock)).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match crate::audit::verify(state.store.as_ref()).await {
+        Ok(report) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else if report.ok {
+                println!("audit chain intact: {} entries", report.entries);
+            } else {
+                println!(
+                    "audit chain BROKEN at entry {}: {}",
+                    report.first_broken_seq.unwrap_or_default(),
+                    report.problem.as_deref().unwrap_or("")
+                );
+            }
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => fail(e),
+    }
+}

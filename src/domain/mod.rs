@@ -1,0 +1,7 @@
+//! Pure types and rules: request kinds and statuses, the state machine, deadlines,
+//! references and subject identity. Nothing here touches I/O.
+
+pub mod deadline;
+pub mod identity;
+pub mod reference;
+pub mod request;

@@ -1,0 +1,244 @@
+//! Request kinds, statuses and the one state machine that moves between them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownValue {
+                        what: stringify!($name),
+                        expected: &[$($text),+],
+                    }),
+                }
+            }
+        }
+    };
+}
+
+/// A text that names none of a closed set's values.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown {what}; expected one of: {}", expected.join(", "))]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub expected: &'static [&'static str],
+}
+
+text_enum!(
+    /// What the subject asks for.
+    Kind {
+        Access => "access",
+        Portability => "portability",
+        Erasure => "erasure",
+        Rectification => "rectification",
+        Restriction => "restriction",
+        Objection => "objection",
+    }
+);
+
+text_enum!(
+    /// Where a request stands.
+    Status {
+        AwaitingVerification => "awaiting_verification",
+        Open => "open",
+        InProgress => "in_progress",
+        Review => "review",
+        OnHold => "on_hold",
+        Completed => "completed",
+        Denied => "denied",
+        Withdrawn => "withdrawn",
+        Expired => "expired",
+    }
+);
+
+text_enum!(
+    /// Why a request is refused (the code; the subject also gets free text).
+    DenyReason {
+        InsufficientVerification => "insufficient_verification",
+        NoMatch => "no_match",
+        ManifestlyUnfounded => "manifestly_unfounded",
+        Excessive => "excessive",
+        LegalExemption => "legal_exemption",
+        OutsideJurisdiction => "outside_jurisdiction",
+        Other => "other",
+    }
+);
+
+text_enum!(
+    /// Who entered the request.
+    Source {
+        Subject => "subject",
+        Staff => "staff",
+    }
+);
+
+text_enum!(
+    /// What moves a request between statuses.
+    Action {
+        Verify => "verify",
+        Start => "start",
+        TasksDone => "tasks_done",
+        Complete => "complete",
+        Deny => "deny",
+        Hold => "hold",
+        Resume => "resume",
+        Withdraw => "withdraw",
+        Expire => "expire",
+        Extend => "extend",
+    }
+);
+
+impl Status {
+    /// No action moves a request out of a final status.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Completed | Status::Denied | Status::Withdrawn | Status::Expired
+        )
+    }
+
+    /// A human sentence for the subject's status page.
+    pub fn plain_words(self) -> &'static str {
+        match self {
+            Status::AwaitingVerification => "Waiting for you to confirm your email address",
+            Status::Open => "Received and confirmed; waiting to be worked on",
+            Status::InProgress => "Being worked on",
+            Status::Review => "Being reviewed before we answer",
+            Status::OnHold => "On hold",
+            Status::Completed => "Completed",
+            Status::Denied => "Refused",
+            Status::Withdrawn => "Withdrawn",
+            Status::Expired => "Expired because the email address was never confirmed",
+        }
+    }
+}
+
+/// An action that the current status does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {action} a request that is {current}")]
+pub struct IllegalTransition {
+    pub action: Action,
+    pub current: Status,
+}
+
+/// The state machine of DESIGN.md. `held_from` is the status a request had when it was
+/// put on hold; `resume` returns to it.
+pub fn transition(
+    current: Status,
+    action: Action,
+    held_from: Option<Status>,
+) -> Result<Status, IllegalTransition> {
+    use Action as A;
+    use Status as S;
+    let illegal = || IllegalTransition { action, current };
+    if current.is_final() {
+        return Err(illegal());
+    }
+    let next = match (action, current) {
+        (A::Verify, S::AwaitingVerification) => S::Open,
+        (A::Expire, S::AwaitingVerification) => S::Expired,
+        (A::Start, S::Open) => S::InProgress,
+        (A::TasksDone, S::InProgress) => S::Review,
+        (A::Complete, S::Review) => S::Completed,
+        (A::Hold, S::Open | S::InProgress | S::Review) => S::OnHold,
+        (A::Resume, S::OnHold) => match held_from {
+            Some(prev @ (S::Open | S::InProgress | S::Review)) => prev,
+            _ => S::Open,
+        },
+        // An extension changes the due date, not the status.
+        (A::Extend, S::Open | S::InProgress | S::Review | S::OnHold) => current,
+        (A::Deny, _) => S::Denied,
+        (A::Withdraw, _) => S::Withdrawn,
+        _ => return Err(illegal()),
+    };
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action as A;
+    use Status as S;
+
+    #[test]
+    fn happy_path() {
+        let s = transition(S::AwaitingVerification, A::Verify, None).unwrap();
+        assert_eq!(s, S::Open);
+        let s = transition(s, A::Start, None).unwrap();
+        assert_eq!(s, S::InProgress);
+        let s = transition(s, A::TasksDone, None).unwrap();
+        assert_eq!(s, S::Review);
+        assert_eq!(transition(s, A::Complete, None).unwrap(), S::Completed);
+    }
+
+    #[test]
+    fn hold_returns_to_previous_status() {
+        for prev in [S::Open, S::InProgress, S::Review] {
+            let held = transition(prev, A::Hold, None).unwrap();
+            assert_eq!(held, S::OnHold);
+            assert_eq!(transition(held, A::Resume, Some(prev)).unwrap(), prev);
+        }
+        assert!(transition(S::AwaitingVerification, A::Hold, None).is_err());
+        assert!(transition(S::OnHold, A::Hold, None).is_err());
+    }
+
+    #[test]
+    fn final_statuses_accept_nothing() {
+        for s in [S::Completed, S::Denied, S::Withdrawn, S::Expired] {
+            for a in Action::ALL {
+                let err = transition(s, *a, None).unwrap_err();
+                assert_eq!(err.current, s);
+            }
+        }
+    }
+
+    #[test]
+    fn deny_and_withdraw_from_any_open_status() {
+        for s in Status::ALL.iter().filter(|s| !s.is_final()) {
+            assert_eq!(transition(*s, A::Deny, None).unwrap(), S::Denied);
+            assert_eq!(transition(*s, A::Withdraw, None).unwrap(), S::Withdrawn);
+        }
+    }
+
+    #[test]
+    fn illegal_moves_name_the_current_status() {
+        let err = transition(S::Open, A::Complete, None).unwrap_err();
+        assert_eq!(err.to_string(), "cannot complete a request that is open");
+        assert!(transition(S::Open, A::Verify, None).is_err());
+        assert!(transition(S::InProgress, A::Start, None).is_err());
+        assert!(transition(S::Open, A::Expire, None).is_err());
+    }
+
+    #[test]
+    fn text_round_trip() {
+        for k in Kind::ALL {
+            assert_eq!(k.as_str().parse::<Kind>().unwrap(), *k);
+        }
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>().unwrap(), *s);
+        }
+        assert!("delete".parse::<Kind>().is_err());
+    }
+}

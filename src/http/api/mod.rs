@@ -1,0 +1,91 @@
+//! The JSON API under `/api/v1`, documented as OpenAPI 3.1 from the handlers themselves.
+
+use axum::Json;
+use axum::http::Uri;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use crate::error::AppError;
+
+pub mod audit;
+pub mod jobs;
+pub mod requests;
+pub mod tokens;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rightsdesk API", description = "Data-subject rights requests, deadlines and audit."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "requests", description = "Staff work on requests"),
+        (name = "audit", description = "The hash-chained audit log"),
+        (name = "admin", description = "Tokens and the job queue"),
+        (name = "meta", description = "This document")
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Every API route, registered together with its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(requests::list, requests::create))
+        .routes(routes!(requests::get_one))
+        .routes(routes!(requests::start))
+        .routes(routes!(requests::deny))
+        .routes(routes!(requests::extend))
+        .routes(routes!(requests::hold))
+        .routes(routes!(requests::resume))
+        .routes(routes!(requests::complete))
+        .routes(routes!(requests::withdraw))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::verify))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(jobs::list))
+        .routes(routes!(jobs::retry))
+        .routes(routes!(openapi_json));
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
+}
+
+/// The OpenAPI document of this API.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    let (_, doc) = router().split_for_parts();
+    Json(doc)
+}
+
+/// Unknown paths answer problem+json too.
+pub async fn not_found(uri: Uri) -> AppError {
+    AppError::NotFound(format!("nothing at {}", uri.path()))
+}
+
+/// Pagination parameters shared by list endpoints.
+pub fn page(
+    page: Option<u32>,
+    per_page: Option<u32>,
+) -> Result<crate::store::PageRequest, AppError> {
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(25);
+    if page == 0 || page > 1_000_000 {
+        return Err(AppError::field("page", "must be 1 or more"));
+    }
+    if per_page == 0 || per_page > 100 {
+        return Err(AppError::field("per_page", "must be 1 to 100"));
+    }
+    Ok(crate::store::PageRequest { page, per_page })
+}

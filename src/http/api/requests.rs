@@ -1,0 +1,480 @@
+//! Staff endpoints for requests: create, list, read, and the workflow actions.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::page;
+use crate::auth::{Role, Staff};
+use crate::domain::deadline::{self, Regime};
+use crate::domain::request::{DenyReason, Kind, Source, Status};
+use crate::error::{AppError, FieldError};
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::{AppState, ClientAddr};
+use crate::store::{Event, NewAudit, Request, RequestFilter};
+use crate::workflow::{self, Actor, Correction, StaffAction, StaffEntry};
+
+/// A request in a list: no personal data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestSummary {
+    pub reference: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub source: Source,
+    pub received_at: DateTime<Utc>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub due_date: Option<NaiveDate>,
+    pub extended: bool,
+    pub overdue: bool,
+    pub assignee: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Subject {
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A request with its identity, history and due dates.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestDetail {
+    pub reference: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub source: Source,
+    #[schema(value_type = String, example = "gdpr")]
+    pub regime: String,
+    pub received_at: DateTime<Utc>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub clock_started_on: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    /// The due date before the extension, when extended.
+    pub original_due_date: Option<NaiveDate>,
+    pub extended: bool,
+    pub extension_reason: Option<String>,
+    pub overdue: bool,
+    pub held_from: Option<Status>,
+    pub hold_started_at: Option<DateTime<Utc>>,
+    pub subject: Subject,
+    pub details: Option<String>,
+    pub corrections: Option<Vec<Correction>>,
+    pub scope: Option<String>,
+    pub verification_note: Option<String>,
+    pub deny_reason: Option<DenyReason>,
+    pub deny_note: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub assignee: Option<String>,
+    pub events: Vec<Event>,
+    /// Connector tasks (none until connectors are declared).
+    #[schema(value_type = Vec<Object>)]
+    pub tasks: Vec<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestList {
+    pub items: Vec<RequestSummary>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+fn is_overdue(r: &Request, today: NaiveDate) -> bool {
+    !r.status.is_final() && r.due_date.is_some_and(|d| deadline::is_overdue(today, d))
+}
+
+fn summary(r: Request, today: NaiveDate) -> RequestSummary {
+    RequestSummary {
+        overdue: is_overdue(&r, today),
+        reference: r.reference,
+        kind: r.kind,
+        status: r.status,
+        source: r.source,
+        received_at: r.received_at,
+        verified_at: r.verified_at,
+        due_date: r.due_date,
+        extended: r.extended,
+        assignee: r.assignee,
+    }
+}
+
+fn detail(state: &AppState, r: Request, events: Vec<Event>) -> Result<RequestDetail, AppError> {
+    let open = |ct: &Option<String>| -> Result<Option<String>, AppError> {
+        ct.as_deref()
+            .map(|c| state.keys.decrypt(c))
+            .transpose()
+            .map_err(|e| AppError::Internal(format!("request {}: {e}", r.reference)))
+    };
+    let corrections = open(&r.corrections_ct)?
+        .map(|c| serde_json::from_str(&c))
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("request {}: corrections: {e}", r.reference)))?;
+    Ok(RequestDetail {
+        overdue: is_overdue(&r, workflow::today(state)),
+        subject: Subject {
+            email: open(&r.email_ct)?,
+            name: open(&r.name_ct)?,
+        },
+        details: open(&r.details_ct)?,
+        corrections,
+        verification_note: open(&r.verification_note_ct)?,
+        reference: r.reference,
+        kind: r.kind,
+        status: r.status,
+        source: r.source,
+        regime: r.regime.to_string(),
+        received_at: r.received_at,
+        verified_at: r.verified_at,
+        clock_started_on: r.clock_started_on,
+        due_date: r.due_date,
+        original_due_date: r.original_due_date,
+        extended: r.extended,
+        extension_reason: r.extension_reason,
+        held_from: r.held_from,
+        hold_started_at: r.hold_started_at,
+        scope: r.scope,
+        deny_reason: r.deny_reason,
+        deny_note: r.deny_note,
+        completed_at: r.completed_at,
+        assignee: r.assignee,
+        events,
+        tasks: Vec::new(),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+/// Read a request with its personal data; the read itself is audited.
+async fn full_view(
+    state: &AppState,
+    actor: &Actor,
+    r: Request,
+    audit_view: bool,
+) -> Result<RequestDetail, AppError> {
+    if audit_view {
+        state
+            .store
+            .append_audit(&NewAudit {
+                at: state.clock.now(),
+                actor: actor.name.clone(),
+                action: "request.view".into(),
+                request_ref: Some(r.reference.clone()),
+                client_addr: actor.client_addr.clone(),
+                detail: serde_json::json!({}),
+            })
+            .await?;
+    }
+    let events = state.store.events(&r.id).await?;
+    detail(state, r, events)
+}
+
+fn actor(staff: &Staff, client: &ClientAddr) -> Actor {
+    Actor {
+        name: staff.actor(),
+        client_addr: client.text(),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    pub kind: Option<Kind>,
+    /// true: only overdue requests; false: only requests that are not overdue.
+    pub overdue: Option<bool>,
+    /// A reference (or its start) or a subject's exact email address.
+    pub q: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// List requests, soonest due first.
+#[utoipa::path(get, path = "/requests", tag = "requests", params(ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestList), (status = 401, body = crate::error::Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<RequestList>, AppError> {
+    let page = page(q.page, q.per_page)?;
+    let today = workflow::today(&state);
+    let mut filter = RequestFilter {
+        status: q.status,
+        kind: q.kind,
+        page,
+        ..Default::default()
+    };
+    match q.overdue {
+        Some(true) => filter.overdue_before = Some(today),
+        Some(false) => filter.not_overdue_on = Some(today),
+        None => {}
+    }
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if text.len() > 254 {
+            return Err(AppError::field("q", "must be at most 254 characters"));
+        }
+        let upper = text.to_ascii_uppercase();
+        // Only reference characters reach LIKE, so the pattern cannot be widened.
+        if upper.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            filter.reference_prefix = Some(upper);
+        }
+        if let Ok(email) = crate::domain::identity::SubjectEmail::parse(text) {
+            filter.email_index = Some(state.keys.blind_index(email.expose()));
+        }
+        if filter.reference_prefix.is_none() && filter.email_index.is_none() {
+            return Ok(Json(RequestList {
+                items: Vec::new(),
+                total: 0,
+                page: page.page,
+                per_page: page.per_page,
+            }));
+        }
+    }
+    let result = state.store.list_requests(&filter).await?;
+    Ok(Json(RequestList {
+        items: result
+            .items
+            .into_iter()
+            .map(|r| summary(r, today))
+            .collect(),
+        total: result.total,
+        page: page.page,
+        per_page: page.per_page,
+    }))
+}
+
+/// A request entered by staff (received by post, phone or ticket).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    pub kind: Kind,
+    pub email: String,
+    pub name: Option<String>,
+    pub details: Option<String>,
+    pub corrections: Option<Vec<Correction>>,
+    /// For objections: e.g. `marketing`.
+    pub scope: Option<String>,
+    /// When the request was received; may be in the past, not in the future. Default: now.
+    pub received_at: Option<DateTime<Utc>>,
+    /// When identity was verified; default: `received_at`.
+    pub verified_at: Option<DateTime<Utc>>,
+    /// `gdpr`, `uk_gdpr`, `ccpa`, `lgpd` or `days:N`; default: the configured regime.
+    #[schema(value_type = Option<String>)]
+    pub regime: Option<Regime>,
+    /// How the requester's identity was verified.
+    pub verification_note: String,
+}
+
+/// Enter a request on behalf of a subject; it starts `open`.
+#[utoipa::path(post, path = "/requests", tag = "requests", request_body = CreateRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = RequestDetail), (status = 422, body = crate::error::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    client: ClientAddr,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> Result<(StatusCode, Json<RequestDetail>), AppError> {
+    staff.require(Role::Agent)?;
+    let now = state.clock.now();
+    let mut errors: Vec<FieldError> = Vec::new();
+    let submission = workflow::parse_submission(
+        body.kind,
+        &body.email,
+        body.name.as_deref(),
+        body.details.as_deref(),
+        body.corrections,
+        body.scope.as_deref(),
+        &mut errors,
+    );
+    let received_at = body.received_at.unwrap_or(now);
+    if received_at > now {
+        errors.push(FieldError::new("received_at", "cannot be in the future"));
+    }
+    let verified_at = body.verified_at.unwrap_or(received_at);
+    if verified_at > now {
+        errors.push(FieldError::new("verified_at", "cannot be in the future"));
+    } else if verified_at < received_at {
+        errors.push(FieldError::new(
+            "verified_at",
+            "cannot be before received_at",
+        ));
+    }
+    let note = crate::domain::identity::clean_text(&body.verification_note);
+    if note.is_empty() {
+        errors.push(FieldError::new(
+            "verification_note",
+            "say how the requester's identity was verified",
+        ));
+    } else if note.chars().count() > 2000 {
+        errors.push(FieldError::new(
+            "verification_note",
+            "must be at most 2000 characters",
+        ));
+    }
+    let Some(submission) = submission.filter(|_| errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    let actor = actor(&staff, &client);
+    let entry = StaffEntry {
+        submission,
+        received_at,
+        verified_at,
+        regime: body.regime.unwrap_or(state.config.deadlines.regime),
+        verification_note: note,
+    };
+    let req = workflow::create_staff_request(&state, &actor, entry).await?;
+    let view = full_view(&state, &actor, req, false).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// A request with identity, events and due dates (this read is audited).
+#[utoipa::path(get, path = "/requests/{id}", tag = "requests",
+    params(("id" = String, Path, description = "The request's reference, e.g. DSR-7KQ2-M9XD")),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestDetail), (status = 404, body = crate::error::Problem)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    staff: Staff,
+    client: ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Json<RequestDetail>, AppError> {
+    let req = workflow::load(&state, &id).await?;
+    Ok(Json(
+        full_view(&state, &actor(&staff, &client), req, true).await?,
+    ))
+}
+
+async fn run_action(
+    state: AppState,
+    staff: Staff,
+    client: ClientAddr,
+    id: String,
+    action: StaffAction,
+) -> Result<Json<RequestDetail>, AppError> {
+    staff.require(Role::Agent)?;
+    let actor = actor(&staff, &client);
+    let req = workflow::act(&state, &actor, &id, action).await?;
+    Ok(Json(full_view(&state, &actor, req, false).await?))
+}
+
+/// An optional body for actions that take nothing else.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DenyBody {
+    pub reason: DenyReason,
+    /// Told to the subject.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    pub reason: String,
+    /// The new due date; default: the regime's maximum.
+    pub until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldBody {
+    pub reason: String,
+}
+
+macro_rules! action_handler {
+    ($name:ident, $path:literal, $doc:literal, $body:ty, |$b:ident| $make:expr) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "requests", request_body = $body,
+            params(("id" = String, Path, description = "The request's reference")),
+            security(("bearer" = [])),
+            responses((status = 200, body = RequestDetail), (status = 409, body = crate::error::Problem),
+                (status = 422, body = crate::error::Problem)))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            staff: Staff,
+            client: ClientAddr,
+            Path(id): Path<String>,
+            body: Option<ApiJson<$body>>,
+        ) -> Result<Json<RequestDetail>, AppError> {
+            let $b: Option<$body> = body.map(|b| b.0);
+            let action = $make?;
+            run_action(state, staff, client, id, action).await
+        }
+    };
+}
+
+fn required<T>(b: Option<T>) -> Result<T, AppError> {
+    b.ok_or_else(|| AppError::field("body", "this action needs a JSON body"))
+}
+
+action_handler!(
+    start,
+    "/requests/{id}/start",
+    "Start work: `open` -> `in_progress`.",
+    NoteBody,
+    |_b| Ok::<_, AppError>(StaffAction::Start)
+);
+action_handler!(
+    deny,
+    "/requests/{id}/deny",
+    "Refuse the request with a reason code.",
+    DenyBody,
+    |b| required(b).map(|b| StaffAction::Deny {
+        reason: b.reason,
+        note: b.note
+    })
+);
+action_handler!(
+    extend,
+    "/requests/{id}/extend",
+    "Extend the due date once, with a reason, before it passes.",
+    ExtendBody,
+    |b| required(b).map(|b| StaffAction::Extend {
+        reason: b.reason,
+        until: b.until
+    })
+);
+action_handler!(
+    hold,
+    "/requests/{id}/hold",
+    "Put on hold (stops the clock).",
+    HoldBody,
+    |b| required(b).map(|b| StaffAction::Hold { reason: b.reason })
+);
+action_handler!(
+    resume,
+    "/requests/{id}/resume",
+    "Resume; the due date moves by the whole days on hold.",
+    NoteBody,
+    |_b| Ok::<_, AppError>(StaffAction::Resume)
+);
+action_handler!(
+    complete,
+    "/requests/{id}/complete",
+    "Complete a reviewed request.",
+    NoteBody,
+    |b| Ok::<_, AppError>(StaffAction::Complete {
+        note: b.and_then(|b| b.note)
+    })
+);
+action_handler!(
+    withdraw,
+    "/requests/{id}/withdraw",
+    "Record that the subject withdrew the request.",
+    NoteBody,
+    |b| Ok::<_, AppError>(StaffAction::Withdraw {
+        note: b.and_then(|b| b.note)
+    })
+);

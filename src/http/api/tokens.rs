@@ -1,0 +1,127 @@
+//! Staff API tokens (admin only): list, create, revoke.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{Role, Staff};
+use crate::error::AppError;
+use crate::http::extract::ApiJson;
+use crate::http::{AppState, ClientAddr};
+use crate::store::{ApiToken, NewAudit};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// Shown once; only its hash is stored.
+    pub token: String,
+}
+
+/// Create a token and store only its hash (shared by the API and the CLI).
+pub async fn issue(
+    state: &AppState,
+    name: &str,
+    role: Role,
+    actor: &str,
+    client: Option<String>,
+) -> Result<CreatedToken, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::field(
+            "name",
+            "must be 1 to 100 printable characters",
+        ));
+    }
+    let token = format!("rd_{}", crate::crypto::new_token());
+    let now = state.clock.now();
+    let record = ApiToken {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: name.to_string(),
+        role,
+        token_hash: crate::crypto::token_hash(&token),
+        created_at: now,
+        revoked_at: None,
+    };
+    state.store.insert_token(&record).await?;
+    state
+        .store
+        .append_audit(&NewAudit {
+            at: now,
+            actor: actor.to_string(),
+            action: "token.create".into(),
+            request_ref: None,
+            client_addr: client,
+            detail: serde_json::json!({ "token_id": record.id, "name": record.name, "role": role }),
+        })
+        .await?;
+    Ok(CreatedToken {
+        id: record.id,
+        name: record.name,
+        role,
+        token,
+    })
+}
+
+/// Every token (never the secret).
+#[utoipa::path(get, path = "/tokens", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ApiToken>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Json<Vec<ApiToken>>, AppError> {
+    staff.require(Role::Admin)?;
+    Ok(Json(state.store.list_tokens().await?))
+}
+
+/// Create a token; the answer is the only time the token is shown.
+#[utoipa::path(post, path = "/tokens", tag = "admin", request_body = CreateToken, security(("bearer" = [])),
+    responses((status = 201, body = CreatedToken)))]
+pub async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    client: ClientAddr,
+    ApiJson(body): ApiJson<CreateToken>,
+) -> Result<(StatusCode, Json<CreatedToken>), AppError> {
+    staff.require(Role::Admin)?;
+    let created = issue(&state, &body.name, body.role, &staff.actor(), client.text()).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Revoke a token; it stops working at once.
+#[utoipa::path(delete, path = "/tokens/{token_id}", tag = "admin", params(("token_id" = String, Path)),
+    security(("bearer" = [])), responses((status = 204), (status = 404, body = crate::error::Problem)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    staff: Staff,
+    client: ClientAddr,
+    Path(token_id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    staff.require(Role::Admin)?;
+    let now = state.clock.now();
+    if !state.store.revoke_token(&token_id, now).await? {
+        return Err(AppError::NotFound("no active token with that id".into()));
+    }
+    state
+        .store
+        .append_audit(&NewAudit {
+            at: now,
+            actor: staff.actor(),
+            action: "token.revoke".into(),
+            request_ref: None,
+            client_addr: client.text(),
+            detail: serde_json::json!({ "token_id": token_id }),
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

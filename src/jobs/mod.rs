@@ -1,0 +1,314 @@
+//! The job queue: enqueue (with dedupe keys), claim with a lease, retry with exponential
+//! backoff, `dead` after the last attempt, and a worker pool that gives its leases back
+//! on shutdown. A crashed process's jobs are claimed again once their lease expires.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::clock::SharedClock;
+use crate::config::JobsConfig;
+use crate::http::AppState;
+use crate::store::{Job, NewJob, SharedStore};
+
+/// Why a job failed; `permanent` failures go straight to `dead`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct JobError {
+    pub message: String,
+    pub permanent: bool,
+}
+
+impl JobError {
+    pub fn retry(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+}
+
+/// Code that runs one kind of job.
+#[async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    async fn run(&self, job: &Job, state: &AppState) -> Result<(), JobError>;
+}
+
+pub type Handlers = Arc<HashMap<String, Arc<dyn JobHandler>>>;
+
+/// Handle for enqueueing work; wakes this process's idle workers.
+#[derive(Clone)]
+pub struct Queue {
+    store: SharedStore,
+    clock: SharedClock,
+    notify: Arc<Notify>,
+    max_attempts: i32,
+}
+
+impl Queue {
+    pub fn new(store: SharedStore, clock: SharedClock, config: &JobsConfig) -> Self {
+        Self {
+            store,
+            clock,
+            notify: Arc::new(Notify::new()),
+            max_attempts: i32::try_from(config.max_attempts).unwrap_or(i32::MAX),
+        }
+    }
+
+    /// Enqueue a job to run at `run_at` (now when `None`). `false` when the dedupe key
+    /// was already used.
+    pub async fn enqueue(
+        &self,
+        kind: &str,
+        payload: serde_json::Value,
+        dedupe_key: Option<String>,
+        run_at: Option<DateTime<Utc>>,
+    ) -> crate::store::Result<bool> {
+        let now = self.clock.now();
+        let added = self
+            .store
+            .enqueue(&NewJob {
+                kind: kind.into(),
+                payload,
+                dedupe_key,
+                run_at: run_at.unwrap_or(now),
+                max_attempts: self.max_attempts,
+                created_at: now,
+            })
+            .await?;
+        if added {
+            self.wake();
+        }
+        Ok(added)
+    }
+
+    pub fn wake(&self) {
+        self.notify.notify_waiters();
+    }
+}
+
+/// Delay before the next attempt: 5 s doubling per attempt, capped at one hour, with up to
+/// 20 % jitter so retries from many jobs do not arrive together.
+pub fn backoff(attempts: i32) -> TimeDelta {
+    let exp = attempts.clamp(1, 20) - 1;
+    let base = 5i64.saturating_mul(1i64 << exp).min(3600);
+    let jitter = (base as f64 * 0.2 * rand::random::<f64>()) as i64;
+    TimeDelta::seconds(base + jitter)
+}
+
+/// The running workers of this process.
+pub struct WorkerPool {
+    pub worker_id: String,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    store: SharedStore,
+    clock: SharedClock,
+}
+
+impl WorkerPool {
+    pub fn start(state: AppState, handlers: Handlers) -> Self {
+        let worker_id = format!(
+            "{}-{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8],
+            "w"
+        );
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for n in 0..state.config.jobs.workers {
+            let w = Worker {
+                id: worker_id.clone(),
+                n,
+                state: state.clone(),
+                handlers: handlers.clone(),
+                stop: stop_rx.clone(),
+            };
+            tasks.spawn(w.run());
+        }
+        Self {
+            worker_id,
+            stop,
+            tasks,
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+        }
+    }
+
+    /// Stop claiming, let running jobs finish for up to `grace`, then give back any lease
+    /// still held so another replica picks the job up at once.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let drained = tokio::time::timeout(grace, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
+        }
+        match self
+            .store
+            .release_leases(&self.worker_id, self.clock.now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "released job leases"),
+            Err(e) => tracing::warn!(error = %e, "could not release job leases"),
+        }
+    }
+}
+
+struct Worker {
+    id: String,
+    n: usize,
+    state: AppState,
+    handlers: Handlers,
+    stop: watch::Receiver<bool>,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        let poll = self
+            .state
+            .config
+            .jobs
+            .poll_interval
+            .0
+            .max(Duration::from_millis(50));
+        let notify = self.state.queue.notify.clone();
+        loop {
+            if *self.stop.borrow() {
+                return;
+            }
+            // Register interest before looking, so a wake between the look and the wait is not lost.
+            let woken = notify.notified();
+            match self.claim().await {
+                Ok(Some(job)) => {
+                    self.execute(job).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, worker = self.n, "could not claim a job"),
+            }
+            tokio::select! {
+                _ = woken => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = self.stop.changed() => {}
+            }
+        }
+    }
+
+    fn lease(&self) -> TimeDelta {
+        self.state.config.jobs.lease.chrono()
+    }
+
+    async fn claim(&self) -> crate::store::Result<Option<Job>> {
+        let now = self.state.clock.now();
+        self.state
+            .store
+            .claim_job(&self.id, now, now + self.lease())
+            .await
+    }
+
+    async fn execute(&self, job: Job) {
+        let store = &self.state.store;
+        let now = self.state.clock.now();
+        if job.attempts > job.max_attempts {
+            // Claimed again after its lease ran out on the last attempt.
+            let _ = store
+                .fail_job(
+                    &job.id,
+                    &self.id,
+                    "lease expired on the last attempt",
+                    None,
+                    now,
+                )
+                .await;
+            return;
+        }
+        let Some(handler) = self.handlers.get(&job.kind).cloned() else {
+            tracing::error!(job = %job.id, kind = %job.kind, "no handler for this job kind");
+            let _ = store
+                .fail_job(
+                    &job.id,
+                    &self.id,
+                    &format!("no handler for job kind `{}`", job.kind),
+                    None,
+                    now,
+                )
+                .await;
+            return;
+        };
+        // Keep the lease alive while the handler runs.
+        let heartbeat = {
+            let store = store.clone();
+            let clock = self.state.clock.clone();
+            let (id, worker, lease) = (job.id.clone(), self.id.clone(), self.lease());
+            let every = (lease / 3)
+                .to_std()
+                .unwrap_or(Duration::from_secs(10))
+                .max(Duration::from_millis(100));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    if let Ok(false) | Err(_) =
+                        store.heartbeat(&id, &worker, clock.now() + lease).await
+                    {
+                        return;
+                    }
+                }
+            })
+        };
+        let outcome = handler.run(&job, &self.state).await;
+        heartbeat.abort();
+        let now = self.state.clock.now();
+        let recorded = match outcome {
+            Ok(()) => store.finish_job(&job.id, &self.id, now).await,
+            Err(e) => {
+                let last = e.permanent || job.attempts >= job.max_attempts;
+                let retry_at = (!last).then(|| now + backoff(job.attempts));
+                if last {
+                    tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job is dead");
+                } else {
+                    tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job failed; will retry");
+                }
+                store
+                    .fail_job(&job.id, &self.id, &e.message, retry_at, now)
+                    .await
+            }
+        };
+        match recorded {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(job = %job.id, "job lease was lost before its result was recorded")
+            }
+            Err(e) => tracing::warn!(job = %job.id, error = %e, "could not record job result"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let a = backoff(1).num_seconds();
+        assert!((5..=6).contains(&a), "{a}");
+        let c = backoff(3).num_seconds();
+        assert!((20..=24).contains(&c), "{c}");
+        let big = backoff(50).num_seconds();
+        assert!((3600..=4320).contains(&big), "{big}");
+    }
+}

@@ -1,0 +1,21 @@
+//! Rightsdesk: a data-subject rights service.
+//!
+//! Requests arrive from subjects (public intake) or staff, move through one state machine
+//! (`domain::request`), are answered before a computed due date (`domain::deadline`), and
+//! every privileged action lands in a hash-chained audit log (`audit`).
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod secret;
+pub mod store;
+pub mod telemetry;
+pub mod workflow;

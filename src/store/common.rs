@@ -1,0 +1,553 @@
+//! The SQL both backends share. `$N` placeholders work on SQLite and PostgreSQL alike, and
+//! chrono values bind natively on both, so one text serves both; each backend passes in
+//! what differs (how a write transaction begins, how the audit chain is serialized, how a
+//! job is claimed).
+
+/// Columns of `requests`, in the order `bind_request!` binds them.
+pub(crate) const REQUEST_COLUMNS: &str = "id, reference, kind, status, held_from, hold_started_at, source, regime, \
+    email_ct, email_index, name_ct, details_ct, corrections_ct, scope, verification_note_ct, \
+    received_at, verified_at, clock_started_on, due_date, original_due_date, extended, \
+    extension_reason, deny_reason, deny_note, completed_at, closed_at, assignee, version, \
+    created_at, updated_at";
+
+pub(crate) const JOB_COLUMNS: &str = "id, kind, payload, dedupe_key, status, attempts, max_attempts, run_at, \
+    lease_owner, lease_expires_at, last_error, created_at, updated_at";
+
+pub(crate) const AUDIT_COLUMNS: &str =
+    "seq, at, actor, action, request_ref, client_addr, detail, prev_hash, hash";
+
+/// Bind every column of a request in `REQUEST_COLUMNS` order.
+macro_rules! bind_request {
+    ($q:expr, $r:expr) => {
+        $q.bind(&$r.id)
+            .bind(&$r.reference)
+            .bind($r.kind.as_str())
+            .bind($r.status.as_str())
+            .bind($r.held_from.map(|s| s.as_str()))
+            .bind($r.hold_started_at)
+            .bind($r.source.as_str())
+            .bind($r.regime.to_string())
+            .bind(&$r.email_ct)
+            .bind(&$r.email_index)
+            .bind(&$r.name_ct)
+            .bind(&$r.details_ct)
+            .bind(&$r.corrections_ct)
+            .bind(&$r.scope)
+            .bind(&$r.verification_note_ct)
+            .bind($r.received_at)
+            .bind($r.verified_at)
+            .bind($r.clock_started_on)
+            .bind($r.due_date)
+            .bind($r.original_due_date)
+            .bind($r.extended)
+            .bind(&$r.extension_reason)
+            .bind($r.deny_reason.map(|d| d.as_str()))
+            .bind(&$r.deny_note)
+            .bind($r.completed_at)
+            .bind($r.closed_at)
+            .bind(&$r.assignee)
+            .bind($r.version)
+            .bind($r.created_at)
+            .bind($r.updated_at)
+    };
+}
+
+macro_rules! store_impl {
+    (
+        store = $store:ident,
+        db = $db:ty,
+        migrator = $migrator:expr,
+        begin_write = $begin:literal,
+        audit_lock = $lock:literal,
+        claim_sql = $claim:literal $(,)?
+    ) => {
+        impl $store {
+            async fn begin_write(&self) -> $crate::store::Result<sqlx::Transaction<'static, $db>> {
+                Ok(self.pool.begin_with($begin).await?)
+            }
+
+            async fn insert_event_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                request_id: &str,
+                e: &$crate::store::Event,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO request_events (request_id, at, actor, action, from_status, to_status, note) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(request_id)
+                .bind(e.at)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(e.from_status.map(|s| s.as_str()))
+                .bind(e.to_status.as_str())
+                .bind(&e.note)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            /// Append to the hash chain inside `tx`; the caller's transaction serializes
+            /// appenders (`audit_lock`), so sequence numbers and hashes never fork.
+            async fn append_audit_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                entry: &$crate::store::NewAudit,
+            ) -> $crate::store::Result<$crate::store::AuditEntry> {
+                if !$lock.is_empty() {
+                    sqlx::query($lock).execute(&mut **tx).await?;
+                }
+                let last: Option<(i64, String)> =
+                    sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                let (seq, prev_hash) = match last {
+                    Some((s, h)) => (s + 1, h),
+                    None => (1, $crate::audit::GENESIS.to_string()),
+                };
+                let row = $crate::audit::seal(seq, entry, &prev_hash);
+                sqlx::query(
+                    "INSERT INTO audit_log (seq, at, actor, action, request_ref, client_addr, detail, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(row.seq)
+                .bind(row.at)
+                .bind(&row.actor)
+                .bind(&row.action)
+                .bind(&row.request_ref)
+                .bind(&row.client_addr)
+                .bind(&row.detail)
+                .bind(&row.prev_hash)
+                .bind(&row.hash)
+                .execute(&mut **tx)
+                .await?;
+                Ok(row)
+            }
+        }
+
+        fn unique_violation(e: sqlx::Error) -> $crate::store::StoreError {
+            match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => $crate::store::StoreError::Duplicate,
+                _ => e.into(),
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            async fn migrate(&self) -> $crate::store::Result<()> {
+                $migrator.run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ready(&self) -> $crate::store::Result<bool> {
+                let applied: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM _sqlx_migrations WHERE success",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(applied >= $migrator.iter().count() as i64)
+            }
+
+            async fn insert_request(
+                &self,
+                req: &$crate::store::Request,
+                event: &$crate::store::Event,
+                audit: &$crate::store::NewAudit,
+            ) -> $crate::store::Result<()> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "INSERT INTO requests ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
+                    $crate::store::common::REQUEST_COLUMNS
+                );
+                bind_request!(sqlx::query(sqlx::AssertSqlSafe(sql)), req)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unique_violation)?;
+                Self::insert_event_tx(&mut tx, &req.id, event).await?;
+                Self::append_audit_tx(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn update_request(
+                &self,
+                req: &$crate::store::Request,
+                expected_version: i64,
+                event: Option<&$crate::store::Event>,
+                audit: Option<&$crate::store::NewAudit>,
+            ) -> $crate::store::Result<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE requests SET status = $2, held_from = $3, hold_started_at = $4, \
+                     email_ct = $5, email_index = $6, name_ct = $7, details_ct = $8, corrections_ct = $9, \
+                     scope = $10, verification_note_ct = $11, verified_at = $12, clock_started_on = $13, \
+                     due_date = $14, original_due_date = $15, extended = $16, extension_reason = $17, \
+                     deny_reason = $18, deny_note = $19, completed_at = $20, closed_at = $21, assignee = $22, \
+                     version = $23, updated_at = $24 \
+                     WHERE id = $1 AND version = $25",
+                )
+                .bind(&req.id)
+                .bind(req.status.as_str())
+                .bind(req.held_from.map(|s| s.as_str()))
+                .bind(req.hold_started_at)
+                .bind(&req.email_ct)
+                .bind(&req.email_index)
+                .bind(&req.name_ct)
+                .bind(&req.details_ct)
+                .bind(&req.corrections_ct)
+                .bind(&req.scope)
+                .bind(&req.verification_note_ct)
+                .bind(req.verified_at)
+                .bind(req.clock_started_on)
+                .bind(req.due_date)
+                .bind(req.original_due_date)
+                .bind(req.extended)
+                .bind(&req.extension_reason)
+                .bind(req.deny_reason.map(|d| d.as_str()))
+                .bind(&req.deny_note)
+                .bind(req.completed_at)
+                .bind(req.closed_at)
+                .bind(&req.assignee)
+                .bind(req.version)
+                .bind(req.updated_at)
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Err($crate::store::StoreError::Conflict);
+                }
+                if let Some(e) = event {
+                    Self::insert_event_tx(&mut tx, &req.id, e).await?;
+                }
+                if let Some(a) = audit {
+                    Self::append_audit_tx(&mut tx, a).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn request_by_reference(
+                &self,
+                reference: &str,
+            ) -> $crate::store::Result<Option<$crate::store::Request>> {
+                let sql = format!(
+                    "SELECT {} FROM requests WHERE reference = $1",
+                    $crate::store::common::REQUEST_COLUMNS
+                );
+                let row: Option<$crate::store::RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(reference)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map($crate::store::Request::try_from).transpose()
+            }
+
+            async fn list_requests(
+                &self,
+                f: &$crate::store::RequestFilter,
+            ) -> $crate::store::Result<$crate::store::Page<$crate::store::Request>> {
+                fn filters(qb: &mut sqlx::QueryBuilder<$db>, f: &$crate::store::RequestFilter) {
+                    qb.push(" WHERE 1 = 1");
+                    if let Some(s) = f.status {
+                        qb.push(" AND status = ").push_bind(s.as_str());
+                    }
+                    if let Some(k) = f.kind {
+                        qb.push(" AND kind = ").push_bind(k.as_str());
+                    }
+                    let open = " AND status NOT IN ('completed', 'denied', 'withdrawn', 'expired')";
+                    if let Some(d) = f.overdue_before {
+                        qb.push(open).push(" AND due_date < ").push_bind(d);
+                    }
+                    if let Some(d) = f.not_overdue_on {
+                        qb.push(" AND (due_date IS NULL OR due_date >= ")
+                            .push_bind(d)
+                            .push(" OR status IN ('completed', 'denied', 'withdrawn', 'expired'))");
+                    }
+                    match (&f.reference_prefix, &f.email_index) {
+                        (Some(p), Some(i)) => {
+                            qb.push(" AND (reference LIKE ")
+                                .push_bind(format!("{p}%"))
+                                .push(" OR email_index = ")
+                                .push_bind(i.clone())
+                                .push(")");
+                        }
+                        (Some(p), None) => {
+                            qb.push(" AND reference LIKE ").push_bind(format!("{p}%"));
+                        }
+                        (None, Some(i)) => {
+                            qb.push(" AND email_index = ").push_bind(i.clone());
+                        }
+                        (None, None) => {}
+                    }
+                }
+                let mut count = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) FROM requests");
+                filters(&mut count, f);
+                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM requests",
+                    $crate::store::common::REQUEST_COLUMNS
+                ));
+                filters(&mut qb, f);
+                qb.push(" ORDER BY due_date IS NULL, due_date, received_at, reference LIMIT ")
+                    .push_bind(f.page.limit())
+                    .push(" OFFSET ")
+                    .push_bind(f.page.offset());
+                let rows: Vec<$crate::store::RequestRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                let items = rows
+                    .into_iter()
+                    .map($crate::store::Request::try_from)
+                    .collect::<$crate::store::Result<Vec<_>>>()?;
+                Ok($crate::store::Page { items, total })
+            }
+
+            async fn events(&self, request_id: &str) -> $crate::store::Result<Vec<$crate::store::Event>> {
+                let rows: Vec<$crate::store::EventRow> = sqlx::query_as(
+                    "SELECT at, actor, action, from_status, to_status, note FROM request_events \
+                     WHERE request_id = $1 ORDER BY id",
+                )
+                .bind(request_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map($crate::store::Event::try_from).collect()
+            }
+
+            async fn insert_token(&self, t: &$crate::store::ApiToken) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO api_tokens (id, name, role, token_hash, created_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&t.id)
+                .bind(&t.name)
+                .bind(t.role.as_str())
+                .bind(&t.token_hash)
+                .bind(t.created_at)
+                .bind(t.revoked_at)
+                .execute(&self.pool)
+                .await
+                .map_err(unique_violation)?;
+                Ok(())
+            }
+
+            async fn token_by_hash(&self, hash: &str) -> $crate::store::Result<Option<$crate::store::ApiToken>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, name, role, token_hash, created_at, revoked_at FROM api_tokens WHERE token_hash = $1",
+                )
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn list_tokens(&self) -> $crate::store::Result<Vec<$crate::store::ApiToken>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, name, role, token_hash, created_at, revoked_at FROM api_tokens ORDER BY created_at, id",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn revoke_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<bool> {
+                let r = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn append_audit(&self, entry: &$crate::store::NewAudit) -> $crate::store::Result<$crate::store::AuditEntry> {
+                let mut tx = self.begin_write().await?;
+                let row = Self::append_audit_tx(&mut tx, entry).await?;
+                tx.commit().await?;
+                Ok(row)
+            }
+
+            async fn list_audit(
+                &self,
+                f: &$crate::store::AuditFilter,
+            ) -> $crate::store::Result<$crate::store::Page<$crate::store::AuditEntry>> {
+                fn filters(qb: &mut sqlx::QueryBuilder<$db>, f: &$crate::store::AuditFilter) {
+                    qb.push(" WHERE 1 = 1");
+                    if let Some(r) = &f.request_ref {
+                        qb.push(" AND request_ref = ").push_bind(r.clone());
+                    }
+                    if let Some(a) = &f.actor {
+                        qb.push(" AND actor = ").push_bind(a.clone());
+                    }
+                    if let Some(t) = f.from {
+                        qb.push(" AND at >= ").push_bind(t);
+                    }
+                    if let Some(t) = f.to {
+                        qb.push(" AND at < ").push_bind(t);
+                    }
+                }
+                let mut count = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) FROM audit_log");
+                filters(&mut count, f);
+                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM audit_log",
+                    $crate::store::common::AUDIT_COLUMNS
+                ));
+                filters(&mut qb, f);
+                qb.push(" ORDER BY seq DESC LIMIT ")
+                    .push_bind(f.page.limit())
+                    .push(" OFFSET ")
+                    .push_bind(f.page.offset());
+                let items = qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok($crate::store::Page { items, total })
+            }
+
+            async fn audit_after(&self, after_seq: i64, limit: i64) -> $crate::store::Result<Vec<$crate::store::AuditEntry>> {
+                let sql = format!(
+                    "SELECT {} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    $crate::store::common::AUDIT_COLUMNS
+                );
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(after_seq)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn enqueue(&self, job: &$crate::store::NewJob) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "INSERT INTO jobs (id, kind, payload, dedupe_key, status, attempts, max_attempts, run_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(&job.kind)
+                .bind(job.payload.to_string())
+                .bind(&job.dedupe_key)
+                .bind(job.max_attempts)
+                .bind(job.run_at)
+                .bind(job.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn claim_job(
+                &self,
+                worker: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Option<$crate::store::Job>> {
+                let sql = format!("{} RETURNING {}", $claim, $crate::store::common::JOB_COLUMNS);
+                let mut tx = self.begin_write().await?;
+                let job = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(worker)
+                    .bind(now)
+                    .bind(lease_until)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(job)
+            }
+
+            async fn heartbeat(
+                &self,
+                id: &str,
+                worker: &str,
+                lease_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE jobs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+                )
+                .bind(id)
+                .bind(worker)
+                .bind(lease_until)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn finish_job(&self, id: &str, worker: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_expires_at = NULL, updated_at = $3 \
+                     WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+                )
+                .bind(id)
+                .bind(worker)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn fail_job(
+                &self,
+                id: &str,
+                worker: &str,
+                error: &str,
+                retry_at: Option<chrono::DateTime<chrono::Utc>>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                let (status, run_at) = match retry_at {
+                    Some(t) => ("queued", t),
+                    None => ("dead", now),
+                };
+                let r = sqlx::query(
+                    "UPDATE jobs SET status = $3, run_at = $4, last_error = $5, lease_owner = NULL, \
+                     lease_expires_at = NULL, updated_at = $6 \
+                     WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+                )
+                .bind(id)
+                .bind(worker)
+                .bind(status)
+                .bind(run_at)
+                .bind(error)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn release_leases(&self, worker: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<u64> {
+                // The attempt that was cut short does not count against the job.
+                let r = sqlx::query(
+                    "UPDATE jobs SET status = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+                     lease_owner = NULL, lease_expires_at = NULL, run_at = $2, updated_at = $2 \
+                     WHERE lease_owner = $1 AND status = 'running'",
+                )
+                .bind(worker)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn list_jobs(
+                &self,
+                status: Option<$crate::store::JobStatus>,
+                page: $crate::store::PageRequest,
+            ) -> $crate::store::Result<$crate::store::Page<$crate::store::Job>> {
+                let status = status.map(|s| s.as_str());
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR status = $1)")
+                    .bind(status)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let sql = format!(
+                    "SELECT {} FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+                    $crate::store::common::JOB_COLUMNS
+                );
+                let items = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(status)
+                    .bind(page.limit())
+                    .bind(page.offset())
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok($crate::store::Page { items, total })
+            }
+
+            async fn retry_job(&self, id: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE jobs SET status = 'queued', attempts = 0, run_at = $2, updated_at = $2 \
+                     WHERE id = $1 AND status = 'dead'",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+        }
+    };
+}

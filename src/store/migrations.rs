@@ -1,0 +1,32 @@
+//! Migrations embedded in the binary, so `rightsdesk migrate` needs no files on disk.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+macro_rules! embed {
+    ($dir:literal: $($version:literal => $name:literal),+ $(,)?) => {
+        vec![$(Migration::new(
+            $version,
+            Cow::Borrowed($name),
+            MigrationType::Simple,
+            sqlx::SqlSafeStr::into_sql_str(include_str!(concat!("../../migrations/", $dir, "/", $name, ".sql"))),
+            false,
+        )),+]
+    };
+}
+
+fn migrator(migrations: Vec<Migration>) -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+pub fn sqlite() -> Migrator {
+    migrator(embed!("sqlite": 1 => "0001_spine"))
+}
+
+pub fn postgres() -> Migrator {
+    migrator(embed!("postgres": 1 => "0001_spine"))
+}

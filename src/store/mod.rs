@@ -1,0 +1,410 @@
+//! Persistence: one `Store` trait, implemented for SQLite (embedded default) and
+//! PostgreSQL (replicas). No SQL lives outside this module.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Role;
+use crate::domain::deadline::Regime;
+use crate::domain::request::{DenyReason, Kind, Source, Status};
+
+#[macro_use]
+mod common;
+mod migrations;
+pub mod postgres;
+pub mod sqlite;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the record was changed by someone else; reload and try again")]
+    Conflict,
+    #[error("a record with the same unique key exists")]
+    Duplicate,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A request as stored. Identity fields are ciphertexts (`*_ct`); the HTTP layer decrypts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub id: String,
+    pub reference: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub held_from: Option<Status>,
+    pub hold_started_at: Option<DateTime<Utc>>,
+    pub source: Source,
+    pub regime: Regime,
+    pub email_ct: Option<String>,
+    pub email_index: Option<String>,
+    pub name_ct: Option<String>,
+    pub details_ct: Option<String>,
+    pub corrections_ct: Option<String>,
+    pub scope: Option<String>,
+    pub verification_note_ct: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub clock_started_on: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub original_due_date: Option<NaiveDate>,
+    pub extended: bool,
+    pub extension_reason: Option<String>,
+    pub deny_reason: Option<DenyReason>,
+    pub deny_note: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub assignee: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    id: String,
+    reference: String,
+    kind: String,
+    status: String,
+    held_from: Option<String>,
+    hold_started_at: Option<DateTime<Utc>>,
+    source: String,
+    regime: String,
+    email_ct: Option<String>,
+    email_index: Option<String>,
+    name_ct: Option<String>,
+    details_ct: Option<String>,
+    corrections_ct: Option<String>,
+    scope: Option<String>,
+    verification_note_ct: Option<String>,
+    received_at: DateTime<Utc>,
+    verified_at: Option<DateTime<Utc>>,
+    clock_started_on: Option<NaiveDate>,
+    due_date: Option<NaiveDate>,
+    original_due_date: Option<NaiveDate>,
+    extended: bool,
+    extension_reason: Option<String>,
+    deny_reason: Option<String>,
+    deny_note: Option<String>,
+    completed_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    assignee: Option<String>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{what} `{s}`")))
+}
+
+fn parse_opt<T: std::str::FromStr>(what: &str, s: Option<String>) -> Result<Option<T>> {
+    s.map(|s| parse(what, &s)).transpose()
+}
+
+impl TryFrom<RequestRow> for Request {
+    type Error = StoreError;
+    fn try_from(r: RequestRow) -> Result<Self> {
+        Ok(Request {
+            kind: parse("kind", &r.kind)?,
+            status: parse("status", &r.status)?,
+            held_from: parse_opt("status", r.held_from)?,
+            source: parse("source", &r.source)?,
+            regime: parse("regime", &r.regime)?,
+            deny_reason: parse_opt("deny reason", r.deny_reason)?,
+            id: r.id,
+            reference: r.reference,
+            hold_started_at: r.hold_started_at,
+            email_ct: r.email_ct,
+            email_index: r.email_index,
+            name_ct: r.name_ct,
+            details_ct: r.details_ct,
+            corrections_ct: r.corrections_ct,
+            scope: r.scope,
+            verification_note_ct: r.verification_note_ct,
+            received_at: r.received_at,
+            verified_at: r.verified_at,
+            clock_started_on: r.clock_started_on,
+            due_date: r.due_date,
+            original_due_date: r.original_due_date,
+            extended: r.extended,
+            extension_reason: r.extension_reason,
+            deny_note: r.deny_note,
+            completed_at: r.completed_at,
+            closed_at: r.closed_at,
+            assignee: r.assignee,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// One step in a request's history.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub note: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    at: DateTime<Utc>,
+    actor: String,
+    action: String,
+    from_status: Option<String>,
+    to_status: String,
+    note: Option<String>,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<Self> {
+        Ok(Event {
+            from_status: parse_opt("status", r.from_status)?,
+            to_status: parse("status", &r.to_status)?,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            note: r.note,
+        })
+    }
+}
+
+/// An audit entry to append; the store gives it a sequence number and chains its hash.
+#[derive(Debug, Clone)]
+pub struct NewAudit {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub request_ref: Option<String>,
+    pub client_addr: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub request_ref: Option<String>,
+    pub client_addr: Option<String>,
+    /// Canonical JSON text of the entry's details.
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub request_ref: Option<String>,
+    pub actor: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub page: PageRequest,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            per_page: 25,
+        }
+    }
+}
+
+impl PageRequest {
+    pub fn limit(&self) -> i64 {
+        i64::from(self.per_page)
+    }
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page.saturating_sub(1)) * i64::from(self.per_page)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub status: Option<Status>,
+    pub kind: Option<Kind>,
+    /// Only requests whose due date is before this day and that are not final.
+    pub overdue_before: Option<NaiveDate>,
+    /// Only requests that are not overdue as of this day.
+    pub not_overdue_on: Option<NaiveDate>,
+    pub reference_prefix: Option<String>,
+    pub email_index: Option<String>,
+    pub page: PageRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Dead => "dead",
+        }
+    }
+}
+
+impl TryFrom<String> for JobStatus {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        match s.as_str() {
+            "queued" => Ok(JobStatus::Queued),
+            "running" => Ok(JobStatus::Running),
+            "done" => Ok(JobStatus::Done),
+            "dead" => Ok(JobStatus::Dead),
+            _ => Err(format!("unknown job status `{s}`")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// A second job with the same key is not enqueued (`job:time-slot` for scheduled work).
+    pub dedupe_key: Option<String>,
+    pub run_at: DateTime<Utc>,
+    pub max_attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    #[schema(value_type = Object)]
+    #[sqlx(json)]
+    pub payload: serde_json::Value,
+    pub dedupe_key: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub status: JobStatus,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Apply pending migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// The database answers and every migration is applied.
+    async fn ready(&self) -> Result<bool>;
+
+    /// Insert a new request with its first event and audit entry, atomically.
+    async fn insert_request(&self, req: &Request, event: &Event, audit: &NewAudit) -> Result<()>;
+    /// Write `req` if the stored version is still `expected_version`, with its event and
+    /// audit entry, atomically. `Conflict` when someone else changed it first.
+    async fn update_request(
+        &self,
+        req: &Request,
+        expected_version: i64,
+        event: Option<&Event>,
+        audit: Option<&NewAudit>,
+    ) -> Result<()>;
+    async fn request_by_reference(&self, reference: &str) -> Result<Option<Request>>;
+    async fn list_requests(&self, filter: &RequestFilter) -> Result<Page<Request>>;
+    async fn events(&self, request_id: &str) -> Result<Vec<Event>>;
+
+    async fn insert_token(&self, token: &ApiToken) -> Result<()>;
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>>;
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>>;
+    async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<bool>;
+
+    async fn append_audit(&self, entry: &NewAudit) -> Result<AuditEntry>;
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Page<AuditEntry>>;
+    /// Entries after `after_seq` in order, for chain verification.
+    async fn audit_after(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+
+    /// `false` when a job with the same dedupe key exists.
+    async fn enqueue(&self, job: &NewJob) -> Result<bool>;
+    /// Claim the next due job, or one whose lease expired, for `worker` until `lease_until`.
+    async fn claim_job(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Job>>;
+    /// Extend the lease of a job `worker` still holds.
+    async fn heartbeat(&self, id: &str, worker: &str, lease_until: DateTime<Utc>) -> Result<bool>;
+    async fn finish_job(&self, id: &str, worker: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Record a failure: back to the queue at `retry_at`, or `dead` when it is `None`.
+    async fn fail_job(
+        &self,
+        id: &str,
+        worker: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Give back every running job `worker` holds (graceful shutdown).
+    async fn release_leases(&self, worker: &str, now: DateTime<Utc>) -> Result<u64>;
+    async fn list_jobs(&self, status: Option<JobStatus>, page: PageRequest) -> Result<Page<Job>>;
+    /// Put a dead job back in the queue with fresh attempts.
+    async fn retry_job(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+}
+
+pub type SharedStore = Arc<dyn Store>;
+
+/// Connect to the configured database (creating an embedded SQLite file if needed).
+pub async fn connect(database_url: &str) -> Result<SharedStore> {
+    if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(database_url).await?))
+    } else {
+        Ok(Arc::new(postgres::PgStore::connect(database_url).await?))
+    }
+}

@@ -1,0 +1,43 @@
+//! PostgreSQL backend: for production and any number of replicas on one database.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::Result;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let opts = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+store_impl!(
+    store = PgStore,
+    db = sqlx::Postgres,
+    migrator = super::migrations::postgres(),
+    begin_write = "BEGIN",
+    // One appender at a time, across every replica, so the chain never forks.
+    audit_lock = "SELECT pg_advisory_xact_lock(7261001)",
+    claim_sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
+                 lease_expires_at = $3, updated_at = $2 \
+                 WHERE id = (SELECT id FROM jobs \
+                     WHERE (status = 'queued' AND run_at <= $2) OR (status = 'running' AND lease_expires_at < $2) \
+                     ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)",
+);

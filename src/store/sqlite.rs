@@ -1,0 +1,53 @@
+//! SQLite backend: the embedded default (one file, WAL mode).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::Result;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(dir) = opts.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+store_impl!(
+    store = SqliteStore,
+    db = sqlx::Sqlite,
+    migrator = super::migrations::sqlite(),
+    // Take the write lock up front: a deferred transaction that reads and then writes
+    // fails at once under WAL when another writer committed in between.
+    begin_write = "BEGIN IMMEDIATE",
+    audit_lock = "",
+    claim_sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
+                 lease_expires_at = $3, updated_at = $2 \
+                 WHERE id = (SELECT id FROM jobs \
+                     WHERE (status = 'queued' AND run_at <= $2) OR (status = 'running' AND lease_expires_at < $2) \
+                     ORDER BY run_at, id LIMIT 1)",
+);

@@ -1,0 +1,486 @@
+//! Request workflow: creating requests and applying staff actions. Each change goes
+//! through the state machine, writes a request event and an audit entry atomically, and
+//! recomputes due dates with `domain::deadline`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::domain::deadline::{self, ExtensionError, Regime};
+use crate::domain::identity::{SubjectEmail, clean_line, clean_text};
+use crate::domain::reference;
+use crate::domain::request::{Action, DenyReason, Kind, Source, Status, transition};
+use crate::error::{AppError, FieldError};
+use crate::http::AppState;
+use crate::store::{Event, NewAudit, Request, StoreError};
+
+/// Who does something and from where (for events and the audit log).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub client_addr: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Self {
+        Self {
+            name: "system".into(),
+            client_addr: None,
+        }
+    }
+}
+
+/// A correction asked for by a rectification request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    pub field: String,
+    #[validate(length(max = 1000, message = "must be at most 1000 characters"))]
+    pub value: String,
+}
+
+/// The identity and content of a request, before it is stored.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub kind: Kind,
+    pub email: SubjectEmail,
+    pub name: Option<String>,
+    pub details: Option<String>,
+    pub corrections: Option<Vec<Correction>>,
+    pub scope: Option<String>,
+}
+
+/// Check the parts of a submission that intake and staff entry share.
+#[allow(clippy::too_many_arguments)]
+pub fn parse_submission(
+    kind: Kind,
+    email: &str,
+    name: Option<&str>,
+    details: Option<&str>,
+    corrections: Option<Vec<Correction>>,
+    scope: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Submission> {
+    let email = match SubjectEmail::parse(email) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            errors.push(FieldError::new("email", e.to_string()));
+            None
+        }
+    };
+    let name = name.map(clean_line).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        errors.push(FieldError::new("name", "must be at most 200 characters"));
+    }
+    let details = details.map(clean_text).filter(|d| !d.is_empty());
+    if details.as_ref().is_some_and(|d| d.chars().count() > 5000) {
+        errors.push(FieldError::new(
+            "details",
+            "must be at most 5000 characters",
+        ));
+    }
+    if let Some(cs) = &corrections {
+        if kind != Kind::Rectification {
+            errors.push(FieldError::new(
+                "corrections",
+                "only a rectification request carries corrections",
+            ));
+        } else if cs.is_empty() {
+            errors.push(FieldError::new(
+                "corrections",
+                "list at least one correction",
+            ));
+        } else if cs.len() > 50 {
+            errors.push(FieldError::new("corrections", "at most 50 corrections"));
+        }
+        for (i, c) in cs.iter().enumerate().take(50) {
+            if let Err(e) = c.validate() {
+                for (field, errs) in e.field_errors() {
+                    let msg = errs
+                        .first()
+                        .and_then(|e| e.message.as_ref())
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| "is invalid".into());
+                    errors.push(FieldError::new(format!("corrections[{i}].{field}"), msg));
+                }
+            }
+        }
+    }
+    let scope = scope.map(clean_line).filter(|s| !s.is_empty());
+    if scope.is_some() && kind != Kind::Objection {
+        errors.push(FieldError::new(
+            "scope",
+            "only an objection carries a scope",
+        ));
+    }
+    if scope.as_ref().is_some_and(|s| s.chars().count() > 100) {
+        errors.push(FieldError::new("scope", "must be at most 100 characters"));
+    }
+    Some(Submission {
+        kind,
+        email: email?,
+        name,
+        details,
+        corrections: corrections.map(|cs| {
+            cs.into_iter()
+                .map(|c| Correction {
+                    field: clean_line(&c.field),
+                    value: clean_text(&c.value),
+                })
+                .collect()
+        }),
+        scope,
+    })
+}
+
+/// Staff entry: a request received by post, phone or ticket; identity already checked.
+#[derive(Debug, Clone)]
+pub struct StaffEntry {
+    pub submission: Submission,
+    pub received_at: DateTime<Utc>,
+    pub verified_at: DateTime<Utc>,
+    pub regime: Regime,
+    pub verification_note: String,
+}
+
+fn local_date(state: &AppState, t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&state.config.deadlines.timezone.0)
+        .date_naive()
+}
+
+/// Today in the deployment's time zone.
+pub fn today(state: &AppState) -> NaiveDate {
+    local_date(state, state.clock.now())
+}
+
+fn audit(
+    actor: &Actor,
+    action: &str,
+    reference: &str,
+    at: DateTime<Utc>,
+    detail: serde_json::Value,
+) -> NewAudit {
+    NewAudit {
+        at,
+        actor: actor.name.clone(),
+        action: action.into(),
+        request_ref: Some(reference.into()),
+        client_addr: actor.client_addr.clone(),
+        detail,
+    }
+}
+
+/// A request that is not stored yet, with identity sealed under the deployment key.
+fn new_request(
+    state: &AppState,
+    s: &Submission,
+    source: Source,
+    status: Status,
+    regime: Regime,
+    now: DateTime<Utc>,
+) -> Request {
+    let keys = &state.keys;
+    Request {
+        id: uuid::Uuid::now_v7().to_string(),
+        reference: reference::generate(),
+        kind: s.kind,
+        status,
+        held_from: None,
+        hold_started_at: None,
+        source,
+        regime,
+        email_ct: Some(keys.encrypt(s.email.expose())),
+        email_index: Some(keys.blind_index(s.email.expose())),
+        name_ct: s.name.as_deref().map(|n| keys.encrypt(n)),
+        details_ct: s.details.as_deref().map(|d| keys.encrypt(d)),
+        corrections_ct: s
+            .corrections
+            .as_ref()
+            .map(|c| keys.encrypt(&serde_json::to_string(c).unwrap_or_default())),
+        scope: s.scope.clone(),
+        verification_note_ct: None,
+        received_at: now,
+        verified_at: None,
+        clock_started_on: None,
+        due_date: None,
+        original_due_date: None,
+        extended: false,
+        extension_reason: None,
+        deny_reason: None,
+        deny_note: None,
+        completed_at: None,
+        closed_at: None,
+        assignee: None,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Insert with a fresh reference, retrying on the (rare) collision.
+async fn insert_new(
+    state: &AppState,
+    mut req: Request,
+    event: Event,
+    actor: &Actor,
+    action: &str,
+) -> Result<Request, AppError> {
+    for _ in 0..5 {
+        let a = audit(
+            actor,
+            action,
+            &req.reference,
+            req.created_at,
+            serde_json::json!({ "kind": req.kind }),
+        );
+        match state.store.insert_request(&req, &event, &a).await {
+            Ok(()) => return Ok(req),
+            Err(StoreError::Duplicate) => req.reference = reference::generate(),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Internal(
+        "could not allocate a unique reference".into(),
+    ))
+}
+
+/// Store a staff-entered request: it starts `open` with its clock already running.
+pub async fn create_staff_request(
+    state: &AppState,
+    actor: &Actor,
+    entry: StaffEntry,
+) -> Result<Request, AppError> {
+    let now = state.clock.now();
+    let mut req = new_request(
+        state,
+        &entry.submission,
+        Source::Staff,
+        Status::Open,
+        entry.regime,
+        now,
+    );
+    req.received_at = entry.received_at;
+    req.verified_at = Some(entry.verified_at);
+    req.verification_note_ct = Some(state.keys.encrypt(&entry.verification_note));
+    let policy = state.config.deadline_policy(Some(entry.regime));
+    let received = local_date(state, entry.received_at);
+    let verified = local_date(state, entry.verified_at);
+    req.clock_started_on = Some(policy.start_day(received, verified));
+    req.due_date = Some(policy.due_date(received, verified));
+    let event = Event {
+        at: now,
+        actor: actor.name.clone(),
+        action: "create".into(),
+        from_status: None,
+        to_status: Status::Open,
+        note: Some("entered by staff".into()),
+    };
+    let req = insert_new(state, req, event, actor, "request.create").await?;
+    tracing::info!(reference = %req.reference, kind = %req.kind, "staff request created");
+    Ok(req)
+}
+
+/// A staff action on a request.
+#[derive(Debug, Clone)]
+pub enum StaffAction {
+    Start,
+    Deny {
+        reason: DenyReason,
+        note: Option<String>,
+    },
+    Extend {
+        reason: String,
+        until: Option<NaiveDate>,
+    },
+    Hold {
+        reason: String,
+    },
+    Resume,
+    Complete {
+        note: Option<String>,
+    },
+    Withdraw {
+        note: Option<String>,
+    },
+}
+
+impl StaffAction {
+    fn action(&self) -> Action {
+        match self {
+            StaffAction::Start => Action::Start,
+            StaffAction::Deny { .. } => Action::Deny,
+            StaffAction::Extend { .. } => Action::Extend,
+            StaffAction::Hold { .. } => Action::Hold,
+            StaffAction::Resume => Action::Resume,
+            StaffAction::Complete { .. } => Action::Complete,
+            StaffAction::Withdraw { .. } => Action::Withdraw,
+        }
+    }
+}
+
+fn extension_error(e: ExtensionError) -> AppError {
+    match e {
+        ExtensionError::MissingReason => AppError::field("reason", e.to_string()),
+        ExtensionError::NotLater { .. } | ExtensionError::TooFar { .. } => {
+            AppError::field("until", e.to_string())
+        }
+        ExtensionError::AlreadyExtended
+        | ExtensionError::TooLate { .. }
+        | ExtensionError::NotAllowed => AppError::Conflict {
+            detail: e.to_string(),
+            current_status: None,
+        },
+    }
+}
+
+pub async fn load(state: &AppState, reference_text: &str) -> Result<Request, AppError> {
+    let r = reference::normalize(reference_text);
+    state
+        .store
+        .request_by_reference(&r)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no request with reference {r}")))
+}
+
+/// Apply one staff action, atomically with its event and audit entry.
+pub async fn act(
+    state: &AppState,
+    actor: &Actor,
+    reference_text: &str,
+    act: StaffAction,
+) -> Result<Request, AppError> {
+    let current = load(state, reference_text).await?;
+    let now = state.clock.now();
+    let action = act.action();
+    let next_status =
+        transition(current.status, action, current.held_from).map_err(|e| AppError::Conflict {
+            detail: e.to_string(),
+            current_status: Some(current.status.to_string()),
+        })?;
+    let mut next = current.clone();
+    next.status = next_status;
+    next.version += 1;
+    next.updated_at = now;
+    let mut note: Option<String> = None;
+    let mut detail = serde_json::json!({ "from": current.status, "to": next_status });
+    match &act {
+        StaffAction::Start => {}
+        StaffAction::Deny { reason, note: n } => {
+            next.deny_reason = Some(*reason);
+            next.deny_note = n.as_deref().map(clean_text).filter(|s| !s.is_empty());
+            next.closed_at = Some(now);
+            note = Some(reason.to_string());
+            detail["reason"] = reason.as_str().into();
+        }
+        StaffAction::Extend { reason, until } => {
+            let due = current.due_date.ok_or_else(|| AppError::Conflict {
+                detail: "the request has no due date yet (it is not verified)".into(),
+                current_status: Some(current.status.to_string()),
+            })?;
+            let reason = clean_text(reason);
+            let new_due = deadline::extend(
+                current.regime,
+                due,
+                current.extended,
+                today(state),
+                *until,
+                &reason,
+            )
+            .map_err(extension_error)?;
+            next.original_due_date = Some(due);
+            next.due_date = Some(new_due);
+            next.extended = true;
+            next.extension_reason = Some(reason.clone());
+            note = Some(format!("due date {due} -> {new_due}: {reason}"));
+            detail["due_date"] = new_due.to_string().into();
+        }
+        StaffAction::Hold { reason } => {
+            let reason = clean_text(reason);
+            if reason.is_empty() {
+                return Err(AppError::field(
+                    "reason",
+                    "putting a request on hold needs a reason",
+                ));
+            }
+            next.held_from = Some(current.status);
+            next.hold_started_at = Some(now);
+            note = Some(reason);
+        }
+        StaffAction::Resume => {
+            if let (Some(due), Some(held_at)) = (current.due_date, current.hold_started_at) {
+                let moved = deadline::due_after_hold(due, held_at, now);
+                next.due_date = Some(moved);
+                next.original_due_date = current
+                    .original_due_date
+                    .map(|d| deadline::due_after_hold(d, held_at, now));
+                let days = deadline::whole_days_on_hold(held_at, now);
+                note = Some(format!(
+                    "{days} whole day(s) on hold; due date {due} -> {moved}"
+                ));
+                detail["due_date"] = moved.to_string().into();
+            }
+            next.held_from = None;
+            next.hold_started_at = None;
+        }
+        StaffAction::Complete { note: n } | StaffAction::Withdraw { note: n } => {
+            next.closed_at = Some(now);
+            if action == Action::Complete {
+                next.completed_at = Some(now);
+            }
+            note = n.as_deref().map(clean_text).filter(|s| !s.is_empty());
+        }
+    }
+    let event = Event {
+        at: now,
+        actor: actor.name.clone(),
+        action: action.to_string(),
+        from_status: Some(current.status),
+        to_status: next_status,
+        note,
+    };
+    let a = audit(
+        actor,
+        &format!("request.{action}"),
+        &next.reference,
+        now,
+        detail,
+    );
+    state
+        .store
+        .update_request(&next, current.version, Some(&event), Some(&a))
+        .await?;
+    tracing::info!(reference = %next.reference, action = %action, status = %next.status, "request changed");
+
+    // Fan-out has no connector tasks to run yet, so a started request goes straight to review.
+    if action == Action::Start {
+        return finish_tasks(state, next).await;
+    }
+    Ok(next)
+}
+
+/// Every task is done: move `in_progress` to `review`.
+async fn finish_tasks(state: &AppState, current: Request) -> Result<Request, AppError> {
+    let now = state.clock.now();
+    let Ok(status) = transition(current.status, Action::TasksDone, None) else {
+        return Ok(current);
+    };
+    let mut next = current.clone();
+    next.status = status;
+    next.version += 1;
+    next.updated_at = now;
+    let event = Event {
+        at: now,
+        actor: "system".into(),
+        action: Action::TasksDone.to_string(),
+        from_status: Some(current.status),
+        to_status: status,
+        note: Some("no connector tasks to run".into()),
+    };
+    state
+        .store
+        .update_request(&next, current.version, Some(&event), None)
+        .await?;
+    Ok(next)
+}
