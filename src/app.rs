@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -39,7 +38,11 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
     }
     let store = store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
-    let keys = Keys::load(&config.data_dir, config.is_sqlite())?;
+    let keys = Keys::load(
+        &config.data_dir,
+        config.is_sqlite(),
+        config.secret_key_file.as_deref(),
+    )?;
     let queue = Queue::new(store.clone(), clock.clone(), &config.jobs);
     Ok(AppState {
         config: Arc::new(config.clone()),
@@ -109,7 +112,9 @@ impl App {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        workers.shutdown(Duration::from_secs(20)).await;
+        workers
+            .shutdown(self.state.config.jobs.shutdown_grace.0)
+            .await;
         tracing::info!("stopped");
         served
     }

@@ -26,6 +26,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Connector and retention declarations.
     pub datamap_dir: PathBuf,
+    /// File holding the deployment key (64 hex characters) when `RIGHTSDESK_SECRET_KEY`
+    /// is not set. Embedded SQLite default: `data/secret.key`, generated on first start.
+    pub secret_key_file: Option<PathBuf>,
     /// `pretty` or `json`.
     pub log_format: String,
     /// A tracing filter such as `info` or `rightsdesk=debug,info`.
@@ -104,6 +107,8 @@ pub struct JobsConfig {
     pub max_attempts: u32,
     /// How often an idle worker looks for work.
     pub poll_interval: HumanDuration,
+    /// On shutdown, how long running jobs may finish before their leases are given back.
+    pub shutdown_grace: HumanDuration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,6 +138,7 @@ impl Default for Config {
             database_url: Secret::new("sqlite://data/rightsdesk.db".into()),
             data_dir: "data".into(),
             datamap_dir: "datamap".into(),
+            secret_key_file: None,
             log_format: "pretty".into(),
             log_level: "info".into(),
             email: EmailConfig::default(),
@@ -197,6 +203,7 @@ impl Default for JobsConfig {
             lease: HumanDuration::parse("60s").unwrap_or_default(),
             max_attempts: 8,
             poll_interval: HumanDuration::parse("1s").unwrap_or_default(),
+            shutdown_grace: HumanDuration::parse("20s").unwrap_or_default(),
         }
     }
 }
@@ -285,9 +292,13 @@ impl Config {
         let mut v = serde_json::to_value(&d).unwrap_or_default();
         v["database_url"] = d.database_url.expose().clone().into();
         v["email"]["smtp_url"] = d.email.smtp_url.expose().clone().into();
-        v["email"]
-            .as_object_mut()
-            .map(|o| o.remove("templates_dir"));
+        // `None` has no TOML form; leaving the key out keeps the default.
+        if let Some(o) = v.as_object_mut() {
+            o.remove("secret_key_file");
+        }
+        if let Some(o) = v["email"].as_object_mut() {
+            o.remove("templates_dir");
+        }
         v
     }
 

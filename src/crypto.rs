@@ -70,11 +70,22 @@ impl Keys {
         Ok(Self::from_master(&master))
     }
 
-    /// `RIGHTSDESK_SECRET_KEY`, or in embedded mode `data/secret.key`, generated with mode
-    /// 0600 on first start.
-    pub fn load(data_dir: &Path, embedded: bool) -> Result<Self, KeyError> {
+    /// `RIGHTSDESK_SECRET_KEY`, else the configured key file, else in embedded mode
+    /// `data/secret.key`, generated with mode 0600 on first start.
+    pub fn load(
+        data_dir: &Path,
+        embedded: bool,
+        key_file: Option<&Path>,
+    ) -> Result<Self, KeyError> {
         if let Ok(v) = std::env::var("RIGHTSDESK_SECRET_KEY") {
             return Self::from_hex(&v);
+        }
+        if let Some(path) = key_file {
+            let s = std::fs::read_to_string(path).map_err(|source| KeyError::File {
+                path: path.display().to_string(),
+                source,
+            })?;
+            return Self::from_hex(&s);
         }
         if !embedded {
             return Err(KeyError::Missing);
@@ -224,8 +235,8 @@ mod tests {
         if std::env::var("RIGHTSDESK_SECRET_KEY").is_ok() {
             return;
         }
-        let k1 = Keys::load(dir.path(), true).unwrap();
-        let k2 = Keys::load(dir.path(), true).unwrap();
+        let k1 = Keys::load(dir.path(), true, None).unwrap();
+        let k2 = Keys::load(dir.path(), true, None).unwrap();
         assert_eq!(k1.blind_index("x"), k2.blind_index("x"));
         #[cfg(unix)]
         {

@@ -1,0 +1,455 @@
+//! The staff API over HTTP: the request story and every kind of bad input, on SQLite and
+//! PostgreSQL.
+
+mod common;
+
+use common::{TestApp, json, problem};
+use rightsdesk::auth::Role;
+use serde_json::{Value, json};
+
+backend_tests!(
+    story_back_dated_request_through_hold_extend_complete,
+    bad_input_gets_problem_answers,
+    audit_tampering_is_detected,
+    list_filters_and_search
+);
+
+async fn create(app: &TestApp, token: &str, body: Value) -> Value {
+    let (status, v) = json(app.post_json(token, "/api/v1/requests", &body).await).await;
+    assert_eq!(status, 201, "{v}");
+    v
+}
+
+fn staff_request() -> Value {
+    json!({
+        "kind": "access",
+        "email": "Grace.Hopper@Example.org",
+        "name": "Grace Hopper",
+        "received_at": "2026-10-01T12:00:00Z",
+        "verification_note": "Letter with signed ID copy, checked by phone"
+    })
+}
+
+async fn story_back_dated_request_through_hold_extend_complete(app: TestApp) {
+    let agent = app.token(Role::Agent).await;
+    let auditor = app.token(Role::Auditor).await;
+
+    let r = create(&app, &agent, staff_request()).await;
+    let reference = r["reference"].as_str().unwrap().to_string();
+    assert!(reference.starts_with("DSR-") && reference.len() == 13);
+    assert_eq!(r["status"], "open");
+    assert_eq!(r["received_at"], "2026-10-01T12:00:00Z");
+    // GDPR from 2026-10-01 is 2026-11-01; the 30-day policy promise (2026-10-31) is earlier.
+    assert_eq!(r["due_date"], "2026-10-31");
+    assert_eq!(r["subject"]["email"], "grace.hopper@example.org");
+    assert_eq!(r["overdue"], false);
+
+    let path = |a: &str| format!("/api/v1/requests/{reference}/{a}");
+    let (s, v) = json(app.post_empty(&agent, &path("start")).await).await;
+    assert_eq!(s, 200, "{v}");
+    // No connectors are declared, so fan-out finishes at once.
+    assert_eq!(v["status"], "review");
+
+    let (s, v) = json(
+        app.post_json(
+            &agent,
+            &path("hold"),
+            &json!({"reason": "waiting for the subject to clarify"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "on_hold");
+    assert_eq!(v["held_from"], "review");
+
+    app.clock.advance(chrono::TimeDelta::hours(3 * 24 + 2));
+    let (s, v) = json(app.post_empty(&agent, &path("resume")).await).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "review");
+    assert_eq!(
+        v["due_date"], "2026-11-03",
+        "three whole days on hold move the due date"
+    );
+
+    let (s, v) = json(
+        app.post_json(
+            &agent,
+            &path("extend"),
+            &json!({"reason": "Complex request spanning several systems"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["extended"], true);
+    assert_eq!(v["original_due_date"], "2026-11-03");
+    assert_eq!(
+        v["due_date"], "2027-01-03",
+        "GDPR allows two further months"
+    );
+    assert_eq!(
+        v["extension_reason"],
+        "Complex request spanning several systems"
+    );
+
+    let (s, v) = json(
+        app.post_json(
+            &agent,
+            &path("complete"),
+            &json!({"note": "answered by post"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "completed");
+    assert!(v["completed_at"].is_string());
+
+    // Events read back in order, with who and what.
+    let (s, v) = json(
+        app.get(&auditor, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let actions: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "start",
+            "tasks_done",
+            "hold",
+            "resume",
+            "extend",
+            "complete"
+        ]
+    );
+    let hold = &v["events"][3];
+    assert_eq!(hold["from_status"], "review");
+    assert_eq!(hold["to_status"], "on_hold");
+    assert_eq!(hold["note"], "waiting for the subject to clarify");
+    assert!(hold["actor"].as_str().unwrap().starts_with("token:agent-"));
+    assert!(
+        v["events"][5]["note"]
+            .as_str()
+            .unwrap()
+            .contains("Complex request")
+    );
+
+    // Audit entries for this request: every action, and the auditor's read.
+    let (s, a) = json(
+        app.get(
+            &auditor,
+            &format!("/api/v1/audit?request={reference}&per_page=100"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{a}");
+    let mut audited: Vec<&str> = a["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    audited.reverse();
+    assert_eq!(
+        audited,
+        [
+            "request.create",
+            "request.start",
+            "request.hold",
+            "request.resume",
+            "request.extend",
+            "request.complete",
+            "request.view"
+        ]
+    );
+    let (s, verify) = json(app.get(&auditor, "/api/v1/audit/verify").await).await;
+    assert_eq!(s, 200);
+    assert_eq!(verify["ok"], true, "{verify}");
+
+    // A final request accepts nothing more.
+    let body = problem(app.post_empty(&agent, &path("start")).await, 409).await;
+    assert_eq!(body["current_status"], "completed");
+    app.stop().await;
+}
+
+async fn bad_input_gets_problem_answers(app: TestApp) {
+    let agent = app.token(Role::Agent).await;
+    let auditor = app.token(Role::Auditor).await;
+    let ok = create(&app, &agent, staff_request()).await;
+    let reference = ok["reference"].as_str().unwrap().to_string();
+
+    let field_of = |b: &Value| b["errors"][0]["field"].as_str().unwrap_or("").to_string();
+    let mut body = staff_request();
+    body["kind"] = json!("delete_everything");
+    let p = problem(app.post_json(&agent, "/api/v1/requests", &body).await, 422).await;
+    assert_eq!(field_of(&p), "kind");
+
+    let mut body = staff_request();
+    body["email"] = json!("not-an-email");
+    let p = problem(app.post_json(&agent, "/api/v1/requests", &body).await, 422).await;
+    assert_eq!(field_of(&p), "email");
+
+    let mut body = staff_request();
+    body["colour"] = json!("blue");
+    let p = problem(app.post_json(&agent, "/api/v1/requests", &body).await, 422).await;
+    assert_eq!(field_of(&p), "colour");
+
+    let mut body = staff_request();
+    body["received_at"] = json!("2026-12-01T00:00:00Z");
+    let p = problem(app.post_json(&agent, "/api/v1/requests", &body).await, 422).await;
+    assert_eq!(field_of(&p), "received_at");
+
+    let mut body = staff_request();
+    body["verification_note"] = json!("   ");
+    let p = problem(app.post_json(&agent, "/api/v1/requests", &body).await, 422).await;
+    assert_eq!(field_of(&p), "verification_note");
+
+    let mut body = staff_request();
+    body["corrections"] = json!([{"field": "name", "value": "x"}]);
+    let p = problem(app.post_json(&agent, "/api/v1/requests", &body).await, 422).await;
+    assert_eq!(field_of(&p), "corrections");
+
+    let send_raw = |ct: &'static str, body: Vec<u8>| {
+        app.client
+            .post(app.url("/api/v1/requests"))
+            .bearer_auth(&agent)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    problem(
+        send_raw("application/json", b"{\"kind\": \"access\",".to_vec())
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    problem(
+        send_raw("application/json", vec![b' '; 1024 * 1024])
+            .await
+            .unwrap(),
+        413,
+    )
+    .await;
+    problem(send_raw("text/plain", b"{}".to_vec()).await.unwrap(), 415).await;
+
+    // Authentication and roles.
+    let no_token = app
+        .client
+        .get(app.url("/api/v1/requests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        no_token.headers().get("www-authenticate").unwrap(),
+        "Bearer"
+    );
+    problem(no_token, 401).await;
+    problem(
+        app.get("rd_not-a-real-token", "/api/v1/requests").await,
+        401,
+    )
+    .await;
+    let created =
+        rightsdesk::http::api::tokens::issue(&app.state, "leaver", Role::Agent, "test", None)
+            .await
+            .unwrap();
+    assert_eq!(
+        json(app.get(&created.token, "/api/v1/requests").await)
+            .await
+            .0,
+        200
+    );
+    let admin = app.token(Role::Admin).await;
+    let revoke = app
+        .client
+        .delete(app.url(&format!("/api/v1/tokens/{}", created.id)))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 204);
+    problem(app.get(&created.token, "/api/v1/requests").await, 401).await;
+    problem(
+        app.post_empty(&auditor, &format!("/api/v1/requests/{reference}/start"))
+            .await,
+        403,
+    )
+    .await;
+    problem(app.get(&agent, "/api/v1/tokens").await, 403).await;
+    assert_eq!(
+        json(
+            app.get(&auditor, &format!("/api/v1/requests/{reference}"))
+                .await
+        )
+        .await
+        .0,
+        200
+    );
+
+    // Workflow rules.
+    let p = problem(
+        app.post_empty(&agent, &format!("/api/v1/requests/{reference}/complete"))
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(p["current_status"], "open");
+    let path = format!("/api/v1/requests/{reference}/extend");
+    problem(
+        app.post_json(&agent, &path, &json!({"reason": ""})).await,
+        422,
+    )
+    .await;
+    problem(
+        app.post_json(
+            &agent,
+            &path,
+            &json!({"reason": "x", "until": "2030-01-01"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        json(
+            app.post_json(&agent, &path, &json!({"reason": "complex"}))
+                .await
+        )
+        .await
+        .0,
+        200
+    );
+    problem(
+        app.post_json(&agent, &path, &json!({"reason": "again"}))
+            .await,
+        409,
+    )
+    .await;
+    problem(
+        app.post_empty(&agent, &format!("/api/v1/requests/{reference}/deny"))
+            .await,
+        422,
+    )
+    .await;
+    let p = problem(
+        app.post_json(
+            &agent,
+            &format!("/api/v1/requests/{reference}/deny"),
+            &json!({"reason": "because"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(field_of(&p), "reason");
+    problem(
+        app.post_json(
+            &agent,
+            &format!("/api/v1/requests/{reference}/hold"),
+            &json!({"reason": " "}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    problem(app.get(&agent, "/api/v1/requests/DSR-AAAA-AAAA").await, 404).await;
+    problem(app.get(&agent, "/api/v1/nothing-here").await, 404).await;
+    problem(
+        app.get(&agent, "/api/v1/requests?status=sleeping").await,
+        422,
+    )
+    .await;
+    problem(app.get(&agent, "/api/v1/requests?per_page=1000").await, 422).await;
+
+    // Nothing refused was stored.
+    let (_, list) = json(app.get(&agent, "/api/v1/requests").await).await;
+    assert_eq!(list["total"], 1, "{list}");
+    app.stop().await;
+}
+
+async fn audit_tampering_is_detected(app: TestApp) {
+    let agent = app.token(Role::Agent).await;
+    let auditor = app.token(Role::Auditor).await;
+    for _ in 0..3 {
+        create(&app, &agent, staff_request()).await;
+    }
+    let (_, v) = json(app.get(&auditor, "/api/v1/audit/verify").await).await;
+    assert_eq!(v["ok"], true);
+    let entries = v["entries"].as_i64().unwrap();
+    assert!(entries >= 5, "{v}");
+
+    // Someone with database access rewrites history.
+    let sql = "UPDATE audit_log SET actor = 'nobody' WHERE seq = 3";
+    match app.backend {
+        common::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        common::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+    }
+    let (_, v) = json(app.get(&auditor, "/api/v1/audit/verify").await).await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["first_broken_seq"], 3, "{v}");
+    app.stop().await;
+}
+
+async fn list_filters_and_search(app: TestApp) {
+    let agent = app.token(Role::Agent).await;
+    let mut late = staff_request();
+    late["received_at"] = json!("2026-08-01T10:00:00Z");
+    late["email"] = json!("late@example.com");
+    let late = create(&app, &agent, late).await;
+    let mut erase = staff_request();
+    erase["kind"] = json!("erasure");
+    let erase = create(&app, &agent, erase).await;
+
+    let refs = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["reference"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, v) = json(app.get(&agent, "/api/v1/requests?overdue=true").await).await;
+    assert_eq!(refs(&v), [late["reference"].as_str().unwrap()]);
+    assert_eq!(v["items"][0]["overdue"], true);
+    let (_, v) = json(app.get(&agent, "/api/v1/requests?overdue=false").await).await;
+    assert_eq!(refs(&v), [erase["reference"].as_str().unwrap()]);
+    let (_, v) = json(app.get(&agent, "/api/v1/requests?kind=erasure").await).await;
+    assert_eq!(v["total"], 1);
+    let (_, v) = json(app.get(&agent, "/api/v1/requests?q=LATE@example.com").await).await;
+    assert_eq!(
+        refs(&v),
+        [late["reference"].as_str().unwrap()],
+        "search by email uses the blind index"
+    );
+    let prefix = &erase["reference"].as_str().unwrap()[..8].to_lowercase();
+    let (_, v) = json(
+        app.get(&agent, &format!("/api/v1/requests?q={prefix}"))
+            .await,
+    )
+    .await;
+    assert!(refs(&v).contains(&erase["reference"].as_str().unwrap().to_string()));
+    let (_, v) = json(app.get(&agent, "/api/v1/requests?per_page=1&page=2").await).await;
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    assert_eq!(v["page"], 2);
+    // Lists never carry identity.
+    assert!(!v.to_string().contains("example"));
+    app.stop().await;
+}

@@ -1,0 +1,263 @@
+//! Test helpers: start the real app on a random port against a fresh database (SQLite
+//! file, or a new PostgreSQL database per test), with a clock the test moves.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::{Client, Response};
+use rightsdesk::app::App;
+use rightsdesk::auth::Role;
+use rightsdesk::clock::ManualClock;
+use rightsdesk::config::Config;
+use rightsdesk::http::AppState;
+use rightsdesk::jobs::JobHandler;
+use rightsdesk::secret::Secret;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL URL for tests, or `None` (the test prints that it skipped). Under
+/// `CI=true` a missing URL fails the test.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("RIGHTSDESK_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true but RIGHTSDESK_TEST_POSTGRES_URL is not set");
+            }
+            eprintln!("skipped: RIGHTSDESK_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}
+
+/// Create a fresh database on the server of `base` and return its URL.
+pub async fn fresh_postgres_database(base: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("rd_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(base)
+        .await
+        .expect("connect to test PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (prefix, rest) = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => (&base[..i], &base[i + 1..]),
+        _ => (base, ""),
+    };
+    let query = rest.find('?').map(|i| &rest[i..]).unwrap_or("");
+    format!("{prefix}/{name}{query}")
+}
+
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+pub const T0: &str = "2026-10-10T09:00:00Z";
+
+pub fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("valid time")
+        .with_timezone(&Utc)
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub clock: ManualClock,
+    pub state: AppState,
+    pub database_url: String,
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub struct Options {
+    pub configure: Box<dyn FnOnce(&mut Config) + Send>,
+    pub handlers: Vec<(String, Arc<dyn JobHandler>)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            configure: Box::new(|_| {}),
+            handlers: Vec::new(),
+        }
+    }
+}
+
+/// Start the app, or `None` when the backend's service is not configured.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, Options::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, opts: Options) -> Option<TestApp> {
+    install_crypto();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("rightsdesk.db").display()),
+        Backend::Postgres => fresh_postgres_database(&postgres_url()?).await,
+    };
+    let key_file: PathBuf = dir.path().join("test.key");
+    std::fs::write(&key_file, "11".repeat(32)).expect("write key");
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: Secret::new(database_url.clone()),
+        data_dir: dir.path().join("data"),
+        datamap_dir: dir.path().join("datamap"),
+        secret_key_file: Some(key_file),
+        ..Config::default()
+    };
+    config.jobs.poll_interval =
+        rightsdesk::config::HumanDuration::parse("100ms").expect("duration");
+    (opts.configure)(&mut config);
+    let clock = ManualClock::new(t(T0));
+    let mut app = App::build_with(config, Arc::new(clock.clone()))
+        .await
+        .expect("app builds");
+    for (kind, h) in opts.handlers {
+        app = app.with_job_handler(&kind, h);
+    }
+    let base = format!("http://{}", app.local_addr());
+    let state = app.state();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    Some(TestApp {
+        base,
+        client: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        clock,
+        state,
+        database_url,
+        backend,
+        dir,
+        stop: Some(tx),
+        server: Some(server),
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Issue a staff token with `role` the way `rightsdesk token create` does.
+    pub async fn token(&self, role: Role) -> String {
+        rightsdesk::http::api::tokens::issue(
+            &self.state,
+            &format!("{}-{}", role.as_str(), uuid::Uuid::new_v4().simple()),
+            role,
+            "test",
+            None,
+        )
+        .await
+        .expect("token")
+        .token
+    }
+
+    pub async fn post_json(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_empty(&self, token: &str, path: &str) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Stop the server gracefully and wait for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = s.await;
+        }
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn json(resp: Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Assert a problem+json answer with `status`; returns the body.
+pub async fn problem(resp: Response, status: u16) -> Value {
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (got, body) = json(resp).await;
+    assert_eq!(got, status, "body: {body}");
+    assert_eq!(ct, "application/problem+json", "body: {body}");
+    assert_eq!(body["status"], status);
+    body
+}
+
+pub fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+/// Run a test body on SQLite and, when configured, PostgreSQL.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::common::spawn_app($crate::common::Backend::Sqlite).await {
+                        super::$name(app).await;
+                    }
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::common::spawn_app($crate::common::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )+
+        }
+    };
+}
