@@ -99,7 +99,7 @@ pub struct RetentionOwnConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobsConfig {
-    /// Jobs run at once by this process.
+    /// Jobs run at once by this process; 0 makes it serve HTTP only.
     pub workers: usize,
     /// How long a claimed job stays ours without a heartbeat.
     pub lease: HumanDuration,
@@ -384,8 +384,8 @@ impl Config {
                 "must be at least 60s".into(),
             );
         }
-        if self.jobs.workers == 0 || self.jobs.workers > 256 {
-            bad("jobs.workers", "must be 1..=256".into());
+        if self.jobs.workers > 256 {
+            bad("jobs.workers", "must be 0..=256 (0: this process serves HTTP only)".into());
         }
         if self.jobs.max_attempts == 0 {
             bad("jobs.max_attempts", "must be at least 1".into());

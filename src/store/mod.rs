@@ -307,6 +307,19 @@ impl TryFrom<String> for JobStatus {
     }
 }
 
+/// A job's JSON payload (stored as text on both backends).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct Payload(pub serde_json::Value);
+
+impl TryFrom<String> for Payload {
+    type Error = serde_json::Error;
+    fn try_from(s: String) -> std::result::Result<Self, Self::Error> {
+        serde_json::from_str(&s).map(Payload)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub kind: String,
@@ -322,9 +335,8 @@ pub struct NewJob {
 pub struct Job {
     pub id: String,
     pub kind: String,
-    #[schema(value_type = Object)]
-    #[sqlx(json)]
-    pub payload: serde_json::Value,
+    #[sqlx(try_from = "String")]
+    pub payload: Payload,
     pub dedupe_key: Option<String>,
     #[sqlx(try_from = "String")]
     pub status: JobStatus,

@@ -1,0 +1,135 @@
+//! The OpenAPI document matches the router, health endpoints answer, and the CLI behaves
+//! as documented (token create prints only the token, check names the bad key).
+
+mod common;
+
+use std::process::Command;
+
+use common::{Backend, json, spawn_app};
+
+/// Every route of the staff API as DESIGN.md lists it (for what exists so far).
+const EXPECTED: &[(&str, &str)] = &[
+    ("get", "/api/v1/requests"),
+    ("post", "/api/v1/requests"),
+    ("get", "/api/v1/requests/{id}"),
+    ("post", "/api/v1/requests/{id}/start"),
+    ("post", "/api/v1/requests/{id}/deny"),
+    ("post", "/api/v1/requests/{id}/extend"),
+    ("post", "/api/v1/requests/{id}/hold"),
+    ("post", "/api/v1/requests/{id}/resume"),
+    ("post", "/api/v1/requests/{id}/complete"),
+    ("post", "/api/v1/requests/{id}/withdraw"),
+    ("get", "/api/v1/audit"),
+    ("get", "/api/v1/audit/verify"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{token_id}"),
+    ("get", "/api/v1/jobs"),
+    ("post", "/api/v1/jobs/{job_id}/retry"),
+    ("get", "/api/v1/openapi.json"),
+];
+
+#[tokio::test]
+async fn openapi_documents_every_route_and_only_real_ones() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let (status, doc) = json(app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented = Vec::new();
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                documented.push((method.to_string(), path.clone()));
+            }
+        }
+    }
+    for (m, p) in EXPECTED {
+        assert!(documented.contains(&(m.to_string(), p.to_string())), "{m} {p} missing from the OpenAPI document");
+    }
+    // Each documented operation is served (anonymous callers get 401, never 404/405).
+    for (m, p) in &documented {
+        let url = app.url(&p.replace("{id}", "DSR-AAAA-AAAA").replace("{token_id}", "x").replace("{job_id}", "x"));
+        let method = reqwest::Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+        let resp = app.client.request(method, url).send().await.unwrap();
+        let s = resp.status().as_u16();
+        assert!(s == 200 || s == 401, "{m} {p} answered {s}");
+    }
+    assert_eq!(documented.len(), EXPECTED.len(), "a route was added without updating this list: {documented:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let (s, v) = json(app.client.get(app.url("/healthz")).send().await.unwrap()).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("ok")));
+    let resp = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert!(resp.headers().contains_key("x-request-id"));
+    let (s, v) = json(resp).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("ready")));
+    app.stop().await;
+}
+
+fn rightsdesk(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rightsdesk"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RIGHTSDESK_SECRET_KEY")
+        .env_remove("RIGHTSDESK_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run rightsdesk")
+}
+
+#[test]
+fn cli_token_create_prints_only_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rightsdesk(dir.path(), &["token", "create", "--name", "ci", "--role", "agent"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(lines[0].starts_with("rd_") && lines[0].len() > 40);
+    // Embedded mode created the database and a private key file.
+    assert!(dir.path().join("data/rightsdesk.db").exists());
+    assert!(dir.path().join("data/secret.key").exists());
+    let list = rightsdesk(dir.path(), &["token", "list"]);
+    let listed = String::from_utf8(list.stdout).unwrap();
+    assert!(listed.contains("agent") && listed.contains("ci") && !listed.contains(lines[0]));
+    let verify = rightsdesk(dir.path(), &["audit", "verify"]);
+    assert!(verify.status.success());
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("intact"));
+}
+
+#[test]
+fn cli_check_names_the_key_that_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rightsdesk.toml"),
+        "listen = \"not an address\"\n[deadlines]\nreminders_days = [0]\n",
+    )
+    .unwrap();
+    let out = rightsdesk(dir.path(), &["check"]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("listen"), "{text}");
+    assert!(text.contains("deadlines.reminders_days"), "{text}");
+
+    std::fs::write(dir.path().join("rightsdesk.toml"), "[deadlines]\nregime = \"eu\"\n").unwrap();
+    let out = rightsdesk(dir.path(), &["check"]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("deadlines.regime"), "{text}");
+
+    std::fs::write(dir.path().join("rightsdesk.toml"), "colour = \"blue\"\n").unwrap();
+    let out = rightsdesk(dir.path(), &["check"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
+
+    std::fs::write(dir.path().join("rightsdesk.toml"), "[deadlines]\npolicy_days = 0\n").unwrap();
+    let out = rightsdesk(dir.path(), &["check", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+}
