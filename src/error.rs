@@ -61,6 +61,7 @@ impl From<StoreError> for AppError {
                         .into(),
                 current_status: None,
             },
+            StoreError::LinkGone => AppError::Gone,
             other => AppError::Internal(other.to_string()),
         }
     }

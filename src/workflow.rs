@@ -13,7 +13,7 @@ use crate::domain::reference;
 use crate::domain::request::{Action, DenyReason, Kind, Source, Status, transition};
 use crate::error::{AppError, FieldError};
 use crate::http::AppState;
-use crate::store::{Event, NewAudit, Request, StoreError};
+use crate::store::{Changes, Event, NewAudit, Request, StoreError};
 
 /// Who does something and from where (for events and the audit log).
 #[derive(Debug, Clone)]
@@ -235,7 +235,7 @@ async fn insert_new(
             req.created_at,
             serde_json::json!({ "kind": req.kind }),
         );
-        match state.store.insert_request(&req, &event, &a).await {
+        match state.store.insert_request(&req, &event, &a, &Changes::default()).await {
             Ok(()) => return Ok(req),
             Err(StoreError::Duplicate) => req.reference = reference::generate(),
             Err(e) => return Err(e.into()),
@@ -449,7 +449,7 @@ pub async fn act(
     );
     state
         .store
-        .update_request(&next, current.version, Some(&event), Some(&a))
+        .update_request(&next, current.version, Some(&event), Some(&a), &Changes::default())
         .await?;
     tracing::info!(reference = %next.reference, action = %action, status = %next.status, "request changed");
 
@@ -480,7 +480,7 @@ async fn finish_tasks(state: &AppState, current: Request) -> Result<Request, App
     };
     state
         .store
-        .update_request(&next, current.version, Some(&event), None)
+        .update_request(&next, current.version, Some(&event), None, &Changes::default())
         .await?;
     Ok(next)
 }

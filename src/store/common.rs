@@ -124,6 +124,102 @@ macro_rules! store_impl {
             }
         }
 
+        impl $store {
+            async fn apply_changes_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                request_id: &str,
+                c: &$crate::store::Changes,
+            ) -> $crate::store::Result<()> {
+                if let Some(hash) = &c.consume_token {
+                    let now = c.now.unwrap_or_else(chrono::Utc::now);
+                    let used = sqlx::query(
+                        "UPDATE request_tokens SET used_at = $3 WHERE token_hash = $1 AND request_id = $2 \
+                         AND used_at IS NULL AND (expires_at IS NULL OR expires_at > $3)",
+                    )
+                    .bind(hash)
+                    .bind(request_id)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                    if used.rows_affected() != 1 {
+                        return Err($crate::store::StoreError::LinkGone);
+                    }
+                }
+                if let Some(purpose) = c.revoke_purpose {
+                    sqlx::query(
+                        "UPDATE request_tokens SET used_at = $3 WHERE request_id = $1 AND purpose = $2 AND used_at IS NULL",
+                    )
+                    .bind(request_id)
+                    .bind(purpose.as_str())
+                    .bind(c.now.unwrap_or_else(chrono::Utc::now))
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                for t in &c.tokens {
+                    sqlx::query(
+                        "INSERT INTO request_tokens (token_hash, request_id, purpose, expires_at, used_at, created_at) \
+                         VALUES ($1, $2, $3, $4, NULL, $5)",
+                    )
+                    .bind(&t.token_hash)
+                    .bind(&t.request_id)
+                    .bind(t.purpose.as_str())
+                    .bind(t.expires_at)
+                    .bind(t.created_at)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                for m in &c.outbox {
+                    sqlx::query(
+                        "INSERT INTO outbox (id, request_id, template, to_ct, context_ct, status, attempts, last_error, created_at, sent_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(&m.id)
+                    .bind(&m.request_id)
+                    .bind(&m.template)
+                    .bind(&m.to_ct)
+                    .bind(&m.context_ct)
+                    .bind(m.status.as_str())
+                    .bind(m.attempts)
+                    .bind(&m.last_error)
+                    .bind(m.created_at)
+                    .bind(m.sent_at)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                for job in &c.jobs {
+                    Self::enqueue_tx(tx, job).await?;
+                }
+                if let Some(index) = &c.verification_send {
+                    sqlx::query("INSERT INTO verification_sends (email_index, at) VALUES ($1, $2)")
+                        .bind(index)
+                        .bind(c.now.unwrap_or_else(chrono::Utc::now))
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn enqueue_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                job: &$crate::store::NewJob,
+            ) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "INSERT INTO jobs (id, kind, payload, dedupe_key, status, attempts, max_attempts, run_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(&job.kind)
+                .bind(job.payload.to_string())
+                .bind(&job.dedupe_key)
+                .bind(job.max_attempts)
+                .bind(job.run_at)
+                .bind(job.created_at)
+                .execute(&mut **tx)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+        }
+
         fn unique_violation(e: sqlx::Error) -> $crate::store::StoreError {
             match &e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => $crate::store::StoreError::Duplicate,
@@ -152,6 +248,7 @@ macro_rules! store_impl {
                 req: &$crate::store::Request,
                 event: &$crate::store::Event,
                 audit: &$crate::store::NewAudit,
+                changes: &$crate::store::Changes,
             ) -> $crate::store::Result<()> {
                 let mut tx = self.begin_write().await?;
                 let sql = format!(
@@ -164,6 +261,7 @@ macro_rules! store_impl {
                     .await
                     .map_err(unique_violation)?;
                 Self::insert_event_tx(&mut tx, &req.id, event).await?;
+                Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
                 Self::append_audit_tx(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
@@ -175,6 +273,7 @@ macro_rules! store_impl {
                 expected_version: i64,
                 event: Option<&$crate::store::Event>,
                 audit: Option<&$crate::store::NewAudit>,
+                changes: &$crate::store::Changes,
             ) -> $crate::store::Result<()> {
                 let mut tx = self.begin_write().await?;
                 let done = sqlx::query(
@@ -219,6 +318,7 @@ macro_rules! store_impl {
                 if let Some(e) = event {
                     Self::insert_event_tx(&mut tx, &req.id, e).await?;
                 }
+                Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
                 if let Some(a) = audit {
                     Self::append_audit_tx(&mut tx, a).await?;
                 }
@@ -297,6 +397,124 @@ macro_rules! store_impl {
                     .map($crate::store::Request::try_from)
                     .collect::<$crate::store::Result<Vec<_>>>()?;
                 Ok($crate::store::Page { items, total })
+            }
+
+            async fn pending_request(
+                &self,
+                email_index: &str,
+                kind: $crate::domain::request::Kind,
+            ) -> $crate::store::Result<Option<$crate::store::Request>> {
+                let sql = format!(
+                    "SELECT {} FROM requests WHERE email_index = $1 AND kind = $2 AND status = 'awaiting_verification' \
+                     ORDER BY created_at DESC LIMIT 1",
+                    $crate::store::common::REQUEST_COLUMNS
+                );
+                let row: Option<$crate::store::RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(email_index)
+                    .bind(kind.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map($crate::store::Request::try_from).transpose()
+            }
+
+            async fn request_by_token(
+                &self,
+                token_hash: &str,
+                purpose: $crate::store::TokenPurpose,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Option<$crate::store::Request>> {
+                let cols = $crate::store::common::REQUEST_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("r.{}", c.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT {cols} FROM request_tokens t JOIN requests r ON r.id = t.request_id \
+                     WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL \
+                     AND (t.expires_at IS NULL OR t.expires_at > $3)"
+                );
+                let row: Option<$crate::store::RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(token_hash)
+                    .bind(purpose.as_str())
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map($crate::store::Request::try_from).transpose()
+            }
+
+            async fn verification_sends(
+                &self,
+                email_index: &str,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Vec<chrono::DateTime<chrono::Utc>>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT at FROM verification_sends WHERE email_index = $1 AND at > $2 ORDER BY at",
+                )
+                .bind(email_index)
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn hit_rate_limit(
+                &self,
+                bucket: &str,
+                window_ends: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<(i64, chrono::DateTime<chrono::Utc>)> {
+                let (hits, ends): (i64, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+                    "INSERT INTO rate_limits (bucket, hits, expires_at) VALUES ($1, 1, $2) \
+                     ON CONFLICT (bucket) DO UPDATE SET \
+                       hits = CASE WHEN rate_limits.expires_at <= $3 THEN 1 ELSE rate_limits.hits + 1 END, \
+                       expires_at = CASE WHEN rate_limits.expires_at <= $3 THEN $2 ELSE rate_limits.expires_at END \
+                     RETURNING CAST(hits AS BIGINT), expires_at",
+                )
+                .bind(bucket)
+                .bind(window_ends)
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok((hits, ends))
+            }
+
+            async fn outbox_message(&self, id: &str) -> $crate::store::Result<Option<$crate::store::OutboxMessage>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, request_id, template, to_ct, context_ct, status, attempts, last_error, created_at, sent_at \
+                     FROM outbox WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn mark_outbox(
+                &self,
+                id: &str,
+                status: $crate::store::OutboxStatus,
+                error: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<()> {
+                let sent_at = (status == $crate::store::OutboxStatus::Sent).then_some(at);
+                sqlx::query(
+                    "UPDATE outbox SET status = $2, last_error = $3, attempts = attempts + 1, sent_at = $4 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(status.as_str())
+                .bind(error)
+                .bind(sent_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn outbox_for_request(&self, request_id: &str) -> $crate::store::Result<Vec<$crate::store::OutboxMessage>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, request_id, template, to_ct, context_ct, status, attempts, last_error, created_at, sent_at \
+                     FROM outbox WHERE request_id = $1 ORDER BY created_at, id",
+                )
+                .bind(request_id)
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn events(&self, request_id: &str) -> $crate::store::Result<Vec<$crate::store::Event>> {
@@ -408,20 +626,10 @@ macro_rules! store_impl {
             }
 
             async fn enqueue(&self, job: &$crate::store::NewJob) -> $crate::store::Result<bool> {
-                let r = sqlx::query(
-                    "INSERT INTO jobs (id, kind, payload, dedupe_key, status, attempts, max_attempts, run_at, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
-                )
-                .bind(uuid::Uuid::now_v7().to_string())
-                .bind(&job.kind)
-                .bind(job.payload.to_string())
-                .bind(&job.dedupe_key)
-                .bind(job.max_attempts)
-                .bind(job.run_at)
-                .bind(job.created_at)
-                .execute(&self.pool)
-                .await?;
-                Ok(r.rows_affected() == 1)
+                let mut tx = self.pool.begin().await?;
+                let added = Self::enqueue_tx(&mut tx, job).await?;
+                tx.commit().await?;
+                Ok(added)
             }
 
             async fn claim_job(

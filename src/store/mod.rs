@@ -24,6 +24,8 @@ pub enum StoreError {
     Conflict,
     #[error("a record with the same unique key exists")]
     Duplicate,
+    #[error("the link is unknown, used or expired")]
+    LinkGone,
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -320,6 +322,95 @@ impl TryFrom<String> for Payload {
     }
 }
 
+/// What a subject link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    Verify,
+    Status,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::Verify => "verify",
+            TokenPurpose::Status => "status",
+        }
+    }
+}
+
+/// A subject link to store (only the SHA-256 of the token).
+#[derive(Debug, Clone)]
+pub struct RequestToken {
+    pub token_hash: String,
+    pub request_id: String,
+    pub purpose: TokenPurpose,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+}
+
+impl TryFrom<String> for OutboxStatus {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        match s.as_str() {
+            "pending" => Ok(OutboxStatus::Pending),
+            "sent" => Ok(OutboxStatus::Sent),
+            "failed" => Ok(OutboxStatus::Failed),
+            _ => Err(format!("unknown outbox status `{s}`")),
+        }
+    }
+}
+
+/// An email waiting in (or gone from) the outbox. Recipient and template context are
+/// encrypted: the context holds link tokens and free text.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub request_id: Option<String>,
+    pub template: String,
+    pub to_ct: String,
+    pub context_ct: String,
+    #[sqlx(try_from = "String")]
+    pub status: OutboxStatus,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Everything else that must change together with a request (one transaction).
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// A link (hash) used by this change: it must still be usable, and is used up.
+    pub consume_token: Option<String>,
+    /// The time against which `consume_token` must not have expired.
+    pub now: Option<DateTime<Utc>>,
+    /// Unused links of this purpose stop working (a resend replaces the old link).
+    pub revoke_purpose: Option<TokenPurpose>,
+    pub tokens: Vec<RequestToken>,
+    pub outbox: Vec<OutboxMessage>,
+    pub jobs: Vec<NewJob>,
+    /// Record a verification email sent to this address (blind index).
+    pub verification_send: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub kind: String,
@@ -357,17 +448,30 @@ pub trait Store: Send + Sync + 'static {
     /// The database answers and every migration is applied.
     async fn ready(&self) -> Result<bool>;
 
-    /// Insert a new request with its first event and audit entry, atomically.
-    async fn insert_request(&self, req: &Request, event: &Event, audit: &NewAudit) -> Result<()>;
-    /// Write `req` if the stored version is still `expected_version`, with its event and
-    /// audit entry, atomically. `Conflict` when someone else changed it first.
+    /// Insert a new request with its first event, audit entry and `changes`, atomically.
+    async fn insert_request(&self, req: &Request, event: &Event, audit: &NewAudit, changes: &Changes) -> Result<()>;
+    /// Write `req` if the stored version is still `expected_version`, with its event,
+    /// audit entry and `changes`, atomically. `Conflict` when someone else changed it
+    /// first; `LinkGone` when `changes.consume_token` is no longer usable.
     async fn update_request(
         &self,
         req: &Request,
         expected_version: i64,
         event: Option<&Event>,
         audit: Option<&NewAudit>,
+        changes: &Changes,
     ) -> Result<()>;
+    /// The request waiting for verification for this address and kind, if any.
+    async fn pending_request(&self, email_index: &str, kind: Kind) -> Result<Option<Request>>;
+    /// The request a usable link belongs to: right purpose, not used, not expired at `now`.
+    async fn request_by_token(&self, token_hash: &str, purpose: TokenPurpose, now: DateTime<Utc>) -> Result<Option<Request>>;
+    /// Verification emails sent to this address since `since`, oldest first.
+    async fn verification_sends(&self, email_index: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>>;
+    /// Count a hit in a fixed-window bucket; returns hits so far and when the window ends.
+    async fn hit_rate_limit(&self, bucket: &str, window_ends: DateTime<Utc>, now: DateTime<Utc>) -> Result<(i64, DateTime<Utc>)>;
+    async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>>;
+    async fn mark_outbox(&self, id: &str, status: OutboxStatus, error: Option<&str>, at: DateTime<Utc>) -> Result<()>;
+    async fn outbox_for_request(&self, request_id: &str) -> Result<Vec<OutboxMessage>>;
     async fn request_by_reference(&self, reference: &str) -> Result<Option<Request>>;
     async fn list_requests(&self, filter: &RequestFilter) -> Result<Page<Request>>;
     async fn events(&self, request_id: &str) -> Result<Vec<Event>>;
