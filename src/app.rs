@@ -44,7 +44,10 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
         config.secret_key_file.as_deref(),
     )?;
     let queue = Queue::new(store.clone(), clock.clone(), &config.jobs);
+    let mailer = crate::email::Mailer::from_config(&config.email, &config.data_dir)
+        .map_err(|e| StartError::Config(format!("email: {e}")))?;
     Ok(AppState {
+        mailer: Arc::new(mailer),
         config: Arc::new(config.clone()),
         store,
         keys: Arc::new(keys),
@@ -74,10 +77,15 @@ impl App {
                     addr: config.listen.clone(),
                     source,
                 })?;
+        let mut handlers: HashMap<String, Arc<dyn JobHandler>> = HashMap::new();
+        handlers.insert(
+            crate::notify::SEND_EMAIL.into(),
+            Arc::new(crate::notify::SendEmail),
+        );
         Ok(Self {
             state,
             listener,
-            handlers: HashMap::new(),
+            handlers,
         })
     }
 

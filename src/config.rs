@@ -20,6 +20,8 @@ pub struct Config {
     pub listen: String,
     /// Base of every emailed link.
     pub public_url: String,
+    /// The company's name as subjects know it (emails and public pages).
+    pub organisation: String,
     /// `sqlite://path` or `postgres://…`.
     pub database_url: Secret<String>,
     /// Exports, generated keys, the file outbox.
@@ -135,6 +137,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
+            organisation: "Example Ltd".into(),
             database_url: Secret::new("sqlite://data/rightsdesk.db".into()),
             data_dir: "data".into(),
             datamap_dir: "datamap".into(),
@@ -264,8 +267,8 @@ impl Config {
             None => {}
         }
         fig = fig.merge(Env::prefixed("RIGHTSDESK_").split("__").filter(|k| {
-            let k = k.as_str();
-            !NOT_CONFIG.contains(&k) && !k.starts_with("test_")
+            let k = k.as_str().to_ascii_lowercase();
+            !NOT_CONFIG.contains(&k.as_str()) && !k.starts_with("test_")
         }));
         fig.extract::<Config>().map_err(|e| {
             let key = if e.path.is_empty() {
@@ -385,7 +388,10 @@ impl Config {
             );
         }
         if self.jobs.workers > 256 {
-            bad("jobs.workers", "must be 0..=256 (0: this process serves HTTP only)".into());
+            bad(
+                "jobs.workers",
+                "must be 0..=256 (0: this process serves HTTP only)".into(),
+            );
         }
         if self.jobs.max_attempts == 0 {
             bad("jobs.max_attempts", "must be at least 1".into());

@@ -40,6 +40,8 @@ pub enum AppError {
     },
     #[error("this link is no longer valid")]
     Gone,
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
     #[error("the request body is larger than 64 KiB")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -80,6 +82,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Gone => StatusCode::GONE,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -96,6 +99,7 @@ impl AppError {
             AppError::NotFound(_) => "not-found",
             AppError::Conflict { .. } => "conflict",
             AppError::Gone => "gone",
+            AppError::MethodNotAllowed => "method-not-allowed",
             AppError::PayloadTooLarge => "payload-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Validation(_) => "validation",

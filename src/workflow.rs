@@ -173,7 +173,7 @@ fn audit(
 }
 
 /// A request that is not stored yet, with identity sealed under the deployment key.
-fn new_request(
+pub fn new_request(
     state: &AppState,
     s: &Submission,
     source: Source,
@@ -235,7 +235,11 @@ async fn insert_new(
             req.created_at,
             serde_json::json!({ "kind": req.kind }),
         );
-        match state.store.insert_request(&req, &event, &a, &Changes::default()).await {
+        match state
+            .store
+            .insert_request(&req, &event, &a, &Changes::default())
+            .await
+        {
             Ok(()) => return Ok(req),
             Err(StoreError::Duplicate) => req.reference = reference::generate(),
             Err(e) => return Err(e.into()),
@@ -447,10 +451,18 @@ pub async fn act(
         now,
         detail,
     );
+    let mut changes = Changes {
+        now: Some(now),
+        ..Default::default()
+    };
+    tell_subject(state, &mut changes, &next, &act)?;
     state
         .store
-        .update_request(&next, current.version, Some(&event), Some(&a), &Changes::default())
+        .update_request(&next, current.version, Some(&event), Some(&a), &changes)
         .await?;
+    if !changes.jobs.is_empty() {
+        state.queue.wake();
+    }
     tracing::info!(reference = %next.reference, action = %action, status = %next.status, "request changed");
 
     // Fan-out has no connector tasks to run yet, so a started request goes straight to review.
@@ -458,6 +470,56 @@ pub async fn act(
         return finish_tasks(state, next).await;
     }
     Ok(next)
+}
+
+/// Queue the email the subject must get for this action (extension, hold, refusal,
+/// completion), with a fresh status link.
+fn tell_subject(
+    state: &AppState,
+    changes: &mut Changes,
+    req: &Request,
+    act: &StaffAction,
+) -> Result<(), AppError> {
+    let template = match act {
+        StaffAction::Extend { .. } => "extended",
+        StaffAction::Hold { .. } => "on_hold",
+        StaffAction::Deny { .. } => "denied",
+        StaffAction::Complete { .. } => "completed",
+        StaffAction::Start | StaffAction::Resume | StaffAction::Withdraw { .. } => return Ok(()),
+    };
+    let Some(email_ct) = &req.email_ct else {
+        return Ok(());
+    };
+    let email = state
+        .keys
+        .decrypt(email_ct)
+        .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))?;
+    let status_url = crate::intake::status_link(state, changes, req);
+    let mut ctx = serde_json::json!({ "reference": req.reference, "status_url": status_url });
+    match act {
+        StaffAction::Extend { .. } => {
+            ctx["reason"] = req.extension_reason.clone().unwrap_or_default().into();
+            ctx["new_due_date"] = req
+                .due_date
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+                .into();
+        }
+        StaffAction::Hold { reason } => ctx["reason"] = clean_text(reason).into(),
+        StaffAction::Deny { reason, .. } => {
+            ctx["reason_label"] = crate::notify::deny_reason_label(*reason).into();
+            ctx["note"] = req.deny_note.clone().into();
+            ctx["complaint_authority"] = crate::notify::COMPLAINT_AUTHORITY.into();
+        }
+        StaffAction::Complete { .. } => {
+            ctx["kind_label"] = crate::notify::kind_label(req.kind).into();
+            ctx["download_url"] = serde_json::Value::Null;
+            ctx["retained"] = serde_json::json!([]);
+        }
+        _ => {}
+    }
+    crate::notify::queue(state, changes, Some(&req.id), template, &email, ctx);
+    Ok(())
 }
 
 /// Every task is done: move `in_progress` to `review`.
@@ -480,7 +542,13 @@ async fn finish_tasks(state: &AppState, current: Request) -> Result<Request, App
     };
     state
         .store
-        .update_request(&next, current.version, Some(&event), None, &Changes::default())
+        .update_request(
+            &next,
+            current.version,
+            Some(&event),
+            None,
+            &Changes::default(),
+        )
         .await?;
     Ok(next)
 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::TimeDelta;
-use rightsdesk::clock::Clock;
 use common::{Backend, Options, TestApp, json, spawn_app_with};
 use rightsdesk::auth::Role;
+use rightsdesk::clock::Clock;
 use rightsdesk::http::AppState;
 use rightsdesk::jobs::{JobError, JobHandler};
 use rightsdesk::store::{Job, JobStatus, NewJob, PageRequest};
@@ -39,38 +39,81 @@ async fn without_workers(backend: Backend) -> Option<TestApp> {
 }
 
 async fn expired_lease_is_claimed_again(backend: Backend) {
-    let Some(app) = without_workers(backend).await else { return };
+    let Some(app) = without_workers(backend).await else {
+        return;
+    };
     let store = app.state.store.clone();
     assert!(store.enqueue(&job(&app, None)).await.unwrap());
     let now = app.clock.now();
     let lease = TimeDelta::seconds(60);
 
-    let a = store.claim_job("process-a", now, now + lease).await.unwrap().expect("a claims");
+    let a = store
+        .claim_job("process-a", now, now + lease)
+        .await
+        .unwrap()
+        .expect("a claims");
     assert_eq!(a.status, JobStatus::Running);
     assert_eq!(a.attempts, 1);
     assert_eq!(a.lease_owner.as_deref(), Some("process-a"));
     // While the lease holds, nobody else gets it.
-    assert!(store.claim_job("process-b", now, now + lease).await.unwrap().is_none());
+    assert!(
+        store
+            .claim_job("process-b", now, now + lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Process A dies without a word. After the lease, B picks the job up.
     let later = now + TimeDelta::seconds(61);
-    let b = store.claim_job("process-b", later, later + lease).await.unwrap().expect("b claims the orphan");
+    let b = store
+        .claim_job("process-b", later, later + lease)
+        .await
+        .unwrap()
+        .expect("b claims the orphan");
     assert_eq!(b.id, a.id);
     assert_eq!(b.attempts, 2);
     // A's late result is refused; B's is recorded.
     assert!(!store.finish_job(&a.id, "process-a", later).await.unwrap());
     assert!(store.finish_job(&b.id, "process-b", later).await.unwrap());
-    let done = store.list_jobs(Some(JobStatus::Done), PageRequest::default()).await.unwrap();
+    let done = store
+        .list_jobs(Some(JobStatus::Done), PageRequest::default())
+        .await
+        .unwrap();
     assert_eq!(done.total, 1);
 }
 
 async fn dedupe_key_enqueues_once(backend: Backend) {
-    let Some(app) = without_workers(backend).await else { return };
+    let Some(app) = without_workers(backend).await else {
+        return;
+    };
     let store = app.state.store.clone();
-    assert!(store.enqueue(&job(&app, Some("sweep:2026-10-10T09:05"))).await.unwrap());
-    assert!(!store.enqueue(&job(&app, Some("sweep:2026-10-10T09:05"))).await.unwrap());
-    assert!(store.enqueue(&job(&app, Some("sweep:2026-10-10T09:10"))).await.unwrap());
-    assert_eq!(store.list_jobs(None, PageRequest::default()).await.unwrap().total, 2);
+    assert!(
+        store
+            .enqueue(&job(&app, Some("sweep:2026-10-10T09:05")))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .enqueue(&job(&app, Some("sweep:2026-10-10T09:05")))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .enqueue(&job(&app, Some("sweep:2026-10-10T09:10")))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .list_jobs(None, PageRequest::default())
+            .await
+            .unwrap()
+            .total,
+        2
+    );
 }
 
 /// Fails a set number of times, then succeeds; or always, permanently.
@@ -87,13 +130,21 @@ impl JobHandler for Flaky {
         if self.permanent {
             return Err(JobError::permanent("the endpoint said no"));
         }
-        if n < self.failures { Err(JobError::retry(format!("failure {}", n + 1))) } else { Ok(()) }
+        if n < self.failures {
+            Err(JobError::retry(format!("failure {}", n + 1)))
+        } else {
+            Ok(())
+        }
     }
 }
 
 async fn wait_status(app: &TestApp, token: &str, status: &str, n: i64) -> serde_json::Value {
     for _ in 0..100 {
-        let (_, v) = json(app.get(token, &format!("/api/v1/jobs?status={status}")).await).await;
+        let (_, v) = json(
+            app.get(token, &format!("/api/v1/jobs?status={status}"))
+                .await,
+        )
+        .await;
         if v["total"].as_i64() == Some(n) {
             return v;
         }
@@ -103,16 +154,33 @@ async fn wait_status(app: &TestApp, token: &str, status: &str, n: i64) -> serde_
 }
 
 async fn retries_then_dead_then_retry(backend: Backend) {
-    let flaky = Arc::new(Flaky { failures: 1, calls: AtomicU32::new(0), permanent: false });
-    let broken = Arc::new(Flaky { failures: 0, calls: AtomicU32::new(0), permanent: true });
+    let flaky = Arc::new(Flaky {
+        failures: 1,
+        calls: AtomicU32::new(0),
+        permanent: false,
+    });
+    let broken = Arc::new(Flaky {
+        failures: 0,
+        calls: AtomicU32::new(0),
+        permanent: true,
+    });
     let opts = Options {
         configure: Box::new(|c| c.jobs.max_attempts = 3),
-        handlers: vec![("test.flaky".into(), flaky.clone() as Arc<dyn JobHandler>), ("test.broken".into(), broken.clone())],
+        handlers: vec![
+            ("test.flaky".into(), flaky.clone() as Arc<dyn JobHandler>),
+            ("test.broken".into(), broken.clone()),
+        ],
     };
-    let Some(app) = spawn_app_with(backend, opts).await else { return };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
     let token = app.token(Role::Agent).await;
 
-    app.state.queue.enqueue("test.flaky", json!({}), None, None).await.unwrap();
+    app.state
+        .queue
+        .enqueue("test.flaky", json!({}), None, None)
+        .await
+        .unwrap();
     // The first attempt fails and is scheduled again after a backoff in the future.
     let v = wait_status(&app, &token, "queued", 1).await;
     for _ in 0..50 {
@@ -121,26 +189,49 @@ async fn retries_then_dead_then_retry(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let v = if v["items"][0]["attempts"] == 1 { v } else { wait_status(&app, &token, "queued", 1).await };
+    let v = if v["items"][0]["attempts"] == 1 {
+        v
+    } else {
+        wait_status(&app, &token, "queued", 1).await
+    };
     assert_eq!(v["items"][0]["last_error"], "failure 1", "{v}");
     let run_at = common::t(v["items"][0]["run_at"].as_str().unwrap());
-    assert!(run_at >= common::t(common::T0) + TimeDelta::seconds(5), "backoff applied: {run_at}");
-    assert_eq!(flaky.calls.load(Ordering::SeqCst), 1, "not retried before its time");
+    assert!(
+        run_at >= common::t(common::T0) + TimeDelta::seconds(5),
+        "backoff applied: {run_at}"
+    );
+    assert_eq!(
+        flaky.calls.load(Ordering::SeqCst),
+        1,
+        "not retried before its time"
+    );
     app.clock.advance(TimeDelta::minutes(5));
     app.state.queue.wake();
     wait_status(&app, &token, "done", 1).await;
     assert_eq!(flaky.calls.load(Ordering::SeqCst), 2);
 
     // A permanent failure is dead at once, visible, and can be retried by staff.
-    app.state.queue.enqueue("test.broken", json!({}), None, None).await.unwrap();
+    app.state
+        .queue
+        .enqueue("test.broken", json!({}), None, None)
+        .await
+        .unwrap();
     let dead = wait_status(&app, &token, "dead", 1).await;
     assert_eq!(dead["items"][0]["last_error"], "the endpoint said no");
     let id = dead["items"][0]["id"].as_str().unwrap().to_string();
-    let (s, _) = json(app.post_empty(&token, &format!("/api/v1/jobs/{id}/retry")).await).await;
+    let (s, _) = json(
+        app.post_empty(&token, &format!("/api/v1/jobs/{id}/retry"))
+            .await,
+    )
+    .await;
     assert_eq!(s, 200);
     wait_status(&app, &token, "dead", 1).await;
     assert_eq!(broken.calls.load(Ordering::SeqCst), 2);
-    let (s, _) = json(app.post_empty(&token, "/api/v1/jobs/no-such-job/retry").await).await;
+    let (s, _) = json(
+        app.post_empty(&token, "/api/v1/jobs/no-such-job/retry")
+            .await,
+    )
+    .await;
     assert_eq!(s, 409);
     app.stop().await;
 }
@@ -158,38 +249,38 @@ impl JobHandler for Slow {
 
 async fn shutdown_releases_leases(backend: Backend) {
     let opts = Options {
-        configure: Box::new(|c| c.jobs.shutdown_grace = rightsdesk::config::HumanDuration::parse("300ms").unwrap()),
+        configure: Box::new(|c| {
+            c.jobs.shutdown_grace = rightsdesk::config::HumanDuration::parse("300ms").unwrap()
+        }),
         handlers: vec![("test.slow".into(), Arc::new(Slow) as Arc<dyn JobHandler>)],
     };
-    let Some(app) = spawn_app_with(backend, opts).await else { return };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
     let token = app.token(Role::Auditor).await;
-    app.state.queue.enqueue("test.slow", json!({}), None, None).await.unwrap();
+    app.state
+        .queue
+        .enqueue("test.slow", json!({}), None, None)
+        .await
+        .unwrap();
     wait_status(&app, &token, "running", 1).await;
     let store = app.state.store.clone();
     app.stop().await;
-    let queued = store.list_jobs(Some(JobStatus::Queued), PageRequest::default()).await.unwrap();
+    let queued = store
+        .list_jobs(Some(JobStatus::Queued), PageRequest::default())
+        .await
+        .unwrap();
     assert_eq!(queued.total, 1, "the interrupted job is back in the queue");
     assert!(queued.items[0].lease_owner.is_none());
-    assert_eq!(queued.items[0].attempts, 0, "the interrupted attempt does not count");
+    assert_eq!(
+        queued.items[0].attempts, 0,
+        "the interrupted attempt does not count"
+    );
 }
 
-macro_rules! both_backends {
-    ($($name:ident),+) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::Backend::Sqlite).await;
-            })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                if super::common::postgres_url().is_some() {
-                    super::$name(super::Backend::Postgres).await;
-                }
-            })+
-        }
-    };
-}
-
-both_backends!(expired_lease_is_claimed_again, dedupe_key_enqueues_once, retries_then_dead_then_retry, shutdown_releases_leases);
+backend_fn_tests!(
+    expired_lease_is_claimed_again,
+    dedupe_key_enqueues_once,
+    retries_then_dead_then_retry,
+    shutdown_releases_leases
+);

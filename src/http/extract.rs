@@ -66,10 +66,27 @@ pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError 
     }
 }
 
-/// Parse a JSON body already in memory.
+/// Parse a JSON body already in memory. Every body of this API is an object; serde
+/// would otherwise accept a struct written as an array.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(AppError::field("body", "must be a JSON object"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        // serde_json reports some type mismatches (a number where an enum belongs) as
+        // syntax errors; if the body is valid JSON, the field is what is wrong.
+        let syntax = !matches!(e.inner().classify(), serde_json::error::Category::Data);
+        if syntax && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+            let field = match e.path().to_string() {
+                p if p == "." => "body".to_string(),
+                p => p,
+            };
+            AppError::Validation(vec![FieldError::new(field, "has the wrong type or value")])
+        } else {
+            json_error(e)
+        }
+    })?;
     de.end().map_err(|e| {
         AppError::BadRequest(format!(
             "the body is not valid JSON: {}",

@@ -22,6 +22,8 @@ use crate::store::SharedStore;
 pub mod api;
 pub mod extract;
 pub mod health;
+pub mod pages;
+pub mod public;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -31,6 +33,7 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub clock: SharedClock,
     pub queue: Queue,
+    pub mailer: Arc<crate::email::Mailer>,
 }
 
 /// Largest accepted request body.
@@ -43,7 +46,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(health::router())
+        .merge(public::router())
         .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

@@ -449,7 +449,13 @@ pub trait Store: Send + Sync + 'static {
     async fn ready(&self) -> Result<bool>;
 
     /// Insert a new request with its first event, audit entry and `changes`, atomically.
-    async fn insert_request(&self, req: &Request, event: &Event, audit: &NewAudit, changes: &Changes) -> Result<()>;
+    async fn insert_request(
+        &self,
+        req: &Request,
+        event: &Event,
+        audit: &NewAudit,
+        changes: &Changes,
+    ) -> Result<()>;
     /// Write `req` if the stored version is still `expected_version`, with its event,
     /// audit entry and `changes`, atomically. `Conflict` when someone else changed it
     /// first; `LinkGone` when `changes.consume_token` is no longer usable.
@@ -464,13 +470,33 @@ pub trait Store: Send + Sync + 'static {
     /// The request waiting for verification for this address and kind, if any.
     async fn pending_request(&self, email_index: &str, kind: Kind) -> Result<Option<Request>>;
     /// The request a usable link belongs to: right purpose, not used, not expired at `now`.
-    async fn request_by_token(&self, token_hash: &str, purpose: TokenPurpose, now: DateTime<Utc>) -> Result<Option<Request>>;
+    async fn request_by_token(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Request>>;
     /// Verification emails sent to this address since `since`, oldest first.
-    async fn verification_sends(&self, email_index: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>>;
+    async fn verification_sends(
+        &self,
+        email_index: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>>;
     /// Count a hit in a fixed-window bucket; returns hits so far and when the window ends.
-    async fn hit_rate_limit(&self, bucket: &str, window_ends: DateTime<Utc>, now: DateTime<Utc>) -> Result<(i64, DateTime<Utc>)>;
+    async fn hit_rate_limit(
+        &self,
+        bucket: &str,
+        window_ends: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, DateTime<Utc>)>;
     async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>>;
-    async fn mark_outbox(&self, id: &str, status: OutboxStatus, error: Option<&str>, at: DateTime<Utc>) -> Result<()>;
+    async fn mark_outbox(
+        &self,
+        id: &str,
+        status: OutboxStatus,
+        error: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
     async fn outbox_for_request(&self, request_id: &str) -> Result<Vec<OutboxMessage>>;
     async fn request_by_reference(&self, reference: &str) -> Result<Option<Request>>;
     async fn list_requests(&self, filter: &RequestFilter) -> Result<Page<Request>>;

@@ -2,6 +2,8 @@
 //! file, or a new PostgreSQL database per test), with a clock the test moves.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -258,6 +260,28 @@ macro_rules! backend_tests {
                     }
                 }
             )+
+        }
+    };
+}
+
+/// Run `async fn name(backend: Backend)` tests on SQLite and, when configured, PostgreSQL
+/// (for tests that start the app with their own options).
+#[macro_export]
+macro_rules! backend_fn_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if $crate::common::postgres_url().is_some() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            })+
         }
     };
 }

@@ -11,6 +11,7 @@ use super::AppState;
 use crate::error::AppError;
 
 pub mod audit;
+pub mod intake;
 pub mod jobs;
 pub mod requests;
 pub mod tokens;
@@ -20,6 +21,7 @@ pub mod tokens;
     info(title = "Rightsdesk API", description = "Data-subject rights requests, deadlines and audit."),
     modifiers(&BearerAuth),
     tags(
+        (name = "intake", description = "Public: submit and confirm a request"),
         (name = "requests", description = "Staff work on requests"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "admin", description = "Tokens and the job queue"),
@@ -43,6 +45,8 @@ impl Modify for BearerAuth {
 /// Every API route, registered together with its OpenAPI description.
 pub fn router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
+        .routes(routes!(intake::submit))
+        .routes(routes!(intake::verify))
         .routes(routes!(requests::list, requests::create))
         .routes(routes!(requests::get_one))
         .routes(routes!(requests::start))
@@ -65,13 +69,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The OpenAPI document of this API.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    let (_, doc) = router().split_for_parts();
-    Json(doc)
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(|| router().split_for_parts().1).clone())
 }
 
 /// Unknown paths answer problem+json too.
 pub async fn not_found(uri: Uri) -> AppError {
     AppError::NotFound(format!("nothing at {}", uri.path()))
+}
+
+/// A known path with another method answers problem+json too.
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
 }
 
 /// Pagination parameters shared by list endpoints.

@@ -68,11 +68,23 @@ pub struct RequestDetail {
     pub completed_at: Option<DateTime<Utc>>,
     pub assignee: Option<String>,
     pub events: Vec<Event>,
+    /// Emails about this request (never the address): delivery state and errors.
+    pub emails: Vec<EmailSummary>,
     /// Connector tasks (none until connectors are declared).
     #[schema(value_type = Vec<Object>)]
     pub tasks: Vec<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailSummary {
+    pub template: String,
+    pub status: crate::store::OutboxStatus,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,7 +114,12 @@ fn summary(r: Request, today: NaiveDate) -> RequestSummary {
     }
 }
 
-fn detail(state: &AppState, r: Request, events: Vec<Event>) -> Result<RequestDetail, AppError> {
+fn detail(
+    state: &AppState,
+    r: Request,
+    events: Vec<Event>,
+    emails: Vec<EmailSummary>,
+) -> Result<RequestDetail, AppError> {
     let open = |ct: &Option<String>| -> Result<Option<String>, AppError> {
         ct.as_deref()
             .map(|c| state.keys.decrypt(c))
@@ -142,6 +159,7 @@ fn detail(state: &AppState, r: Request, events: Vec<Event>) -> Result<RequestDet
         completed_at: r.completed_at,
         assignee: r.assignee,
         events,
+        emails,
         tasks: Vec::new(),
         created_at: r.created_at,
         updated_at: r.updated_at,
@@ -169,7 +187,21 @@ async fn full_view(
             .await?;
     }
     let events = state.store.events(&r.id).await?;
-    detail(state, r, events)
+    let emails = state
+        .store
+        .outbox_for_request(&r.id)
+        .await?
+        .into_iter()
+        .map(|m| EmailSummary {
+            template: m.template,
+            status: m.status,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            created_at: m.created_at,
+            sent_at: m.sent_at,
+        })
+        .collect();
+    detail(state, r, events, emails)
 }
 
 fn actor(staff: &Staff, client: &ClientAddr) -> Actor {

@@ -1,0 +1,91 @@
+//! Public intake API: the JSON twin of the request form, and link verification.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::request::{Kind, Status};
+use crate::error::AppError;
+use crate::http::extract::ApiJson;
+use crate::http::{AppState, ClientAddr};
+use crate::intake::{self, IntakeInput};
+use crate::workflow::Correction;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeBody {
+    pub kind: Kind,
+    pub email: String,
+    pub name: Option<String>,
+    /// At most 5000 characters.
+    pub details: Option<String>,
+    /// Only for rectification: at most 50.
+    pub corrections: Option<Vec<Correction>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntakeAccepted {
+    pub reference: String,
+    pub status: Status,
+}
+
+/// Submit a request; a confirmation link is emailed to the address. The answer is the
+/// same whether or not the address is known.
+#[utoipa::path(post, path = "/intake", tag = "intake", request_body = IntakeBody,
+    responses((status = 202, body = IntakeAccepted), (status = 422, body = crate::error::Problem),
+        (status = 429, body = crate::error::Problem)))]
+pub async fn submit(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    ApiJson(body): ApiJson<IntakeBody>,
+) -> Result<(StatusCode, Json<IntakeAccepted>), AppError> {
+    intake::limit_client(&state, &client).await?;
+    let submission = intake::parse(IntakeInput {
+        kind: body.kind,
+        email: body.email,
+        name: body.name,
+        details: body.details,
+        corrections: body.corrections,
+    })?;
+    let req = intake::submit(&state, &client, submission).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(IntakeAccepted {
+            reference: req.reference,
+            status: req.status,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verified {
+    pub reference: String,
+    pub status: Status,
+    pub due_date: Option<NaiveDate>,
+}
+
+/// Confirm a request with the token from the emailed link. Unknown, used and expired
+/// tokens all answer 410.
+#[utoipa::path(post, path = "/intake/verify", tag = "intake", request_body = VerifyBody,
+    responses((status = 200, body = Verified), (status = 410, body = crate::error::Problem)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> Result<Json<Verified>, AppError> {
+    let req = intake::verify(&state, &client, body.token.trim()).await?;
+    Ok(Json(Verified {
+        reference: req.reference,
+        status: req.status,
+        due_date: req.due_date,
+    }))
+}

@@ -1,0 +1,352 @@
+//! Pages for data subjects: the request form, the confirm page of a verification link,
+//! and the status page. They work without JavaScript and load nothing from elsewhere.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::pages::{page, stylesheet};
+use super::{AppState, ClientAddr};
+use crate::domain::request::Kind;
+use crate::error::AppError;
+use crate::intake::{self, IntakeInput};
+use crate::notify::kind_label;
+use crate::workflow::Correction;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(form))
+        .route("/requests", axum::routing::post(submit))
+        .route("/verify/{token}", get(confirm_page).post(confirm))
+        .route("/status/{token}", get(status))
+        .route("/static/site.css", get(stylesheet))
+}
+
+fn kinds() -> Vec<serde_json::Value> {
+    Kind::ALL
+        .iter()
+        .map(|k| {
+            let label = match k {
+                Kind::Access => "Send me a copy of my data",
+                Kind::Portability => "Send me my data in a portable format",
+                Kind::Erasure => "Delete my data",
+                Kind::Rectification => "Correct my data",
+                Kind::Restriction => "Restrict how my data is used",
+                Kind::Objection => "Stop using my data (objection, e.g. marketing)",
+            };
+            json!({ "value": k.as_str(), "label": label })
+        })
+        .collect()
+}
+
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+struct FormValues {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    details: String,
+    #[serde(default)]
+    corrections: String,
+}
+
+fn form_page(
+    state: &AppState,
+    status: StatusCode,
+    values: &FormValues,
+    errors: &BTreeMap<String, String>,
+) -> Response {
+    page(
+        status,
+        "form.html",
+        json!({
+            "organisation": state.config.organisation,
+            "policy_days": if state.config.deadlines.policy_days > 0 { state.config.deadlines.policy_days } else { 30 },
+            "kinds": kinds(),
+            "values": values,
+            "errors": errors,
+        }),
+    )
+}
+
+async fn form(State(state): State<AppState>) -> Response {
+    form_page(
+        &state,
+        StatusCode::OK,
+        &FormValues::default(),
+        &BTreeMap::new(),
+    )
+}
+
+fn message(state: &AppState, status: StatusCode, title: &str, text: &str) -> Response {
+    page(
+        status,
+        "message.html",
+        json!({ "organisation": state.config.organisation, "title": title, "message": text, "back": true }),
+    )
+}
+
+fn gone(state: &AppState) -> Response {
+    page(
+        StatusCode::GONE,
+        "gone.html",
+        json!({ "organisation": state.config.organisation }),
+    )
+}
+
+/// `field: value` lines of the corrections box.
+fn parse_corrections(text: &str) -> Result<Option<Vec<Correction>>, String> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((field, value)) = line.split_once(':') else {
+            return Err(format!(
+                "write each correction as `field: correct value` (line “{}”)",
+                line.chars().take(40).collect::<String>()
+            ));
+        };
+        out.push(Correction {
+            field: field.trim().to_string(),
+            value: value.trim().to_string(),
+        });
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut errors = BTreeMap::new();
+    let values: FormValues = if ct.starts_with("application/x-www-form-urlencoded") {
+        serde_urlencoded::from_bytes(&body).unwrap_or_else(|_| {
+            errors.insert(
+                "form".to_string(),
+                "The form could not be read. Please fill it in again.".to_string(),
+            );
+            FormValues::default()
+        })
+    } else {
+        errors.insert(
+            "form".to_string(),
+            "The form could not be read. Please fill it in again.".to_string(),
+        );
+        FormValues::default()
+    };
+    if !errors.is_empty() {
+        return form_page(&state, StatusCode::BAD_REQUEST, &values, &errors);
+    }
+    if let Err(e) = intake::limit_client(&state, &client).await {
+        return error_page(&state, e, &values);
+    }
+    let kind = values.kind.parse::<Kind>();
+    if kind.is_err() {
+        errors.insert("kind".into(), "Choose what you would like us to do.".into());
+    }
+    let corrections = match parse_corrections(&values.corrections) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.insert("corrections".into(), e);
+            None
+        }
+    };
+    let parsed = kind.ok().map(|kind| {
+        intake::parse(IntakeInput {
+            kind,
+            email: values.email.clone(),
+            name: Some(values.name.clone()),
+            details: Some(values.details.clone()),
+            corrections,
+        })
+    });
+    let submission = match parsed {
+        Some(Ok(s)) if errors.is_empty() => s,
+        Some(Err(AppError::Validation(fields))) => {
+            for f in fields {
+                let key = f
+                    .field
+                    .split(['[', '.'])
+                    .next()
+                    .unwrap_or("form")
+                    .to_string();
+                errors.entry(key).or_insert_with(|| sentence(&f.message));
+            }
+            return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, &values, &errors);
+        }
+        _ => return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, &values, &errors),
+    };
+    match intake::submit(&state, &client, submission).await {
+        Ok(req) => page(
+            StatusCode::ACCEPTED,
+            "submitted.html",
+            json!({
+                "organisation": state.config.organisation,
+                "reference": req.reference,
+                "expires_hours": state.config.deadlines.verification_expires.0.as_secs().div_ceil(3600),
+            }),
+        ),
+        Err(e) => error_page(&state, e, &values),
+    }
+}
+
+/// "must be at most 200 characters" -> "Must be at most 200 characters."
+fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => format!(
+            "{}{}{}",
+            f.to_uppercase(),
+            c.as_str(),
+            if s.ends_with('.') { "" } else { "." }
+        ),
+        None => String::new(),
+    }
+}
+
+fn error_page(state: &AppState, e: AppError, values: &FormValues) -> Response {
+    match e {
+        AppError::TooManyRequests { retry_after_secs } => {
+            let mut resp = message(
+                state,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Please wait a little",
+                "We have received several requests from you or for this address recently. Please try again later.",
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+        AppError::Gone => gone(state),
+        AppError::Validation(_) => form_page(
+            state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            values,
+            &BTreeMap::new(),
+        ),
+        other => {
+            let status = other.status();
+            if status.is_server_error() {
+                tracing::error!(error = %other, "public page failed");
+            }
+            message(
+                state,
+                status,
+                "Something went wrong",
+                "We could not take your request just now. Please try again in a few minutes.",
+            )
+        }
+    }
+}
+
+/// Shows what the link confirms and changes nothing: mail scanners fetch links.
+async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match intake::pending_for_link(&state, &token).await {
+        Ok(req) => page(
+            StatusCode::OK,
+            "verify_confirm.html",
+            json!({
+                "organisation": state.config.organisation,
+                "token": token,
+                "reference": req.reference,
+                "kind_label": kind_label(req.kind),
+            }),
+        ),
+        Err(AppError::Gone) => gone(&state),
+        Err(e) => error_page(&state, e, &FormValues::default()),
+    }
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    Path(token): Path<String>,
+) -> Response {
+    match intake::verify(&state, &client, &token).await {
+        Ok(req) => page(
+            StatusCode::OK,
+            "verified.html",
+            json!({
+                "organisation": state.config.organisation,
+                "reference": req.reference,
+                "due_date": req.due_date.map(|d| d.format("%-d %B %Y").to_string()),
+            }),
+        ),
+        Err(e) => error_page(&state, e, &FormValues::default()),
+    }
+}
+
+fn history_text(action: &str) -> &'static str {
+    match action {
+        "submit" | "create" => "We received your request.",
+        "verify" => "You confirmed your email address.",
+        "start" => "We started working on your request.",
+        "tasks_done" => "We finished searching our systems and are reviewing the result.",
+        "hold" => "Your request was put on hold.",
+        "resume" => "Work on your request resumed.",
+        "extend" => "We extended the deadline; we wrote to you with the reason.",
+        "complete" => "Your request was completed.",
+        "deny" => "We could not fulfil your request; we wrote to you with the reason.",
+        "withdraw" => "The request was withdrawn.",
+        "expire" => "The request expired because the email address was not confirmed.",
+        _ => "Your request was updated.",
+    }
+}
+
+async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    if token.len() > 100 {
+        return gone(&state);
+    }
+    let found = state
+        .store
+        .request_by_token(
+            &crate::crypto::token_hash(&token),
+            crate::store::TokenPurpose::Status,
+            state.clock.now(),
+        )
+        .await;
+    let req = match found {
+        Ok(Some(r)) => r,
+        Ok(None) => return gone(&state),
+        Err(e) => return error_page(&state, e.into(), &FormValues::default()),
+    };
+    let events = match state.store.events(&req.id).await {
+        Ok(e) => e,
+        Err(e) => return error_page(&state, e.into(), &FormValues::default()),
+    };
+    let tz = state.config.deadlines.timezone.0;
+    let date =
+        |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%-d %B %Y").to_string();
+    let history: Vec<_> = events
+        .iter()
+        .map(|e| json!({ "date": date(e.at), "text": history_text(&e.action) }))
+        .collect();
+    page(
+        StatusCode::OK,
+        "status.html",
+        json!({
+            "organisation": state.config.organisation,
+            "reference": req.reference,
+            "kind_label": kind_label(req.kind),
+            "status": req.status.plain_words(),
+            "received": date(req.received_at),
+            "due_date": req.due_date.map(|d| d.format("%-d %B %Y").to_string()),
+            "history": history,
+        }),
+    )
+}

@@ -1,0 +1,331 @@
+//! Subject intake: submitting a request, proving the email address through a link, and
+//! the limits that keep intake from being flooded or used to enumerate customers.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
+
+use crate::crypto::{new_token, token_hash};
+use crate::domain::request::{Action, Kind, Source, Status, transition};
+use crate::error::{AppError, FieldError};
+use crate::http::{AppState, ClientAddr};
+use crate::notify::{self, kind_label};
+use crate::store::{Changes, Event, NewAudit, Request, RequestToken, StoreError, TokenPurpose};
+use crate::workflow::{self, Actor, Correction, StaffAction, Submission};
+
+/// What a subject sent.
+#[derive(Debug, Clone)]
+pub struct IntakeInput {
+    pub kind: Kind,
+    pub email: String,
+    pub name: Option<String>,
+    pub details: Option<String>,
+    pub corrections: Option<Vec<Correction>>,
+}
+
+/// Parse and validate; every problem named by its field.
+pub fn parse(input: IntakeInput) -> Result<Submission, AppError> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let s = workflow::parse_submission(
+        input.kind,
+        &input.email,
+        input.name.as_deref(),
+        input.details.as_deref(),
+        input.corrections,
+        None,
+        &mut errors,
+    );
+    match s {
+        Some(s) if errors.is_empty() => Ok(s),
+        _ => Err(AppError::Validation(errors)),
+    }
+}
+
+fn retry_after(ends: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    u64::try_from((ends - now).num_seconds().max(1)).unwrap_or(1)
+}
+
+/// Count one submission from this client; 429 past the hourly limit.
+pub async fn limit_client(state: &AppState, client: &ClientAddr) -> Result<(), AppError> {
+    let Some(ip) = client.0 else { return Ok(()) };
+    let now = state.clock.now();
+    let (hits, ends) = state
+        .store
+        .hit_rate_limit(&format!("intake:ip:{ip}"), now + TimeDelta::hours(1), now)
+        .await?;
+    if hits > i64::from(state.config.intake.per_client_per_hour) {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: retry_after(ends, now),
+        });
+    }
+    Ok(())
+}
+
+/// Accept a request from a subject. The answer is the same whether or not the address is
+/// known anywhere; a second submission for the same address and kind while unverified
+/// sends a fresh link instead of creating a duplicate.
+pub async fn submit(
+    state: &AppState,
+    client: &ClientAddr,
+    s: Submission,
+) -> Result<Request, AppError> {
+    let now = state.clock.now();
+    let index = state.keys.blind_index(s.email.expose());
+    let (hits, ends) = state
+        .store
+        .hit_rate_limit(
+            &format!("intake:email:{index}"),
+            now + TimeDelta::hours(1),
+            now,
+        )
+        .await?;
+    if hits > i64::from(state.config.intake.per_email_per_hour) {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: retry_after(ends, now),
+        });
+    }
+    let day_ago = now - TimeDelta::hours(24);
+    let sends = state.store.verification_sends(&index, day_ago).await?;
+    if sends.len() >= state.config.intake.sends_per_email_per_day as usize {
+        let oldest = sends.first().copied().unwrap_or(now);
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: retry_after(oldest + TimeDelta::hours(24), now),
+        });
+    }
+    let actor = Actor {
+        name: "subject".into(),
+        client_addr: client.text(),
+    };
+    let token = new_token();
+    let expires = now + state.config.deadlines.verification_expires.chrono();
+    let hours = state
+        .config
+        .deadlines
+        .verification_expires
+        .0
+        .as_secs()
+        .div_ceil(3600);
+
+    if let Some(pending) = state.store.pending_request(&index, s.kind).await? {
+        let mut changes = link_changes(state, &pending, &token, expires, &s, hours);
+        changes.revoke_purpose = Some(TokenPurpose::Verify);
+        let mut next = pending.clone();
+        next.version += 1;
+        next.updated_at = now;
+        let audit = NewAudit {
+            at: now,
+            actor: actor.name.clone(),
+            action: "intake.resend".into(),
+            request_ref: Some(pending.reference.clone()),
+            client_addr: actor.client_addr.clone(),
+            detail: json!({}),
+        };
+        state
+            .store
+            .update_request(&next, pending.version, None, Some(&audit), &changes)
+            .await?;
+        state.queue.wake();
+        tracing::info!(reference = %next.reference, "verification link sent again");
+        return Ok(next);
+    }
+
+    let mut req = workflow::new_request(
+        state,
+        &s,
+        Source::Subject,
+        Status::AwaitingVerification,
+        state.config.deadlines.regime,
+        now,
+    );
+    let event = Event {
+        at: now,
+        actor: actor.name.clone(),
+        action: "submit".into(),
+        from_status: None,
+        to_status: Status::AwaitingVerification,
+        note: None,
+    };
+    for _ in 0..5 {
+        let changes = link_changes(state, &req, &token, expires, &s, hours);
+        let audit = NewAudit {
+            at: now,
+            actor: actor.name.clone(),
+            action: "intake.submit".into(),
+            request_ref: Some(req.reference.clone()),
+            client_addr: actor.client_addr.clone(),
+            detail: json!({ "kind": req.kind }),
+        };
+        match state
+            .store
+            .insert_request(&req, &event, &audit, &changes)
+            .await
+        {
+            Ok(()) => {
+                state.queue.wake();
+                tracing::info!(reference = %req.reference, kind = %req.kind, "request submitted");
+                return Ok(req);
+            }
+            Err(StoreError::Duplicate) => {
+                req.reference = crate::domain::reference::generate();
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Internal(
+        "could not allocate a unique reference".into(),
+    ))
+}
+
+/// A verification link and the email that carries it.
+fn link_changes(
+    state: &AppState,
+    req: &Request,
+    token: &str,
+    expires: DateTime<Utc>,
+    s: &Submission,
+    hours: u64,
+) -> Changes {
+    let now = state.clock.now();
+    let mut changes = Changes {
+        now: Some(now),
+        tokens: vec![RequestToken {
+            token_hash: token_hash(token),
+            request_id: req.id.clone(),
+            purpose: TokenPurpose::Verify,
+            expires_at: Some(expires),
+            created_at: now,
+        }],
+        verification_send: Some(state.keys.blind_index(s.email.expose())),
+        ..Default::default()
+    };
+    notify::queue(
+        state,
+        &mut changes,
+        Some(&req.id),
+        "verify",
+        s.email.expose(),
+        json!({
+            "reference": req.reference,
+            "kind_label": kind_label(req.kind),
+            "verify_url": notify::link(state, &format!("/verify/{token}")),
+            "expires_hours": hours,
+        }),
+    );
+    changes
+}
+
+/// A fresh status link for the subject, added to `changes`; returns its URL.
+pub fn status_link(state: &AppState, changes: &mut Changes, req: &Request) -> String {
+    let token = new_token();
+    changes.tokens.push(RequestToken {
+        token_hash: token_hash(&token),
+        request_id: req.id.clone(),
+        purpose: TokenPurpose::Status,
+        expires_at: None,
+        created_at: state.clock.now(),
+    });
+    notify::link(state, &format!("/status/{token}"))
+}
+
+/// The request a verification link belongs to, if the link is still usable.
+pub async fn pending_for_link(state: &AppState, token: &str) -> Result<Request, AppError> {
+    if token.len() > 100 {
+        return Err(AppError::Gone);
+    }
+    state
+        .store
+        .request_by_token(&token_hash(token), TokenPurpose::Verify, state.clock.now())
+        .await?
+        .ok_or(AppError::Gone)
+}
+
+/// Use a verification link: the request opens, its clock starts, the subject gets the
+/// acknowledgement with a status link and the privacy team is told. Unknown, used and
+/// expired links all answer `Gone`.
+pub async fn verify(
+    state: &AppState,
+    client: &ClientAddr,
+    token: &str,
+) -> Result<Request, AppError> {
+    let current = pending_for_link(state, token).await?;
+    let now = state.clock.now();
+    let status = transition(current.status, Action::Verify, None).map_err(|_| AppError::Gone)?;
+    let policy = state.config.deadline_policy(Some(current.regime));
+    let tz = &state.config.deadlines.timezone.0;
+    let received = current.received_at.with_timezone(tz).date_naive();
+    let verified = now.with_timezone(tz).date_naive();
+    let mut next = current.clone();
+    next.status = status;
+    next.verified_at = Some(now);
+    next.clock_started_on = Some(policy.start_day(received, verified));
+    let due = policy.due_date(received, verified);
+    next.due_date = Some(due);
+    next.version += 1;
+    next.updated_at = now;
+
+    let mut changes = Changes {
+        consume_token: Some(token_hash(token)),
+        now: Some(now),
+        ..Default::default()
+    };
+    let email = current
+        .email_ct
+        .as_deref()
+        .map(|c| state.keys.decrypt(c))
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("request {}: {e}", current.reference)))?
+        .ok_or(AppError::Gone)?;
+    let status_url = status_link(state, &mut changes, &next);
+    notify::queue(
+        state,
+        &mut changes,
+        Some(&next.id),
+        "received",
+        &email,
+        json!({
+            "reference": next.reference,
+            "kind_label": kind_label(next.kind),
+            "due_date": due.to_string(),
+            "status_url": status_url,
+        }),
+    );
+    notify::queue(
+        state,
+        &mut changes,
+        Some(&next.id),
+        "staff_new_request",
+        &state.config.email.privacy_team,
+        json!({
+            "reference": next.reference,
+            "kind_label": kind_label(next.kind),
+            "due_date": due.to_string(),
+            "portal_url": notify::link(state, &format!("/portal/requests/{}", next.reference)),
+        }),
+    );
+    let event = Event {
+        at: now,
+        actor: "subject".into(),
+        action: Action::Verify.to_string(),
+        from_status: Some(current.status),
+        to_status: status,
+        note: Some("email address confirmed through the emailed link".into()),
+    };
+    let audit = NewAudit {
+        at: now,
+        actor: "subject".into(),
+        action: "request.verify".into(),
+        request_ref: Some(next.reference.clone()),
+        client_addr: client.text(),
+        detail: json!({ "due_date": due.to_string() }),
+    };
+    state
+        .store
+        .update_request(&next, current.version, Some(&event), Some(&audit), &changes)
+        .await?;
+    state.queue.wake();
+    tracing::info!(reference = %next.reference, due_date = %due, "request verified");
+
+    if state.config.workflow.auto_start.contains(&next.kind) {
+        return workflow::act(state, &Actor::system(), &next.reference, StaffAction::Start).await;
+    }
+    Ok(next)
+}
