@@ -634,6 +634,181 @@ async fn file_outbox_is_the_embedded_default(backend: Backend) {
     app.stop().await;
 }
 
+async fn staff_actions_email_the_subject(backend: Backend) {
+    let Some((app, sink)) = app_with_sink(backend, no_tune).await else {
+        return;
+    };
+    let r = submit_api(&app, json!({"kind": "erasure", "email": "fay@example.com"})).await;
+    let (_, v) = json(r).await;
+    let reference = v["reference"].as_str().unwrap().to_string();
+    let mails = sink.wait_for(1, WAIT).await;
+    assert_eq!(
+        app.client
+            .post(link(&app, &mails[0], "/verify/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    sink.wait_for(3, WAIT).await;
+    let agent = app.token(Role::Agent).await;
+    let path = |a: &str| format!("/api/v1/requests/{reference}/{a}");
+
+    let (s, _) = json(
+        app.post_json(
+            &agent,
+            &path("extend"),
+            &json!({"reason": "Several product databases hold your data"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mails = sink.wait_for(4, WAIT).await;
+    let text = smtp::decoded_text(&mails[3].data);
+    assert_eq!(mails[3].to, ["fay@example.com"]);
+    assert!(
+        text.contains("Several product databases hold your data"),
+        "{text}"
+    );
+    assert!(text.contains("2027-01-09"), "new due date stated: {text}");
+    assert!(link(&app, &mails[3], "/status/").contains("/status/"));
+
+    let (s, _) = json(
+        app.post_json(
+            &agent,
+            &path("hold"),
+            &json!({"reason": "Waiting for your account number"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mails = sink.wait_for(5, WAIT).await;
+    assert!(smtp::decoded_text(&mails[4].data).contains("Waiting for your account number"));
+
+    let (s, _) = json(
+        app.post_json(
+            &agent,
+            &path("deny"),
+            &json!({"reason": "no_match", "note": "No account uses this address."}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mails = sink.wait_for(6, WAIT).await;
+    let text = smtp::decoded_text(&mails[5].data);
+    assert!(text.contains("we hold no personal data matching"), "{text}");
+    assert!(text.contains("No account uses this address."), "{text}");
+    assert!(
+        text.contains("supervisory authority"),
+        "right to complain: {text}"
+    );
+
+    let v = staff_view(&app, &reference).await;
+    let templates: Vec<&str> = v["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["template"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        templates,
+        [
+            "verify",
+            "received",
+            "staff_new_request",
+            "extended",
+            "on_hold",
+            "denied"
+        ]
+    );
+    assert!(
+        v["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "sent")
+    );
+    assert!(
+        !v["emails"].to_string().contains("fay@"),
+        "no addresses in the email list"
+    );
+    app.stop().await;
+}
+
+async fn permanent_delivery_failure_is_visible_on_the_request(backend: Backend) {
+    let Some((app, sink)) = app_with_sink(backend, no_tune).await else {
+        return;
+    };
+    sink.reject_next(550);
+    let (s, v) =
+        json(submit_api(&app, json!({"kind": "access", "email": "gone@example.com"})).await).await;
+    assert_eq!(s, 202);
+    let reference = v["reference"].as_str().unwrap().to_string();
+    let mut email = Value::Null;
+    for _ in 0..100 {
+        email = staff_view(&app, &reference).await["emails"][0].clone();
+        if email["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(email["status"], "failed", "{email}");
+    assert!(
+        email["last_error"].as_str().unwrap().contains("550"),
+        "{email}"
+    );
+    assert!(
+        !email["last_error"].as_str().unwrap().contains("gone@"),
+        "the address is never in errors"
+    );
+    let token = app.token(Role::Auditor).await;
+    let (_, dead) = json(app.get(&token, "/api/v1/jobs?status=dead").await).await;
+    assert_eq!(dead["total"], 1);
+    app.stop().await;
+}
+
+async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
+    let Some((app, _sink)) = app_with_sink(backend, |c| c.intake.per_client_per_hour = 1).await
+    else {
+        return;
+    };
+    let send = |ip: &'static str, n: u32| {
+        app.client
+            .post(app.url("/api/v1/intake"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"kind": "access", "email": format!("h{n}@example.com")}))
+            .send()
+    };
+    assert_eq!(send("203.0.113.1", 1).await.unwrap().status(), 202);
+    // Not a trusted proxy: the header is ignored and both count against 127.0.0.1.
+    assert_eq!(send("203.0.113.2", 2).await.unwrap().status(), 429);
+    app.stop().await;
+
+    let Some((app, _sink)) = app_with_sink(backend, |c| {
+        c.intake.per_client_per_hour = 1;
+        c.intake.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    let send = |ip: &'static str, n: u32| {
+        app.client
+            .post(app.url("/api/v1/intake"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"kind": "access", "email": format!("i{n}@example.com")}))
+            .send()
+    };
+    assert_eq!(send("203.0.113.1", 1).await.unwrap().status(), 202);
+    assert_eq!(send("203.0.113.2", 2).await.unwrap().status(), 202);
+    assert_eq!(send("203.0.113.2", 3).await.unwrap().status(), 429);
+    app.stop().await;
+}
+
 backend_fn_tests!(
     form_to_status_page_over_smtp,
     links_cannot_be_replayed_or_reused,
@@ -642,4 +817,7 @@ backend_fn_tests!(
     malformed_payloads_get_clear_answers,
     identity_is_encrypted_at_rest_and_headers_are_safe,
     file_outbox_is_the_embedded_default,
+    staff_actions_email_the_subject,
+    permanent_delivery_failure_is_visible_on_the_request,
+    forwarded_for_is_believed_only_from_trusted_proxies,
 );
