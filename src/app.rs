@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::crypto::{KeyError, Keys};
 use crate::http::{self, AppState};
 use crate::jobs::{JobHandler, Queue, WorkerPool};
+use crate::scheduler::{Schedule, Scheduler};
 use crate::store::{self, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -114,18 +115,38 @@ impl App {
         let router = http::router(self.state.clone());
         let workers = WorkerPool::start(self.state.clone(), Arc::new(self.handlers));
         tracing::info!(worker = %workers.worker_id, "job workers started");
+        let scheduler = self.state.config.schedules.enabled.then(|| {
+            let schedules = schedules(&self.state.config);
+            Scheduler::start(self.state.clone(), schedules)
+        });
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        if let Some(s) = scheduler {
+            s.shutdown().await;
+        }
         workers
             .shutdown(self.state.config.jobs.shutdown_grace.0)
             .await;
         tracing::info!("stopped");
         served
     }
+}
+
+/// The schedules of this deployment (patterns were checked by `Config::problems`).
+fn schedules(config: &Config) -> Vec<Schedule> {
+    let mut out = Vec::new();
+    if let Ok(cron) = crate::scheduler::parse_cron(&config.schedules.deadline_sweep) {
+        out.push(Schedule {
+            name: "deadline-sweep".into(),
+            job_kind: crate::deadlines::SWEEP.into(),
+            cron,
+        });
+    }
+    out
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

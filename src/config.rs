@@ -40,6 +40,7 @@ pub struct Config {
     pub workflow: WorkflowConfig,
     pub retention_own: RetentionOwnConfig,
     pub jobs: JobsConfig,
+    pub schedules: SchedulesConfig,
     pub intake: IntakeConfig,
     pub portal: PortalConfig,
 }
@@ -113,6 +114,25 @@ pub struct JobsConfig {
     pub shutdown_grace: HumanDuration,
 }
 
+/// Cron patterns, seconds first (`sec min hour day month weekday`), in UTC.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulesConfig {
+    /// Off: this process enqueues no scheduled work (another replica does).
+    pub enabled: bool,
+    /// Reminders, escalation, expiry of unverified requests, CCPA receipt checks.
+    pub deadline_sweep: String,
+}
+
+impl Default for SchedulesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            deadline_sweep: "0 */5 * * * *".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntakeConfig {
@@ -149,6 +169,7 @@ impl Default for Config {
             workflow: WorkflowConfig::default(),
             retention_own: RetentionOwnConfig::default(),
             jobs: JobsConfig::default(),
+            schedules: SchedulesConfig::default(),
             intake: IntakeConfig::default(),
             portal: PortalConfig::default(),
         }
@@ -398,6 +419,9 @@ impl Config {
         }
         if self.jobs.lease.0 < Duration::from_secs(5) {
             bad("jobs.lease", "must be at least 5s".into());
+        }
+        if let Err(e) = crate::scheduler::parse_cron(&self.schedules.deadline_sweep) {
+            bad("schedules.deadline_sweep", e.to_string());
         }
         for (i, p) in self.intake.trusted_proxies.iter().enumerate() {
             if p.parse::<std::net::IpAddr>().is_err() {

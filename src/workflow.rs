@@ -226,6 +226,7 @@ async fn insert_new(
     event: Event,
     actor: &Actor,
     action: &str,
+    changes: &Changes,
 ) -> Result<Request, AppError> {
     for _ in 0..5 {
         let a = audit(
@@ -235,11 +236,7 @@ async fn insert_new(
             req.created_at,
             serde_json::json!({ "kind": req.kind }),
         );
-        match state
-            .store
-            .insert_request(&req, &event, &a, &Changes::default())
-            .await
-        {
+        match state.store.insert_request(&req, &event, &a, changes).await {
             Ok(()) => return Ok(req),
             Err(StoreError::Duplicate) => req.reference = reference::generate(),
             Err(e) => return Err(e.into()),
@@ -281,7 +278,28 @@ pub async fn create_staff_request(
         to_status: Status::Open,
         note: Some("entered by staff".into()),
     };
-    let req = insert_new(state, req, event, actor, "request.create").await?;
+    // The subject is told the request is on file, with a status link (also the receipt
+    // confirmation CCPA asks for).
+    let mut changes = Changes {
+        now: Some(now),
+        ..Default::default()
+    };
+    let status_url = crate::intake::status_link(state, &mut changes, &req);
+    crate::notify::queue(
+        state,
+        &mut changes,
+        Some(&req.id),
+        "received",
+        entry.submission.email.expose(),
+        serde_json::json!({
+            "reference": req.reference,
+            "kind_label": crate::notify::kind_label(req.kind),
+            "due_date": req.due_date.map(|d| d.to_string()).unwrap_or_default(),
+            "status_url": status_url,
+        }),
+    );
+    let req = insert_new(state, req, event, actor, "request.create", &changes).await?;
+    state.queue.wake();
     tracing::info!(reference = %req.reference, kind = %req.kind, "staff request created");
     Ok(req)
 }
@@ -308,6 +326,10 @@ pub enum StaffAction {
     Withdraw {
         note: Option<String>,
     },
+    /// Give the request to a staff member (their email address), or take it back (`None`).
+    Assign {
+        assignee: Option<String>,
+    },
 }
 
 impl StaffAction {
@@ -320,6 +342,7 @@ impl StaffAction {
             StaffAction::Resume => Action::Resume,
             StaffAction::Complete { .. } => Action::Complete,
             StaffAction::Withdraw { .. } => Action::Withdraw,
+            StaffAction::Assign { .. } => Action::Assign,
         }
     }
 }
@@ -428,6 +451,13 @@ pub async fn act(
             next.held_from = None;
             next.hold_started_at = None;
         }
+        StaffAction::Assign { assignee } => {
+            next.assignee = assignee.clone();
+            note = Some(match assignee {
+                Some(a) => format!("assigned to {a}"),
+                None => "unassigned".into(),
+            });
+        }
         StaffAction::Complete { note: n } | StaffAction::Withdraw { note: n } => {
             next.closed_at = Some(now);
             if action == Action::Complete {
@@ -485,7 +515,12 @@ fn tell_subject(
         StaffAction::Hold { .. } => "on_hold",
         StaffAction::Deny { .. } => "denied",
         StaffAction::Complete { .. } => "completed",
-        StaffAction::Start | StaffAction::Resume | StaffAction::Withdraw { .. } => return Ok(()),
+        StaffAction::Start
+        | StaffAction::Resume
+        | StaffAction::Withdraw { .. }
+        | StaffAction::Assign { .. } => {
+            return Ok(());
+        }
     };
     let Some(email_ct) = &req.email_ct else {
         return Ok(());

@@ -21,6 +21,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/requests/{id}/resume"),
     ("post", "/api/v1/requests/{id}/complete"),
     ("post", "/api/v1/requests/{id}/withdraw"),
+    ("post", "/api/v1/requests/{id}/assign"),
+    ("get", "/api/v1/reports/sla"),
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/audit/verify"),
     ("get", "/api/v1/tokens"),

@@ -107,6 +107,7 @@ text_enum!(
         Withdraw => "withdraw",
         Expire => "expire",
         Extend => "extend",
+        Assign => "assign",
     }
 );
 
@@ -169,6 +170,7 @@ pub fn transition(
         },
         // An extension changes the due date, not the status.
         (A::Extend, S::Open | S::InProgress | S::Review | S::OnHold) => current,
+        (A::Assign, _) => current,
         (A::Deny, _) => S::Denied,
         (A::Withdraw, _) => S::Withdrawn,
         _ => return Err(illegal()),

@@ -20,6 +20,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "completed",
     "expired",
     "staff_new_request",
+    "staff_deadline",
 ];
 
 /// The files of one template, in the order `BUILTIN` holds them.
@@ -47,6 +48,7 @@ const BUILTIN: &[(&str, [&str; 3])] = builtin!(
     "completed",
     "expired",
     "staff_new_request",
+    "staff_deadline",
 );
 
 /// One email, rendered and ready to send.
@@ -255,6 +257,13 @@ mod tests {
                 "kind_label": "erasure",
                 "due_date": "10 November 2026",
                 "portal_url": "https://privacy.example.com/portal/requests/42",
+            }),
+            "staff_deadline" => json!({
+                "kind_label": "erasure",
+                "due_date": "2026-11-10",
+                "headline": "Due in 3 days",
+                "message": "This request must be answered by its due date.",
+                "portal_url": "https://privacy.example.com/portal/requests/DSR-7KQ2-M9XD",
             }),
             other => panic!("no sample for {other}"),
         };

@@ -22,6 +22,7 @@ use crate::store::SharedStore;
 pub mod api;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod pages;
 pub mod public;
 
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(health::router())
         .merge(public::router())
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(state)

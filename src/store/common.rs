@@ -155,6 +155,12 @@ macro_rules! store_impl {
                     .execute(&mut **tx)
                     .await?;
                 }
+                if c.delete_tokens {
+                    sqlx::query("DELETE FROM request_tokens WHERE request_id = $1")
+                        .bind(request_id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 for t in &c.tokens {
                     sqlx::query(
                         "INSERT INTO request_tokens (token_hash, request_id, purpose, expires_at, used_at, created_at) \
@@ -515,6 +521,158 @@ macro_rules! store_impl {
                 .bind(request_id)
                 .fetch_all(&self.pool)
                 .await?)
+            }
+
+            async fn sweep_candidates(
+                &self,
+                due_by: chrono::NaiveDate,
+                after_id: &str,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::Request>> {
+                let sql = format!(
+                    "SELECT {} FROM requests WHERE status IN ('open', 'in_progress', 'review') \
+                     AND due_date <= $1 AND id > $2 ORDER BY id LIMIT $3",
+                    $crate::store::common::REQUEST_COLUMNS
+                );
+                let rows: Vec<$crate::store::RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(due_by)
+                    .bind(after_id)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map($crate::store::Request::try_from).collect()
+            }
+
+            async fn unverified_before(
+                &self,
+                cutoff: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::Request>> {
+                let sql = format!(
+                    "SELECT {} FROM requests WHERE status = 'awaiting_verification' AND received_at < $1 \
+                     ORDER BY received_at LIMIT $2",
+                    $crate::store::common::REQUEST_COLUMNS
+                );
+                let rows: Vec<$crate::store::RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(cutoff)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map($crate::store::Request::try_from).collect()
+            }
+
+            async fn ccpa_unacknowledged(
+                &self,
+                cutoff: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::Request>> {
+                let cols = $crate::store::common::REQUEST_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("r.{}", c.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT {cols} FROM requests r WHERE r.regime = 'ccpa' \
+                     AND r.status NOT IN ('completed', 'denied', 'withdrawn', 'expired') AND r.received_at < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.request_id = r.id \
+                         AND o.template IN ('verify', 'received') AND o.status = 'sent') \
+                     ORDER BY r.received_at LIMIT $2"
+                );
+                let rows: Vec<$crate::store::RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(cutoff)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map($crate::store::Request::try_from).collect()
+            }
+
+            async fn send_notice(
+                &self,
+                request_id: &str,
+                notice: &str,
+                due_date: chrono::NaiveDate,
+                changes: &$crate::store::Changes,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let added = sqlx::query(
+                    "INSERT INTO request_notices (request_id, notice, due_date, sent_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (request_id, notice, due_date) DO NOTHING",
+                )
+                .bind(request_id)
+                .bind(notice)
+                .bind(due_date)
+                .bind(changes.now.unwrap_or_else(chrono::Utc::now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if added {
+                    Self::apply_changes_tx(&mut tx, request_id, changes).await?;
+                }
+                tx.commit().await?;
+                Ok(added)
+            }
+
+            async fn purge_dead_tokens(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<u64> {
+                let r = sqlx::query(
+                    "DELETE FROM request_tokens WHERE purpose = 'verify' AND (used_at IS NOT NULL OR expires_at < $1)",
+                )
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn sla_rows(
+                &self,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Vec<$crate::store::SlaRow>> {
+                Ok(sqlx::query_as(
+                    "SELECT kind, status, received_at, due_date, closed_at FROM requests \
+                     WHERE received_at >= $1 AND received_at < $2 ORDER BY received_at",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn metrics(
+                &self,
+                today: chrono::NaiveDate,
+                week_ahead: chrono::NaiveDate,
+            ) -> $crate::store::Result<$crate::store::MetricsSnapshot> {
+                let open = " status NOT IN ('completed', 'denied', 'withdrawn', 'expired')";
+                let open_by_status: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT status, COUNT(*) FROM requests WHERE{open} GROUP BY status ORDER BY status"
+                )))
+                .fetch_all(&self.pool)
+                .await?;
+                let (overdue, due_within_7_days): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT COALESCE(SUM(CASE WHEN due_date < $1 THEN 1 ELSE 0 END), 0), \
+                            COALESCE(SUM(CASE WHEN due_date >= $1 AND due_date <= $2 THEN 1 ELSE 0 END), 0) \
+                     FROM requests WHERE{open} AND due_date IS NOT NULL"
+                )))
+                .bind(today)
+                .bind(week_ahead)
+                .fetch_one(&self.pool)
+                .await?;
+                let jobs_by_status: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status ORDER BY status")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let emails_by_status: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok($crate::store::MetricsSnapshot {
+                    open_by_status,
+                    overdue,
+                    due_within_7_days,
+                    jobs_by_status,
+                    emails_by_status,
+                })
             }
 
             async fn events(&self, request_id: &str) -> $crate::store::Result<Vec<$crate::store::Event>> {

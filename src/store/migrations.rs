@@ -24,9 +24,9 @@ fn migrator(migrations: Vec<Migration>) -> Migrator {
 }
 
 pub fn sqlite() -> Migrator {
-    migrator(embed!("sqlite": 1 => "0001_spine", 2 => "0002_intake"))
+    migrator(embed!("sqlite": 1 => "0001_spine", 2 => "0002_intake", 3 => "0003_deadlines"))
 }
 
 pub fn postgres() -> Migrator {
-    migrator(embed!("postgres": 1 => "0001_spine", 2 => "0002_intake"))
+    migrator(embed!("postgres": 1 => "0001_spine", 2 => "0002_intake", 3 => "0003_deadlines"))
 }

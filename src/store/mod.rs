@@ -322,6 +322,27 @@ impl TryFrom<String> for Payload {
     }
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SlaRow {
+    pub kind: String,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+    pub due_date: Option<NaiveDate>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSnapshot {
+    /// (status, count) of requests that are not final.
+    pub open_by_status: Vec<(String, i64)>,
+    pub overdue: i64,
+    pub due_within_7_days: i64,
+    /// (status, count) of jobs.
+    pub jobs_by_status: Vec<(String, i64)>,
+    /// (status, count) of outbox messages.
+    pub emails_by_status: Vec<(String, i64)>,
+}
+
 /// What a subject link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {
@@ -409,6 +430,8 @@ pub struct Changes {
     pub jobs: Vec<NewJob>,
     /// Record a verification email sent to this address (blind index).
     pub verification_send: Option<String>,
+    /// Remove every link of the request (expiry, identity wiped).
+    pub delete_tokens: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -498,6 +521,34 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<()>;
     async fn outbox_for_request(&self, request_id: &str) -> Result<Vec<OutboxMessage>>;
+
+    /// Requests the deadline sweep looks at: being worked (not on hold, not final, verified)
+    /// and due on or before `due_by`; keyset-paged by id.
+    async fn sweep_candidates(
+        &self,
+        due_by: NaiveDate,
+        after_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Request>>;
+    /// Requests still unverified that were received before `cutoff`.
+    async fn unverified_before(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Request>>;
+    /// Open CCPA requests received before `cutoff` that no sent email has acknowledged.
+    async fn ccpa_unacknowledged(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Request>>;
+    /// Record a notice once; when it is new, apply `changes` (its email) in the same
+    /// transaction. `false` when it was already sent.
+    async fn send_notice(
+        &self,
+        request_id: &str,
+        notice: &str,
+        due_date: NaiveDate,
+        changes: &Changes,
+    ) -> Result<bool>;
+    /// Remove verification links that were used or have expired.
+    async fn purge_dead_tokens(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// What the SLA report needs of requests received in `[from, to)`.
+    async fn sla_rows(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<SlaRow>>;
+    /// Counts for `/metrics`.
+    async fn metrics(&self, today: NaiveDate, week_ahead: NaiveDate) -> Result<MetricsSnapshot>;
     async fn request_by_reference(&self, reference: &str) -> Result<Option<Request>>;
     async fn list_requests(&self, filter: &RequestFilter) -> Result<Page<Request>>;
     async fn events(&self, request_id: &str) -> Result<Vec<Event>>;

@@ -13,6 +13,7 @@ use crate::error::AppError;
 pub mod audit;
 pub mod intake;
 pub mod jobs;
+pub mod reports;
 pub mod requests;
 pub mod tokens;
 
@@ -25,6 +26,7 @@ pub mod tokens;
         (name = "requests", description = "Staff work on requests"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "admin", description = "Tokens and the job queue"),
+        (name = "reports", description = "Deadline performance"),
         (name = "meta", description = "This document")
     )
 )]
@@ -56,6 +58,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::resume))
         .routes(routes!(requests::complete))
         .routes(routes!(requests::withdraw))
+        .routes(routes!(requests::assign))
+        .routes(routes!(reports::sla))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .routes(routes!(tokens::list, tokens::create))

@@ -447,6 +447,31 @@ macro_rules! action_handler {
     };
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// The staff member's email address; `null` to unassign. Reminders go to them.
+    pub assignee: Option<String>,
+}
+
+fn assignee(b: AssignBody) -> Result<StaffAction, AppError> {
+    let assignee = match b
+        .assignee
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        Some(a) => Some(
+            crate::domain::identity::SubjectEmail::parse(a)
+                .map_err(|e| AppError::field("assignee", e.to_string()))?
+                .expose()
+                .to_string(),
+        ),
+        None => None,
+    };
+    Ok(StaffAction::Assign { assignee })
+}
+
 fn required<T>(b: Option<T>) -> Result<T, AppError> {
     b.ok_or_else(|| AppError::field("body", "this action needs a JSON body"))
 }
@@ -509,4 +534,11 @@ action_handler!(
     |b| Ok::<_, AppError>(StaffAction::Withdraw {
         note: b.and_then(|b| b.note)
     })
+);
+action_handler!(
+    assign,
+    "/requests/{id}/assign",
+    "Assign to a staff member (reminders go to them), or unassign with null.",
+    AssignBody,
+    |b| required(b).and_then(assignee)
 );
