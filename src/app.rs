@@ -47,14 +47,18 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
     let queue = Queue::new(store.clone(), clock.clone(), &config.jobs);
     let mailer = crate::email::Mailer::from_config(&config.email, &config.data_dir)
         .map_err(|e| StartError::Config(format!("email: {e}")))?;
-    Ok(AppState {
+    let state = AppState {
         mailer: Arc::new(mailer),
         config: Arc::new(config.clone()),
         store,
         keys: Arc::new(keys),
         clock,
         queue,
-    })
+    };
+    http::portal::auth::ensure_initial_admin(&state)
+        .await
+        .map_err(|e| StartError::Config(format!("initial portal admin: {e}")))?;
+    Ok(state)
 }
 
 pub struct App {

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `check`, `token …`, `audit verify`.
+//! The command line: `serve`, `migrate`, `check`, `token …`, `user add`, `audit verify`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +39,20 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Staff portal users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a portal user; prints only the generated password on stdout (shown once).
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +109,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Check { json } => check(config, json).await,
         Command::Token(cmd) => token(config, cmd).await,
         Command::Audit(AuditCommand::Verify { json }) => audit_verify(config, json).await,
+        Command::User(UserCommand::Add { email, role }) => user_add(config, &email, role).await,
     }
 }
 
@@ -232,6 +247,32 @@ async fn audit_verify(config: Config, json: bool) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Err(e) => fail(e),
+    }
+}
+
+async fn user_add(config: Config, email: &str, role: Role) -> ExitCode {
+    let state = match app::open(&config, Arc::new(SystemClock)).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match crate::http::portal::auth::create_user(&state, email, role).await {
+        Ok((user, password)) => {
+            eprintln!(
+                "created portal user {} (role {}); the password is shown once:",
+                user.id,
+                role.as_str()
+            );
+            println!("{password}");
+            ExitCode::SUCCESS
+        }
+        Err(crate::error::AppError::Validation(fields)) => fail(
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
         Err(e) => fail(e),
     }
 }

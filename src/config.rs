@@ -150,6 +150,15 @@ pub struct IntakeConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PortalConfig {
     pub initial_admin_email: String,
+    /// Every user needs TOTP, not only admins (admins always do).
+    pub require_totp_for_all: bool,
+    /// A session ends after this long without a request.
+    pub session_idle: HumanDuration,
+    /// A session ends this long after sign-in, active or not.
+    pub session_absolute: HumanDuration,
+    /// Failed sign-ins in a row that lock an account for `lockout`.
+    pub max_failed_logins: u32,
+    pub lockout: HumanDuration,
 }
 
 impl Default for Config {
@@ -247,6 +256,11 @@ impl Default for PortalConfig {
     fn default() -> Self {
         Self {
             initial_admin_email: "admin@example.com".into(),
+            require_totp_for_all: false,
+            session_idle: HumanDuration(Duration::from_secs(30 * 60)),
+            session_absolute: HumanDuration(Duration::from_secs(12 * 3600)),
+            max_failed_logins: 5,
+            lockout: HumanDuration(Duration::from_secs(15 * 60)),
         }
     }
 }

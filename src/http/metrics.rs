@@ -53,6 +53,16 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     ));
     family(
         &mut out,
+        "rightsdesk_requests_due_within_2_days_open",
+        "Requests due within two days that nobody has started.",
+        "gauge",
+    );
+    out.push_str(&format!(
+        "rightsdesk_requests_due_within_2_days_open {}\n",
+        snap.due_soon_not_started
+    ));
+    family(
+        &mut out,
         "rightsdesk_jobs",
         "Jobs by status (queued is the queue depth; dead needs a human).",
         "gauge",

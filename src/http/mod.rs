@@ -24,6 +24,7 @@ pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod portal;
 pub mod public;
 
 /// What every handler can reach.
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(health::router())
         .merge(public::router())
+        .merge(portal::router(state.clone()))
         .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

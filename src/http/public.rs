@@ -105,7 +105,7 @@ fn gone(state: &AppState) -> Response {
 }
 
 /// `field: value` lines of the corrections box.
-fn parse_corrections(text: &str) -> Result<Option<Vec<Correction>>, String> {
+pub(crate) fn parse_corrections(text: &str) -> Result<Option<Vec<Correction>>, String> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let Some((field, value)) = line.split_once(':') else {

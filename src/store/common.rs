@@ -649,13 +649,15 @@ macro_rules! store_impl {
                 )))
                 .fetch_all(&self.pool)
                 .await?;
-                let (overdue, due_within_7_days): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                let (overdue, due_within_7_days, due_soon_not_started): (i64, i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT COALESCE(SUM(CASE WHEN due_date < $1 THEN 1 ELSE 0 END), 0), \
-                            COALESCE(SUM(CASE WHEN due_date >= $1 AND due_date <= $2 THEN 1 ELSE 0 END), 0) \
+                            COALESCE(SUM(CASE WHEN due_date >= $1 AND due_date <= $2 THEN 1 ELSE 0 END), 0), \
+                            COALESCE(SUM(CASE WHEN due_date >= $1 AND due_date <= $3 AND status = 'open' THEN 1 ELSE 0 END), 0) \
                      FROM requests WHERE{open} AND due_date IS NOT NULL"
                 )))
                 .bind(today)
                 .bind(week_ahead)
+                .bind(today + chrono::TimeDelta::days(2))
                 .fetch_one(&self.pool)
                 .await?;
                 let jobs_by_status: Vec<(String, i64)> =
@@ -670,6 +672,7 @@ macro_rules! store_impl {
                     open_by_status,
                     overdue,
                     due_within_7_days,
+                    due_soon_not_started,
                     jobs_by_status,
                     emails_by_status,
                 })
@@ -913,6 +916,180 @@ macro_rules! store_impl {
                 .execute(&self.pool)
                 .await?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            // --- portal ---
+            async fn insert_user(&self, u: &$crate::http::portal::model::User) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO users (id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, \
+                     recovery_codes, failed_logins, locked_until, created_at, disabled_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(&u.id)
+                .bind(&u.email)
+                .bind(u.role.as_str())
+                .bind(&u.password_hash)
+                .bind(&u.totp_secret_ct)
+                .bind(u.totp_enabled)
+                .bind(u.totp_last_step)
+                .bind(&u.recovery_codes)
+                .bind(u.failed_logins)
+                .bind(u.locked_until)
+                .bind(u.created_at)
+                .bind(u.disabled_at)
+                .execute(&self.pool)
+                .await
+                .map_err(unique_violation)?;
+                Ok(())
+            }
+
+            async fn user_by_email(&self, email: &str) -> $crate::store::Result<Option<$crate::http::portal::model::User>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at \
+                     FROM users WHERE email = $1",
+                )
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn user_by_id(&self, id: &str) -> $crate::store::Result<Option<$crate::http::portal::model::User>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at \
+                     FROM users WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn list_users(&self) -> $crate::store::Result<Vec<$crate::http::portal::model::User>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at \
+                     FROM users ORDER BY email",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn count_users(&self) -> $crate::store::Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
+            }
+
+            async fn user_login_failed(
+                &self,
+                id: &str,
+                max: i32,
+                lock_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                // One statement, so concurrent failures cannot both read the old count.
+                let locked: Option<bool> = sqlx::query_scalar(
+                    "UPDATE users SET \
+                       locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END, \
+                       failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END \
+                     WHERE id = $1 RETURNING (failed_logins = 0)",
+                )
+                .bind(id)
+                .bind(max)
+                .bind(lock_until)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(locked.unwrap_or(false))
+            }
+
+            async fn user_login_succeeded(&self, id: &str) -> $crate::store::Result<()> {
+                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_pending_totp(&self, id: &str, secret_ct: &str) -> $crate::store::Result<()> {
+                sqlx::query("UPDATE users SET totp_secret_ct = $2 WHERE id = $1 AND totp_enabled = FALSE")
+                    .bind(id)
+                    .bind(secret_ct)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn enable_totp(&self, id: &str, recovery_codes: &str, step: i64) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "UPDATE users SET totp_enabled = TRUE, recovery_codes = $2, totp_last_step = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(recovery_codes)
+                .bind(step)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn use_totp_step(&self, id: &str, step: i64) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE users SET totp_last_step = $2 WHERE id = $1 \
+                     AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                )
+                .bind(id)
+                .bind(step)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn swap_recovery_codes(&self, id: &str, expected: &str, next: &str) -> $crate::store::Result<bool> {
+                let r = sqlx::query("UPDATE users SET recovery_codes = $3 WHERE id = $1 AND recovery_codes = $2")
+                    .bind(id)
+                    .bind(expected)
+                    .bind(next)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn insert_portal_session(&self, s: &$crate::http::portal::model::PortalSession) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO portal_sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, totp_passed) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&s.id_hash)
+                .bind(&s.user_id)
+                .bind(&s.csrf_token)
+                .bind(s.created_at)
+                .bind(s.last_seen_at)
+                .bind(s.expires_at)
+                .bind(s.totp_passed)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn portal_session(&self, id_hash: &str) -> $crate::store::Result<Option<$crate::http::portal::model::PortalSession>> {
+                Ok(sqlx::query_as(
+                    "SELECT id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, totp_passed \
+                     FROM portal_sessions WHERE id_hash = $1",
+                )
+                .bind(id_hash)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn touch_portal_session(&self, id_hash: &str, at: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<()> {
+                sqlx::query("UPDATE portal_sessions SET last_seen_at = $2 WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_portal_session(&self, id_hash: &str) -> $crate::store::Result<()> {
+                sqlx::query("DELETE FROM portal_sessions WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
         }
     };

@@ -24,9 +24,13 @@ fn migrator(migrations: Vec<Migration>) -> Migrator {
 }
 
 pub fn sqlite() -> Migrator {
-    migrator(embed!("sqlite": 1 => "0001_spine", 2 => "0002_intake", 3 => "0003_deadlines"))
+    migrator(
+        embed!("sqlite": 1 => "0001_spine", 2 => "0002_intake", 3 => "0003_deadlines", 4 => "0004_portal"),
+    )
 }
 
 pub fn postgres() -> Migrator {
-    migrator(embed!("postgres": 1 => "0001_spine", 2 => "0002_intake", 3 => "0003_deadlines"))
+    migrator(
+        embed!("postgres": 1 => "0001_spine", 2 => "0002_intake", 3 => "0003_deadlines", 4 => "0004_portal"),
+    )
 }

@@ -337,6 +337,8 @@ pub struct MetricsSnapshot {
     pub open_by_status: Vec<(String, i64)>,
     pub overdue: i64,
     pub due_within_7_days: i64,
+    /// Due within two days and still `open` (nobody started them).
+    pub due_soon_not_started: i64,
     /// (status, count) of jobs.
     pub jobs_by_status: Vec<(String, i64)>,
     /// (status, count) of outbox messages.
@@ -589,6 +591,41 @@ pub trait Store: Send + Sync + 'static {
     async fn list_jobs(&self, status: Option<JobStatus>, page: PageRequest) -> Result<Page<Job>>;
     /// Put a dead job back in the queue with fresh attempts.
     async fn retry_job(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    // --- portal ---
+    /// `Duplicate` when the email is taken.
+    async fn insert_user(&self, user: &crate::http::portal::model::User) -> Result<()>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<crate::http::portal::model::User>>;
+    async fn user_by_id(&self, id: &str) -> Result<Option<crate::http::portal::model::User>>;
+    async fn list_users(&self) -> Result<Vec<crate::http::portal::model::User>>;
+    async fn count_users(&self) -> Result<i64>;
+    /// Count a failed sign-in; at `max` failures the account is locked until `lock_until`
+    /// (and the count starts again). Returns true when this failure locked it.
+    async fn user_login_failed(
+        &self,
+        id: &str,
+        max: i32,
+        lock_until: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn user_login_succeeded(&self, id: &str) -> Result<()>;
+    /// Store a TOTP secret that is not confirmed yet.
+    async fn set_pending_totp(&self, id: &str, secret_ct: &str) -> Result<()>;
+    /// Confirm enrolment: TOTP on, with hashed recovery codes (JSON) and the used step.
+    async fn enable_totp(&self, id: &str, recovery_codes: &str, step: i64) -> Result<()>;
+    /// Accept `step` once: false when it (or a later step) was already used.
+    async fn use_totp_step(&self, id: &str, step: i64) -> Result<bool>;
+    /// Replace the recovery codes if they are still `expected` (each code works once).
+    async fn swap_recovery_codes(&self, id: &str, expected: &str, next: &str) -> Result<bool>;
+    async fn insert_portal_session(
+        &self,
+        s: &crate::http::portal::model::PortalSession,
+    ) -> Result<()>;
+    async fn portal_session(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<crate::http::portal::model::PortalSession>>;
+    async fn touch_portal_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<()>;
+    async fn delete_portal_session(&self, id_hash: &str) -> Result<()>;
 }
 
 pub type SharedStore = Arc<dyn Store>;

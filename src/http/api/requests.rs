@@ -95,11 +95,11 @@ pub struct RequestList {
     pub per_page: u32,
 }
 
-fn is_overdue(r: &Request, today: NaiveDate) -> bool {
+pub fn is_overdue(r: &Request, today: NaiveDate) -> bool {
     !r.status.is_final() && r.due_date.is_some_and(|d| deadline::is_overdue(today, d))
 }
 
-fn summary(r: Request, today: NaiveDate) -> RequestSummary {
+pub fn summary(r: Request, today: NaiveDate) -> RequestSummary {
     RequestSummary {
         overdue: is_overdue(&r, today),
         reference: r.reference,
@@ -167,7 +167,7 @@ fn detail(
 }
 
 /// Read a request with its personal data; the read itself is audited.
-async fn full_view(
+pub async fn full_view(
     state: &AppState,
     actor: &Actor,
     r: Request,
@@ -234,8 +234,14 @@ pub async fn list(
     _staff: Staff,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<RequestList>, AppError> {
+    Ok(Json(search(&state, &q).await?))
+}
+
+/// The request list behind the API and the portal queue: filters, and `q` matched as a
+/// reference prefix or, through the blind index, an exact email address.
+pub async fn search(state: &AppState, q: &ListQuery) -> Result<RequestList, AppError> {
     let page = page(q.page, q.per_page)?;
-    let today = workflow::today(&state);
+    let today = workflow::today(state);
     let mut filter = RequestFilter {
         status: q.status,
         kind: q.kind,
@@ -260,16 +266,16 @@ pub async fn list(
             filter.email_index = Some(state.keys.blind_index(email.expose()));
         }
         if filter.reference_prefix.is_none() && filter.email_index.is_none() {
-            return Ok(Json(RequestList {
+            return Ok(RequestList {
                 items: Vec::new(),
                 total: 0,
                 page: page.page,
                 per_page: page.per_page,
-            }));
+            });
         }
     }
     let result = state.store.list_requests(&filter).await?;
-    Ok(Json(RequestList {
+    Ok(RequestList {
         items: result
             .items
             .into_iter()
@@ -278,7 +284,7 @@ pub async fn list(
         total: result.total,
         page: page.page,
         per_page: page.per_page,
-    }))
+    })
 }
 
 /// A request entered by staff (received by post, phone or ticket).
@@ -314,6 +320,15 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<RequestDetail>), AppError> {
     staff.require(Role::Agent)?;
+    let entry = staff_entry(&state, body)?;
+    let actor = actor(&staff, &client);
+    let req = workflow::create_staff_request(&state, &actor, entry).await?;
+    let view = full_view(&state, &actor, req, false).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Check a staff-entered request (API and portal alike) and turn it into a `StaffEntry`.
+pub fn staff_entry(state: &AppState, body: CreateRequest) -> Result<StaffEntry, AppError> {
     let now = state.clock.now();
     let mut errors: Vec<FieldError> = Vec::new();
     let submission = workflow::parse_submission(
@@ -353,17 +368,13 @@ pub async fn create(
     let Some(submission) = submission.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let actor = actor(&staff, &client);
-    let entry = StaffEntry {
+    Ok(StaffEntry {
         submission,
         received_at,
         verified_at,
         regime: body.regime.unwrap_or(state.config.deadlines.regime),
         verification_note: note,
-    };
-    let req = workflow::create_staff_request(&state, &actor, entry).await?;
-    let view = full_view(&state, &actor, req, false).await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    })
 }
 
 /// A request with identity, events and due dates (this read is audited).

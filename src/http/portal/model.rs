@@ -1,0 +1,42 @@
+//! What the store keeps for the portal: staff users and their server-side sessions.
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::Role;
+
+/// A person who signs in to the portal.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// The TOTP secret (base32), encrypted with the deployment key; set at enrolment
+    /// before it is confirmed (`totp_enabled` stays false until then).
+    pub totp_secret_ct: Option<String>,
+    pub totp_enabled: bool,
+    /// The last 30-second step whose code was accepted: a code works once.
+    pub totp_last_step: Option<i64>,
+    /// JSON array of SHA-256 hex hashes of unused recovery codes.
+    pub recovery_codes: Option<String>,
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// A signed-in browser. The cookie holds a random value; only its SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PortalSession {
+    pub id_hash: String,
+    pub user_id: String,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// The absolute end of the session.
+    pub expires_at: DateTime<Utc>,
+    /// The second factor was given in this session.
+    pub totp_passed: bool,
+}

@@ -1,0 +1,411 @@
+//! Portal pages for requests: dashboard, queue, detail with the workflow action forms, and
+//! staff entry of a new request. Workflow rules live in `workflow`; listing and detail
+//! building are shared with the API (`http::api::requests`).
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{NaiveDate, TimeZone, Utc};
+use serde_json::json;
+
+use super::auth::Signed;
+use super::pages::{Fields, error_page, page_ctx, readable, render};
+use crate::auth::Role;
+use crate::domain::request::{Action, DenyReason, Kind, Status, transition};
+use crate::error::AppError;
+use crate::http::api::requests::{CreateRequest, ListQuery, full_view, search, staff_entry};
+use crate::http::{AppState, ClientAddr};
+use crate::workflow::{self, Actor, StaffAction};
+
+fn actor(s: &Signed, client: &ClientAddr) -> Actor {
+    Actor {
+        name: s.0.actor_name(),
+        client_addr: client.text(),
+    }
+}
+
+fn label(s: &str) -> String {
+    let mut out = s.replace('_', " ");
+    if let Some(f) = out.get(..1) {
+        out = f.to_uppercase() + &out[1..];
+    }
+    out
+}
+
+fn options<T: Copy + std::fmt::Display>(all: &[T]) -> Vec<serde_json::Value> {
+    all.iter()
+        .map(|v| json!({ "value": v.to_string(), "label": label(&v.to_string()) }))
+        .collect()
+}
+
+pub async fn dashboard(State(state): State<AppState>, s: Signed) -> Response {
+    let today = workflow::today(&state);
+    let week = today + chrono::Days::new(7);
+    match state.store.metrics(today, week).await {
+        Ok(m) => {
+            let by_status: Vec<_> = m
+                .open_by_status
+                .iter()
+                .map(|(st, n)| json!({ "status": st, "label": label(st), "count": n }))
+                .collect();
+            let open: i64 = m.open_by_status.iter().map(|(_, n)| n).sum();
+            render(
+                StatusCode::OK,
+                "portal/dashboard.html",
+                page_ctx(
+                    &state,
+                    &s.0,
+                    json!({ "by_status": by_status, "open": open, "overdue": m.overdue,
+                            "due_soon": m.due_within_7_days, "today": today.to_string() }),
+                ),
+            )
+        }
+        Err(e) => error_page(e.into()),
+    }
+}
+
+/// The queue's filters as typed in the form (empty means "any").
+fn list_query(raw: Option<&str>) -> Result<(ListQuery, serde_json::Value), AppError> {
+    let f = Fields::parse(raw.unwrap_or("").as_bytes());
+    let status = f
+        .text("status")
+        .map(|v| {
+            v.parse::<Status>()
+                .map_err(|e| AppError::field("status", e.to_string()))
+        })
+        .transpose()?;
+    let kind = f
+        .text("kind")
+        .map(|v| {
+            v.parse::<Kind>()
+                .map_err(|e| AppError::field("kind", e.to_string()))
+        })
+        .transpose()?;
+    let overdue = match f.text("overdue").as_deref() {
+        Some("yes") | Some("true") => Some(true),
+        Some("no") | Some("false") => Some(false),
+        _ => None,
+    };
+    let page = f.text("page").and_then(|p| p.parse::<u32>().ok());
+    let values = json!({
+        "status": f.text("status"), "kind": f.text("kind"),
+        "overdue": f.text("overdue"), "q": f.text("q"),
+    });
+    Ok((
+        ListQuery {
+            status,
+            kind,
+            overdue,
+            q: f.text("q"),
+            page,
+            per_page: Some(25),
+        },
+        values,
+    ))
+}
+
+pub async fn queue(State(state): State<AppState>, s: Signed, RawQuery(raw): RawQuery) -> Response {
+    let result = async {
+        let (q, values) = list_query(raw.as_deref())?;
+        let list = search(&state, &q).await?;
+        let pages = (list.total + i64::from(list.per_page) - 1) / i64::from(list.per_page);
+        // Keep the filters when paging.
+        let mut keep = form_urlencoded::Serializer::new(String::new());
+        for key in ["status", "kind", "overdue", "q"] {
+            if let Some(v) = values[key].as_str() {
+                keep.append_pair(key, v);
+            }
+        }
+        let keep = keep.finish();
+        Ok::<_, AppError>(render(
+            StatusCode::OK,
+            "portal/queue.html",
+            page_ctx(
+                &state,
+                &s.0,
+                json!({
+                    "items": list.items, "total": list.total, "page": list.page, "pages": pages,
+                    "values": values, "keep": keep,
+                    "statuses": options(Status::ALL), "kinds": options(Kind::ALL),
+                }),
+            ),
+        ))
+    }
+    .await;
+    result.unwrap_or_else(error_page)
+}
+
+/// Which action forms the request's status allows.
+fn allowed(status: Status, held_from: Option<Status>, extended: bool) -> serde_json::Value {
+    let ok = |a| transition(status, a, held_from).is_ok();
+    json!({
+        "start": ok(Action::Start),
+        "assign": ok(Action::Assign),
+        "hold": ok(Action::Hold),
+        "resume": ok(Action::Resume),
+        "extend": ok(Action::Extend) && !extended,
+        "deny": ok(Action::Deny),
+        "complete": ok(Action::Complete),
+        "withdraw": ok(Action::Withdraw),
+    })
+}
+
+fn done_message(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "start" => "Work on the request has started.",
+        "assign" => "The assignment was saved.",
+        "hold" => "The request is on hold; the subject was told.",
+        "resume" => "Work on the request resumed.",
+        "extend" => "The due date was extended; the subject was told the reason.",
+        "deny" => "The request was refused; the subject was told the reason.",
+        "complete" => "The request is completed; the subject was told.",
+        "withdraw" => "The request was recorded as withdrawn.",
+        "created" => "The request was entered.",
+        _ => return None,
+    })
+}
+
+async fn detail_page(
+    state: &AppState,
+    s: &Signed,
+    client: &ClientAddr,
+    reference: &str,
+    status: StatusCode,
+    flash: Option<&str>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let req = workflow::load(state, reference).await?;
+    let can = allowed(req.status, req.held_from, req.extended);
+    let view = full_view(state, &actor(s, client), req, true).await?;
+    let status_label = label(view.status.as_str());
+    let agent = s.0.user.role >= Role::Agent;
+    Ok(render(
+        status,
+        "portal/detail.html",
+        page_ctx(
+            state,
+            &s.0,
+            json!({
+                "r": view, "status_label": status_label, "can": can, "agent": agent,
+                "flash": flash, "error": error,
+                "deny_reasons": options(DenyReason::ALL),
+            }),
+        ),
+    ))
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    s: Signed,
+    client: ClientAddr,
+    Path(reference): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let f = Fields::parse(raw.unwrap_or_default().as_bytes());
+    let flash = f.get("done").and_then(done_message);
+    detail_page(&state, &s, &client, &reference, StatusCode::OK, flash, None)
+        .await
+        .unwrap_or_else(error_page)
+}
+
+fn parse_date(field: &str, v: Option<String>) -> Result<Option<NaiveDate>, AppError> {
+    v.map(|d| {
+        NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .map_err(|_| AppError::field(field, "must be a date like 2026-12-31"))
+    })
+    .transpose()
+}
+
+fn staff_action(action: &str, f: &Fields) -> Result<StaffAction, AppError> {
+    Ok(match action {
+        "start" => StaffAction::Start,
+        "resume" => StaffAction::Resume,
+        "hold" => StaffAction::Hold {
+            reason: f.text("reason").unwrap_or_default(),
+        },
+        "extend" => StaffAction::Extend {
+            reason: f.text("reason").unwrap_or_default(),
+            until: parse_date("until", f.text("until"))?,
+        },
+        "deny" => StaffAction::Deny {
+            reason: f
+                .text("reason")
+                .ok_or_else(|| AppError::field("reason", "choose a reason"))?
+                .parse()
+                .map_err(|e: crate::domain::request::UnknownValue| {
+                    AppError::field("reason", e.to_string())
+                })?,
+            note: f.text("note"),
+        },
+        "complete" => StaffAction::Complete {
+            note: f.text("note"),
+        },
+        "withdraw" => StaffAction::Withdraw {
+            note: f.text("note"),
+        },
+        "assign" => StaffAction::Assign {
+            assignee: match f.text("assignee") {
+                Some(a) => Some(
+                    crate::domain::identity::SubjectEmail::parse(&a)
+                        .map_err(|e| AppError::field("assignee", e.to_string()))?
+                        .expose()
+                        .to_string(),
+                ),
+                None => None,
+            },
+        },
+        _ => return Err(AppError::NotFound(format!("no action `{action}`"))),
+    })
+}
+
+pub async fn action(
+    State(state): State<AppState>,
+    s: Signed,
+    client: ClientAddr,
+    Path((reference, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f = Fields::parse(&body);
+    if let Err(r) = s.0.check_csrf(&f) {
+        return r;
+    }
+    if let Err(r) = s.require(Role::Agent) {
+        return r;
+    }
+    let result = match staff_action(&action, &f) {
+        Ok(a) => workflow::act(&state, &actor(&s, &client), &reference, a).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(req) => Redirect::to(&format!(
+            "/portal/requests/{}?done={}",
+            req.reference,
+            if done_message(&action).is_some() {
+                action.as_str()
+            } else {
+                ""
+            }
+        ))
+        .into_response(),
+        Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
+            let status = e.status();
+            detail_page(
+                &state,
+                &s,
+                &client,
+                &reference,
+                status,
+                None,
+                Some(readable(&e)),
+            )
+            .await
+            .unwrap_or_else(error_page)
+        }
+        Err(e) => error_page(e),
+    }
+}
+
+fn new_page(
+    state: &AppState,
+    s: &Signed,
+    status: StatusCode,
+    values: serde_json::Value,
+    error: Option<String>,
+) -> Response {
+    render(
+        status,
+        "portal/new.html",
+        page_ctx(
+            state,
+            &s.0,
+            json!({ "kinds": options(Kind::ALL), "values": values, "error": error,
+                    "regime": state.config.deadlines.regime.to_string() }),
+        ),
+    )
+}
+
+pub async fn new_form(State(state): State<AppState>, s: Signed) -> Response {
+    if let Err(r) = s.require(Role::Agent) {
+        return r;
+    }
+    new_page(&state, &s, StatusCode::OK, json!({}), None)
+}
+
+/// A date from the form, as the start of that day in the deployment's time zone.
+fn day_start(
+    state: &AppState,
+    field: &str,
+    v: Option<String>,
+) -> Result<Option<chrono::DateTime<Utc>>, AppError> {
+    let Some(d) = parse_date(field, v)? else {
+        return Ok(None);
+    };
+    let tz = state.config.deadlines.timezone.0;
+    let local = tz
+        .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .ok_or_else(|| AppError::field(field, "is not a valid day here"))?;
+    // Today means "now": midnight would be before a request entered this morning.
+    let now = state.clock.now();
+    let t = local.with_timezone(&Utc);
+    Ok(Some(if d == workflow::today(state) { now } else { t }))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    s: Signed,
+    client: ClientAddr,
+    body: Bytes,
+) -> Response {
+    let f = Fields::parse(&body);
+    if let Err(r) = s.0.check_csrf(&f) {
+        return r;
+    }
+    if let Err(r) = s.require(Role::Agent) {
+        return r;
+    }
+    let values = json!({
+        "kind": f.text("kind"), "email": f.text("email"), "name": f.text("name"),
+        "details": f.text("details"), "corrections": f.text("corrections"), "scope": f.text("scope"),
+        "received_on": f.text("received_on"), "verified_on": f.text("verified_on"),
+        "verification_note": f.text("verification_note"),
+    });
+    let result = async {
+        let kind = f
+            .text("kind")
+            .ok_or_else(|| AppError::field("kind", "choose what the person asks for"))?
+            .parse::<Kind>()
+            .map_err(|e| AppError::field("kind", e.to_string()))?;
+        let corrections =
+            crate::http::public::parse_corrections(&f.text("corrections").unwrap_or_default())
+                .map_err(|e| AppError::field("corrections", e))?;
+        let body = CreateRequest {
+            kind,
+            email: f.text("email").unwrap_or_default(),
+            name: f.text("name"),
+            details: f.text("details"),
+            corrections,
+            scope: f.text("scope"),
+            received_at: day_start(&state, "received_on", f.text("received_on"))?,
+            verified_at: day_start(&state, "verified_on", f.text("verified_on"))?,
+            regime: None,
+            verification_note: f.text("verification_note").unwrap_or_default(),
+        };
+        let entry = staff_entry(&state, body)?;
+        workflow::create_staff_request(&state, &actor(&s, &client), entry).await
+    }
+    .await;
+    match result {
+        Ok(req) => Redirect::to(&format!("/portal/requests/{}?done=created", req.reference))
+            .into_response(),
+        Err(e @ AppError::Validation(_)) => new_page(
+            &state,
+            &s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            values,
+            Some(readable(&e)),
+        ),
+        Err(e) => error_page(e),
+    }
+}

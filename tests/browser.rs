@@ -1,0 +1,357 @@
+//! The portal in a real browser: Debian's headless Chromium driven through chromedriver
+//! (fantoccini). Without chromedriver on PATH the tests print that they skipped, except
+//! under `CI=true`, where that is a failure. On failure a screenshot is saved to
+//! `target/browser-artifacts/<test>.png`.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Backend, TestApp};
+use fantoccini::{Client, ClientBuilder, Locator};
+use rightsdesk::auth::Role;
+use rightsdesk::clock::Clock;
+use serde_json::json;
+
+type Outcome = Result<(), String>;
+
+fn chromedriver() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("chromedriver"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "CI=true but chromedriver is not installed (apt-get install chromium chromium-driver)"
+            );
+        }
+        eprintln!("skipped: chromedriver not installed");
+    }
+    found
+}
+
+/// The chromedriver child process; killed when dropped, whatever happened.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_browser(path: &PathBuf) -> (Driver, Client) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver(child);
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({ "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1200,900"] }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("chromedriver session");
+    (driver, client)
+}
+
+/// Run `scenario`; on failure save a screenshot, then fail the test.
+async fn run<F, Fut>(name: &str, scenario: F)
+where
+    F: FnOnce(Client, TestApp) -> Fut,
+    Fut: std::future::Future<Output = (Client, TestApp, Outcome)>,
+{
+    let Some(path) = chromedriver() else {
+        return;
+    };
+    let app = common::spawn_app(Backend::Sqlite).await.expect("app");
+    let (driver, client) = start_browser(&path).await;
+    let (client, app, outcome) = scenario(client, app).await;
+    if let Err(e) = &outcome {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+        let _ = std::fs::create_dir_all(&dir);
+        if let Ok(png) = client.screenshot().await {
+            let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+        }
+        eprintln!("browser test {name} failed: {e}");
+    }
+    let _ = client.close().await;
+    drop(driver);
+    app.stop().await;
+    if let Err(e) = outcome {
+        panic!("{name}: {e}");
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn ensure(ok: bool, what: &str) -> Outcome {
+    if ok { Ok(()) } else { Err(what.to_string()) }
+}
+
+/// Find an element, waiting for the page that holds it to load.
+async fn find(c: &Client, css: &str) -> Result<fantoccini::elements::Element, String> {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .map_err(|e| format!("{css}: {e}"))
+}
+
+/// Wait until the browser is at `expected` (path and query; a trailing `*` matches any
+/// rest): a click on a submit button returns before the next page has loaded.
+async fn at(c: &Client, expected: &str) -> Outcome {
+    let mut last = String::new();
+    for _ in 0..100 {
+        let u = c.current_url().await.map_err(err)?;
+        last = match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        };
+        let ok = match expected.strip_suffix('*') {
+            Some(prefix) => last.starts_with(prefix),
+            None => last == expected,
+        };
+        if ok {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("expected to be at {expected}, still at {last}"))
+}
+
+async fn fill(c: &Client, css: &str, text: &str) -> Outcome {
+    find(c, css)
+        .await
+        .map_err(|e| format!("{css}: {e}"))?
+        .send_keys(text)
+        .await
+        .map_err(err)
+}
+
+async fn click(c: &Client, css: &str) -> Outcome {
+    find(c, css)
+        .await
+        .map_err(|e| format!("{css}: {e}"))?
+        .click()
+        .await
+        .map_err(err)
+}
+
+async fn text(c: &Client, css: &str) -> Result<String, String> {
+    find(c, css)
+        .await
+        .map_err(|e| format!("{css}: {e}"))?
+        .text()
+        .await
+        .map_err(err)
+}
+
+async fn sign_in(c: &Client, app: &TestApp, email: &str, password: &str, next: &str) -> Outcome {
+    c.goto(&app.url("/portal/login")).await.map_err(err)?;
+    fill(c, "#email", email).await?;
+    fill(c, "#password", password).await?;
+    click(c, "#sign-in").await?;
+    at(c, next).await
+}
+
+async fn request(app: &TestApp, email: &str) -> String {
+    let token = app.token(Role::Agent).await;
+    let (status, v) = common::json(
+        app.post_json(
+            &token,
+            "/api/v1/requests",
+            &json!({ "kind": "erasure", "email": email, "received_at": "2026-10-01T12:00:00Z",
+                     "verification_note": "Called back on the number on file" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    v["reference"].as_str().expect("reference").to_string()
+}
+
+async fn admin_story(c: &Client, app: &TestApp) -> Outcome {
+    let first = request(app, "ada@example.com").await;
+    let second = request(app, "bob@example.com").await;
+    let password =
+        std::fs::read_to_string(app.dir.path().join("data/initial-admin-password")).map_err(err)?;
+    sign_in(
+        c,
+        app,
+        "admin@example.com",
+        &password,
+        "/portal/account/totp",
+    )
+    .await?;
+
+    // Enrol TOTP with the key shown beside the QR code.
+    let secret = text(c, "#totp-secret").await?;
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret.trim()).map_err(err)?)
+        .build()
+        .map_err(err)?;
+    let code = totp
+        .generate(app.clock.now().timestamp() as u64)
+        .to_string();
+    fill(c, "#code", &code).await?;
+    click(c, "#confirm-totp").await?;
+    find(c, "#recovery-codes li").await?;
+    let codes = c
+        .find_all(Locator::Css("#recovery-codes li"))
+        .await
+        .map_err(err)?;
+    ensure(codes.len() == 10, "ten recovery codes are shown")?;
+    click(c, "#continue").await?;
+    at(c, "/portal").await?;
+
+    // Find the first request in the queue and open it.
+    click(c, "nav a[href='/portal/requests']").await?;
+    at(c, "/portal/requests").await?;
+    fill(c, "#q", &first).await?;
+    click(c, "#search").await?;
+    at(c, "/portal/requests?q=*").await?;
+    click(c, &format!("a[href='/portal/requests/{first}']")).await?;
+    at(c, &format!("/portal/requests/{first}")).await?;
+    click(c, "#action-start").await?;
+    at(c, &format!("/portal/requests/{first}?done=start")).await?;
+    ensure(
+        text(c, "#flash").await?.contains("started"),
+        "start confirmed",
+    )?;
+    ensure(
+        text(c, "#status").await? == "Review",
+        "started request is in review",
+    )?;
+
+    click(c, "#extend summary").await?;
+    fill(c, "#extend-reason", "Data spread over several systems").await?;
+    click(c, "#action-extend").await?;
+    at(c, &format!("/portal/requests/{first}?done=extend")).await?;
+    ensure(
+        text(c, "#flash").await?.contains("extended"),
+        "extension confirmed",
+    )?;
+    let source = c.source().await.map_err(err)?;
+    ensure(
+        source.contains("Data spread over several systems"),
+        "extension reason shown",
+    )?;
+
+    c.goto(&app.url(&format!("/portal/requests/{second}")))
+        .await
+        .map_err(err)?;
+    click(c, "#deny summary").await?;
+    c.find(Locator::Css("#deny-reason"))
+        .await
+        .map_err(err)?
+        .select_by_value("no_match")
+        .await
+        .map_err(err)?;
+    fill(c, "#deny-note", "We hold no data about you.").await?;
+    click(c, "#action-deny").await?;
+    at(c, &format!("/portal/requests/{second}?done=deny")).await?;
+    ensure(
+        text(c, "#status").await? == "Denied",
+        "second request denied",
+    )?;
+
+    click(c, "#sign-out").await?;
+    at(c, "/portal/login?signed_out=1").await?;
+    c.goto(&app.url("/portal")).await.map_err(err)?;
+    at(c, "/portal/login").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_signs_in_with_totp_and_works_requests() {
+    run(
+        "admin_signs_in_with_totp_and_works_requests",
+        |c, app| async move {
+            let outcome = admin_story(&c, &app).await;
+            (c, app, outcome)
+        },
+    )
+    .await;
+}
+
+async fn roles(c: &Client, app: &TestApp) -> Outcome {
+    let reference = request(app, "ada@example.com").await;
+    let auth = &rightsdesk::http::portal::auth::create_user;
+    let (_, agent_pw) = auth(&app.state, "agent@staff.example", Role::Agent)
+        .await
+        .map_err(err)?;
+    let (_, auditor_pw) = auth(&app.state, "auditor@staff.example", Role::Auditor)
+        .await
+        .map_err(err)?;
+
+    sign_in(c, app, "agent@staff.example", &agent_pw, "/portal").await?;
+    ensure(
+        c.find_all(Locator::Css("nav a[href='/portal/users']"))
+            .await
+            .map_err(err)?
+            .is_empty(),
+        "agents see no users link",
+    )?;
+    c.goto(&app.url("/portal/users")).await.map_err(err)?;
+    ensure(
+        text(c, "h1").await? == "Not allowed",
+        "agent refused on users page",
+    )?;
+    click(c, "#sign-out").await?;
+    at(c, "/portal/login?signed_out=1").await?;
+
+    sign_in(c, app, "auditor@staff.example", &auditor_pw, "/portal").await?;
+    c.goto(&app.url(&format!("/portal/requests/{reference}")))
+        .await
+        .map_err(err)?;
+    ensure(
+        text(c, "h1").await?.contains(&reference),
+        "auditor reads the request",
+    )?;
+    ensure(
+        c.find_all(Locator::Css("#actions button"))
+            .await
+            .map_err(err)?
+            .is_empty(),
+        "auditor sees no action buttons",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_and_auditor_see_only_what_their_role_allows() {
+    run(
+        "agent_and_auditor_see_only_what_their_role_allows",
+        |c, app| async move {
+            let outcome = roles(&c, &app).await;
+            (c, app, outcome)
+        },
+    )
+    .await;
+}
