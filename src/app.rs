@@ -47,7 +47,14 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
     let queue = Queue::new(store.clone(), clock.clone(), &config.jobs);
     let mailer = crate::email::Mailer::from_config(&config.email, &config.data_dir)
         .map_err(|e| StartError::Config(format!("email: {e}")))?;
+    let datamap = crate::connectors::load_dir(&config.datamap_dir).map_err(|problems| {
+        let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        StartError::Config(format!("data map: {}", list.join("; ")))
+    })?;
+    let connectors =
+        crate::fanout::Connectors::from_datamap(&datamap).map_err(StartError::Config)?;
     let state = AppState {
+        connectors: Arc::new(connectors),
         mailer: Arc::new(mailer),
         config: Arc::new(config.clone()),
         store,
@@ -86,6 +93,14 @@ impl App {
         handlers.insert(
             crate::notify::SEND_EMAIL.into(),
             Arc::new(crate::notify::SendEmail),
+        );
+        handlers.insert(
+            crate::deadlines::SWEEP.into(),
+            Arc::new(crate::deadlines::SweepJob),
+        );
+        handlers.insert(
+            crate::fanout::RUN_TASK.into(),
+            Arc::new(crate::fanout::RunTask),
         );
         Ok(Self {
             state,

@@ -39,6 +39,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The erasure ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Staff portal users.
     #[command(subcommand)]
     User(UserCommand),
@@ -68,6 +71,18 @@ pub enum TokenCommand {
     List,
     /// Revoke a token by id.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Re-apply every erasure recorded since a time (RFC 3339 or a date), e.g. after a
+    /// product database was restored from a backup. Safe to run twice.
+    Replay {
+        #[arg(long)]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +124,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Check { json } => check(config, json).await,
         Command::Token(cmd) => token(config, cmd).await,
         Command::Audit(AuditCommand::Verify { json }) => audit_verify(config, json).await,
+        Command::Ledger(LedgerCommand::Replay { since, json }) => {
+            ledger_replay(config, &since, json).await
+        }
         Command::User(UserCommand::Add { email, role }) => user_add(config, &email, role).await,
     }
 }
@@ -274,5 +292,85 @@ async fn user_add(config: Config, email: &str, role: Role) -> ExitCode {
                 .join("; "),
         ),
         Err(e) => fail(e),
+    }
+}
+
+fn parse_since(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        })
+}
+
+async fn ledger_replay(config: Config, since: &str, json: bool) -> ExitCode {
+    let Some(since) = parse_since(since) else {
+        return fail("--since must be a date (2026-11-01) or an RFC 3339 time");
+    };
+    let state = match app::open(&config, Arc::new(SystemClock)).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let entries = match state.store.ledger_since(since).await {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let keys = state.keys.clone();
+    let hasher = move |v: &str| hex::encode(keys.sign(v.as_bytes()));
+    let mut rows = Vec::new();
+    let mut failed = false;
+    for e in &entries {
+        let who = e
+            .identity_ct
+            .as_deref()
+            .and_then(|c| state.keys.decrypt(c).ok());
+        let engine = state.connectors.get(&e.connector);
+        let outcome = match (who, engine) {
+            (None, _) => Err("identity no longer held in the ledger".to_string()),
+            (_, None) => Err("connector no longer declared".to_string()),
+            (Some(email), Some(engine)) => engine
+                .erase(&crate::connectors::Identity::from_email(&email), &hasher)
+                .await
+                .map(|ev| ev.tables.iter().map(|t| t.rows_affected).sum::<u64>())
+                .map_err(|err| err.to_string()),
+        };
+        failed |= outcome.is_err();
+        rows.push(serde_json::json!({
+            "request": e.request_ref,
+            "connector": e.connector,
+            "erased_at": e.at,
+            "rows_changed": outcome.as_ref().ok(),
+            "error": outcome.as_ref().err(),
+        }));
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!(
+            "{:15}  {:16}  {:>12}  ERROR",
+            "REQUEST", "CONNECTOR", "ROWS CHANGED"
+        );
+        for r in &rows {
+            println!(
+                "{:15}  {:16}  {:>12}  {}",
+                r["request"].as_str().unwrap_or(""),
+                r["connector"].as_str().unwrap_or(""),
+                r["rows_changed"]
+                    .as_u64()
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                r["error"].as_str().unwrap_or("")
+            );
+        }
+        eprintln!("{} erasure(s) replayed since {since}", rows.len());
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

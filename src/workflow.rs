@@ -486,6 +486,11 @@ pub async fn act(
         ..Default::default()
     };
     tell_subject(state, &mut changes, &next, &act)?;
+    let tasks = if action == Action::Start {
+        crate::fanout::plan(state, &next, &mut changes)
+    } else {
+        0
+    };
     state
         .store
         .update_request(&next, current.version, Some(&event), Some(&a), &changes)
@@ -493,13 +498,18 @@ pub async fn act(
     if !changes.jobs.is_empty() {
         state.queue.wake();
     }
-    tracing::info!(reference = %next.reference, action = %action, status = %next.status, "request changed");
+    tracing::info!(reference = %next.reference, action = %action, status = %next.status, tasks, "request changed");
 
-    // Fan-out has no connector tasks to run yet, so a started request goes straight to review.
-    if action == Action::Start {
-        return finish_tasks(state, next).await;
+    match action {
+        // Nothing declared to search: straight on to review.
+        Action::Start if tasks == 0 => finish_tasks(state, next).await,
+        // Tasks may have finished while the request was on hold.
+        Action::Resume if next.status == Status::InProgress => {
+            crate::fanout::after_tasks(state, &next.reference).await?;
+            load(state, &next.reference).await
+        }
+        _ => Ok(next),
     }
-    Ok(next)
 }
 
 /// Queue the email the subject must get for this action (extension, hold, refusal,
@@ -549,7 +559,11 @@ fn tell_subject(
         StaffAction::Complete { .. } => {
             ctx["kind_label"] = crate::notify::kind_label(req.kind).into();
             ctx["download_url"] = serde_json::Value::Null;
-            ctx["retained"] = serde_json::json!([]);
+            ctx["retained"] = if req.kind == Kind::Erasure {
+                state.connectors.retained().into()
+            } else {
+                serde_json::json!([])
+            };
         }
         _ => {}
     }
@@ -558,7 +572,7 @@ fn tell_subject(
 }
 
 /// Every task is done: move `in_progress` to `review`.
-async fn finish_tasks(state: &AppState, current: Request) -> Result<Request, AppError> {
+pub async fn finish_tasks(state: &AppState, current: Request) -> Result<Request, AppError> {
     let now = state.clock.now();
     let Ok(status) = transition(current.status, Action::TasksDone, None) else {
         return Ok(current);
@@ -573,7 +587,7 @@ async fn finish_tasks(state: &AppState, current: Request) -> Result<Request, App
         action: Action::TasksDone.to_string(),
         from_status: Some(current.status),
         to_status: status,
-        note: Some("no connector tasks to run".into()),
+        note: Some("every connector task has finished".into()),
     };
     state
         .store

@@ -442,6 +442,16 @@ async fn two_replicas_run_each_tick_once() {
     unique.sort();
     unique.dedup();
     assert_eq!(keys.len(), unique.len());
+    let sweeps: Vec<_> = jobs
+        .items
+        .iter()
+        .filter(|j| j.kind == "deadlines.sweep")
+        .collect();
+    let done = sweeps
+        .iter()
+        .filter(|j| j.status == rightsdesk::store::JobStatus::Done)
+        .count();
+    assert!(done + 1 >= sweeps.len(), "the sweeps ran: {sweeps:?}");
     assert!(keys.len() >= 2, "ticks ran: {keys:?}");
     assert!(
         (keys.len() as f64) <= elapsed + 1.0,

@@ -603,8 +603,14 @@ async fn file_outbox_is_the_embedded_default(backend: Backend) {
     let outbox = app.state.config.data_dir.join("outbox");
     let mut files = Vec::new();
     for _ in 0..100 {
+        // Messages are written under a temporary name and renamed into place.
         files = std::fs::read_dir(&outbox)
-            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         if !files.is_empty() {
             break;

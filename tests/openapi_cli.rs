@@ -23,6 +23,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/requests/{id}/withdraw"),
     ("post", "/api/v1/requests/{id}/assign"),
     ("get", "/api/v1/reports/sla"),
+    ("get", "/api/v1/requests/{id}/preview"),
+    ("post", "/api/v1/requests/{id}/tasks/{task_id}/retry"),
+    ("get", "/api/v1/connectors"),
+    ("post", "/api/v1/connectors/{name}/test"),
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/audit/verify"),
     ("get", "/api/v1/tokens"),
@@ -70,7 +74,9 @@ async fn openapi_documents_every_route_and_only_real_ones() {
         let url = app.url(
             &p.replace("{id}", "DSR-AAAA-AAAA")
                 .replace("{token_id}", "x")
-                .replace("{job_id}", "x"),
+                .replace("{job_id}", "x")
+                .replace("{task_id}", "x")
+                .replace("{name}", "x"),
         );
         let method = reqwest::Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
         let resp = app.client.request(method, url).send().await.unwrap();

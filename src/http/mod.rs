@@ -36,6 +36,7 @@ pub struct AppState {
     pub clock: SharedClock,
     pub queue: Queue,
     pub mailer: Arc<crate::email::Mailer>,
+    pub connectors: Arc<crate::fanout::Connectors>,
 }
 
 /// Largest accepted request body.

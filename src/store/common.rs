@@ -161,6 +161,27 @@ macro_rules! store_impl {
                         .execute(&mut **tx)
                         .await?;
                 }
+                for t in &c.tasks {
+                    sqlx::query(
+                        "INSERT INTO tasks (id, request_id, connector, operation, status, attempts, error, evidence, \
+                         result_ct, created_at, updated_at, finished_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    )
+                    .bind(&t.id)
+                    .bind(&t.request_id)
+                    .bind(&t.connector)
+                    .bind(&t.operation)
+                    .bind(&t.status)
+                    .bind(t.attempts)
+                    .bind(&t.error)
+                    .bind(&t.evidence)
+                    .bind(&t.result_ct)
+                    .bind(t.created_at)
+                    .bind(t.updated_at)
+                    .bind(t.finished_at)
+                    .execute(&mut **tx)
+                    .await?;
+                }
                 for t in &c.tokens {
                     sqlx::query(
                         "INSERT INTO request_tokens (token_hash, request_id, purpose, expires_at, used_at, created_at) \
@@ -1090,6 +1111,101 @@ macro_rules! store_impl {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            // --- fan-out ---
+            async fn tasks_for_request(&self, request_id: &str) -> $crate::store::Result<Vec<$crate::store::Task>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, request_id, connector, operation, status, attempts, error, evidence, result_ct, \
+                     created_at, updated_at, finished_at FROM tasks WHERE request_id = $1 ORDER BY connector, id",
+                )
+                .bind(request_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn task(&self, id: &str) -> $crate::store::Result<Option<$crate::store::Task>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, request_id, connector, operation, status, attempts, error, evidence, result_ct, \
+                     created_at, updated_at, finished_at FROM tasks WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn start_task(&self, id: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = $2 \
+                     WHERE id = $1 AND status IN ('pending', 'running')",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn finish_task(
+                &self,
+                t: &$crate::store::Task,
+                ledger: Option<&$crate::store::LedgerEntry>,
+            ) -> $crate::store::Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "UPDATE tasks SET status = $2, error = $3, evidence = $4, result_ct = $5, updated_at = $6, \
+                     finished_at = $7 WHERE id = $1",
+                )
+                .bind(&t.id)
+                .bind(&t.status)
+                .bind(&t.error)
+                .bind(&t.evidence)
+                .bind(&t.result_ct)
+                .bind(t.updated_at)
+                .bind(t.finished_at)
+                .execute(&mut *tx)
+                .await?;
+                if let Some(l) = ledger {
+                    sqlx::query(
+                        "INSERT INTO erasure_ledger (identity_hmac, identity_ct, connector, request_ref, task_id, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO NOTHING",
+                    )
+                    .bind(&l.identity_hmac)
+                    .bind(&l.identity_ct)
+                    .bind(&l.connector)
+                    .bind(&l.request_ref)
+                    .bind(&l.task_id)
+                    .bind(l.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn reset_task(&self, id: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE tasks SET status = 'pending', error = NULL, updated_at = $2, finished_at = NULL \
+                     WHERE id = $1 AND status = 'failed'",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn ledger_since(
+                &self,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Vec<$crate::store::LedgerEntry>> {
+                Ok(sqlx::query_as(
+                    "SELECT identity_hmac, identity_ct, connector, request_ref, task_id, at FROM erasure_ledger \
+                     WHERE at >= $1 ORDER BY id",
+                )
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?)
             }
         }
     };

@@ -434,6 +434,38 @@ pub struct Changes {
     pub verification_send: Option<String>,
     /// Remove every link of the request (expiry, identity wiped).
     pub delete_tokens: bool,
+    /// Connector tasks of a fan-out.
+    pub tasks: Vec<Task>,
+}
+
+/// One connector's part of a request's fan-out. `status` is `pending`, `running`,
+/// `succeeded` or `failed`; `evidence` is JSON with counts only; `result_ct` holds the
+/// rows found for an access request, encrypted.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Task {
+    pub id: String,
+    pub request_id: String,
+    pub connector: String,
+    pub operation: String,
+    pub status: String,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub evidence: Option<String>,
+    pub result_ct: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// An erasure to remember for replay after a restore.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LedgerEntry {
+    pub identity_hmac: String,
+    pub identity_ct: Option<String>,
+    pub connector: String,
+    pub request_ref: String,
+    pub task_id: String,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -626,6 +658,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<crate::http::portal::model::PortalSession>>;
     async fn touch_portal_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<()>;
     async fn delete_portal_session(&self, id_hash: &str) -> Result<()>;
+
+    // --- fan-out ---
+    async fn tasks_for_request(&self, request_id: &str) -> Result<Vec<Task>>;
+    async fn task(&self, id: &str) -> Result<Option<Task>>;
+    /// Mark a task running (one more attempt); `false` when it already succeeded.
+    async fn start_task(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Record a task's outcome, and for an erasure its ledger entry, atomically.
+    async fn finish_task(&self, task: &Task, ledger: Option<&LedgerEntry>) -> Result<()>;
+    /// A failed task back to `pending` (staff retry); `false` unless it had failed.
+    async fn reset_task(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn ledger_since(&self, since: DateTime<Utc>) -> Result<Vec<LedgerEntry>>;
 }
 
 pub type SharedStore = Arc<dyn Store>;

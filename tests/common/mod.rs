@@ -198,14 +198,16 @@ impl TestApp {
             .expect("request")
     }
 
-    /// Stop the server gracefully and wait for it.
-    pub async fn stop(mut self) {
+    /// Stop the server gracefully and wait for it. Returns the app's directory (database,
+    /// key, data) for tests that look at it afterwards.
+    pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
         if let Some(s) = self.server.take() {
             let _ = s.await;
         }
+        self.dir
     }
 }
 

@@ -11,6 +11,7 @@ use super::AppState;
 use crate::error::AppError;
 
 pub mod audit;
+pub mod connectors;
 pub mod intake;
 pub mod jobs;
 pub mod reports;
@@ -26,6 +27,7 @@ pub mod tokens;
         (name = "requests", description = "Staff work on requests"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "admin", description = "Tokens and the job queue"),
+        (name = "connectors", description = "Product data stores declared in the data map"),
         (name = "reports", description = "Deadline performance"),
         (name = "meta", description = "This document")
     )
@@ -59,6 +61,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::complete))
         .routes(routes!(requests::withdraw))
         .routes(routes!(requests::assign))
+        .routes(routes!(connectors::preview))
+        .routes(routes!(connectors::retry_task))
+        .routes(routes!(connectors::list))
+        .routes(routes!(connectors::test))
         .routes(routes!(reports::sla))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))

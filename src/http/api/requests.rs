@@ -71,8 +71,7 @@ pub struct RequestDetail {
     /// Emails about this request (never the address): delivery state and errors.
     pub emails: Vec<EmailSummary>,
     /// Connector tasks (none until connectors are declared).
-    #[schema(value_type = Vec<Object>)]
-    pub tasks: Vec<serde_json::Value>,
+    pub tasks: Vec<TaskView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -119,6 +118,7 @@ fn detail(
     r: Request,
     events: Vec<Event>,
     emails: Vec<EmailSummary>,
+    tasks: Vec<TaskView>,
 ) -> Result<RequestDetail, AppError> {
     let open = |ct: &Option<String>| -> Result<Option<String>, AppError> {
         ct.as_deref()
@@ -160,7 +160,7 @@ fn detail(
         assignee: r.assignee,
         events,
         emails,
-        tasks: Vec::new(),
+        tasks,
         created_at: r.created_at,
         updated_at: r.updated_at,
     })
@@ -201,7 +201,50 @@ pub async fn full_view(
             sent_at: m.sent_at,
         })
         .collect();
-    detail(state, r, events, emails)
+    let tasks = state
+        .store
+        .tasks_for_request(&r.id)
+        .await?
+        .into_iter()
+        .map(TaskView::from)
+        .collect();
+    detail(state, r, events, emails, tasks)
+}
+
+/// A connector task as staff see it: status, evidence (counts only), error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskView {
+    pub id: String,
+    pub connector: String,
+    pub operation: String,
+    /// `pending`, `running`, `succeeded` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub error: Option<String>,
+    /// For an erasure: per table the action, rows affected, kept and left (0 = done).
+    #[schema(value_type = Option<Object>)]
+    pub evidence: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::store::Task> for TaskView {
+    fn from(t: crate::store::Task) -> Self {
+        Self {
+            evidence: t
+                .evidence
+                .as_deref()
+                .and_then(|e| serde_json::from_str(e).ok()),
+            id: t.id,
+            connector: t.connector,
+            operation: t.operation,
+            status: t.status,
+            attempts: t.attempts,
+            error: t.error,
+            created_at: t.created_at,
+            finished_at: t.finished_at,
+        }
+    }
 }
 
 fn actor(staff: &Staff, client: &ClientAddr) -> Actor {

@@ -1,0 +1,1400 @@
+//! The SQL connector engine for product databases (PostgreSQL, MySQL/MariaDB, SQLite):
+//! traversal from an identity through the declared `via` edges, and access, erasure
+//! (with dry run and evidence), rectification, restriction and objection on what it finds.
+//!
+//! Traversal visits the tables in topological order (parents first), so one pass is the
+//! fixpoint; each table costs one `SELECT` per chunk of at most 1000 key values, on one
+//! connection. Erasure, rectification, restriction and objection each run in one
+//! transaction per connector and change rows only by primary key, in batches.
+//!
+//! **Shared rows.** A row reached through a `via` edge whose parent column points at the
+//! row's primary key (`addresses.id` via `customers.address_id`) is a row that others may
+//! reference too. Before acting on it, the engine counts the referencing rows in the
+//! database: if rows outside the subject's found set reference it, it is *shared*: it is
+//! exported (it is the subject's data too) but not followed further, not erased and not
+//! rectified. A row to be deleted is also kept while the subject's own retained rows
+//! still reference it (a retained order's shipping address), because deleting it would
+//! break that reference. Such rows are reported as `kept`.
+//!
+//! **Delete order.** Deletes run children first: from the `via` edges (a table whose `via`
+//! column points at its parent's key references the parent; a table reached by its own
+//! key through a parent's column is referenced by that parent), plus every foreign key
+//! between declared tables that the catalogue reports. Anonymization runs before any
+//! delete, so a masked (nulled) foreign-key column no longer blocks its parent's delete.
+
+mod backend;
+mod catalog;
+mod statement;
+mod value;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use backend::SqlPool;
+
+use self::backend::Conn;
+use self::catalog::Catalog;
+use self::statement::{CHUNK, Dialect, Stmt, rows_per_statement};
+use self::value::{ColumnClass, ColumnInfo, SqlValue, coerce, expected_form, to_json};
+use super::datamap::{
+    ConnectorDecl, DatamapProblem, Edge, EraseAction, IdentityType, Mask, ScalarValue, SetDecl,
+    TableDecl,
+};
+use super::{
+    AccessResult, Connector, ConnectorError, ErasureEvidence, ErasureTable, Found, FoundRow,
+    FoundTable, Hasher, Identity, Preview, PreviewTable, RectifyReport, RectifyTable, SetReport,
+    TableRows,
+};
+
+/// Length of the `hash` mask's output (hex HMAC-SHA256), used to recognise values that
+/// are already masked when no hasher is at hand (the dry run).
+const HASH_HEX_LEN: usize = 64;
+
+/// Check the data map of `decl` against the live database behind `pool`: every declared
+/// table and column must exist, and `hash` masks need text columns. Problems are
+/// reported like data-map problems (file and key); an `Err` means the check could not run.
+pub async fn check_catalog(
+    decl: &ConnectorDecl,
+    pool: &SqlPool,
+) -> Result<Vec<DatamapProblem>, ConnectorError> {
+    let fail = |e: sqlx::Error| ConnectorError::Database {
+        connector: decl.name().to_string(),
+        operation: "reading the catalogue".to_string(),
+        reason: describe(&e),
+    };
+    let mut held = pool.acquire().await.map_err(fail)?;
+    let catalog = Catalog::load(&mut held.conn()).await.map_err(fail)?;
+    Ok(catalog::check(decl, &catalog))
+}
+
+/// A database error described without its message: messages can quote row values
+/// (MySQL's "Duplicate entry 'ada@example.com'"), which must not reach logs or tasks.
+fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => {
+            let what = match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => "a unique constraint was violated",
+                sqlx::error::ErrorKind::ForeignKeyViolation => {
+                    "a foreign key constraint was violated"
+                }
+                sqlx::error::ErrorKind::NotNullViolation => "a NOT NULL constraint was violated",
+                sqlx::error::ErrorKind::CheckViolation => "a check constraint was violated",
+                _ => "the database refused the statement",
+            };
+            let mut s = what.to_string();
+            if let Some(c) = db.constraint() {
+                s.push_str(&format!(" (constraint {c})"));
+            }
+            if let Some(code) = db.code() {
+                s.push_str(&format!(" [code {code}]"));
+            }
+            s
+        }
+        sqlx::Error::Io(io) => format!("i/o error ({})", io.kind()),
+        sqlx::Error::Tls(_) => "TLS error".to_string(),
+        sqlx::Error::PoolTimedOut => "timed out waiting for a database connection".to_string(),
+        sqlx::Error::PoolClosed => "the connection pool is closed".to_string(),
+        sqlx::Error::Configuration(_) => "invalid connection settings".to_string(),
+        sqlx::Error::ColumnDecode { index, .. } => format!("cannot decode column {index}"),
+        sqlx::Error::TypeNotFound { type_name } => {
+            format!("column type {type_name} is not supported")
+        }
+        sqlx::Error::Protocol(_) => "database protocol error".to_string(),
+        _ => "database driver error".to_string(),
+    }
+}
+
+/// One row found by traversal, with what the shared-row check learnt about it.
+struct RowFound {
+    values: Vec<SqlValue>,
+    /// Matched the identity directly (never shared).
+    by_identity: bool,
+    /// Referenced by rows outside the subject's found set.
+    shared: bool,
+    /// Would still be referenced after the erasure (shared, or by retained rows).
+    still_referenced: bool,
+}
+
+/// One table's found rows, deduplicated by primary key.
+struct TableFound {
+    columns: Vec<ColumnInfo>,
+    key: Vec<usize>,
+    rows: Vec<RowFound>,
+    index: HashMap<Vec<SqlValue>, usize>,
+}
+
+impl TableFound {
+    fn key_of(&self, row: &RowFound) -> Vec<SqlValue> {
+        self.key.iter().map(|&k| row.values[k].clone()).collect()
+    }
+
+    fn key_columns(&self) -> Vec<&ColumnInfo> {
+        self.key.iter().map(|&k| &self.columns[k]).collect()
+    }
+
+    fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// Row indices in primary-key order, so that answers are stable.
+    fn sorted(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        order.sort_by_cached_key(|&i| self.key_of(&self.rows[i]));
+        order
+    }
+
+    fn key_json(&self, row: &RowFound) -> Vec<serde_json::Value> {
+        self.key
+            .iter()
+            .map(|&k| to_json(&row.values[k], self.columns[k].class))
+            .collect()
+    }
+}
+
+/// Traversal result, indexed like [`ConnectorDecl::tables`].
+struct Traversal {
+    tables: Vec<TableFound>,
+}
+
+/// What an erasure does to one table.
+struct TablePlan {
+    table: usize,
+    action: EraseAction,
+    /// Rows to delete or mask (for `retain`: none).
+    targets: Vec<usize>,
+    kept: u64,
+}
+
+/// The engine for one declared SQL connector.
+pub struct SqlConnector {
+    decl: ConnectorDecl,
+    pool: SqlPool,
+    catalog: std::sync::Mutex<Option<Arc<Catalog>>>,
+}
+
+impl std::fmt::Debug for SqlConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlConnector")
+            .field("name", &self.decl.name())
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+impl SqlConnector {
+    /// The engine for `decl`, with a pool that connects on first use.
+    pub fn connect(decl: ConnectorDecl) -> Result<Self, ConnectorError> {
+        let pool = SqlPool::connect_lazy(&decl)?;
+        Self::with_pool(decl, pool)
+    }
+
+    /// The engine for `decl` over an existing pool (of the declared kind).
+    pub fn with_pool(decl: ConnectorDecl, pool: SqlPool) -> Result<Self, ConnectorError> {
+        if !decl.kind().is_sql() {
+            return Err(ConnectorError::Unsupported {
+                connector: decl.name().to_string(),
+                kind: decl.kind(),
+            });
+        }
+        if pool.kind() != decl.kind() {
+            return Err(ConnectorError::Connect {
+                connector: decl.name().to_string(),
+                reason: format!(
+                    "the pool is a {} pool but the connector is declared {}",
+                    pool.kind(),
+                    decl.kind()
+                ),
+            });
+        }
+        Ok(Self {
+            decl,
+            pool,
+            catalog: std::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn decl(&self) -> &ConnectorDecl {
+        &self.decl
+    }
+
+    pub fn pool(&self) -> &SqlPool {
+        &self.pool
+    }
+
+    fn db_err(&self, operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
+        let connector = self.decl.name().to_string();
+        let operation = operation.into();
+        move |e| ConnectorError::Database {
+            connector,
+            operation,
+            reason: describe(&e),
+        }
+    }
+
+    /// The catalogue, read once per connector (tables and columns do not change under a
+    /// running service; a restart picks up migrations). A catalogue that lacks something
+    /// the data map declares is not kept, so once the product database is fixed a retried
+    /// task sees the fix without a restart.
+    async fn catalog(&self, conn: &mut Conn<'_>) -> Result<Arc<Catalog>, ConnectorError> {
+        if let Some(c) = self
+            .catalog
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Ok(c);
+        }
+        let loaded = Arc::new(
+            Catalog::load(conn)
+                .await
+                .map_err(self.db_err("reading the catalogue"))?,
+        );
+        if catalog::check(&self.decl, &loaded).is_empty() {
+            *self.catalog.lock().unwrap_or_else(|e| e.into_inner()) = Some(loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// Check the data map against the live database (see [`check_catalog`]).
+    pub async fn check_catalog(&self) -> Result<Vec<DatamapProblem>, ConnectorError> {
+        check_catalog(&self.decl, &self.pool).await
+    }
+
+    /// Whether the database answers.
+    pub async fn test(&self) -> Result<(), ConnectorError> {
+        let mut held = self
+            .pool
+            .acquire()
+            .await
+            .map_err(self.db_err("connecting"))?;
+        let mut stmt = Stmt::new(self.pool.dialect());
+        stmt.push("SELECT 1");
+        held.conn()
+            .fetch(stmt)
+            .await
+            .map_err(self.db_err("running SELECT 1"))?;
+        Ok(())
+    }
+
+    /// Every row reachable from the identity, per declared table, all columns.
+    pub async fn find(&self, who: &Identity) -> Result<Found, ConnectorError> {
+        let tr = self.read_only_traversal(who).await?;
+        Ok(Found {
+            tables: self
+                .decl
+                .tables()
+                .iter()
+                .zip(&tr.tables)
+                .map(|(decl, found)| FoundTable {
+                    table: decl.name.clone(),
+                    rows: found
+                        .sorted()
+                        .into_iter()
+                        .map(|i| {
+                            let row = &found.rows[i];
+                            FoundRow {
+                                key: found.key_json(row),
+                                values: row_json(found, row, |_| true),
+                                shared: row.shared,
+                            }
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+    }
+
+    /// The subject's rows for an access export, without fields declared `export = false`.
+    pub async fn access(&self, who: &Identity) -> Result<AccessResult, ConnectorError> {
+        let tr = self.read_only_traversal(who).await?;
+        Ok(AccessResult {
+            tables: self
+                .decl
+                .tables()
+                .iter()
+                .zip(&tr.tables)
+                .map(|(decl, found)| TableRows {
+                    table: decl.name.clone(),
+                    rows: found
+                        .sorted()
+                        .into_iter()
+                        .map(|i| row_json(found, &found.rows[i], |c| decl.is_exported(c)))
+                        .collect(),
+                })
+                .collect(),
+        })
+    }
+
+    /// What [`erase`](Self::erase) would delete, mask and keep, changing nothing.
+    pub async fn preview_erasure(&self, who: &Identity) -> Result<Preview, ConnectorError> {
+        let tr = self.read_only_traversal(who).await?;
+        let plans = self.plan(&tr, HASH_HEX_LEN)?;
+        Ok(Preview {
+            tables: plans
+                .into_iter()
+                .map(|p| {
+                    let decl = &self.decl.tables()[p.table];
+                    let found = &tr.tables[p.table];
+                    let rows: Vec<usize> = match p.action {
+                        EraseAction::Retain => found.sorted(),
+                        _ => {
+                            let targets: HashSet<usize> = p.targets.iter().copied().collect();
+                            found
+                                .sorted()
+                                .into_iter()
+                                .filter(|i| targets.contains(i))
+                                .collect()
+                        }
+                    };
+                    PreviewTable {
+                        table: decl.name.clone(),
+                        action: p.action,
+                        rows: rows.len() as u64,
+                        kept: if p.action == EraseAction::Retain {
+                            0
+                        } else {
+                            p.kept
+                        },
+                        keys: rows
+                            .iter()
+                            .map(|&i| found.key_json(&found.rows[i]))
+                            .collect(),
+                        fields: if p.action == EraseAction::Anonymize {
+                            decl.masks().map(|(c, m)| (c.to_string(), m)).collect()
+                        } else {
+                            BTreeMap::new()
+                        },
+                        retain_reason: decl.retain_reason.clone(),
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    /// Erase the subject's rows in one transaction: mask `anonymize` tables, then delete
+    /// `delete` tables children first, leave `retain` tables; then traverse again inside
+    /// the transaction and record what is left. Running it twice changes nothing more.
+    ///
+    /// `hasher` is the `hash` mask: the hex HMAC-SHA256 of a value under the deployment key.
+    pub async fn erase(
+        &self,
+        who: &Identity,
+        hasher: &Hasher,
+    ) -> Result<ErasureEvidence, ConnectorError> {
+        let hash_len = hasher("").len();
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.db_err("starting a transaction"))?;
+        let catalog = self.catalog(&mut tx.conn()).await?;
+        let lock: Vec<bool> = self
+            .decl
+            .tables()
+            .iter()
+            .map(|t| t.erase != EraseAction::Retain)
+            .collect();
+        let tr = self.traverse(&mut tx.conn(), &catalog, who, &lock).await?;
+        let plans = self.plan(&tr, hash_len)?;
+
+        let mut affected: HashMap<usize, u64> = HashMap::new();
+        for p in plans
+            .iter()
+            .filter(|p| p.action == EraseAction::Anonymize && !p.targets.is_empty())
+        {
+            let n = self
+                .anonymize(&mut tx.conn(), &tr.tables[p.table], p, hasher, hash_len)
+                .await?;
+            affected.insert(p.table, n);
+        }
+        let to_delete: Vec<&TablePlan> = plans
+            .iter()
+            .filter(|p| p.action == EraseAction::Delete && !p.targets.is_empty())
+            .collect();
+        let order = self.delete_order(&catalog, &to_delete)?;
+        for p in order {
+            let n = self.delete(&mut tx.conn(), &tr.tables[p.table], p).await?;
+            affected.insert(p.table, n);
+        }
+
+        // The evidence: what traversal still finds, inside the same transaction.
+        let no_lock = vec![false; self.decl.tables().len()];
+        let after = self
+            .traverse(&mut tx.conn(), &catalog, who, &no_lock)
+            .await?;
+        let left = self.plan(&after, hash_len)?;
+        tx.commit()
+            .await
+            .map_err(self.db_err("committing the erasure"))?;
+
+        Ok(ErasureEvidence {
+            tables: plans
+                .iter()
+                .zip(&left)
+                .map(|(p, l)| ErasureTable {
+                    table: self.decl.tables()[p.table].name.clone(),
+                    action: p.action,
+                    rows_affected: affected.get(&p.table).copied().unwrap_or(0),
+                    rows_kept: p.kept,
+                    rows_left: l.targets.len() as u64,
+                    retain_reason: self.decl.tables()[p.table].retain_reason.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Apply corrections `(field, value)` to the subject's rows. A field is `column`
+    /// (every table where that column is declared `rectify = true`) or `table.column`.
+    /// Any field not declared rectifiable, or a value that does not fit its column,
+    /// refuses the whole request before anything changes.
+    pub async fn rectify(
+        &self,
+        who: &Identity,
+        corrections: &[(String, serde_json::Value)],
+    ) -> Result<RectifyReport, ConnectorError> {
+        let refuse = |reason: String| ConnectorError::CorrectionRefused {
+            connector: self.decl.name().to_string(),
+            reason,
+        };
+        let mut targets: BTreeMap<usize, Vec<(String, &serde_json::Value)>> = BTreeMap::new();
+        for (field, value) in corrections {
+            let shown = shown_field(field);
+            let matches: Vec<(usize, &str)> = match field.split_once('.') {
+                Some((table, column)) => self
+                    .decl
+                    .table(table)
+                    .filter(|(_, t)| t.is_rectifiable(column))
+                    .map(|(i, _)| (i, column))
+                    .into_iter()
+                    .collect(),
+                None => self
+                    .decl
+                    .tables()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.is_rectifiable(field))
+                    .map(|(i, _)| (i, field.as_str()))
+                    .collect(),
+            };
+            if matches.is_empty() {
+                return Err(refuse(format!(
+                    "field {shown} is not declared rectifiable (rectify = true) in this connector"
+                )));
+            }
+            for (t, column) in matches {
+                let entry = targets.entry(t).or_default();
+                if entry.iter().any(|(c, _)| c == column) {
+                    return Err(refuse(format!("field {shown} is corrected twice")));
+                }
+                entry.push((column.to_string(), value));
+            }
+        }
+        if targets.is_empty() {
+            return Ok(RectifyReport { tables: Vec::new() });
+        }
+
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.db_err("starting a transaction"))?;
+        let catalog = self.catalog(&mut tx.conn()).await?;
+        // Every value is converted before the first statement runs.
+        let mut updates: Vec<(usize, Vec<(ColumnInfo, SqlValue)>)> = Vec::new();
+        for (&t, sets) in &targets {
+            let table = &self.decl.tables()[t];
+            let mut converted = Vec::new();
+            for (column, value) in sets {
+                let info = self.column_info(&catalog, &table.name, column)?;
+                let v = self.convert(&table.name, &info, value)?;
+                converted.push((info, v));
+            }
+            updates.push((t, converted));
+        }
+        let mut lock = vec![false; self.decl.tables().len()];
+        for (t, _) in &updates {
+            lock[*t] = true;
+        }
+        let tr = self.traverse(&mut tx.conn(), &catalog, who, &lock).await?;
+        let mut report = Vec::new();
+        for (t, sets) in &updates {
+            let found = &tr.tables[*t];
+            let rows: Vec<usize> = (0..found.rows.len())
+                .filter(|&i| !found.rows[i].shared)
+                .collect();
+            let n = self
+                .update_rows(&mut tx.conn(), *t, found, &rows, sets, "correcting")
+                .await?;
+            report.push(RectifyTable {
+                table: self.decl.tables()[*t].name.clone(),
+                fields: sets.iter().map(|(c, _)| c.name.clone()).collect(),
+                rows_affected: n,
+                rows_skipped: (found.rows.len() - rows.len()) as u64,
+            });
+        }
+        tx.commit()
+            .await
+            .map_err(self.db_err("committing the correction"))?;
+        Ok(RectifyReport { tables: report })
+    }
+
+    /// Set the `[restriction]` columns on the subject's rows; with `lift`, set them
+    /// back: booleans to their negation, any other declared value to NULL. `None` when
+    /// the connector declares no restriction.
+    pub async fn restrict(
+        &self,
+        who: &Identity,
+        lift: bool,
+    ) -> Result<Option<SetReport>, ConnectorError> {
+        self.apply_set(who, self.decl.restriction(), lift).await
+    }
+
+    /// Set the `[objection]` columns on the subject's rows. `None` when the connector
+    /// declares no objection.
+    pub async fn object(&self, who: &Identity) -> Result<Option<SetReport>, ConnectorError> {
+        self.apply_set(who, self.decl.objection(), false).await
+    }
+
+    async fn apply_set(
+        &self,
+        who: &Identity,
+        set: Option<&SetDecl>,
+        lift: bool,
+    ) -> Result<Option<SetReport>, ConnectorError> {
+        let Some(set) = set else {
+            return Ok(None);
+        };
+        let Some((t, table)) = self.decl.table(&set.table) else {
+            return Err(ConnectorError::MissingTable {
+                connector: self.decl.name().to_string(),
+                table: set.table.clone(),
+            });
+        };
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.db_err("starting a transaction"))?;
+        let catalog = self.catalog(&mut tx.conn()).await?;
+        let mut sets = Vec::new();
+        for (column, value) in &set.set {
+            let info = self.column_info(&catalog, &table.name, column)?;
+            let json = match (value, lift) {
+                (ScalarValue::Bool(b), true) => serde_json::Value::Bool(!b),
+                (_, true) => serde_json::Value::Null,
+                (ScalarValue::Bool(b), false) => serde_json::Value::Bool(*b),
+                (ScalarValue::Int(i), false) => serde_json::Value::from(*i),
+                (ScalarValue::Float(f), false) => serde_json::Value::from(*f),
+                (ScalarValue::Text(s), false) => serde_json::Value::String(s.clone()),
+            };
+            let v = self.convert(&table.name, &info, &json)?;
+            sets.push((info, v));
+        }
+        let mut lock = vec![false; self.decl.tables().len()];
+        lock[t] = true;
+        let tr = self.traverse(&mut tx.conn(), &catalog, who, &lock).await?;
+        let found = &tr.tables[t];
+        let rows: Vec<usize> = (0..found.rows.len())
+            .filter(|&i| !found.rows[i].shared)
+            .collect();
+        let n = self
+            .update_rows(&mut tx.conn(), t, found, &rows, &sets, "setting flags on")
+            .await?;
+        tx.commit()
+            .await
+            .map_err(self.db_err("committing the change"))?;
+        Ok(Some(SetReport {
+            table: table.name.clone(),
+            columns: sets.iter().map(|(c, _)| c.name.clone()).collect(),
+            rows_affected: n,
+        }))
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Traversal.
+
+    async fn read_only_traversal(&self, who: &Identity) -> Result<Traversal, ConnectorError> {
+        let mut held = self
+            .pool
+            .acquire()
+            .await
+            .map_err(self.db_err("connecting"))?;
+        let catalog = self.catalog(&mut held.conn()).await?;
+        let lock = vec![false; self.decl.tables().len()];
+        self.traverse(&mut held.conn(), &catalog, who, &lock).await
+    }
+
+    fn column_info(
+        &self,
+        catalog: &Catalog,
+        table: &str,
+        column: &str,
+    ) -> Result<ColumnInfo, ConnectorError> {
+        if catalog.columns(table).is_none() {
+            return Err(ConnectorError::MissingTable {
+                connector: self.decl.name().to_string(),
+                table: table.to_string(),
+            });
+        }
+        catalog
+            .column(table, column)
+            .cloned()
+            .ok_or_else(|| ConnectorError::MissingColumn {
+                connector: self.decl.name().to_string(),
+                table: table.to_string(),
+                column: column.to_string(),
+            })
+    }
+
+    fn convert(
+        &self,
+        table: &str,
+        info: &ColumnInfo,
+        value: &serde_json::Value,
+    ) -> Result<SqlValue, ConnectorError> {
+        coerce(value, info.class).ok_or_else(|| ConnectorError::InvalidValue {
+            connector: self.decl.name().to_string(),
+            table: table.to_string(),
+            column: info.name.clone(),
+            expected: expected_form(info.class).to_string(),
+        })
+    }
+
+    fn missing_column(&self, table: &str, column: &str) -> ConnectorError {
+        ConnectorError::MissingColumn {
+            connector: self.decl.name().to_string(),
+            table: table.to_string(),
+            column: column.to_string(),
+        }
+    }
+
+    /// Follow the data map from the identity: tables in topological order, each read once
+    /// per chunk of values, rows deduplicated by key; then the shared-row check. Tables
+    /// with `lock` set are read `FOR UPDATE` (PostgreSQL, MySQL; a SQLite write
+    /// transaction already holds the database).
+    async fn traverse(
+        &self,
+        conn: &mut Conn<'_>,
+        catalog: &Catalog,
+        who: &Identity,
+        lock: &[bool],
+    ) -> Result<Traversal, ConnectorError> {
+        let dialect = conn.dialect();
+        let decls = self.decl.tables();
+        let mut tables = Vec::with_capacity(decls.len());
+        for t in decls {
+            let columns = catalog
+                .columns(&t.name)
+                .ok_or_else(|| ConnectorError::MissingTable {
+                    connector: self.decl.name().to_string(),
+                    table: t.name.clone(),
+                })?
+                .to_vec();
+            let key = t
+                .primary_key
+                .iter()
+                .map(|k| {
+                    columns
+                        .iter()
+                        .position(|c| c.name == *k)
+                        .ok_or_else(|| self.missing_column(&t.name, k))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            tables.push(TableFound {
+                columns,
+                key,
+                rows: Vec::new(),
+                index: HashMap::new(),
+            });
+        }
+
+        for &t in self.decl.traversal_order() {
+            let decl = &decls[t];
+            let mut found = std::mem::replace(
+                &mut tables[t],
+                TableFound {
+                    columns: Vec::new(),
+                    key: Vec::new(),
+                    rows: Vec::new(),
+                    index: HashMap::new(),
+                },
+            );
+            let identity_cols: Vec<usize> = decl
+                .identities
+                .iter()
+                .map(|(IdentityType::Email, c)| {
+                    found
+                        .column(c)
+                        .ok_or_else(|| self.missing_column(&decl.name, c))
+                })
+                .collect::<Result<_, _>>()?;
+            let mut via_conds: Vec<(usize, Vec<SqlValue>)> = Vec::new();
+            for via in &decl.via {
+                let ci = found
+                    .column(&via.column)
+                    .ok_or_else(|| self.missing_column(&decl.name, &via.column))?;
+                let mut seen = HashSet::new();
+                let mut values = Vec::new();
+                for parent in &via.parents {
+                    let (pi, _) = self.decl.table(&parent.table).ok_or_else(|| {
+                        ConnectorError::MissingTable {
+                            connector: self.decl.name().to_string(),
+                            table: parent.table.clone(),
+                        }
+                    })?;
+                    let prows = &tables[pi];
+                    let pc = prows
+                        .column(&parent.column)
+                        .ok_or_else(|| self.missing_column(&parent.table, &parent.column))?;
+                    // Shared rows are not followed: their other references lead into
+                    // other subjects' data.
+                    for r in prows.rows.iter().filter(|r| !r.shared) {
+                        let v = &r.values[pc];
+                        if !v.is_null() && seen.insert(v.clone()) {
+                            values.push(v.clone());
+                        }
+                    }
+                }
+                if !values.is_empty() {
+                    via_conds.push((ci, values));
+                }
+            }
+
+            for chunk in pack(!identity_cols.is_empty(), &via_conds) {
+                let mut s = Stmt::new(dialect);
+                s.push("SELECT ");
+                for (i, c) in found.columns.iter().enumerate() {
+                    if i > 0 {
+                        s.push(", ");
+                    }
+                    s.select_column(c);
+                }
+                s.push(" FROM ").ident(&decl.name).push(" WHERE ");
+                let mut first = true;
+                if chunk.identity {
+                    for &c in &identity_cols {
+                        if !std::mem::take(&mut first) {
+                            s.push(" OR ");
+                        }
+                        let col = &found.columns[c];
+                        s.ident(&col.name)
+                            .push(" = ")
+                            .value(SqlValue::Text(who.email().to_string()), col);
+                    }
+                }
+                for (c, values) in &chunk.via {
+                    if !std::mem::take(&mut first) {
+                        s.push(" OR ");
+                    }
+                    s.column_in(&found.columns[*c], values);
+                }
+                if lock[t] && dialect != Dialect::Sqlite {
+                    s.push(" FOR UPDATE");
+                }
+                let rows = conn
+                    .fetch(s)
+                    .await
+                    .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
+                for values in rows {
+                    insert_row(&mut found, values, &identity_cols, who);
+                }
+            }
+            self.mark_shared(conn, t, &mut found, &tables).await?;
+            tables[t] = found;
+        }
+        Ok(Traversal { tables })
+    }
+
+    /// The shared-row check (see the module documentation) for rows of table `t`
+    /// reached through a parent column that points at their own key.
+    async fn mark_shared(
+        &self,
+        conn: &mut Conn<'_>,
+        t: usize,
+        found: &mut TableFound,
+        tables: &[TableFound],
+    ) -> Result<(), ConnectorError> {
+        let dialect = conn.dialect();
+        let decls = self.decl.tables();
+        for e in self.decl.edges().iter().filter(|e| e.child == t) {
+            if !is_reverse(decls, e) {
+                continue;
+            }
+            let parent_decl = &decls[e.parent];
+            let parent = &tables[e.parent];
+            let ci = found
+                .column(&e.child_column)
+                .ok_or_else(|| self.missing_column(&decls[t].name, &e.child_column))?;
+            let pc = parent
+                .column(&e.parent_column)
+                .ok_or_else(|| self.missing_column(&parent_decl.name, &e.parent_column))?;
+            let mut seen = HashSet::new();
+            let values: Vec<SqlValue> = found
+                .rows
+                .iter()
+                .filter(|r| !r.by_identity)
+                .map(|r| r.values[ci].clone())
+                .filter(|v| !v.is_null() && seen.insert(v.clone()))
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            let pcol = &parent.columns[pc];
+            let mut total: HashMap<SqlValue, i64> = HashMap::new();
+            for chunk in values.chunks(CHUNK) {
+                let mut s = Stmt::new(dialect);
+                s.push("SELECT ")
+                    .select_column(pcol)
+                    .push(", COUNT(*) FROM ")
+                    .ident(&parent_decl.name)
+                    .push(" WHERE ")
+                    .column_in(pcol, chunk)
+                    .push(" GROUP BY ")
+                    .ident(&pcol.name);
+                let rows = conn.fetch(s).await.map_err(self.db_err(format!(
+                    "counting references from table \"{}\"",
+                    parent_decl.name
+                )))?;
+                for row in rows {
+                    if let [v, SqlValue::Int(n)] = row.as_slice() {
+                        total.insert(v.clone(), *n);
+                    }
+                }
+            }
+            // Per value: references from the subject's own rows, and how many of those
+            // go away with the erasure (deleted, or the column masked).
+            let mut own: HashMap<&SqlValue, (i64, i64)> = HashMap::new();
+            for r in &parent.rows {
+                let releases = match parent_decl.erase {
+                    EraseAction::Delete => !r.still_referenced,
+                    EraseAction::Anonymize => {
+                        !r.shared && parent_decl.mask_of(&e.parent_column).is_some()
+                    }
+                    EraseAction::Retain => false,
+                };
+                let entry = own.entry(&r.values[pc]).or_default();
+                entry.0 += 1;
+                entry.1 += i64::from(releases);
+            }
+            for r in found.rows.iter_mut().filter(|r| !r.by_identity) {
+                let total = total.get(&r.values[ci]).copied().unwrap_or(0);
+                let (mine, released) = own.get(&r.values[ci]).copied().unwrap_or((0, 0));
+                if total > mine {
+                    r.shared = true;
+                }
+                if total > released {
+                    r.still_referenced = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Erasure.
+
+    /// Per table: which rows the erasure acts on, and how many it keeps.
+    fn plan(&self, tr: &Traversal, hash_len: usize) -> Result<Vec<TablePlan>, ConnectorError> {
+        self.decl
+            .tables()
+            .iter()
+            .enumerate()
+            .map(|(t, decl)| {
+                let found = &tr.tables[t];
+                let all = 0..found.rows.len();
+                Ok(match decl.erase {
+                    EraseAction::Delete => TablePlan {
+                        table: t,
+                        action: decl.erase,
+                        targets: all.filter(|&i| !found.rows[i].still_referenced).collect(),
+                        kept: found.rows.iter().filter(|r| r.still_referenced).count() as u64,
+                    },
+                    EraseAction::Anonymize => {
+                        let masks = self.masked_columns(decl, found)?;
+                        TablePlan {
+                            table: t,
+                            action: decl.erase,
+                            targets: all
+                                .filter(|&i| {
+                                    let r = &found.rows[i];
+                                    !r.shared
+                                        && masks.iter().any(|&(c, m)| {
+                                            !is_masked(
+                                                &r.values[c],
+                                                m,
+                                                found.columns[c].class,
+                                                hash_len,
+                                            )
+                                        })
+                                })
+                                .collect(),
+                            kept: found.rows.iter().filter(|r| r.shared).count() as u64,
+                        }
+                    }
+                    EraseAction::Retain => TablePlan {
+                        table: t,
+                        action: decl.erase,
+                        targets: Vec::new(),
+                        kept: found.rows.len() as u64,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    fn masked_columns(
+        &self,
+        decl: &TableDecl,
+        found: &TableFound,
+    ) -> Result<Vec<(usize, Mask)>, ConnectorError> {
+        decl.masks()
+            .map(|(c, m)| {
+                found
+                    .column(c)
+                    .map(|i| (i, m))
+                    .ok_or_else(|| self.missing_column(&decl.name, c))
+            })
+            .collect()
+    }
+
+    /// Mask the planned rows, by primary key in batches. Hashes are computed here per
+    /// distinct value and written with `CASE col WHEN old THEN new`, which refers only
+    /// to the column's own old value (MySQL applies SET assignments left to right).
+    async fn anonymize(
+        &self,
+        conn: &mut Conn<'_>,
+        found: &TableFound,
+        plan: &TablePlan,
+        hasher: &Hasher,
+        hash_len: usize,
+    ) -> Result<u64, ConnectorError> {
+        let decl = &self.decl.tables()[plan.table];
+        let masks = self.masked_columns(decl, found)?;
+        let hashed = masks
+            .iter()
+            .filter(|(c, m)| *m == Mask::Hash && found.columns[*c].class == ColumnClass::Text)
+            .count();
+        let per_statement = rows_per_statement(found.key.len() + 2 * hashed, 0);
+        let key_cols = found.key_columns();
+        let mut affected = 0;
+        for batch in plan.targets.chunks(per_statement) {
+            let mut s = Stmt::new(conn.dialect());
+            s.push("UPDATE ").ident(&decl.name).push(" SET ");
+            let mut first = true;
+            for &(c, mask) in &masks {
+                let col = &found.columns[c];
+                match (mask, col.class) {
+                    (Mask::Hash, ColumnClass::Text) => {
+                        let mut originals = BTreeSet::new();
+                        for &i in batch {
+                            if let SqlValue::Text(v) = &found.rows[i].values[c]
+                                && !looks_hashed(v, hash_len)
+                            {
+                                originals.insert(v.as_str());
+                            }
+                        }
+                        if originals.is_empty() {
+                            continue;
+                        }
+                        if !std::mem::take(&mut first) {
+                            s.push(", ");
+                        }
+                        s.ident(&col.name).push(" = CASE ").ident(&col.name);
+                        for v in originals {
+                            s.push(" WHEN ")
+                                .value(SqlValue::Text(v.to_string()), col)
+                                .push(" THEN ")
+                                .value(SqlValue::Text(hasher(v)), col);
+                        }
+                        s.push(" ELSE ").ident(&col.name).push(" END");
+                    }
+                    (Mask::Redact, class) => {
+                        if !std::mem::take(&mut first) {
+                            s.push(", ");
+                        }
+                        s.ident(&col.name)
+                            .push(" = ")
+                            .value(value::redact_value(class), col);
+                    }
+                    // `hash` on a non-text column cannot hold the hash: it is nulled
+                    // (`check_catalog` reports such a mask).
+                    (Mask::Null | Mask::Hash, _) => {
+                        if !std::mem::take(&mut first) {
+                            s.push(", ");
+                        }
+                        s.ident(&col.name).push(" = NULL");
+                    }
+                }
+            }
+            if first {
+                continue;
+            }
+            let keys: Vec<Vec<SqlValue>> = batch
+                .iter()
+                .map(|&i| found.key_of(&found.rows[i]))
+                .collect();
+            let key_refs: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
+            s.push(" WHERE ").key_in(&key_cols, &key_refs);
+            affected += conn
+                .execute(s)
+                .await
+                .map_err(self.db_err(format!("masking rows of table \"{}\"", decl.name)))?;
+        }
+        Ok(affected)
+    }
+
+    async fn delete(
+        &self,
+        conn: &mut Conn<'_>,
+        found: &TableFound,
+        plan: &TablePlan,
+    ) -> Result<u64, ConnectorError> {
+        let decl = &self.decl.tables()[plan.table];
+        let key_cols = found.key_columns();
+        let mut affected = 0;
+        for batch in plan.targets.chunks(rows_per_statement(found.key.len(), 0)) {
+            let keys: Vec<Vec<SqlValue>> = batch
+                .iter()
+                .map(|&i| found.key_of(&found.rows[i]))
+                .collect();
+            let key_refs: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
+            let mut s = Stmt::new(conn.dialect());
+            s.push("DELETE FROM ")
+                .ident(&decl.name)
+                .push(" WHERE ")
+                .key_in(&key_cols, &key_refs);
+            affected += conn
+                .execute(s)
+                .await
+                .map_err(self.db_err(format!("deleting rows of table \"{}\"", decl.name)))?;
+        }
+        Ok(affected)
+    }
+
+    /// Order deletes so that every referencing table goes before the table it references
+    /// (see the module documentation); ties keep children-first traversal order.
+    fn delete_order<'p>(
+        &self,
+        catalog: &Catalog,
+        plans: &[&'p TablePlan],
+    ) -> Result<Vec<&'p TablePlan>, ConnectorError> {
+        let decls = self.decl.tables();
+        let members: HashMap<usize, usize> = plans
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.table, i))
+            .collect();
+        // before[a] contains b: plan a must run before plan b.
+        let mut before: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); plans.len()];
+        for e in self.decl.edges() {
+            let (Some(&child), Some(&parent)) = (members.get(&e.child), members.get(&e.parent))
+            else {
+                continue;
+            };
+            if is_reverse(decls, e) {
+                before[parent].insert(child);
+            } else if decls[e.parent].single_key() == Some(e.parent_column.as_str()) {
+                before[child].insert(parent);
+            }
+        }
+        for fk in &catalog.foreign_keys {
+            let (Some((a, _)), Some((b, _))) =
+                (self.decl.table(&fk.table), self.decl.table(&fk.referenced))
+            else {
+                continue;
+            };
+            if let (Some(&a), Some(&b)) = (members.get(&a), members.get(&b))
+                && a != b
+            {
+                before[a].insert(b);
+            }
+        }
+        // Default rank: reverse traversal order (children first).
+        let rank: HashMap<usize, usize> = self
+            .decl
+            .traversal_order()
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(r, &t)| (t, r))
+            .collect();
+        let mut indegree = vec![0usize; plans.len()];
+        for targets in &before {
+            for &b in targets {
+                indegree[b] += 1;
+            }
+        }
+        let mut ready: BTreeSet<(usize, usize)> = (0..plans.len())
+            .filter(|&i| indegree[i] == 0)
+            .map(|i| (rank.get(&plans[i].table).copied().unwrap_or(0), i))
+            .collect();
+        let mut order = Vec::with_capacity(plans.len());
+        while let Some((_, i)) = ready.pop_first() {
+            order.push(plans[i]);
+            for &b in &before[i] {
+                indegree[b] -= 1;
+                if indegree[b] == 0 {
+                    ready.insert((rank.get(&plans[b].table).copied().unwrap_or(0), b));
+                }
+            }
+        }
+        if order.len() < plans.len() {
+            let stuck: Vec<&str> = (0..plans.len())
+                .filter(|&i| indegree[i] > 0)
+                .map(|i| decls[plans[i].table].name.as_str())
+                .collect();
+            return Err(ConnectorError::DeleteOrder {
+                connector: self.decl.name().to_string(),
+                tables: stuck.join(", "),
+            });
+        }
+        Ok(order)
+    }
+
+    /// `UPDATE table SET col = value, ... WHERE key IN (..)` over the given rows.
+    async fn update_rows(
+        &self,
+        conn: &mut Conn<'_>,
+        t: usize,
+        found: &TableFound,
+        rows: &[usize],
+        sets: &[(ColumnInfo, SqlValue)],
+        operation: &str,
+    ) -> Result<u64, ConnectorError> {
+        let decl = &self.decl.tables()[t];
+        let key_cols = found.key_columns();
+        let mut affected = 0;
+        for batch in rows.chunks(rows_per_statement(found.key.len(), sets.len())) {
+            let mut s = Stmt::new(conn.dialect());
+            s.push("UPDATE ").ident(&decl.name).push(" SET ");
+            for (i, (col, v)) in sets.iter().enumerate() {
+                if i > 0 {
+                    s.push(", ");
+                }
+                s.ident(&col.name).push(" = ").value(v.clone(), col);
+            }
+            let keys: Vec<Vec<SqlValue>> = batch
+                .iter()
+                .map(|&i| found.key_of(&found.rows[i]))
+                .collect();
+            let key_refs: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
+            s.push(" WHERE ").key_in(&key_cols, &key_refs);
+            affected += conn
+                .execute(s)
+                .await
+                .map_err(self.db_err(format!("{operation} rows of table \"{}\"", decl.name)))?;
+        }
+        Ok(affected)
+    }
+}
+
+#[async_trait]
+impl Connector for SqlConnector {
+    fn name(&self) -> &str {
+        self.decl.name()
+    }
+    async fn test(&self) -> Result<(), ConnectorError> {
+        SqlConnector::test(self).await
+    }
+    async fn access(&self, who: &Identity) -> Result<AccessResult, ConnectorError> {
+        SqlConnector::access(self, who).await
+    }
+    async fn preview_erasure(&self, who: &Identity) -> Result<Preview, ConnectorError> {
+        SqlConnector::preview_erasure(self, who).await
+    }
+    async fn erase(
+        &self,
+        who: &Identity,
+        hasher: &Hasher,
+    ) -> Result<ErasureEvidence, ConnectorError> {
+        SqlConnector::erase(self, who, hasher).await
+    }
+    async fn rectify(
+        &self,
+        who: &Identity,
+        corrections: &[(String, serde_json::Value)],
+    ) -> Result<RectifyReport, ConnectorError> {
+        SqlConnector::rectify(self, who, corrections).await
+    }
+    async fn restrict(
+        &self,
+        who: &Identity,
+        lift: bool,
+    ) -> Result<Option<SetReport>, ConnectorError> {
+        SqlConnector::restrict(self, who, lift).await
+    }
+    async fn object(&self, who: &Identity) -> Result<Option<SetReport>, ConnectorError> {
+        SqlConnector::object(self, who).await
+    }
+}
+
+/// One `SELECT`'s share of a table's conditions: the identity columns (first statement
+/// only) and at most [`CHUNK`] `via` values in all.
+struct Chunk<'a> {
+    identity: bool,
+    via: Vec<(usize, &'a [SqlValue])>,
+}
+
+fn pack(identity: bool, via: &[(usize, Vec<SqlValue>)]) -> Vec<Chunk<'_>> {
+    let mut chunks = Vec::new();
+    let mut current = Chunk {
+        identity,
+        via: Vec::new(),
+    };
+    let mut room = CHUNK;
+    for (column, values) in via {
+        let mut rest = values.as_slice();
+        while !rest.is_empty() {
+            if room == 0 {
+                chunks.push(std::mem::replace(
+                    &mut current,
+                    Chunk {
+                        identity: false,
+                        via: Vec::new(),
+                    },
+                ));
+                room = CHUNK;
+            }
+            let take = room.min(rest.len());
+            current.via.push((*column, &rest[..take]));
+            rest = &rest[take..];
+            room -= take;
+        }
+    }
+    if current.identity || !current.via.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
+fn insert_row(
+    found: &mut TableFound,
+    values: Vec<SqlValue>,
+    identity_cols: &[usize],
+    who: &Identity,
+) {
+    let by_identity = identity_cols.iter().any(|&c| {
+        // MySQL's default collations matched case-blind; count such rows as matched too.
+        matches!(&values[c], SqlValue::Text(s) if s.to_lowercase() == who.email())
+    });
+    let key: Vec<SqlValue> = found.key.iter().map(|&k| values[k].clone()).collect();
+    if let Some(&i) = found.index.get(&key) {
+        found.rows[i].by_identity |= by_identity;
+        return;
+    }
+    found.index.insert(key, found.rows.len());
+    found.rows.push(RowFound {
+        values,
+        by_identity,
+        shared: false,
+        still_referenced: false,
+    });
+}
+
+/// A `via` edge that reaches a child by its own (single-column) key through a parent's
+/// non-key column: the parent references the child, as `customers.address_id` does
+/// `addresses.id`, so other parents may reference the same child.
+fn is_reverse(decls: &[TableDecl], e: &Edge) -> bool {
+    decls[e.child].single_key() == Some(e.child_column.as_str())
+        && decls[e.parent].single_key() != Some(e.parent_column.as_str())
+}
+
+fn row_json(
+    found: &TableFound,
+    row: &RowFound,
+    include: impl Fn(&str) -> bool,
+) -> serde_json::Map<String, serde_json::Value> {
+    found
+        .columns
+        .iter()
+        .zip(&row.values)
+        .filter(|(c, _)| include(&c.name))
+        .map(|(c, v)| (c.name.clone(), to_json(v, c.class)))
+        .collect()
+}
+
+/// Hex of the hasher's length: what the `hash` mask writes.
+fn looks_hashed(value: &str, hash_len: usize) -> bool {
+    value.len() == hash_len && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_masked(value: &SqlValue, mask: Mask, class: ColumnClass, hash_len: usize) -> bool {
+    match (mask, class, value) {
+        (Mask::Null, _, v) => v.is_null(),
+        (Mask::Redact, class, v) => value::is_redacted(v, class),
+        (Mask::Hash, _, SqlValue::Null) => true,
+        (Mask::Hash, ColumnClass::Text, SqlValue::Text(s)) => looks_hashed(s, hash_len),
+        (Mask::Hash, _, _) => false,
+    }
+}
+
+/// A field name from a request, safe to put in a message (quoted, bounded).
+fn shown_field(field: &str) -> String {
+    let short: String = field.chars().take(64).collect();
+    format!("{short:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_puts_at_most_chunk_values_per_statement() {
+        let many: Vec<SqlValue> = (0..2500).map(SqlValue::Int).collect();
+        let few: Vec<SqlValue> = (0..10).map(SqlValue::Int).collect();
+        let via = vec![(0, few), (1, many)];
+        let chunks = pack(true, &via);
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks[0].identity && !chunks[1].identity);
+        for c in &chunks {
+            assert!(c.via.iter().map(|(_, v)| v.len()).sum::<usize>() <= CHUNK);
+        }
+        let total: usize = chunks
+            .iter()
+            .flat_map(|c| &c.via)
+            .map(|(_, v)| v.len())
+            .sum();
+        assert_eq!(total, 2510);
+        assert!(pack(false, &[]).is_empty());
+        assert_eq!(pack(true, &[]).len(), 1);
+    }
+
+    #[test]
+    fn masked_values_are_recognised() {
+        let h = "ab".repeat(32);
+        assert!(is_masked(
+            &SqlValue::Text(h.clone()),
+            Mask::Hash,
+            ColumnClass::Text,
+            64
+        ));
+        assert!(!is_masked(
+            &SqlValue::Text("ada@example.com".into()),
+            Mask::Hash,
+            ColumnClass::Text,
+            64
+        ));
+        assert!(is_masked(
+            &SqlValue::Null,
+            Mask::Hash,
+            ColumnClass::Text,
+            64
+        ));
+        assert!(!is_masked(
+            &SqlValue::Int(3),
+            Mask::Null,
+            ColumnClass::Int,
+            64
+        ));
+    }
+
+    #[test]
+    fn database_errors_are_described_without_their_message() {
+        let e = sqlx::Error::Protocol("Duplicate entry 'ada@example.com'".into());
+        assert!(!describe(&e).contains("ada"));
+        let e = sqlx::Error::Configuration("postgres://u:hunter2@x".into());
+        assert!(!describe(&e).contains("hunter2"));
+    }
+}

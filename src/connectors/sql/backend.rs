@@ -1,0 +1,293 @@
+//! The three sqlx backends behind one enum: pools, held connections, transactions, and
+//! running a built statement on any of them. Everything above this file is written once.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{
+    MySql, MySqlConnection, MySqlPool, PgConnection, PgPool, Postgres, Row, Sqlite,
+    SqliteConnection, SqlitePool, Transaction,
+};
+
+use super::statement::{Dialect, Stmt};
+use super::value::{SqlValue, decode_mysql, decode_pg, decode_sqlite};
+use crate::connectors::ConnectorError;
+use crate::connectors::datamap::{ConnectorDecl, ConnectorKind};
+
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection pool to one product database.
+#[derive(Clone)]
+pub enum SqlPool {
+    Postgres(PgPool),
+    MySql(MySqlPool),
+    Sqlite(SqlitePool),
+}
+
+/// The pools' own `Debug` prints connect options; these stay out of logs.
+impl std::fmt::Debug for SqlPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Self::Postgres(_) => "Postgres",
+            Self::MySql(_) => "MySql",
+            Self::Sqlite(_) => "Sqlite",
+        };
+        write!(f, "SqlPool::{kind}")
+    }
+}
+
+impl From<PgPool> for SqlPool {
+    fn from(pool: PgPool) -> Self {
+        Self::Postgres(pool)
+    }
+}
+
+impl From<MySqlPool> for SqlPool {
+    fn from(pool: MySqlPool) -> Self {
+        Self::MySql(pool)
+    }
+}
+
+impl From<SqlitePool> for SqlPool {
+    fn from(pool: SqlitePool) -> Self {
+        Self::Sqlite(pool)
+    }
+}
+
+impl SqlPool {
+    /// A pool for the declared connector that connects on first use, so a product
+    /// database that is down does not stop Rightsdesk from starting.
+    pub fn connect_lazy(decl: &ConnectorDecl) -> Result<Self, ConnectorError> {
+        let refuse = |reason: &str| ConnectorError::Connect {
+            connector: decl.name().to_string(),
+            reason: reason.to_string(),
+        };
+        let url = decl.url().ok_or_else(|| refuse("no url is declared"))?;
+        // Parse errors can quote the URL, which holds the password: say only that it failed.
+        let bad_url = |_| refuse("the url is not a valid connection URL for this kind");
+        let max = decl.max_connections();
+        Ok(match decl.kind() {
+            ConnectorKind::Postgres => Self::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(PgConnectOptions::from_str(url.expose()).map_err(bad_url)?),
+            ),
+            ConnectorKind::Mysql => Self::MySql(
+                MySqlPoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(
+                        MySqlConnectOptions::from_str(url.expose()).map_err(bad_url)?,
+                    ),
+            ),
+            ConnectorKind::Sqlite => Self::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(
+                        SqliteConnectOptions::from_str(url.expose())
+                            .map_err(bad_url)?
+                            .foreign_keys(true)
+                            .busy_timeout(Duration::from_secs(10)),
+                    ),
+            ),
+            kind => {
+                return Err(ConnectorError::Unsupported {
+                    connector: decl.name().to_string(),
+                    kind,
+                });
+            }
+        })
+    }
+
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            Self::Postgres(_) => Dialect::Postgres,
+            Self::MySql(_) => Dialect::MySql,
+            Self::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    pub(crate) fn kind(&self) -> ConnectorKind {
+        match self {
+            Self::Postgres(_) => ConnectorKind::Postgres,
+            Self::MySql(_) => ConnectorKind::Mysql,
+            Self::Sqlite(_) => ConnectorKind::Sqlite,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Postgres(p) => p.close().await,
+            Self::MySql(p) => p.close().await,
+            Self::Sqlite(p) => p.close().await,
+        }
+    }
+
+    pub(crate) async fn acquire(&self) -> Result<Held, sqlx::Error> {
+        Ok(match self {
+            Self::Postgres(p) => Held::Pg(p.acquire().await?),
+            Self::MySql(p) => Held::My(p.acquire().await?),
+            Self::Sqlite(p) => Held::Lite(p.acquire().await?),
+        })
+    }
+
+    pub(crate) async fn begin(&self) -> Result<SqlTx, sqlx::Error> {
+        Ok(match self {
+            Self::Postgres(p) => SqlTx::Pg(p.begin().await?),
+            Self::MySql(p) => SqlTx::My(p.begin().await?),
+            // Take the write lock up front: a deferred transaction that reads and then
+            // writes fails when another writer committed in between.
+            Self::Sqlite(p) => SqlTx::Lite(p.begin_with("BEGIN IMMEDIATE").await?),
+        })
+    }
+}
+
+/// One connection taken from the pool for the length of an operation.
+pub(crate) enum Held {
+    Pg(PoolConnection<Postgres>),
+    My(PoolConnection<MySql>),
+    Lite(PoolConnection<Sqlite>),
+}
+
+impl Held {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Self::Pg(c) => Conn::Pg(c),
+            Self::My(c) => Conn::My(c),
+            Self::Lite(c) => Conn::Lite(c),
+        }
+    }
+}
+
+/// A transaction; dropped without `commit` it rolls back.
+pub(crate) enum SqlTx {
+    Pg(Transaction<'static, Postgres>),
+    My(Transaction<'static, MySql>),
+    Lite(Transaction<'static, Sqlite>),
+}
+
+impl SqlTx {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Self::Pg(t) => Conn::Pg(t),
+            Self::My(t) => Conn::My(t),
+            Self::Lite(t) => Conn::Lite(t),
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Pg(t) => t.commit().await,
+            Self::My(t) => t.commit().await,
+            Self::Lite(t) => t.commit().await,
+        }
+    }
+}
+
+/// A borrowed connection of any backend (inside a transaction or not).
+pub(crate) enum Conn<'c> {
+    Pg(&'c mut PgConnection),
+    My(&'c mut MySqlConnection),
+    Lite(&'c mut SqliteConnection),
+}
+
+/// Bind every value of a statement onto a sqlx query of whichever backend.
+macro_rules! bound {
+    ($stmt:expr) => {{
+        let Stmt { sql, binds, .. } = $stmt;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in binds {
+            q = match v {
+                SqlValue::Null => q.bind(None::<String>),
+                SqlValue::Bool(b) => q.bind(b),
+                SqlValue::Int(i) => q.bind(i),
+                SqlValue::Float(f) => q.bind(f),
+                SqlValue::Text(s) => q.bind(s),
+                SqlValue::Bytes(b) => q.bind(b),
+                SqlValue::TimestampTz(t) => q.bind(t),
+                SqlValue::Timestamp(t) => q.bind(t),
+                SqlValue::Date(d) => q.bind(d),
+                SqlValue::Time(t) => q.bind(t),
+                SqlValue::Json(j) => q.bind(sqlx::types::Json(j)),
+            };
+        }
+        q
+    }};
+}
+
+impl Conn<'_> {
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            Self::Pg(_) => Dialect::Postgres,
+            Self::My(_) => Dialect::MySql,
+            Self::Lite(_) => Dialect::Sqlite,
+        }
+    }
+
+    /// Run a query and decode every column of every row.
+    pub(crate) async fn fetch(&mut self, stmt: Stmt) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
+        match self {
+            Self::Pg(c) => {
+                let rows = bound!(stmt).fetch_all(&mut **c).await?;
+                rows.iter()
+                    .map(|r| (0..r.len()).map(|i| decode_pg(r, i)).collect())
+                    .collect()
+            }
+            Self::My(c) => {
+                let rows = bound!(stmt).fetch_all(&mut **c).await?;
+                rows.iter()
+                    .map(|r| (0..r.len()).map(|i| decode_mysql(r, i)).collect())
+                    .collect()
+            }
+            Self::Lite(c) => {
+                let rows = bound!(stmt).fetch_all(&mut **c).await?;
+                rows.iter()
+                    .map(|r| (0..r.len()).map(|i| decode_sqlite(r, i)).collect())
+                    .collect()
+            }
+        }
+    }
+
+    /// Run a statement; the number of rows it changed.
+    pub(crate) async fn execute(&mut self, stmt: Stmt) -> Result<u64, sqlx::Error> {
+        Ok(match self {
+            Self::Pg(c) => bound!(stmt).execute(&mut **c).await?.rows_affected(),
+            Self::My(c) => bound!(stmt).execute(&mut **c).await?.rows_affected(),
+            Self::Lite(c) => bound!(stmt).execute(&mut **c).await?.rows_affected(),
+        })
+    }
+
+    /// A catalogue query whose columns are all text.
+    pub(crate) async fn fetch_text(
+        &mut self,
+        sql: &'static str,
+    ) -> Result<Vec<Vec<String>>, sqlx::Error> {
+        fn text_rows<R: Row>(rows: &[R]) -> Result<Vec<Vec<String>>, sqlx::Error>
+        where
+            usize: sqlx::ColumnIndex<R>,
+            String: for<'r> sqlx::Decode<'r, R::Database>,
+        {
+            rows.iter()
+                .map(|r| {
+                    (0..r.len())
+                        // Unchecked: information_schema reports some text columns with
+                        // binary collations, which the checked decode refuses.
+                        .map(|i| r.try_get_unchecked::<Option<String>, _>(i))
+                        .map(|v| v.map(Option::unwrap_or_default))
+                        .collect()
+                })
+                .collect()
+        }
+        match self {
+            Self::Pg(c) => text_rows(&sqlx::query(sql).fetch_all(&mut **c).await?),
+            Self::My(c) => text_rows(&sqlx::query(sql).fetch_all(&mut **c).await?),
+            Self::Lite(c) => text_rows(&sqlx::query(sql).fetch_all(&mut **c).await?),
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! What the live database declares: the columns (and their types) of every table in the
+//! connection's schema, and the foreign keys between tables; and the data map checked
+//! against it.
+
+use std::collections::HashMap;
+
+use super::backend::Conn;
+use super::statement::Dialect;
+use super::value::{ColumnClass, ColumnInfo};
+use crate::connectors::datamap::{ConnectorDecl, DatamapProblem, Mask};
+
+/// A foreign key: rows of `table` reference rows of `referenced`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ForeignKey {
+    pub table: String,
+    pub referenced: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Catalog {
+    tables: HashMap<String, Vec<ColumnInfo>>,
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+// Tables are looked up in the connection's own schema: PostgreSQL's `current_schema()`
+// (first of the search path), MySQL's `DATABASE()`, SQLite's `main`.
+const PG_COLUMNS: &str = "SELECT table_name::text, column_name::text, udt_schema::text, udt_name::text \
+     FROM information_schema.columns WHERE table_schema = current_schema() \
+     ORDER BY table_name, ordinal_position";
+const PG_FOREIGN_KEYS: &str = "SELECT src.relname::text, dst.relname::text \
+     FROM pg_catalog.pg_constraint c \
+     JOIN pg_catalog.pg_class src ON src.oid = c.conrelid \
+     JOIN pg_catalog.pg_class dst ON dst.oid = c.confrelid \
+     JOIN pg_catalog.pg_namespace n ON n.oid = src.relnamespace \
+     WHERE c.contype = 'f' AND n.nspname = current_schema()";
+const MYSQL_COLUMNS: &str = "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE \
+     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+     ORDER BY TABLE_NAME, ORDINAL_POSITION";
+const MYSQL_FOREIGN_KEYS: &str = "SELECT TABLE_NAME, REFERENCED_TABLE_NAME \
+     FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()";
+const SQLITE_COLUMNS: &str = "SELECT m.name, p.name, p.type \
+     FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+     WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid";
+const SQLITE_FOREIGN_KEYS: &str = "SELECT m.name, f.\"table\" \
+     FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table'";
+
+impl Catalog {
+    pub(crate) async fn load(conn: &mut Conn<'_>) -> Result<Self, sqlx::Error> {
+        let dialect = conn.dialect();
+        let (columns_sql, fks_sql) = match dialect {
+            Dialect::Postgres => (PG_COLUMNS, PG_FOREIGN_KEYS),
+            Dialect::MySql => (MYSQL_COLUMNS, MYSQL_FOREIGN_KEYS),
+            Dialect::Sqlite => (SQLITE_COLUMNS, SQLITE_FOREIGN_KEYS),
+        };
+        let mut tables: HashMap<String, Vec<ColumnInfo>> = HashMap::new();
+        for row in conn.fetch_text(columns_sql).await? {
+            let get = |i: usize| row.get(i).map(String::as_str).unwrap_or("");
+            let info = match dialect {
+                Dialect::Postgres => pg_column(get(1), get(2), get(3)),
+                Dialect::MySql => mysql_column(get(1), get(2), get(3)),
+                Dialect::Sqlite => sqlite_column(get(1), get(2)),
+            };
+            tables.entry(get(0).to_string()).or_default().push(info);
+        }
+        let foreign_keys = conn
+            .fetch_text(fks_sql)
+            .await?
+            .into_iter()
+            .filter_map(|row| match row.as_slice() {
+                [table, referenced, ..] => Some(ForeignKey {
+                    table: table.clone(),
+                    referenced: referenced.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        Ok(Self {
+            tables,
+            foreign_keys,
+        })
+    }
+
+    pub(crate) fn columns(&self, table: &str) -> Option<&[ColumnInfo]> {
+        self.tables.get(table).map(Vec::as_slice)
+    }
+
+    pub(crate) fn column(&self, table: &str, column: &str) -> Option<&ColumnInfo> {
+        self.columns(table)?.iter().find(|c| c.name == column)
+    }
+}
+
+fn pg_column(name: &str, udt_schema: &str, udt_name: &str) -> ColumnInfo {
+    let native = match udt_name {
+        "bool" => Some(ColumnClass::Bool),
+        "int2" | "int4" | "int8" => Some(ColumnClass::Int),
+        "float4" | "float8" => Some(ColumnClass::Float),
+        "text" | "varchar" | "bpchar" | "name" => Some(ColumnClass::Text),
+        "timestamp" => Some(ColumnClass::Timestamp),
+        "timestamptz" => Some(ColumnClass::TimestampTz),
+        "date" => Some(ColumnClass::Date),
+        "time" => Some(ColumnClass::Time),
+        "bytea" => Some(ColumnClass::Binary),
+        "json" | "jsonb" => Some(ColumnClass::Json),
+        _ => None,
+    };
+    let quoted = format!(
+        "{}.{}",
+        Dialect::Postgres.quote(udt_schema),
+        Dialect::Postgres.quote(udt_name)
+    );
+    match native {
+        Some(class) => ColumnInfo {
+            name: name.to_string(),
+            sql_type: udt_name.to_string(),
+            class,
+            cast: None,
+        },
+        // Read as text, written back through a cast: numeric, uuid, citext, enums, arrays.
+        None => ColumnInfo {
+            name: name.to_string(),
+            sql_type: udt_name.to_string(),
+            class: if udt_name == "citext" {
+                ColumnClass::Text
+            } else {
+                ColumnClass::Other
+            },
+            cast: Some(quoted),
+        },
+    }
+}
+
+fn mysql_column(name: &str, data_type: &str, column_type: &str) -> ColumnInfo {
+    let data_type = data_type.to_ascii_lowercase();
+    let column_type = column_type.to_ascii_lowercase();
+    let class = match data_type.as_str() {
+        // BOOLEAN is TINYINT(1) in MySQL and MariaDB.
+        "tinyint" if column_type.starts_with("tinyint(1)") => ColumnClass::Bool,
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => {
+            ColumnClass::Int
+        }
+        "float" | "double" | "real" => ColumnClass::Float,
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" => {
+            ColumnClass::Text
+        }
+        "date" => ColumnClass::Date,
+        "datetime" => ColumnClass::Timestamp,
+        "timestamp" => ColumnClass::TimestampTz,
+        "time" => ColumnClass::Time,
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
+            ColumnClass::Binary
+        }
+        "json" => ColumnClass::Json,
+        _ => ColumnClass::Other,
+    };
+    ColumnInfo {
+        name: name.to_string(),
+        sql_type: column_type,
+        class,
+        // MySQL converts text to the column's type by itself; DECIMAL arrives as text.
+        cast: None,
+    }
+}
+
+/// SQLite declares types loosely; classify the way SQLite's affinity rules (and sqlx) do.
+fn sqlite_column(name: &str, declared: &str) -> ColumnInfo {
+    let t = declared.to_ascii_uppercase();
+    let class = if t.contains("BOOL") {
+        ColumnClass::Bool
+    } else if t.starts_with("DATETIME") || t.starts_with("TIMESTAMP") {
+        ColumnClass::Timestamp
+    } else if t == "DATE" {
+        ColumnClass::Date
+    } else if t == "TIME" {
+        ColumnClass::Time
+    } else if t.contains("INT") {
+        ColumnClass::Int
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        ColumnClass::Text
+    } else if t.contains("BLOB") {
+        ColumnClass::Binary
+    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+        ColumnClass::Float
+    } else if t.contains("JSON") {
+        ColumnClass::Json
+    } else {
+        ColumnClass::Other
+    };
+    ColumnInfo {
+        name: name.to_string(),
+        sql_type: declared.to_string(),
+        class,
+        cast: None,
+    }
+}
+
+/// Every declared table and column that the database does not have, and masks that
+/// cannot work on their column's type, as data-map problems.
+pub(crate) fn check(decl: &ConnectorDecl, catalog: &Catalog) -> Vec<DatamapProblem> {
+    let file = decl.file();
+    let mut problems = Vec::new();
+    let mut missing_column = |key: String, table: &str, column: &str| {
+        if catalog.columns(table).is_some() && catalog.column(table, column).is_none() {
+            problems.push(DatamapProblem::new(
+                file,
+                key,
+                format!("column \"{column}\" not found in table \"{table}\" of the database"),
+            ));
+        }
+    };
+    for (i, t) in decl.tables().iter().enumerate() {
+        let at = format!("tables[{i}]");
+        for c in &t.primary_key {
+            missing_column(format!("{at}.primary_key"), &t.name, c);
+        }
+        for col in t.identities.values() {
+            missing_column(format!("{at}.identities.email"), &t.name, col);
+        }
+        for via in &t.via {
+            let key = format!("{at}.via.{}", via.column);
+            missing_column(key.clone(), &t.name, &via.column);
+            for parent in &via.parents {
+                missing_column(key.clone(), &parent.table, &parent.column);
+            }
+        }
+        for col in t.fields.keys() {
+            missing_column(format!("{at}.fields.{col}"), &t.name, col);
+        }
+    }
+    for (section, set) in [
+        ("restriction", decl.restriction()),
+        ("objection", decl.objection()),
+    ] {
+        if let Some(set) = set {
+            for (col, _) in &set.set {
+                missing_column(format!("{section}.set.{col}"), &set.table, col);
+            }
+        }
+    }
+    for (i, r) in decl.retention().iter().enumerate() {
+        missing_column(
+            format!("retention[{i}].age_column"),
+            &r.table,
+            &r.age_column,
+        );
+        for (col, _) in &r.filter {
+            missing_column(format!("retention[{i}].filter.{col}"), &r.table, col);
+        }
+    }
+
+    for (i, t) in decl.tables().iter().enumerate() {
+        if catalog.columns(&t.name).is_none() {
+            problems.push(DatamapProblem::new(
+                file,
+                format!("tables[{i}].name"),
+                format!("table \"{}\" not found in the database", t.name),
+            ));
+            continue;
+        }
+        for (col, mask) in t.masks() {
+            if mask == Mask::Hash
+                && let Some(info) = catalog.column(&t.name, col)
+                && info.class != ColumnClass::Text
+            {
+                problems.push(DatamapProblem::new(
+                    file,
+                    format!("tables[{i}].fields.{col}.mask"),
+                    format!(
+                        "mask \"hash\" needs a text column, but \"{}.{col}\" is {}",
+                        t.name, info.sql_type
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification() {
+        assert_eq!(pg_column("a", "pg_catalog", "int4").class, ColumnClass::Int);
+        let n = pg_column("a", "pg_catalog", "numeric");
+        assert_eq!(n.class, ColumnClass::Other);
+        assert_eq!(n.cast.as_deref(), Some("\"pg_catalog\".\"numeric\""));
+        assert_eq!(
+            mysql_column("a", "tinyint", "tinyint(1)").class,
+            ColumnClass::Bool
+        );
+        assert_eq!(
+            mysql_column("a", "bigint", "bigint(20) unsigned").class,
+            ColumnClass::Int
+        );
+        assert_eq!(sqlite_column("a", "VARCHAR(254)").class, ColumnClass::Text);
+        assert_eq!(sqlite_column("a", "BOOLEAN").class, ColumnClass::Bool);
+        assert_eq!(
+            sqlite_column("a", "TIMESTAMP").class,
+            ColumnClass::Timestamp
+        );
+        assert_eq!(sqlite_column("a", "").class, ColumnClass::Other);
+    }
+}

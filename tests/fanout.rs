@@ -1,0 +1,443 @@
+//! Fan-out through the service: a staff-started request runs one task per connector of
+//! the data map against a real product database; the dry run shows what the erasure then
+//! touches, the task stores evidence (0 rows left), and shared rows stay untouched.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Backend, Options, TestApp, json, spawn_app_with};
+use rightsdesk::auth::Role;
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+
+/// A product database (SQLite) with the shop fixture, and a data map pointing at it.
+async fn product(dir: &Path) -> (SqlitePool, std::path::PathBuf) {
+    let db = dir.join("shop.db");
+    let url = format!("sqlite://{}?mode=rwc", db.display());
+    let pool = SqlitePool::connect(&url).await.unwrap();
+    for file in [
+        "tests/fixtures/shop_sqlite.sql",
+        "tests/fixtures/shop_data.sql",
+    ] {
+        let sql = std::fs::read_to_string(file).unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let datamap = dir.join("datamap");
+    std::fs::create_dir_all(&datamap).unwrap();
+    let toml = std::fs::read_to_string("tests/fixtures/shop_datamap.toml")
+        .unwrap()
+        .replace(
+            "${SHOP_DATABASE_URL}",
+            &format!("sqlite://{}", db.display()),
+        );
+    std::fs::write(datamap.join("shop.toml"), toml).unwrap();
+    (pool, datamap)
+}
+
+async fn wait_for_status(app: &TestApp, token: &str, reference: &str, want: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        let (_, v) = json(
+            app.get(token, &format!("/api/v1/requests/{reference}"))
+                .await,
+        )
+        .await;
+        if v["status"] == want {
+            return v;
+        }
+        last = v;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("request never reached {want}: {last}");
+}
+
+async fn count(pool: &SqlitePool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+async fn erasure_runs_through_the_connector(backend: Backend) {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (pool, datamap) = product(product_dir.path()).await;
+    let opts = Options {
+        configure: Box::new(move |c| c.datamap_dir = datamap),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let products_before: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT id, name, price_cents FROM products ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+
+    let (s, v) = json(app.post_json(&agent, "/api/v1/requests", &json!({"kind": "erasure", "email": "Ada@Example.com", "verification_note": "signed letter"})).await).await;
+    assert_eq!(s, 201, "{v}");
+    let reference = v["reference"].as_str().unwrap().to_string();
+
+    // Dry run first: nothing changes.
+    let (s, preview) = json(
+        app.get(&agent, &format!("/api/v1/requests/{reference}/preview"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{preview}");
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM customers WHERE email = 'ada@example.com'"
+        )
+        .await,
+        1
+    );
+    let tables = preview["connectors"][0]["tables"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let rows_of = |t: &str| {
+        tables
+            .iter()
+            .find(|x| x["table"] == t)
+            .map(|x| x["rows"].as_u64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(preview["connectors"][0]["name"], "shop");
+    assert_eq!(rows_of("customers"), 1);
+    assert_eq!(rows_of("orders"), 2);
+    assert_eq!(rows_of("newsletter"), 2);
+
+    let (s, v) = json(
+        app.post_empty(&agent, &format!("/api/v1/requests/{reference}/start"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "in_progress");
+    let v = wait_for_status(&app, &agent, &reference, "review").await;
+    let task = &v["tasks"][0];
+    assert_eq!(task["connector"], "shop");
+    assert_eq!(task["operation"], "erase");
+    assert_eq!(task["status"], "succeeded", "{task}");
+    let evidence = task["evidence"]["tables"].as_array().unwrap();
+    assert!(evidence.iter().all(|t| t["rows_left"] == 0), "{evidence:?}");
+    // The dry run showed exactly what the erasure then did.
+    for t in evidence {
+        let name = t["table"].as_str().unwrap();
+        if t["action"] != "retain" {
+            assert_eq!(
+                t["rows_affected"].as_u64().unwrap(),
+                rows_of(name),
+                "table {name}"
+            );
+        }
+    }
+    assert!(
+        !v["tasks"].to_string().contains("ada@"),
+        "task evidence holds counts, not data"
+    );
+
+    // The product database: Ada's rows are gone, everyone else's and the shared ones stay.
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM customers WHERE email = 'ada@example.com'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&pool, "SELECT COUNT(*) FROM orders WHERE customer_id = 1").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM newsletter WHERE email = 'ada@example.com'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(count(&pool, "SELECT COUNT(*) FROM customers").await, 2);
+    assert_eq!(
+        count(&pool, "SELECT COUNT(*) FROM addresses WHERE id = 1").await,
+        1,
+        "Bob still lives there"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM invoices WHERE billing_email = 'ada@example.com'"
+        )
+        .await,
+        0,
+        "masked"
+    );
+    assert_eq!(
+        count(&pool, "SELECT COUNT(*) FROM invoices").await,
+        4,
+        "invoices are retained, anonymized"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM consents WHERE email = 'ada@example.com'"
+        )
+        .await,
+        1,
+        "retained"
+    );
+    let products_after: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT id, name, price_cents FROM products ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        products_before, products_after,
+        "the shared catalogue is never touched"
+    );
+
+    // Completing tells the subject what is kept and why.
+    let (s, v) = json(
+        app.post_empty(&agent, &format!("/api/v1/requests/{reference}/complete"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    app.stop().await;
+}
+
+async fn access_request_auto_completes(backend: Backend) {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (_pool, datamap) = product(product_dir.path()).await;
+    let opts = Options {
+        configure: Box::new(move |c| c.datamap_dir = datamap),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let (_, v) = json(app.post_json(&agent, "/api/v1/requests", &json!({"kind": "access", "email": "bob@example.com", "verification_note": "id checked"})).await).await;
+    let reference = v["reference"].as_str().unwrap().to_string();
+    let (s, _) = json(
+        app.post_empty(&agent, &format!("/api/v1/requests/{reference}/start"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let v = wait_for_status(&app, &agent, &reference, "completed").await;
+    let task = &v["tasks"][0];
+    assert_eq!(task["status"], "succeeded");
+    let rows = task["evidence"]["rows"].as_u64().unwrap();
+    assert!(
+        rows >= 5,
+        "Bob's customer, orders, items, addresses, invoice, newsletter: {task}"
+    );
+    let events: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["create", "start", "tasks_done", "complete"]);
+    app.stop().await;
+}
+
+async fn failed_task_goes_to_review_and_can_be_retried(backend: Backend) {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (pool, datamap) = product(product_dir.path()).await;
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.jobs.max_attempts = 1;
+        }),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    // The product database loses a table the data map declares.
+    sqlx::query("ALTER TABLE newsletter RENAME TO newsletter_old")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, v) = json(
+        app.post_json(
+            &agent,
+            "/api/v1/requests",
+            &json!({"kind": "erasure", "email": "cy@example.com", "verification_note": "n"}),
+        )
+        .await,
+    )
+    .await;
+    let reference = v["reference"].as_str().unwrap().to_string();
+    json(
+        app.post_empty(&agent, &format!("/api/v1/requests/{reference}/start"))
+            .await,
+    )
+    .await;
+    let v = wait_for_status(&app, &agent, &reference, "review").await;
+    let task = v["tasks"][0].clone();
+    assert_eq!(task["status"], "failed", "{task}");
+    let error = task["error"].as_str().unwrap();
+    assert!(
+        error.contains("newsletter") && !error.contains("cy@"),
+        "{error}"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM customers WHERE email = 'cy@example.com'"
+        )
+        .await,
+        1,
+        "nothing half-done"
+    );
+
+    sqlx::query("ALTER TABLE newsletter_old RENAME TO newsletter")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let id = task["id"].as_str().unwrap();
+    let (s, r) = json(
+        app.post_empty(
+            &agent,
+            &format!("/api/v1/requests/{reference}/tasks/{id}/retry"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    for _ in 0..100 {
+        let (_, v) = json(
+            app.get(&agent, &format!("/api/v1/requests/{reference}"))
+                .await,
+        )
+        .await;
+        if v["tasks"][0]["status"] == "succeeded" {
+            assert_eq!(
+                count(
+                    &pool,
+                    "SELECT COUNT(*) FROM customers WHERE email = 'cy@example.com'"
+                )
+                .await,
+                0
+            );
+            app.stop().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the retried task did not succeed");
+}
+
+/// After a product database is restored from a backup taken before an erasure,
+/// `rightsdesk ledger replay` erases the subject again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_replay_reapplies_erasures_after_a_restore() {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (pool, datamap) = product(product_dir.path()).await;
+    let backup = product_dir.path().join("backup.db");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "VACUUM INTO '{}'",
+        backup.display()
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let datamap_for_app = datamap.clone();
+    let opts = Options {
+        configure: Box::new(move |c| c.datamap_dir = datamap_for_app),
+        handlers: Vec::new(),
+    };
+    let app = spawn_app_with(Backend::Sqlite, opts).await.unwrap();
+    let agent = app.token(Role::Agent).await;
+    let (_, v) = json(
+        app.post_json(
+            &agent,
+            "/api/v1/requests",
+            &json!({"kind": "erasure", "email": "ada@example.com", "verification_note": "n"}),
+        )
+        .await,
+    )
+    .await;
+    let reference = v["reference"].as_str().unwrap().to_string();
+    json(
+        app.post_empty(&agent, &format!("/api/v1/requests/{reference}/start"))
+            .await,
+    )
+    .await;
+    wait_for_status(&app, &agent, &reference, "review").await;
+    let database_url = app.database_url.clone();
+    let app_dir = app.stop().await;
+    let key_file = app_dir.path().join("test.key");
+    pool.close().await;
+
+    // Restore the product database from the backup: Ada is back.
+    let db = product_dir.path().join("shop.db");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::copy(&backup, &db).unwrap();
+    let url = format!("sqlite://{}", db.display());
+    let restored = SqlitePool::connect(&url).await.unwrap();
+    assert_eq!(
+        count(
+            &restored,
+            "SELECT COUNT(*) FROM customers WHERE email = 'ada@example.com'"
+        )
+        .await,
+        1
+    );
+    restored.close().await;
+
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(
+        cwd.path().join("rightsdesk.toml"),
+        format!(
+            "database_url = \"{database_url}\"\nsecret_key_file = \"{}\"\ndatamap_dir = \"{}\"\ndata_dir = \"{}\"\n",
+            key_file.display(),
+            datamap.display(),
+            cwd.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rightsdesk"))
+        .args(["ledger", "replay", "--since", "2026-01-01", "--json"])
+        .current_dir(cwd.path())
+        .env_remove("RIGHTSDESK_SECRET_KEY")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report[0]["request"], reference.as_str());
+    assert!(report[0]["rows_changed"].as_u64().unwrap() > 0, "{report}");
+    let restored = SqlitePool::connect(&url).await.unwrap();
+    assert_eq!(
+        count(
+            &restored,
+            "SELECT COUNT(*) FROM customers WHERE email = 'ada@example.com'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(count(&restored, "SELECT COUNT(*) FROM customers").await, 2);
+}
+
+backend_fn_tests!(
+    erasure_runs_through_the_connector,
+    access_request_auto_completes,
+    failed_task_goes_to_review_and_can_be_retried,
+);
