@@ -189,3 +189,62 @@ fn cli_check_names_the_key_that_is_wrong() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], true);
 }
+
+/// `rightsdesk serve` as an operator runs it: answers health checks, and on SIGTERM stops
+/// accepting, finishes, and exits 0.
+#[tokio::test]
+async fn serve_answers_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    common::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rightsdesk"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("RIGHTSDESK_SECRET_KEY")
+        .env_remove("RIGHTSDESK_CONFIG")
+        .env("RIGHTSDESK_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut base = None;
+    let mut log = Vec::new();
+    while base.is_none() {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("serve printed its address");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            base = Some(rest.trim().to_string());
+        }
+        log.push(line);
+    }
+    let base = base.unwrap();
+    let client = reqwest::Client::new();
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(
+        dir.path().join("data/rightsdesk.db").exists(),
+        "embedded SQLite created"
+    );
+
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(2)) {
+        log.push(line);
+    }
+    let log = log.join("\n");
+    assert!(log.contains("shutdown signal received"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+}
