@@ -37,6 +37,8 @@ pub struct DecryptError;
 #[derive(Clone)]
 pub struct Keys {
     cipher: Aes256Gcm,
+    /// Its own key for export files, so chunk ciphertexts never share a key with fields.
+    export_cipher: Aes256Gcm,
     index_key: Secret<[u8; 32]>,
     signing_key: Secret<[u8; 32]>,
 }
@@ -59,6 +61,8 @@ impl Keys {
         let enc = derive(master, "rightsdesk/v1/encryption");
         Self {
             cipher: Aes256Gcm::new_from_slice(&enc).expect("a 32-byte key fits AES-256"),
+            export_cipher: Aes256Gcm::new_from_slice(&derive(master, "rightsdesk/v1/export"))
+                .expect("a 32-byte key fits AES-256"),
             index_key: Secret::new(derive(master, "rightsdesk/v1/blind-index")),
             signing_key: Secret::new(derive(master, "rightsdesk/v1/signing")),
         }
@@ -130,6 +134,38 @@ impl Keys {
         let nonce = Nonce::try_from(nonce).map_err(|_| DecryptError)?;
         let pt = self.cipher.decrypt(&nonce, ct).map_err(|_| DecryptError)?;
         String::from_utf8(pt).map_err(|_| DecryptError)
+    }
+
+    /// Seal one chunk of an export file with the export key: `nonce || ciphertext`. `aad`
+    /// binds the chunk to its file, position and finality (no reordering or truncation).
+    pub fn seal_chunk(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let nonce = Nonce::generate();
+        let ct = self
+            .export_cipher
+            .encrypt(
+                &nonce,
+                aes_gcm::aead::Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let mut buf = Vec::with_capacity(12 + ct.len());
+        buf.extend_from_slice(&nonce);
+        buf.extend_from_slice(&ct);
+        buf
+    }
+
+    /// Open a chunk sealed by [`Keys::seal_chunk`] with the same `aad`.
+    pub fn open_chunk(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, DecryptError> {
+        if sealed.len() < 12 {
+            return Err(DecryptError);
+        }
+        let (nonce, ct) = sealed.split_at(12);
+        let nonce = Nonce::try_from(nonce).map_err(|_| DecryptError)?;
+        self.export_cipher
+            .decrypt(&nonce, aes_gcm::aead::Payload { msg: ct, aad })
+            .map_err(|_| DecryptError)
     }
 
     /// HMAC blind index of a normalised value: equal inputs give equal indexes, and the

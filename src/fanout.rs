@@ -348,12 +348,29 @@ pub async fn after_tasks(state: &AppState, reference: &str) -> Result<(), AppErr
         match workflow::finish_tasks(state, req).await {
             Ok(next) => {
                 if all_ok && state.config.workflow.auto_complete.contains(&next.kind) {
+                    // Access and portability: the package is built before completing,
+                    // so the completion email carries its link. Without a package the
+                    // request stays in review for staff.
+                    let download_url = if matches!(next.kind, Kind::Access | Kind::Portability) {
+                        match crate::export::create(state, &next).await {
+                            Ok(url) => Some(url),
+                            Err(e) => {
+                                tracing::error!(reference = %next.reference, error = %e, "export package failed; the request stays in review");
+                                return Ok(());
+                            }
+                        }
+                    } else {
+                        None
+                    };
                     // Boxed: `act` itself calls back here when a request is resumed.
                     Box::pin(workflow::act(
                         state,
                         &Actor::system(),
                         reference,
-                        StaffAction::Complete { note: None },
+                        StaffAction::Complete {
+                            note: None,
+                            download_url,
+                        },
                     ))
                     .await?;
                 }

@@ -16,6 +16,7 @@ pub mod deadlines;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod export;
 pub mod fanout;
 pub mod http;
 pub mod intake;

@@ -322,6 +322,8 @@ pub enum StaffAction {
     Resume,
     Complete {
         note: Option<String>,
+        /// Link to the subject's export package, for the completion email.
+        download_url: Option<String>,
     },
     Withdraw {
         note: Option<String>,
@@ -458,7 +460,7 @@ pub async fn act(
                 None => "unassigned".into(),
             });
         }
-        StaffAction::Complete { note: n } | StaffAction::Withdraw { note: n } => {
+        StaffAction::Complete { note: n, .. } | StaffAction::Withdraw { note: n } => {
             next.closed_at = Some(now);
             if action == Action::Complete {
                 next.completed_at = Some(now);
@@ -556,9 +558,9 @@ fn tell_subject(
             ctx["note"] = req.deny_note.clone().into();
             ctx["complaint_authority"] = crate::notify::COMPLAINT_AUTHORITY.into();
         }
-        StaffAction::Complete { .. } => {
+        StaffAction::Complete { download_url, .. } => {
             ctx["kind_label"] = crate::notify::kind_label(req.kind).into();
-            ctx["download_url"] = serde_json::Value::Null;
+            ctx["download_url"] = download_url.clone().into();
             ctx["retained"] = if req.kind == Kind::Erasure {
                 state.connectors.retained().into()
             } else {

@@ -1,5 +1,5 @@
 //! Pages for data subjects: the request form, the confirm page of a verification link,
-//! and the status page. They work without JavaScript and load nothing from elsewhere.
+//! the status page, and the download of an export package. They work without JavaScript and load nothing from elsewhere.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/requests", axum::routing::post(submit))
         .route("/verify/{token}", get(confirm_page).post(confirm))
         .route("/status/{token}", get(status))
+        .route("/download/{token}", get(download))
         .route("/static/site.css", get(stylesheet))
 }
 
@@ -349,4 +350,58 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             "history": history,
         }),
     )
+}
+
+/// The subject's export package: one counted download per call while the link lives.
+async fn download(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    Path(token): Path<String>,
+) -> Response {
+    let failed = |state: &AppState, e: crate::export::ExportError| {
+        tracing::error!(error = %e, "export download failed");
+        message(
+            state,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "We could not prepare your download just now. Please try again in a few minutes.",
+        )
+    };
+    let export = match crate::export::claim_download(&state, &token).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return gone(&state),
+        Err(e) => return failed(&state, e),
+    };
+    let zip = match crate::export::read_zip(&state, &export).await {
+        Ok(z) => z,
+        Err(e) => return failed(&state, e),
+    };
+    let reference = export
+        .file_name
+        .strip_suffix(".zip")
+        .unwrap_or(&export.file_name)
+        .to_string();
+    let audit = crate::store::NewAudit {
+        at: state.clock.now(),
+        actor: "subject".into(),
+        action: "export.download".into(),
+        request_ref: Some(reference),
+        client_addr: client.text(),
+        detail: json!({ "export_id": export.id, "download": export.downloads, "max_downloads": export.max_downloads }),
+    };
+    if let Err(e) = state.store.append_audit(&audit).await {
+        return failed(&state, e.into());
+    }
+    let disposition = format!("attachment; filename=\"{}\"", export.file_name);
+    let mut resp = Response::new(axum::body::Body::from(zip));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
 }

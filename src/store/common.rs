@@ -1207,6 +1207,70 @@ macro_rules! store_impl {
                 .fetch_all(&self.pool)
                 .await?)
             }
+
+            // --- exports ---
+            async fn insert_export(&self, e: &$crate::store::Export) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO exports (id, request_id, token_hash, file_name, manifest, size_bytes, downloads, \
+                     max_downloads, expires_at, created_at, deleted_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&e.id)
+                .bind(&e.request_id)
+                .bind(&e.token_hash)
+                .bind(&e.file_name)
+                .bind(&e.manifest)
+                .bind(e.size_bytes)
+                .bind(e.downloads)
+                .bind(e.max_downloads)
+                .bind(e.expires_at)
+                .bind(e.created_at)
+                .bind(e.deleted_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn export_by_token(&self, token_hash: &str) -> $crate::store::Result<Option<$crate::store::Export>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, request_id, token_hash, file_name, manifest, size_bytes, downloads, max_downloads, \
+                     expires_at, created_at, deleted_at FROM exports WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn exports_for_request(&self, request_id: &str) -> $crate::store::Result<Vec<$crate::store::Export>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, request_id, token_hash, file_name, manifest, size_bytes, downloads, max_downloads, \
+                     expires_at, created_at, deleted_at FROM exports WHERE request_id = $1 ORDER BY created_at, id",
+                )
+                .bind(request_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn count_export_download(&self, id: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE exports SET downloads = downloads + 1 \
+                     WHERE id = $1 AND downloads < max_downloads AND expires_at > $2 AND deleted_at IS NULL",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn mark_export_deleted(&self, id: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<bool> {
+                let r = sqlx::query("UPDATE exports SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
         }
     };
 }

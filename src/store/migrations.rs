@@ -25,12 +25,12 @@ fn migrator(migrations: Vec<Migration>) -> Migrator {
 
 pub fn sqlite() -> Migrator {
     migrator(
-        embed!("sqlite": 1 => "0001_spine", 2 => "0002_intake", 3 => "0003_deadlines", 4 => "0004_portal", 5 => "0005_tasks"),
+        embed!("sqlite": 1 => "0001_spine", 2 => "0002_intake", 3 => "0003_deadlines", 4 => "0004_portal", 5 => "0005_tasks", 6 => "0006_exports"),
     )
 }
 
 pub fn postgres() -> Migrator {
     migrator(
-        embed!("postgres": 1 => "0001_spine", 2 => "0002_intake", 3 => "0003_deadlines", 4 => "0004_portal", 5 => "0005_tasks"),
+        embed!("postgres": 1 => "0001_spine", 2 => "0002_intake", 3 => "0003_deadlines", 4 => "0004_portal", 5 => "0005_tasks", 6 => "0006_exports"),
     )
 }

@@ -457,6 +457,24 @@ pub struct Task {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// An access/portability export package. The encrypted file is
+/// `data_dir/exports/<id>.bin`; only the download token's hash is kept.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Export {
+    pub id: String,
+    pub request_id: String,
+    pub token_hash: String,
+    pub file_name: String,
+    /// JSON text of the package's manifest (paths, hashes, row counts; no personal data).
+    pub manifest: String,
+    pub size_bytes: i64,
+    pub downloads: i32,
+    pub max_downloads: i32,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
 /// An erasure to remember for replay after a restore.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct LedgerEntry {
@@ -669,6 +687,15 @@ pub trait Store: Send + Sync + 'static {
     /// A failed task back to `pending` (staff retry); `false` unless it had failed.
     async fn reset_task(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
     async fn ledger_since(&self, since: DateTime<Utc>) -> Result<Vec<LedgerEntry>>;
+
+    // --- exports ---
+    async fn insert_export(&self, export: &Export) -> Result<()>;
+    async fn export_by_token(&self, token_hash: &str) -> Result<Option<Export>>;
+    async fn exports_for_request(&self, request_id: &str) -> Result<Vec<Export>>;
+    /// Count one download if the export is still live (not expired, deleted or used up);
+    /// false otherwise. Atomic, so concurrent downloads cannot exceed the limit.
+    async fn count_export_download(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn mark_export_deleted(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
 }
 
 pub type SharedStore = Arc<dyn Store>;

@@ -577,7 +577,8 @@ action_handler!(
     "Complete a reviewed request.",
     NoteBody,
     |b| Ok::<_, AppError>(StaffAction::Complete {
-        note: b.and_then(|b| b.note)
+        note: b.and_then(|b| b.note),
+        download_url: None,
     })
 );
 action_handler!(

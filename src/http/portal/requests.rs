@@ -240,6 +240,7 @@ fn staff_action(action: &str, f: &Fields) -> Result<StaffAction, AppError> {
         },
         "complete" => StaffAction::Complete {
             note: f.text("note"),
+            download_url: None,
         },
         "withdraw" => StaffAction::Withdraw {
             note: f.text("note"),
