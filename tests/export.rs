@@ -7,58 +7,14 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use common::product::{product, wait_for_status};
 use common::{Backend, Options, TestApp, json, spawn_app_with};
 use rightsdesk::auth::Role;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
-
-/// A product database (SQLite) with the shop fixture, and a data map pointing at it.
-async fn product(dir: &Path) -> (SqlitePool, PathBuf) {
-    let db = dir.join("shop.db");
-    let url = format!("sqlite://{}?mode=rwc", db.display());
-    let pool = SqlitePool::connect(&url).await.unwrap();
-    for file in [
-        "tests/fixtures/shop_sqlite.sql",
-        "tests/fixtures/shop_data.sql",
-    ] {
-        let sql = std::fs::read_to_string(file).unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
-    let datamap = dir.join("datamap");
-    std::fs::create_dir_all(&datamap).unwrap();
-    let toml = std::fs::read_to_string("tests/fixtures/shop_datamap.toml")
-        .unwrap()
-        .replace(
-            "${SHOP_DATABASE_URL}",
-            &format!("sqlite://{}", db.display()),
-        );
-    std::fs::write(datamap.join("shop.toml"), toml).unwrap();
-    (pool, datamap)
-}
-
-async fn wait_for_status(app: &TestApp, token: &str, reference: &str, want: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..150 {
-        let (_, v) = json(
-            app.get(token, &format!("/api/v1/requests/{reference}"))
-                .await,
-        )
-        .await;
-        if v["status"] == want {
-            return v;
-        }
-        last = v;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("request never reached {want}: {last}");
-}
 
 /// The download path (`/download/<token>`) in the completion email of `reference`.
 async fn download_path(app: &TestApp, reference: &str) -> String {

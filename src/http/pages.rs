@@ -82,8 +82,9 @@ pub fn page(status: StatusCode, name: &str, ctx: serde_json::Value) -> Response 
     secure(resp)
 }
 
-pub async fn stylesheet() -> Response {
-    let mut resp = STYLESHEET.into_response();
+/// Serve a stylesheet embedded in the binary (the public site's or the portal's).
+pub fn css(body: &'static str) -> Response {
+    let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -98,4 +99,8 @@ pub async fn stylesheet() -> Response {
         HeaderValue::from_static("nosniff"),
     );
     resp
+}
+
+pub async fn stylesheet() -> Response {
+    css(STYLESHEET)
 }

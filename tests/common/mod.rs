@@ -2,6 +2,7 @@
 //! file, or a new PostgreSQL database per test), with a clock the test moves.
 #![allow(dead_code)]
 
+pub mod product;
 pub mod smtp;
 
 use std::path::PathBuf;

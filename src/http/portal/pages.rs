@@ -209,19 +209,5 @@ impl Fields {
 }
 
 pub async fn stylesheet() -> Response {
-    let mut resp = STYLESHEET.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    resp
+    crate::http::pages::css(STYLESHEET)
 }
