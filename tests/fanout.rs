@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::product::{product, wait_for_status};
+use common::product::{create_and_start, product, wait_for_status};
 use common::{Backend, Options, json, spawn_app_with};
 use rightsdesk::auth::Role;
 use serde_json::{Value, json};
@@ -224,21 +224,7 @@ async fn failed_task_goes_to_review_and_can_be_retried(backend: Backend) {
         .execute(&pool)
         .await
         .unwrap();
-    let (_, v) = json(
-        app.post_json(
-            &agent,
-            "/api/v1/requests",
-            &json!({"kind": "erasure", "email": "cy@example.com", "verification_note": "n"}),
-        )
-        .await,
-    )
-    .await;
-    let reference = v["reference"].as_str().unwrap().to_string();
-    json(
-        app.post_empty(&agent, &format!("/api/v1/requests/{reference}/start"))
-            .await,
-    )
-    .await;
+    let reference = create_and_start(&app, &agent, "erasure", "cy@example.com").await;
     let v = wait_for_status(&app, &agent, &reference, "review").await;
     let task = v["tasks"][0].clone();
     assert_eq!(task["status"], "failed", "{task}");
@@ -315,21 +301,7 @@ async fn ledger_replay_reapplies_erasures_after_a_restore() {
     };
     let app = spawn_app_with(Backend::Sqlite, opts).await.unwrap();
     let agent = app.token(Role::Agent).await;
-    let (_, v) = json(
-        app.post_json(
-            &agent,
-            "/api/v1/requests",
-            &json!({"kind": "erasure", "email": "ada@example.com", "verification_note": "n"}),
-        )
-        .await,
-    )
-    .await;
-    let reference = v["reference"].as_str().unwrap().to_string();
-    json(
-        app.post_empty(&agent, &format!("/api/v1/requests/{reference}/start"))
-            .await,
-    )
-    .await;
+    let reference = create_and_start(&app, &agent, "erasure", "ada@example.com").await;
     wait_for_status(&app, &agent, &reference, "review").await;
     let database_url = app.database_url.clone();
     let app_dir = app.stop().await;

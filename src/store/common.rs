@@ -10,6 +10,20 @@ pub(crate) const REQUEST_COLUMNS: &str = "id, reference, kind, status, held_from
     extension_reason, deny_reason, deny_note, completed_at, closed_at, assignee, version, \
     created_at, updated_at";
 
+/// `REQUEST_COLUMNS` qualified by a table alias, for joins.
+pub(crate) fn request_columns_of(alias: &str) -> String {
+    REQUEST_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) const OUTBOX_COLUMNS: &str = "id, request_id, template, to_ct, context_ct, status, attempts, last_error, created_at, sent_at";
+
+pub(crate) const TASK_COLUMNS: &str = "id, request_id, connector, operation, status, attempts, error, evidence, \
+    result_ct, created_at, updated_at, finished_at";
+
 pub(crate) const JOB_COLUMNS: &str = "id, kind, payload, dedupe_key, status, attempts, max_attempts, run_at, \
     lease_owner, lease_expires_at, last_error, created_at, updated_at";
 
@@ -450,11 +464,7 @@ macro_rules! store_impl {
                 purpose: $crate::store::TokenPurpose,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::Result<Option<$crate::store::Request>> {
-                let cols = $crate::store::common::REQUEST_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("r.{}", c.trim()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let cols = $crate::store::common::request_columns_of("r");
                 let sql = format!(
                     "SELECT {cols} FROM request_tokens t JOIN requests r ON r.id = t.request_id \
                      WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL \
@@ -505,10 +515,10 @@ macro_rules! store_impl {
             }
 
             async fn outbox_message(&self, id: &str) -> $crate::store::Result<Option<$crate::store::OutboxMessage>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, request_id, template, to_ct, context_ct, status, attempts, last_error, created_at, sent_at \
-                     FROM outbox WHERE id = $1",
-                )
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM outbox WHERE id = $1",
+                    $crate::store::common::OUTBOX_COLUMNS
+                )))
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?)
@@ -535,10 +545,10 @@ macro_rules! store_impl {
             }
 
             async fn outbox_for_request(&self, request_id: &str) -> $crate::store::Result<Vec<$crate::store::OutboxMessage>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, request_id, template, to_ct, context_ct, status, attempts, last_error, created_at, sent_at \
-                     FROM outbox WHERE request_id = $1 ORDER BY created_at, id",
-                )
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM outbox WHERE request_id = $1 ORDER BY created_at, id",
+                    $crate::store::common::OUTBOX_COLUMNS
+                )))
                 .bind(request_id)
                 .fetch_all(&self.pool)
                 .await?)
@@ -587,11 +597,7 @@ macro_rules! store_impl {
                 cutoff: chrono::DateTime<chrono::Utc>,
                 limit: i64,
             ) -> $crate::store::Result<Vec<$crate::store::Request>> {
-                let cols = $crate::store::common::REQUEST_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("r.{}", c.trim()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let cols = $crate::store::common::request_columns_of("r");
                 let sql = format!(
                     "SELECT {cols} FROM requests r WHERE r.regime = 'ccpa' \
                      AND r.status NOT IN ('completed', 'denied', 'withdrawn', 'expired') AND r.received_at < $1 \
@@ -1115,20 +1121,20 @@ macro_rules! store_impl {
 
             // --- fan-out ---
             async fn tasks_for_request(&self, request_id: &str) -> $crate::store::Result<Vec<$crate::store::Task>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, request_id, connector, operation, status, attempts, error, evidence, result_ct, \
-                     created_at, updated_at, finished_at FROM tasks WHERE request_id = $1 ORDER BY connector, id",
-                )
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM tasks WHERE request_id = $1 ORDER BY connector, id",
+                    $crate::store::common::TASK_COLUMNS
+                )))
                 .bind(request_id)
                 .fetch_all(&self.pool)
                 .await?)
             }
 
             async fn task(&self, id: &str) -> $crate::store::Result<Option<$crate::store::Task>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, request_id, connector, operation, status, attempts, error, evidence, result_ct, \
-                     created_at, updated_at, finished_at FROM tasks WHERE id = $1",
-                )
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM tasks WHERE id = $1",
+                    $crate::store::common::TASK_COLUMNS
+                )))
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?)

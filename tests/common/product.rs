@@ -52,3 +52,19 @@ pub async fn wait_for_status(app: &TestApp, token: &str, reference: &str, want: 
     }
     panic!("request never reached {want}: {last}");
 }
+
+/// A staff-entered request of `kind` for `email`, started at once; returns its reference.
+pub async fn create_and_start(app: &TestApp, token: &str, kind: &str, email: &str) -> String {
+    let body =
+        serde_json::json!({"kind": kind, "email": email, "verification_note": "checked in person"});
+    let (status, v) = json(app.post_json(token, "/api/v1/requests", &body).await).await;
+    assert_eq!(status, 201, "{v}");
+    let reference = v["reference"].as_str().expect("reference").to_string();
+    let (status, v) = json(
+        app.post_empty(token, &format!("/api/v1/requests/{reference}/start"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    reference
+}
