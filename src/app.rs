@@ -37,7 +37,9 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
     if let Some(p) = problems.first() {
         return Err(StartError::Config(p.to_string()));
     }
-    let store = store::connect(config.database_url.expose()).await?;
+    let store =
+        store::connect_with_pool_size(config.database_url.expose(), config.database_pool_size)
+            .await?;
     store.migrate().await?;
     let keys = Keys::load(
         &config.data_dir,
@@ -102,6 +104,7 @@ impl App {
             crate::fanout::RUN_TASK.into(),
             Arc::new(crate::fanout::RunTask),
         );
+        handlers.extend(crate::retention::job_handlers(&state));
         Ok(Self {
             state,
             listener,
@@ -135,7 +138,8 @@ impl App {
         let workers = WorkerPool::start(self.state.clone(), Arc::new(self.handlers));
         tracing::info!(worker = %workers.worker_id, "job workers started");
         let scheduler = self.state.config.schedules.enabled.then(|| {
-            let schedules = schedules(&self.state.config);
+            let mut schedules = schedules(&self.state.config);
+            schedules.extend(crate::retention::schedules(&self.state));
             Scheduler::start(self.state.clone(), schedules)
         });
         let served = axum::serve(

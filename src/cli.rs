@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `check`, `token …`, `user add`, `audit verify`.
+//! The command line: `serve`, `migrate`, `check`, `token …`, `user add`, `audit verify`,
+//! `keys rotate`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,9 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Create a sample product database, its data map, a dozen requests in every status
+    /// and a staff token, then print what to try next. Safe to run twice.
+    Demo,
     /// Validate the configuration and test the database connection.
     Check {
         /// Print JSON instead of a table.
@@ -45,6 +49,36 @@ pub enum Command {
     /// Staff portal users.
     #[command(subcommand)]
     User(UserCommand),
+    /// The deployment key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Run the data map's retention policies now (all, or one).
+    Purge {
+        /// Count what each policy would purge now, changing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only this policy (its name, or connector:name).
+        #[arg(long)]
+        policy: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-encrypt all identity data and recompute the blind indexes under the current key
+    /// (RIGHTSDESK_SECRET_KEY or the key file), reading it with the old key given once.
+    /// Stop the service first. Safe to run again after an interruption.
+    Rotate {
+        /// File holding the old key (64 hex characters); else RIGHTSDESK_OLD_SECRET_KEY.
+        #[arg(long)]
+        old_key_file: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,12 +156,27 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Check { json } => check(config, json).await,
+        Command::Demo => match crate::demo::run(&config).await {
+            Ok(outcome) => {
+                println!("{}", crate::demo::next_steps(&outcome));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Token(cmd) => token(config, cmd).await,
         Command::Audit(AuditCommand::Verify { json }) => audit_verify(config, json).await,
         Command::Ledger(LedgerCommand::Replay { since, json }) => {
             ledger_replay(config, &since, json).await
         }
         Command::User(UserCommand::Add { email, role }) => user_add(config, &email, role).await,
+        Command::Keys(KeysCommand::Rotate { old_key_file, json }) => {
+            keys_rotate(config, old_key_file.as_deref(), json).await
+        }
+        Command::Purge {
+            dry_run,
+            policy,
+            json,
+        } => crate::retention::cli::purge(config, dry_run, policy.as_deref(), json).await,
     }
 }
 
@@ -138,7 +187,10 @@ async fn serve(config: Config) -> ExitCode {
     };
     let addr = app.local_addr();
     tracing::info!(%addr, public_url = %config.public_url, "Rightsdesk is listening");
-    eprintln!("Rightsdesk is listening on http://{addr}");
+    if config.log_format != "json" {
+        // JSON logs stay one object per line; the event above says the same.
+        eprintln!("Rightsdesk is listening on http://{addr}");
+    }
     match app.run_until_stopped(app::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
@@ -166,11 +218,32 @@ async fn check(config: Config, json: bool) -> ExitCode {
             }),
         }
     }
+    // The data map, each connector's connection and (SQL) the live catalogue.
+    let connectors = if problems.is_empty() {
+        Some(crate::connectors::check::run(&config.datamap_dir).await)
+    } else {
+        None
+    };
+    let connectors_ok = connectors.as_ref().is_none_or(|c| c.ok());
     if json {
-        let out = serde_json::json!({ "ok": problems.is_empty(), "problems": problems });
+        let out = serde_json::json!({
+            "ok": problems.is_empty() && connectors_ok,
+            "problems": problems,
+            "datamap": connectors.as_ref().map(|c| &c.datamap),
+            "connectors": connectors.as_ref().map(|c| &c.connectors),
+        });
         println!("{out:#}");
+        if !connectors_ok {
+            return ExitCode::FAILURE;
+        }
     } else if problems.is_empty() {
         println!("configuration OK; database reachable");
+        if let Some(c) = &connectors {
+            print!("{c}");
+        }
+        if !connectors_ok {
+            return ExitCode::FAILURE;
+        }
     } else {
         let width = problems
             .iter()
@@ -372,5 +445,39 @@ async fn ledger_replay(config: Config, since: &str, json: bool) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+async fn keys_rotate(
+    config: Config,
+    old_key_file: Option<&std::path::Path>,
+    json: bool,
+) -> ExitCode {
+    let old = match crate::keys_rotate::old_key(old_key_file) {
+        Ok(k) => k,
+        Err(e) => return fail(e),
+    };
+    let state = match app::open(&config, Arc::new(SystemClock)).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match crate::keys_rotate::rotate(&state, &old).await {
+        Ok(report) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            println!("{:<20} {:>8} {:>8}", "table", "rows", "rotated");
+            for t in &report.tables {
+                println!("{:<20} {:>8} {:>8}", t.table, t.rows, t.rotated);
+            }
+            println!("export files re-sealed: {}", report.export_files);
+            eprintln!("key rotation done; the old key is no longer needed");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }

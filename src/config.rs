@@ -24,6 +24,9 @@ pub struct Config {
     pub organisation: String,
     /// `sqlite://path` or `postgres://…`.
     pub database_url: Secret<String>,
+    /// Most PostgreSQL connections this process opens (1..=1000). Replicas × this must stay
+    /// under the server's `max_connections`. SQLite ignores it.
+    pub database_pool_size: u32,
     /// Exports, generated keys, the file outbox.
     pub data_dir: PathBuf,
     /// Connector and retention declarations.
@@ -31,18 +34,21 @@ pub struct Config {
     /// File holding the deployment key (64 hex characters) when `RIGHTSDESK_SECRET_KEY`
     /// is not set. Embedded SQLite default: `data/secret.key`, generated on first start.
     pub secret_key_file: Option<PathBuf>,
-    /// `pretty` or `json`.
+    /// `text` (readable lines for a terminal; `pretty` is the same) or `json` (one object
+    /// per line with the HTTP request id and the request reference of the spans).
     pub log_format: String,
     /// A tracing filter such as `info` or `rightsdesk=debug,info`.
     pub log_level: String,
     pub email: EmailConfig,
     pub deadlines: DeadlinesConfig,
     pub workflow: WorkflowConfig,
+    pub verification: VerificationConfig,
     pub retention_own: RetentionOwnConfig,
     pub jobs: JobsConfig,
     pub schedules: SchedulesConfig,
     pub intake: IntakeConfig,
     pub portal: PortalConfig,
+    pub processing: ProcessingConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,12 +97,133 @@ pub struct WorkflowConfig {
     pub auto_complete: Vec<Kind>,
 }
 
+/// Identity proofing beyond the emailed link, per request kind (issue 12).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerificationConfig {
+    /// Kinds that need more than control of the inbox before fan-out starts.
+    pub extra_for: Vec<Kind>,
+    /// `account_field`: the subject also gives a value the product knows, and a connector
+    /// must confirm it; `staff_review`: staff record how they verified.
+    pub method: VerificationMethod,
+    /// For `account_field`: `connector.table.column` holding the value, e.g.
+    /// `shop.customers.customer_number`.
+    pub verify_field: String,
+    /// What the request form calls that value.
+    pub field_label: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationMethod {
+    AccountField,
+    #[default]
+    StaffReview,
+}
+
+impl VerificationMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationMethod::AccountField => "account_field",
+            VerificationMethod::StaffReview => "staff_review",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionOwnConfig {
     pub exports_expire: HumanDuration,
     /// After this, a closed request's identity and free text are wiped.
     pub closed_request_pii: HumanDuration,
+    /// Finished (`done`) jobs are deleted after this; dead jobs stay until a human acts.
+    pub finished_jobs_keep: HumanDuration,
+}
+
+/// The register of processing as subjects are told it (GDPR art. 15(1)): every access
+/// export's `about-your-data.json` carries it. Fill it with what the privacy policy says;
+/// empty by default (the export then says that the register was not provided).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessingConfig {
+    /// Who decides why and how the data is processed: name, address, contact.
+    pub controller: String,
+    /// The data protection officer or privacy contact.
+    pub dpo: String,
+    /// The supervisory authority a subject may complain to.
+    pub supervisory_authority: String,
+    /// `[[processing.purposes]]`: why data is processed, on which basis, for how long.
+    pub purposes: Vec<ProcessingPurpose>,
+    /// `[[processing.recipients]]`: who receives the data, and transfers abroad.
+    pub recipients: Vec<ProcessingRecipient>,
+    /// `[[processing.sources]]`: where data comes from when not from the subject.
+    pub sources: Vec<ProcessingSource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessingPurpose {
+    pub name: String,
+    pub description: String,
+    pub legal_basis: LegalBasis,
+    /// Categories of personal data (the data map's field categories, or plain words).
+    pub categories: Vec<String>,
+    /// How long, or the criteria for it.
+    pub retention: String,
+}
+
+/// GDPR art. 6(1), plus `processor` when the deployment processes on a customer's behalf
+/// (art. 28: the customer's basis applies).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalBasis {
+    Consent,
+    #[default]
+    Contract,
+    LegalObligation,
+    VitalInterests,
+    PublicTask,
+    LegitimateInterests,
+    Processor,
+}
+
+impl LegalBasis {
+    /// Plain words for the subject, with the article.
+    pub fn plain_words(self) -> &'static str {
+        match self {
+            Self::Consent => "your consent (GDPR art. 6(1)(a)); you may withdraw it at any time",
+            Self::Contract => {
+                "a contract with you or steps you asked for before one (GDPR art. 6(1)(b))"
+            }
+            Self::LegalObligation => "a legal obligation we are under (GDPR art. 6(1)(c))",
+            Self::VitalInterests => "protecting someone's vital interests (GDPR art. 6(1)(d))",
+            Self::PublicTask => "a task in the public interest (GDPR art. 6(1)(e))",
+            Self::LegitimateInterests => {
+                "our legitimate interests (GDPR art. 6(1)(f)); you may object to this processing"
+            }
+            Self::Processor => {
+                "we process this data for a customer of ours (GDPR art. 28); their legal basis applies"
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessingRecipient {
+    pub name: String,
+    /// `processor`, `independent controller`, `joint controller`…
+    pub role: String,
+    pub purpose: String,
+    /// Transfer outside the EEA/UK and its safeguard; empty when none.
+    pub transfer: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessingSource {
+    pub name: String,
+    pub categories: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,6 +249,9 @@ pub struct SchedulesConfig {
     pub enabled: bool,
     /// Reminders, escalation, expiry of unverified requests, CCPA receipt checks.
     pub deadline_sweep: String,
+    /// Purge of Rightsdesk's own data by `[retention_own]` (expired exports, closed
+    /// requests' identity data, dead links, expired sessions, finished jobs).
+    pub own_data_purge: String,
 }
 
 impl Default for SchedulesConfig {
@@ -129,6 +259,7 @@ impl Default for SchedulesConfig {
         Self {
             enabled: true,
             deadline_sweep: "0 */5 * * * *".into(),
+            own_data_purge: "0 15 4 * * *".into(),
         }
     }
 }
@@ -142,7 +273,8 @@ pub struct IntakeConfig {
     pub per_email_per_hour: u32,
     /// Verification emails per address per 24 hours.
     pub sends_per_email_per_day: u32,
-    /// Proxies whose `X-Forwarded-For` is believed (IP addresses).
+    /// Proxies whose `X-Forwarded-For` is believed: IP addresses or CIDR ranges
+    /// (`10.0.0.5`, `10.0.0.0/8`, `fd00::/8`).
     pub trusted_proxies: Vec<String>,
 }
 
@@ -168,19 +300,22 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             organisation: "Example Ltd".into(),
             database_url: Secret::new("sqlite://data/rightsdesk.db".into()),
+            database_pool_size: 16,
             data_dir: "data".into(),
             datamap_dir: "datamap".into(),
             secret_key_file: None,
-            log_format: "pretty".into(),
+            log_format: "text".into(),
             log_level: "info".into(),
             email: EmailConfig::default(),
             deadlines: DeadlinesConfig::default(),
             workflow: WorkflowConfig::default(),
+            verification: VerificationConfig::default(),
             retention_own: RetentionOwnConfig::default(),
             jobs: JobsConfig::default(),
             schedules: SchedulesConfig::default(),
             intake: IntakeConfig::default(),
             portal: PortalConfig::default(),
+            processing: ProcessingConfig::default(),
         }
     }
 }
@@ -225,6 +360,7 @@ impl Default for RetentionOwnConfig {
         Self {
             exports_expire: HumanDuration::parse("7d").unwrap_or_default(),
             closed_request_pii: HumanDuration::parse("24 months").unwrap_or_default(),
+            finished_jobs_keep: HumanDuration::parse("30d").unwrap_or_default(),
         }
     }
 }
@@ -278,6 +414,28 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// The 1-based line of `file` (TOML) where the key path `key` is written, if it is.
+fn key_line(file: &Path, key: &[String]) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let text = std::fs::read_to_string(file).ok()?;
+    let doc = DeTable::parse(&text).ok()?;
+    let mut table = doc.get_ref();
+    let mut at = None;
+    for (i, k) in key.iter().enumerate() {
+        let (name, value) = table
+            .iter()
+            .find(|(name, _)| name.get_ref().as_ref() == k.as_str())?;
+        at = Some(name.span().start);
+        if i + 1 < key.len() {
+            match value.get_ref() {
+                DeValue::Table(t) => table = t,
+                _ => break,
+            }
+        }
+    }
+    Some(text.get(..at?)?.matches('\n').count() + 1)
+}
+
 /// Environment variables under our prefix that are not config keys.
 const NOT_CONFIG: &[&str] = &["config", "secret_key"];
 
@@ -309,13 +467,29 @@ impl Config {
             let key = if e.path.is_empty() {
                 "config".to_string()
             } else {
-                e.path.join(".")
+                // An empty key (`[""]`) is shown quoted, so the message still names it.
+                e.path
+                    .iter()
+                    .map(|p| if p.is_empty() { "\"\"" } else { p.as_str() })
+                    .collect::<Vec<_>>()
+                    .join(".")
             };
-            let source = e
+            // Name the file and, for a bad value, the line that holds the key.
+            let file = e
                 .metadata
                 .as_ref()
-                .map(|m| format!(" (from {})", m.name))
-                .unwrap_or_default();
+                .and_then(|m| m.source.as_ref())
+                .and_then(|s| s.file_path())
+                .map(Path::to_path_buf);
+            let line = file.as_deref().and_then(|f| key_line(f, &e.path));
+            let source = match (&e.metadata, &file, line) {
+                (Some(m), Some(f), Some(l)) => {
+                    format!(" (from {} {}, line {l})", m.name, f.display())
+                }
+                (Some(m), Some(f), None) => format!(" (from {} {})", m.name, f.display()),
+                (Some(m), None, _) => format!(" (from {})", m.name),
+                (None, _, _) => String::new(),
+            };
             Box::new(Problem {
                 key,
                 message: format!("{}{}", e.kind, source),
@@ -368,8 +542,11 @@ impl Config {
                 "must start with sqlite: or postgres://".into(),
             );
         }
-        if !matches!(self.log_format.as_str(), "pretty" | "json") {
-            bad("log_format", "must be `pretty` or `json`".into());
+        if !(1..=1000).contains(&self.database_pool_size) {
+            bad("database_pool_size", "must be 1..=1000".into());
+        }
+        if !matches!(self.log_format.as_str(), "text" | "pretty" | "json") {
+            bad("log_format", "must be `text` or `json`".into());
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             bad("log_level", "is not a valid log filter".into());
@@ -437,11 +614,29 @@ impl Config {
         if let Err(e) = crate::scheduler::parse_cron(&self.schedules.deadline_sweep) {
             bad("schedules.deadline_sweep", e.to_string());
         }
+        if let Err(e) = crate::scheduler::parse_cron(&self.schedules.own_data_purge) {
+            bad("schedules.own_data_purge", e.to_string());
+        }
+        if self.verification.method == VerificationMethod::AccountField
+            && !self.verification.extra_for.is_empty()
+            && self
+                .verification
+                .verify_field
+                .split('.')
+                .filter(|p| !p.is_empty())
+                .count()
+                != 3
+        {
+            bad(
+                "verification.verify_field",
+                "must be `connector.table.column` when method is account_field".into(),
+            );
+        }
         for (i, p) in self.intake.trusted_proxies.iter().enumerate() {
-            if p.parse::<std::net::IpAddr>().is_err() {
+            if IpRange::parse(p).is_none() {
                 bad(
                     &format!("intake.trusted_proxies[{i}]"),
-                    format!("`{p}` is not an IP address"),
+                    format!("`{p}` is not an IP address or a CIDR range like 10.0.0.0/8"),
                 );
             }
         }
@@ -469,6 +664,52 @@ impl Config {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose().starts_with("sqlite:")
+    }
+}
+
+/// An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`), as `intake.trusted_proxies`
+/// holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
+            None => (text, None),
+        };
+        let network: std::net::IpAddr = addr.parse().ok()?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self { network, prefix })
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match (self.network, ip) {
+            // An IPv4 peer may arrive as an IPv4-mapped IPv6 address.
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            _ => ip,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
     }
 }
 
@@ -541,6 +782,32 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_cidr_ranges() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let r = IpRange::parse("10.0.0.0/8").unwrap();
+        assert!(r.contains(ip("10.200.3.4")));
+        assert!(!r.contains(ip("11.0.0.1")));
+        assert!(r.contains(ip("::ffff:10.1.2.3")));
+        let one = IpRange::parse("192.168.1.7").unwrap();
+        assert!(one.contains(ip("192.168.1.7")) && !one.contains(ip("192.168.1.8")));
+        assert!(IpRange::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        let v6 = IpRange::parse("fd00::/8").unwrap();
+        assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("fe80::1")));
+        for bad in ["10.0.0.0/33", "10.0.0/8", "proxy", "::/129", "10.0.0.0/x"] {
+            assert!(IpRange::parse(bad).is_none(), "{bad}");
+        }
+        let c = Config {
+            intake: IntakeConfig {
+                trusted_proxies: vec!["10.0.0.0/8".into(), "nope/3".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let keys: Vec<String> = c.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["intake.trusted_proxies[1]"]);
     }
 
     #[test]

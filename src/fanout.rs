@@ -3,15 +3,18 @@
 //! done the request moves to `review`, or completes when its kind auto-completes and
 //! every task succeeded. Erasures are written to the erasure ledger with their task.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use crate::connectors::http::{External, HttpConnector, Outcome};
+use crate::connectors::manual::ManualConnector;
+use crate::connectors::redis::RedisConnector;
 use crate::connectors::{
-    ConnectorDecl, ConnectorError, DataMap, EraseAction, Identity, SqlConnector,
+    ConnectorDecl, ConnectorError, ConnectorKind, DataMap, EraseAction, Identity, SqlConnector,
 };
 use crate::domain::request::{Kind, Status};
 use crate::error::AppError;
@@ -29,6 +32,14 @@ pub struct Connectors {
     /// At most `max_connections` tasks at once per connector in this process, so a
     /// burst of requests cannot exhaust a product database's connections.
     limits: HashMap<String, Arc<Semaphore>>,
+    /// The SQL engines again, typed: retention purges use their pools (src/retention).
+    sql: HashMap<String, Arc<SqlConnector>>,
+    /// Connectors run outside the database engines: an endpoint, or a person.
+    http: HashMap<String, Arc<HttpConnector>>,
+    manual: HashMap<String, Arc<ManualConnector>>,
+    /// Connector -> the connectors (and their `(table, column)`s) its key templates use;
+    /// its task runs after theirs.
+    depends_on: HashMap<String, BTreeMap<String, Vec<(String, String)>>>,
 }
 
 impl Connectors {
@@ -37,6 +48,10 @@ impl Connectors {
             decls: Vec::new(),
             engines: HashMap::new(),
             limits: HashMap::new(),
+            sql: HashMap::new(),
+            http: HashMap::new(),
+            manual: HashMap::new(),
+            depends_on: HashMap::new(),
         }
     }
 
@@ -44,19 +59,21 @@ impl Connectors {
     /// kinds are declared but not run yet; they are reported, not ignored silently.
     pub fn from_datamap(map: &DataMap) -> Result<Self, String> {
         let mut out = Self::empty();
-        for decl in map.connectors() {
-            if !decl.kind().is_sql() {
-                tracing::warn!(connector = decl.name(), kind = %decl.kind(), "connector kind not supported yet; it is skipped");
-                continue;
-            }
-            let engine = SqlConnector::connect(decl.clone()).map_err(|e| e.to_string())?;
+        // SQL first: Redis key templates read their values from SQL connectors.
+        let (sql, others): (Vec<&ConnectorDecl>, Vec<&ConnectorDecl>) =
+            map.connectors().iter().partition(|d| d.kind().is_sql());
+        for decl in sql {
+            let engine = Arc::new(SqlConnector::connect(decl.clone()).map_err(|e| e.to_string())?);
+            out.sql.insert(decl.name().to_string(), engine.clone());
             out.limits.insert(
                 decl.name().to_string(),
                 Arc::new(Semaphore::new(decl.max_connections().max(1) as usize)),
             );
-            out.engines
-                .insert(decl.name().to_string(), Arc::new(engine));
+            out.engines.insert(decl.name().to_string(), engine);
             out.decls.push(decl.clone());
+        }
+        for decl in others {
+            out.add_other(decl).map_err(|e| e.to_string())?;
         }
         Ok(out)
     }
@@ -71,6 +88,16 @@ impl Connectors {
 
     pub fn is_empty(&self) -> bool {
         self.engines.is_empty()
+    }
+
+    /// The declarations of the connectors this service runs (retention policies live there).
+    pub fn decls(&self) -> &[ConnectorDecl] {
+        &self.decls
+    }
+
+    /// The SQL engine of a connector, for retention purges.
+    pub fn sql(&self, name: &str) -> Option<Arc<SqlConnector>> {
+        self.sql.get(name).cloned()
     }
 
     /// Tables kept despite an erasure, and why (GDPR art. 17(3)), for the subject.
@@ -100,23 +127,42 @@ pub fn plan(state: &AppState, req: &Request, changes: &mut Changes) -> usize {
     let now = state.clock.now();
     for name in state.connectors.names() {
         let id = uuid::Uuid::now_v7().to_string();
-        changes.tasks.push(Task {
-            id: id.clone(),
-            request_id: req.id.clone(),
-            connector: name,
-            operation: operation(req.kind).into(),
-            status: "pending".into(),
-            attempts: 0,
-            error: None,
-            evidence: None,
-            result_ct: None,
-            created_at: now,
-            updated_at: now,
-            finished_at: None,
-        });
-        changes.jobs.push(task_job(state, &id, &req.reference));
+        // A connector whose key templates use another's rows waits for that task
+        // (`release_blocked` enqueues it); the others start at once.
+        let blocked = state.connectors.depends_on.contains_key(&name);
+        if !blocked {
+            changes.jobs.push(task_job(state, &id, &req.reference));
+        }
+        let status = if blocked { "blocked" } else { "pending" };
+        changes
+            .tasks
+            .push(new_task(id, req, name, operation(req.kind), status, now));
     }
     changes.tasks.len()
+}
+
+fn new_task(
+    id: String,
+    req: &Request,
+    connector: String,
+    operation: &str,
+    status: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Task {
+    Task {
+        id,
+        request_id: req.id.clone(),
+        connector,
+        operation: operation.into(),
+        status: status.into(),
+        attempts: 0,
+        error: None,
+        evidence: None,
+        result_ct: None,
+        created_at: now,
+        updated_at: now,
+        finished_at: None,
+    }
 }
 
 fn task_job(state: &AppState, task_id: &str, reference: &str) -> NewJob {
@@ -184,12 +230,24 @@ impl JobHandler for RunTask {
             .await
             .map_err(retry)?
         {
-            return Ok(()); // already finished
+            // Already finished (or waiting for a callback): a job retried after a crash
+            // still moves the request on and releases the tasks that wait for this one.
+            return after_tasks(state, reference)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()));
         }
         let req = workflow::load(state, reference)
             .await
             .map_err(|e| JobError::permanent(e.to_string()))?;
-        let outcome = run_operation(state, &req, &task).await;
+        let outcome = match run_external(state, &req, &task).await {
+            Some(Ok(External::Waiting)) => {
+                tracing::info!(reference = %req.reference, connector = %task.connector, "connector task waiting for its callback or completion link");
+                return Ok(());
+            }
+            Some(Ok(External::Done(o))) => store_outcome(state, &req, &task, o).await,
+            Some(Err(e)) => Err(e),
+            None => run_operation(state, &req, &task).await,
+        };
         let now = state.clock.now();
         task.updated_at = now;
         let mut ledger = None;
@@ -252,7 +310,7 @@ async fn run_operation(
         .as_deref()
         .and_then(|c| state.keys.decrypt(c).ok())
         .ok_or_else(|| missing("the request no longer holds the subject's identity"))?;
-    let who = Identity::from_email(&email);
+    let who = identity_with_values(state, req, task, Identity::from_email(&email)).await?;
     let engine = state
         .connectors
         .get(&task.connector)
@@ -276,14 +334,43 @@ async fn run_operation(
                 .iter()
                 .map(|t| json!({ "table": t.table, "rows": t.rows.len() }))
                 .collect();
+            // The rows go to `task_result_parts` (encrypted, in parts the export streams);
+            // `tasks.result_ct` stays empty. Read them back with `crate::task_results`.
+            crate::task_results::store(state, &task.id, &found)
+                .await
+                .map_err(|e| ConnectorError::Database {
+                    connector: task.connector.clone(),
+                    operation: "storing the access result".into(),
+                    reason: e.to_string(),
+                })?;
             Ok(Done {
                 evidence: json!({ "rows": found.row_count(), "tables": tables }),
-                result: Some(serde_json::to_value(&found).unwrap_or(Value::Null)),
+                result: None,
                 ledger: None,
                 incomplete: None,
             })
         }
         "erase" => {
+            // A subject under legal hold is not erased while the hold lasts (src/retention).
+            if let Some(hold) = crate::retention::holds::active_for(state, who.email())
+                .await
+                .map_err(|e| ConnectorError::Database {
+                    connector: task.connector.clone(),
+                    operation: "checking legal holds".into(),
+                    reason: e.to_string(),
+                })?
+            {
+                tracing::warn!(reference = %req.reference, connector = %task.connector, hold = %hold, "erasure refused: legal hold");
+                return Ok(Done {
+                    evidence: json!({ "legal_hold": hold }),
+                    result: None,
+                    ledger: None,
+                    incomplete: Some(format!(
+                        "erasure refused: the subject is under legal hold {hold}; nothing was erased. \
+                         Release the hold (DELETE /api/v1/holds/{hold}) and retry the task, or deny the request"
+                    )),
+                });
+            }
             let keys = state.keys.clone();
             let hasher = move |v: &str| hex::encode(keys.sign(v.as_bytes()));
             let evidence = engine.erase(&who, &hasher).await?;
@@ -321,6 +408,10 @@ async fn run_operation(
             let report = engine.restrict(&who, false).await?;
             Ok(plain(json!({ "restriction": report })))
         }
+        "lift" => {
+            let report = engine.restrict(&who, true).await?;
+            Ok(plain(json!({ "restriction_lifted": report })))
+        }
         "object" => {
             let report = engine.object(&who).await?;
             Ok(plain(json!({ "objection": report })))
@@ -334,18 +425,36 @@ async fn run_operation(
 pub async fn after_tasks(state: &AppState, reference: &str) -> Result<(), AppError> {
     for _ in 0..3 {
         let req = workflow::load(state, reference).await?;
-        if req.status != Status::InProgress {
+        if !matches!(req.status, Status::InProgress | Status::Review) {
             return Ok(());
         }
         let tasks = state.store.tasks_for_request(&req.id).await?;
+        let all_ok = tasks.iter().all(|t| t.status == "succeeded");
+        // A worker that died between `review` and the automatic completion (its job is
+        // retried after the lease): finish what it started. Other `review` requests are
+        // staff's.
+        let interrupted = req.status == Status::Review
+            && !tasks.is_empty()
+            && all_ok
+            && state.config.workflow.auto_complete.contains(&req.kind);
+        if req.status == Status::Review && !interrupted {
+            return Ok(());
+        }
+        if req.status == Status::InProgress {
+            release_blocked(state, &req, &tasks).await?;
+        }
         if tasks
             .iter()
-            .any(|t| t.status == "pending" || t.status == "running")
+            .any(|t| !matches!(t.status.as_str(), "succeeded" | "failed"))
         {
             return Ok(());
         }
-        let all_ok = tasks.iter().all(|t| t.status == "succeeded");
-        match workflow::finish_tasks(state, req).await {
+        let finished = if interrupted {
+            Ok(req)
+        } else {
+            workflow::finish_tasks(state, req).await
+        };
+        match finished {
             Ok(next) => {
                 if all_ok && state.config.workflow.auto_complete.contains(&next.kind) {
                     // Access and portability: the package is built before completing,
@@ -382,4 +491,352 @@ pub async fn after_tasks(state: &AppState, reference: &str) -> Result<(), AppErr
         }
     }
     Ok(())
+}
+
+// --- Redis, HTTP and manual connectors: ordering, values, waiting tasks ---
+
+impl Connectors {
+    /// Add a connector of a kind that is not SQL (called after every SQL connector).
+    fn add_other(&mut self, decl: &ConnectorDecl) -> Result<(), ConnectorError> {
+        let name = decl.name().to_string();
+        let engine: Arc<dyn crate::connectors::Connector> = match decl.kind() {
+            ConnectorKind::Redis => {
+                let deps = decl
+                    .redis_settings()
+                    .map(RedisConnector::dependencies)
+                    .unwrap_or_default();
+                let sources = deps
+                    .keys()
+                    .filter_map(|c| self.sql.get(c).map(|e| (c.clone(), e.clone())))
+                    .collect();
+                if !deps.is_empty() {
+                    self.depends_on.insert(name.clone(), deps);
+                }
+                Arc::new(RedisConnector::new(decl)?.with_sources(sources))
+            }
+            ConnectorKind::Http => {
+                let h = Arc::new(HttpConnector::new(decl)?);
+                self.http.insert(name.clone(), h.clone());
+                h
+            }
+            ConnectorKind::Manual => {
+                let m = Arc::new(ManualConnector::new(decl)?);
+                self.manual.insert(name.clone(), m.clone());
+                m
+            }
+            _ => return Ok(()),
+        };
+        self.limits.insert(
+            name.clone(),
+            Arc::new(Semaphore::new(decl.max_connections().max(1) as usize)),
+        );
+        self.engines.insert(name, engine);
+        self.decls.push(decl.clone());
+        Ok(())
+    }
+
+    pub fn http(&self, name: &str) -> Option<Arc<HttpConnector>> {
+        self.http.get(name).cloned()
+    }
+
+    pub fn manual(&self, name: &str) -> Option<Arc<ManualConnector>> {
+        self.manual.get(name).cloned()
+    }
+
+    /// The connectors whose tasks must finish before `name`'s runs.
+    pub fn dependencies(&self, name: &str) -> Vec<String> {
+        self.depends_on
+            .get(name)
+            .map(|d| d.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// `(table, column)`s of `name` that other connectors' key templates use.
+    fn referenced(&self, name: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for cols in self.depends_on.values().filter_map(|d| d.get(name)) {
+            for c in cols {
+                if !out.contains(c) {
+                    out.push(c.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+fn store_error(connector: &str, operation: &str, e: impl std::fmt::Display) -> ConnectorError {
+    ConnectorError::Database {
+        connector: connector.to_string(),
+        operation: operation.into(),
+        reason: e.to_string(),
+    }
+}
+
+/// Before a task runs: when other connectors' key templates use this connector's rows,
+/// keep those values on the task (an erasure is about to remove the rows); when this
+/// connector's templates use other connectors' rows, give `who` the values their tasks
+/// kept.
+async fn identity_with_values(
+    state: &AppState,
+    req: &Request,
+    task: &Task,
+    who: Identity,
+) -> Result<Identity, ConnectorError> {
+    let c = &state.connectors;
+    let fail = |reason: String| ConnectorError::Failed {
+        connector: task.connector.clone(),
+        reason,
+    };
+    let referenced = c.referenced(&task.connector);
+    if !referenced.is_empty()
+        && let Some(engine) = c.sql.get(&task.connector)
+    {
+        let values = crate::connectors::redis::found_values(engine, &referenced, &who).await?;
+        let ct = state
+            .keys
+            .encrypt(&serde_json::to_string(&values).unwrap_or_default());
+        state
+            .store
+            .keep_task_values(&task.id, &ct)
+            .await
+            .map_err(|e| store_error(&task.connector, "keeping values for key templates", e))?;
+    }
+    let Some(deps) = c.depends_on.get(&task.connector) else {
+        return Ok(who);
+    };
+    let tasks = state
+        .store
+        .tasks_for_request(&req.id)
+        .await
+        .map_err(|e| store_error(&task.connector, "reading the request's tasks", e))?;
+    let mut found = BTreeMap::new();
+    for source in deps.keys() {
+        let t = tasks
+            .iter()
+            .find(|t| &t.connector == source)
+            .ok_or_else(|| {
+                fail(format!(
+                    "connector \"{source}\" has no task on this request"
+                ))
+            })?;
+        if t.status != "succeeded" {
+            return Err(fail(format!(
+                "its key templates use connector \"{source}\", whose task has status {}; retry that task first, then this one",
+                t.status
+            )));
+        }
+        let ct = state
+            .store
+            .task_values(&t.id)
+            .await
+            .map_err(|e| store_error(&task.connector, "reading values for key templates", e))?
+            .ok_or_else(|| fail(format!("connector \"{source}\"'s task kept no values")))?;
+        let values: BTreeMap<String, Vec<String>> = state
+            .keys
+            .decrypt(&ct)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .ok_or_else(|| fail(format!("connector \"{source}\"'s values cannot be read")))?;
+        found.extend(values);
+    }
+    Ok(who.with_found(found))
+}
+
+/// Enqueue the `blocked` tasks whose source connectors' tasks have all finished.
+async fn release_blocked(state: &AppState, req: &Request, tasks: &[Task]) -> Result<(), AppError> {
+    for t in tasks.iter().filter(|t| t.status == "blocked") {
+        let ready = state
+            .connectors
+            .dependencies(&t.connector)
+            .iter()
+            .all(|source| {
+                tasks
+                    .iter()
+                    .filter(|x| &x.connector == source)
+                    .all(|x| matches!(x.status.as_str(), "succeeded" | "failed"))
+            });
+        if ready
+            && state
+                .store
+                .unblock_task(
+                    &t.id,
+                    &task_job(state, &t.id, &req.reference),
+                    state.clock.now(),
+                )
+                .await?
+        {
+            state.queue.wake();
+        }
+    }
+    Ok(())
+}
+
+fn corrections_of(state: &AppState, req: &Request) -> Vec<(String, Value)> {
+    let corrections: Vec<workflow::Correction> = req
+        .corrections_ct
+        .as_deref()
+        .and_then(|c| state.keys.decrypt(c).ok())
+        .and_then(|c| serde_json::from_str(&c).ok())
+        .unwrap_or_default();
+    corrections
+        .into_iter()
+        .map(|c| (c.field, Value::String(c.value)))
+        .collect()
+}
+
+/// HTTP and manual tasks: `None` for the other kinds.
+async fn run_external(
+    state: &AppState,
+    req: &Request,
+    task: &Task,
+) -> Option<Result<External, ConnectorError>> {
+    let http = state.connectors.http(&task.connector);
+    let manual = state.connectors.manual(&task.connector);
+    if http.is_none() && manual.is_none() {
+        return None;
+    }
+    Some(
+        async {
+            let fail = |reason: &str| ConnectorError::Failed {
+                connector: task.connector.clone(),
+                reason: reason.into(),
+            };
+            let email = req
+                .email_ct
+                .as_deref()
+                .and_then(|c| state.keys.decrypt(c).ok())
+                .ok_or_else(|| fail("the request no longer holds the subject's identity"))?;
+            let who = Identity::from_email(&email);
+            if task.operation == "erase"
+                && let Some(hold) = crate::retention::holds::active_for(state, who.email())
+                    .await
+                    .map_err(|e| store_error(&task.connector, "checking legal holds", e))?
+            {
+                tracing::warn!(reference = %req.reference, connector = %task.connector, hold = %hold, "erasure refused: legal hold");
+                return Ok(External::Done(Outcome {
+                    evidence: json!({ "legal_hold": hold }),
+                    access: None,
+                    incomplete: Some(format!(
+                        "erasure refused: the subject is under legal hold {hold}; nothing was erased"
+                    )),
+                }));
+            }
+            let corrections = corrections_of(state, req);
+            if let Some(m) = manual {
+                return m.start(state, req, task, &who, &corrections).await;
+            }
+            let h = http.ok_or_else(|| fail("not an http connector"))?;
+            let extra = match task.operation.as_str() {
+                "rectify" => {
+                    let list: Vec<Value> = corrections
+                        .iter()
+                        .map(|(f, v)| json!({ "field": f, "value": v }))
+                        .collect();
+                    json!({ "corrections": list })
+                }
+                "restrict" => json!({ "lift": false }),
+                _ => json!({}),
+            };
+            h.start(state, req, task, &who, extra).await
+        }
+        .await,
+    )
+}
+
+/// An outcome from an endpoint or a person as the task's result: access rows stored in
+/// parts, and a ledger entry for an HTTP erasure (it can be replayed by calling again).
+async fn store_outcome(
+    state: &AppState,
+    req: &Request,
+    task: &Task,
+    o: Outcome,
+) -> Result<Done, ConnectorError> {
+    if let Some(found) = &o.access {
+        crate::task_results::store(state, &task.id, found)
+            .await
+            .map_err(|e| store_error(&task.connector, "storing the access result", e))?;
+    }
+    let replayable = task.operation == "erase"
+        && o.incomplete.is_none()
+        && state.connectors.http.contains_key(&task.connector);
+    let ledger = if replayable {
+        req.email_ct
+            .as_deref()
+            .and_then(|c| state.keys.decrypt(c).ok())
+            .map(|email| {
+                let who = Identity::from_email(&email);
+                LedgerEntry {
+                    identity_hmac: state.keys.blind_index(who.email()),
+                    identity_ct: Some(state.keys.encrypt(who.email())),
+                    connector: task.connector.clone(),
+                    request_ref: req.reference.clone(),
+                    task_id: task.id.clone(),
+                    at: state.clock.now(),
+                }
+            })
+    } else {
+        None
+    };
+    Ok(Done {
+        evidence: o.evidence,
+        result: None,
+        ledger,
+        incomplete: o.incomplete,
+    })
+}
+
+/// Finish a `waiting` task through its link (an HTTP callback, a person's confirmation):
+/// the link is used up and the outcome recorded at once, then the request moves on.
+/// `false` when the link or the task can no longer be used.
+pub async fn finish_by_link(
+    state: &AppState,
+    link: &crate::store::TaskToken,
+    outcome: Outcome,
+) -> Result<bool, AppError> {
+    let Some(mut task) = state.store.task(&link.task_id).await? else {
+        return Ok(false);
+    };
+    if !matches!(task.status.as_str(), "running" | "waiting") {
+        return Ok(false);
+    }
+    let req = workflow::load(state, &link.request_ref).await?;
+    let done = store_outcome(state, &req, &task, outcome)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let now = state.clock.now();
+    task.status = if done.incomplete.is_some() {
+        "failed"
+    } else {
+        "succeeded"
+    }
+    .into();
+    task.error = done.incomplete;
+    task.evidence = Some(done.evidence.to_string());
+    task.result_ct = None;
+    task.updated_at = now;
+    task.finished_at = Some(now);
+    let finished = state
+        .store
+        .finish_task_by_token(&link.token_hash, &task, done.ledger.as_ref(), now)
+        .await?;
+    if finished {
+        tracing::info!(reference = %req.reference, connector = %task.connector, status = %task.status, "connector task finished through its link");
+        after_tasks(state, &req.reference).await?;
+    }
+    Ok(finished)
+}
+
+/// Tasks that lift a restriction on every connector (a completed restriction request),
+/// all started at once: lifting resets flag columns and needs no other connector's rows.
+pub fn plan_lift(state: &AppState, req: &Request, changes: &mut Changes) -> usize {
+    let now = state.clock.now();
+    for name in state.connectors.names() {
+        let id = uuid::Uuid::now_v7().to_string();
+        changes.jobs.push(task_job(state, &id, &req.reference));
+        changes
+            .tasks
+            .push(new_task(id, req, name, "lift", "pending", now));
+    }
+    changes.tasks.len()
 }

@@ -324,7 +324,9 @@ pub async fn verify(
     state.queue.wake();
     tracing::info!(reference = %next.reference, due_date = %due, "request verified");
 
-    if state.config.workflow.auto_start.contains(&next.kind) {
+    // Kinds that need more than the link fan out only once the identity is confirmed.
+    let confirmed = crate::verification::after_verify(state, &next).await?;
+    if confirmed && state.config.workflow.auto_start.contains(&next.kind) {
         return workflow::act(state, &Actor::system(), &next.reference, StaffAction::Start).await;
     }
     Ok(next)

@@ -1,4 +1,7 @@
-//! Tracing setup: readable lines in a terminal, JSON lines when `log_format = "json"`.
+//! Tracing setup: readable lines in a terminal (`log_format = "text"`), JSON lines when
+//! `log_format = "json"`. In JSON every line carries the fields of its spans: `request_id`
+//! of the HTTP span (set by the request-id layer), and `reference` of the job span or of
+//! the event itself, so one request's story can be followed across replicas.
 
 use tracing_subscriber::EnvFilter;
 
@@ -15,6 +18,7 @@ pub fn init(format: &str, level: &str) {
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(true)
             .try_init()
     } else {
         builder.try_init()

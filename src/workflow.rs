@@ -381,6 +381,9 @@ pub async fn act(
     act: StaffAction,
 ) -> Result<Request, AppError> {
     let current = load(state, reference_text).await?;
+    if matches!(act, StaffAction::Start) {
+        crate::verification::gate_start(state, &current).await?;
+    }
     let now = state.clock.now();
     let action = act.action();
     let next_status =
@@ -388,6 +391,20 @@ pub async fn act(
             detail: e.to_string(),
             current_status: Some(current.status.to_string()),
         })?;
+    // Staff completing an access or portability request: the subject gets their package
+    // (built now from the access results) unless the caller already built one.
+    let act = match act {
+        StaffAction::Complete {
+            note,
+            download_url: None,
+        } if matches!(current.kind, Kind::Access | Kind::Portability) => {
+            let download_url = crate::export::for_completion(state, &current)
+                .await
+                .map_err(|e| AppError::Internal(format!("export package: {e}")))?;
+            StaffAction::Complete { note, download_url }
+        }
+        other => other,
+    };
     let mut next = current.clone();
     next.status = next_status;
     next.version += 1;
@@ -601,5 +618,205 @@ pub async fn finish_tasks(state: &AppState, current: Request) -> Result<Request,
             &Changes::default(),
         )
         .await?;
+    Ok(next)
+}
+
+/// Record something that happened to a request without changing its status: an event on
+/// its timeline, an audit entry, and `changes` (emails, tasks), atomically.
+async fn record(
+    state: &AppState,
+    actor: &Actor,
+    current: &Request,
+    event_action: &str,
+    audit_action: &str,
+    note: String,
+    changes: &Changes,
+) -> Result<Request, AppError> {
+    let now = state.clock.now();
+    let mut next = current.clone();
+    next.version += 1;
+    next.updated_at = now;
+    let event = Event {
+        at: now,
+        actor: actor.name.clone(),
+        action: event_action.into(),
+        from_status: Some(current.status),
+        to_status: current.status,
+        note: Some(note),
+    };
+    let a = audit(
+        actor,
+        audit_action,
+        &next.reference,
+        now,
+        serde_json::json!({}),
+    );
+    state
+        .store
+        .update_request(&next, current.version, Some(&event), Some(&a), changes)
+        .await?;
+    if !changes.jobs.is_empty() {
+        state.queue.wake();
+    }
+    Ok(next)
+}
+
+/// The subject's address, to write to them; closed requests lose it after
+/// `retention_own.closed_request_pii`.
+fn subject_email(state: &AppState, req: &Request) -> Result<String, AppError> {
+    let email_ct = req.email_ct.as_deref().ok_or_else(|| AppError::Conflict {
+        detail: "the request no longer holds the subject's email address".into(),
+        current_status: Some(req.status.to_string()),
+    })?;
+    state
+        .keys
+        .decrypt(email_ct)
+        .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))
+}
+
+/// Email the subject a new download link for their package (`rebuilt`: the package was
+/// built again from the stored access results), recorded on the request's timeline and
+/// in the audit log. The link itself is never shown to staff.
+pub async fn send_export_link(
+    state: &AppState,
+    actor: &Actor,
+    current: &Request,
+    download_url: &str,
+    rebuilt: bool,
+) -> Result<Request, AppError> {
+    let email = subject_email(state, current)?;
+    let mut changes = Changes {
+        now: Some(state.clock.now()),
+        ..Default::default()
+    };
+    let status_url = crate::intake::status_link(state, &mut changes, current);
+    crate::notify::queue(
+        state,
+        &mut changes,
+        Some(&current.id),
+        "export_link",
+        &email,
+        serde_json::json!({
+            "reference": current.reference,
+            "kind_label": crate::notify::kind_label(current.kind),
+            "download_url": download_url,
+            "status_url": status_url,
+        }),
+    );
+    let (audit_action, note) = if rebuilt {
+        (
+            "export.rebuild",
+            "package built again; new download link sent",
+        )
+    } else {
+        ("export.reissue", "new download link sent")
+    };
+    let next = record(
+        state,
+        actor,
+        current,
+        "export_link",
+        audit_action,
+        note.into(),
+        &changes,
+    )
+    .await?;
+    tracing::info!(reference = %next.reference, rebuilt, "new download link sent");
+    Ok(next)
+}
+
+/// An internal note on a request's timeline (staff only; the subject never sees it).
+pub async fn add_note(
+    state: &AppState,
+    actor: &Actor,
+    reference_text: &str,
+    text: &str,
+) -> Result<Request, AppError> {
+    let text = clean_text(text);
+    if text.is_empty() || text.chars().count() > 4000 {
+        return Err(AppError::field("note", "write 1 to 4000 characters"));
+    }
+    let current = load(state, reference_text).await?;
+    record(
+        state,
+        actor,
+        &current,
+        "note",
+        "request.note",
+        text,
+        &Changes::default(),
+    )
+    .await
+}
+
+/// Lift the restriction a completed restriction request obtained: the subject is told
+/// first and why (GDPR art. 18(3): the notice is queued in the same transaction as the
+/// tasks that reset the flag columns on every connector).
+pub async fn lift_restriction(
+    state: &AppState,
+    actor: &Actor,
+    reference_text: &str,
+    reason: &str,
+) -> Result<Request, AppError> {
+    let reason = clean_text(reason);
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(AppError::field(
+            "reason",
+            "tell the subject why, in 1 to 2000 characters",
+        ));
+    }
+    let current = load(state, reference_text).await?;
+    let conflict = |detail: &str| AppError::Conflict {
+        detail: detail.into(),
+        current_status: Some(current.status.to_string()),
+    };
+    if current.kind != Kind::Restriction {
+        return Err(conflict(
+            "only a restriction request has a restriction to lift",
+        ));
+    }
+    if current.status != Status::Completed {
+        return Err(conflict(
+            "the restriction can be lifted once the request is completed",
+        ));
+    }
+    let tasks = state.store.tasks_for_request(&current.id).await?;
+    if tasks
+        .iter()
+        .any(|t| t.operation == "lift" && t.status != "failed")
+    {
+        return Err(conflict("the restriction has already been lifted"));
+    }
+    let email = subject_email(state, &current)?;
+    let mut changes = Changes {
+        now: Some(state.clock.now()),
+        ..Default::default()
+    };
+    let status_url = crate::intake::status_link(state, &mut changes, &current);
+    crate::notify::queue(
+        state,
+        &mut changes,
+        Some(&current.id),
+        "restriction_lifted",
+        &email,
+        serde_json::json!({
+            "reference": current.reference,
+            "reason": reason,
+            "complaint_authority": crate::notify::COMPLAINT_AUTHORITY,
+            "status_url": status_url,
+        }),
+    );
+    let planned = crate::fanout::plan_lift(state, &current, &mut changes);
+    let next = record(
+        state,
+        actor,
+        &current,
+        "lift_restriction",
+        "request.lift_restriction",
+        reason,
+        &changes,
+    )
+    .await?;
+    tracing::info!(reference = %next.reference, tasks = planned, "restriction lifted");
     Ok(next)
 }

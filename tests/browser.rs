@@ -355,3 +355,113 @@ async fn agent_and_auditor_see_only_what_their_role_allows() {
     )
     .await;
 }
+
+/// The `/verify/<token>` link in the newest email to the subject.
+fn verify_link(app: &TestApp) -> Option<String> {
+    let dir = app.state.config.data_dir.join("outbox");
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|f| f.path().extension().and_then(|e| e.to_str()) == Some("eml"))
+        .find_map(|f| {
+            let text = common::smtp::decoded_text(&std::fs::read_to_string(f.path()).ok()?);
+            let i = text.find("/verify/")?;
+            Some(
+                text[i..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .collect(),
+            )
+        })
+}
+
+/// A request sent through the public form, confirmed from its email, then worked to
+/// completion entirely in the portal.
+async fn intake_to_completion(c: &Client, app: &TestApp) -> Outcome {
+    c.goto(&app.url("/")).await.map_err(err)?;
+    c.find(Locator::Css("#kind option[value='erasure']"))
+        .await
+        .map_err(err)?
+        .click()
+        .await
+        .map_err(err)?;
+    fill(c, "#email", "grace@example.com").await?;
+    fill(c, "#name", "Grace Hopper").await?;
+    fill(c, "#details", "Please delete my account and leads.").await?;
+    click(c, "form button[type='submit']").await?;
+    ensure(
+        text(c, "h1").await? == "Check your email",
+        "the form says to check email",
+    )?;
+    let mut link = None;
+    for _ in 0..50 {
+        link = verify_link(app);
+        if link.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let link = link.ok_or("no verification email")?;
+    c.goto(&app.url(&link)).await.map_err(err)?;
+    click(c, "form button[type='submit']").await?;
+    let reference = text(c, ".ref").await?;
+    ensure(
+        reference.starts_with("DSR-"),
+        "the confirmation shows the reference",
+    )?;
+
+    let (_, agent_pw) =
+        rightsdesk::http::portal::auth::create_user(&app.state, "agent@staff.example", Role::Agent)
+            .await
+            .map_err(err)?;
+    sign_in(c, app, "agent@staff.example", &agent_pw, "/portal").await?;
+    click(c, "nav a[href='/portal/requests']").await?;
+    click(c, &format!("a.ref[href='/portal/requests/{reference}']")).await?;
+    ensure(
+        text(c, "#status").await?.to_lowercase().contains("open"),
+        "the new request is open",
+    )?;
+    click(c, "#action-start").await?;
+    at(c, &format!("/portal/requests/{reference}?done=start")).await?;
+    // No connector is declared: every search is done at once and the request waits for review.
+    ensure(
+        text(c, "#status").await?.to_lowercase().contains("review"),
+        "in review after start",
+    )?;
+    fill(
+        c,
+        "#note-text",
+        "Checked with the sales team: no other records.",
+    )
+    .await?;
+    click(c, "#action-note").await?;
+    at(c, &format!("/portal/requests/{reference}?done=note")).await?;
+    fill(c, "#complete-note", "Nothing found in our systems.").await?;
+    click(c, "#action-complete").await?;
+    at(c, &format!("/portal/requests/{reference}?done=complete")).await?;
+    ensure(
+        text(c, "#status")
+            .await?
+            .to_lowercase()
+            .contains("completed"),
+        "completed",
+    )?;
+    ensure(
+        text(c, "#timeline")
+            .await?
+            .contains("Checked with the sales team"),
+        "the internal note is on the timeline",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_form_to_completion_in_the_portal() {
+    run(
+        "public_form_to_completion_in_the_portal",
+        |c, app| async move {
+            let outcome = intake_to_completion(&c, &app).await;
+            (c, app, outcome)
+        },
+    )
+    .await;
+}

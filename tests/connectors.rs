@@ -1552,21 +1552,33 @@ fn peer_workload_data_map_is_expressible() {
 }
 
 #[test]
-fn other_kinds_keep_their_own_settings_raw() {
+fn other_kinds_get_their_own_typed_settings() {
     let decl = parse(
-        "name = \"cache\"\nkind = \"redis\"\nurl = \"${APP_DATABASE_URL}\"\n\
+        "name = \"cache\"\nkind = \"redis\"\nurl = \"redis://cache:6379\"\n\
          [[keys]]\npattern = \"session:{email}\"\n",
     )
     .expect("valid");
     assert_eq!(decl.kind(), ConnectorKind::Redis);
-    assert!(decl.settings().contains_key("keys"));
+    assert_eq!(
+        decl.redis_settings().expect("redis").keys[0].pattern,
+        "session:{email}"
+    );
     assert!(decl.tables().is_empty());
-    let manual = parse("name = \"vendor\"\nkind = \"manual\"\ninstructions = \"email them\"\n")
-        .expect("manual needs no url");
+    let manual = parse(
+        "name = \"vendor\"\nkind = \"manual\"\nemail = \"privacy@vendor.example\"\ninstructions = \"email them\"\n",
+    )
+    .expect("manual needs no url");
     assert!(manual.url().is_none());
     assert_eq!(
+        manual.manual_settings().expect("manual").email,
+        "privacy@vendor.example"
+    );
+    assert_eq!(
         problems("name = \"hook\"\nkind = \"http\"\n"),
-        ["datamap/app.toml: url: missing key: a http connector needs a url"]
+        [
+            "datamap/app.toml: url: missing key: a http connector needs a url",
+            "datamap/app.toml: secret: missing key: an http connector needs a signing secret (secret = \"${VAR}\")"
+        ]
     );
 }
 

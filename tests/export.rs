@@ -46,6 +46,56 @@ async fn download_path(app: &TestApp, reference: &str) -> String {
     panic!("no completion email with a download link for {reference}");
 }
 
+/// Every `<prefix><token>` path in the emails about `reference` so far.
+fn links(app: &TestApp, reference: &str, prefix: &str) -> std::collections::BTreeSet<String> {
+    let outbox = app.state.config.data_dir.join("outbox");
+    let mut out = std::collections::BTreeSet::new();
+    for f in std::fs::read_dir(&outbox).into_iter().flatten().flatten() {
+        let p = f.path();
+        if p.extension().and_then(|e| e.to_str()) != Some("eml") {
+            continue;
+        }
+        let text = common::smtp::decoded_text(&std::fs::read_to_string(&p).unwrap());
+        if !text.contains(reference) {
+            continue;
+        }
+        for (i, _) in text.match_indices(prefix) {
+            let token: String = text[i + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            out.insert(format!("{prefix}{token}"));
+        }
+    }
+    out
+}
+
+/// The one `prefix` link that appears in the emails of `reference` after `before`.
+async fn new_link(
+    app: &TestApp,
+    reference: &str,
+    prefix: &str,
+    before: &std::collections::BTreeSet<String>,
+) -> String {
+    for _ in 0..150 {
+        let fresh: Vec<String> = links(app, reference, prefix)
+            .difference(before)
+            .cloned()
+            .collect();
+        if let [one] = fresh.as_slice() {
+            return one.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no new {prefix} link for {reference}");
+}
+
+async fn page(app: &TestApp, path: &str) -> String {
+    let resp = fetch(app, path).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.text().await.unwrap()
+}
+
 async fn fetch(app: &TestApp, path: &str) -> reqwest::Response {
     app.client.get(app.url(path)).send().await.unwrap()
 }
@@ -95,6 +145,32 @@ async fn create_and_start(app: &TestApp, agent: &str, kind: &str) -> String {
     reference
 }
 
+fn register() -> rightsdesk::config::ProcessingConfig {
+    use rightsdesk::config::*;
+    ProcessingConfig {
+        controller: "Shop Ltd, 1 Market Street".into(),
+        dpo: "dpo@shop.example".into(),
+        supervisory_authority: "Data Protection Commission (IE)".into(),
+        purposes: vec![ProcessingPurpose {
+            name: "orders".into(),
+            description: "Deliver and invoice what you ordered".into(),
+            legal_basis: LegalBasis::Contract,
+            categories: vec!["name".into(), "contact.address".into()],
+            retention: "10 years after the order".into(),
+        }],
+        recipients: vec![ProcessingRecipient {
+            name: "Parcel carrier".into(),
+            role: "processor".into(),
+            purpose: "delivery".into(),
+            transfer: String::new(),
+        }],
+        sources: vec![ProcessingSource {
+            name: "you, when you order".into(),
+            categories: vec!["name".into()],
+        }],
+    }
+}
+
 async fn access_export_story(backend: Backend) {
     let product_dir = tempfile::tempdir().unwrap();
     let (pool, datamap) = product(product_dir.path()).await;
@@ -110,7 +186,10 @@ async fn access_export_story(backend: Backend) {
         .await
         .unwrap();
     let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.processing = register();
+        }),
         handlers: Vec::new(),
     };
     let Some(app) = spawn_app_with(backend, opts).await else {
@@ -240,11 +319,53 @@ async fn access_export_story(backend: Backend) {
     assert!(request["received"].is_string() && request["completed"].is_string());
     let about: Value = serde_json::from_slice(&files["about-your-data.json"]).unwrap();
     assert!(
-        about["retained"]
+        about["kept_despite_erasure"]
             .as_array()
             .unwrap()
             .iter()
             .any(|r| r["table"] == "consents")
+    );
+    // The register of processing from the configuration (GDPR art. 15(1)).
+    assert_eq!(about["controller"], "Shop Ltd, 1 Market Street");
+    assert_eq!(about["register_provided"], true);
+    let purpose = &about["purposes"][0];
+    assert_eq!(purpose["name"], "orders");
+    assert_eq!(purpose["legal_basis"], "contract");
+    assert!(
+        purpose["legal_basis_explained"]
+            .as_str()
+            .unwrap()
+            .contains("6(1)(b)")
+    );
+    assert_eq!(purpose["retention"], "10 years after the order");
+    assert_eq!(about["recipients"][0]["transfer_outside_eea"], Value::Null);
+    assert_eq!(about["sources"][0]["name"], "you, when you order");
+    let rights: Vec<&str> = about["your_rights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["right"].as_str().unwrap())
+        .collect();
+    for r in [
+        "rectification",
+        "erasure",
+        "restriction",
+        "objection",
+        "complaint",
+    ] {
+        assert!(rights.contains(&r), "{r} missing from {rights:?}");
+    }
+    assert!(
+        about["your_rights"]
+            .to_string()
+            .contains("Data Protection Commission")
+    );
+    assert!(
+        about["tables_searched"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["table"] == "orders" && t["records"] == 2)
     );
     let readme = String::from_utf8(files["README.txt"].clone()).unwrap();
     assert!(readme.contains(&reference) && readme.contains("CSV"));
@@ -271,6 +392,73 @@ async fn access_export_story(backend: Backend) {
         .count();
     assert_eq!(downloads, 5);
 
+    // The status page offers the link while it lives, and says when it is used up.
+    let status = links(&app, &reference, "/status/");
+    let status_page = page(&app, status.iter().next().unwrap()).await;
+    assert!(status_page.contains("used as many times"), "{status_page}");
+
+    // Staff see the manifest (never the data) and where the package stands.
+    let (s, v) = json(
+        app.get(&agent, &format!("/api/v1/requests/{reference}/export"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["items"][0]["state"], "used_up");
+    assert_eq!(v["items"][0]["downloads"], 5);
+    let listed = v["items"][0]["manifest"]["files"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|f| f["path"] == "data/shop/orders.csv" && f["rows"] == 2)
+    );
+    assert!(!v.to_string().contains("ada@example.com"));
+    // An auditor may look but not send links.
+    let auditor = app.token(Role::Auditor).await;
+    let (s, _) = json(
+        app.get(&auditor, &format!("/api/v1/requests/{reference}/export"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = json(
+        app.post_empty(
+            &auditor,
+            &format!("/api/v1/requests/{reference}/export/link"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    // A new link to the same package: emailed, not shown; the old one stays dead.
+    let before = links(&app, &reference, "/download/");
+    let (s, v) = json(
+        app.post_empty(&agent, &format!("/api/v1/requests/{reference}/export/link"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "live");
+    assert_eq!(v["downloads"], 0);
+    assert!(!v.to_string().contains("/download/"));
+    let fresh = new_link(&app, &reference, "/download/", &before).await;
+    assert_eq!(fetch(&app, &link).await.status(), 410);
+    let again = unzip(&fetch(&app, &fresh).await.bytes().await.unwrap());
+    assert_eq!(again["manifest.json"], files["manifest.json"]);
+    // Its email came with a fresh status link, whose page offers the download.
+    let status_now = new_link(&app, &reference, "/status/", &status).await;
+    let status_page = page(&app, &status_now).await;
+    let token = fresh.trim_start_matches("/download/");
+    assert!(
+        status_page.contains(&format!("download&#x2f;{token}\"")),
+        "{status_page}"
+    );
+    assert!(
+        status_page.contains("new link to download"),
+        "{status_page}"
+    );
+
     // Portability: the same package; its link expires after 7 days.
     let second = create_and_start(&app, &agent, "portability").await;
     let link2 = download_path(&app, &second).await;
@@ -278,7 +466,144 @@ async fn access_export_story(backend: Backend) {
     assert_eq!(fetch(&app, &link2).await.status(), 200);
     app.clock.advance(chrono::TimeDelta::days(8));
     assert_eq!(fetch(&app, &link2).await.status(), 410);
+    let status2 = links(&app, &second, "/status/");
+    let expired_page = page(&app, status2.iter().next().unwrap()).await;
+    assert!(expired_page.contains("has expired"), "{expired_page}");
+    assert!(!expired_page.contains("/download/"), "{expired_page}");
+    // Built again on staff request from the stored results: a new package and link.
+    let before = links(&app, &second, "/download/");
+    let (s, v) = json(
+        app.post_empty(&agent, &format!("/api/v1/requests/{second}/export"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["state"], "live");
+    let rebuilt = new_link(&app, &second, "/download/", &before).await;
+    let files2 = unzip(&fetch(&app, &rebuilt).await.bytes().await.unwrap());
+    assert!(files2.contains_key("data/shop/orders.json"));
+    let (s, v) = json(
+        app.get(&agent, &format!("/api/v1/requests/{second}/export"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let states: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["expired", "live"]);
+    // An erasure request has no package.
+    let (s, v) = json(
+        app.post_json(
+            &agent,
+            "/api/v1/requests",
+            &json!({"kind": "erasure", "email": "ada@example.com", "verification_note": "letter"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let erasure = v["reference"].as_str().unwrap();
+    let (s, _) = json(
+        app.post_empty(&agent, &format!("/api/v1/requests/{erasure}/export"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 409);
     app.stop().await;
 }
 
 backend_fn_tests!(access_export_story);
+
+/// A table larger than one stored result part (`task_results::PART_ROWS`) is streamed
+/// part by part into one JSON array and one CSV: every row once, in order, types kept.
+#[tokio::test]
+async fn a_large_table_spans_result_parts_and_arrives_whole() {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (pool, datamap) = product(product_dir.path()).await;
+    let extra = rightsdesk::task_results::PART_ROWS * 2 + 345;
+    // Generated in the product database itself: ids 1000.., notes that need CSV quoting.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1) \
+         INSERT INTO orders (id, customer_id, shipping_address_id, placed_at, total, note) \
+         SELECT 1000 + i, 1, 3, '2024-03-01 09:00:00', i * 0.5, 'note, \"quoted\" ' || i FROM n",
+    )
+    .bind(extra as i64)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let opts = Options {
+        configure: Box::new(move |c| c.datamap_dir = datamap),
+        handlers: Vec::new(),
+    };
+    let app = spawn_app_with(Backend::Sqlite, opts).await.unwrap();
+    let agent = app.token(Role::Agent).await;
+    let reference = create_and_start(&app, &agent, "access").await;
+    let link = download_path(&app, &reference).await;
+    let files = unzip(&fetch(&app, &link).await.bytes().await.unwrap());
+
+    let orders: Vec<Value> = serde_json::from_slice(&files["data/shop/orders.json"]).unwrap();
+    assert_eq!(orders.len(), extra + 2);
+    let mut ids: Vec<i64> = orders.iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), extra + 2, "every row exactly once");
+    let last = orders
+        .iter()
+        .find(|o| o["id"] == 1000 + extra as i64 - 1)
+        .unwrap();
+    assert_eq!(last["total"], json!((extra as f64 - 1.0) * 0.5));
+    assert_eq!(
+        last["note"],
+        format!("note, \"quoted\" {}", extra - 1).as_str()
+    );
+    let (header, rows) = csv_rows(&files["data/shop/orders.csv"]);
+    assert_eq!(rows.len(), extra + 2);
+    let note = header.iter().position(|h| h == "note").unwrap();
+    assert!(rows.iter().any(|r| r[note] == "note, \"quoted\" 0"));
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let m = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "data/shop/orders.json")
+        .unwrap();
+    assert_eq!(m["rows"], (extra + 2) as u64);
+    // Stored in several encrypted parts, none holding the plaintext.
+    let tasks = app
+        .state
+        .store
+        .tasks_for_request(
+            &app.state
+                .store
+                .request_by_reference(&reference)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    let parts = app
+        .state
+        .store
+        .result_part_index(&tasks[0].id)
+        .await
+        .unwrap();
+    assert!(
+        parts.iter().filter(|p| p.table_name == "orders").count() >= 3,
+        "{parts:?}"
+    );
+    let raw = app
+        .state
+        .store
+        .result_part_rows(&tasks[0].id, parts[0].seq)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!raw.contains("ada@example.com"));
+    app.stop().await;
+}

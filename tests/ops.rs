@@ -150,8 +150,19 @@ fn example_config_parses_to_the_defaults() {
         leaf_values(v, "", &mut out);
         out
     };
-    let loaded = leaves(&serde_json::to_value(&config).unwrap());
-    let wanted = leaves(&serde_json::to_value(&defaults).unwrap());
+    // The processing register is an example of what to write, not a default (empty).
+    let not_register = |l: &Vec<(String, Value)>| -> Vec<(String, Value)> {
+        l.iter()
+            .filter(|(p, _)| !p.starts_with("processing."))
+            .cloned()
+            .collect()
+    };
+    assert!(
+        !config.processing.purposes.is_empty() && config.processing.recipients.len() > 1,
+        "ops/{EXAMPLE} shows a realistic processing register"
+    );
+    let loaded = not_register(&leaves(&serde_json::to_value(&config).unwrap()));
+    let wanted = not_register(&leaves(&serde_json::to_value(&defaults).unwrap()));
     let differ: Vec<String> = wanted
         .iter()
         .filter(|w| !loaded.contains(w))
@@ -209,9 +220,21 @@ fn example_config_comments_every_key() {
     let text = read(EXAMPLE);
     let mut previous = "";
     let mut bare = Vec::new();
+    // In a list of tables (`[[processing.purposes]]`) the first entry explains each key;
+    // the entries after it repeat the same keys.
+    let mut section = String::new();
+    let mut explained = BTreeSet::new();
     for line in text.lines().map(str::trim) {
-        if bare_key(line).is_some() && !previous.starts_with('#') {
-            bare.push(line.to_string());
+        if line.starts_with('[') {
+            section = line.to_string();
+        }
+        if let Some(key) = bare_key(line) {
+            let path = format!("{section}.{key}");
+            let repeated = section.starts_with("[[") && explained.contains(&path);
+            if !previous.starts_with('#') && !repeated {
+                bare.push(line.to_string());
+            }
+            explained.insert(path);
         }
         if !line.is_empty() {
             previous = line;

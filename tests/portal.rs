@@ -601,3 +601,412 @@ async fn audit_page_verifies_chain(app: TestApp) {
     assert!(filtered.body.contains("portal.login") && !filtered.body.contains("request.create"));
     app.stop().await;
 }
+
+/// The app on SQLite with the shop product database declared in its data map.
+async fn product_app() -> (TestApp, tempfile::TempDir, sqlx::SqlitePool) {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (pool, datamap) = common::product::product(product_dir.path()).await;
+    let opts = common::Options {
+        configure: Box::new(move |c| c.datamap_dir = datamap),
+        handlers: Vec::new(),
+    };
+    let app = common::spawn_app_with(common::Backend::Sqlite, opts)
+        .await
+        .unwrap();
+    (app, product_dir, pool)
+}
+
+/// Case work on connector results: the detail page shows each task's evidence and the
+/// export manifest (never the data), sends a new download link, and the erasure dry run
+/// lists what would change; an auditor sees none of the buttons and cannot post them.
+#[tokio::test]
+async fn tasks_export_manifest_new_link_and_dry_run() {
+    let (app, _product_dir, _pool) = product_app().await;
+    let token = app.token(Role::Agent).await;
+    let access = common::product::create_and_start(&app, &token, "access", "ada@example.com").await;
+    common::product::wait_for_status(&app, &token, &access, "completed").await;
+
+    let mut b = agent(&app, Role::Agent).await;
+    let page = b.get(&format!("/portal/requests/{access}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"tasks\""), "{}", page.body);
+    assert!(page.body.contains("orders: 2 row(s)"), "{}", page.body);
+    assert!(
+        page.body.contains("orders.csv</td><td>2</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(">live<"), "{}", page.body);
+    // The manifest, not the data: no row value of the package is on the page.
+    assert!(!page.body.contains("leave at reception"));
+    let csrf = page.csrf();
+    let sent = b
+        .post(
+            &format!("/portal/requests/{access}/export-link"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let after = b.get(sent.location.as_deref().unwrap()).await;
+    assert!(
+        after.body.contains("A new download link was emailed"),
+        "{}",
+        after.body
+    );
+    assert!(
+        after.body.contains("export link"),
+        "timeline entry: {}",
+        after.body
+    );
+    // Retrying a task that did not fail is refused with a readable message.
+    let task_id = between(&after.body, "name=\"task_id\" value=\"", "\"");
+    assert!(task_id.is_none(), "no retry button for succeeded tasks");
+
+    // Erasure dry run for another request: rows per table, nothing changed.
+    let erasure = request(&app, "ada@example.com").await;
+    let dry = b.get(&format!("/portal/requests/{erasure}/preview")).await;
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert!(dry.body.contains("id=\"preview-shop\""), "{}", dry.body);
+    assert!(dry.body.contains("<td>orders</td>"), "{}", dry.body);
+    let audit = app.state.store.audit_after(0, 10_000).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "request.preview"
+        && a.request_ref.as_deref() == Some(erasure.as_str())
+        && a.actor == "user:agent@staff.example"));
+
+    // An auditor sees the manifest but no buttons, and posting is refused.
+    let mut auditor = agent(&app, Role::Auditor).await;
+    let page = auditor.get(&format!("/portal/requests/{access}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("orders.csv</td><td>2</td>"));
+    assert!(!page.body.contains("action-export-link"));
+    let refused = auditor
+        .post(
+            &format!("/portal/requests/{access}/export-rebuild"),
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    app.stop().await;
+}
+
+/// Running the service from the portal: connectors answer a test, an admin creates and
+/// revokes an API token and disables or resets a colleague, an agent writes an internal
+/// note; agents cannot reach the admin forms.
+#[tokio::test]
+async fn connectors_tokens_users_and_notes() {
+    let (app, _product_dir, _pool) = product_app().await;
+    let reference = request(&app, "ada@example.com").await;
+
+    // An agent: connectors page and its test, a note; no admin pages.
+    let mut a = agent(&app, Role::Agent).await;
+    let page = a.get("/portal/connectors").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<td>shop</td><td>sqlite</td>"),
+        "{}",
+        page.body
+    );
+    let r = a
+        .post("/portal/connectors/shop/test", &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("shop answers."), "{}", r.body);
+    assert_eq!(a.get("/portal/tokens").await.status, 403);
+    let detail = a.get(&format!("/portal/requests/{reference}")).await;
+    let r = a
+        .post(
+            &format!("/portal/requests/{reference}/note"),
+            &[
+                ("csrf", &detail.csrf()),
+                ("note", "Called the subject; <b>bold</b> claim"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let after = a.get(r.location.as_deref().unwrap()).await;
+    assert!(after.body.contains("The note was added"));
+    assert!(
+        after
+            .body
+            .contains("Called the subject; &lt;b&gt;bold&lt;&#x2f;b&gt; claim"),
+        "{}",
+        after.body
+    );
+    let r = a
+        .post(
+            &format!("/portal/requests/{reference}/note"),
+            &[("note", "no csrf")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let colleague = a.get("/portal").await;
+    let r = a
+        .post(
+            "/portal/tokens",
+            &[
+                ("csrf", &colleague.csrf()),
+                ("name", "ci"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+
+    // The admin (TOTP first).
+    let mut b = Browser::new(&app);
+    let pw = initial_admin_password(&app);
+    b.password("admin@example.com", &pw).await;
+    b.enrol().await;
+    let page = b.get("/portal/tokens").await;
+    assert_eq!(page.status, 200);
+    let r = b
+        .post(
+            "/portal/tokens",
+            &[
+                ("csrf", &page.csrf()),
+                ("name", "crm sync"),
+                ("role", "agent"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = between(&r.body, "<code id=\"new-token\">", "</code>").unwrap();
+    let (s, _) = common::json(app.get(&token, "/api/v1/requests").await).await;
+    assert_eq!(s, 200);
+    let row = &r.body[r.body.find("<td>crm sync</td>").unwrap()..];
+    let id = between(row, "action=\"/portal/tokens/", "/revoke\"").unwrap();
+    let r = b
+        .post(
+            &format!("/portal/tokens/{id}/revoke"),
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let (s, _) = common::json(app.get(&token, "/api/v1/requests").await).await;
+    assert_eq!(s, 401);
+
+    // Disable the agent: their session ends and they cannot sign in; reset gives a new password.
+    let users = b.get("/portal/users").await;
+    let agent_id = app
+        .state
+        .store
+        .user_by_email("agent@staff.example")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let r = b
+        .post(
+            &format!("/portal/users/{agent_id}/disable"),
+            &[("csrf", &users.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(a.get("/portal").await.status, 303, "session ended");
+    let r = b
+        .post(
+            &format!("/portal/users/{agent_id}/enable"),
+            &[("csrf", &users.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let r = b
+        .post(
+            &format!("/portal/users/{agent_id}/reset"),
+            &[("csrf", &users.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let new_pw = between(&r.body, "<code id=\"new-password\">", "</code>").unwrap();
+    let mut again = Browser::new(&app);
+    let r = again.password("agent@staff.example", &new_pw).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location.as_deref(), Some("/portal"));
+    let audit = app.state.store.audit_after(0, 10_000).await.unwrap();
+    for action in [
+        "user.disable",
+        "user.enable",
+        "user.reset",
+        "token.revoke",
+        "request.note",
+    ] {
+        assert!(audit.iter().any(|e| e.action == action), "{action} audited");
+    }
+    app.stop().await;
+}
+
+/// Retention and legal holds in the portal: an admin sees the data map's policies, dry
+/// runs one (nothing changes), places a hold and releases it; an agent sees the pages
+/// without the buttons and cannot post them.
+#[tokio::test]
+async fn retention_policies_dry_run_and_legal_holds() {
+    let (app, _product_dir, pool) = product_app().await;
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM newsletter")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let before = count().await;
+
+    let mut b = Browser::new(&app);
+    let pw = initial_admin_password(&app);
+    b.password("admin@example.com", &pw).await;
+    b.enrol().await;
+    let page = b.get("/portal/retention").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<td>old-newsletter</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("24 months"), "{}", page.body);
+    let r = b
+        .post(
+            "/portal/retention/shop:old-newsletter/dry-run",
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Dry run of old-newsletter"), "{}", r.body);
+    assert!(r.body.contains("Nothing was changed"));
+    assert!(
+        r.body.contains("dry run</td>"),
+        "the run is recorded: {}",
+        r.body
+    );
+    assert_eq!(count().await, before, "a dry run changes nothing");
+    let r = b
+        .post(
+            "/portal/retention/shop:nope/dry-run",
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    let holds = b.get("/portal/holds").await;
+    assert_eq!(holds.status, 200);
+    let r = b
+        .post(
+            "/portal/holds",
+            &[
+                ("csrf", &holds.csrf()),
+                ("email", "bob@example.com"),
+                ("reason", "Litigation hold, case 2026-17"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let holds = b.get("/portal/holds").await;
+    assert!(
+        holds.body.contains("<td>bob@example.com</td>"),
+        "{}",
+        holds.body
+    );
+    assert!(holds.body.contains("in force"));
+    let r = b
+        .post(
+            "/portal/holds",
+            &[
+                ("csrf", &holds.csrf()),
+                ("email", "not an email"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("email"), "{}", r.body);
+
+    // An agent reads, but has no buttons and cannot post.
+    let mut a = agent(&app, Role::Agent).await;
+    let page = a.get("/portal/holds").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("bob@example.com") && !page.body.contains("add-hold"));
+    let id = between(&holds.body, "action=\"/portal/holds/", "/release\"").unwrap();
+    let r = a
+        .post(
+            &format!("/portal/holds/{id}/release"),
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = a
+        .post(
+            "/portal/retention/shop:old-newsletter/run",
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+
+    let r = b
+        .post(
+            &format!("/portal/holds/{id}/release"),
+            &[("csrf", &holds.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(b.get("/portal/holds").await.body.contains("released"));
+    let audit = app.state.store.audit_after(0, 10_000).await.unwrap();
+    for action in ["hold.create", "hold.release", "hold.view"] {
+        assert!(audit.iter().any(|e| e.action == action), "{action} audited");
+    }
+    app.stop().await;
+}
+
+/// The queue filters by assignee (API and portal), and the dashboard shows this month's
+/// on-time rate of answered requests.
+#[tokio::test]
+async fn queue_by_assignee_and_on_time_rate() {
+    let app = common::spawn_app(common::Backend::Sqlite).await.unwrap();
+    let token = app.token(Role::Agent).await;
+    let first = request(&app, "ada@example.com").await;
+    let second = request(&app, "bob@example.com").await;
+    let (s, _) = common::json(
+        app.post_json(
+            &token,
+            &format!("/api/v1/requests/{first}/assign"),
+            &json!({"assignee": "Alice@Staff.example"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, v) = common::json(
+        app.get(&token, "/api/v1/requests?assignee=alice@staff.example")
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["reference"], first.as_str());
+
+    let mut b = agent(&app, Role::Agent).await;
+    let q = b
+        .get("/portal/requests?assignee=alice%40staff.example")
+        .await;
+    assert!(
+        q.body.contains(&first) && !q.body.contains(&second),
+        "{}",
+        q.body
+    );
+    let dash = b.get("/portal").await;
+    assert!(
+        dash.body.contains("answered on time this month (0 of 0)"),
+        "{}",
+        dash.body
+    );
+
+    // Answer the second one today (no connector: straight to review, then complete).
+    for action in ["start", "complete"] {
+        let (s, v) = common::json(
+            app.post_empty(&token, &format!("/api/v1/requests/{second}/{action}"))
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{action}: {v}");
+    }
+    let dash = b.get("/portal").await;
+    assert!(dash.body.contains("100%"), "{}", dash.body);
+    assert!(dash.body.contains("answered on time this month (1 of 1)"));
+    app.stop().await;
+}

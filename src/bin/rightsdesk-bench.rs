@@ -127,6 +127,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Fan-out on PostgreSQL: 10 declared tables x --rows, access and erasure for
+    /// --subjects through the SQL connector vs hand-written SQL on an identical copy.
+    Fanout(fanout::FanoutArgs),
+    /// Retention purge of half an N-row PostgreSQL table: Rightsdesk's runner vs a
+    /// hand-written batched DELETE loop, under a steady writer (rates, writer p99).
+    Retention(retention::RetentionArgs),
+    /// One subject's export of about `--mb` MB of rows: build, encrypt, stream; peak RSS.
+    Export {
+        #[arg(long, default_value_t = 100)]
+        mb: u64,
+    },
     /// The shared bench's peer workload: SQL connector vs hand-written SQL on PostgreSQL.
     PeerWorkload {
         /// Customers loaded (23 rows each).
@@ -150,9 +161,21 @@ enum Command {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+#[path = "rightsdesk-bench/export.rs"]
+mod export;
+#[path = "rightsdesk-bench/fanout.rs"]
+mod fanout;
+#[path = "rightsdesk-bench/retention.rs"]
+mod retention;
+#[path = "rightsdesk-bench/service.rs"]
+mod service;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
     match Cli::parse().command {
+        Command::Export { mb } => export::run(mb).await,
+        Command::Fanout(args) => fanout::run(args).await,
+        Command::Retention(args) => retention::run(args).await,
         Command::PeerWorkload {
             customers,
             subjects,
@@ -298,6 +321,13 @@ async fn run(
     .execute(&mut *admin)
     .await?;
     let copy_b = t.elapsed();
+    // C: a third pristine copy for the end-to-end run of the service (step 5).
+    let name_c = format!("{}_service_product", name_a.trim_end_matches("_a"));
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE DATABASE {name_c} TEMPLATE {name_a}"
+    )))
+    .execute(&mut *admin)
+    .await?;
     println!(
         "load: {:.1} s to create and fill A (schema + INSERT ... SELECT generate_series + indexes + ANALYZE), {:.1} s to copy it to B (CREATE DATABASE ... TEMPLATE)",
         load_a.as_secs_f64(),
@@ -441,6 +471,16 @@ async fn run(
     conn_b.close().await?;
 
     print_table(customers, subjects, &access, &erasure);
+
+    // 5. The whole service, end to end through the staff API, on the pristine copy C.
+    let url_c = with_database(url_a, &name_c);
+    let figures = service::run(customers, &mut *admin, url_a, &url_c).await;
+    sqlx::query(AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name_c} WITH (FORCE)"
+    )))
+    .execute(&mut *admin)
+    .await?;
+    service::print_table(customers, &figures?);
     Ok(())
 }
 

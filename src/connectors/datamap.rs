@@ -281,8 +281,18 @@ pub struct ConnectorDecl {
     objection: Option<SetDecl>,
     retention: Vec<RetentionDecl>,
     settings: toml::Table,
+    kind_settings: KindSettings,
     order: Vec<usize>,
     edges: Vec<Edge>,
+}
+
+/// The typed settings of the kinds that declare no tables (SQL kinds have none here).
+#[derive(Debug, Clone)]
+pub enum KindSettings {
+    None,
+    Redis(super::redis::RedisSettings),
+    Http(super::http::HttpSettings),
+    Manual(super::manual::ManualSettings),
 }
 
 impl fmt::Debug for ConnectorDecl {
@@ -340,6 +350,24 @@ impl ConnectorDecl {
     /// until their engines exist. Empty for SQL kinds, whose keys are all typed.
     pub fn settings(&self) -> &toml::Table {
         &self.settings
+    }
+    pub fn redis_settings(&self) -> Option<&super::redis::RedisSettings> {
+        match &self.kind_settings {
+            KindSettings::Redis(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn http_settings(&self) -> Option<&super::http::HttpSettings> {
+        match &self.kind_settings {
+            KindSettings::Http(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn manual_settings(&self) -> Option<&super::manual::ManualSettings> {
+        match &self.kind_settings {
+            KindSettings::Manual(s) => Some(s),
+            _ => None,
+        }
     }
     /// Table indices with every `via` parent before its children.
     pub fn traversal_order(&self) -> &[usize] {
@@ -424,6 +452,7 @@ pub fn load_dir_with_env(
     files.sort();
 
     let mut connectors: Vec<ConnectorDecl> = Vec::new();
+    let mut cross_file = true;
     for path in files {
         let file = path.display().to_string();
         let text = match std::fs::read_to_string(&path) {
@@ -452,8 +481,16 @@ pub fn load_dir_with_env(
                     connectors.push(decl);
                 }
             }
-            Err(mut p) => problems.append(&mut p),
+            Err(mut p) => {
+                cross_file = false;
+                problems.append(&mut p)
+            }
         }
+    }
+    // Placeholders naming other connectors' columns, once every file is read (a file
+    // that did not parse would only add noise).
+    if cross_file {
+        problems.extend(super::redis::check_references(&connectors));
     }
     if problems.is_empty() {
         Ok(DataMap { connectors })
@@ -745,7 +782,13 @@ fn validate_other(
     };
     check_connector_name(&mut p, &raw.name);
     let url = match raw.url {
-        Some(url) => interpolate(&mut p, "url", &url, env).map(Secret::new),
+        Some(url) => {
+            let url = interpolate(&mut p, "url", &url, env);
+            if let Some(url) = &url {
+                check_url_scheme(&mut p, raw.kind, url);
+            }
+            url.map(Secret::new)
+        }
         None => {
             if raw.kind != ConnectorKind::Manual {
                 p.push(
@@ -757,6 +800,31 @@ fn validate_other(
         }
     };
     let max_connections = check_max_connections(&mut p, raw.max_connections);
+    let mut found = Vec::new();
+    let kind_settings = match raw.kind {
+        ConnectorKind::Redis => {
+            KindSettings::Redis(super::redis::parse_settings(&raw.settings, &mut found))
+        }
+        ConnectorKind::Http => {
+            let mut ip = Problems {
+                file,
+                list: Vec::new(),
+            };
+            let parsed = super::http::parse_settings(
+                &raw.settings,
+                &mut |key, value| interpolate(&mut ip, key, value, env),
+                &mut found,
+            );
+            p.list.append(&mut ip.list);
+            parsed.map_or(KindSettings::None, KindSettings::Http)
+        }
+        ConnectorKind::Manual => super::manual::parse_settings(&raw.settings, &mut found)
+            .map_or(KindSettings::None, KindSettings::Manual),
+        _ => KindSettings::None,
+    };
+    for (key, message) in found {
+        p.push(key, message);
+    }
     if !p.list.is_empty() {
         return Err(p.list);
     }
@@ -771,6 +839,7 @@ fn validate_other(
         objection: None,
         retention: Vec::new(),
         settings: raw.settings,
+        kind_settings,
         order: Vec::new(),
         edges: Vec::new(),
     })
@@ -1069,6 +1138,7 @@ fn validate_sql(
         objection,
         retention,
         settings: toml::Table::new(),
+        kind_settings: KindSettings::None,
         order,
         edges,
     })
@@ -1181,6 +1251,8 @@ fn check_url_scheme(p: &mut Problems<'_>, kind: ConnectorKind, url: &str) {
         ConnectorKind::Postgres => &["postgres://", "postgresql://"],
         ConnectorKind::Mysql => &["mysql://", "mariadb://"],
         ConnectorKind::Sqlite => &["sqlite:"],
+        ConnectorKind::Redis => &["redis://", "rediss://"],
+        ConnectorKind::Http => &["https://", "http://"],
         _ => return,
     };
     if !schemes.iter().any(|s| url.starts_with(s)) {

@@ -5,7 +5,11 @@
 //! Every operation takes an [`Identity`] and answers with counts and rows; nothing in an
 //! error or a `Debug` output carries row values or the identity itself.
 
+pub mod check;
 pub mod datamap;
+pub mod http;
+pub mod manual;
+pub mod redis;
 pub mod sql;
 
 use std::collections::BTreeMap;
@@ -30,6 +34,9 @@ pub use sql::{SqlConnector, SqlPool, check_catalog};
 #[derive(Clone, PartialEq, Eq)]
 pub struct Identity {
     email: String,
+    /// Values found by other connectors' tasks (`connector.table.column` -> values), for
+    /// the placeholders of key templates (see [`redis`]).
+    found: BTreeMap<String, Vec<String>>,
 }
 
 impl Identity {
@@ -37,7 +44,23 @@ impl Identity {
     pub fn from_email(email: &str) -> Self {
         Self {
             email: email.trim().to_lowercase(),
+            found: BTreeMap::new(),
         }
+    }
+
+    /// The same identity carrying values other connectors found for it.
+    pub fn with_found(mut self, found: BTreeMap<String, Vec<String>>) -> Self {
+        self.found = found;
+        self
+    }
+
+    /// The values found for `connector.table.column`, when they were given.
+    pub fn found(&self, reference: &str) -> Option<&[String]> {
+        self.found.get(reference).map(Vec::as_slice)
+    }
+
+    pub fn found_all(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.found
     }
 
     /// The normalised address, for binding into queries.
@@ -93,6 +116,9 @@ pub enum ConnectorError {
         column: String,
         sql_type: String,
     },
+    /// Anything else that stops a connector (a refused target, an answer not understood).
+    #[error("connector \"{connector}\": {reason}")]
+    Failed { connector: String, reason: String },
     #[error("connector \"{connector}\": correction refused: {reason}")]
     CorrectionRefused { connector: String, reason: String },
     #[error(
@@ -111,7 +137,7 @@ pub enum ConnectorError {
 }
 
 /// One table's rows for an access export; fields declared `export = false` are left out.
-#[derive(Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TableRows {
     pub table: String,
     pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
@@ -119,7 +145,7 @@ pub struct TableRows {
 
 /// Everything one connector holds about the subject, table by table in data-map order
 /// (tables where nothing was found are listed with no rows: they were searched).
-#[derive(Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct AccessResult {
     pub tables: Vec<TableRows>,
 }

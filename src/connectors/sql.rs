@@ -24,6 +24,7 @@
 
 mod backend;
 mod catalog;
+mod purge;
 mod statement;
 mod value;
 
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use backend::SqlPool;
+pub use purge::{BatchOutcome, HeldRows, PurgeCursor, PurgeError};
 
 use self::backend::Conn;
 use self::catalog::Catalog;

@@ -21,6 +21,9 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "expired",
     "staff_new_request",
     "staff_deadline",
+    "export_link",
+    "manual_task",
+    "restriction_lifted",
 ];
 
 /// The files of one template, in the order `BUILTIN` holds them.
@@ -49,6 +52,9 @@ const BUILTIN: &[(&str, [&str; 3])] = builtin!(
     "expired",
     "staff_new_request",
     "staff_deadline",
+    "export_link",
+    "manual_task",
+    "restriction_lifted",
 );
 
 /// One email, rendered and ready to send.
@@ -253,6 +259,16 @@ mod tests {
                 ],
             }),
             "expired" => json!({ "kind_label": "erasure" }),
+            "restriction_lifted" => json!({
+                "reason": "The accuracy of your address was checked and confirmed.",
+                "complaint_authority": "your local data protection authority",
+                "status_url": "https://privacy.example.com/status/c3RhdHVzdG9rZW4",
+            }),
+            "export_link" => json!({
+                "kind_label": "a copy of your personal data",
+                "download_url": "https://privacy.example.com/download/ZG93bmxvYWQ",
+                "status_url": "https://privacy.example.com/status/c3RhdHVzdG9rZW4",
+            }),
             "staff_new_request" => json!({
                 "kind_label": "erasure",
                 "due_date": "10 November 2026",
@@ -264,6 +280,15 @@ mod tests {
                 "headline": "Due in 3 days",
                 "message": "This request must be answered by its due date.",
                 "portal_url": "https://privacy.example.com/portal/requests/DSR-7KQ2-M9XD",
+            }),
+            "manual_task" => json!({
+                "connector": "crm-vendor",
+                "action": "erase the data you hold about this person",
+                "subject_email": "jane.doe@example.org",
+                "instructions": "Search the CRM by email.\nDelete the contact and its notes.",
+                "corrections": [],
+                "link": "https://privacy.example.com/tasks/dGFza3Rva2Vu",
+                "expires": "24 November 2026",
             }),
             other => panic!("no sample for {other}"),
         };

@@ -9,14 +9,15 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
 use crate::crypto::Keys;
 use crate::http::AppState;
-use crate::store::{Export, Request, Task};
+use crate::store::{Export, Request, ResultPartInfo};
+use crate::task_results;
 
 /// Downloads allowed per link.
 pub const DEFAULT_MAX_DOWNLOADS: i32 = 5;
@@ -68,18 +69,25 @@ pub struct Manifest {
     pub files: Vec<ManifestFile>,
 }
 
-/// A task's stored result: the JSON of `connectors::AccessResult`.
-#[derive(Debug, Deserialize)]
-struct AccessResult {
-    #[serde(default)]
-    tables: Vec<TableRows>,
+/// One access task's stored result, read part by part while the package is written.
+pub struct Source {
+    pub connector: String,
+    pub task_id: String,
+    pub parts: Vec<ResultPartInfo>,
 }
 
-#[derive(Debug, Deserialize)]
-struct TableRows {
-    table: String,
-    #[serde(default)]
-    rows: Vec<Map<String, Value>>,
+impl Source {
+    /// The tables of this result in stored order, each with its parts.
+    fn tables(&self) -> Vec<(&str, Vec<&ResultPartInfo>)> {
+        let mut out: Vec<(&str, Vec<&ResultPartInfo>)> = Vec::new();
+        for p in &self.parts {
+            match out.iter_mut().find(|(t, _)| *t == p.table_name) {
+                Some((_, list)) => list.push(p),
+                None => out.push((&p.table_name, vec![p])),
+            }
+        }
+        out
+    }
 }
 
 /// Counts and hashes what goes through it.
@@ -215,12 +223,14 @@ fn entry<W: Write + Seek>(
     })
 }
 
-/// Build the ZIP for `req` from its access `tasks` into `out`. Blocking: run it in
-/// `spawn_blocking`. Entries are written one by one; only one task's rows are in memory.
+/// Build the ZIP for `req` from its access results into `out`. Blocking: run it in
+/// `spawn_blocking`; `rt` reads the result parts from the store one at a time, so only
+/// one part's rows (at most `task_results::PART_ROWS`) are in memory at once.
 pub fn build_package(
     state: &AppState,
+    rt: &tokio::runtime::Handle,
     req: &Request,
-    tasks: &[Task],
+    sources: &[Source],
     out: &Path,
 ) -> Result<Manifest, ExportError> {
     let created_at = state.clock.now();
@@ -228,40 +238,63 @@ pub fn build_package(
     let mut zip = ZipWriter::new(BufWriter::new(file));
     let mut files = Vec::new();
     let mut searched = Vec::new();
+    let read = |task_id: &str, seq: i64| {
+        rt.block_on(task_results::read_part(state, task_id, seq))
+            .map_err(|_| ExportError::BadTaskResult)
+    };
 
-    for task in tasks
-        .iter()
-        .filter(|t| t.operation == "access" && t.status == "succeeded")
-    {
-        let result: AccessResult = match &task.result_ct {
-            Some(ct) => {
-                let plain = state
-                    .keys
-                    .decrypt(ct)
-                    .map_err(|_| ExportError::BadTaskResult)?;
-                serde_json::from_str(&plain).map_err(|_| ExportError::BadTaskResult)?
-            }
-            None => AccessResult { tables: Vec::new() },
-        };
-        let conn = segment(&task.connector);
-        for t in &result.tables {
-            let base = format!("data/{conn}/{}", segment(&t.table));
-            let rows = t.rows.len() as u64;
+    for source in sources {
+        let conn = segment(&source.connector);
+        for (table, parts) in source.tables() {
+            let base = format!("data/{conn}/{}", segment(table));
+            let rows: u64 = parts.iter().map(|p| p.row_count.max(0) as u64).sum();
             let mut json_file = entry(&mut zip, &format!("{base}.json"), |w| {
-                serde_json::to_writer_pretty(&mut *w, &t.rows)?;
-                w.write_all(b"\n")?;
+                let mut first = true;
+                w.write_all(b"[")?;
+                for p in &parts {
+                    for row in read(&source.task_id, p.seq)? {
+                        w.write_all(if first { b"\n" } else { b",\n" })?;
+                        first = false;
+                        serde_json::to_writer_pretty(&mut *w, &row)?;
+                    }
+                }
+                w.write_all(if first { b"]\n" } else { b"\n]\n" })?;
                 Ok(())
             })?;
-            let mut csv_file = entry(&mut zip, &format!("{base}.csv"), |w| write_csv(w, &t.rows))?;
+            let mut columns: Vec<&str> = Vec::new();
+            for c in parts.iter().flat_map(|p| p.columns.iter()) {
+                if !columns.contains(&c.as_str()) {
+                    columns.push(c);
+                }
+            }
+            let mut csv_file = entry(&mut zip, &format!("{base}.csv"), |w| {
+                let mut out = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(w);
+                if !columns.is_empty() {
+                    out.write_record(columns.iter().map(|c| escape_formula(c)))?;
+                }
+                for p in &parts {
+                    for row in read(&source.task_id, p.seq)? {
+                        out.write_record(
+                            columns
+                                .iter()
+                                .map(|c| row.get(*c).map(csv_cell).unwrap_or_default()),
+                        )?;
+                    }
+                }
+                out.flush()?;
+                Ok(())
+            })?;
             for f in [&mut json_file, &mut csv_file] {
                 f.rows = Some(rows);
-                f.connector = Some(task.connector.clone());
-                f.table = Some(t.table.clone());
+                f.connector = Some(source.connector.clone());
+                f.table = Some(table.to_string());
             }
             files.push(json_file);
             files.push(csv_file);
             searched
-                .push(json!({ "connector": task.connector, "table": t.table, "records": rows }));
+                .push(json!({ "connector": source.connector, "table": table, "records": rows }));
         }
     }
 
@@ -282,10 +315,7 @@ pub fn build_package(
         serde_json::to_writer_pretty(&mut *w, &request)?;
         Ok(())
     })?);
-    let about = json!({
-        "tables": searched,
-        "retained": state.connectors.retained(),
-    });
+    let about = about_your_data(&state.config, searched, state.connectors.retained());
     files.push(entry(&mut zip, "about-your-data.json", |w| {
         serde_json::to_writer_pretty(&mut *w, &about)?;
         Ok(())
@@ -306,31 +336,78 @@ pub fn build_package(
     Ok(manifest)
 }
 
-/// RFC 4180 CSV with a header row: the union of the rows' columns in first-seen order.
-fn write_csv<W: Write>(w: &mut W, rows: &[Map<String, Value>]) -> Result<(), ExportError> {
-    let mut columns: Vec<&str> = Vec::new();
-    for row in rows {
-        for k in row.keys() {
-            if !columns.contains(&k.as_str()) {
-                columns.push(k);
-            }
+/// GDPR art. 15(1) and (2): the register of processing from `[processing]`, the tables
+/// searched, what is kept despite an erasure request and why (art. 17(3)), and the
+/// subject's rights, in plain words.
+pub fn about_your_data(
+    config: &crate::config::Config,
+    searched: Vec<Value>,
+    retained: Vec<Value>,
+) -> Value {
+    let p = &config.processing;
+    let or_ask = |s: &str| {
+        if s.trim().is_empty() {
+            Value::Null
+        } else {
+            Value::String(s.to_string())
         }
-    }
-    let mut out = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(w);
-    if !columns.is_empty() {
-        out.write_record(columns.iter().map(|c| escape_formula(c)))?;
-    }
-    for row in rows {
-        out.write_record(
-            columns
-                .iter()
-                .map(|c| row.get(*c).map(csv_cell).unwrap_or_default()),
-        )?;
-    }
-    out.flush()?;
-    Ok(())
+    };
+    let purposes: Vec<Value> = p
+        .purposes
+        .iter()
+        .map(|x| {
+            json!({
+                "name": x.name,
+                "description": x.description,
+                "legal_basis": x.legal_basis,
+                "legal_basis_explained": x.legal_basis.plain_words(),
+                "categories": x.categories,
+                "retention": x.retention,
+            })
+        })
+        .collect();
+    let recipients: Vec<Value> = p
+        .recipients
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "role": r.role,
+                "purpose": r.purpose,
+                "transfer_outside_eea": or_ask(&r.transfer),
+            })
+        })
+        .collect();
+    let sources: Vec<Value> = p
+        .sources
+        .iter()
+        .map(|s| json!({ "name": s.name, "categories": s.categories }))
+        .collect();
+    let authority = if p.supervisory_authority.trim().is_empty() {
+        "the data protection supervisory authority of the country where you live or work, or where you think your rights were infringed".to_string()
+    } else {
+        p.supervisory_authority.clone()
+    };
+    json!({
+        "controller": or_ask(if p.controller.trim().is_empty() { &config.organisation } else { &p.controller }),
+        "data_protection_contact": or_ask(&p.dpo),
+        "register_provided": !p.purposes.is_empty(),
+        "purposes": purposes,
+        "recipients": recipients,
+        "sources": sources,
+        "tables_searched": searched,
+        "kept_despite_erasure": retained,
+        "your_rights": [
+            {"right": "access", "text": "You may ask again for a copy of your data and this information (GDPR art. 15)."},
+            {"right": "rectification", "text": "You may ask us to correct data that is wrong or complete data that is incomplete (GDPR art. 16)."},
+            {"right": "erasure", "text": "You may ask us to erase your data; we keep only what the law requires us to keep, listed under kept_despite_erasure (GDPR art. 17)."},
+            {"right": "restriction", "text": "You may ask us to stop using your data except to store it, for example while a correction is checked (GDPR art. 18)."},
+            {"right": "portability", "text": "You may receive the data you gave us in a machine-readable form, as in this package, and have it sent to another company (GDPR art. 20)."},
+            {"right": "objection", "text": "You may object to processing based on legitimate interests, and to direct marketing at any time (GDPR art. 21)."},
+            {"right": "withdraw_consent", "text": "Where we rely on your consent you may withdraw it at any time; this does not affect processing before (GDPR art. 7(3))."},
+            {"right": "complaint", "text": format!("You may complain to {authority} (GDPR art. 77).")},
+        ],
+    })
 }
 
 fn chunk_aad(id: &str, index: u64, last: bool) -> Vec<u8> {
@@ -372,6 +449,39 @@ pub fn encrypt_file(keys: &Keys, id: &str, plain: &Path, out: &Path) -> Result<u
     writer.flush()?;
     writer.get_ref().sync_all()?;
     Ok(written)
+}
+
+/// Key rotation (issue 12): re-seal the export file `path` from `old` to `new` frame by
+/// frame (same chunks, same associated data, bounded memory), replacing it atomically.
+/// `Ok(false)` when `new` already opens it (a resumed rotation).
+pub fn reseal_file(old: &Keys, new: &Keys, id: &str, path: &Path) -> Result<bool, ExportError> {
+    if decrypt_file(new, id, path, |_| Ok(())).is_ok() {
+        return Ok(false);
+    }
+    let tmp = path.with_extension("rotating");
+    let mut writer = BufWriter::new(File::create(&tmp)?);
+    writer.write_all(MAGIC)?;
+    let mut index = 0u64;
+    let mut pending: Option<Vec<u8>> = None;
+    let write_frame = |w: &mut BufWriter<File>, plain: &[u8], index: u64, last: bool| {
+        let sealed = new.seal_chunk(&chunk_aad(id, index, last), plain);
+        let len = u32::try_from(sealed.len()).map_err(|_| ExportError::Damaged)?;
+        w.write_all(&len.to_be_bytes())?;
+        w.write_all(&sealed)?;
+        Ok::<(), ExportError>(())
+    };
+    decrypt_file(old, id, path, |plain| {
+        if let Some(prev) = pending.replace(plain) {
+            write_frame(&mut writer, &prev, index, false)?;
+            index += 1;
+        }
+        Ok(())
+    })?;
+    write_frame(&mut writer, &pending.unwrap_or_default(), index, true)?;
+    writer.flush()?;
+    writer.get_ref().sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(true)
 }
 
 fn read_chunk(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
@@ -434,15 +544,30 @@ pub fn file_path(state: &AppState, id: &str) -> PathBuf {
 /// returns the download URL (only its token's hash is stored).
 pub async fn create(state: &AppState, req: &Request) -> Result<String, ExportError> {
     let tasks = state.store.tasks_for_request(&req.id).await?;
+    let mut sources = Vec::new();
+    for task in tasks
+        .iter()
+        .filter(|t| t.operation == "access" && t.status == "succeeded")
+    {
+        let parts = task_results::parts(state, task)
+            .await
+            .map_err(|_| ExportError::BadTaskResult)?;
+        sources.push(Source {
+            connector: task.connector.clone(),
+            task_id: task.id.clone(),
+            parts,
+        });
+    }
     let id = uuid::Uuid::now_v7().to_string();
     let dir = exports_dir(state);
     let plain = dir.join(format!(".{id}.zip.tmp"));
     let sealed_tmp = dir.join(format!(".{id}.bin.tmp"));
     let target = file_path(state, &id);
     let (st, rq, idc) = (state.clone(), req.clone(), id.clone());
+    let rt = tokio::runtime::Handle::current();
     let built = tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&dir)?;
-        let result = build_package(&st, &rq, &tasks, &plain).and_then(|manifest| {
+        let result = build_package(&st, &rt, &rq, &sources, &plain).and_then(|manifest| {
             let size = encrypt_file(&st.keys, &idc, &plain, &sealed_tmp)?;
             std::fs::rename(&sealed_tmp, &target)?;
             Ok((manifest, size))
@@ -457,12 +582,12 @@ pub async fn create(state: &AppState, req: &Request) -> Result<String, ExportErr
     let (manifest, size) = built?;
     let token = crate::crypto::new_token();
     let now = state.clock.now();
-    let expires = chrono::Duration::from_std(state.config.retention_own.exports_expire.0)
-        .unwrap_or_else(|_| chrono::Duration::days(7));
+    let expires = expiry(state);
     let export = Export {
         id: id.clone(),
         request_id: req.id.clone(),
         token_hash: crate::crypto::token_hash(&token),
+        token_ct: Some(state.keys.encrypt(&token)),
         file_name: format!("{}.zip", segment(&req.reference)),
         manifest: serde_json::to_string(&manifest)?,
         size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
@@ -477,10 +602,94 @@ pub async fn create(state: &AppState, req: &Request) -> Result<String, ExportErr
         return Err(e.into());
     }
     tracing::info!(reference = %req.reference, export = %id, files = manifest.files.len(), bytes = size, "export package ready");
-    Ok(format!(
-        "{}/download/{token}",
-        state.config.public_url.trim_end_matches('/')
-    ))
+    Ok(download_url(state, &token))
+}
+
+/// The package for a staff completion: built from the request's succeeded access tasks,
+/// or `None` when there are none (nothing was searched: the staff note explains).
+pub async fn for_completion(
+    state: &AppState,
+    req: &Request,
+) -> Result<Option<String>, ExportError> {
+    let tasks = state.store.tasks_for_request(&req.id).await?;
+    if !tasks
+        .iter()
+        .any(|t| t.operation == "access" && t.status == "succeeded")
+    {
+        return Ok(None);
+    }
+    create(state, req).await.map(Some)
+}
+
+fn download_url(state: &AppState, token: &str) -> String {
+    crate::notify::link(state, &format!("/download/{token}"))
+}
+
+fn expiry(state: &AppState) -> chrono::Duration {
+    chrono::Duration::from_std(state.config.retention_own.exports_expire.0)
+        .unwrap_or_else(|_| chrono::Duration::days(7))
+}
+
+/// Where a package stands for its subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportState {
+    Live,
+    Expired,
+    UsedUp,
+    Deleted,
+}
+
+pub fn state_of(export: &Export, now: DateTime<Utc>) -> ExportState {
+    if export.deleted_at.is_some() {
+        ExportState::Deleted
+    } else if export.expires_at <= now {
+        ExportState::Expired
+    } else if export.downloads >= export.max_downloads {
+        ExportState::UsedUp
+    } else {
+        ExportState::Live
+    }
+}
+
+/// A new link for `export` (its file must still exist): the old link stops working,
+/// the new one lives `exports_expire` from now with a fresh download count. `None` when
+/// the file was deleted meanwhile.
+pub async fn reissue(state: &AppState, export: &Export) -> Result<Option<String>, ExportError> {
+    if export.deleted_at.is_some() || !file_path(state, &export.id).exists() {
+        return Ok(None);
+    }
+    let token = crate::crypto::new_token();
+    let done = state
+        .store
+        .reissue_export(
+            &export.id,
+            &crate::crypto::token_hash(&token),
+            &state.keys.encrypt(&token),
+            state.clock.now() + expiry(state),
+        )
+        .await?;
+    Ok(done.then(|| download_url(state, &token)))
+}
+
+/// The newest package of a request and, while it can be downloaded, its link (for the
+/// subject's status page).
+pub async fn newest(
+    state: &AppState,
+    request_id: &str,
+) -> Result<Option<(ExportState, Option<String>, DateTime<Utc>)>, ExportError> {
+    let Some(export) = state.store.exports_for_request(request_id).await?.pop() else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let st = state_of(&export, now);
+    let link = match (st, &export.token_ct) {
+        (ExportState::Live, Some(ct)) => {
+            state.keys.decrypt(ct).ok().map(|t| download_url(state, &t))
+        }
+        _ => None,
+    };
+    Ok(Some((st, link, export.expires_at)))
 }
 
 /// The live export behind a download token, counted as one download; `None` when the
@@ -504,23 +713,50 @@ pub async fn claim_download(state: &AppState, token: &str) -> Result<Option<Expo
     Ok(Some(export))
 }
 
-/// The decrypted ZIP of `export`. Decrypted chunk by chunk; the response body is
-/// assembled in memory (bounded by the package size).
-pub async fn read_zip(state: &AppState, export: &Export) -> Result<Vec<u8>, ExportError> {
+/// The decrypted ZIP of `export` as a response body, streamed: a blocking thread
+/// decrypts chunk by chunk into a channel of four chunks, so a download holds at most
+/// about 256 KiB whatever the package size. A file that is missing or does not open
+/// under this deployment's key fails here, before the response starts; damage found
+/// later ends the stream early (the client sees a broken download, never wrong bytes).
+pub async fn stream_zip(
+    state: &AppState,
+    export: &Export,
+) -> Result<axum::body::Body, ExportError> {
     let keys = state.keys.clone();
     let path = file_path(state, &export.id);
     let id = export.id.clone();
-    let capacity = usize::try_from(export.size_bytes).unwrap_or(0);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<(), ExportError>>();
     tokio::task::spawn_blocking(move || {
-        let mut out = Vec::with_capacity(capacity);
-        decrypt_file(&keys, &id, &path, |chunk| {
-            out.extend_from_slice(&chunk);
-            Ok(())
-        })?;
-        Ok(out)
-    })
-    .await
-    .map_err(|e| ExportError::Join(e.to_string()))?
+        let mut first = Some(first_tx);
+        let result = decrypt_file(&keys, &id, &path, |chunk| {
+            if let Some(f) = first.take() {
+                let _ = f.send(Ok(()));
+            }
+            tx.blocking_send(Ok(chunk))
+                .map_err(|_| ExportError::Join("the client went away".into()))
+        });
+        match (result, first.take()) {
+            (Ok(()), Some(f)) => {
+                let _ = f.send(Ok(()));
+            }
+            (Ok(()), None) => {}
+            (Err(e), Some(f)) => {
+                let _ = f.send(Err(e));
+            }
+            (Err(ExportError::Join(_)), None) => {}
+            (Err(e), None) => {
+                tracing::error!(export = %id, error = %e, "export download stopped part way");
+                let _ = tx.blocking_send(Err(std::io::Error::other("export file damaged")));
+            }
+        }
+    });
+    first_rx
+        .await
+        .map_err(|e| ExportError::Join(e.to_string()))??;
+    Ok(axum::body::Body::from_stream(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+    ))
 }
 
 #[cfg(test)]

@@ -79,10 +79,137 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     for (status, n) in &snap.emails_by_status {
         out.push_str(&format!("rightsdesk_emails{{status=\"{status}\"}} {n}\n"));
     }
+    // --- operations metrics (issue 11) ---
+    match state.store.connector_task_failures().await {
+        Ok(rows) => {
+            family(
+                &mut out,
+                "rightsdesk_connector_task_failures_total",
+                "Failed connector task attempts, by connector (retried or final).",
+                "counter",
+            );
+            for (connector, n) in &rows {
+                out.push_str(&format!(
+                    "rightsdesk_connector_task_failures_total{{connector=\"{}\"}} {n}\n",
+                    label(connector)
+                ));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "connector failure metrics query failed"),
+    }
+    match audit_chain_ok(&state).await {
+        Ok(ok) => {
+            family(
+                &mut out,
+                "rightsdesk_audit_chain_ok",
+                "1 while the audit log's hash chain verifies, 0 once an entry does not.",
+                "gauge",
+            );
+            out.push_str(&format!("rightsdesk_audit_chain_ok {}\n", u8::from(ok)));
+        }
+        Err(e) => tracing::warn!(error = %e, "audit chain check failed"),
+    }
+    // Retention purges (issue 8): the latest real run of each policy.
+    match state.store.latest_retention_runs().await {
+        Ok(runs) => {
+            family(
+                &mut out,
+                "rightsdesk_retention_run_failed",
+                "1 when the last run of a retention policy failed, 0 when it succeeded or runs.",
+                "gauge",
+            );
+            for r in &runs {
+                out.push_str(&format!(
+                    "rightsdesk_retention_run_failed{{connector=\"{}\",name=\"{}\"}} {}\n",
+                    label(&r.connector),
+                    label(&r.policy),
+                    u8::from(r.status == "failed")
+                ));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "retention runs query failed"),
+    }
     let mut resp = out.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     resp
+}
+
+/// How far this process has verified one database's audit chain.
+#[derive(Debug, Clone)]
+struct ChainProgress {
+    seq: i64,
+    hash: String,
+    ok: bool,
+}
+
+type ChainCache = std::sync::Mutex<
+    std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<ChainProgress>>>,
+>;
+
+static CHAINS: std::sync::LazyLock<ChainCache> = std::sync::LazyLock::new(Default::default);
+
+/// Whether the audit chain verifies, checked incrementally: each scrape re-reads the last
+/// verified entry (its hash must not have changed) and verifies only the entries after it,
+/// so a scrape costs a few rows however long the log is. The first scrape of a process
+/// walks the whole chain once, in pages. Once broken it stays 0 until the process restarts
+/// (`rightsdesk audit verify` names the entry).
+async fn audit_chain_ok(state: &AppState) -> crate::store::Result<bool> {
+    const PAGE: i64 = 1000;
+    let cell = {
+        let mut map = CHAINS.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(state.config.database_url.expose().clone())
+            .or_insert_with(|| {
+                std::sync::Arc::new(tokio::sync::Mutex::new(ChainProgress {
+                    seq: 0,
+                    hash: crate::audit::GENESIS.to_string(),
+                    ok: true,
+                }))
+            })
+            .clone()
+    };
+    let mut p = cell.lock().await;
+    if !p.ok {
+        return Ok(false);
+    }
+    if p.seq > 0 {
+        let tip = state.store.audit_after(p.seq - 1, 1).await?;
+        if tip.first().map(|e| (e.seq, e.hash.as_str())) != Some((p.seq, p.hash.as_str())) {
+            p.ok = false;
+            return Ok(false);
+        }
+    }
+    loop {
+        let page = state.store.audit_after(p.seq, PAGE).await?;
+        if page.is_empty() {
+            return Ok(true);
+        }
+        for e in &page {
+            let want = crate::audit::entry_hash(
+                e.seq,
+                e.at,
+                &e.actor,
+                &e.action,
+                e.request_ref.as_deref(),
+                e.client_addr.as_deref(),
+                &e.detail,
+                &e.prev_hash,
+            );
+            if e.seq != p.seq + 1 || e.prev_hash != p.hash || want != e.hash {
+                p.ok = false;
+                return Ok(false);
+            }
+            p.seq = e.seq;
+            p.hash = e.hash.clone();
+        }
+    }
+}
+
+/// A label value in the exposition format (backslash, quote and newline escaped).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod pages;
 pub mod portal;
 pub mod public;
+pub mod tasks;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -50,10 +51,15 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(health::router())
         .merge(public::router())
+        .merge(tasks::router())
         .merge(portal::router(state.clone()))
         .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::headers,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -107,7 +113,8 @@ impl FromRequestParts<AppState> for ClientAddr {
                 .intake
                 .trusted_proxies
                 .iter()
-                .any(|t| t.parse::<IpAddr>().ok() == Some(p))
+                .filter_map(|t| crate::config::IpRange::parse(t))
+                .any(|r| r.contains(p))
         });
         if trusted
             && let Some(fwd) = parts

@@ -67,6 +67,91 @@ pub fn secure(mut resp: Response) -> Response {
     resp
 }
 
+/// Long enough that browsers keep to https between visits; sent only when the service's
+/// public address is https (an http deployment would lock itself out).
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// The last word on headers, for every answer of the service: any HTML page that a
+/// handler built without [`secure`] gets the page headers, the token pages
+/// (`/verify/..`, `/status/..`, `/download/..` and any other path holding a token) are
+/// never cached, and https deployments send HSTS.
+pub async fn headers(
+    axum::extract::State(state): axum::extract::State<crate::http::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let token_page = is_token_path(req.uri().path());
+    let api = req.uri().path().starts_with("/api/");
+    let mut resp = next.run(req).await;
+    if plain_rejection(&resp) {
+        // axum's own refusals (body over the limit, unreadable body) are plain text; the
+        // client gets the same kind of answer as from our handlers.
+        let status = resp.status();
+        resp = if api {
+            match status {
+                StatusCode::PAYLOAD_TOO_LARGE => crate::error::AppError::PayloadTooLarge,
+                _ => {
+                    crate::error::AppError::BadRequest("the request could not be read".to_string())
+                }
+            }
+            .into_response()
+        } else {
+            let text = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "What you sent is too long. Please shorten it and try again."
+            } else {
+                "What you sent could not be read. Please go back and try again."
+            };
+            page(
+                status,
+                "message.html",
+                serde_json::json!({ "organisation": state.config.organisation, "title": "Not accepted", "message": text, "back": true }),
+            )
+        };
+    }
+    let html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !resp.headers().contains_key(header::CONTENT_SECURITY_POLICY) {
+        resp = secure(resp);
+    }
+    let h = resp.headers_mut();
+    if html || token_page {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if state.config.public_url.starts_with("https://") {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
+    resp
+}
+
+fn plain_rejection(resp: &Response) -> bool {
+    resp.status().is_client_error()
+        && resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/plain"))
+}
+
+/// Paths whose segments carry a secret: subject links and the portal.
+fn is_token_path(path: &str) -> bool {
+    const PREFIXES: &[&str] = &["/verify/", "/status/", "/download/", "/tasks/", "/portal"];
+    PREFIXES.iter().any(|p| path.starts_with(p))
+}
+
 /// Render a page with `status`.
 pub fn page(status: StatusCode, name: &str, ctx: serde_json::Value) -> Response {
     let rendered = env()

@@ -59,6 +59,20 @@ struct FormValues {
     details: String,
     #[serde(default)]
     corrections: String,
+    /// For the kinds that need it (`[verification]` with `account_field`).
+    #[serde(default)]
+    account_value: String,
+}
+
+/// The extra field of `[verification]` with `account_field`: its label and the kinds
+/// that need it; `null` when no kind does.
+fn account_field(state: &AppState) -> serde_json::Value {
+    let v = &state.config.verification;
+    if v.method != crate::config::VerificationMethod::AccountField || v.extra_for.is_empty() {
+        return serde_json::Value::Null;
+    }
+    let kinds: Vec<&str> = v.extra_for.iter().map(|k| kind_label(*k)).collect();
+    json!({ "label": if v.field_label.is_empty() { "Customer number" } else { v.field_label.as_str() }, "kinds": kinds.join(", ") })
 }
 
 fn form_page(
@@ -76,6 +90,7 @@ fn form_page(
             "kinds": kinds(),
             "values": values,
             "errors": errors,
+            "account_field": account_field(state),
         }),
     )
 }
@@ -175,6 +190,14 @@ async fn submit(
             corrections,
         })
     });
+    if let Ok(kind) = values.kind.parse::<Kind>()
+        && let Err(AppError::Validation(fields)) =
+            crate::verification::check_field(&state, kind, Some(values.account_value.as_str()))
+    {
+        for f in fields {
+            errors.insert(f.field.clone(), sentence(&f.message));
+        }
+    }
     let submission = match parsed {
         Some(Ok(s)) if errors.is_empty() => s,
         Some(Err(AppError::Validation(fields))) => {
@@ -191,7 +214,17 @@ async fn submit(
         }
         _ => return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, &values, &errors),
     };
-    match intake::submit(&state, &client, submission).await {
+    let submitted = match intake::submit(&state, &client, submission).await {
+        Ok(req) => crate::verification::record_intake(
+            &state,
+            &req,
+            Some(values.account_value.as_str()).filter(|v| !v.trim().is_empty()),
+        )
+        .await
+        .map(|()| req),
+        Err(e) => Err(e),
+    };
+    match submitted {
         Ok(req) => page(
             StatusCode::ACCEPTED,
             "submitted.html",
@@ -304,6 +337,10 @@ fn history_text(action: &str) -> &'static str {
         "complete" => "Your request was completed.",
         "deny" => "We could not fulfil your request; we wrote to you with the reason.",
         "withdraw" => "The request was withdrawn.",
+        "export_link" => "We sent you a new link to download your data.",
+        "lift_restriction" => {
+            "We lifted the restriction of processing; we wrote to you first with the reason."
+        }
         "expire" => "The request expired because the email address was not confirmed.",
         _ => "Your request was updated.",
     }
@@ -333,8 +370,23 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
     let tz = state.config.deadlines.timezone.0;
     let date =
         |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%-d %B %Y").to_string();
+    let export = match crate::export::newest(&state, &req.id).await {
+        Ok(e) => e.map(|(st, link, expires)| {
+            json!({
+                "state": st,
+                "link": link,
+                "expires": t_minutes(expires.with_timezone(&tz)),
+            })
+        }),
+        Err(e) => {
+            tracing::error!(reference = %req.reference, error = %e, "export state unavailable");
+            None
+        }
+    };
+    // Internal notes are the staff's; the subject sees what happened, not what was said.
     let history: Vec<_> = events
         .iter()
+        .filter(|e| e.action != "note")
         .map(|e| json!({ "date": date(e.at), "text": history_text(&e.action) }))
         .collect();
     page(
@@ -348,8 +400,16 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             "received": date(req.received_at),
             "due_date": req.due_date.map(|d| d.format("%-d %B %Y").to_string()),
             "history": history,
+            "export": export,
         }),
     )
+}
+
+fn t_minutes<Tz: chrono::TimeZone>(t: chrono::DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    t.format("%-d %B %Y, %H:%M").to_string()
 }
 
 /// The subject's export package: one counted download per call while the link lives.
@@ -372,8 +432,8 @@ async fn download(
         Ok(None) => return gone(&state),
         Err(e) => return failed(&state, e),
     };
-    let zip = match crate::export::read_zip(&state, &export).await {
-        Ok(z) => z,
+    let body = match crate::export::stream_zip(&state, &export).await {
+        Ok(b) => b,
         Err(e) => return failed(&state, e),
     };
     let reference = export
@@ -393,7 +453,7 @@ async fn download(
         return failed(&state, e.into());
     }
     let disposition = format!("attachment; filename=\"{}\"", export.file_name);
-    let mut resp = Response::new(axum::body::Body::from(zip));
+    let mut resp = Response::new(body);
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

@@ -270,7 +270,18 @@ impl Worker {
                 }
             })
         };
-        let outcome = handler.run(&job, &self.state).await;
+        // Every line the handler writes names the job and, when it is about a request,
+        // its reference (never the subject's identity).
+        let span = tracing::info_span!(
+            "job",
+            job = %job.id,
+            kind = %job.kind,
+            reference = tracing::field::Empty
+        );
+        if let Some(reference) = job.payload.0["reference"].as_str() {
+            span.record("reference", reference);
+        }
+        let outcome = tracing::Instrument::instrument(handler.run(&job, &self.state), span).await;
         heartbeat.abort();
         let now = self.state.clock.now();
         let recorded = match outcome {

@@ -394,6 +394,9 @@ macro_rules! store_impl {
                     if let Some(k) = f.kind {
                         qb.push(" AND kind = ").push_bind(k.as_str());
                     }
+                    if let Some(a) = &f.assignee {
+                        qb.push(" AND assignee = ").push_bind(a.clone());
+                    }
                     let open = " AND status NOT IN ('completed', 'denied', 'withdrawn', 'expired')";
                     if let Some(d) = f.overdue_before {
                         qb.push(open).push(" AND due_date < ").push_bind(d);
@@ -1218,8 +1221,8 @@ macro_rules! store_impl {
             async fn insert_export(&self, e: &$crate::store::Export) -> $crate::store::Result<()> {
                 sqlx::query(
                     "INSERT INTO exports (id, request_id, token_hash, file_name, manifest, size_bytes, downloads, \
-                     max_downloads, expires_at, created_at, deleted_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     max_downloads, expires_at, created_at, deleted_at, token_ct) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(&e.id)
                 .bind(&e.request_id)
@@ -1232,6 +1235,7 @@ macro_rules! store_impl {
                 .bind(e.expires_at)
                 .bind(e.created_at)
                 .bind(e.deleted_at)
+                .bind(&e.token_ct)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -1239,7 +1243,7 @@ macro_rules! store_impl {
 
             async fn export_by_token(&self, token_hash: &str) -> $crate::store::Result<Option<$crate::store::Export>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, request_id, token_hash, file_name, manifest, size_bytes, downloads, max_downloads, \
+                    "SELECT id, request_id, token_hash, token_ct, file_name, manifest, size_bytes, downloads, max_downloads, \
                      expires_at, created_at, deleted_at FROM exports WHERE token_hash = $1",
                 )
                 .bind(token_hash)
@@ -1249,7 +1253,7 @@ macro_rules! store_impl {
 
             async fn exports_for_request(&self, request_id: &str) -> $crate::store::Result<Vec<$crate::store::Export>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, request_id, token_hash, file_name, manifest, size_bytes, downloads, max_downloads, \
+                    "SELECT id, request_id, token_hash, token_ct, file_name, manifest, size_bytes, downloads, max_downloads, \
                      expires_at, created_at, deleted_at FROM exports WHERE request_id = $1 ORDER BY created_at, id",
                 )
                 .bind(request_id)
@@ -1276,6 +1280,691 @@ macro_rules! store_impl {
                     .execute(&self.pool)
                     .await?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            // --- task results (access rows, in parts) ---
+            async fn replace_result_parts(&self, task_id: &str, parts: &[$crate::store::ResultPart]) -> $crate::store::Result<()> {
+                // A retried task rewrites its result; it is read only once the task has
+                // succeeded, so the delete and the inserts need not share a transaction.
+                sqlx::query("DELETE FROM task_result_parts WHERE task_id = $1")
+                    .bind(task_id)
+                    .execute(&self.pool)
+                    .await?;
+                self.append_result_parts(task_id, parts).await
+            }
+
+            async fn append_result_parts(&self, task_id: &str, parts: &[$crate::store::ResultPart]) -> $crate::store::Result<()> {
+                let mut tx = self.begin_write().await?;
+                for p in parts {
+                    sqlx::query(
+                        "INSERT INTO task_result_parts (task_id, seq, table_name, columns, row_count, rows_ct) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(task_id)
+                    .bind(p.seq)
+                    .bind(&p.table_name)
+                    .bind(serde_json::to_string(&p.columns).unwrap_or_else(|_| "[]".into()))
+                    .bind(p.row_count)
+                    .bind(&p.rows_ct)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn result_part_index(&self, task_id: &str) -> $crate::store::Result<Vec<$crate::store::ResultPartInfo>> {
+                let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+                    "SELECT seq, table_name, columns, row_count FROM task_result_parts WHERE task_id = $1 ORDER BY seq",
+                )
+                .bind(task_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(seq, table_name, columns, row_count)| $crate::store::ResultPartInfo {
+                        seq,
+                        table_name,
+                        columns: serde_json::from_str(&columns).unwrap_or_default(),
+                        row_count,
+                    })
+                    .collect())
+            }
+
+            async fn result_part_rows(&self, task_id: &str, seq: i64) -> $crate::store::Result<Option<String>> {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "SELECT rows_ct FROM task_result_parts WHERE task_id = $1 AND seq = $2",
+                )
+                .bind(task_id)
+                .bind(seq)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(c,)| c))
+            }
+
+            async fn set_user_disabled(&self, id: &str, at: Option<chrono::DateTime<chrono::Utc>>) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let r = sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                if at.is_some() {
+                    sqlx::query("DELETE FROM portal_sessions WHERE user_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn set_user_password(&self, id: &str, password_hash: &str) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let r = sqlx::query(
+                    "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .bind(password_hash)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM portal_sessions WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn reissue_export(
+                &self,
+                id: &str,
+                token_hash: &str,
+                token_ct: &str,
+                expires_at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE exports SET token_hash = $2, token_ct = $3, expires_at = $4, downloads = 0 \
+                     WHERE id = $1 AND deleted_at IS NULL",
+                )
+                .bind(id)
+                .bind(token_hash)
+                .bind(token_ct)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            // --- retention purges, legal holds, own-data purge (issue 8; src/retention) ---
+            async fn insert_retention_run(&self, r: &$crate::store::RetentionRun) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO retention_runs (id, connector, policy, trigger_kind, actor, dry_run, status, \
+                     started_at, finished_at, cutoff, rows_matched, rows_purged, rows_held, batches, error) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                )
+                .bind(&r.id)
+                .bind(&r.connector)
+                .bind(&r.policy)
+                .bind(&r.trigger_kind)
+                .bind(&r.actor)
+                .bind(r.dry_run)
+                .bind(&r.status)
+                .bind(r.started_at)
+                .bind(r.finished_at)
+                .bind(r.cutoff)
+                .bind(r.rows_matched)
+                .bind(r.rows_purged)
+                .bind(r.rows_held)
+                .bind(r.batches)
+                .bind(&r.error)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn update_retention_run(&self, r: &$crate::store::RetentionRun) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "UPDATE retention_runs SET status = $2, finished_at = $3, rows_matched = $4, \
+                     rows_purged = $5, rows_held = $6, batches = $7, error = $8 WHERE id = $1",
+                )
+                .bind(&r.id)
+                .bind(&r.status)
+                .bind(r.finished_at)
+                .bind(r.rows_matched)
+                .bind(r.rows_purged)
+                .bind(r.rows_held)
+                .bind(r.batches)
+                .bind(&r.error)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn retention_runs(
+                &self,
+                page: $crate::store::PageRequest,
+            ) -> $crate::store::Result<$crate::store::Page<$crate::store::RetentionRun>> {
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retention_runs")
+                    .fetch_one(&self.pool)
+                    .await?;
+                let items = sqlx::query_as(
+                    "SELECT id, connector, policy, trigger_kind, actor, dry_run, status, started_at, finished_at, \
+                     cutoff, rows_matched, rows_purged, rows_held, batches, error FROM retention_runs \
+                     ORDER BY started_at DESC, id DESC LIMIT $1 OFFSET $2",
+                )
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok($crate::store::Page { items, total })
+            }
+
+            async fn latest_retention_runs(&self) -> $crate::store::Result<Vec<$crate::store::RetentionRun>> {
+                Ok(sqlx::query_as(
+                    "SELECT r.id, r.connector, r.policy, r.trigger_kind, r.actor, r.dry_run, r.status, r.started_at, \
+                     r.finished_at, r.cutoff, r.rows_matched, r.rows_purged, r.rows_held, r.batches, r.error \
+                     FROM retention_runs r WHERE r.dry_run = $1 AND r.id = (SELECT x.id FROM retention_runs x \
+                         WHERE x.connector = r.connector AND x.policy = r.policy AND x.dry_run = $1 \
+                         ORDER BY x.started_at DESC, x.id DESC LIMIT 1) \
+                     ORDER BY r.connector, r.policy",
+                )
+                .bind(false)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn acquire_retention_lock(
+                &self,
+                policy_key: &str,
+                run_id: &str,
+                until: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                let r = sqlx::query(
+                    "INSERT INTO retention_locks (policy_key, run_id, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (policy_key) DO UPDATE SET run_id = excluded.run_id, expires_at = excluded.expires_at \
+                     WHERE retention_locks.expires_at < $4 OR retention_locks.run_id = excluded.run_id",
+                )
+                .bind(policy_key)
+                .bind(run_id)
+                .bind(until)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn release_retention_lock(&self, policy_key: &str, run_id: &str) -> $crate::store::Result<()> {
+                sqlx::query("DELETE FROM retention_locks WHERE policy_key = $1 AND run_id = $2")
+                    .bind(policy_key)
+                    .bind(run_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn interrupt_retention_runs(
+                &self,
+                connector: &str,
+                policy: &str,
+                run_id: &str,
+                error: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<u64> {
+                let r = sqlx::query(
+                    "UPDATE retention_runs SET status = 'failed', error = $4, finished_at = $5 \
+                     WHERE connector = $1 AND policy = $2 AND id <> $3 AND status = 'running' AND dry_run = $6",
+                )
+                .bind(connector)
+                .bind(policy)
+                .bind(run_id)
+                .bind(error)
+                .bind(at)
+                .bind(false)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn insert_legal_hold(
+                &self,
+                h: &$crate::store::LegalHold,
+                audit: &$crate::store::NewAudit,
+            ) -> $crate::store::Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO legal_holds (id, email_ct, email_index, reason_ct, created_by, created_at, released_by, released_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&h.id)
+                .bind(&h.email_ct)
+                .bind(&h.email_index)
+                .bind(&h.reason_ct)
+                .bind(&h.created_by)
+                .bind(h.created_at)
+                .bind(&h.released_by)
+                .bind(h.released_at)
+                .execute(&mut *tx)
+                .await?;
+                Self::append_audit_tx(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn legal_holds(
+                &self,
+                include_released: bool,
+                page: $crate::store::PageRequest,
+            ) -> $crate::store::Result<$crate::store::Page<$crate::store::LegalHold>> {
+                let total: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM legal_holds WHERE ($1 OR released_at IS NULL)",
+                )
+                .bind(include_released)
+                .fetch_one(&self.pool)
+                .await?;
+                let items = sqlx::query_as(
+                    "SELECT id, email_ct, email_index, reason_ct, created_by, created_at, released_by, released_at \
+                     FROM legal_holds WHERE ($1 OR released_at IS NULL) ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+                )
+                .bind(include_released)
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok($crate::store::Page { items, total })
+            }
+
+            async fn active_legal_holds(&self) -> $crate::store::Result<Vec<$crate::store::LegalHold>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, email_ct, email_index, reason_ct, created_by, created_at, released_by, released_at \
+                     FROM legal_holds WHERE released_at IS NULL ORDER BY created_at, id",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn active_legal_hold(&self, email_index: &str) -> $crate::store::Result<Option<$crate::store::LegalHold>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, email_ct, email_index, reason_ct, created_by, created_at, released_by, released_at \
+                     FROM legal_holds WHERE released_at IS NULL AND email_index = $1 ORDER BY created_at, id LIMIT 1",
+                )
+                .bind(email_index)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn release_legal_hold(
+                &self,
+                id: &str,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+                audit: &$crate::store::NewAudit,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let r = sqlx::query(
+                    "UPDATE legal_holds SET released_by = $2, released_at = $3 WHERE id = $1 AND released_at IS NULL",
+                )
+                .bind(id)
+                .bind(by)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                if r.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::append_audit_tx(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn expired_exports(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::Export>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, request_id, token_hash, token_ct, file_name, manifest, size_bytes, downloads, max_downloads, \
+                     expires_at, created_at, deleted_at FROM exports WHERE expires_at <= $1 AND deleted_at IS NULL \
+                     ORDER BY expires_at, id LIMIT $2",
+                )
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn wipe_closed_requests(
+                &self,
+                cutoff: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::store::Result<u64> {
+                let mut tx = self.begin_write().await?;
+                // Identity and every free text; reference, kind, status, dates, regime,
+                // deny reason (a code) and the outcome stay.
+                let wiped = sqlx::query(
+                    "UPDATE requests SET email_ct = NULL, email_index = NULL, name_ct = NULL, details_ct = NULL, \
+                     corrections_ct = NULL, verification_note_ct = NULL, deny_note = NULL, extension_reason = NULL, \
+                     pii_wiped_at = $3 WHERE id IN (SELECT id FROM requests WHERE pii_wiped_at IS NULL AND closed_at < $1 \
+                     ORDER BY closed_at, id LIMIT $2)",
+                )
+                .bind(cutoff)
+                .bind(limit)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if wiped > 0 {
+                    // The batch is marked with `now`, so the related rows are found by it.
+                    for sql in [
+                        "UPDATE request_events SET note = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
+                        "DELETE FROM outbox WHERE status <> 'pending' AND request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
+                        "DELETE FROM task_result_parts WHERE task_id IN (SELECT t.id FROM tasks t JOIN requests r ON r.id = t.request_id WHERE r.pii_wiped_at = $1)",
+                        "UPDATE tasks SET result_ct = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
+                        // Values kept for other connectors' key templates (connectors, issue 5).
+                        "UPDATE tasks SET values_ct = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
+                    ] {
+                        sqlx::query(sql).bind(now).execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(wiped)
+            }
+
+            async fn delete_expired_sessions(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<u64> {
+                let a = sqlx::query("DELETE FROM portal_sessions WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                let b = sqlx::query("DELETE FROM rate_limits WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(a + b)
+            }
+
+            async fn prune_finished_jobs(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::store::Result<u64> {
+                let r = sqlx::query(
+                    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status = 'done' AND updated_at < $1 \
+                     ORDER BY updated_at LIMIT $2)",
+                )
+                .bind(before)
+                .bind(limit)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected())
+            }
+
+            // --- connector tasks: key-template values, ordering, callbacks and manual links ---
+            async fn keep_task_values(&self, task_id: &str, values_ct: &str) -> $crate::store::Result<()> {
+                sqlx::query("UPDATE tasks SET values_ct = $2 WHERE id = $1 AND values_ct IS NULL")
+                    .bind(task_id)
+                    .bind(values_ct)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn task_values(&self, task_id: &str) -> $crate::store::Result<Option<String>> {
+                let row: Option<(Option<String>,)> = sqlx::query_as("SELECT values_ct FROM tasks WHERE id = $1")
+                    .bind(task_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.and_then(|(v,)| v))
+            }
+
+            async fn unblock_task(
+                &self,
+                task_id: &str,
+                job: &$crate::store::NewJob,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let r = sqlx::query("UPDATE tasks SET status = 'pending', updated_at = $2 WHERE id = $1 AND status = 'blocked'")
+                    .bind(task_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if r.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                let changes = $crate::store::Changes {
+                    jobs: vec![job.clone()],
+                    ..Default::default()
+                };
+                Self::apply_changes_tx(&mut tx, "", &changes).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn insert_task_token(&self, t: &$crate::store::TaskToken) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO task_tokens (token_hash, task_id, request_ref, purpose, expires_at, used_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&t.token_hash)
+                .bind(&t.task_id)
+                .bind(&t.request_ref)
+                .bind(&t.purpose)
+                .bind(t.expires_at)
+                .bind(t.used_at)
+                .bind(t.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn task_token(&self, token_hash: &str) -> $crate::store::Result<Option<$crate::store::TaskToken>> {
+                Ok(sqlx::query_as(
+                    "SELECT token_hash, task_id, request_ref, purpose, expires_at, used_at, created_at \
+                     FROM task_tokens WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn wait_task(
+                &self,
+                task_id: &str,
+                token: Option<&$crate::store::TaskToken>,
+                changes: &$crate::store::Changes,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let r = sqlx::query("UPDATE tasks SET status = 'waiting', updated_at = $2 WHERE id = $1 AND status = 'running'")
+                    .bind(task_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if r.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                if let Some(t) = token {
+                    sqlx::query(
+                        "INSERT INTO task_tokens (token_hash, task_id, request_ref, purpose, expires_at, used_at, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(&t.token_hash)
+                    .bind(&t.task_id)
+                    .bind(&t.request_ref)
+                    .bind(&t.purpose)
+                    .bind(t.expires_at)
+                    .bind(t.used_at)
+                    .bind(t.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Self::apply_changes_tx(&mut tx, "", changes).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn finish_task_by_token(
+                &self,
+                token_hash: &str,
+                t: &$crate::store::Task,
+                ledger: Option<&$crate::store::LedgerEntry>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let used = sqlx::query(
+                    "UPDATE task_tokens SET used_at = $3 WHERE token_hash = $1 AND task_id = $2 \
+                     AND used_at IS NULL AND expires_at > $3",
+                )
+                .bind(token_hash)
+                .bind(&t.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if used.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                let done = sqlx::query(
+                    "UPDATE tasks SET status = $2, error = $3, evidence = $4, result_ct = $5, updated_at = $6, \
+                     finished_at = $7 WHERE id = $1 AND status IN ('running', 'waiting')",
+                )
+                .bind(&t.id)
+                .bind(&t.status)
+                .bind(&t.error)
+                .bind(&t.evidence)
+                .bind(&t.result_ct)
+                .bind(t.updated_at)
+                .bind(t.finished_at)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                if let Some(l) = ledger {
+                    sqlx::query(
+                        "INSERT INTO erasure_ledger (identity_hmac, identity_ct, connector, request_ref, task_id, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO NOTHING",
+                    )
+                    .bind(&l.identity_hmac)
+                    .bind(&l.identity_ct)
+                    .bind(&l.connector)
+                    .bind(&l.request_ref)
+                    .bind(&l.task_id)
+                    .bind(l.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            // --- operations and metrics (issue 11) ---
+            async fn connector_task_failures(&self) -> $crate::store::Result<Vec<(String, i64)>> {
+                // Index-only on tasks_connector_attempts (migration 11).
+                Ok(sqlx::query_as(
+                    "SELECT connector, CAST(COALESCE(SUM(CASE WHEN status IN ('failed', 'pending') THEN attempts \
+                     WHEN attempts > 1 THEN attempts - 1 ELSE 0 END), 0) AS BIGINT) \
+                     FROM tasks GROUP BY connector ORDER BY connector",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            // --- key rotation (issue 12) ---
+            async fn rotation_rows(
+                &self,
+                table: &$crate::store::RotatedTable,
+                after: Option<&[String]>,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::RotatedRow>> {
+                use sqlx::Row;
+                // Keyset pagination on the primary key (its index); names are fixed.
+                let sql = table.select_sql(after.is_some());
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for k in after.unwrap_or_default() {
+                    q = q.bind(k.clone());
+                }
+                let rows = q.bind(limit).fetch_all(&self.pool).await?;
+                let nk = table.key.len();
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let mut key = Vec::with_capacity(nk);
+                    for i in 0..nk {
+                        key.push(row.try_get::<String, _>(i)?);
+                    }
+                    let mut values = Vec::with_capacity(table.columns.len());
+                    for i in 0..table.columns.len() {
+                        values.push(row.try_get::<Option<String>, _>(nk + i)?);
+                    }
+                    out.push($crate::store::RotatedRow { key, values });
+                }
+                Ok(out)
+            }
+
+            async fn rotation_write(
+                &self,
+                table: &$crate::store::RotatedTable,
+                rows: &[$crate::store::RotatedRow],
+            ) -> $crate::store::Result<()> {
+                let sql = table.update_sql();
+                let mut tx = self.begin_write().await?;
+                for r in rows {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                    for v in &r.values {
+                        q = q.bind(v.clone());
+                    }
+                    for k in &r.key {
+                        q = q.bind(k.clone());
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn rotation_clear_verification_sends(&self) -> $crate::store::Result<u64> {
+                Ok(sqlx::query("DELETE FROM verification_sends")
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            // --- identity proofing (issue 12) ---
+            async fn put_identity_check(&self, c: &$crate::store::IdentityCheck) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO identity_checks (request_id, method, state, proof_ct, note_ct, checked_by, checked_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (request_id) DO UPDATE SET method = excluded.method, state = excluded.state, \
+                     proof_ct = excluded.proof_ct, note_ct = excluded.note_ct, checked_by = excluded.checked_by, \
+                     checked_at = excluded.checked_at",
+                )
+                .bind(&c.request_id)
+                .bind(&c.method)
+                .bind(&c.state)
+                .bind(&c.proof_ct)
+                .bind(&c.note_ct)
+                .bind(&c.checked_by)
+                .bind(c.checked_at)
+                .bind(c.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn identity_check(
+                &self,
+                request_id: &str,
+            ) -> $crate::store::Result<Option<$crate::store::IdentityCheck>> {
+                Ok(sqlx::query_as(
+                    "SELECT request_id, method, state, proof_ct, note_ct, checked_by, checked_at, created_at \
+                     FROM identity_checks WHERE request_id = $1",
+                )
+                .bind(request_id)
+                .fetch_optional(&self.pool)
+                .await?)
             }
         }
     };

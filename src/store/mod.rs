@@ -261,6 +261,8 @@ pub struct RequestFilter {
     pub not_overdue_on: Option<NaiveDate>,
     pub reference_prefix: Option<String>,
     pub email_index: Option<String>,
+    /// Only requests assigned to this staff member (their email address).
+    pub assignee: Option<String>,
     pub page: PageRequest,
 }
 
@@ -457,13 +459,35 @@ pub struct Task {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// One part of an access task's result: up to a few thousand rows of one table, their
+/// column names, and the rows as encrypted JSON.
+#[derive(Clone)]
+pub struct ResultPart {
+    pub seq: i64,
+    pub table_name: String,
+    pub columns: Vec<String>,
+    pub row_count: i64,
+    pub rows_ct: String,
+}
+
+/// A result part without its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultPartInfo {
+    pub seq: i64,
+    pub table_name: String,
+    pub columns: Vec<String>,
+    pub row_count: i64,
+}
+
 /// An access/portability export package. The encrypted file is
-/// `data_dir/exports/<id>.bin`; only the download token's hash is kept.
+/// `data_dir/exports/<id>.bin`. The download token is found by its hash; it is also
+/// kept encrypted so the subject's status page (itself behind a secret link) can show it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Export {
     pub id: String,
     pub request_id: String,
     pub token_hash: String,
+    pub token_ct: Option<String>,
     pub file_name: String,
     /// JSON text of the package's manifest (paths, hashes, row counts; no personal data).
     pub manifest: String,
@@ -696,15 +720,310 @@ pub trait Store: Send + Sync + 'static {
     /// false otherwise. Atomic, so concurrent downloads cannot exceed the limit.
     async fn count_export_download(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
     async fn mark_export_deleted(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    // --- task results (access rows, in parts) ---
+    /// Replace the stored result of `task_id` with `parts` (one transaction).
+    async fn replace_result_parts(&self, task_id: &str, parts: &[ResultPart]) -> Result<()>;
+    /// Add `parts` after those already stored (a result written in batches).
+    async fn append_result_parts(&self, task_id: &str, parts: &[ResultPart]) -> Result<()>;
+    /// The parts of a task's result without their rows, in order.
+    async fn result_part_index(&self, task_id: &str) -> Result<Vec<ResultPartInfo>>;
+    /// The encrypted rows of one part.
+    async fn result_part_rows(&self, task_id: &str, seq: i64) -> Result<Option<String>>;
+    /// Disable (`Some`) or enable (`None`) a portal user; disabling ends their sessions.
+    async fn set_user_disabled(&self, id: &str, at: Option<DateTime<Utc>>) -> Result<bool>;
+    /// Replace a portal user's password hash, clear their lockout and end their sessions.
+    async fn set_user_password(&self, id: &str, password_hash: &str) -> Result<bool>;
+    /// A new download link for a package whose file still exists: the old token stops
+    /// working, downloads count from zero. `false` when the package was deleted.
+    async fn reissue_export(
+        &self,
+        id: &str,
+        token_hash: &str,
+        token_ct: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    // --- retention purges, legal holds, own-data purge (issue 8; src/retention) ---
+    async fn insert_retention_run(&self, run: &RetentionRun) -> Result<()>;
+    /// Write a run's counters, status, finish time and error.
+    async fn update_retention_run(&self, run: &RetentionRun) -> Result<()>;
+    /// Runs, newest first.
+    async fn retention_runs(&self, page: PageRequest) -> Result<Page<RetentionRun>>;
+    /// The latest real (not dry) run of every policy that has run.
+    async fn latest_retention_runs(&self) -> Result<Vec<RetentionRun>>;
+    /// Take the lease of `policy_key` for `run_id` until `until` when it is free or
+    /// expired at `now`; `false` when another run holds it.
+    async fn acquire_retention_lock(
+        &self,
+        policy_key: &str,
+        run_id: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn release_retention_lock(&self, policy_key: &str, run_id: &str) -> Result<()>;
+    /// Mark real runs of a policy still `running`, other than `run_id`, as failed with
+    /// `error` (their process died; the caller holds the policy's lease). Returns how many.
+    async fn interrupt_retention_runs(
+        &self,
+        connector: &str,
+        policy: &str,
+        run_id: &str,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64>;
+    async fn insert_legal_hold(&self, hold: &LegalHold, audit: &NewAudit) -> Result<()>;
+    /// Holds, newest first; released ones too when `include_released`.
+    async fn legal_holds(
+        &self,
+        include_released: bool,
+        page: PageRequest,
+    ) -> Result<Page<LegalHold>>;
+    /// Every hold in force (holds are few: a handful per litigation).
+    async fn active_legal_holds(&self) -> Result<Vec<LegalHold>>;
+    /// The hold in force for this blind index, if any.
+    async fn active_legal_hold(&self, email_index: &str) -> Result<Option<LegalHold>>;
+    /// Release a hold in force; `false` when it is unknown or already released.
+    async fn release_legal_hold(
+        &self,
+        id: &str,
+        by: &str,
+        at: DateTime<Utc>,
+        audit: &NewAudit,
+    ) -> Result<bool>;
+    /// Exports past `expires_at` whose file is not deleted yet, oldest first.
+    async fn expired_exports(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Export>>;
+    /// Wipe the identity and free text of up to `limit` requests closed before `cutoff`
+    /// (reference, kind, status, dates and outcome stay), with their emails in the outbox,
+    /// event notes and access results. Returns how many requests were wiped.
+    async fn wipe_closed_requests(
+        &self,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64>;
+    /// Delete expired portal sessions and rate-limit windows.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// Delete up to `limit` jobs that finished (`done`) before `before`.
+    async fn prune_finished_jobs(&self, before: DateTime<Utc>, limit: i64) -> Result<u64>;
+
+    // --- connector tasks: key-template values, ordering, callbacks and manual links ---
+    /// Keep the values other connectors' key templates need from this task, unless some
+    /// were kept already: a retried erasure must not replace them with what is left.
+    async fn keep_task_values(&self, task_id: &str, values_ct: &str) -> Result<()>;
+    async fn task_values(&self, task_id: &str) -> Result<Option<String>>;
+    /// A `blocked` task (waiting for another connector's task) becomes `pending` and its
+    /// job is enqueued, atomically; `false` when it was not blocked.
+    async fn unblock_task(&self, task_id: &str, job: &NewJob, now: DateTime<Utc>) -> Result<bool>;
+    async fn insert_task_token(&self, token: &TaskToken) -> Result<()>;
+    /// A task link by hash, used or not (the caller decides what a used one means).
+    async fn task_token(&self, token_hash: &str) -> Result<Option<TaskToken>>;
+    /// A `running` task now `waiting` for its callback or completion link; `token` and
+    /// `changes` (its email) are stored in the same transaction. `false` when the task
+    /// was no longer running (a callback already finished it).
+    async fn wait_task(
+        &self,
+        task_id: &str,
+        token: Option<&TaskToken>,
+        changes: &Changes,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Use a task link once and record its task's outcome (only while the task is
+    /// `running` or `waiting`), with the ledger entry of an erasure, atomically. `false`
+    /// when the link was used, expired, or its task already finished.
+    async fn finish_task_by_token(
+        &self,
+        token_hash: &str,
+        task: &Task,
+        ledger: Option<&LedgerEntry>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    // --- operations and metrics (issue 11) ---
+    /// Failed connector task attempts so far, by connector: every attempt of a task that
+    /// ended `failed` or went back to `pending`, every attempt but the last of the others
+    /// (a retried attempt failed). Grows like a counter; one pass over an index.
+    async fn connector_task_failures(&self) -> Result<Vec<(String, i64)>>;
+
+    // --- key rotation (issue 12) ---
+    /// Up to `limit` rows of `table` after the key `after` (`None`: from the start), in
+    /// key order: the key values as text, then `table.columns`.
+    async fn rotation_rows(
+        &self,
+        table: &RotatedTable,
+        after: Option<&[String]>,
+        limit: i64,
+    ) -> Result<Vec<RotatedRow>>;
+    /// Write the rotated `columns` of each row, one transaction for the batch.
+    async fn rotation_write(&self, table: &RotatedTable, rows: &[RotatedRow]) -> Result<()>;
+    /// Forget the resend-cap records: their blind indexes cannot be recomputed.
+    async fn rotation_clear_verification_sends(&self) -> Result<u64>;
+
+    // --- identity proofing (issue 12) ---
+    /// Insert or replace the identity check of a request.
+    async fn put_identity_check(&self, check: &IdentityCheck) -> Result<()>;
+    async fn identity_check(&self, request_id: &str) -> Result<Option<IdentityCheck>>;
+}
+
+/// How a request's identity is checked beyond the emailed link, and where that stands
+/// (`needed`, `confirmed`, `failed`, `no_match`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct IdentityCheck {
+    pub request_id: String,
+    pub method: String,
+    pub state: String,
+    /// What the subject gave, encrypted.
+    pub proof_ct: Option<String>,
+    /// How staff verified, encrypted.
+    pub note_ct: Option<String>,
+    pub checked_by: Option<String>,
+    pub checked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A table whose columns hold values under the deployment key (issue 12, key rotation).
+/// Names come from the rotation's fixed list, never from input.
+#[derive(Debug, Clone, Copy)]
+pub struct RotatedTable {
+    pub name: &'static str,
+    /// Primary-key columns; integer ones are marked so they compare as numbers.
+    pub key: &'static [(&'static str, bool)],
+    pub columns: &'static [&'static str],
+}
+
+/// One row of a [`RotatedTable`]: key values as text and its columns' values.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RotatedRow {
+    pub key: Vec<String>,
+    pub values: Vec<Option<String>>,
+}
+
+impl std::fmt::Debug for RotatedRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RotatedRow({:?}, [redacted])", self.key)
+    }
+}
+
+impl RotatedTable {
+    fn key_param(&self, i: usize, n: usize) -> String {
+        if self.key[i].1 {
+            format!("CAST(${n} AS BIGINT)")
+        } else {
+            format!("${n}")
+        }
+    }
+
+    /// The batch query: `SELECT keys, columns FROM t [WHERE (keys) > (params)] ORDER BY keys`.
+    pub fn select_sql(&self, after: bool) -> String {
+        let keys: Vec<&str> = self.key.iter().map(|(k, _)| *k).collect();
+        let mut select: Vec<String> = keys.iter().map(|k| format!("CAST({k} AS TEXT)")).collect();
+        select.extend(self.columns.iter().map(|c| c.to_string()));
+        let mut sql = format!("SELECT {} FROM {}", select.join(", "), self.name);
+        if after {
+            let params: Vec<String> = (0..keys.len()).map(|i| self.key_param(i, i + 1)).collect();
+            sql.push_str(&format!(
+                " WHERE ({}) > ({})",
+                keys.join(", "),
+                params.join(", ")
+            ));
+        }
+        let limit = if after { keys.len() + 1 } else { 1 };
+        sql.push_str(&format!(" ORDER BY {} LIMIT ${limit}", keys.join(", ")));
+        sql
+    }
+
+    /// `UPDATE t SET c1 = $1, .. WHERE k1 = $n ..`.
+    pub fn update_sql(&self) -> String {
+        let sets: Vec<String> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect();
+        let n = self.columns.len();
+        let wheres: Vec<String> = self
+            .key
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| format!("{k} = {}", self.key_param(i, n + i + 1)))
+            .collect();
+        format!(
+            "UPDATE {} SET {} WHERE {}",
+            self.name,
+            sets.join(", "),
+            wheres.join(" AND ")
+        )
+    }
+}
+
+/// A link that finishes a connector task outside its job (`purpose`: `callback` for the
+/// HTTP connector, `manual` for a person's completion link). Only the hash is stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TaskToken {
+    pub token_hash: String,
+    pub task_id: String,
+    pub request_ref: String,
+    pub purpose: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+// --- retention purges, legal holds (issue 8; src/retention) ---
+
+/// One execution of a retention policy (or of its dry run). `status` is `running`,
+/// `succeeded` or `failed`; counters grow batch by batch while it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct RetentionRun {
+    pub id: String,
+    pub connector: String,
+    pub policy: String,
+    /// `schedule`, `api` or `cli`.
+    pub trigger_kind: String,
+    pub actor: String,
+    pub dry_run: bool,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Rows whose age column is before this instant are due.
+    pub cutoff: DateTime<Utc>,
+    /// Due rows found (for a dry run: the rows a real run would purge).
+    pub rows_matched: i64,
+    pub rows_purged: i64,
+    /// Due rows kept because their subject is under a legal hold.
+    pub rows_held: i64,
+    pub batches: i32,
+    pub error: Option<String>,
+}
+
+/// A legal hold: the subject's rows are neither purged nor erased while it is in force.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LegalHold {
+    pub id: String,
+    pub email_ct: String,
+    pub email_index: String,
+    pub reason_ct: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub released_by: Option<String>,
+    pub released_at: Option<DateTime<Utc>>,
 }
 
 pub type SharedStore = Arc<dyn Store>;
 
 /// Connect to the configured database (creating an embedded SQLite file if needed).
 pub async fn connect(database_url: &str) -> Result<SharedStore> {
+    connect_with_pool_size(database_url, 16).await
+}
+
+/// As `connect`, with at most `pool_size` PostgreSQL connections (SQLite keeps its own
+/// small pool: one writer at a time anyway).
+pub async fn connect_with_pool_size(database_url: &str, pool_size: u32) -> Result<SharedStore> {
     if database_url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::connect(database_url).await?))
     } else {
-        Ok(Arc::new(postgres::PgStore::connect(database_url).await?))
+        Ok(Arc::new(
+            postgres::PgStore::connect_sized(database_url, pool_size).await?,
+        ))
     }
 }

@@ -14,9 +14,14 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_sized(url, 16).await
+    }
+
+    /// Connect with a pool of at most `max_connections` (config `database_pool_size`).
+    pub async fn connect_sized(url: &str, max_connections: u32) -> Result<Self> {
         let opts = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;

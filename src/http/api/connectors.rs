@@ -106,7 +106,20 @@ pub async fn preview(
     Path(id): Path<String>,
 ) -> Result<Json<PreviewView>, AppError> {
     staff.require(Role::Auditor)?;
-    let req = workflow::load(&state, &id).await?;
+    Ok(Json(
+        preview_for(&state, staff.actor(), client.text(), &id).await?,
+    ))
+}
+
+/// The erasure dry run of request `id`, audited as a view of the subject's data (the
+/// API and the portal).
+pub async fn preview_for(
+    state: &AppState,
+    actor: String,
+    client_addr: Option<String>,
+    id: &str,
+) -> Result<PreviewView, AppError> {
+    let req = workflow::load(state, id).await?;
     let email = req
         .email_ct
         .as_deref()
@@ -151,14 +164,14 @@ pub async fn preview(
         .store
         .append_audit(&NewAudit {
             at: state.clock.now(),
-            actor: staff.actor(),
+            actor,
             action: "request.preview".into(),
             request_ref: Some(req.reference.clone()),
-            client_addr: client.text(),
+            client_addr,
             detail: serde_json::json!({}),
         })
         .await?;
-    Ok(Json(PreviewView { connectors }))
+    Ok(PreviewView { connectors })
 }
 
 /// Run a failed connector task again.

@@ -24,6 +24,9 @@ pub struct IntakeBody {
     pub details: Option<String>,
     /// Only for rectification: at most 50.
     pub corrections: Option<Vec<Correction>>,
+    /// The value the product knows (e.g. a customer number), for the kinds that need it
+    /// (`[verification]` with `account_field`); otherwise ignored. At most 200 characters.
+    pub account_value: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,7 +53,9 @@ pub async fn submit(
         details: body.details,
         corrections: body.corrections,
     })?;
+    crate::verification::check_field(&state, body.kind, body.account_value.as_deref())?;
     let req = intake::submit(&state, &client, submission).await?;
+    crate::verification::record_intake(&state, &req, body.account_value.as_deref()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(IntakeAccepted {

@@ -11,11 +11,15 @@ use super::AppState;
 use crate::error::AppError;
 
 pub mod audit;
+pub mod callbacks;
 pub mod connectors;
+pub mod exports;
+pub mod identity;
 pub mod intake;
 pub mod jobs;
 pub mod reports;
 pub mod requests;
+pub mod retention;
 pub mod tokens;
 
 #[derive(OpenApi)]
@@ -29,6 +33,7 @@ pub mod tokens;
         (name = "admin", description = "Tokens and the job queue"),
         (name = "connectors", description = "Product data stores declared in the data map"),
         (name = "reports", description = "Deadline performance"),
+        (name = "retention", description = "Retention purges of product data, and legal holds"),
         (name = "meta", description = "This document")
     )
 )]
@@ -61,11 +66,22 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::complete))
         .routes(routes!(requests::withdraw))
         .routes(routes!(requests::assign))
+        .routes(routes!(requests::lift))
+        .routes(routes!(requests::note))
+        .routes(routes!(identity::get_check, identity::confirm))
+        .routes(routes!(exports::list, exports::rebuild))
+        .routes(routes!(exports::reissue))
         .routes(routes!(connectors::preview))
         .routes(routes!(connectors::retry_task))
         .routes(routes!(connectors::list))
         .routes(routes!(connectors::test))
+        .routes(routes!(callbacks::callback))
         .routes(routes!(reports::sla))
+        .routes(routes!(retention::list))
+        .routes(routes!(retention::runs))
+        .routes(routes!(retention::run))
+        .routes(routes!(retention::list_holds, retention::create_hold))
+        .routes(routes!(retention::release_hold))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .routes(routes!(tokens::list, tokens::create))

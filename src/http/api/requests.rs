@@ -264,6 +264,8 @@ pub struct ListQuery {
     pub overdue: Option<bool>,
     /// A reference (or its start) or a subject's exact email address.
     pub q: Option<String>,
+    /// Only requests assigned to this staff member (email address).
+    pub assignee: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
 }
@@ -288,6 +290,11 @@ pub async fn search(state: &AppState, q: &ListQuery) -> Result<RequestList, AppE
     let mut filter = RequestFilter {
         status: q.status,
         kind: q.kind,
+        assignee: q
+            .assignee
+            .as_deref()
+            .map(|a| a.trim().to_lowercase())
+            .filter(|a| !a.is_empty()),
         page,
         ..Default::default()
     };
@@ -597,3 +604,48 @@ action_handler!(
     AssignBody,
     |b| required(b).and_then(assignee)
 );
+
+/// Lift the restriction a completed restriction request obtained: the subject is told
+/// why first (GDPR art. 18(3)), then every connector resets its restriction flags (the
+/// request's tasks show the outcome).
+#[utoipa::path(post, path = "/requests/{id}/lift", tag = "requests", request_body = HoldBody,
+    params(("id" = String, Path, description = "The request's reference")),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestDetail), (status = 409, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn lift(
+    State(state): State<AppState>,
+    staff: Staff,
+    client: ClientAddr,
+    Path(id): Path<String>,
+    body: Option<ApiJson<HoldBody>>,
+) -> Result<Json<RequestDetail>, AppError> {
+    staff.require(Role::Agent)?;
+    let reason = body
+        .map(|b| b.0.reason)
+        .ok_or_else(|| AppError::field("reason", "tell the subject why"))?;
+    let actor = actor(&staff, &client);
+    let req = workflow::lift_restriction(&state, &actor, &id, &reason).await?;
+    Ok(Json(full_view(&state, &actor, req, false).await?))
+}
+
+/// An internal note on the request's timeline; staff only, the subject never sees it.
+#[utoipa::path(post, path = "/requests/{id}/notes", tag = "requests", request_body = NoteBody,
+    params(("id" = String, Path, description = "The request's reference")),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestDetail), (status = 422, body = crate::error::Problem)))]
+pub async fn note(
+    State(state): State<AppState>,
+    staff: Staff,
+    client: ClientAddr,
+    Path(id): Path<String>,
+    body: Option<ApiJson<NoteBody>>,
+) -> Result<Json<RequestDetail>, AppError> {
+    staff.require(Role::Agent)?;
+    let text = body
+        .and_then(|b| b.0.note)
+        .ok_or_else(|| AppError::field("note", "write the note"))?;
+    let actor = actor(&staff, &client);
+    let req = workflow::add_note(&state, &actor, &id, &text).await?;
+    Ok(Json(full_view(&state, &actor, req, false).await?))
+}

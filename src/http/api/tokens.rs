@@ -108,20 +108,31 @@ pub async fn revoke(
     Path(token_id): Path<String>,
 ) -> Result<StatusCode, AppError> {
     staff.require(Role::Admin)?;
+    withdraw(&state, &token_id, &staff.actor(), client.text()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revoke a token and audit it (shared by the API and the portal).
+pub async fn withdraw(
+    state: &AppState,
+    token_id: &str,
+    actor: &str,
+    client: Option<String>,
+) -> Result<(), AppError> {
     let now = state.clock.now();
-    if !state.store.revoke_token(&token_id, now).await? {
+    if !state.store.revoke_token(token_id, now).await? {
         return Err(AppError::NotFound("no active token with that id".into()));
     }
     state
         .store
         .append_audit(&NewAudit {
             at: now,
-            actor: staff.actor(),
+            actor: actor.to_string(),
             action: "token.revoke".into(),
             request_ref: None,
-            client_addr: client.text(),
+            client_addr: client,
             detail: serde_json::json!({ "token_id": token_id }),
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

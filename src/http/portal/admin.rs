@@ -75,7 +75,7 @@ pub async fn verify(State(state): State<AppState>, s: Signed, body: Bytes) -> Re
     result.unwrap_or_else(error_page)
 }
 
-async fn users_page(
+pub(super) async fn users_page(
     state: &AppState,
     s: &Signed,
     status: StatusCode,
@@ -89,7 +89,7 @@ async fn users_page(
         .into_iter()
         .map(|u| {
             json!({
-                "email": u.email, "role": u.role.as_str(), "totp": u.totp_enabled,
+                "id": u.id, "email": u.email, "role": u.role.as_str(), "totp": u.totp_enabled,
                 "created": u.created_at.format("%Y-%m-%d").to_string(),
                 "disabled": u.disabled_at.is_some(),
                 "locked": u.locked_until.is_some_and(|t| t > state.clock.now()),
@@ -102,7 +102,7 @@ async fn users_page(
         page_ctx(
             state,
             &s.0,
-            json!({ "users": users, "created": created, "error": error }),
+            json!({ "users": users, "created": created, "error": error, "me": s.0.user.id }),
         ),
     ))
 }

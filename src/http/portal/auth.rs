@@ -286,6 +286,13 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Ses
 pub struct Signed(pub Session);
 
 impl Signed {
+    /// A form post: its CSRF token first, then the role.
+    #[allow(clippy::result_large_err)]
+    pub fn form(&self, fields: &Fields, role: Role) -> Result<(), Response> {
+        self.0.check_csrf(fields)?;
+        self.require(role)
+    }
+
     // The error is the page to answer with, built once per refused request.
     #[allow(clippy::result_large_err)]
     pub fn require(&self, role: Role) -> Result<(), Response> {

@@ -13,9 +13,11 @@ use super::AppState;
 
 pub mod admin;
 pub mod auth;
+pub mod manage;
 pub mod model;
 pub mod pages;
 pub mod requests;
+pub mod retention;
 
 pub fn router(state: AppState) -> Router<AppState> {
     let portal = Router::new()
@@ -37,9 +39,32 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/portal/requests/{reference}", get(requests::detail))
         .route(
+            "/portal/requests/{reference}/preview",
+            get(requests::preview),
+        )
+        .route(
             "/portal/requests/{reference}/{action}",
             post(requests::action),
         )
+        .route("/portal/requests/{reference}/note", post(manage::add_note))
+        .route("/portal/connectors", get(manage::connectors))
+        .route(
+            "/portal/connectors/{name}/test",
+            post(manage::test_connector),
+        )
+        .route(
+            "/portal/tokens",
+            get(manage::tokens).post(manage::create_token),
+        )
+        .route("/portal/tokens/{id}/revoke", post(manage::revoke_token))
+        .route("/portal/users/{id}/{action}", post(manage::user_action))
+        .route("/portal/retention", get(retention::page))
+        .route("/portal/retention/{name}/{mode}", post(retention::run))
+        .route(
+            "/portal/holds",
+            get(retention::holds).post(retention::add_hold),
+        )
+        .route("/portal/holds/{id}/release", post(retention::release_hold))
         .route("/portal/audit", get(admin::audit))
         .route("/portal/audit/verify", post(admin::verify))
         .route("/portal/users", get(admin::users).post(admin::add_user))

@@ -62,6 +62,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         "portal/users.html",
         include_str!("../../../templates/portal/users.html"),
     ),
+    (
+        "portal/preview.html",
+        include_str!("../../../templates/portal/preview.html"),
+    ),
+    (
+        "portal/connectors.html",
+        include_str!("../../../templates/portal/connectors.html"),
+    ),
+    (
+        "portal/tokens.html",
+        include_str!("../../../templates/portal/tokens.html"),
+    ),
+    (
+        "portal/retention.html",
+        include_str!("../../../templates/portal/retention.html"),
+    ),
+    (
+        "portal/holds.html",
+        include_str!("../../../templates/portal/holds.html"),
+    ),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../../static/portal.css");

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 
 use super::auth::Signed;
@@ -39,9 +39,47 @@ fn options<T: Copy + std::fmt::Display>(all: &[T]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Of the requests answered (completed or refused) since the first of this month, how
+/// many were answered by their due date: `(on time, answered)`.
+async fn answered_this_month(state: &AppState, today: NaiveDate) -> Result<(u32, u32), AppError> {
+    let tz = state.config.deadlines.timezone.0;
+    let first = today.with_day(1).unwrap_or(today);
+    let local_midnight = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let (Some(from), Some(month_start)) = (
+        local_midnight(first - chrono::Months::new(6)),
+        local_midnight(first),
+    ) else {
+        return Ok((0, 0));
+    };
+    let rows = state.store.sla_rows(from, state.clock.now()).await?;
+    let (mut on_time, mut answered) = (0, 0);
+    for r in rows
+        .iter()
+        .filter(|r| matches!(r.status.as_str(), "completed" | "denied"))
+    {
+        let Some(closed) = r.closed_at.filter(|c| *c >= month_start) else {
+            continue;
+        };
+        answered += 1;
+        let closed_day = closed.with_timezone(&tz).date_naive();
+        if r.due_date.is_none_or(|due| closed_day <= due) {
+            on_time += 1;
+        }
+    }
+    Ok((on_time, answered))
+}
+
 pub async fn dashboard(State(state): State<AppState>, s: Signed) -> Response {
     let today = workflow::today(&state);
     let week = today + chrono::Days::new(7);
+    let (on_time, answered) = match answered_this_month(&state, today).await {
+        Ok(x) => x,
+        Err(e) => return error_page(e),
+    };
     match state.store.metrics(today, week).await {
         Ok(m) => {
             let by_status: Vec<_> = m
@@ -57,7 +95,9 @@ pub async fn dashboard(State(state): State<AppState>, s: Signed) -> Response {
                     &state,
                     &s.0,
                     json!({ "by_status": by_status, "open": open, "overdue": m.overdue,
-                            "due_soon": m.due_within_7_days, "today": today.to_string() }),
+                            "due_soon": m.due_within_7_days, "today": today.to_string(),
+                            "answered": answered, "on_time": on_time,
+                            "on_time_pct": (answered > 0).then(|| on_time * 100 / answered) }),
                 ),
             )
         }
@@ -90,7 +130,7 @@ fn list_query(raw: Option<&str>) -> Result<(ListQuery, serde_json::Value), AppEr
     let page = f.text("page").and_then(|p| p.parse::<u32>().ok());
     let values = json!({
         "status": f.text("status"), "kind": f.text("kind"),
-        "overdue": f.text("overdue"), "q": f.text("q"),
+        "overdue": f.text("overdue"), "q": f.text("q"), "assignee": f.text("assignee"),
     });
     Ok((
         ListQuery {
@@ -98,6 +138,7 @@ fn list_query(raw: Option<&str>) -> Result<(ListQuery, serde_json::Value), AppEr
             kind,
             overdue,
             q: f.text("q"),
+            assignee: f.text("assignee"),
             page,
             per_page: Some(25),
         },
@@ -162,6 +203,13 @@ fn done_message(action: &str) -> Option<&'static str> {
         "complete" => "The request is completed; the subject was told.",
         "withdraw" => "The request was recorded as withdrawn.",
         "created" => "The request was entered.",
+        "retry-task" => "The task was queued again.",
+        "lift" => "The subject was told, and the restriction is being lifted on every connector.",
+        "note" => "The note was added to the history (staff only; the subject does not see it).",
+        "export-link" => {
+            "A new download link was emailed to the subject; earlier links stop working."
+        }
+        "export-rebuild" => "The package was built again and its link emailed to the subject.",
         _ => return None,
     })
 }
@@ -177,6 +225,13 @@ async fn detail_page(
 ) -> Result<Response, AppError> {
     let req = workflow::load(state, reference).await?;
     let can = allowed(req.status, req.held_from, req.extended);
+    let exports =
+        crate::http::api::exports::views(state, state.store.exports_for_request(&req.id).await?);
+    let exportable = matches!(
+        req.kind,
+        crate::domain::request::Kind::Access | crate::domain::request::Kind::Portability
+    );
+    let identity = crate::verification::view(state, &req).await?;
     let view = full_view(state, &actor(s, client), req, true).await?;
     let status_label = label(view.status.as_str());
     let agent = s.0.user.role >= Role::Agent;
@@ -190,6 +245,8 @@ async fn detail_page(
                 "r": view, "status_label": status_label, "can": can, "agent": agent,
                 "flash": flash, "error": error,
                 "deny_reasons": options(DenyReason::ALL),
+                "exports": exports, "exportable": exportable,
+                "identity": identity,
             }),
         ),
     ))
@@ -268,20 +325,51 @@ pub async fn action(
     body: Bytes,
 ) -> Response {
     let f = Fields::parse(&body);
-    if let Err(r) = s.0.check_csrf(&f) {
+    if let Err(r) = s.form(&f, Role::Agent) {
         return r;
     }
-    if let Err(r) = s.require(Role::Agent) {
-        return r;
-    }
-    let result = match staff_action(&action, &f) {
-        Ok(a) => workflow::act(&state, &actor(&s, &client), &reference, a).await,
-        Err(e) => Err(e),
+    let who = actor(&s, &client);
+    use crate::http::api::exports::{rebuild_for, reissue_for};
+    let result = match action.as_str() {
+        "export-link" => reissue_for(&state, &who, &reference).await.map(|_| None),
+        "export-rebuild" => rebuild_for(&state, &who, &reference).await.map(|_| None),
+        "lift" => workflow::lift_restriction(
+            &state,
+            &who,
+            &reference,
+            &f.text("reason").unwrap_or_default(),
+        )
+        .await
+        .map(Some),
+        "retry-task" => match f.text("task_id") {
+            Some(task_id) => crate::fanout::retry(&state, &reference, &task_id)
+                .await
+                .map(|_| None),
+            None => Err(AppError::field("task_id", "choose a task")),
+        },
+        // Staff record how they verified the requester (issue 12).
+        "identity" => match workflow::load(&state, &reference).await {
+            Ok(req) => crate::verification::staff_confirm(
+                &state,
+                &s.0.actor_name(),
+                client.text(),
+                &req,
+                f.get("note").unwrap_or_default(),
+            )
+            .await
+            .map(|_| None),
+            Err(e) => Err(e),
+        },
+        _ => match staff_action(&action, &f) {
+            Ok(a) => workflow::act(&state, &who, &reference, a).await.map(Some),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(req) => Redirect::to(&format!(
             "/portal/requests/{}?done={}",
-            req.reference,
+            req.map(|r| r.reference)
+                .unwrap_or_else(|| reference.clone()),
             if done_message(&action).is_some() {
                 action.as_str()
             } else {
@@ -360,10 +448,7 @@ pub async fn create(
     body: Bytes,
 ) -> Response {
     let f = Fields::parse(&body);
-    if let Err(r) = s.0.check_csrf(&f) {
-        return r;
-    }
-    if let Err(r) = s.require(Role::Agent) {
+    if let Err(r) = s.form(&f, Role::Agent) {
         return r;
     }
     let values = json!({
@@ -406,6 +491,31 @@ pub async fn create(
             StatusCode::UNPROCESSABLE_ENTITY,
             values,
             Some(readable(&e)),
+        ),
+        Err(e) => error_page(e),
+    }
+}
+
+/// The erasure dry run of a request: per connector and table, the rows an erasure would
+/// touch and what it would do to each field. Changes nothing; audited as a view.
+pub async fn preview(
+    State(state): State<AppState>,
+    s: Signed,
+    client: ClientAddr,
+    Path(reference): Path<String>,
+) -> Response {
+    let result = crate::http::api::connectors::preview_for(
+        &state,
+        s.0.actor_name(),
+        client.text(),
+        &reference,
+    )
+    .await;
+    match result {
+        Ok(p) => render(
+            StatusCode::OK,
+            "portal/preview.html",
+            page_ctx(&state, &s.0, json!({ "reference": reference, "p": p })),
         ),
         Err(e) => error_page(e),
     }

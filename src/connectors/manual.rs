@@ -1,0 +1,241 @@
+//! The manual connector: a person or a vendor does the work. The task sends them an
+//! email (template `manual_task`) with the instructions from the data map and a
+//! single-use completion link (`/tasks/{token}`: the page changes nothing, its button
+//! POSTs); the task is `waiting`, so the request stays `in_progress`, until they confirm.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::http::External;
+use super::{
+    AccessResult, Connector, ConnectorDecl, ConnectorError, ErasureEvidence, Hasher, Identity,
+    Preview, RectifyReport, SetReport,
+};
+use crate::http::AppState;
+use crate::store::{Changes, Request, Task, TaskToken};
+
+/// How long a completion link stays usable unless the data map says otherwise.
+pub const DEFAULT_LINK_DAYS: u32 = 14;
+
+/// What a `manual` data-map file declares besides its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualSettings {
+    /// Who does the work (a vendor's privacy desk, a colleague).
+    pub email: String,
+    pub instructions: Option<String>,
+    pub link_days: u32,
+}
+
+/// Read `email` (required), `instructions` and `link_days`; problems are
+/// `(key path, message)`.
+pub(crate) fn parse_settings(
+    settings: &toml::Table,
+    problems: &mut Vec<(String, String)>,
+) -> Option<ManualSettings> {
+    let before = problems.len();
+    let mut email = None;
+    let mut instructions = None;
+    let mut link_days = DEFAULT_LINK_DAYS;
+    for (k, v) in settings {
+        match (k.as_str(), v) {
+            ("email", toml::Value::String(s)) => {
+                let s = s.trim();
+                let valid = s.len() <= 254
+                    && s.split_once('@').is_some_and(|(local, domain)| {
+                        !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+                    })
+                    && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+                if valid {
+                    email = Some(s.to_string());
+                } else {
+                    problems.push(("email".into(), "is not an email address".into()));
+                }
+            }
+            ("instructions", toml::Value::String(s)) if s.len() <= 4000 => {
+                instructions = Some(s.clone());
+            }
+            ("link_days", toml::Value::Integer(n)) if (1..=90).contains(n) => link_days = *n as u32,
+            ("email", _) => problems.push(("email".into(), "must be a string".into())),
+            ("instructions", _) => problems.push((
+                "instructions".into(),
+                "must be a string of at most 4000 characters".into(),
+            )),
+            ("link_days", _) => {
+                problems.push(("link_days".into(), "must be a number from 1 to 90".into()))
+            }
+            (other, _) => problems.push((
+                other.to_string(),
+                format!("unknown field `{other}`, expected `email`, `instructions` or `link_days`"),
+            )),
+        }
+    }
+    if email.is_none() && !settings.contains_key("email") {
+        problems.push((
+            "email".into(),
+            "missing key: a manual connector needs the email address of who does the work".into(),
+        ));
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(ManualSettings {
+        email: email?,
+        instructions,
+        link_days,
+    })
+}
+
+/// What the person is asked to do, per operation.
+pub fn action_label(operation: &str) -> &'static str {
+    match operation {
+        "access" => "find and send us a copy of the data you hold about this person",
+        "erase" => "erase the data you hold about this person",
+        "rectify" => "correct the data you hold about this person as described below",
+        "restrict" => "restrict the processing of this person's data",
+        "object" => "stop processing this person's data for the purpose they objected to",
+        _ => "handle this request",
+    }
+}
+
+/// A declared manual connector.
+pub struct ManualConnector {
+    name: String,
+    settings: ManualSettings,
+}
+
+impl ManualConnector {
+    pub fn new(decl: &ConnectorDecl) -> Result<Self, ConnectorError> {
+        Ok(Self {
+            name: decl.name().to_string(),
+            settings: decl
+                .manual_settings()
+                .cloned()
+                .ok_or_else(|| ConnectorError::Failed {
+                    connector: decl.name().to_string(),
+                    reason: "not a manual connector".into(),
+                })?,
+        })
+    }
+
+    pub fn settings(&self) -> &ManualSettings {
+        &self.settings
+    }
+
+    /// Queue the email with a fresh completion link and put the task in `waiting`, in one
+    /// transaction.
+    pub async fn start(
+        &self,
+        state: &AppState,
+        req: &Request,
+        task: &Task,
+        who: &Identity,
+        corrections: &[(String, Value)],
+    ) -> Result<External, ConnectorError> {
+        let now = state.clock.now();
+        let token = crate::crypto::new_token();
+        let expires = now + chrono::TimeDelta::days(i64::from(self.settings.link_days));
+        let link = TaskToken {
+            token_hash: crate::crypto::token_hash(&token),
+            task_id: task.id.clone(),
+            request_ref: req.reference.clone(),
+            purpose: "manual".into(),
+            expires_at: expires,
+            used_at: None,
+            created_at: now,
+        };
+        let corrections: Vec<Value> = corrections
+            .iter()
+            .map(|(f, v)| json!({ "field": f, "value": v }))
+            .collect();
+        let mut changes = Changes {
+            now: Some(now),
+            ..Default::default()
+        };
+        crate::notify::queue(
+            state,
+            &mut changes,
+            Some(&req.id),
+            "manual_task",
+            &self.settings.email,
+            json!({
+                "reference": req.reference,
+                "connector": self.name,
+                "action": action_label(&task.operation),
+                "subject_email": who.email(),
+                "instructions": self.settings.instructions,
+                "corrections": corrections,
+                "link": crate::notify::link(state, &format!("/tasks/{token}")),
+                "expires": expires.format("%-d %B %Y").to_string(),
+            }),
+        );
+        let waiting = state
+            .store
+            .wait_task(&task.id, Some(&link), &changes, now)
+            .await
+            .map_err(|e| ConnectorError::Database {
+                connector: self.name.clone(),
+                operation: "creating the manual task".into(),
+                reason: e.to_string(),
+            })?;
+        if waiting {
+            state.queue.wake();
+        }
+        Ok(External::Waiting)
+    }
+
+    fn unsupported(&self) -> ConnectorError {
+        ConnectorError::Failed {
+            connector: self.name.clone(),
+            reason: "a manual connector is done by a person through its task email".into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Connector for ManualConnector {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Nothing to connect to; the address was checked when the data map was read.
+    async fn test(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+
+    async fn access(&self, _who: &Identity) -> Result<AccessResult, ConnectorError> {
+        Err(self.unsupported())
+    }
+
+    /// Nothing is known in advance: the person reports when they are done.
+    async fn preview_erasure(&self, _who: &Identity) -> Result<Preview, ConnectorError> {
+        Ok(Preview { tables: Vec::new() })
+    }
+
+    async fn erase(
+        &self,
+        _who: &Identity,
+        _hasher: &Hasher,
+    ) -> Result<ErasureEvidence, ConnectorError> {
+        Err(self.unsupported())
+    }
+
+    async fn rectify(
+        &self,
+        _who: &Identity,
+        _corrections: &[(String, Value)],
+    ) -> Result<RectifyReport, ConnectorError> {
+        Err(self.unsupported())
+    }
+
+    async fn restrict(
+        &self,
+        _who: &Identity,
+        _lift: bool,
+    ) -> Result<Option<SetReport>, ConnectorError> {
+        Err(self.unsupported())
+    }
+
+    async fn object(&self, _who: &Identity) -> Result<Option<SetReport>, ConnectorError> {
+        Err(self.unsupported())
+    }
+}

@@ -1,0 +1,146 @@
+//! An access task's result — the subject's rows, table by table — stored encrypted in
+//! parts of at most [`PART_ROWS`] rows (and about [`PART_BYTES`] of JSON), so that the
+//! export streams them into the package one part at a time instead of holding a
+//! subject's whole data in memory.
+//!
+//! Writers: the `connector.run` job (after an access) through [`store`]. Readers: the
+//! export through [`parts`] + [`read_part`] (streaming), or [`load`] (everything at once,
+//! for small consumers such as a connector that needs another connector's keys).
+
+use serde_json::{Map, Value};
+
+use crate::connectors::{AccessResult, TableRows};
+use crate::http::AppState;
+use crate::store::{ResultPart, ResultPartInfo, StoreError};
+
+/// Rows per part at most.
+pub const PART_ROWS: usize = 2000;
+/// Serialized JSON per part, roughly at most (a single larger row gets a part of its own).
+pub const PART_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("a stored task result could not be decrypted or read")]
+    Unreadable,
+}
+
+/// Split `result` into encrypted parts. Every table appears at least once (an empty
+/// part records that it was searched and nothing was found).
+pub fn split(state: &AppState, result: &AccessResult) -> Vec<ResultPart> {
+    let mut parts = Vec::new();
+    for t in &result.tables {
+        let mut start = 0;
+        loop {
+            let mut end = start;
+            let mut bytes = 2;
+            while end < t.rows.len() && end - start < PART_ROWS {
+                let size = serde_json::to_string(&t.rows[end])
+                    .map(|s| s.len())
+                    .unwrap_or(0);
+                if end > start && bytes + size > PART_BYTES {
+                    break;
+                }
+                bytes += size + 1;
+                end += 1;
+            }
+            let rows = &t.rows[start..end];
+            parts.push(part(state, parts.len() as i64, &t.table, rows));
+            start = end;
+            if start >= t.rows.len() {
+                break;
+            }
+        }
+    }
+    parts
+}
+
+fn part(state: &AppState, seq: i64, table: &str, rows: &[Map<String, Value>]) -> ResultPart {
+    let mut columns: Vec<String> = Vec::new();
+    for row in rows {
+        for k in row.keys() {
+            if !columns.iter().any(|c| c == k) {
+                columns.push(k.clone());
+            }
+        }
+    }
+    let json = serde_json::to_string(rows).unwrap_or_else(|_| "[]".into());
+    ResultPart {
+        seq,
+        table_name: table.to_string(),
+        columns,
+        row_count: rows.len() as i64,
+        rows_ct: state.keys.encrypt(&json),
+    }
+}
+
+/// Store `result` as the result of `task_id`, replacing any earlier one (a retried task).
+pub async fn store(
+    state: &AppState,
+    task_id: &str,
+    result: &AccessResult,
+) -> Result<usize, ResultError> {
+    let parts = split(state, result);
+    state.store.replace_result_parts(task_id, &parts).await?;
+    Ok(parts.len())
+}
+
+/// The parts of a task's result, without rows. Tasks finished before results were
+/// stored in parts keep theirs in `tasks.result_ct`; those are moved into parts here.
+pub async fn parts(
+    state: &AppState,
+    task: &crate::store::Task,
+) -> Result<Vec<ResultPartInfo>, ResultError> {
+    let index = state.store.result_part_index(&task.id).await?;
+    if !index.is_empty() {
+        return Ok(index);
+    }
+    let Some(ct) = &task.result_ct else {
+        return Ok(index);
+    };
+    let plain = state
+        .keys
+        .decrypt(ct)
+        .map_err(|_| ResultError::Unreadable)?;
+    let legacy: AccessResult = serde_json::from_str(&plain).map_err(|_| ResultError::Unreadable)?;
+    store(state, &task.id, &legacy).await?;
+    Ok(state.store.result_part_index(&task.id).await?)
+}
+
+/// The rows of one part.
+pub async fn read_part(
+    state: &AppState,
+    task_id: &str,
+    seq: i64,
+) -> Result<Vec<Map<String, Value>>, ResultError> {
+    let ct = state
+        .store
+        .result_part_rows(task_id, seq)
+        .await?
+        .ok_or(ResultError::Unreadable)?;
+    let plain = state
+        .keys
+        .decrypt(&ct)
+        .map_err(|_| ResultError::Unreadable)?;
+    serde_json::from_str(&plain).map_err(|_| ResultError::Unreadable)
+}
+
+/// A task's whole result in memory, tables in stored order.
+pub async fn load(
+    state: &AppState,
+    task: &crate::store::Task,
+) -> Result<AccessResult, ResultError> {
+    let mut tables: Vec<TableRows> = Vec::new();
+    for info in parts(state, task).await? {
+        let rows = read_part(state, &task.id, info.seq).await?;
+        match tables.last_mut() {
+            Some(t) if t.table == info.table_name => t.rows.extend(rows),
+            _ => tables.push(TableRows {
+                table: info.table_name,
+                rows,
+            }),
+        }
+    }
+    Ok(AccessResult { tables })
+}

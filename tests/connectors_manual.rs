@@ -1,0 +1,127 @@
+//! The manual connector through the service and a real SMTP sink: the person named in
+//! the data map gets an email with instructions and a completion link; opening the link
+//! changes nothing, confirming it finishes the task (once) and the request moves on.
+
+mod common;
+
+use std::time::Duration;
+
+use common::product::{create_and_start, wait_for_status};
+use common::smtp::{self, decoded_text};
+use common::{Backend, Options, json, spawn_app_with};
+use rightsdesk::auth::Role;
+use rightsdesk::config::EmailTransport;
+use rightsdesk::secret::Secret;
+
+const VENDOR: &str = "privacy@vendor.example";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_confirms_the_task_through_a_single_use_link() {
+    let sink = smtp::start().await;
+    let addr = sink.addr;
+    let dir = tempfile::tempdir().unwrap();
+    let datamap = dir.path().join("datamap");
+    std::fs::create_dir_all(&datamap).unwrap();
+    std::fs::write(
+        datamap.join("crm.toml"),
+        format!(
+            "name = \"crm-vendor\"\nkind = \"manual\"\nemail = \"{VENDOR}\"\n\
+             instructions = \"Search the CRM by email and delete the contact.\"\n"
+        ),
+    )
+    .unwrap();
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.email.transport = EmailTransport::Smtp;
+            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
+        }),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(Backend::Sqlite, opts).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let reference = create_and_start(&app, &agent, "erasure", "ada@example.com").await;
+
+    // The vendor's email: who, what, the instructions and the link.
+    let mut mail = None;
+    for _ in 0..100 {
+        mail = sink
+            .messages()
+            .into_iter()
+            .find(|m| m.to.iter().any(|t| t == VENDOR));
+        if mail.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = decoded_text(&mail.expect("the vendor got an email").data);
+    assert!(text.contains("ada@example.com"), "{text}");
+    assert!(text.contains(&reference), "{text}");
+    assert!(text.contains("delete the contact"), "{text}");
+    assert!(text.contains("erase the data you hold"), "{text}");
+    let start = text.find("/tasks/").expect("a completion link");
+    let path: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+
+    let (_, v) = json(
+        app.get(&agent, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
+    assert_eq!(v["status"], "in_progress");
+    assert_eq!(v["tasks"][0]["status"], "waiting");
+
+    // Opening the link (as a mail scanner would) changes nothing.
+    let page = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("The task is done"), "{html}");
+    assert!(html.contains(&reference));
+    let (_, v) = json(
+        app.get(&agent, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
+    assert_eq!(v["tasks"][0]["status"], "waiting");
+
+    // Confirming finishes the task, and the request moves on to review.
+    let done = app.client.post(app.url(&path)).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    let v = wait_for_status(&app, &agent, &reference, "review").await;
+    assert_eq!(v["tasks"][0]["status"], "succeeded", "{v}");
+
+    // The link works once.
+    let again = app.client.post(app.url(&path)).send().await.unwrap();
+    assert_eq!(again.status(), 410);
+    let again = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(again.status(), 410);
+    let unknown = app
+        .client
+        .get(app.url("/tasks/nonsense"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 410);
+    app.stop().await;
+}
+
+#[test]
+fn a_manual_connector_needs_an_address() {
+    let err = rightsdesk::connectors::datamap::parse_str(
+        "datamap/crm.toml",
+        "name = \"crm\"\nkind = \"manual\"\nemail = \"not an address\"\nwho = 1\n",
+    )
+    .expect_err("invalid");
+    let lines: Vec<String> = err.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "datamap/crm.toml: email: is not an email address",
+            "datamap/crm.toml: who: unknown field `who`, expected `email`, `instructions` or `link_days`"
+        ]
+    );
+}

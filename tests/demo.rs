@@ -1,0 +1,214 @@
+//! `rightsdesk demo` as a newcomer meets it: run it twice in an empty directory (the
+//! second run changes nothing), start `rightsdesk serve` there, and run the three printed
+//! curl lines: the seeded requests are listed, a new request is entered, and the open one
+//! is started and goes through the demo product's fan-out to completion.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rightsdesk")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn rightsdesk(dir: &Path, port: u16) -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(dir)
+        .env_remove("RIGHTSDESK_CONFIG")
+        .env_remove("RIGHTSDESK_DATABASE_URL")
+        .env("RIGHTSDESK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RIGHTSDESK_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("RIGHTSDESK_JOBS__POLL_INTERVAL", "200ms");
+    c
+}
+
+fn demo(dir: &Path, port: u16) -> String {
+    let out: Output = rightsdesk(dir, port)
+        .arg("demo")
+        .output()
+        .expect("run rightsdesk demo");
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The seeded requests the demo printed: (reference, kind, status).
+fn listed(text: &str) -> Vec<(String, String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (r, k, s) = (w.next()?, w.next()?, w.next()?);
+            (r.starts_with("DSR-") && w.next().is_none())
+                .then(|| (r.to_string(), k.to_string(), s.to_string()))
+        })
+        .collect()
+}
+
+fn curl_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("curl "))
+        .map(String::from)
+        .collect()
+}
+
+/// Run one printed line in a shell, as the reader would paste it.
+fn run_line(dir: &Path, line: &str) -> Value {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(line)
+        .current_dir(dir)
+        .output()
+        .expect("sh runs (curl must be installed for this test)");
+    assert!(out.status.success(), "`{line}` failed");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "`{line}` did not answer JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn status_of(client: &reqwest::Client, base: &str, token: &str, reference: &str) -> Value {
+    client
+        .get(format!("{base}/api/v1/requests/{reference}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get request")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_twice_then_serve_and_the_printed_curl_lines_work() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let port = free_port();
+
+    let first = demo(dir, port);
+    assert!(first.contains("Demo ready."), "{first}");
+    let seeded = listed(&first);
+    assert_eq!(seeded.len(), 12, "a dozen requests:\n{first}");
+    let statuses: std::collections::BTreeSet<&str> =
+        seeded.iter().map(|(_, _, s)| s.as_str()).collect();
+    for s in [
+        "awaiting_verification",
+        "open",
+        "in_progress",
+        "review",
+        "on_hold",
+        "completed",
+        "denied",
+        "withdrawn",
+        "expired",
+    ] {
+        assert!(statuses.contains(s), "no seeded request is {s}:\n{first}");
+    }
+    assert!(dir.join("data/demo/product.sqlite").is_file());
+    let datamap = std::fs::read_to_string(dir.join("datamap/demo.toml")).expect("data map");
+    assert!(datamap.contains("[[retention]]") && datamap.contains("retain_reason"));
+    assert!(
+        !datamap.contains("company_directory\""),
+        "the shared table is not declared"
+    );
+    let password_file = dir.join("data/initial-admin-password");
+    assert!(first.contains("initial-admin-password") && password_file.is_file());
+    let lines = curl_lines(&first);
+    assert_eq!(lines.len(), 3, "three curl lines:\n{first}");
+
+    // Running it again changes nothing and shows the same token and requests.
+    let second = demo(dir, port);
+    assert!(second.contains("already present"), "{second}");
+    assert_eq!(listed(&second).len(), 12);
+    assert_eq!(curl_lines(&second), lines, "same token, same lines");
+
+    let token = first
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("3. Staff API token (agent): "))
+        .expect("the token line")
+        .to_string();
+
+    let log = std::fs::File::create(dir.join("serve.log")).expect("log file");
+    let _serve = Serve(
+        rightsdesk(dir, port)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start serve"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status() == 200
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "serve answers /readyz");
+    let portal = client
+        .get(format!("{base}/portal/login"))
+        .send()
+        .await
+        .expect("portal");
+    assert_eq!(portal.status(), 200);
+
+    // 1: the seeded requests are listed.
+    let list = run_line(dir, &lines[0]).to_string();
+    for (reference, _, _) in &seeded {
+        assert!(list.contains(reference), "{reference} is not listed");
+    }
+    // 2: a new access request is entered.
+    let created = run_line(dir, &lines[1]);
+    let new_ref = created["reference"]
+        .as_str()
+        .expect("a reference")
+        .to_string();
+    assert_eq!(created["status"], "open", "{created}");
+    // 3: the open request starts and the demo product's fan-out completes it.
+    let started = run_line(dir, &lines[2]);
+    assert_eq!(started["status"], "in_progress", "{started}");
+    let reference = started["reference"]
+        .as_str()
+        .expect("reference")
+        .to_string();
+    let mut last = Value::Null;
+    for _ in 0..300 {
+        last = status_of(&client, &base, &token, &reference).await;
+        if last["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["status"], "completed", "{last}");
+    let list = run_line(dir, &lines[0]).to_string();
+    assert!(list.contains(&new_ref));
+}
