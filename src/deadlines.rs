@@ -23,6 +23,7 @@ pub struct SweepReport {
     pub escalations: u32,
     pub expired: u32,
     pub ccpa_flagged: u32,
+    pub manual_escalations: u32,
     pub tokens_removed: u64,
 }
 
@@ -219,8 +220,53 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, StoreError> {
         }
     }
 
+    report.manual_escalations = escalate_waiting_tasks(state, today).await?;
     report.tokens_removed = state.store.purge_dead_tokens(state.clock.now()).await?;
     Ok(report)
+}
+
+/// A manual task whose person has not confirmed within the connector's
+/// `escalate_after_days`: the request's assignee (or the privacy team) is told once.
+async fn escalate_waiting_tasks(state: &AppState, today: NaiveDate) -> Result<u32, StoreError> {
+    let mut sent = 0;
+    for decl in state.connectors.decls() {
+        let Some(settings) = decl.manual_settings() else {
+            continue;
+        };
+        let days = settings.escalate_after_days;
+        let cutoff = state.clock.now() - TimeDelta::days(i64::from(days));
+        for (reference, task_id, operation) in state
+            .store
+            .tasks_waiting_since(decl.name(), cutoff, PAGE)
+            .await?
+        {
+            let Some(req) = state.store.request_by_reference(&reference).await? else {
+                continue;
+            };
+            let due = req.due_date.unwrap_or(today);
+            let changes = staff_mail(
+                state,
+                &req,
+                due,
+                "Manual task waiting",
+                &format!(
+                    "The {} task for connector \"{}\" was sent to {} more than {days} day(s) ago and has not been confirmed. Chase them, or record the outcome yourself.",
+                    operation,
+                    decl.name(),
+                    settings.email
+                ),
+            );
+            if state
+                .store
+                .send_notice(&req.id, &format!("task_waiting:{task_id}"), due, &changes)
+                .await?
+            {
+                sent += 1;
+                tracing::warn!(reference = %req.reference, connector = decl.name(), "manual task waiting; escalated");
+            }
+        }
+    }
+    Ok(sent)
 }
 
 /// Expire one unverified request: the subject is told, identity and free text are wiped,

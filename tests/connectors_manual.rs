@@ -88,6 +88,36 @@ async fn a_person_confirms_the_task_through_a_single_use_link() {
     .await;
     assert_eq!(v["tasks"][0]["status"], "waiting");
 
+    // Unconfirmed after `escalate_after_days` (7 by default): the privacy team is told
+    // once, by the deadline sweep.
+    let report = rightsdesk::deadlines::sweep(&app.state).await.unwrap();
+    assert_eq!(report.manual_escalations, 0, "not yet");
+    app.clock.advance(chrono::TimeDelta::days(8));
+    let report = rightsdesk::deadlines::sweep(&app.state).await.unwrap();
+    assert_eq!(report.manual_escalations, 1);
+    let report = rightsdesk::deadlines::sweep(&app.state).await.unwrap();
+    assert_eq!(report.manual_escalations, 0, "escalated once");
+    let mut chase = None;
+    for _ in 0..100 {
+        chase = sink.messages().into_iter().find(|m| {
+            m.to.iter().any(|t| t == "privacy@example.com")
+                && decoded_text(&m.data).contains("Manual task waiting")
+        });
+        if chase.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let chase = decoded_text(&chase.expect("the privacy team was told").data);
+    assert!(
+        chase.contains(&reference) && chase.contains("crm-vendor"),
+        "{chase}"
+    );
+    assert!(
+        !chase.contains("ada@example.com"),
+        "staff mail carries the reference only"
+    );
+
     // Confirming finishes the task, and the request moves on to review.
     let done = app.client.post(app.url(&path)).send().await.unwrap();
     assert_eq!(done.status(), 200);
@@ -121,7 +151,7 @@ fn a_manual_connector_needs_an_address() {
         lines,
         [
             "datamap/crm.toml: email: is not an email address",
-            "datamap/crm.toml: who: unknown field `who`, expected `email`, `instructions` or `link_days`"
+            "datamap/crm.toml: who: unknown field `who`, expected `email`, `instructions`, `link_days` or `escalate_after_days`"
         ]
     );
 }

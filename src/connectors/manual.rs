@@ -24,7 +24,12 @@ pub struct ManualSettings {
     pub email: String,
     pub instructions: Option<String>,
     pub link_days: u32,
+    /// Days a task may wait for its confirmation before the privacy team is told.
+    pub escalate_after_days: u32,
 }
+
+/// How long a manual task may wait unless the data map says otherwise.
+pub const DEFAULT_ESCALATE_AFTER_DAYS: u32 = 7;
 
 /// Read `email` (required), `instructions` and `link_days`; problems are
 /// `(key path, message)`.
@@ -36,6 +41,7 @@ pub(crate) fn parse_settings(
     let mut email = None;
     let mut instructions = None;
     let mut link_days = DEFAULT_LINK_DAYS;
+    let mut escalate_after_days = DEFAULT_ESCALATE_AFTER_DAYS;
     for (k, v) in settings {
         match (k.as_str(), v) {
             ("email", toml::Value::String(s)) => {
@@ -55,6 +61,13 @@ pub(crate) fn parse_settings(
                 instructions = Some(s.clone());
             }
             ("link_days", toml::Value::Integer(n)) if (1..=90).contains(n) => link_days = *n as u32,
+            ("escalate_after_days", toml::Value::Integer(n)) if (1..=90).contains(n) => {
+                escalate_after_days = *n as u32
+            }
+            ("escalate_after_days", _) => problems.push((
+                "escalate_after_days".into(),
+                "must be a number from 1 to 90".into(),
+            )),
             ("email", _) => problems.push(("email".into(), "must be a string".into())),
             ("instructions", _) => problems.push((
                 "instructions".into(),
@@ -65,7 +78,9 @@ pub(crate) fn parse_settings(
             }
             (other, _) => problems.push((
                 other.to_string(),
-                format!("unknown field `{other}`, expected `email`, `instructions` or `link_days`"),
+                format!(
+                    "unknown field `{other}`, expected `email`, `instructions`, `link_days` or `escalate_after_days`"
+                ),
             )),
         }
     }
@@ -82,6 +97,7 @@ pub(crate) fn parse_settings(
         email: email?,
         instructions,
         link_days,
+        escalate_after_days,
     })
 }
 

@@ -1342,6 +1342,24 @@ macro_rules! store_impl {
                 Ok(row.map(|(c,)| c))
             }
 
+            async fn tasks_waiting_since(
+                &self,
+                connector: &str,
+                cutoff: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<(String, String, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT r.reference, t.id, t.operation FROM tasks t JOIN requests r ON r.id = t.request_id \
+                     WHERE t.status = 'waiting' AND t.connector = $1 AND t.updated_at < $2 \
+                     ORDER BY t.updated_at LIMIT $3",
+                )
+                .bind(connector)
+                .bind(cutoff)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn set_user_disabled(&self, id: &str, at: Option<chrono::DateTime<chrono::Utc>>) -> $crate::store::Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let r = sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")

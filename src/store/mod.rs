@@ -730,6 +730,14 @@ pub trait Store: Send + Sync + 'static {
     async fn result_part_index(&self, task_id: &str) -> Result<Vec<ResultPartInfo>>;
     /// The encrypted rows of one part.
     async fn result_part_rows(&self, task_id: &str, seq: i64) -> Result<Option<String>>;
+    /// Tasks of `connector` still `waiting` (for a person or a callback) since before
+    /// `cutoff`, oldest first: `(request reference, task id, operation)`.
+    async fn tasks_waiting_since(
+        &self,
+        connector: &str,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(String, String, String)>>;
     /// Disable (`Some`) or enable (`None`) a portal user; disabling ends their sessions.
     async fn set_user_disabled(&self, id: &str, at: Option<DateTime<Utc>>) -> Result<bool>;
     /// Replace a portal user's password hash, clear their lockout and end their sessions.
