@@ -248,7 +248,23 @@ pub fn build_package(
         for (table, parts) in source.tables() {
             let base = format!("data/{conn}/{}", segment(table));
             let rows: u64 = parts.iter().map(|p| p.row_count.max(0) as u64).sum();
-            let mut json_file = entry(&mut zip, &format!("{base}.json"), |w| {
+            let mut columns: Vec<&str> = Vec::new();
+            for c in parts.iter().flat_map(|p| p.columns.iter()) {
+                if !columns.contains(&c.as_str()) {
+                    columns.push(c);
+                }
+            }
+            // One pass over the parts writes the JSON entry and, beside it, the CSV to a
+            // scratch file (next to the plaintext ZIP, removed with it), which is then
+            // copied into its entry: each part is read and parsed once.
+            let scratch = out.with_extension("csv.tmp");
+            let mut csv_out = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(BufWriter::new(File::create(&scratch)?));
+            if !columns.is_empty() {
+                csv_out.write_record(columns.iter().map(|c| escape_formula(c)))?;
+            }
+            let json_entry = entry(&mut zip, &format!("{base}.json"), |w| {
                 let mut first = true;
                 w.write_all(b"[")?;
                 for p in &parts {
@@ -256,36 +272,30 @@ pub fn build_package(
                         w.write_all(if first { b"\n" } else { b",\n" })?;
                         first = false;
                         serde_json::to_writer_pretty(&mut *w, &row)?;
-                    }
-                }
-                w.write_all(if first { b"]\n" } else { b"\n]\n" })?;
-                Ok(())
-            })?;
-            let mut columns: Vec<&str> = Vec::new();
-            for c in parts.iter().flat_map(|p| p.columns.iter()) {
-                if !columns.contains(&c.as_str()) {
-                    columns.push(c);
-                }
-            }
-            let mut csv_file = entry(&mut zip, &format!("{base}.csv"), |w| {
-                let mut out = csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::CRLF)
-                    .from_writer(w);
-                if !columns.is_empty() {
-                    out.write_record(columns.iter().map(|c| escape_formula(c)))?;
-                }
-                for p in &parts {
-                    for row in read(&source.task_id, p.seq)? {
-                        out.write_record(
+                        csv_out.write_record(
                             columns
                                 .iter()
                                 .map(|c| row.get(*c).map(csv_cell).unwrap_or_default()),
                         )?;
                     }
                 }
-                out.flush()?;
+                w.write_all(if first { b"]\n" } else { b"\n]\n" })?;
                 Ok(())
-            })?;
+            });
+            let flushed = csv_out
+                .into_inner()
+                .map_err(|e| ExportError::Io(e.into_error()))
+                .and_then(|mut f| Ok(f.flush()?));
+            let csv_entry = json_entry.and_then(|j| {
+                flushed?;
+                let c = entry(&mut zip, &format!("{base}.csv"), |w| {
+                    std::io::copy(&mut BufReader::new(File::open(&scratch)?), w)?;
+                    Ok(())
+                })?;
+                Ok((j, c))
+            });
+            let _ = std::fs::remove_file(&scratch);
+            let (mut json_file, mut csv_file) = csv_entry?;
             for f in [&mut json_file, &mut csv_file] {
                 f.rows = Some(rows);
                 f.connector = Some(source.connector.clone());
