@@ -80,6 +80,26 @@ macro_rules! store_impl {
                 Ok(self.pool.begin_with($begin).await?)
             }
 
+            /// An erasure ledger entry, once per task (a retried finish adds nothing).
+            async fn insert_ledger_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                l: &$crate::store::LedgerEntry,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO erasure_ledger (identity_hmac, identity_ct, connector, request_ref, task_id, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO NOTHING",
+                )
+                .bind(&l.identity_hmac)
+                .bind(&l.identity_ct)
+                .bind(&l.connector)
+                .bind(&l.request_ref)
+                .bind(&l.task_id)
+                .bind(l.at)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
             async fn insert_event_tx(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 request_id: &str,
@@ -1175,18 +1195,7 @@ macro_rules! store_impl {
                 .execute(&mut *tx)
                 .await?;
                 if let Some(l) = ledger {
-                    sqlx::query(
-                        "INSERT INTO erasure_ledger (identity_hmac, identity_ct, connector, request_ref, task_id, at) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO NOTHING",
-                    )
-                    .bind(&l.identity_hmac)
-                    .bind(&l.identity_ct)
-                    .bind(&l.connector)
-                    .bind(&l.request_ref)
-                    .bind(&l.task_id)
-                    .bind(l.at)
-                    .execute(&mut *tx)
-                    .await?;
+                    Self::insert_ledger_tx(&mut tx, l).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -1862,18 +1871,7 @@ macro_rules! store_impl {
                     return Ok(false);
                 }
                 if let Some(l) = ledger {
-                    sqlx::query(
-                        "INSERT INTO erasure_ledger (identity_hmac, identity_ct, connector, request_ref, task_id, at) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO NOTHING",
-                    )
-                    .bind(&l.identity_hmac)
-                    .bind(&l.identity_ct)
-                    .bind(&l.connector)
-                    .bind(&l.request_ref)
-                    .bind(&l.task_id)
-                    .bind(l.at)
-                    .execute(&mut *tx)
-                    .await?;
+                    Self::insert_ledger_tx(&mut tx, l).await?;
                 }
                 tx.commit().await?;
                 Ok(true)
