@@ -27,50 +27,64 @@ pub enum ResultError {
 }
 
 /// Split `result` into encrypted parts. Every table appears at least once (an empty
-/// part records that it was searched and nothing was found).
+/// part records that it was searched and nothing was found). Each row is serialized
+/// once: its JSON both measures the part and becomes part of it.
 pub fn split(state: &AppState, result: &AccessResult) -> Vec<ResultPart> {
     let mut parts = Vec::new();
     for t in &result.tables {
-        let mut start = 0;
-        loop {
-            let mut end = start;
-            let mut bytes = 2;
-            while end < t.rows.len() && end - start < PART_ROWS {
-                let size = serde_json::to_string(&t.rows[end])
-                    .map(|s| s.len())
-                    .unwrap_or(0);
-                if end > start && bytes + size > PART_BYTES {
-                    break;
+        let mut json = String::from("[");
+        let mut columns: Vec<String> = Vec::new();
+        let mut count = 0usize;
+        for row in &t.rows {
+            let text = serde_json::to_string(row).unwrap_or_else(|_| "{}".into());
+            if count > 0 && (count == PART_ROWS || json.len() + text.len() > PART_BYTES) {
+                parts.push(part(
+                    state,
+                    parts.len() as i64,
+                    &t.table,
+                    columns,
+                    count,
+                    json,
+                ));
+                (json, columns, count) = (String::from("["), Vec::new(), 0);
+            }
+            if count > 0 {
+                json.push(',');
+            }
+            json.push_str(&text);
+            for k in row.keys() {
+                if !columns.iter().any(|c| c == k) {
+                    columns.push(k.clone());
                 }
-                bytes += size + 1;
-                end += 1;
             }
-            let rows = &t.rows[start..end];
-            parts.push(part(state, parts.len() as i64, &t.table, rows));
-            start = end;
-            if start >= t.rows.len() {
-                break;
-            }
+            count += 1;
         }
+        parts.push(part(
+            state,
+            parts.len() as i64,
+            &t.table,
+            columns,
+            count,
+            json,
+        ));
     }
     parts
 }
 
-fn part(state: &AppState, seq: i64, table: &str, rows: &[Map<String, Value>]) -> ResultPart {
-    let mut columns: Vec<String> = Vec::new();
-    for row in rows {
-        for k in row.keys() {
-            if !columns.iter().any(|c| c == k) {
-                columns.push(k.clone());
-            }
-        }
-    }
-    let json = serde_json::to_string(rows).unwrap_or_else(|_| "[]".into());
+fn part(
+    state: &AppState,
+    seq: i64,
+    table: &str,
+    columns: Vec<String>,
+    count: usize,
+    mut json: String,
+) -> ResultPart {
+    json.push(']');
     ResultPart {
         seq,
         table_name: table.to_string(),
         columns,
-        row_count: rows.len() as i64,
+        row_count: count as i64,
         rows_ct: state.keys.encrypt(&json),
     }
 }

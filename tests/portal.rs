@@ -602,6 +602,15 @@ async fn audit_page_verifies_chain(app: TestApp) {
     app.stop().await;
 }
 
+/// The initial admin, signed in with TOTP enrolled.
+async fn admin(app: &TestApp) -> Browser<'_> {
+    let mut b = Browser::new(app);
+    let pw = initial_admin_password(app);
+    b.password("admin@example.com", &pw).await;
+    b.enrol().await;
+    b
+}
+
 /// The app on SQLite with the shop product database declared in its data map.
 async fn product_app() -> (TestApp, tempfile::TempDir, sqlx::SqlitePool) {
     let product_dir = tempfile::tempdir().unwrap();
@@ -753,10 +762,7 @@ async fn connectors_tokens_users_and_notes() {
     assert_eq!(r.status, 403);
 
     // The admin (TOTP first).
-    let mut b = Browser::new(&app);
-    let pw = initial_admin_password(&app);
-    b.password("admin@example.com", &pw).await;
-    b.enrol().await;
+    let mut b = admin(&app).await;
     let page = b.get("/portal/tokens").await;
     assert_eq!(page.status, 200);
     let r = b
@@ -849,10 +855,7 @@ async fn retention_policies_dry_run_and_legal_holds() {
     };
     let before = count().await;
 
-    let mut b = Browser::new(&app);
-    let pw = initial_admin_password(&app);
-    b.password("admin@example.com", &pw).await;
-    b.enrol().await;
+    let mut b = admin(&app).await;
     let page = b.get("/portal/retention").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
