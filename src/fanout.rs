@@ -2,6 +2,11 @@
 //! `connector.run` job (retried with backoff, limited per connector); when every task is
 //! done the request moves to `review`, or completes when its kind auto-completes and
 //! every task succeeded. Erasures are written to the erasure ledger with their task.
+//!
+//! A task whose connector declares nothing for its operation (no `[objection]`, no field
+//! a correction names) ends `skipped` with the reason, without a job; a rectification
+//! whose corrections name a field no connector declares is not run at all and stops in
+//! `review` for staff to edit the corrections (`connectors::declared`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -86,6 +91,26 @@ impl Connectors {
         self.engines.get(name).cloned()
     }
 
+    /// The declaration of connector `name`.
+    pub fn decl(&self, name: &str) -> Option<&ConnectorDecl> {
+        self.decls.iter().find(|d| d.name() == name)
+    }
+
+    /// Why connector `name` has nothing to do for `operation` (see
+    /// [`crate::connectors::declared::skip_reason`]).
+    pub fn skip_reason(&self, name: &str, operation: &str, fields: &[&str]) -> Option<String> {
+        self.decl(name)
+            .and_then(|d| crate::connectors::declared::skip_reason(d, operation, fields))
+    }
+
+    /// The correction fields that no declared connector can apply.
+    pub fn unmatched_corrections<'a>(&self, fields: &[&'a str]) -> Vec<&'a str> {
+        if self.decls.is_empty() {
+            return Vec::new();
+        }
+        crate::connectors::declared::unmatched_corrections(&self.decls, fields)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.engines.is_empty()
     }
@@ -122,23 +147,90 @@ pub fn operation(kind: Kind) -> &'static str {
     }
 }
 
-/// Add a task and its job per connector to `changes`; returns how many.
-pub fn plan(state: &AppState, req: &Request, changes: &mut Changes) -> usize {
+/// A task status after which the task does nothing more.
+pub fn is_finished(status: &str) -> bool {
+    matches!(status, "succeeded" | "failed" | "skipped")
+}
+
+/// What starting a request planned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Planned {
+    /// Tasks created (skipped ones included).
+    pub tasks: usize,
+    /// Tasks that will run (pending or blocked); the others were skipped at once.
+    pub to_run: usize,
+    /// Why nothing was run (a rectification naming fields no connector declares): the
+    /// request goes straight to `review` with this note for staff.
+    pub not_run: Option<String>,
+}
+
+/// Add a task and its job per connector to `changes`. A connector that declares nothing
+/// for the operation gets a `skipped` task with the reason and no job.
+pub fn plan(state: &AppState, req: &Request, changes: &mut Changes) -> Planned {
     let now = state.clock.now();
+    let op = operation(req.kind);
+    let corrections = if req.kind == Kind::Rectification {
+        corrections_of(state, req)
+    } else {
+        Vec::new()
+    };
+    let fields: Vec<&str> = corrections.iter().map(|(f, _)| f.as_str()).collect();
+    let unmatched = state.connectors.unmatched_corrections(&fields);
+    if !unmatched.is_empty() {
+        return Planned {
+            not_run: Some(not_run_note(&unmatched)),
+            ..Planned::default()
+        };
+    }
+    let mut planned = Planned::default();
     for name in state.connectors.names() {
         let id = uuid::Uuid::now_v7().to_string();
+        let mut task = new_task(id.clone(), req, name.clone(), op, "pending", now);
+        planned.tasks += 1;
+        if let Some(reason) = state.connectors.skip_reason(&name, op, &fields) {
+            task.status = "skipped".into();
+            task.error = Some(reason);
+            task.finished_at = Some(now);
+            changes.tasks.push(task);
+            continue;
+        }
+        planned.to_run += 1;
         // A connector whose key templates use another's rows waits for that task
         // (`release_blocked` enqueues it); the others start at once.
-        let blocked = state.connectors.depends_on.contains_key(&name);
-        if !blocked {
+        if state.connectors.depends_on.contains_key(&name) {
+            task.status = "blocked".into();
+        } else {
             changes.jobs.push(task_job(state, &id, &req.reference));
         }
-        let status = if blocked { "blocked" } else { "pending" };
-        changes
-            .tasks
-            .push(new_task(id, req, name, operation(req.kind), status, now));
+        changes.tasks.push(task);
     }
-    changes.tasks.len()
+    planned
+}
+
+/// The staff note of a rectification that was not run.
+pub fn not_run_note(unmatched: &[&str]) -> String {
+    format!(
+        "not run: no connector declares a field (rectify = true) for the correction(s) {}; \
+         edit the corrections, then run the request again",
+        unmatched.join(", ")
+    )
+}
+
+/// The request's current tasks: the newest per connector and operation (a rectification
+/// run again keeps its earlier tasks as history).
+pub fn current_tasks(tasks: &[Task]) -> Vec<&Task> {
+    let mut newest: BTreeMap<(&str, &str), &Task> = BTreeMap::new();
+    for t in tasks {
+        let slot = newest
+            .entry((t.connector.as_str(), t.operation.as_str()))
+            .or_insert(t);
+        if t.id > slot.id {
+            *slot = t;
+        }
+    }
+    let mut out: Vec<&Task> = newest.into_values().collect();
+    out.sort_by(|a, b| (&a.connector, &a.id).cmp(&(&b.connector, &b.id)));
+    out
 }
 
 fn new_task(
@@ -253,13 +345,11 @@ impl JobHandler for RunTask {
         let mut ledger = None;
         match outcome {
             Ok(done) => {
-                task.status = if done.incomplete.is_some() {
-                    "failed"
-                } else {
-                    "succeeded"
-                }
-                .into();
-                task.error = done.incomplete;
+                (task.status, task.error) = match (done.skipped, done.incomplete) {
+                    (Some(reason), _) => ("skipped".into(), Some(reason)),
+                    (None, Some(incomplete)) => ("failed".into(), Some(incomplete)),
+                    (None, None) => ("succeeded".into(), None),
+                };
                 task.evidence = Some(done.evidence.to_string());
                 task.result_ct = done.result.map(|r| state.keys.encrypt(&r.to_string()));
                 task.finished_at = Some(now);
@@ -294,6 +384,27 @@ struct Done {
     ledger: Option<LedgerEntry>,
     /// Set when the operation ran but its evidence shows it is not complete.
     incomplete: Option<String>,
+    /// Set when the connector declares nothing for the operation: nothing was run.
+    skipped: Option<String>,
+}
+
+impl Done {
+    fn evidence(evidence: Value) -> Self {
+        Self {
+            evidence,
+            result: None,
+            ledger: None,
+            incomplete: None,
+            skipped: None,
+        }
+    }
+
+    fn skipped(reason: String) -> Self {
+        Self {
+            skipped: Some(reason),
+            ..Self::evidence(Value::Null)
+        }
+    }
 }
 
 async fn run_operation(
@@ -305,6 +416,19 @@ async fn run_operation(
         connector: task.connector.clone(),
         reason: reason.into(),
     };
+    // Checked again when the task runs: the data map may have changed since it was planned.
+    let corrections = if task.operation == "rectify" {
+        corrections_of(state, req)
+    } else {
+        Vec::new()
+    };
+    let fields: Vec<&str> = corrections.iter().map(|(f, _)| f.as_str()).collect();
+    if let Some(reason) = state
+        .connectors
+        .skip_reason(&task.connector, &task.operation, &fields)
+    {
+        return Ok(Done::skipped(reason));
+    }
     let email = req
         .email_ct
         .as_deref()
@@ -319,12 +443,6 @@ async fn run_operation(
     let _permit = match &limit {
         Some(s) => s.acquire().await.ok(),
         None => None,
-    };
-    let plain = |evidence: Value| Done {
-        evidence,
-        result: None,
-        ledger: None,
-        incomplete: None,
     };
     match task.operation.as_str() {
         "access" => {
@@ -343,12 +461,9 @@ async fn run_operation(
                     operation: "storing the access result".into(),
                     reason: e.to_string(),
                 })?;
-            Ok(Done {
-                evidence: json!({ "rows": found.row_count(), "tables": tables }),
-                result: None,
-                ledger: None,
-                incomplete: None,
-            })
+            Ok(Done::evidence(
+                json!({ "rows": found.row_count(), "tables": tables }),
+            ))
         }
         "erase" => {
             // A subject under legal hold is not erased while the hold lasts (src/retention).
@@ -362,13 +477,11 @@ async fn run_operation(
             {
                 tracing::warn!(reference = %req.reference, connector = %task.connector, hold = %hold, "erasure refused: legal hold");
                 return Ok(Done {
-                    evidence: json!({ "legal_hold": hold }),
-                    result: None,
-                    ledger: None,
                     incomplete: Some(format!(
                         "erasure refused: the subject is under legal hold {hold}; nothing was erased. \
                          Release the hold (DELETE /api/v1/holds/{hold}) and retry the task, or deny the request"
                     )),
+                    ..Done::evidence(json!({ "legal_hold": hold }))
                 });
             }
             let keys = state.keys.clone();
@@ -388,34 +501,40 @@ async fn run_operation(
                     task_id: task.id.clone(),
                     at: state.clock.now(),
                 }),
+                skipped: None,
             })
         }
         "rectify" => {
-            let corrections: Vec<workflow::Correction> = req
-                .corrections_ct
-                .as_deref()
-                .and_then(|c| state.keys.decrypt(c).ok())
-                .and_then(|c| serde_json::from_str(&c).ok())
-                .unwrap_or_default();
-            let pairs: Vec<(String, Value)> = corrections
-                .into_iter()
-                .map(|c| (c.field, Value::String(c.value)))
-                .collect();
+            // Each connector gets the corrections it declares; the others are for other
+            // connectors (a field no connector declares stops the request before this).
+            let pairs: Vec<(String, Value)> = match state.connectors.decl(&task.connector) {
+                Some(decl) => corrections
+                    .into_iter()
+                    .filter(|(f, _)| crate::connectors::declared::accepts_correction(decl, f))
+                    .collect(),
+                None => corrections,
+            };
             let report = engine.rectify(&who, &pairs).await?;
-            Ok(plain(serde_json::to_value(&report).unwrap_or(Value::Null)))
+            Ok(Done::evidence(
+                serde_json::to_value(&report).unwrap_or(Value::Null),
+            ))
         }
-        "restrict" => {
-            let report = engine.restrict(&who, false).await?;
-            Ok(plain(json!({ "restriction": report })))
-        }
-        "lift" => {
-            let report = engine.restrict(&who, true).await?;
-            Ok(plain(json!({ "restriction_lifted": report })))
-        }
-        "object" => {
-            let report = engine.object(&who).await?;
-            Ok(plain(json!({ "objection": report })))
-        }
+        // `None`: the engine found nothing declared for the operation after all.
+        "restrict" => Ok(match engine.restrict(&who, false).await? {
+            Some(report) => Done::evidence(json!({ "restriction": report })),
+            None => Done::skipped("no [restriction] declared for this connector".into()),
+        }),
+        "lift" => Ok(match engine.restrict(&who, true).await? {
+            Some(report) => Done::evidence(json!({ "restriction_lifted": report })),
+            None => Done::skipped(
+                "no [restriction] declared for this connector, so there is no restriction to lift"
+                    .into(),
+            ),
+        }),
+        "object" => Ok(match engine.object(&who).await? {
+            Some(report) => Done::evidence(json!({ "objection": report })),
+            None => Done::skipped("no [objection] declared for this connector".into()),
+        }),
         other => Err(missing(&format!("unknown operation {other}"))),
     }
 }
@@ -429,7 +548,11 @@ pub async fn after_tasks(state: &AppState, reference: &str) -> Result<(), AppErr
             return Ok(());
         }
         let tasks = state.store.tasks_for_request(&req.id).await?;
-        let all_ok = tasks.iter().all(|t| t.status == "succeeded");
+        // Skipped or failed tasks leave the request to staff: it never completes by itself
+        // having done less than was asked.
+        let all_ok = current_tasks(&tasks)
+            .iter()
+            .all(|t| t.status == "succeeded");
         // A worker that died between `review` and the automatic completion (its job is
         // retried after the lease): finish what it started. Other `review` requests are
         // staff's.
@@ -443,10 +566,7 @@ pub async fn after_tasks(state: &AppState, reference: &str) -> Result<(), AppErr
         if req.status == Status::InProgress {
             release_blocked(state, &req, &tasks).await?;
         }
-        if tasks
-            .iter()
-            .any(|t| !matches!(t.status.as_str(), "succeeded" | "failed"))
-        {
+        if tasks.iter().any(|t| !is_finished(&t.status)) {
             return Ok(());
         }
         let finished = if interrupted {
@@ -654,7 +774,7 @@ async fn release_blocked(state: &AppState, req: &Request, tasks: &[Task]) -> Res
                 tasks
                     .iter()
                     .filter(|x| &x.connector == source)
-                    .all(|x| matches!(x.status.as_str(), "succeeded" | "failed"))
+                    .all(|x| is_finished(&x.status))
             });
         if ready
             && state
@@ -717,6 +837,7 @@ async fn run_external(
                 return Ok(External::Done(Outcome {
                     evidence: json!({ "legal_hold": hold }),
                     access: None,
+                    skipped: None,
                     incomplete: Some(format!(
                         "erasure refused: the subject is under legal hold {hold}; nothing was erased"
                     )),
@@ -783,6 +904,7 @@ async fn store_outcome(
         result: None,
         ledger,
         incomplete: o.incomplete,
+        skipped: o.skipped,
     })
 }
 
@@ -805,13 +927,11 @@ pub async fn finish_by_link(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let now = state.clock.now();
-    task.status = if done.incomplete.is_some() {
-        "failed"
-    } else {
-        "succeeded"
-    }
-    .into();
-    task.error = done.incomplete;
+    (task.status, task.error) = match (done.skipped, done.incomplete) {
+        (Some(reason), _) => ("skipped".into(), Some(reason)),
+        (None, Some(incomplete)) => ("failed".into(), Some(incomplete)),
+        (None, None) => ("succeeded".into(), None),
+    };
     task.evidence = Some(done.evidence.to_string());
     task.result_ct = None;
     task.updated_at = now;
@@ -829,14 +949,20 @@ pub async fn finish_by_link(
 
 /// Tasks that lift a restriction on every connector (a completed restriction request),
 /// all started at once: lifting resets flag columns and needs no other connector's rows.
+/// A connector that declares no `[restriction]` gets a `skipped` task and no job.
 pub fn plan_lift(state: &AppState, req: &Request, changes: &mut Changes) -> usize {
     let now = state.clock.now();
     for name in state.connectors.names() {
         let id = uuid::Uuid::now_v7().to_string();
-        changes.jobs.push(task_job(state, &id, &req.reference));
-        changes
-            .tasks
-            .push(new_task(id, req, name, "lift", "pending", now));
+        let mut task = new_task(id.clone(), req, name.clone(), "lift", "pending", now);
+        if let Some(reason) = state.connectors.skip_reason(&name, "lift", &[]) {
+            task.status = "skipped".into();
+            task.error = Some(reason);
+            task.finished_at = Some(now);
+        } else {
+            changes.jobs.push(task_job(state, &id, &req.reference));
+        }
+        changes.tasks.push(task);
     }
     changes.tasks.len()
 }

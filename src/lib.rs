@@ -24,6 +24,7 @@ pub mod intake;
 pub mod jobs;
 pub mod keys_rotate;
 pub mod notify;
+pub mod outcomes;
 pub mod retention;
 pub mod scheduler;
 pub mod secret;

@@ -82,31 +82,7 @@ pub fn parse_submission(
         ));
     }
     if let Some(cs) = &corrections {
-        if kind != Kind::Rectification {
-            errors.push(FieldError::new(
-                "corrections",
-                "only a rectification request carries corrections",
-            ));
-        } else if cs.is_empty() {
-            errors.push(FieldError::new(
-                "corrections",
-                "list at least one correction",
-            ));
-        } else if cs.len() > 50 {
-            errors.push(FieldError::new("corrections", "at most 50 corrections"));
-        }
-        for (i, c) in cs.iter().enumerate().take(50) {
-            if let Err(e) = c.validate() {
-                for (field, errs) in e.field_errors() {
-                    let msg = errs
-                        .first()
-                        .and_then(|e| e.message.as_ref())
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| "is invalid".into());
-                    errors.push(FieldError::new(format!("corrections[{i}].{field}"), msg));
-                }
-            }
-        }
+        check_corrections(kind, cs, errors);
     }
     let scope = scope.map(clean_line).filter(|s| !s.is_empty());
     if scope.is_some() && kind != Kind::Objection {
@@ -133,6 +109,35 @@ pub fn parse_submission(
         }),
         scope,
     })
+}
+
+/// The rules of a correction list (intake, staff entry, staff edits alike).
+fn check_corrections(kind: Kind, cs: &[Correction], errors: &mut Vec<FieldError>) {
+    if kind != Kind::Rectification {
+        errors.push(FieldError::new(
+            "corrections",
+            "only a rectification request carries corrections",
+        ));
+    } else if cs.is_empty() {
+        errors.push(FieldError::new(
+            "corrections",
+            "list at least one correction",
+        ));
+    } else if cs.len() > 50 {
+        errors.push(FieldError::new("corrections", "at most 50 corrections"));
+    }
+    for (i, c) in cs.iter().enumerate().take(50) {
+        if let Err(e) = c.validate() {
+            for (field, errs) in e.field_errors() {
+                let msg = errs
+                    .first()
+                    .and_then(|e| e.message.as_ref())
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| "is invalid".into());
+                errors.push(FieldError::new(format!("corrections[{i}].{field}"), msg));
+            }
+        }
+    }
 }
 
 /// Staff entry: a request received by post, phone or ticket; identity already checked.
@@ -332,6 +337,8 @@ pub enum StaffAction {
     Assign {
         assignee: Option<String>,
     },
+    /// Run a reviewed rectification again (after staff edited its corrections).
+    Rerun,
 }
 
 impl StaffAction {
@@ -345,6 +352,7 @@ impl StaffAction {
             StaffAction::Complete { .. } => Action::Complete,
             StaffAction::Withdraw { .. } => Action::Withdraw,
             StaffAction::Assign { .. } => Action::Assign,
+            StaffAction::Rerun => Action::Rerun,
         }
     }
 }
@@ -384,6 +392,14 @@ pub async fn act(
     if matches!(act, StaffAction::Start) {
         crate::verification::gate_start(state, &current).await?;
     }
+    if matches!(act, StaffAction::Rerun) && current.kind != Kind::Rectification {
+        return Err(AppError::Conflict {
+            detail: "only a rectification is run again (after its corrections are edited); \
+                     retry a failed task instead"
+                .into(),
+            current_status: Some(current.status.to_string()),
+        });
+    }
     let now = state.clock.now();
     let action = act.action();
     let next_status =
@@ -412,7 +428,7 @@ pub async fn act(
     let mut note: Option<String> = None;
     let mut detail = serde_json::json!({ "from": current.status, "to": next_status });
     match &act {
-        StaffAction::Start => {}
+        StaffAction::Start | StaffAction::Rerun => {}
         StaffAction::Deny { reason, note: n } => {
             next.deny_reason = Some(*reason);
             next.deny_note = n.as_deref().map(clean_text).filter(|s| !s.is_empty());
@@ -504,12 +520,19 @@ pub async fn act(
         now: Some(now),
         ..Default::default()
     };
-    tell_subject(state, &mut changes, &next, &act)?;
-    let tasks = if action == Action::Start {
+    // The completion email says per system what was done, skipped and why.
+    let systems = if action == Action::Complete {
+        crate::outcomes::for_request(state, &current).await?
+    } else {
+        Vec::new()
+    };
+    tell_subject(state, &mut changes, &next, &act, &systems)?;
+    let planned = if matches!(action, Action::Start | Action::Rerun) {
         crate::fanout::plan(state, &next, &mut changes)
     } else {
-        0
+        crate::fanout::Planned::default()
     };
+    let tasks = planned.tasks;
     state
         .store
         .update_request(&next, current.version, Some(&event), Some(&a), &changes)
@@ -520,8 +543,19 @@ pub async fn act(
     tracing::info!(reference = %next.reference, action = %action, status = %next.status, tasks, "request changed");
 
     match action {
-        // Nothing declared to search: straight on to review.
-        Action::Start if tasks == 0 => finish_tasks(state, next).await,
+        // Nothing declared to search, or a rectification nothing can apply: straight on
+        // to review, saying why.
+        Action::Start | Action::Rerun if tasks == 0 => {
+            let note = planned
+                .not_run
+                .unwrap_or_else(|| "every connector task has finished".into());
+            finish_tasks_noted(state, next, note).await
+        }
+        // Every task was skipped at once: on to review (never completed by itself).
+        Action::Start | Action::Rerun if planned.to_run == 0 => {
+            crate::fanout::after_tasks(state, &next.reference).await?;
+            load(state, &next.reference).await
+        }
         // Tasks may have finished while the request was on hold.
         Action::Resume if next.status == Status::InProgress => {
             crate::fanout::after_tasks(state, &next.reference).await?;
@@ -538,6 +572,7 @@ fn tell_subject(
     changes: &mut Changes,
     req: &Request,
     act: &StaffAction,
+    systems: &[crate::outcomes::SystemOutcome],
 ) -> Result<(), AppError> {
     let template = match act {
         StaffAction::Extend { .. } => "extended",
@@ -547,7 +582,8 @@ fn tell_subject(
         StaffAction::Start
         | StaffAction::Resume
         | StaffAction::Withdraw { .. }
-        | StaffAction::Assign { .. } => {
+        | StaffAction::Assign { .. }
+        | StaffAction::Rerun => {
             return Ok(());
         }
     };
@@ -583,6 +619,7 @@ fn tell_subject(
             } else {
                 serde_json::json!([])
             };
+            ctx["systems"] = serde_json::to_value(systems).unwrap_or_default();
         }
         _ => {}
     }
@@ -592,6 +629,15 @@ fn tell_subject(
 
 /// Every task is done: move `in_progress` to `review`.
 pub async fn finish_tasks(state: &AppState, current: Request) -> Result<Request, AppError> {
+    finish_tasks_noted(state, current, "every connector task has finished".into()).await
+}
+
+/// [`finish_tasks`] with the event's note saying why.
+pub async fn finish_tasks_noted(
+    state: &AppState,
+    current: Request,
+    note: String,
+) -> Result<Request, AppError> {
     let now = state.clock.now();
     let Ok(status) = transition(current.status, Action::TasksDone, None) else {
         return Ok(current);
@@ -606,7 +652,7 @@ pub async fn finish_tasks(state: &AppState, current: Request) -> Result<Request,
         action: Action::TasksDone.to_string(),
         from_status: Some(current.status),
         to_status: status,
-        note: Some("every connector task has finished".into()),
+        note: Some(note),
     };
     state
         .store
@@ -632,9 +678,33 @@ async fn record(
     note: String,
     changes: &Changes,
 ) -> Result<Request, AppError> {
+    record_edit(
+        state,
+        actor,
+        current,
+        current.clone(),
+        event_action,
+        (audit_action, serde_json::json!({})),
+        note,
+        changes,
+    )
+    .await
+}
+
+/// [`record`] for a change of the request's content (`next`), with the audit detail.
+#[allow(clippy::too_many_arguments)]
+async fn record_edit(
+    state: &AppState,
+    actor: &Actor,
+    current: &Request,
+    mut next: Request,
+    event_action: &str,
+    (audit_action, audit_detail): (&str, serde_json::Value),
+    note: String,
+    changes: &Changes,
+) -> Result<Request, AppError> {
     let now = state.clock.now();
-    let mut next = current.clone();
-    next.version += 1;
+    next.version = current.version + 1;
     next.updated_at = now;
     let event = Event {
         at: now,
@@ -644,13 +714,7 @@ async fn record(
         to_status: current.status,
         note: Some(note),
     };
-    let a = audit(
-        actor,
-        audit_action,
-        &next.reference,
-        now,
-        serde_json::json!({}),
-    );
+    let a = audit(actor, audit_action, &next.reference, now, audit_detail);
     state
         .store
         .update_request(&next, current.version, Some(&event), Some(&a), changes)
@@ -818,5 +882,109 @@ pub async fn lift_restriction(
     )
     .await?;
     tracing::info!(reference = %next.reference, tasks = planned, "restriction lifted");
+    Ok(next)
+}
+
+/// The corrections of a rectification request, as stored.
+pub fn corrections(state: &AppState, req: &Request) -> Result<Vec<Correction>, AppError> {
+    req.corrections_ct
+        .as_deref()
+        .map(|c| {
+            state
+                .keys
+                .decrypt(c)
+                .ok()
+                .and_then(|c| serde_json::from_str(&c).ok())
+                .ok_or_else(|| {
+                    AppError::Internal(format!("request {}: corrections unreadable", req.reference))
+                })
+        })
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+/// The fields of a rectification's corrections that no declared connector can apply
+/// (empty for other kinds): while any is left the request is not run.
+pub fn unmatched_corrections(state: &AppState, req: &Request) -> Result<Vec<String>, AppError> {
+    if req.kind != Kind::Rectification {
+        return Ok(Vec::new());
+    }
+    let cs = corrections(state, req)?;
+    let fields: Vec<&str> = cs.iter().map(|c| c.field.as_str()).collect();
+    Ok(state
+        .connectors
+        .unmatched_corrections(&fields)
+        .into_iter()
+        .map(str::to_string)
+        .collect())
+}
+
+/// Staff replace a rectification's corrections, e.g. to name the declared field the
+/// subject meant ("surname" -> `customers.name`), while the request is open or in review;
+/// a reviewed one is then run again with `rerun`. The timeline names the fields (not the
+/// values); the audit entry holds counts only.
+pub async fn edit_corrections(
+    state: &AppState,
+    actor: &Actor,
+    reference_text: &str,
+    corrections: Vec<Correction>,
+) -> Result<Request, AppError> {
+    let current = load(state, reference_text).await?;
+    let conflict = |detail: &str| AppError::Conflict {
+        detail: detail.into(),
+        current_status: Some(current.status.to_string()),
+    };
+    if current.kind != Kind::Rectification {
+        return Err(conflict("only a rectification request carries corrections"));
+    }
+    if !matches!(current.status, Status::Open | Status::Review) {
+        return Err(conflict(
+            "corrections can be edited while the request is open or in review",
+        ));
+    }
+    let mut errors = Vec::new();
+    check_corrections(current.kind, &corrections, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let corrections: Vec<Correction> = corrections
+        .into_iter()
+        .map(|c| Correction {
+            field: clean_line(&c.field),
+            value: clean_text(&c.value),
+        })
+        .collect();
+    let fields: Vec<&str> = corrections.iter().map(|c| c.field.as_str()).collect();
+    let unmatched = state.connectors.unmatched_corrections(&fields);
+    let mut note = format!("corrections edited: {}", fields.join(", "));
+    if !unmatched.is_empty() {
+        note.push_str(&format!(
+            "; still matching no declared field: {}",
+            unmatched.join(", ")
+        ));
+    }
+    let detail = serde_json::json!({
+        "corrections": corrections.len(),
+        "unmatched": unmatched.len(),
+    });
+    let mut next = current.clone();
+    next.corrections_ct = Some(
+        state
+            .keys
+            .encrypt(&serde_json::to_string(&corrections).unwrap_or_default()),
+    );
+    next.updated_at = state.clock.now();
+    let next = record_edit(
+        state,
+        actor,
+        &current,
+        next,
+        "corrections",
+        ("request.corrections", detail),
+        note,
+        &Changes::default(),
+    )
+    .await?;
+    tracing::info!(reference = %next.reference, corrections = fields.len(), "corrections edited");
     Ok(next)
 }

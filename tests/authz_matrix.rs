@@ -80,6 +80,8 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/requests/{id}/withdraw", Api(Role::Agent)),
     ("POST", "/api/v1/requests/{id}/assign", Api(Role::Agent)),
     ("POST", "/api/v1/requests/{id}/lift", Api(Role::Agent)),
+    ("POST", "/api/v1/requests/{id}/rerun", Api(Role::Agent)),
+    ("PUT", "/api/v1/requests/{id}/corrections", Api(Role::Agent)),
     ("POST", "/api/v1/requests/{id}/notes", Api(Role::Agent)),
     ("GET", "/api/v1/requests/{id}/identity", Api(Role::Auditor)),
     ("POST", "/api/v1/requests/{id}/identity", Api(Role::Agent)),

@@ -180,6 +180,9 @@ pub struct Outcome {
     pub access: Option<AccessResult>,
     /// Set when the operation ran but its evidence shows it is not complete.
     pub incomplete: Option<String>,
+    /// Set when the endpoint answered that it has nothing to do for the operation
+    /// (`{"skipped": "why"}`): the task ends `skipped` with this reason.
+    pub skipped: Option<String>,
 }
 
 /// How a task run outside the database engines ended for now.
@@ -240,6 +243,7 @@ pub fn outcome(connector: &str, operation: &str, answer: Value) -> Result<Outcom
                 evidence: json!({ "rows": found.row_count(), "tables": tables }),
                 access: Some(found),
                 incomplete: None,
+                skipped: None,
             })
         }
         "erase" => {
@@ -270,15 +274,22 @@ pub fn outcome(connector: &str, operation: &str, answer: Value) -> Result<Outcom
                     .then(|| format!("erasure incomplete: {left} row(s) still found afterwards")),
                 evidence: serde_json::to_value(&evidence).unwrap_or(Value::Null),
                 access: None,
+                skipped: None,
             })
         }
         _ => {
-            // Counts only: anything else the endpoint says is not kept (it may be personal).
+            // Counts only: anything else the endpoint says is not kept (it may be personal),
+            // apart from the short reason of an operation it has nothing to do for.
             let rows = answer.get("rows_affected").and_then(Value::as_u64);
+            let skipped = answer.get("skipped").and_then(Value::as_str).map(|r| {
+                let r: String = r.chars().filter(|c| !c.is_control()).take(300).collect();
+                format!("the endpoint has nothing to do: {}", r.trim())
+            });
             Ok(Outcome {
                 evidence: json!({ "rows_affected": rows }),
                 access: None,
                 incomplete: None,
+                skipped,
             })
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod datamap;
+pub mod declared;
 pub mod http;
 pub mod manual;
 pub mod redis;

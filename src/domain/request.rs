@@ -108,6 +108,7 @@ text_enum!(
         Expire => "expire",
         Extend => "extend",
         Assign => "assign",
+        Rerun => "rerun",
     }
 );
 
@@ -162,6 +163,8 @@ pub fn transition(
         (A::Expire, S::AwaitingVerification) => S::Expired,
         (A::Start, S::Open) => S::InProgress,
         (A::TasksDone, S::InProgress) => S::Review,
+        // A reviewed request run again (a rectification whose corrections staff edited).
+        (A::Rerun, S::Review) => S::InProgress,
         (A::Complete, S::Review) => S::Completed,
         (A::Hold, S::Open | S::InProgress | S::Review) => S::OnHold,
         (A::Resume, S::OnHold) => match held_from {
@@ -192,7 +195,10 @@ mod tests {
         assert_eq!(s, S::InProgress);
         let s = transition(s, A::TasksDone, None).unwrap();
         assert_eq!(s, S::Review);
+        assert_eq!(transition(s, A::Rerun, None).unwrap(), S::InProgress);
         assert_eq!(transition(s, A::Complete, None).unwrap(), S::Completed);
+        assert!(transition(S::Open, A::Rerun, None).is_err());
+        assert!(transition(S::InProgress, A::Rerun, None).is_err());
     }
 
     #[test]

@@ -257,6 +257,10 @@ mod tests {
                     { "table": "invoices", "reason": "Tax law requires us to keep invoices for 10 years." },
                     { "table": "fraud_reports", "reason": "Needed to defend legal claims." },
                 ],
+                "systems": [
+                    { "system": "shop", "outcome": "done", "text": "customers: 1 record deleted; invoices: 2 records anonymised" },
+                    { "system": "crm", "outcome": "skipped", "text": "skipped, nothing was changed: no [objection] declared for this connector" },
+                ],
             }),
             "expired" => json!({ "kind_label": "erasure" }),
             "restriction_lifted" => json!({
@@ -349,7 +353,10 @@ mod tests {
         assert!(r.text.contains("judicial"));
 
         let mut ctx = sample("completed");
-        merge(&mut ctx, json!({ "download_url": null, "retained": [] }));
+        merge(
+            &mut ctx,
+            json!({ "download_url": null, "retained": [], "systems": [] }),
+        );
         let r = t.render("completed", &ctx).unwrap();
         assert!(!r.text.contains("download"));
         assert!(!r.text.contains("17(3)"));
@@ -359,6 +366,7 @@ mod tests {
         let obj = ctx.as_object_mut().unwrap();
         obj.remove("download_url");
         obj.remove("retained");
+        obj.remove("systems");
         let r = t.render("completed", &ctx).unwrap();
         assert!(r.text.contains("We have completed your erasure request."));
         assert!(

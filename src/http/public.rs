@@ -338,6 +338,8 @@ fn history_text(action: &str) -> &'static str {
         "deny" => "We could not fulfil your request; we wrote to you with the reason.",
         "withdraw" => "The request was withdrawn.",
         "export_link" => "We sent you a new link to download your data.",
+        "corrections" => "We matched the corrections you asked for to the data we hold.",
+        "rerun" => "We worked on your request again.",
         "lift_restriction" => {
             "We lifted the restriction of processing; we wrote to you first with the reason."
         }
@@ -383,6 +385,15 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             None
         }
     };
+    // Once answered, what was done in each system (and what was skipped, and why).
+    let systems = if req.status == crate::domain::request::Status::Completed {
+        match crate::outcomes::for_request(&state, &req).await {
+            Ok(s) => s,
+            Err(e) => return error_page(&state, e, &FormValues::default()),
+        }
+    } else {
+        Vec::new()
+    };
     // Internal notes are the staff's; the subject sees what happened, not what was said.
     let history: Vec<_> = events
         .iter()
@@ -401,6 +412,7 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             "due_date": req.due_date.map(|d| d.format("%-d %B %Y").to_string()),
             "history": history,
             "export": export,
+            "systems": systems,
         }),
     )
 }

@@ -136,6 +136,7 @@ async fn complete(State(state): State<AppState>, Path(token): Path<String>) -> R
         evidence: json!({ "confirmed": "completion link", "at": state.clock.now() }),
         access: None,
         incomplete: None,
+        skipped: None,
     };
     match crate::fanout::finish_by_link(&state, &link, outcome).await {
         Ok(true) => page(

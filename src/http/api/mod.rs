@@ -67,6 +67,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::withdraw))
         .routes(routes!(requests::assign))
         .routes(routes!(requests::lift))
+        .routes(routes!(requests::rerun))
+        .routes(routes!(requests::edit_corrections))
         .routes(routes!(requests::note))
         .routes(routes!(identity::get_check, identity::confirm))
         .routes(routes!(exports::list, exports::rebuild))

@@ -61,6 +61,10 @@ pub struct RequestDetail {
     pub subject: Subject,
     pub details: Option<String>,
     pub corrections: Option<Vec<Correction>>,
+    /// For a rectification: the correction fields that no declared connector can apply
+    /// (none declares them `rectify = true`). While any is listed, the request is not
+    /// run: edit the corrections (`PUT .../corrections`), then `rerun` it.
+    pub unmatched_corrections: Vec<String>,
     pub scope: Option<String>,
     pub verification_note: Option<String>,
     pub deny_reason: Option<DenyReason>,
@@ -130,7 +134,13 @@ fn detail(
         .map(|c| serde_json::from_str(&c))
         .transpose()
         .map_err(|e| AppError::Internal(format!("request {}: corrections: {e}", r.reference)))?;
+    let unmatched_corrections = if r.status.is_final() {
+        Vec::new()
+    } else {
+        workflow::unmatched_corrections(state, &r)?
+    };
     Ok(RequestDetail {
+        unmatched_corrections,
         overdue: is_overdue(&r, workflow::today(state)),
         subject: Subject {
             email: open(&r.email_ct)?,
@@ -211,16 +221,20 @@ pub async fn full_view(
     detail(state, r, events, emails, tasks)
 }
 
-/// A connector task as staff see it: status, evidence (counts only), error.
+/// A connector task as staff see it: status, evidence (counts only), error or reason.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskView {
     pub id: String,
     pub connector: String,
     pub operation: String,
-    /// `pending`, `running`, `succeeded` or `failed`.
+    /// `pending`, `blocked`, `running`, `waiting`, `succeeded`, `failed` or `skipped`.
     pub status: String,
     pub attempts: i32,
+    /// Why a `failed` task failed.
     pub error: Option<String>,
+    /// Why a `skipped` task did nothing (its connector declares nothing for the
+    /// operation), e.g. "no [objection] declared for this connector".
+    pub reason: Option<String>,
     /// For an erasure: per table the action, rows affected, kept and left (0 = done).
     #[schema(value_type = Option<Object>)]
     pub evidence: Option<serde_json::Value>,
@@ -230,7 +244,15 @@ pub struct TaskView {
 
 impl From<crate::store::Task> for TaskView {
     fn from(t: crate::store::Task) -> Self {
+        // A skipped task's reason is kept in the same column as a failure's error.
+        let (error, reason) = if t.status == "skipped" {
+            (None, t.error)
+        } else {
+            (t.error, None)
+        };
         Self {
+            error,
+            reason,
             evidence: t
                 .evidence
                 .as_deref()
@@ -240,7 +262,6 @@ impl From<crate::store::Task> for TaskView {
             operation: t.operation,
             status: t.status,
             attempts: t.attempts,
-            error: t.error,
             created_at: t.created_at,
             finished_at: t.finished_at,
         }
@@ -604,6 +625,45 @@ action_handler!(
     AssignBody,
     |b| required(b).and_then(assignee)
 );
+
+action_handler!(
+    rerun,
+    "/requests/{id}/rerun",
+    "Run a reviewed rectification again (`review` -> `in_progress`), after its corrections were edited. \
+     New tasks are created; the earlier ones stay as history.",
+    NoteBody,
+    |_b| Ok::<_, AppError>(StaffAction::Rerun)
+);
+
+/// The corrections a rectification asks for.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionsBody {
+    /// The whole new list; a field is `column` or `table.column` of a field declared
+    /// `rectify = true`.
+    pub corrections: Vec<Correction>,
+}
+
+/// Replace a rectification's corrections (while `open` or in `review`), e.g. to name the
+/// declared field the subject meant. A reviewed request is then run again with `rerun`.
+#[utoipa::path(put, path = "/requests/{id}/corrections", tag = "requests", request_body = CorrectionsBody,
+    params(("id" = String, Path, description = "The request's reference")),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestDetail), (status = 409, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn edit_corrections(
+    State(state): State<AppState>,
+    staff: Staff,
+    client: ClientAddr,
+    Path(id): Path<String>,
+    body: Option<ApiJson<CorrectionsBody>>,
+) -> Result<Json<RequestDetail>, AppError> {
+    staff.require(Role::Agent)?;
+    let body = required(body)?.0;
+    let actor = actor(&staff, &client);
+    let req = workflow::edit_corrections(&state, &actor, &id, body.corrections).await?;
+    Ok(Json(full_view(&state, &actor, req, false).await?))
+}
 
 /// Lift the restriction a completed restriction request obtained: the subject is told
 /// why first (GDPR art. 18(3)), then every connector resets its restriction flags (the

@@ -204,6 +204,8 @@ fn done_message(action: &str) -> Option<&'static str> {
         "withdraw" => "The request was recorded as withdrawn.",
         "created" => "The request was entered.",
         "retry-task" => "The task was queued again.",
+        "corrections" => "The corrections were saved.",
+        "rerun" => "The request is being run again.",
         "lift" => "The subject was told, and the restriction is being lifted on every connector.",
         "note" => "The note was added to the history (staff only; the subject does not see it).",
         "export-link" => {
@@ -233,6 +235,17 @@ async fn detail_page(
     );
     let identity = crate::verification::view(state, &req).await?;
     let view = full_view(state, &actor(s, client), req, true).await?;
+    // The corrections form: every correction, and two empty rows to add one.
+    let mut correction_rows: Vec<serde_json::Value> = view
+        .corrections
+        .iter()
+        .flatten()
+        .map(|c| json!({ "field": c.field, "value": c.value }))
+        .collect();
+    correction_rows.extend([
+        json!({ "field": "", "value": "" }),
+        json!({ "field": "", "value": "" }),
+    ]);
     let status_label = label(view.status.as_str());
     let agent = s.0.user.role >= Role::Agent;
     Ok(render(
@@ -247,6 +260,7 @@ async fn detail_page(
                 "deny_reasons": options(DenyReason::ALL),
                 "exports": exports, "exportable": exportable,
                 "identity": identity,
+                "correction_rows": correction_rows,
             }),
         ),
     ))
@@ -274,9 +288,24 @@ fn parse_date(field: &str, v: Option<String>) -> Result<Option<NaiveDate>, AppEr
     .transpose()
 }
 
+/// The rows `field_N` / `value_N` of the corrections form; empty rows are dropped.
+fn corrections_form(f: &Fields) -> Vec<workflow::Correction> {
+    (0..60)
+        .filter_map(|i| {
+            let field = f.text(&format!("field_{i}"));
+            let value = f.text(&format!("value_{i}"));
+            (field.is_some() || value.is_some()).then(|| workflow::Correction {
+                field: field.unwrap_or_default(),
+                value: value.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
 fn staff_action(action: &str, f: &Fields) -> Result<StaffAction, AppError> {
     Ok(match action {
         "start" => StaffAction::Start,
+        "rerun" => StaffAction::Rerun,
         "resume" => StaffAction::Resume,
         "hold" => StaffAction::Hold {
             reason: f.text("reason").unwrap_or_default(),
@@ -341,6 +370,9 @@ pub async fn action(
         )
         .await
         .map(Some),
+        "corrections" => workflow::edit_corrections(&state, &who, &reference, corrections_form(&f))
+            .await
+            .map(Some),
         "retry-task" => match f.text("task_id") {
             Some(task_id) => crate::fanout::retry(&state, &reference, &task_id)
                 .await
