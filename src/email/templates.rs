@@ -259,7 +259,7 @@ mod tests {
                 ],
                 "systems": [
                     { "system": "shop", "outcome": "done", "text": "customers: 1 record deleted; invoices: 2 records anonymised" },
-                    { "system": "crm", "outcome": "skipped", "text": "skipped, nothing was changed: no [objection] declared for this connector" },
+                    { "system": "cache", "outcome": "not_done", "text": "not done: the operation did not complete in this system" },
                 ],
             }),
             "expired" => json!({ "kind_label": "erasure" }),
@@ -374,6 +374,20 @@ mod tests {
             "no empty paragraphs:\n{}",
             r.text
         );
+    }
+
+    #[test]
+    fn completion_explains_only_what_was_not_done() {
+        let t = builtin();
+        let mut ctx = sample("completed");
+        merge(
+            &mut ctx,
+            json!({ "systems": [{ "system": "shop", "outcome": "done", "text": "1 record deleted" }] }),
+        );
+        let r = t.render("completed", &ctx).unwrap();
+        assert!(r.text.contains("- shop: 1 record deleted"), "{}", r.text);
+        assert!(!r.text.contains("nothing was changed there"), "{}", r.text);
+        assert!(!r.html.contains("nothing was changed there"));
     }
 
     #[test]
