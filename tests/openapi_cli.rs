@@ -23,6 +23,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/requests/{id}/withdraw"),
     ("post", "/api/v1/requests/{id}/assign"),
     ("post", "/api/v1/requests/{id}/lift"),
+    ("post", "/api/v1/requests/{id}/rerun"),
+    ("put", "/api/v1/requests/{id}/corrections"),
     ("post", "/api/v1/requests/{id}/notes"),
     ("get", "/api/v1/requests/{id}/identity"),
     ("post", "/api/v1/requests/{id}/identity"),
