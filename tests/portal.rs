@@ -1013,3 +1013,90 @@ async fn queue_by_assignee_and_on_time_rate() {
     assert!(dash.body.contains("answered on time this month (1 of 1)"));
     app.stop().await;
 }
+
+/// A rectification naming a field no connector declares stops in review; the case page
+/// lists it, staff correct the field in the form and run the request again, and the
+/// product row is corrected.
+async fn corrections_are_edited_and_run_again(backend: common::Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (shop, datamap) = common::product::product(dir.path()).await;
+    let opts = common::Options {
+        configure: Box::new(move |c| c.datamap_dir = datamap),
+        handlers: Vec::new(),
+    };
+    let Some(app) = common::spawn_app_with(backend, opts).await else {
+        return;
+    };
+    let token = app.token(Role::Agent).await;
+    let (s, v) = common::json(
+        app.post_json(
+            &token,
+            "/api/v1/requests",
+            &json!({ "kind": "rectification", "email": "ada@example.com",
+                     "verification_note": "checked in person",
+                     "corrections": [{"field": "surname", "value": "King"}] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let reference = v["reference"].as_str().unwrap().to_string();
+    let (s, v) = common::json(
+        app.post_empty(&token, &format!("/api/v1/requests/{reference}/start"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "review");
+
+    let mut b = agent(&app, Role::Agent).await;
+    let page = b.get(&format!("/portal/requests/{reference}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"unmatched\""), "{}", page.body);
+    assert!(page.body.contains("no declared field"), "{}", page.body);
+    let csrf = page.csrf();
+    let r = b
+        .post(
+            &format!("/portal/requests/{reference}/corrections"),
+            &[
+                ("csrf", &csrf),
+                ("field_0", "name"),
+                ("value_0", "Ada King"),
+                ("field_1", ""),
+                ("value_1", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get(r.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("The corrections were saved."));
+    assert!(!page.body.contains("id=\"unmatched\""), "{}", page.body);
+    let r = b
+        .post(
+            &format!("/portal/requests/{reference}/rerun"),
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    common::product::wait_for_status(&app, &token, &reference, "review").await;
+    let name: String = sqlx::query_scalar("SELECT name FROM customers WHERE id = 1")
+        .fetch_one(&shop)
+        .await
+        .unwrap();
+    assert_eq!(name, "Ada King");
+    let page = b.get(&format!("/portal/requests/{reference}")).await;
+    assert!(page.body.contains("succeeded"), "{}", page.body);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrections_are_edited_and_run_again_sqlite() {
+    corrections_are_edited_and_run_again(common::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrections_are_edited_and_run_again_postgres() {
+    if common::postgres_url().is_some() {
+        corrections_are_edited_and_run_again(common::Backend::Postgres).await;
+    }
+}
