@@ -91,6 +91,11 @@ async fn product(State(e): State<Endpoint>, headers: HeaderMap, body: Bytes) -> 
         }))
         .into_response(),
         ("erase", Mode::Later) => StatusCode::ACCEPTED.into_response(),
+        // The product has nothing to do for an objection: the task is skipped, not done.
+        ("object", Mode::Immediate) => {
+            axum::Json(json!({ "skipped": "objections are handled in the marketing tool" }))
+                .into_response()
+        }
         (_, Mode::Redirect) => (
             StatusCode::TEMPORARY_REDIRECT,
             [("location", "http://127.0.0.1:9/elsewhere")],
@@ -319,5 +324,29 @@ async fn private_targets_and_redirects_are_refused() {
         "{task}"
     );
     assert_eq!(endpoint.received.lock().unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_with_nothing_to_do_skips_the_task_with_its_reason() {
+    let (url, _endpoint) = start_endpoint(Mode::Immediate).await;
+    let app = app_with_endpoint(&url, true).await;
+    let agent = app.token(Role::Agent).await;
+    let reference = create_and_start(&app, &agent, "objection", "ada@example.com").await;
+    let v = task_status(
+        &app,
+        &agent,
+        &reference,
+        &["succeeded", "failed", "skipped"],
+    )
+    .await;
+    let task = &v["tasks"][0];
+    assert_eq!(task["status"], "skipped", "{v}");
+    assert_eq!(
+        task["reason"],
+        "the endpoint has nothing to do: objections are handled in the marketing tool"
+    );
+    let v = common::product::wait_for_status(&app, &agent, &reference, "review").await;
+    assert!(v["completed_at"].is_null(), "{v}");
     app.stop().await;
 }

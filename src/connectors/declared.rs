@@ -147,6 +147,23 @@ name = { rectify = true }
     }
 
     #[test]
+    fn redis_only_finds_and_erases() {
+        let d = decl(
+            "name = \"cache\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n\
+             [[keys]]\npattern = \"session:{email}\"\n",
+        );
+        assert_eq!(skip_reason(&d, "access", &[]), None);
+        assert_eq!(skip_reason(&d, "erase", &[]), None);
+        for op in ["restrict", "lift", "object", "rectify"] {
+            assert!(
+                skip_reason(&d, op, &["name"]).unwrap().contains("redis"),
+                "{op}"
+            );
+        }
+        assert!(!accepts_correction(&d, "name"));
+    }
+
+    #[test]
     fn unmatched_corrections_are_listed_once() {
         let d = decl(BARE);
         assert_eq!(
