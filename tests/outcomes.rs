@@ -251,6 +251,29 @@ async fn outcomes_are_honest(backend: Backend) {
     let (s, v) = put(json!({"corrections": []}), path.clone()).await;
     assert_eq!(s, 422, "{v}");
     let (s, v) = put(
+        json!({"corrections": [{"field": "name", "value": "x"}], "run": true}),
+        path.clone(),
+    )
+    .await;
+    assert_eq!(s, 422, "unknown field: {v}");
+    let (s, v) = put(
+        json!({"corrections": [{"field": "x".repeat(101), "value": "x"}]}),
+        path.clone(),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["errors"][0]["field"], "corrections[0].field", "{v}");
+    let resp = app
+        .client
+        .put(app.url(&path))
+        .bearer_auth(&agent)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    common::problem(resp, 400).await;
+    let (s, v) = put(
         json!({"corrections": [{"field": "name", "value": "x"}]}),
         format!("/api/v1/requests/{objection}/corrections"),
     )
