@@ -176,6 +176,44 @@ async fn outcomes_are_honest(backend: Backend) {
         "{page}"
     );
 
+    // Lifting it: the shop resets its flag, the crm has no restriction to lift.
+    let (s, v) = json(
+        app.post_json(
+            &agent,
+            &format!("/api/v1/requests/{restriction}/lift"),
+            &json!({"reason": "The address was confirmed."}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let mut lifts = Vec::new();
+    for _ in 0..100 {
+        let (_, v) = json(
+            app.get(&agent, &format!("/api/v1/requests/{restriction}"))
+                .await,
+        )
+        .await;
+        lifts = v["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["operation"] == "lift")
+            .cloned()
+            .collect();
+        if lifts.len() == 2 && lifts.iter().all(|t| t["finished_at"].is_string()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let lift_of = |c: &str| lifts.iter().find(|t| t["connector"] == c).unwrap().clone();
+    assert_eq!(lift_of("shop")["status"], "succeeded", "{lifts:?}");
+    assert_eq!(lift_of("crm")["status"], "skipped", "{lifts:?}");
+    assert_eq!(
+        lift_of("crm")["reason"],
+        "no [restriction] declared for this connector, so there is no restriction to lift"
+    );
+
     // An objection: the same, with its own reason.
     let objection = create_and_start(&app, &agent, "objection", "bob@example.com").await;
     wait_for_status(&app, &agent, &objection, "review").await;
