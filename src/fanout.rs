@@ -207,6 +207,19 @@ pub fn plan(state: &AppState, req: &Request, changes: &mut Changes) -> Planned {
     planned
 }
 
+/// "2 succeeded, 1 skipped" for the timeline.
+fn status_counts(tasks: &[&Task]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in tasks {
+        *counts.entry(t.status.as_str()).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(status, n)| format!("{n} {status}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The staff note of a rectification that was not run.
 pub fn not_run_note(unmatched: &[&str]) -> String {
     format!(
@@ -572,7 +585,11 @@ pub async fn after_tasks(state: &AppState, reference: &str) -> Result<(), AppErr
         let finished = if interrupted {
             Ok(req)
         } else {
-            workflow::finish_tasks(state, req).await
+            let note = format!(
+                "every connector task has finished: {}",
+                status_counts(&current_tasks(&tasks))
+            );
+            workflow::finish_tasks_noted(state, req, note).await
         };
         match finished {
             Ok(next) => {

@@ -406,6 +406,14 @@ async fn all_skipped_stays_in_review(backend: Backend) {
     let v = wait_for_status(&app, &agent, &reference, "review").await;
     assert_eq!(v["tasks"][0]["status"], "skipped", "{v}");
     assert_eq!(v["tasks"][0]["attempts"], 0, "no job ran: {v}");
+    let note = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "tasks_done")
+        .map(|e| e["note"].to_string())
+        .unwrap();
+    assert!(note.contains("1 skipped"), "{note}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let v = wait_for_status(&app, &agent, &reference, "review").await;
     assert!(v["completed_at"].is_null(), "{v}");
