@@ -155,3 +155,94 @@ fn a_manual_connector_needs_an_address() {
         ]
     );
 }
+
+/// The person says their system holds nothing the task could change: the task ends
+/// `skipped` with their reason (which is required), not `succeeded`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_may_answer_there_is_nothing_to_do() {
+    let sink = smtp::start().await;
+    let addr = sink.addr;
+    let dir = tempfile::tempdir().unwrap();
+    let datamap = dir.path().join("datamap");
+    std::fs::create_dir_all(&datamap).unwrap();
+    std::fs::write(
+        datamap.join("crm.toml"),
+        format!("name = \"crm-vendor\"\nkind = \"manual\"\nemail = \"{VENDOR}\"\n"),
+    )
+    .unwrap();
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.email.transport = EmailTransport::Smtp;
+            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
+        }),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(Backend::Sqlite, opts).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let reference = create_and_start(&app, &agent, "objection", "ada@example.com").await;
+    let mut mail = None;
+    for _ in 0..100 {
+        mail = sink
+            .messages()
+            .into_iter()
+            .find(|m| m.to.iter().any(|t| t == VENDOR));
+        if mail.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = decoded_text(&mail.expect("the vendor got an email").data);
+    let start = text.find("/tasks/").expect("a completion link");
+    let path: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+
+    // A reason is required; without one nothing changes.
+    let resp = app
+        .client
+        .post(app.url(&path))
+        .form(&[("outcome", "skipped"), ("reason", "  ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("why there is nothing to do")
+    );
+    let (_, v) = json(
+        app.get(&agent, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
+    assert_eq!(v["tasks"][0]["status"], "waiting", "{v}");
+
+    let resp = app
+        .client
+        .post(app.url(&path))
+        .form(&[
+            ("outcome", "skipped"),
+            ("reason", "We never send this person marketing."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("nothing to do"));
+    let v = wait_for_status(&app, &agent, &reference, "review").await;
+    let task = &v["tasks"][0];
+    assert_eq!(task["status"], "skipped", "{v}");
+    assert_eq!(
+        task["reason"],
+        "the person responsible says there is nothing to do: We never send this person marketing."
+    );
+    let again = app.client.post(app.url(&path)).send().await.unwrap();
+    assert_eq!(again.status(), 410, "the link works once");
+    app.stop().await;
+}

@@ -1,6 +1,7 @@
 //! Pages for whoever does a manual connector's task: the completion link shows what it
 //! confirms and changes nothing (mail scanners fetch links); its button POSTs, which
-//! uses the link up and finishes the task.
+//! uses the link up and finishes the task — done, or skipped when the person says (with
+//! a reason) that their system holds nothing the task could change.
 
 use std::sync::OnceLock;
 
@@ -103,18 +104,28 @@ async fn usable(
 }
 
 async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let link = match usable(&state, &token).await {
+    confirm_view(&state, &token, StatusCode::OK, None).await
+}
+
+/// The confirmation page, with `error` when the form was sent incomplete.
+async fn confirm_view(
+    state: &AppState,
+    token: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let link = match usable(state, token).await {
         Ok(Some(l)) => l,
-        Ok(None) => return gone(&state),
-        Err(e) => return failed(&state, e),
+        Ok(None) => return gone(state),
+        Err(e) => return failed(state, e),
     };
     let task = match state.store.task(&link.task_id).await {
         Ok(Some(t)) if matches!(t.status.as_str(), "waiting" | "running") => t,
-        Ok(_) => return gone(&state),
-        Err(e) => return failed(&state, e.into()),
+        Ok(_) => return gone(state),
+        Err(e) => return failed(state, e.into()),
     };
     page(
-        StatusCode::OK,
+        status,
         "task_confirm.html",
         json!({
             "organisation": state.config.organisation,
@@ -122,27 +133,60 @@ async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) 
             "reference": link.request_ref,
             "connector": task.connector,
             "action": action_label(&task.operation),
+            "error": error,
         }),
     )
 }
 
-async fn complete(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+async fn complete(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
     let link = match usable(&state, &token).await {
         Ok(Some(l)) => l,
         Ok(None) => return gone(&state),
         Err(e) => return failed(&state, e),
     };
+    let mut outcome_field = None;
+    let mut reason = None;
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "outcome" => outcome_field = Some(v.into_owned()),
+            "reason" => reason = Some(crate::domain::identity::clean_line(&v)),
+            _ => {}
+        }
+    }
+    let skipped = match (outcome_field.as_deref(), reason) {
+        (Some("skipped"), Some(r)) if !r.is_empty() && r.chars().count() <= 300 => Some(r),
+        (Some("skipped"), _) => {
+            return confirm_view(
+                &state,
+                &token,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("Say in 1 to 300 characters why there is nothing to do."),
+            )
+            .await;
+        }
+        _ => None,
+    };
     let outcome = Outcome {
         evidence: json!({ "confirmed": "completion link", "at": state.clock.now() }),
         access: None,
         incomplete: None,
-        skipped: None,
+        skipped: skipped
+            .as_ref()
+            .map(|r| format!("the person responsible says there is nothing to do: {r}")),
     };
     match crate::fanout::finish_by_link(&state, &link, outcome).await {
         Ok(true) => page(
             StatusCode::OK,
             "task_done.html",
-            json!({ "organisation": state.config.organisation, "reference": link.request_ref }),
+            json!({
+                "organisation": state.config.organisation,
+                "reference": link.request_ref,
+                "skipped": skipped.is_some(),
+            }),
         ),
         Ok(false) => gone(&state),
         Err(e) => failed(&state, e),
