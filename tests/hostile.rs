@@ -662,6 +662,8 @@ fn portal_forms_survive_hostile_fields() {
         "role",
         "password",
         "code",
+        "field_0",
+        "value_0",
     ];
     let paths = prop::sample::select(
         &[
@@ -670,6 +672,8 @@ fn portal_forms_survive_hostile_fields() {
             "/portal/requests/{r}/extend",
             "/portal/requests/{r}/hold",
             "/portal/requests/{r}/note",
+            "/portal/requests/{r}/corrections",
+            "/portal/requests/{r}/rerun",
             "/portal/requests/{r}/%00",
             "/portal/users",
             "/portal/login",
