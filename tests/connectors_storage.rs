@@ -197,7 +197,10 @@ impl Db {
     }
 
     fn decl(&self, text: &str) -> ConnectorDecl {
-        let text = text.replace("kind = \"sqlite\"", &format!("kind = \"{}\"", self.engine.kind()));
+        let text = text.replace(
+            "kind = \"sqlite\"",
+            &format!("kind = \"{}\"", self.engine.kind()),
+        );
         let url = self.url.clone();
         datamap::parse_str_with_env("datamap/shop.toml", &text, &|_| Some(url.clone()))
             .unwrap_or_else(|p| panic!("data map parses: {p:?}"))
@@ -356,7 +359,9 @@ async fn kept_rows_referencing_deleted_rows_are_nulled(engine: Engine) {
     let shown = serde_json::to_value(&preview).expect("preview JSON");
     assert_eq!(shown["tables"][1]["implied_null"], json!(["customer_id"]));
     assert_eq!(
-        db.texts("SELECT id FROM customers WHERE id = 1").await.len(),
+        db.texts("SELECT id FROM customers WHERE id = 1")
+            .await
+            .len(),
         1,
         "the preview changes nothing"
     );
@@ -379,7 +384,11 @@ async fn kept_rows_referencing_deleted_rows_are_nulled(engine: Engine) {
 
     let cid = db.text("customer_id");
     let total = db.text("total");
-    assert!(db.texts("SELECT id FROM customers WHERE id = 1").await.is_empty());
+    assert!(
+        db.texts("SELECT id FROM customers WHERE id = 1")
+            .await
+            .is_empty()
+    );
     assert_eq!(
         db.texts(&format!(
             "SELECT {}, {cid}, {}, {total} FROM orders ORDER BY id",
@@ -449,7 +458,8 @@ async fn a_not_null_reference_to_a_deleted_table_is_refused(engine: Engine) {
 // ---------------------------------------------------------------------------------------
 // Database errors.
 
-const TICKETS: &str = "CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR(254) NOT NULL);
+const TICKETS: &str =
+    "CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR(254) NOT NULL);
      CREATE TABLE tickets (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, \
          CONSTRAINT tickets_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id));
      INSERT INTO customers (id, email) VALUES (1, 'ada@example.com');
@@ -486,7 +496,10 @@ async fn a_constraint_the_data_map_does_not_know_fails_once_and_names_it(engine:
     assert!(message.contains("not retried"), "{message}");
     match engine {
         // SQLite does not name the constraint; its own message is kept.
-        Engine::Sqlite => assert!(message.contains("FOREIGN KEY constraint failed"), "{message}"),
+        Engine::Sqlite => assert!(
+            message.contains("FOREIGN KEY constraint failed"),
+            "{message}"
+        ),
         Engine::Postgres | Engine::MySql => {
             assert!(message.contains("tickets_customer_fk"), "{message}")
         }
@@ -513,7 +526,10 @@ async fn a_refused_erasure_task_fails_without_retrying() {
     std::fs::create_dir_all(&datamap).expect("datamap dir");
     std::fs::write(
         datamap.join("shop.toml"),
-        CUSTOMERS_ONLY.replace("${SHOP_DATABASE_URL}", &format!("sqlite://{}", path.display())),
+        CUSTOMERS_ONLY.replace(
+            "${SHOP_DATABASE_URL}",
+            &format!("sqlite://{}", path.display()),
+        ),
     )
     .expect("datamap");
     let opts = common::Options {
@@ -587,7 +603,9 @@ async fn binary_collation_text_is_masked_and_exported_as_text_on_mariadb() {
     };
     db.exec(MEMBERS_MYSQL).await;
     let club = db.connector(MEMBERS_MAP);
-    let problems = check_catalog(club.decl(), club.pool()).await.expect("check");
+    let problems = check_catalog(club.decl(), club.pool())
+        .await
+        .expect("check");
     assert!(problems.is_empty(), "{problems:?}");
 
     let access = club.access(&ada()).await.expect("access");
@@ -643,16 +661,25 @@ async fn binary_columns_can_only_be_nulled(engine: Engine) {
     let map = MEMBERS_MAP
         .replace("kind = \"mysql\"", "kind = \"sqlite\"")
         .replace("handle = { category = \"name\", mask = \"hash\" }\n", "")
-        .replace("bio = { category = \"free_text\", mask = \"redact\" }\n", "")
+        .replace(
+            "bio = { category = \"free_text\", mask = \"redact\" }\n",
+            "",
+        )
         .replace(
             "avatar = { category = \"photo\", mask = \"null\" }",
             "avatar = { category = \"photo\", mask = \"redact\" }\n\
              photo = { category = \"photo\", mask = \"null\" }",
         );
     let club = db.connector(&map);
-    let problems = check_catalog(club.decl(), club.pool()).await.expect("check");
+    let problems = check_catalog(club.decl(), club.pool())
+        .await
+        .expect("check");
     let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
-    assert_eq!(shown.len(), 1, "only the redact mask on a binary column: {shown:?}");
+    assert_eq!(
+        shown.len(),
+        1,
+        "only the redact mask on a binary column: {shown:?}"
+    );
     assert_eq!(problems[0].key, "tables[0].fields.avatar.mask");
     assert!(
         shown[0].contains("binary column") && shown[0].contains("mask = \"null\""),
@@ -744,7 +771,12 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 /// Every batch of a policy until no due rows are left: (matched, purged).
-async fn purge(site: &SqlConnector, policy: usize, now: DateTime<Utc>, dry_run: bool) -> (u64, u64) {
+async fn purge(
+    site: &SqlConnector,
+    policy: usize,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> (u64, u64) {
     let decl = &site.decl().retention()[policy];
     let mut cursor = PurgeCursor::default();
     let (mut matched, mut purged) = (0, 0);
@@ -780,17 +812,26 @@ async fn sqlite_dates_in_text_integer_and_real_are_aged_and_exported() {
     let seen: Vec<&Value> = access.tables[0].rows.iter().map(|r| &r["seen"]).collect();
     assert_eq!(
         seen,
-        [&json!("2020-01-01T10:00:00Z"), &json!("2026-06-01T08:30:00.250Z")]
+        [
+            &json!("2020-01-01T10:00:00Z"),
+            &json!("2026-06-01T08:30:00.250Z")
+        ]
     );
     let pings: Vec<&Value> = access.tables[1].rows.iter().map(|r| &r["at"]).collect();
     assert_eq!(
         pings,
-        [&json!("2020-01-01T10:00:00Z"), &json!("2026-06-01T08:00:00Z")]
+        [
+            &json!("2020-01-01T10:00:00Z"),
+            &json!("2026-06-01T08:00:00Z")
+        ]
     );
     let beats: Vec<&Value> = access.tables[2].rows.iter().map(|r| &r["at"]).collect();
     assert_eq!(
         beats,
-        [&json!("2020-01-01T12:00:00Z"), &json!("2026-06-01T00:00:00Z")]
+        [
+            &json!("2020-01-01T12:00:00Z"),
+            &json!("2026-06-01T00:00:00Z")
+        ]
     );
 
     // The value that is not a date is reported, by `check` (sampled) and to the run.
@@ -816,7 +857,8 @@ async fn sqlite_dates_in_text_integer_and_real_are_aged_and_exported() {
     assert_eq!(db.texts("SELECT id FROM visits").await.len(), 10, "dry run");
     assert_eq!(purge(&site, 0, now, false).await, (5, 5));
     assert_eq!(
-        db.texts("SELECT CAST(id AS TEXT) FROM visits ORDER BY id").await,
+        db.texts("SELECT CAST(id AS TEXT) FROM visits ORDER BY id")
+            .await,
         [["6"], ["7"], ["8"], ["9"], ["10"]]
     );
     // INTEGER Unix seconds and REAL Julian days in columns typed as timestamps.

@@ -87,11 +87,8 @@ pub async fn check_catalog(
 /// A database error as a connector error: `DatabaseRefused` (not retried) when running
 /// the same statement again cannot succeed, `Database` (retried) otherwise.
 fn database_error(connector: &str, operation: &str, e: &sqlx::Error) -> ConnectorError {
-    let (connector, operation, reason) = (
-        connector.to_string(),
-        operation.to_string(),
-        describe(e),
-    );
+    let (connector, operation, reason) =
+        (connector.to_string(), operation.to_string(), describe(e));
     if is_permanent(e) {
         ConnectorError::DatabaseRefused {
             connector,
@@ -149,12 +146,18 @@ fn is_permanent(e: &sqlx::Error) -> bool {
 /// every quoted part but the names of keys, columns, tables and constraints is elided.
 fn database_message(db: &dyn sqlx::error::DatabaseError) -> Option<String> {
     let message = db.message();
-    let shown = if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+    let shown = if db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
         if db.code().is_some_and(|c| c.starts_with("22")) {
             return None;
         }
         message.to_string()
-    } else if db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().is_some() {
+    } else if db
+        .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .is_some()
+    {
         elide_quoted_values(message)
     } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
         // SQLite names tables and columns ("UNIQUE constraint failed: users.email").
@@ -440,8 +443,14 @@ impl SqlConnector {
         }
         for (i, t) in self.decl.tables().iter().enumerate() {
             for (c, f) in &t.fields {
-                if f.value_type.is_some() && !sampled.iter().any(|(st, sc, _)| *st == t.name && sc == c) {
-                    sampled.push((t.name.clone(), c.clone(), format!("tables[{i}].fields.{c}.type")));
+                if f.value_type.is_some()
+                    && !sampled.iter().any(|(st, sc, _)| *st == t.name && sc == c)
+                {
+                    sampled.push((
+                        t.name.clone(),
+                        c.clone(),
+                        format!("tables[{i}].fields.{c}.type"),
+                    ));
                 }
             }
         }
@@ -642,7 +651,8 @@ impl SqlConnector {
         // Masks first (with the implied nulls of retained tables), so that no kept row
         // still references a row deleted below.
         for p in plans.iter().filter(|p| {
-            matches!(p.action, EraseAction::Anonymize | EraseAction::Retain) && !p.targets.is_empty()
+            matches!(p.action, EraseAction::Anonymize | EraseAction::Retain)
+                && !p.targets.is_empty()
         }) {
             let found = &tr.tables[p.table];
             let masks = self.erase_masks(p.table, found)?;
@@ -1233,7 +1243,10 @@ impl SqlConnector {
             EraseAction::Anonymize => self.masked_columns(decl, found)?,
             EraseAction::Retain => Vec::new(),
         };
-        for n in implied_nulls(&self.decl).into_iter().filter(|n| n.table == t) {
+        for n in implied_nulls(&self.decl)
+            .into_iter()
+            .filter(|n| n.table == t)
+        {
             let c = found
                 .column(&n.column)
                 .ok_or_else(|| self.missing_column(&decl.name, &n.column))?;
@@ -1741,6 +1754,23 @@ mod tests {
             ColumnClass::Int,
             64
         ));
+    }
+
+    #[test]
+    fn quoted_values_in_mysql_messages_are_elided_but_names_kept() {
+        assert_eq!(
+            elide_quoted_values("Duplicate entry 'ada@example.com' for key 'users.email'"),
+            "Duplicate entry '…' for key 'users.email'"
+        );
+        assert_eq!(
+            elide_quoted_values("Incorrect integer value: 'Ada' for column 'age' at row 1"),
+            "Incorrect integer value: '…' for column 'age' at row 1"
+        );
+        assert_eq!(
+            elide_quoted_values("Check constraint 'adult' is violated."),
+            "Check constraint 'adult' is violated."
+        );
+        assert_eq!(elide_quoted_values("unterminated 'ada"), "unterminated '…");
     }
 
     #[test]

@@ -192,7 +192,8 @@ fn mysql_column(name: &str, data_type: &str, column_type: &str, collation: &str)
     // Text with a binary collation (`utf8mb4_bin`, `VARCHAR(..) BINARY`) is text: the
     // server flags it binary on the wire, so it is selected through `CAST(.. AS CHAR)`
     // and arrives as a string. A `binary`-charset column is BINARY/VARBINARY/BLOB.
-    let binary_text = class == ColumnClass::Text && collation.to_ascii_lowercase().ends_with("_bin");
+    let binary_text =
+        class == ColumnClass::Text && collation.to_ascii_lowercase().ends_with("_bin");
     ColumnInfo {
         name: name.to_string(),
         sql_type: if binary_text {
@@ -448,6 +449,10 @@ mod tests {
             mysql_column("a", "varbinary", "varbinary(16)", "").class,
             ColumnClass::Binary
         );
-        assert!(mysql_column("a", "varchar", "varchar(9)", "utf8mb4_general_ci").cast.is_none());
+        assert!(
+            mysql_column("a", "varchar", "varchar(9)", "utf8mb4_general_ci")
+                .cast
+                .is_none()
+        );
     }
 }

@@ -178,7 +178,11 @@ impl SqlConnector {
                 "age column \"{}.{}\" has type {}; a date, a timestamp or an integer (Unix seconds) is needed{hint}",
                 policy.table,
                 age.name,
-                if age.sql_type.is_empty() { "(none)" } else { &age.sql_type }
+                if age.sql_type.is_empty() {
+                    "(none)"
+                } else {
+                    &age.sql_type
+                }
             ),
         }
     }
@@ -225,9 +229,7 @@ impl SqlConnector {
         if let Some(n) = sample {
             s.push(&format!(" LIMIT {n}"));
         }
-        s.push(") WHERE ")
-            .push(&sqlite_julian(&q))
-            .push(" IS NULL");
+        s.push(") WHERE ").push(&sqlite_julian(&q)).push(" IS NULL");
         let rows = conn.fetch(s).await.map_err(self.db_err(format!(
             "checking the dates of column \"{table}.{}\"",
             col.name
