@@ -511,34 +511,46 @@ async fn a_constraint_the_data_map_does_not_know_fails_once_and_names_it(engine:
     db.finish(&[&shop]).await;
 }
 
-/// Through the service: the task fails at its first attempt with the named constraint.
-#[tokio::test]
-async fn a_refused_erasure_task_fails_without_retrying() {
+/// The app on SQLite with a SQLite product database built from `schema` and the data
+/// map `map` (its `${..}` URL pointing at that database).
+async fn app_with_product(
+    schema: &str,
+    map: &str,
+) -> (common::TestApp, sqlx::SqlitePool, tempfile::TempDir) {
     let product = tempfile::tempdir().expect("tempdir");
     let path = product.path().join("shop.db");
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let pool = sqlx::SqlitePool::connect(&url).await.expect("product db");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(TICKETS.to_string()))
+    sqlx::raw_sql(sqlx::AssertSqlSafe(schema.to_string()))
         .execute(&pool)
         .await
         .expect("schema");
     let datamap = product.path().join("datamap");
     std::fs::create_dir_all(&datamap).expect("datamap dir");
-    std::fs::write(
-        datamap.join("shop.toml"),
-        CUSTOMERS_ONLY.replace(
+    let map = map
+        .replace(
             "${SHOP_DATABASE_URL}",
             &format!("sqlite://{}", path.display()),
-        ),
-    )
-    .expect("datamap");
+        )
+        .replace(
+            "${APP_DATABASE_URL}",
+            &format!("sqlite://{}", path.display()),
+        );
+    std::fs::write(datamap.join("shop.toml"), map).expect("datamap");
     let opts = common::Options {
         configure: Box::new(move |c| c.datamap_dir = datamap),
         handlers: Vec::new(),
     };
-    let Some(app) = common::spawn_app_with(common::Backend::Sqlite, opts).await else {
-        return;
-    };
+    let app = common::spawn_app_with(common::Backend::Sqlite, opts)
+        .await
+        .expect("a SQLite app");
+    (app, pool, product)
+}
+
+/// Through the service: the task fails at its first attempt with the named constraint.
+#[tokio::test]
+async fn a_refused_erasure_task_fails_without_retrying() {
+    let (app, pool, _product) = app_with_product(TICKETS, CUSTOMERS_ONLY).await;
     let agent = app.token(Role::Agent).await;
     let reference =
         common::product::create_and_start(&app, &agent, "erasure", "ada@example.com").await;
@@ -558,6 +570,59 @@ async fn a_refused_erasure_task_fails_without_retrying() {
         .await
         .expect("count");
     assert_eq!(left, 1, "nothing was deleted");
+    pool.close().await;
+    drop(app);
+}
+
+/// Through the service: the staff preview shows the implied null, the erasure task
+/// succeeds with it in its evidence, and the kept order no longer references anyone.
+#[tokio::test]
+async fn the_preview_and_the_evidence_show_the_nulled_reference() {
+    let (app, pool, _product) = app_with_product(&shop_schema("NULL"), DESIGN_MAP).await;
+    let agent = app.token(Role::Agent).await;
+    let reference =
+        common::product::create_and_start(&app, &agent, "erasure", "ada@example.com").await;
+    let v = common::product::wait_for_status(&app, &agent, &reference, "review").await;
+    let task = &v["tasks"][0];
+    assert_eq!(task["status"], "succeeded", "{v}");
+    let evidence = task.to_string();
+    assert!(
+        evidence.contains("\"implied_null\":[\"customer_id\"]"),
+        "{v}"
+    );
+    let orders: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, customer_id FROM orders ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .expect("orders");
+    assert_eq!(orders, [(10, None), (11, None), (12, Some(2))]);
+
+    // A second subject, previewed before anything runs.
+    let body = json!({"kind": "erasure", "email": "bob@example.com",
+                      "verification_note": "checked in person"});
+    let (status, v) = common::json(app.post_json(&agent, "/api/v1/requests", &body).await).await;
+    assert_eq!(status, 201, "{v}");
+    let bob = v["reference"].as_str().expect("reference");
+    let (status, preview) = common::json(
+        app.get(&agent, &format!("/api/v1/requests/{bob}/preview"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{preview}");
+    let tables = &preview["connectors"][0]["tables"];
+    assert_eq!(tables[1]["table"], "orders", "{preview}");
+    assert_eq!(tables[1]["fields"]["customer_id"], "null", "{preview}");
+    assert_eq!(
+        tables[1]["implied_null"],
+        json!(["customer_id"]),
+        "{preview}"
+    );
+    assert_eq!(tables[2]["table"], "invoices", "{preview}");
+    assert_eq!(
+        tables[2]["implied_null"],
+        json!(["customer_id"]),
+        "{preview}"
+    );
     pool.close().await;
     drop(app);
 }
