@@ -23,8 +23,8 @@ use chrono::{DateTime, Utc};
 use super::catalog::Catalog;
 use super::statement::{CHUNK, Dialect, Stmt};
 use super::value::{
-    ColumnClass, ColumnInfo, MAX_JULIAN_DAY, MAX_UNIX_SECONDS, MIN_UNIX_SECONDS, SqlValue,
-    julian_day,
+    AMBIGUOUS_INTEGER, ColumnClass, ColumnInfo, MAX_JULIAN_DAY, MAX_UNIX_SECONDS, MIN_UNIX_SECONDS,
+    SqlValue, julian_day,
 };
 use super::{RowFound, SqlConnector, TableFound, TablePlan, is_masked, is_reverse};
 use crate::connectors::datamap::{EraseAction, RetentionAction, RetentionDecl, ScalarValue};
@@ -653,12 +653,14 @@ fn cutoff_value(col: &ColumnInfo, cutoff: DateTime<Utc>, dialect: Dialect) -> Op
 /// A SQLite date/time column `q` (quoted) as a Julian day, whatever the value's storage
 /// class: TEXT in ISO 8601 or `YYYY-MM-DD HH:MM:SS[.SSS]` (naive = UTC, `julianday()`),
 /// INTEGER Unix seconds, REAL Julian days (SQLite's three date forms). NULL for a value
-/// that is none of these, or outside SQLite's date range (years 4713 BC to 9999).
+/// that is none of these, or outside SQLite's date range (years 4713 BC to 9999), and
+/// for an integer that may be a Julian day as well as Unix seconds (see
+/// [`AMBIGUOUS_INTEGER`]).
 fn sqlite_julian(q: &str) -> String {
     format!(
         "(CASE typeof({q}) \
          WHEN 'integer' THEN CASE WHEN {q} BETWEEN {MIN_UNIX_SECONDS} AND {MAX_UNIX_SECONDS} \
-         THEN {q} / 86400.0 + 2440587.5 END \
+         AND {q} NOT BETWEEN 0 AND {AMBIGUOUS_INTEGER} THEN {q} / 86400.0 + 2440587.5 END \
          WHEN 'real' THEN CASE WHEN {q} BETWEEN 0 AND {MAX_JULIAN_DAY:.1} THEN {q} END \
          WHEN 'text' THEN CASE WHEN {q} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' \
          THEN julianday({q}) END END)"

@@ -250,6 +250,11 @@ const UNIX_EPOCH_JULIAN_DAY: f64 = 2_440_587.5;
 pub(crate) const MAX_JULIAN_DAY: f64 = 5_373_484.5;
 pub(crate) const MIN_UNIX_SECONDS: i64 = -210_866_760_000;
 pub(crate) const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
+/// The largest integer that is also a Julian day in range. SQLite stores a whole REAL
+/// (a Julian day at noon) written into a NUMERIC-affinity column (`DATETIME`) as an
+/// INTEGER, so an integer up to this may be a Julian day as well as Unix seconds in the
+/// first weeks of 1970: it is not taken as a date (reported, never purged by a guess).
+pub(crate) const AMBIGUOUS_INTEGER: i64 = 5_373_484;
 
 /// An instant as a Julian day (what SQLite's `julianday()` gives).
 pub(crate) fn julian_day(t: DateTime<Utc>) -> f64 {
@@ -269,7 +274,10 @@ pub(crate) fn sqlite_instant(value: &SqlValue) -> Option<DateTime<Utc>> {
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .map(|n| n.and_utc())
         }),
-        SqlValue::Int(i) if (MIN_UNIX_SECONDS..=MAX_UNIX_SECONDS).contains(i) => {
+        SqlValue::Int(i)
+            if (MIN_UNIX_SECONDS..=MAX_UNIX_SECONDS).contains(i)
+                && !(0..=AMBIGUOUS_INTEGER).contains(i) =>
+        {
             DateTime::from_timestamp(*i, 0)
         }
         SqlValue::Float(f) if (0.0..=MAX_JULIAN_DAY).contains(f) => {
@@ -537,6 +545,8 @@ mod tests {
         assert!((jd - 2_460_311.916_666_667).abs() < 1e-6, "{jd}");
         assert_eq!(sqlite_instant(&SqlValue::Float(jd)), Some(t));
         assert_eq!(sqlite_instant(&SqlValue::Int(i64::MAX)), None);
+        // A whole Julian day stored as an INTEGER is not read as January 1970.
+        assert_eq!(sqlite_instant(&SqlValue::Int(2_458_850)), None);
     }
 
     #[test]
