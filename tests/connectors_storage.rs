@@ -259,6 +259,7 @@ on_every_engine!(
     a_not_null_reference_to_a_deleted_table_is_refused,
     a_constraint_the_data_map_does_not_know_fails_once_and_names_it,
     binary_columns_can_only_be_nulled,
+    a_declared_date_type_is_for_sqlite_columns,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -981,5 +982,48 @@ async fn a_sqlite_text_age_column_without_a_type_fails_check_with_the_fix() {
         shown[0]
     );
     assert_eq!(db.texts("SELECT id FROM visits").await.len(), 10);
+    db.finish(&[&site]).await;
+}
+
+async fn a_declared_date_type_is_for_sqlite_columns(engine: Engine) {
+    let Some(db) = Db::fresh(engine).await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE visits (id INTEGER PRIMARY KEY, email VARCHAR(254) NOT NULL, \
+         seen VARCHAR(40), stamped TIMESTAMP NULL)",
+    )
+    .await;
+    let map = r#"
+name = "site"
+kind = "sqlite"
+url = "${SITE_DATABASE_URL}"
+
+[[tables]]
+name = "visits"
+primary_key = "id"
+identities = { email = "email" }
+erase = "delete"
+[tables.fields]
+seen = { type = "timestamp" }
+stamped = { type = "timestamp" }
+"#;
+    let site = db.connector(map);
+    let problems = check_catalog(site.decl(), site.pool())
+        .await
+        .expect("check");
+    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    if engine == Engine::Sqlite {
+        assert!(shown.is_empty(), "{shown:?}");
+    } else {
+        // PostgreSQL and MySQL type their columns: a text column is not made a date.
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert_eq!(problems[0].key, "tables[0].fields.seen.type");
+        assert!(
+            shown[0].contains("use a date or timestamp column type"),
+            "{}",
+            shown[0]
+        );
+    }
     db.finish(&[&site]).await;
 }
