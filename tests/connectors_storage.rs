@@ -495,6 +495,10 @@ async fn a_constraint_the_data_map_does_not_know_fails_once_and_names_it(engine:
     assert!(message.contains("table \"customers\""), "{message}");
     assert!(message.contains("foreign key"), "{message}");
     assert!(message.contains("not retried"), "{message}");
+    assert!(
+        message.contains("tables whose foreign keys reference \"customers\": \"tickets\""),
+        "{message}"
+    );
     match engine {
         // SQLite does not name the constraint; its own message is kept.
         Engine::Sqlite => assert!(

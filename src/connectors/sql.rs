@@ -667,7 +667,10 @@ impl SqlConnector {
             .collect();
         let order = self.delete_order(&catalog, &to_delete)?;
         for p in order {
-            let n = self.delete(&mut tx.conn(), &tr.tables[p.table], p).await?;
+            let n = self
+                .delete(&mut tx.conn(), &tr.tables[p.table], p)
+                .await
+                .map_err(|e| self.name_referencing_tables(e, &catalog, p.table))?;
             affected.insert(p.table, n);
         }
 
@@ -1384,6 +1387,44 @@ impl SqlConnector {
                 .map_err(self.db_err(format!("deleting rows of table \"{}\"", decl.name)))?;
         }
         Ok(affected)
+    }
+
+    /// A refused delete of table `t` because of a foreign key, with the tables whose
+    /// foreign keys reference `t` (SQLite does not name the constraint; PostgreSQL and
+    /// MySQL do, but the operator needs the table to declare).
+    fn name_referencing_tables(
+        &self,
+        e: ConnectorError,
+        catalog: &Catalog,
+        t: usize,
+    ) -> ConnectorError {
+        let ConnectorError::DatabaseRefused {
+            connector,
+            operation,
+            mut reason,
+        } = e
+        else {
+            return e;
+        };
+        let table = &self.decl.tables()[t].name;
+        let referencing: BTreeSet<&str> = catalog
+            .foreign_keys
+            .iter()
+            .filter(|fk| fk.referenced == *table && fk.table != *table)
+            .map(|fk| fk.table.as_str())
+            .collect();
+        if reason.contains("foreign key") && !referencing.is_empty() {
+            let names: Vec<String> = referencing.iter().map(|n| format!("\"{n}\"")).collect();
+            reason.push_str(&format!(
+                "; tables whose foreign keys reference \"{table}\": {}",
+                names.join(", ")
+            ));
+        }
+        ConnectorError::DatabaseRefused {
+            connector,
+            operation,
+            reason,
+        }
     }
 
     /// Order deletes so that every referencing table goes before the table it references

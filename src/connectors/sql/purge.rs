@@ -544,7 +544,9 @@ impl SqlConnector {
             let Some(l) = levels.iter().find(|l| l.table == p.table) else {
                 continue;
             };
-            self.delete(&mut tx.conn(), &l.found, p).await?;
+            self.delete(&mut tx.conn(), &l.found, p)
+                .await
+                .map_err(|e| self.name_referencing_tables(e, catalog, p.table))?;
         }
         Ok(out)
     }
