@@ -122,12 +122,15 @@ fn is_permanent(e: &sqlx::Error) -> bool {
             }
             if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
                 // Primary result codes: BUSY, LOCKED, NOMEM, IOERR, FULL, CANTOPEN, PROTOCOL
-                // may pass; everything else (ERROR, CONSTRAINT, MISMATCH...) will not.
+                // may pass; everything else (ERROR, CONSTRAINT, MISMATCH...) will not, but
+                // a trigger's RAISE (CONSTRAINT_TRIGGER, 1811), which is the product's
+                // own rule and may depend on data that changes.
                 let code: i64 = db.code().and_then(|c| c.parse().ok()).unwrap_or(0);
-                return !matches!(code & 0xff, 5 | 6 | 7 | 10 | 13 | 14 | 15);
+                return code != 1811 && !matches!(code & 0xff, 5 | 6 | 7 | 10 | 13 | 14 | 15);
             }
             // PostgreSQL and MySQL SQLSTATE classes: 22 data exception, 23 integrity
-            // constraint, 42 syntax or undefined object, 0A feature not supported.
+            // constraint, 42 syntax or undefined object, 0A feature not supported. A
+            // trigger's own error (P0001 RAISE, MySQL SIGNAL 45000) is retried, as above.
             db.code()
                 .is_some_and(|c| matches!(c.get(..2), Some("22" | "23" | "42" | "0A")))
         }
