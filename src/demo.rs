@@ -232,6 +232,9 @@ email = { category = "contact.email", mask = "hash" }
 full_name = { category = "name", mask = "redact", rectify = true }
 password_hash = { export = false, reason = "security credential" }
 last_login_ip = { category = "network.ip_address", mask = "null" }
+# SQLite has no date type: these TEXT columns hold "YYYY-MM-DD HH:MM:SS" (UTC).
+last_login_at = { type = "timestamp" }
+created_at = { type = "timestamp" }
 
 [[tables]]
 name = "leads"
@@ -245,6 +248,8 @@ phone = { category = "contact.phone", rectify = true }
 job_title = { category = "professional.job_title", rectify = true }
 message = { category = "free_text" }
 ip_address = { category = "network.ip_address" }
+submitted_at = { type = "timestamp" }
+last_activity_at = { type = "timestamp" }
 
 [[tables]]
 name = "website_visits"
@@ -255,6 +260,7 @@ erase = "delete"
 ip_address = { category = "network.ip_address" }
 page = { category = "activity.pages_viewed" }
 user_agent = { category = "device.browser" }
+visited_at = { category = "activity.visit_time", type = "timestamp" }
 
 [[tables]]
 name = "chat_conversations"
@@ -264,6 +270,7 @@ erase = "delete"
 [tables.fields]
 visitor_email = { category = "contact.email" }
 visitor_name = { category = "name" }
+started_at = { type = "timestamp" }
 
 [[tables]]
 name = "chat_messages"
@@ -272,6 +279,7 @@ via = { conversation_id = "chat_conversations.id" }
 erase = "delete"
 [tables.fields]
 body = { category = "free_text" }
+sent_at = { type = "timestamp" }
 
 [[tables]]
 name = "feedback"
@@ -283,6 +291,7 @@ retain_reason = "Ratings are kept for product quality statistics; comments and s
 comment = { category = "free_text", mask = "redact" }
 screenshot_filename = { category = "screenshot", mask = "null" }
 browser = { category = "device.browser", mask = "null" }
+created_at = { type = "timestamp" }
 
 [[retention]]
 name = "stale-website-visits"

@@ -212,3 +212,106 @@ async fn demo_twice_then_serve_and_the_printed_curl_lines_work() {
     let list = run_line(dir, &lines[0]).to_string();
     assert!(list.contains(&new_ref));
 }
+
+/// `rightsdesk <args> --json` in the demo directory: exit status and JSON answer.
+fn cli_json(dir: &Path, args: &[&str]) -> (bool, Value) {
+    let out = rightsdesk(dir, free_port())
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run rightsdesk");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?} did not answer JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), v)
+}
+
+/// The demo product keeps its visit times as SQLite TEXT: its retention policy passes
+/// `check`, the dry run says what the purge then deletes, and the purge deletes exactly
+/// the visits older than the cutoff. A visit whose time is not a date fails `check` and
+/// the run, and is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_retention_policy_runs_on_sqlite_text_dates() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    demo(dir, free_port());
+    let product = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.join("data/demo/product.sqlite").display()
+    ))
+    .await
+    .expect("demo product database");
+    let count = |sql: &'static str, cutoff: Option<String>| {
+        let product = product.clone();
+        async move {
+            let mut q = sqlx::query_scalar::<_, i64>(sql);
+            if let Some(c) = cutoff {
+                q = q.bind(c);
+            }
+            q.fetch_one(&product).await.expect("count")
+        }
+    };
+    const ALL: &str = "SELECT COUNT(*) FROM website_visits";
+    const OLDER: &str =
+        "SELECT COUNT(*) FROM website_visits WHERE julianday(visited_at) < julianday(?)";
+
+    let (ok, report) = cli_json(dir, &["check"]);
+    assert!(ok, "check passes: {report:#}");
+
+    let before = count(ALL, None).await;
+    let (ok, dry) = cli_json(dir, &["purge", "--dry-run"]);
+    assert!(ok, "{dry:#}");
+    let run = &dry["items"][0];
+    assert_eq!(run["policy"], "stale-website-visits", "{dry:#}");
+    assert_eq!(run["error"], Value::Null, "{dry:#}");
+    let cutoff = run["cutoff"].as_str().expect("cutoff").to_string();
+    let due = count(OLDER, Some(cutoff.clone())).await;
+    assert!(due > 0, "the demo has visits older than 13 months");
+    assert_eq!(run["rows_matched"], due, "{dry:#}");
+    let would = run["would_purge"].as_i64().expect("would_purge");
+    assert_eq!(count(ALL, None).await, before, "a dry run deletes nothing");
+
+    let (ok, done) = cli_json(dir, &["purge"]);
+    assert!(ok, "{done:#}");
+    let run = &done["items"][0];
+    assert_eq!(run["status"], "succeeded", "{done:#}");
+    assert_eq!(run["rows_purged"], would, "{done:#}");
+    assert_eq!(count(ALL, None).await, before - would);
+    assert_eq!(
+        count(OLDER, Some(cutoff)).await,
+        due - would,
+        "only held visits stay past the cutoff"
+    );
+
+    // A visit time that is not a date: reported by `check` and the run, never deleted.
+    sqlx::query(
+        "INSERT INTO website_visits (account_id, ip_address, page, seconds_on_page, visited_at) \
+         SELECT id, '203.0.113.250', '/pricing', 5, 'yesterday' FROM accounts LIMIT 1",
+    )
+    .execute(&product)
+    .await
+    .expect("insert");
+    let (ok, report) = cli_json(dir, &["check"]);
+    assert!(!ok, "check fails: {report:#}");
+    assert!(report.to_string().contains("are not dates"), "{report:#}");
+    let (ok, failed) = cli_json(dir, &["purge"]);
+    assert!(!ok, "{failed:#}");
+    let run = &failed["items"][0];
+    assert_eq!(run["status"], "failed", "{failed:#}");
+    assert!(
+        run["error"].as_str().unwrap_or("").contains("not a date"),
+        "{failed:#}"
+    );
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM website_visits WHERE visited_at = 'yesterday'")
+            .fetch_one(&product)
+            .await
+            .expect("count");
+    assert_eq!(kept, 1);
+    product.close().await;
+}

@@ -21,6 +21,9 @@ pub struct ConnectorCheck {
     pub ok: bool,
     /// Connection and catalogue problems (no values, no credentials).
     pub problems: Vec<String>,
+    /// What an erasure will do that the data map leaves implicit (does not fail `check`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The data map's problems (file and key), and each connector's check when it parsed.
@@ -73,11 +76,17 @@ pub async fn run(datamap_dir: &Path) -> Report {
                 )),
             }
         }
+        let mut notes = Vec::new();
         if problems.is_empty()
             && let Some(sql) = engines.sql(decl.name())
         {
-            match tokio::time::timeout(TEST_TIMEOUT, sql.check_catalog()).await {
-                Ok(Ok(found)) => problems.extend(found.iter().map(ToString::to_string)),
+            // The catalogue, date samples and one dry-run batch per retention policy.
+            let now = chrono::Utc::now();
+            match tokio::time::timeout(TEST_TIMEOUT, sql.check_connector(now)).await {
+                Ok(Ok(found)) => {
+                    problems.extend(found.problems.iter().map(ToString::to_string));
+                    notes = found.notes;
+                }
                 Ok(Err(e)) => problems.push(e.to_string()),
                 Err(_) => problems.push("the catalogue check timed out".into()),
             }
@@ -87,6 +96,7 @@ pub async fn run(datamap_dir: &Path) -> Report {
             kind: decl.kind().to_string(),
             ok: problems.is_empty(),
             problems,
+            notes,
         });
     }
     Report {
@@ -117,6 +127,9 @@ impl std::fmt::Display for Report {
             writeln!(f, "{:width$}  {:8}  {status}", c.name, c.kind)?;
             for p in &c.problems {
                 writeln!(f, "{:width$}  {:8}    {p}", "", "")?;
+            }
+            for n in &c.notes {
+                writeln!(f, "{:width$}  {:8}    note: {n}", "", "")?;
             }
         }
         Ok(())

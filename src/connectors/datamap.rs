@@ -155,6 +155,20 @@ pub struct FieldDecl {
     pub rectify: bool,
     pub export: bool,
     pub reason: Option<String>,
+    /// What the column holds where its declared type does not say (`type = "timestamp"`
+    /// on a SQLite TEXT, INTEGER or REAL column).
+    #[serde(rename = "type")]
+    pub value_type: Option<FieldType>,
+}
+
+/// A field's declared value type: SQLite has no date type, so a product's dates live in
+/// TEXT (ISO 8601, `YYYY-MM-DD HH:MM:SS[.SSS]`), INTEGER (Unix seconds) or REAL (Julian
+/// days) columns; `type` makes them dates for retention ages and exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Timestamp,
+    Date,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -241,6 +255,23 @@ impl MaxAge {
             _ => return None,
         };
         (amount > 0).then_some(Self { amount, unit })
+    }
+
+    /// `now - self`, with months and years as calendar units (month ends clamped).
+    pub fn cutoff(self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        use chrono::{Months, TimeDelta};
+        let n = i64::from(self.amount);
+        let months = |m: u32| now.checked_sub_months(Months::new(m));
+        let t = match self.unit {
+            AgeUnit::Seconds => now.checked_sub_signed(TimeDelta::seconds(n)),
+            AgeUnit::Minutes => now.checked_sub_signed(TimeDelta::minutes(n)),
+            AgeUnit::Hours => now.checked_sub_signed(TimeDelta::hours(n)),
+            AgeUnit::Days => now.checked_sub_signed(TimeDelta::days(n)),
+            AgeUnit::Weeks => now.checked_sub_signed(TimeDelta::weeks(n)),
+            AgeUnit::Months => months(self.amount),
+            AgeUnit::Years => months(self.amount.saturating_mul(12)),
+        };
+        t.unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
     }
 }
 
@@ -599,6 +630,8 @@ struct FieldFile {
     #[serde(default = "yes")]
     export: bool,
     reason: Option<String>,
+    #[serde(rename = "type")]
+    value_type: Option<FieldType>,
 }
 
 fn yes() -> bool {
@@ -976,6 +1009,7 @@ fn validate_sql(
                     rectify: f.rectify,
                     export: f.export,
                     reason: f.reason.clone(),
+                    value_type: f.value_type,
                 },
             );
         }

@@ -264,6 +264,7 @@ pub fn outcome(connector: &str, operation: &str, answer: Value) -> Result<Outcom
                         rows_affected: t.rows_affected,
                         rows_kept: t.rows_kept,
                         rows_left: t.rows_left,
+                        implied_null: Vec::new(),
                         retain_reason: t.retain_reason,
                     })
                     .collect(),
@@ -569,6 +570,7 @@ impl Connector for HttpConnector {
                     kept: t.kept,
                     keys: Vec::new(),
                     fields: Default::default(),
+                    implied_null: Vec::new(),
                     retain_reason: None,
                 })
                 .collect(),
@@ -595,6 +597,7 @@ impl Connector for HttpConnector {
                                 rows_affected: t.get("rows_affected")?.as_u64()?,
                                 rows_kept: t.get("rows_kept")?.as_u64()?,
                                 rows_left: t.get("rows_left")?.as_u64()?,
+                                implied_null: Vec::new(),
                                 retain_reason: None,
                             })
                         })

@@ -100,6 +100,16 @@ pub enum ConnectorError {
         operation: String,
         reason: String,
     },
+    /// The database refused the statement for a reason that running it again cannot
+    /// change (a constraint, a missing column, a value of the wrong type): not retried.
+    #[error(
+        "connector \"{connector}\": database error while {operation}: {reason} (not retried: the same statement would fail again)"
+    )]
+    DatabaseRefused {
+        connector: String,
+        operation: String,
+        reason: String,
+    },
     #[error("connector \"{connector}\": table \"{table}\" was not found in the database")]
     MissingTable { connector: String, table: String },
     #[error("connector \"{connector}\": column \"{table}.{column}\" was not found in the database")]
@@ -198,8 +208,13 @@ pub struct PreviewTable {
     pub kept: u64,
     /// Primary keys of the rows counted in `rows`, so staff can see what would change.
     pub keys: Vec<Vec<serde_json::Value>>,
-    /// For `anonymize`: the masked columns and their mask.
+    /// For `anonymize`: the masked columns and their mask; for `anonymize` and `retain`,
+    /// also the `via` columns set to NULL because they reference deleted rows.
     pub fields: BTreeMap<String, Mask>,
+    /// `via` columns the erasure sets to NULL because the rows they reference are
+    /// deleted (an implied `null` mask; see `rightsdesk check`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub implied_null: Vec<String>,
     pub retain_reason: Option<String>,
 }
 
@@ -220,6 +235,9 @@ pub struct ErasureTable {
     /// Found again after the erasure but not erased (deleted rows still present, masked
     /// fields not masked): 0 everywhere is the proof that the erasure is complete.
     pub rows_left: u64,
+    /// `via` columns set to NULL because the rows they referenced were deleted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub implied_null: Vec<String>,
     pub retain_reason: Option<String>,
 }
 

@@ -637,6 +637,7 @@ impl RedisConnector {
                     kept: 0,
                     keys: keys.iter().map(|k| vec![text(k)]).collect(),
                     fields: BTreeMap::new(),
+                    implied_null: Vec::new(),
                     retain_reason: None,
                 })
                 .collect(),
@@ -675,6 +676,7 @@ impl RedisConnector {
                     rows_affected: n,
                     rows_kept: 0,
                     rows_left: left.len() as u64,
+                    implied_null: Vec::new(),
                     retain_reason: None,
                 })
                 .collect(),

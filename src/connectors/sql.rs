@@ -50,6 +50,21 @@ use super::{
     TableRows,
 };
 
+/// Values of a date column that `check` reads to find ones that are not dates.
+const DATE_SAMPLE: u32 = 10_000;
+/// Due rows one dry-run batch of a retention policy reads during `check`.
+const CHECK_BATCH: u32 = 100;
+
+/// What `rightsdesk check` found for one SQL connector (see
+/// [`SqlConnector::check_connector`]).
+#[derive(Debug, Default)]
+pub struct CheckFindings {
+    /// Problems that make `check` fail (file and key of the data map).
+    pub problems: Vec<DatamapProblem>,
+    /// Things the erasure will do that the data map leaves implicit.
+    pub notes: Vec<String>,
+}
+
 /// Length of the `hash` mask's output (hex HMAC-SHA256), used to recognise values that
 /// are already masked when no hasher is at hand (the dry run).
 const HASH_HEX_LEN: usize = 64;
@@ -61,18 +76,151 @@ pub async fn check_catalog(
     decl: &ConnectorDecl,
     pool: &SqlPool,
 ) -> Result<Vec<DatamapProblem>, ConnectorError> {
-    let fail = |e: sqlx::Error| ConnectorError::Database {
-        connector: decl.name().to_string(),
-        operation: "reading the catalogue".to_string(),
-        reason: describe(&e),
-    };
+    let fail = |e: sqlx::Error| database_error(decl.name(), "reading the catalogue", &e);
     let mut held = pool.acquire().await.map_err(fail)?;
-    let catalog = Catalog::load(&mut held.conn()).await.map_err(fail)?;
+    let catalog = Catalog::load_for(&mut held.conn(), decl)
+        .await
+        .map_err(fail)?;
     Ok(catalog::check(decl, &catalog))
 }
 
-/// A database error described without its message: messages can quote row values
-/// (MySQL's "Duplicate entry 'ada@example.com'"), which must not reach logs or tasks.
+/// A database error as a connector error: `DatabaseRefused` (not retried) when running
+/// the same statement again cannot succeed, `Database` (retried) otherwise.
+fn database_error(connector: &str, operation: &str, e: &sqlx::Error) -> ConnectorError {
+    let (connector, operation, reason) =
+        (connector.to_string(), operation.to_string(), describe(e));
+    if is_permanent(e) {
+        ConnectorError::DatabaseRefused {
+            connector,
+            operation,
+            reason,
+        }
+    } else {
+        ConnectorError::Database {
+            connector,
+            operation,
+            reason,
+        }
+    }
+}
+
+/// Errors that a retry cannot fix: integrity constraints, data exceptions, undefined
+/// tables or columns, types that do not decode. Lost connections, lock timeouts,
+/// deadlocks and a busy SQLite database are transient.
+fn is_permanent(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            use sqlx::error::ErrorKind;
+            if matches!(
+                db.kind(),
+                ErrorKind::UniqueViolation
+                    | ErrorKind::ForeignKeyViolation
+                    | ErrorKind::NotNullViolation
+                    | ErrorKind::CheckViolation
+            ) {
+                return true;
+            }
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // Primary result codes: BUSY, LOCKED, NOMEM, IOERR, FULL, CANTOPEN, PROTOCOL
+                // may pass; everything else (ERROR, CONSTRAINT, MISMATCH...) will not, but
+                // a trigger's RAISE (CONSTRAINT_TRIGGER, 1811), which is the product's
+                // own rule and may depend on data that changes.
+                let code: i64 = db.code().and_then(|c| c.parse().ok()).unwrap_or(0);
+                return code != 1811 && !matches!(code & 0xff, 5 | 6 | 7 | 10 | 13 | 14 | 15);
+            }
+            // PostgreSQL and MySQL SQLSTATE classes: 22 data exception, 23 integrity
+            // constraint, 42 syntax or undefined object, 0A feature not supported. A
+            // trigger's own error (P0001 RAISE, MySQL SIGNAL 45000) is retried, as above.
+            db.code()
+                .is_some_and(|c| matches!(c.get(..2), Some("22" | "23" | "42" | "0A")))
+        }
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::Decode(_) => true,
+        _ => false,
+    }
+}
+
+/// The database's own message, where it carries no row values: PostgreSQL keeps values
+/// out of the message (they are in its DETAIL, never read here) except in data
+/// exceptions (class 22: "invalid input syntax for type integer: \"…\""), which are left
+/// out; MySQL quotes values in single quotes ("Duplicate entry '…' for key '…'"), so
+/// every quoted part but the names of keys, columns, tables and constraints is elided.
+fn database_message(db: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    let message = db.message();
+    let shown = if db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        if db.code().is_some_and(|c| c.starts_with("22")) {
+            return None;
+        }
+        message.to_string()
+    } else if db
+        .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .is_some()
+    {
+        elide_quoted_values(message)
+    } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // SQLite names tables and columns ("UNIQUE constraint failed: users.email").
+        message.to_string()
+    } else {
+        return None;
+    };
+    let one_line: String = shown
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(300)
+        .collect();
+    (!one_line.is_empty()).then_some(one_line)
+}
+
+/// `'…'` parts replaced by `'…'`, unless the word before names a schema object.
+fn elide_quoted_values(message: &str) -> String {
+    const NAMES: [&str; 8] = [
+        "key",
+        "column",
+        "table",
+        "constraint",
+        "index",
+        "database",
+        "field",
+        "function",
+    ];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find('\'') {
+        let (before, after) = rest.split_at(start);
+        out.push_str(before);
+        let Some(end) = after[1..].find('\'') else {
+            out.push_str("'…");
+            return out;
+        };
+        let quoted = &after[..end + 2];
+        let word = out
+            .trim_end()
+            .rsplit(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if NAMES.contains(&word.as_str()) {
+            out.push_str(quoted);
+        } else {
+            out.push_str("'…'");
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A database error described by its kind, constraint, code and the database's own
+/// message with any row values taken out (see [`database_message`]): messages can quote
+/// row values (MySQL's "Duplicate entry 'ada@example.com'"), which must not reach logs
+/// or tasks.
 fn describe(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Database(db) => {
@@ -91,6 +239,9 @@ fn describe(e: &sqlx::Error) -> String {
             }
             if let Some(code) = db.code() {
                 s.push_str(&format!(" [code {code}]"));
+            }
+            if let Some(m) = database_message(db.as_ref()) {
+                s.push_str(&format!(": {m}"));
             }
             s
         }
@@ -228,11 +379,7 @@ impl SqlConnector {
     fn db_err(&self, operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
         let connector = self.decl.name().to_string();
         let operation = operation.into();
-        move |e| ConnectorError::Database {
-            connector,
-            operation,
-            reason: describe(&e),
-        }
+        move |e| database_error(&connector, &operation, &e)
     }
 
     /// The catalogue, read once per connector (tables and columns do not change under a
@@ -249,7 +396,7 @@ impl SqlConnector {
             return Ok(c);
         }
         let loaded = Arc::new(
-            Catalog::load(conn)
+            Catalog::load_for(conn, &self.decl)
                 .await
                 .map_err(self.db_err("reading the catalogue"))?,
         );
@@ -262,6 +409,100 @@ impl SqlConnector {
     /// Check the data map against the live database (see [`check_catalog`]).
     pub async fn check_catalog(&self) -> Result<Vec<DatamapProblem>, ConnectorError> {
         check_catalog(&self.decl, &self.pool).await
+    }
+
+    /// Everything `rightsdesk check` verifies against the live database: the catalogue
+    /// check (see [`check_catalog`]); on SQLite, a sample of every date column the data
+    /// map relies on (retention ages, `type = ...` fields) for values that are not dates;
+    /// and one dry-run batch of every retention policy (nothing is locked or changed),
+    /// so a policy that cannot run fails `check` rather than its first run. Notes are
+    /// what the erasure will do that the data map does not spell out.
+    pub async fn check_connector(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<CheckFindings, ConnectorError> {
+        let file = self.decl.file();
+        let mut held = self
+            .pool
+            .acquire()
+            .await
+            .map_err(self.db_err("connecting"))?;
+        let catalog = Catalog::load_for(&mut held.conn(), &self.decl)
+            .await
+            .map_err(self.db_err("reading the catalogue"))?;
+        let mut problems = catalog::check(&self.decl, &catalog);
+        let notes = catalog::notes(&self.decl, &catalog);
+        if !problems.is_empty() {
+            return Ok(CheckFindings { problems, notes });
+        }
+
+        let mut sampled: Vec<(String, String, String)> = Vec::new();
+        for (i, r) in self.decl.retention().iter().enumerate() {
+            sampled.push((
+                r.table.clone(),
+                r.age_column.clone(),
+                format!("retention[{i}].age_column"),
+            ));
+        }
+        for (i, t) in self.decl.tables().iter().enumerate() {
+            for (c, f) in &t.fields {
+                if f.value_type.is_some()
+                    && !sampled.iter().any(|(st, sc, _)| *st == t.name && sc == c)
+                {
+                    sampled.push((
+                        t.name.clone(),
+                        c.clone(),
+                        format!("tables[{i}].fields.{c}.type"),
+                    ));
+                }
+            }
+        }
+        for (table, column, key) in sampled {
+            let Some(info) = catalog.column(&table, &column) else {
+                continue;
+            };
+            let n = self
+                .count_unparseable(&mut held.conn(), &table, info, Some(DATE_SAMPLE))
+                .await?;
+            if n > 0 {
+                problems.push(DatamapProblem::new(
+                    file,
+                    key,
+                    format!(
+                        "{n} of the first {DATE_SAMPLE} values of \"{table}.{column}\" are not dates \
+                         (SQLite's forms are ISO 8601 text such as \"2024-01-31 09:30:00\", Unix \
+                         seconds as INTEGER, Julian days as REAL); rows holding them are never \
+                         purged by age: correct those values"
+                    ),
+                ));
+            }
+        }
+        drop(held);
+
+        // A dry run needs no key: the hash length only tells masked values apart.
+        let dry_hasher = |_: &str| "0".repeat(HASH_HEX_LEN);
+        for (i, r) in self.decl.retention().iter().enumerate() {
+            let mut probe = r.clone();
+            probe.batch_size = probe.batch_size.min(CHECK_BATCH);
+            let outcome = self
+                .purge_batch(
+                    &probe,
+                    r.max_age.cutoff(now),
+                    &mut PurgeCursor::default(),
+                    &HeldRows::default(),
+                    &dry_hasher,
+                    true,
+                )
+                .await;
+            if let Err(e) = outcome {
+                problems.push(DatamapProblem::new(
+                    file,
+                    format!("retention[{i}]"),
+                    format!("retention \"{}\" cannot run: {e}", r.name),
+                ));
+            }
+        }
+        Ok(CheckFindings { problems, notes })
     }
 
     /// Whether the database answers.
@@ -350,6 +591,7 @@ impl SqlConnector {
                                 .collect()
                         }
                     };
+                    let implied = self.implied_columns(p.table);
                     PreviewTable {
                         table: decl.name.clone(),
                         action: p.action,
@@ -363,11 +605,18 @@ impl SqlConnector {
                             .iter()
                             .map(|&i| found.key_json(&found.rows[i]))
                             .collect(),
-                        fields: if p.action == EraseAction::Anonymize {
-                            decl.masks().map(|(c, m)| (c.to_string(), m)).collect()
-                        } else {
-                            BTreeMap::new()
+                        fields: match p.action {
+                            EraseAction::Anonymize => decl
+                                .masks()
+                                .map(|(c, m)| (c.to_string(), m))
+                                .chain(implied.iter().map(|c| (c.clone(), Mask::Null)))
+                                .collect(),
+                            EraseAction::Retain => {
+                                implied.iter().map(|c| (c.clone(), Mask::Null)).collect()
+                            }
+                            EraseAction::Delete => BTreeMap::new(),
                         },
+                        implied_null: implied,
                         retain_reason: decl.retain_reason.clone(),
                     }
                 })
@@ -402,12 +651,16 @@ impl SqlConnector {
         let plans = self.plan(&tr, hash_len)?;
 
         let mut affected: HashMap<usize, u64> = HashMap::new();
-        for p in plans
-            .iter()
-            .filter(|p| p.action == EraseAction::Anonymize && !p.targets.is_empty())
-        {
+        // Masks first (with the implied nulls of retained tables), so that no kept row
+        // still references a row deleted below.
+        for p in plans.iter().filter(|p| {
+            matches!(p.action, EraseAction::Anonymize | EraseAction::Retain)
+                && !p.targets.is_empty()
+        }) {
+            let found = &tr.tables[p.table];
+            let masks = self.erase_masks(p.table, found)?;
             let n = self
-                .anonymize(&mut tx.conn(), &tr.tables[p.table], p, hasher, hash_len)
+                .anonymize(&mut tx.conn(), found, p, &masks, hasher, hash_len)
                 .await?;
             affected.insert(p.table, n);
         }
@@ -417,7 +670,10 @@ impl SqlConnector {
             .collect();
         let order = self.delete_order(&catalog, &to_delete)?;
         for p in order {
-            let n = self.delete(&mut tx.conn(), &tr.tables[p.table], p).await?;
+            let n = self
+                .delete(&mut tx.conn(), &tr.tables[p.table], p)
+                .await
+                .map_err(|e| self.name_referencing_tables(e, &catalog, p.table))?;
             affected.insert(p.table, n);
         }
 
@@ -441,6 +697,7 @@ impl SqlConnector {
                     rows_affected: affected.get(&p.table).copied().unwrap_or(0),
                     rows_kept: p.kept,
                     rows_left: l.targets.len() as u64,
+                    implied_null: self.implied_columns(p.table),
                     retain_reason: self.decl.tables()[p.table].retain_reason.clone(),
                 })
                 .collect(),
@@ -914,7 +1171,7 @@ impl SqlConnector {
                         kept: found.rows.iter().filter(|r| r.still_referenced).count() as u64,
                     },
                     EraseAction::Anonymize => {
-                        let masks = self.masked_columns(decl, found)?;
+                        let masks = self.erase_masks(t, found)?;
                         TablePlan {
                             table: t,
                             action: decl.erase,
@@ -935,12 +1192,29 @@ impl SqlConnector {
                             kept: found.rows.iter().filter(|r| r.shared).count() as u64,
                         }
                     }
-                    EraseAction::Retain => TablePlan {
-                        table: t,
-                        action: decl.erase,
-                        targets: Vec::new(),
-                        kept: found.rows.len() as u64,
-                    },
+                    // Kept as they are, but for references to deleted rows.
+                    EraseAction::Retain => {
+                        let masks = self.erase_masks(t, found)?;
+                        TablePlan {
+                            table: t,
+                            action: decl.erase,
+                            targets: all
+                                .filter(|&i| {
+                                    let r = &found.rows[i];
+                                    !r.shared
+                                        && masks.iter().any(|&(c, m)| {
+                                            !is_masked(
+                                                &r.values[c],
+                                                m,
+                                                found.columns[c].class,
+                                                hash_len,
+                                            )
+                                        })
+                                })
+                                .collect(),
+                            kept: found.rows.len() as u64,
+                        }
+                    }
                 })
             })
             .collect()
@@ -961,6 +1235,49 @@ impl SqlConnector {
             .collect()
     }
 
+    /// The masks an erasure applies to table `t`: its declared masks (`anonymize`) and
+    /// the implied `null` of `via` columns that reference deleted rows (`anonymize` and
+    /// `retain`); refused when such a column is NOT NULL.
+    fn erase_masks(
+        &self,
+        t: usize,
+        found: &TableFound,
+    ) -> Result<Vec<(usize, Mask)>, ConnectorError> {
+        let decl = &self.decl.tables()[t];
+        let mut masks = match decl.erase {
+            EraseAction::Delete => return Ok(Vec::new()),
+            EraseAction::Anonymize => self.masked_columns(decl, found)?,
+            EraseAction::Retain => Vec::new(),
+        };
+        for n in implied_nulls(&self.decl)
+            .into_iter()
+            .filter(|n| n.table == t)
+        {
+            let c = found
+                .column(&n.column)
+                .ok_or_else(|| self.missing_column(&decl.name, &n.column))?;
+            if !found.columns[c].nullable {
+                return Err(ConnectorError::Failed {
+                    connector: self.decl.name().to_string(),
+                    reason: n.not_null_message(&self.decl),
+                });
+            }
+            if !masks.iter().any(|&(m, _)| m == c) {
+                masks.push((c, Mask::Null));
+            }
+        }
+        Ok(masks)
+    }
+
+    /// The `via` columns of table `t` that an erasure sets to NULL (see [`ImpliedNull`]).
+    fn implied_columns(&self, t: usize) -> Vec<String> {
+        implied_nulls(&self.decl)
+            .into_iter()
+            .filter(|n| n.table == t)
+            .map(|n| n.column)
+            .collect()
+    }
+
     /// Mask the planned rows, by primary key in batches. Hashes are computed here per
     /// distinct value and written with `CASE col WHEN old THEN new`, which refers only
     /// to the column's own old value (MySQL applies SET assignments left to right).
@@ -969,11 +1286,11 @@ impl SqlConnector {
         conn: &mut Conn<'_>,
         found: &TableFound,
         plan: &TablePlan,
+        masks: &[(usize, Mask)],
         hasher: &Hasher,
         hash_len: usize,
     ) -> Result<u64, ConnectorError> {
         let decl = &self.decl.tables()[plan.table];
-        let masks = self.masked_columns(decl, found)?;
         let hashed = masks
             .iter()
             .filter(|(c, m)| *m == Mask::Hash && found.columns[*c].class == ColumnClass::Text)
@@ -985,7 +1302,7 @@ impl SqlConnector {
             let mut s = Stmt::new(conn.dialect());
             s.push("UPDATE ").ident(&decl.name).push(" SET ");
             let mut first = true;
-            for &(c, mask) in &masks {
+            for &(c, mask) in masks {
                 let col = &found.columns[c];
                 match (mask, col.class) {
                     (Mask::Hash, ColumnClass::Text) => {
@@ -1073,6 +1390,44 @@ impl SqlConnector {
                 .map_err(self.db_err(format!("deleting rows of table \"{}\"", decl.name)))?;
         }
         Ok(affected)
+    }
+
+    /// A refused delete of table `t` because of a foreign key, with the tables whose
+    /// foreign keys reference `t` (SQLite does not name the constraint; PostgreSQL and
+    /// MySQL do, but the operator needs the table to declare).
+    fn name_referencing_tables(
+        &self,
+        e: ConnectorError,
+        catalog: &Catalog,
+        t: usize,
+    ) -> ConnectorError {
+        let ConnectorError::DatabaseRefused {
+            connector,
+            operation,
+            mut reason,
+        } = e
+        else {
+            return e;
+        };
+        let table = &self.decl.tables()[t].name;
+        let referencing: BTreeSet<&str> = catalog
+            .foreign_keys
+            .iter()
+            .filter(|fk| fk.referenced == *table && fk.table != *table)
+            .map(|fk| fk.table.as_str())
+            .collect();
+        if reason.contains("foreign key") && !referencing.is_empty() {
+            let names: Vec<String> = referencing.iter().map(|n| format!("\"{n}\"")).collect();
+            reason.push_str(&format!(
+                "; tables whose foreign keys reference \"{table}\": {}",
+                names.join(", ")
+            ));
+        }
+        ConnectorError::DatabaseRefused {
+            connector,
+            operation,
+            reason,
+        }
     }
 
     /// Order deletes so that every referencing table goes before the table it references
@@ -1303,6 +1658,59 @@ fn is_reverse(decls: &[TableDecl], e: &Edge) -> bool {
         && decls[e.parent].single_key() != Some(e.parent_column.as_str())
 }
 
+/// A kept (`anonymize` or `retain`) table's `via` column that points at rows of a table
+/// the erasure deletes (orders' `customer_id` when customers are deleted): left as it is,
+/// it would reference a deleted row, which a foreign key refuses. The erasure sets it to
+/// NULL (an implied `null` mask), or, for a NOT NULL column, the data map is refused.
+pub(crate) struct ImpliedNull {
+    pub table: usize,
+    pub column: String,
+    pub parent: usize,
+}
+
+impl ImpliedNull {
+    fn not_null_message(&self, decl: &ConnectorDecl) -> String {
+        let (t, parent) = (&decl.tables()[self.table], &decl.tables()[self.parent]);
+        format!(
+            "table \"{table}\" is kept (erase = \"{erase}\") but its column \"{col}\" references table \
+             \"{parent}\", whose rows an erasure deletes; \"{table}.{col}\" is NOT NULL, so the reference \
+             cannot be removed: declare erase = \"delete\" for table \"{table}\", or erase = \"anonymize\" \
+             for table \"{parent}\", or allow NULL in \"{table}.{col}\"",
+            table = t.name,
+            erase = catalog::erase_name(t.erase),
+            col = self.column,
+            parent = parent.name,
+        )
+    }
+}
+
+/// Every [`ImpliedNull`] of the data map: forward `via` edges (the child's column holds
+/// the parent's value) from a kept table to a deleted one, unless the column declares a
+/// mask of its own.
+pub(crate) fn implied_nulls(decl: &ConnectorDecl) -> Vec<ImpliedNull> {
+    let decls = decl.tables();
+    let mut out: Vec<ImpliedNull> = Vec::new();
+    for e in decl.edges() {
+        let (child, parent) = (&decls[e.child], &decls[e.parent]);
+        if child.erase == EraseAction::Delete
+            || parent.erase != EraseAction::Delete
+            || is_reverse(decls, e)
+            || child.mask_of(&e.child_column).is_some()
+            || out
+                .iter()
+                .any(|n| n.table == e.child && n.column == e.child_column)
+        {
+            continue;
+        }
+        out.push(ImpliedNull {
+            table: e.child,
+            column: e.child_column.clone(),
+            parent: e.parent,
+        });
+    }
+    out
+}
+
 fn row_json(
     found: &TableFound,
     row: &RowFound,
@@ -1390,6 +1798,23 @@ mod tests {
             ColumnClass::Int,
             64
         ));
+    }
+
+    #[test]
+    fn quoted_values_in_mysql_messages_are_elided_but_names_kept() {
+        assert_eq!(
+            elide_quoted_values("Duplicate entry 'ada@example.com' for key 'users.email'"),
+            "Duplicate entry '…' for key 'users.email'"
+        );
+        assert_eq!(
+            elide_quoted_values("Incorrect integer value: 'Ada' for column 'age' at row 1"),
+            "Incorrect integer value: '…' for column 'age' at row 1"
+        );
+        assert_eq!(
+            elide_quoted_values("Check constraint 'adult' is violated."),
+            "Check constraint 'adult' is violated."
+        );
+        assert_eq!(elide_quoted_values("unterminated 'ada"), "unterminated '…");
     }
 
     #[test]

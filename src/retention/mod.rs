@@ -15,13 +15,13 @@ pub mod own;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Months, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::connectors::SqlConnector;
-use crate::connectors::datamap::{AgeUnit, MaxAge, RetentionAction, RetentionDecl};
+use crate::connectors::datamap::{MaxAge, RetentionAction, RetentionDecl};
 use crate::connectors::sql::{HeldRows, PurgeCursor};
 use crate::error::AppError;
 use crate::http::AppState;
@@ -117,18 +117,7 @@ fn shown(name: &str) -> String {
 
 /// `now - max_age`, with months and years as calendar units (month ends clamped).
 pub fn cutoff(now: DateTime<Utc>, age: MaxAge) -> DateTime<Utc> {
-    let n = i64::from(age.amount);
-    let months = |m: u32| now.checked_sub_months(Months::new(m));
-    let t = match age.unit {
-        AgeUnit::Seconds => now.checked_sub_signed(TimeDelta::seconds(n)),
-        AgeUnit::Minutes => now.checked_sub_signed(TimeDelta::minutes(n)),
-        AgeUnit::Hours => now.checked_sub_signed(TimeDelta::hours(n)),
-        AgeUnit::Days => now.checked_sub_signed(TimeDelta::days(n)),
-        AgeUnit::Weeks => now.checked_sub_signed(TimeDelta::weeks(n)),
-        AgeUnit::Months => months(age.amount),
-        AgeUnit::Years => months(age.amount.saturating_mul(12)),
-    };
-    t.unwrap_or(DateTime::<Utc>::MIN_UTC)
+    age.cutoff(now)
 }
 
 /// A run that has its record (and, unless a dry run, its policy's lease) and is ready
@@ -304,6 +293,12 @@ impl PreparedRun {
         let held = self.held_rows().await?;
         let keys = state.keys.clone();
         let hasher = move |v: &str| hex::encode(keys.sign(v.as_bytes()));
+        // Rows whose age is not a date are never due: counted first, reported at the end.
+        let unparseable = self
+            .engine
+            .unparseable_ages(&self.policy.decl, None)
+            .await
+            .map_err(|e| e.to_string())?;
         let mut cursor = PurgeCursor::default();
         let mut cascaded = 0u64;
         while !cursor.is_done() {
@@ -343,6 +338,14 @@ impl PreparedRun {
                     return Err("the run lost its lease to another run; stopped".into());
                 }
             }
+        }
+        if unparseable > 0 {
+            let d = &self.policy.decl;
+            return Err(format!(
+                "{unparseable} rows of \"{}\" hold a value in \"{}\" that is not a date; they were \
+                 kept, not purged (correct those values; `rightsdesk check` shows them)",
+                d.table, d.age_column
+            ));
         }
         Ok(cascaded)
     }

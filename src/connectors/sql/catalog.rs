@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::backend::Conn;
 use super::statement::Dialect;
 use super::value::{ColumnClass, ColumnInfo};
-use crate::connectors::datamap::{ConnectorDecl, DatamapProblem, Mask};
+use crate::connectors::datamap::{ConnectorDecl, DatamapProblem, EraseAction, FieldType, Mask};
 
 /// A foreign key: rows of `table` reference rows of `referenced`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,16 +16,17 @@ pub(crate) struct ForeignKey {
     pub referenced: String,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Catalog {
+    pub dialect: Dialect,
     tables: HashMap<String, Vec<ColumnInfo>>,
     pub foreign_keys: Vec<ForeignKey>,
 }
 
 // Tables are looked up in the connection's own schema: PostgreSQL's `current_schema()`
 // (first of the search path), MySQL's `DATABASE()`, SQLite's `main`.
-const PG_COLUMNS: &str = "SELECT table_name::text, column_name::text, udt_schema::text, udt_name::text \
-     FROM information_schema.columns WHERE table_schema = current_schema() \
+const PG_COLUMNS: &str = "SELECT table_name::text, column_name::text, udt_schema::text, udt_name::text, \
+     is_nullable::text FROM information_schema.columns WHERE table_schema = current_schema() \
      ORDER BY table_name, ordinal_position";
 const PG_FOREIGN_KEYS: &str = "SELECT src.relname::text, dst.relname::text \
      FROM pg_catalog.pg_constraint c \
@@ -33,12 +34,13 @@ const PG_FOREIGN_KEYS: &str = "SELECT src.relname::text, dst.relname::text \
      JOIN pg_catalog.pg_class dst ON dst.oid = c.confrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = src.relnamespace \
      WHERE c.contype = 'f' AND n.nspname = current_schema()";
-const MYSQL_COLUMNS: &str = "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE \
-     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+const MYSQL_COLUMNS: &str = "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, \
+     IS_NULLABLE, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
      ORDER BY TABLE_NAME, ORDINAL_POSITION";
 const MYSQL_FOREIGN_KEYS: &str = "SELECT TABLE_NAME, REFERENCED_TABLE_NAME \
      FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()";
-const SQLITE_COLUMNS: &str = "SELECT m.name, p.name, p.type \
+const SQLITE_COLUMNS: &str = "SELECT m.name, p.name, p.type, \
+     CASE WHEN p.\"notnull\" = 0 THEN 'YES' ELSE 'NO' END \
      FROM sqlite_master m JOIN pragma_table_info(m.name) p \
      WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid";
 const SQLITE_FOREIGN_KEYS: &str = "SELECT m.name, f.\"table\" \
@@ -55,10 +57,14 @@ impl Catalog {
         let mut tables: HashMap<String, Vec<ColumnInfo>> = HashMap::new();
         for row in conn.fetch_text(columns_sql).await? {
             let get = |i: usize| row.get(i).map(String::as_str).unwrap_or("");
-            let info = match dialect {
+            let mut info = match dialect {
                 Dialect::Postgres => pg_column(get(1), get(2), get(3)),
-                Dialect::MySql => mysql_column(get(1), get(2), get(3)),
+                Dialect::MySql => mysql_column(get(1), get(2), get(3), get(5)),
                 Dialect::Sqlite => sqlite_column(get(1), get(2)),
+            };
+            info.nullable = match dialect {
+                Dialect::Postgres | Dialect::MySql => get(4).eq_ignore_ascii_case("YES"),
+                Dialect::Sqlite => get(3) == "YES",
             };
             tables.entry(get(0).to_string()).or_default().push(info);
         }
@@ -75,9 +81,38 @@ impl Catalog {
             })
             .collect();
         Ok(Self {
+            dialect,
             tables,
             foreign_keys,
         })
+    }
+
+    /// The catalogue with the data map's `type = "timestamp" | "date"` applied: on
+    /// SQLite, where columns have no date type, the field is read as a date. On other
+    /// backends the column's own type stands (`check` reports a mismatch).
+    pub(crate) async fn load_for(
+        conn: &mut Conn<'_>,
+        decl: &ConnectorDecl,
+    ) -> Result<Self, sqlx::Error> {
+        let mut catalog = Self::load(conn).await?;
+        if catalog.dialect == Dialect::Sqlite {
+            for t in decl.tables() {
+                for (column, field) in &t.fields {
+                    let Some(ty) = field.value_type else { continue };
+                    if let Some(info) = catalog
+                        .tables
+                        .get_mut(&t.name)
+                        .and_then(|cols| cols.iter_mut().find(|c| c.name == *column))
+                    {
+                        info.class = match ty {
+                            FieldType::Timestamp => ColumnClass::Timestamp,
+                            FieldType::Date => ColumnClass::Date,
+                        };
+                    }
+                }
+            }
+        }
+        Ok(catalog)
     }
 
     pub(crate) fn columns(&self, table: &str) -> Option<&[ColumnInfo]> {
@@ -114,6 +149,7 @@ fn pg_column(name: &str, udt_schema: &str, udt_name: &str) -> ColumnInfo {
             sql_type: udt_name.to_string(),
             class,
             cast: None,
+            nullable: true,
         },
         // Read as text, written back through a cast: numeric, uuid, citext, enums, arrays.
         None => ColumnInfo {
@@ -125,11 +161,12 @@ fn pg_column(name: &str, udt_schema: &str, udt_name: &str) -> ColumnInfo {
                 ColumnClass::Other
             },
             cast: Some(quoted),
+            nullable: true,
         },
     }
 }
 
-fn mysql_column(name: &str, data_type: &str, column_type: &str) -> ColumnInfo {
+fn mysql_column(name: &str, data_type: &str, column_type: &str, collation: &str) -> ColumnInfo {
     let data_type = data_type.to_ascii_lowercase();
     let column_type = column_type.to_ascii_lowercase();
     let class = match data_type.as_str() {
@@ -152,12 +189,22 @@ fn mysql_column(name: &str, data_type: &str, column_type: &str) -> ColumnInfo {
         "json" => ColumnClass::Json,
         _ => ColumnClass::Other,
     };
+    // Text with a binary collation (`utf8mb4_bin`, `VARCHAR(..) BINARY`) is text: the
+    // server flags it binary on the wire, so it is selected through `CAST(.. AS CHAR)`
+    // and arrives as a string. A `binary`-charset column is BINARY/VARBINARY/BLOB.
+    let binary_text =
+        class == ColumnClass::Text && collation.to_ascii_lowercase().ends_with("_bin");
     ColumnInfo {
         name: name.to_string(),
-        sql_type: column_type,
+        sql_type: if binary_text {
+            format!("{column_type} collate {}", collation.to_ascii_lowercase())
+        } else {
+            column_type
+        },
         class,
         // MySQL converts text to the column's type by itself; DECIMAL arrives as text.
-        cast: None,
+        cast: binary_text.then(|| "CHAR".to_string()),
+        nullable: true,
     }
 }
 
@@ -190,6 +237,7 @@ fn sqlite_column(name: &str, declared: &str) -> ColumnInfo {
         sql_type: declared.to_string(),
         class,
         cast: None,
+        nullable: true,
     }
 }
 
@@ -257,10 +305,22 @@ pub(crate) fn check(decl: &ConnectorDecl, catalog: &Catalog) -> Vec<DatamapProbl
             continue;
         }
         for (col, mask) in t.masks() {
-            if mask == Mask::Hash
-                && let Some(info) = catalog.column(&t.name, col)
-                && info.class != ColumnClass::Text
-            {
+            let Some(info) = catalog.column(&t.name, col) else {
+                continue;
+            };
+            if info.class == ColumnClass::Binary && mask != Mask::Null {
+                problems.push(DatamapProblem::new(
+                    file,
+                    format!("tables[{i}].fields.{col}.mask"),
+                    format!(
+                        "\"{}.{col}\" is a binary column ({}): it can only be nulled (mask = \"null\") \
+                         or its rows deleted, not given mask = \"{}\"",
+                        t.name,
+                        info.sql_type,
+                        mask_name(mask)
+                    ),
+                ));
+            } else if mask == Mask::Hash && info.class != ColumnClass::Text {
                 problems.push(DatamapProblem::new(
                     file,
                     format!("tables[{i}].fields.{col}.mask"),
@@ -271,8 +331,87 @@ pub(crate) fn check(decl: &ConnectorDecl, catalog: &Catalog) -> Vec<DatamapProbl
                 ));
             }
         }
+        for (col, field) in &t.fields {
+            if let (Some(ty), Some(info)) = (field.value_type, catalog.column(&t.name, col))
+                && catalog.dialect != Dialect::Sqlite
+                && !info.class.is_date()
+            {
+                problems.push(DatamapProblem::new(
+                    file,
+                    format!("tables[{i}].fields.{col}.type"),
+                    format!(
+                        "type = \"{}\" is for SQLite columns that store dates as text or numbers; \
+                         \"{}.{col}\" is {} (use a date or timestamp column type)",
+                        type_name(ty),
+                        t.name,
+                        info.sql_type
+                    ),
+                ));
+            }
+        }
+    }
+    for implied in super::implied_nulls(decl) {
+        let t = &decl.tables()[implied.table];
+        if let Some(info) = catalog.column(&t.name, &implied.column)
+            && !info.nullable
+        {
+            problems.push(DatamapProblem::new(
+                file,
+                format!("tables[{}].via.{}", implied.table, implied.column),
+                implied.not_null_message(decl),
+            ));
+        }
     }
     problems
+}
+
+/// What `check` tells without failing: the `via` references an erasure will null.
+pub(crate) fn notes(decl: &ConnectorDecl, catalog: &Catalog) -> Vec<String> {
+    super::implied_nulls(decl)
+        .into_iter()
+        .filter(|n| {
+            catalog
+                .column(&decl.tables()[n.table].name, &n.column)
+                .is_some_and(|c| c.nullable)
+        })
+        .map(|n| {
+            let (t, parent) = (&decl.tables()[n.table], &decl.tables()[n.parent]);
+            format!(
+                "table \"{}\" (erase = \"{}\") references table \"{}\" (erase = \"delete\") through \
+                 \"{}\": an erasure sets \"{}.{}\" to NULL (an implied mask = \"null\"; declare it in \
+                 [tables.fields] to make it explicit)",
+                t.name,
+                erase_name(t.erase),
+                parent.name,
+                n.column,
+                t.name,
+                n.column
+            )
+        })
+        .collect()
+}
+
+pub(crate) fn erase_name(a: EraseAction) -> &'static str {
+    match a {
+        EraseAction::Delete => "delete",
+        EraseAction::Anonymize => "anonymize",
+        EraseAction::Retain => "retain",
+    }
+}
+
+fn mask_name(m: Mask) -> &'static str {
+    match m {
+        Mask::Null => "null",
+        Mask::Redact => "redact",
+        Mask::Hash => "hash",
+    }
+}
+
+fn type_name(t: FieldType) -> &'static str {
+    match t {
+        FieldType::Timestamp => "timestamp",
+        FieldType::Date => "date",
+    }
 }
 
 #[cfg(test)]
@@ -286,11 +425,11 @@ mod tests {
         assert_eq!(n.class, ColumnClass::Other);
         assert_eq!(n.cast.as_deref(), Some("\"pg_catalog\".\"numeric\""));
         assert_eq!(
-            mysql_column("a", "tinyint", "tinyint(1)").class,
+            mysql_column("a", "tinyint", "tinyint(1)", "").class,
             ColumnClass::Bool
         );
         assert_eq!(
-            mysql_column("a", "bigint", "bigint(20) unsigned").class,
+            mysql_column("a", "bigint", "bigint(20) unsigned", "").class,
             ColumnClass::Int
         );
         assert_eq!(sqlite_column("a", "VARCHAR(254)").class, ColumnClass::Text);
@@ -300,5 +439,20 @@ mod tests {
             ColumnClass::Timestamp
         );
         assert_eq!(sqlite_column("a", "").class, ColumnClass::Other);
+        // Binary collations are still text (read through a cast); binary types are not.
+        let bin = mysql_column("a", "varchar", "varchar(254)", "utf8mb4_bin");
+        assert_eq!(bin.class, ColumnClass::Text);
+        assert_eq!(bin.cast.as_deref(), Some("CHAR"));
+        let text = mysql_column("a", "text", "text", "utf8mb4_bin");
+        assert_eq!(text.class, ColumnClass::Text);
+        assert_eq!(
+            mysql_column("a", "varbinary", "varbinary(16)", "").class,
+            ColumnClass::Binary
+        );
+        assert!(
+            mysql_column("a", "varchar", "varchar(9)", "utf8mb4_general_ci")
+                .cast
+                .is_none()
+        );
     }
 }

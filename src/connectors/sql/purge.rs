@@ -22,7 +22,10 @@ use chrono::{DateTime, Utc};
 
 use super::catalog::Catalog;
 use super::statement::{CHUNK, Dialect, Stmt};
-use super::value::{ColumnClass, ColumnInfo, SqlValue};
+use super::value::{
+    AMBIGUOUS_INTEGER, ColumnClass, ColumnInfo, MAX_JULIAN_DAY, MAX_UNIX_SECONDS, MIN_UNIX_SECONDS,
+    SqlValue, julian_day,
+};
 use super::{RowFound, SqlConnector, TableFound, TablePlan, is_masked, is_reverse};
 use crate::connectors::datamap::{EraseAction, RetentionAction, RetentionDecl, ScalarValue};
 use crate::connectors::{ConnectorError, Hasher, Identity};
@@ -158,14 +161,83 @@ impl SqlConnector {
     }
 
     fn refuse_age(&self, policy: &RetentionDecl, age: &ColumnInfo) -> PurgeError {
+        let hint = if self.pool.dialect() == Dialect::Sqlite {
+            format!(
+                "; SQLite has no date type, so declare what the column holds: \
+                 [tables.fields] {} = {{ type = \"timestamp\" }} (ISO 8601 text, Unix seconds \
+                 or Julian days) on table \"{}\"",
+                age.name, policy.table
+            )
+        } else {
+            String::new()
+        };
         PurgeError::Refused {
             connector: self.decl.name().to_string(),
             policy: policy.name.clone(),
             reason: format!(
-                "age column \"{}.{}\" has type {}; a date, a timestamp or an integer (Unix seconds) is needed",
-                policy.table, age.name, age.sql_type
+                "age column \"{}.{}\" has type {}; a date, a timestamp or an integer (Unix seconds) is needed{hint}",
+                policy.table,
+                age.name,
+                if age.sql_type.is_empty() {
+                    "(none)"
+                } else {
+                    &age.sql_type
+                }
             ),
         }
+    }
+
+    /// Rows of the policy's table whose age column holds a value that is not a date
+    /// (SQLite only: other databases type their columns). Such rows are never due, so
+    /// a run reports them instead of skipping them silently. `sample` limits the count
+    /// to the first values read (`check`); `None` counts the whole table (a run).
+    pub async fn unparseable_ages(
+        &self,
+        policy: &RetentionDecl,
+        sample: Option<u32>,
+    ) -> Result<u64, ConnectorError> {
+        let mut held = self
+            .pool
+            .acquire()
+            .await
+            .map_err(self.db_err("connecting"))?;
+        let catalog = self.catalog(&mut held.conn()).await?;
+        let age = self.column_info(&catalog, &policy.table, &policy.age_column)?;
+        self.count_unparseable(&mut held.conn(), &policy.table, &age, sample)
+            .await
+    }
+
+    pub(super) async fn count_unparseable(
+        &self,
+        conn: &mut super::backend::Conn<'_>,
+        table: &str,
+        col: &ColumnInfo,
+        sample: Option<u32>,
+    ) -> Result<u64, ConnectorError> {
+        if conn.dialect() != Dialect::Sqlite || !col.class.is_date() {
+            return Ok(0);
+        }
+        let q = Dialect::Sqlite.quote(&col.name);
+        let mut s = Stmt::new(Dialect::Sqlite);
+        s.push("SELECT COUNT(*) FROM (SELECT ")
+            .push(&q)
+            .push(" FROM ")
+            .ident(table)
+            .push(" WHERE ")
+            .push(&q)
+            .push(" IS NOT NULL");
+        if let Some(n) = sample {
+            s.push(&format!(" LIMIT {n}"));
+        }
+        s.push(") WHERE ").push(&sqlite_julian(&q)).push(" IS NULL");
+        let rows = conn.fetch(s).await.map_err(self.db_err(format!(
+            "checking the dates of column \"{table}.{}\"",
+            col.name
+        )))?;
+        Ok(match rows.first().and_then(|r| r.first()) {
+            Some(SqlValue::Int(n)) => u64::try_from(*n).unwrap_or(0),
+            _ => 0,
+        })
     }
 
     /// One batch of a purge: the next due rows after `cursor` (at most `batch_size`),
@@ -196,15 +268,19 @@ impl SqlConnector {
         // The due rows of the policy's table, in key order after the cursor.
         let mut root = self.empty_found(&catalog, t)?;
         let age = self.column_info(&catalog, &decl.name, &policy.age_column)?;
-        let cutoff = cutoff_value(&age, cutoff).ok_or_else(|| self.refuse_age(policy, &age))?;
+        let cutoff =
+            cutoff_value(&age, cutoff, dialect).ok_or_else(|| self.refuse_age(policy, &age))?;
         let mut s = Stmt::new(dialect);
         select_list(&mut s, &root.columns);
-        s.push(" FROM ")
-            .ident(&decl.name)
-            .push(" WHERE ")
-            .ident(&age.name)
-            .push(" < ")
-            .value(cutoff, &age);
+        s.push(" FROM ").ident(&decl.name).push(" WHERE ");
+        if dialect == Dialect::Sqlite && age.class.is_date() {
+            // A value that is not a date gives NULL here: never due, and counted by
+            // `unparseable_ages` for the run's record.
+            s.push(&sqlite_julian(&dialect.quote(&age.name)));
+        } else {
+            s.ident(&age.name);
+        }
+        s.push(" < ").value(cutoff, &age);
         for (column, value) in &policy.filter {
             let info = self.column_info(&catalog, &decl.name, column)?;
             let v = self.convert(&decl.name, &info, &scalar_json(value))?;
@@ -270,7 +346,7 @@ impl SqlConnector {
                     targets,
                     kept: 0,
                 };
-                self.anonymize(&mut tx.conn(), &root, &plan, hasher, hash_len)
+                self.anonymize(&mut tx.conn(), &root, &plan, &masks, hasher, hash_len)
                     .await?;
             }
         } else {
@@ -416,7 +492,7 @@ impl SqlConnector {
                 .filter(|&r| !l.roots[r].iter().any(|x| kept.contains(x)))
                 .collect();
             let targets = if action == EraseAction::Anonymize {
-                let masks = self.masked_columns(&decls[l.table], &l.found)?;
+                let masks = self.erase_masks(l.table, &l.found)?;
                 free.into_iter()
                     .filter(|&r| {
                         masks.iter().any(|&(c, m)| {
@@ -454,7 +530,9 @@ impl SqlConnector {
             .iter()
             .filter(|(_, p)| p.action == EraseAction::Anonymize)
         {
-            self.anonymize(&mut tx.conn(), &levels[*li].found, p, hasher, hash_len)
+            let found = &levels[*li].found;
+            let masks = self.erase_masks(p.table, found)?;
+            self.anonymize(&mut tx.conn(), found, p, &masks, hasher, hash_len)
                 .await?;
         }
         let deletes: Vec<&TablePlan> = plans
@@ -466,7 +544,9 @@ impl SqlConnector {
             let Some(l) = levels.iter().find(|l| l.table == p.table) else {
                 continue;
             };
-            self.delete(&mut tx.conn(), &l.found, p).await?;
+            self.delete(&mut tx.conn(), &l.found, p)
+                .await
+                .map_err(|e| self.name_referencing_tables(e, catalog, p.table))?;
         }
         Ok(out)
     }
@@ -552,8 +632,17 @@ fn key_after(s: &mut Stmt, cols: &[ColumnInfo], last: &[SqlValue]) {
 }
 
 /// The cutoff as a value of the age column's type: timestamps as they are (naive ones
-/// in UTC), dates by their UTC day, integers as Unix seconds; `None` for other types.
-fn cutoff_value(col: &ColumnInfo, cutoff: DateTime<Utc>) -> Option<SqlValue> {
+/// in UTC), dates by their UTC day, integers as Unix seconds; on SQLite, dates and
+/// timestamps as a Julian day, compared with [`sqlite_julian`]; `None` for other types.
+fn cutoff_value(col: &ColumnInfo, cutoff: DateTime<Utc>, dialect: Dialect) -> Option<SqlValue> {
+    if dialect == Dialect::Sqlite && col.class.is_date() {
+        let at = if col.class == ColumnClass::Date {
+            cutoff.date_naive().and_hms_opt(0, 0, 0)?.and_utc()
+        } else {
+            cutoff
+        };
+        return Some(SqlValue::Float(julian_day(at)));
+    }
     Some(match col.class {
         ColumnClass::TimestampTz => SqlValue::TimestampTz(cutoff),
         ColumnClass::Timestamp => SqlValue::Timestamp(cutoff.naive_utc()),
@@ -561,6 +650,23 @@ fn cutoff_value(col: &ColumnInfo, cutoff: DateTime<Utc>) -> Option<SqlValue> {
         ColumnClass::Int => SqlValue::Int(cutoff.timestamp()),
         _ => return None,
     })
+}
+
+/// A SQLite date/time column `q` (quoted) as a Julian day, whatever the value's storage
+/// class: TEXT in ISO 8601 or `YYYY-MM-DD HH:MM:SS[.SSS]` (naive = UTC, `julianday()`),
+/// INTEGER Unix seconds, REAL Julian days (SQLite's three date forms). NULL for a value
+/// that is none of these, or outside SQLite's date range (years 4713 BC to 9999), and
+/// for an integer that may be a Julian day as well as Unix seconds (see
+/// [`AMBIGUOUS_INTEGER`]).
+fn sqlite_julian(q: &str) -> String {
+    format!(
+        "(CASE typeof({q}) \
+         WHEN 'integer' THEN CASE WHEN {q} BETWEEN {MIN_UNIX_SECONDS} AND {MAX_UNIX_SECONDS} \
+         AND {q} NOT BETWEEN 0 AND {AMBIGUOUS_INTEGER} THEN {q} / 86400.0 + 2440587.5 END \
+         WHEN 'real' THEN CASE WHEN {q} BETWEEN 0 AND {MAX_JULIAN_DAY:.1} THEN {q} END \
+         WHEN 'text' THEN CASE WHEN {q} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' \
+         THEN julianday({q}) END END)"
+    )
 }
 
 fn scalar_json(v: &ScalarValue) -> serde_json::Value {
@@ -582,6 +688,7 @@ mod tests {
             sql_type: "t".into(),
             class,
             cast: None,
+            nullable: true,
         }
     }
 
@@ -603,13 +710,17 @@ mod tests {
     fn cutoff_fits_the_age_column() {
         let t: DateTime<Utc> = "2026-01-31T10:00:00Z".parse().unwrap();
         assert!(matches!(
-            cutoff_value(&col("d", ColumnClass::Date), t),
+            cutoff_value(&col("t", ColumnClass::Timestamp), t, Dialect::Sqlite),
+            Some(SqlValue::Float(jd)) if (jd - julian_day(t)).abs() < 1e-9
+        ));
+        assert!(matches!(
+            cutoff_value(&col("d", ColumnClass::Date), t, Dialect::Postgres),
             Some(SqlValue::Date(d)) if d.to_string() == "2026-01-31"
         ));
         assert!(matches!(
-            cutoff_value(&col("n", ColumnClass::Int), t),
+            cutoff_value(&col("n", ColumnClass::Int), t, Dialect::Sqlite),
             Some(SqlValue::Int(n)) if n == t.timestamp()
         ));
-        assert!(cutoff_value(&col("x", ColumnClass::Text), t).is_none());
+        assert!(cutoff_value(&col("x", ColumnClass::Text), t, Dialect::Sqlite).is_none());
     }
 }

@@ -149,6 +149,7 @@ mod tests {
             sql_type: "int".into(),
             class: ColumnClass::Int,
             cast: None,
+            nullable: true,
         }
     }
 

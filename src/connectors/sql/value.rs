@@ -154,9 +154,12 @@ pub(crate) struct ColumnInfo {
     /// The catalogue's type name, for messages.
     pub sql_type: String,
     pub class: ColumnClass,
-    /// PostgreSQL/MySQL types without a native decoder: selected as text, and (on
-    /// PostgreSQL) bound with `CAST($n AS type)`, this being the quoted type name.
+    /// PostgreSQL/MySQL types without a native decoder (and MySQL text with a binary
+    /// collation): selected as text, and (on PostgreSQL) bound with `CAST($n AS type)`,
+    /// this being the quoted type name.
     pub cast: Option<String>,
+    /// Whether the column accepts NULL (an implied `null` mask needs it).
+    pub nullable: bool,
 }
 
 /// The value `redact` writes into a column of this class (`Null` for types without a
@@ -195,15 +198,22 @@ pub(crate) fn to_json(value: &SqlValue, class: ColumnClass) -> serde_json::Value
         SqlValue::Null => J::Null,
         SqlValue::Bool(b) => J::Bool(*b),
         SqlValue::Int(i) if class == ColumnClass::Bool => J::Bool(*i != 0),
+        // SQLite dates stored as numbers (Unix seconds, Julian days) and as text.
+        SqlValue::Int(_) | SqlValue::Float(_) | SqlValue::Text(_) if class.is_date() => {
+            match (sqlite_instant(value), class) {
+                (Some(t), ColumnClass::Date) => J::String(t.format("%Y-%m-%d").to_string()),
+                (Some(t), _) => J::String(rfc3339(t)),
+                (None, _) => match value {
+                    SqlValue::Int(i) => J::from(*i),
+                    SqlValue::Float(f) => float_json(*f),
+                    SqlValue::Text(s) => J::String(s.clone()),
+                    _ => J::Null,
+                },
+            }
+        }
         SqlValue::Int(i) => J::from(*i),
-        SqlValue::Float(f) => serde_json::Number::from_f64(*f)
-            .map(J::Number)
-            .unwrap_or_else(|| J::String(f.to_string())),
+        SqlValue::Float(f) => float_json(*f),
         SqlValue::Text(s) => match class {
-            // SQLite keeps dates and times as text: normalise what parses.
-            ColumnClass::Timestamp | ColumnClass::TimestampTz => parse_timestamp(s)
-                .map(|t| J::String(rfc3339(t)))
-                .unwrap_or_else(|| J::String(s.clone())),
             ColumnClass::Bool => match s.as_str() {
                 "true" | "t" | "1" => J::Bool(true),
                 "false" | "f" | "0" => J::Bool(false),
@@ -221,16 +231,86 @@ pub(crate) fn to_json(value: &SqlValue, class: ColumnClass) -> serde_json::Value
     }
 }
 
+fn float_json(f: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(f)
+        .map(serde_json::Value::Number)
+        .unwrap_or_else(|| serde_json::Value::String(f.to_string()))
+}
+
+impl ColumnClass {
+    /// Dates and timestamps (of any backend).
+    pub(crate) fn is_date(self) -> bool {
+        matches!(self, Self::Timestamp | Self::TimestampTz | Self::Date)
+    }
+}
+
+/// Julian day number of the Unix epoch (1970-01-01T00:00:00Z).
+const UNIX_EPOCH_JULIAN_DAY: f64 = 2_440_587.5;
+/// The range SQLite's date functions accept: Julian day 0 (4714 BC) to 9999-12-31.
+pub(crate) const MAX_JULIAN_DAY: f64 = 5_373_484.5;
+pub(crate) const MIN_UNIX_SECONDS: i64 = -210_866_760_000;
+pub(crate) const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
+/// The largest integer that is also a Julian day in range. SQLite stores a whole REAL
+/// (a Julian day at noon) written into a NUMERIC-affinity column (`DATETIME`) as an
+/// INTEGER, so an integer up to this may be a Julian day as well as Unix seconds in the
+/// first weeks of 1970: it is not taken as a date (reported, never purged by a guess).
+pub(crate) const AMBIGUOUS_INTEGER: i64 = 5_373_484;
+
+/// An instant as a Julian day (what SQLite's `julianday()` gives).
+pub(crate) fn julian_day(t: DateTime<Utc>) -> f64 {
+    t.timestamp() as f64 / 86_400.0
+        + f64::from(t.timestamp_subsec_nanos()) / 86_400e9
+        + UNIX_EPOCH_JULIAN_DAY
+}
+
+/// A date/time value as SQLite stores it: TEXT in ISO 8601 or `YYYY-MM-DD HH:MM:SS[.SSS]`
+/// (naive taken as UTC), INTEGER Unix seconds, REAL Julian days (SQLite's own three
+/// forms); `None` for anything else or out of SQLite's range.
+pub(crate) fn sqlite_instant(value: &SqlValue) -> Option<DateTime<Utc>> {
+    match value {
+        SqlValue::Text(s) => parse_timestamp(s).or_else(|| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|n| n.and_utc())
+        }),
+        SqlValue::Int(i)
+            if (MIN_UNIX_SECONDS..=MAX_UNIX_SECONDS).contains(i)
+                && !(0..=AMBIGUOUS_INTEGER).contains(i) =>
+        {
+            DateTime::from_timestamp(*i, 0)
+        }
+        SqlValue::Float(f) if (0.0..=MAX_JULIAN_DAY).contains(f) => {
+            let millis = ((f - UNIX_EPOCH_JULIAN_DAY) * 86_400_000.0).round() as i64;
+            DateTime::from_timestamp_millis(millis)
+        }
+        _ => None,
+    }
+}
+
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// RFC 3339, or a naive `YYYY-MM-DD HH:MM:SS[.f]` / `YYYY-MM-DDTHH:MM:SS[.f]` taken as UTC.
+/// RFC 3339 (also with a space for `T`, or minutes only, as SQLite writes with a zone), or
+/// a naive `YYYY-MM-DD HH:MM[:SS[.f]]` / `YYYY-MM-DDTHH:MM[:SS[.f]]` taken as UTC.
 pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    parse_naive_timestamp(s).map(|n| n.and_utc())
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M%:z",
+        "%Y-%m-%dT%H:%M%:z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(s, f) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    let naive = s.strip_suffix(['Z', 'z']).unwrap_or(s);
+    parse_naive_timestamp(naive).map(|n| n.and_utc())
 }
 
 fn parse_naive_timestamp(s: &str) -> Option<NaiveDateTime> {
@@ -238,6 +318,7 @@ fn parse_naive_timestamp(s: &str) -> Option<NaiveDateTime> {
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
     ]
     .iter()
     .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
@@ -411,6 +492,42 @@ mod tests {
             json!("2024-01-02T10:00:00Z")
         );
         assert_eq!(to_json(&SqlValue::Int(1), ColumnClass::Bool), json!(true));
+        // SQLite's three date forms, in a column declared (or typed) as a timestamp.
+        for (v, want) in [
+            (
+                SqlValue::Text("2024-01-02 10:00:00.250".into()),
+                "2024-01-02T10:00:00.250Z",
+            ),
+            (
+                SqlValue::Text("2024-01-02T12:00:00+02:00".into()),
+                "2024-01-02T10:00:00Z",
+            ),
+            (
+                SqlValue::Text("2024-01-02 10:00".into()),
+                "2024-01-02T10:00:00Z",
+            ),
+            (SqlValue::Text("2024-01-02".into()), "2024-01-02T00:00:00Z"),
+            (SqlValue::Int(1_704_189_600), "2024-01-02T10:00:00Z"),
+            (
+                SqlValue::Float(2_460_311.916_666_666_5),
+                "2024-01-02T10:00:00Z",
+            ),
+        ] {
+            assert_eq!(to_json(&v, ColumnClass::Timestamp), json!(want), "{v:?}");
+        }
+        assert_eq!(
+            to_json(&SqlValue::Int(1_704_189_600), ColumnClass::Date),
+            json!("2024-01-02")
+        );
+        // Not a date: exported as stored, never guessed.
+        assert_eq!(
+            to_json(&SqlValue::Text("soon".into()), ColumnClass::Timestamp),
+            json!("soon")
+        );
+        assert_eq!(
+            to_json(&SqlValue::Float(1.7e9), ColumnClass::Timestamp),
+            json!(1.7e9)
+        );
         assert_eq!(
             to_json(&SqlValue::Bytes(vec![1, 2, 255]), ColumnClass::Binary),
             json!("AQL/")
@@ -419,6 +536,17 @@ mod tests {
             to_json(&SqlValue::Float(12.5), ColumnClass::Float),
             json!(12.5)
         );
+    }
+
+    #[test]
+    fn julian_days_round_trip() {
+        let t: DateTime<Utc> = "2024-01-02T10:00:00Z".parse().unwrap();
+        let jd = julian_day(t);
+        assert!((jd - 2_460_311.916_666_667).abs() < 1e-6, "{jd}");
+        assert_eq!(sqlite_instant(&SqlValue::Float(jd)), Some(t));
+        assert_eq!(sqlite_instant(&SqlValue::Int(i64::MAX)), None);
+        // A whole Julian day stored as an INTEGER is not read as January 1970.
+        assert_eq!(sqlite_instant(&SqlValue::Int(2_458_850)), None);
     }
 
     #[test]

@@ -77,9 +77,13 @@ pub struct PreviewTableView {
     pub rows: u64,
     /// Rows found but left alone (shared with other subjects, or still referenced).
     pub kept: u64,
-    /// Masked columns and their mask, for `anonymize`.
+    /// Masked columns and their mask, for `anonymize`; for `anonymize` and `retain` also
+    /// the `via` columns set to NULL because the rows they reference are deleted.
     #[schema(value_type = Object)]
     pub fields: serde_json::Value,
+    /// `via` columns set to NULL because the rows they reference are deleted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub implied_null: Vec<String>,
     pub retain_reason: Option<String>,
 }
 
@@ -155,6 +159,7 @@ pub async fn preview_for(
                 rows: t.rows,
                 kept: t.kept,
                 fields: serde_json::to_value(&t.fields).unwrap_or_default(),
+                implied_null: t.implied_null,
                 retain_reason: t.retain_reason,
             })
             .collect();
