@@ -142,6 +142,7 @@ per_client_per_hour = 100000
         .arg(dir.join("rightsdesk.toml"))
         .arg("serve")
         .env("RIGHTSDESK_DATABASE_URL", database_url)
+        .env("RIGHTSDESK_METRICS_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()?;

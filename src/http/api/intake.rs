@@ -54,13 +54,15 @@ pub async fn submit(
         corrections: body.corrections,
     })?;
     crate::verification::check_field(&state, body.kind, body.account_value.as_deref())?;
-    let req = intake::submit(&state, &client, submission).await?;
-    crate::verification::record_intake(&state, &req, body.account_value.as_deref()).await?;
+    let answer = intake::submit_answer(&state, &client, submission).await?;
+    if let Some(req) = &answer.request {
+        crate::verification::record_intake(&state, req, body.account_value.as_deref()).await?;
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(IntakeAccepted {
-            reference: req.reference,
-            status: req.status,
+            reference: answer.reference,
+            status: answer.status,
         }),
     ))
 }

@@ -19,12 +19,17 @@ pub struct User {
     pub totp_enabled: bool,
     /// The last 30-second step whose code was accepted: a code works once.
     pub totp_last_step: Option<i64>,
-    /// JSON array of SHA-256 hex hashes of unused recovery codes.
+    /// JSON array of keyed hashes (`h1:` HMAC-SHA256) of unused recovery codes.
     pub recovery_codes: Option<String>,
     pub failed_logins: i32,
     pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// Wrong second-factor codes (TOTP or recovery) since the last correct one; a correct
+    /// password does not reset it.
+    pub totp_failures: i32,
+    /// The second step is refused until then.
+    pub totp_locked_until: Option<DateTime<Utc>>,
 }
 
 /// A signed-in browser. The cookie holds a random value; only its SHA-256 is stored.
