@@ -570,7 +570,10 @@ impl Config {
                 ),
             );
         }
-        if !self.metrics_listen.is_empty() && self.metrics_listen == self.listen {
+        if !self.metrics_listen.is_empty()
+            && self.metrics_listen == self.listen
+            && !self.listen.ends_with(":0")
+        {
             bad(
                 "metrics_listen",
                 "must differ from `listen`: metrics are never served on the public listener".into(),
