@@ -433,9 +433,9 @@ async fn password_hashing_waits_for_a_turn_then_answers_429(backend: Backend) {
 
 // ---- 12. recovery codes ----------------------------------------------------------------
 
-/// Recovery codes carry at least 80 bits, are stored as keyed hashes (a copy of the
-/// database alone cannot test guesses), and each works once.
-async fn recovery_codes_are_long_keyed_and_single_use(backend: Backend) {
+/// Recovery codes carry at least 80 bits, are stored salted and slow (argon2id), never
+/// as a plain hash of the code, and each works once.
+async fn recovery_codes_are_long_slow_hashed_and_single_use(backend: Backend) {
     let Some(app) = spawn_app_with(backend, Options::default()).await else {
         return;
     };
@@ -468,7 +468,7 @@ async fn recovery_codes_are_long_keyed_and_single_use(backend: Backend) {
         })
         .collect();
     for h in &hashes {
-        assert!(h.starts_with("h1:"), "{h}");
+        assert!(h.starts_with("a1:") && h.contains("$argon2id$"), "{h}");
         assert!(!plain_sha.iter().any(|p| h.contains(p.as_str())));
         assert!(!codes.iter().any(|c| h.contains(c.as_str())));
     }
@@ -810,7 +810,7 @@ backend_fn_tests!(
     wrong_codes_lock_the_second_step_across_password_sign_ins,
     sign_in_attempts_are_limited_per_account_and_per_client,
     password_hashing_waits_for_a_turn_then_answers_429,
-    recovery_codes_are_long_keyed_and_single_use,
+    recovery_codes_are_long_slow_hashed_and_single_use,
     forwarded_for_is_read_from_the_right_and_ipv6_counts_per_64,
     intake_answers_never_reveal_an_earlier_request,
     only_complete_downloads_count_and_files_are_private,

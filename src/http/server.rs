@@ -64,6 +64,11 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // The peer address stays out of the logs (the audit log records it where it matters).
+        tracing::trace!(
+            free_slots = slots.available_permits(),
+            "connection accepted"
+        );
         let router = router.clone();
         let service = tower::service_fn(move |mut req: axum::http::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
@@ -76,6 +81,7 @@ pub async fn serve(
                 // Timeouts and clients that went away: nothing anyone must act on.
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            tracing::trace!("connection closed");
             drop(slot);
         });
     }

@@ -684,28 +684,71 @@ fn normal_recovery(code: &str) -> String {
         .collect()
 }
 
-/// A recovery code as stored: HMAC-SHA256 under the deployment's signing key (derived
-/// from the deployment key) with its own label, so a copy of the database alone does
-/// not allow guessing codes offline.
-fn recovery_hash(state: &AppState, code: &str) -> String {
-    let mac = state
-        .keys
-        .sign(format!("portal-recovery-code:{}", normal_recovery(code)).as_bytes());
-    format!("h1:{}", hex::encode(mac))
+/// Characters at the start of a recovery code that are stored in clear to pick the one
+/// stored hash to check (one argon2 verification per attempt, not ten).
+const RECOVERY_ID_LEN: usize = 4;
+
+/// Recovery codes as stored: `a1:<id>:<argon2id PHC>` each, hashed in one hashing turn.
+/// argon2 (salted, slow) rather than a keyed hash, so codes survive `keys rotate`; the
+/// 16 characters after the id (79 bits) are what an offline guesser faces.
+async fn recovery_hashes(state: &AppState, codes: &[String]) -> Result<Vec<String>, AppError> {
+    let normal: Vec<String> = codes.iter().map(|c| normal_recovery(c)).collect();
+    state
+        .hashing
+        .run(move || {
+            normal
+                .iter()
+                .map(|n| {
+                    hasher()
+                        .hash_password(n.as_bytes())
+                        .map(|h| format!("a1:{}:{h}", &n[..RECOVERY_ID_LEN.min(n.len())]))
+                        .map_err(|e| AppError::Internal(format!("recovery code hashing: {e}")))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|_| busy(state))?
 }
 
-/// Whether a stored entry is this code. Entries without a prefix were written before
-/// keyed hashing (unsalted SHA-256 of a ~50-bit code): they keep working until used, as
-/// staff cannot get new ones without enrolling again.
-fn recovery_matches(state: &AppState, stored: &str, code: &str) -> bool {
-    if stored.starts_with("h1:") {
-        same(stored, &recovery_hash(state, code))
-    } else {
-        same(
-            stored,
-            &crate::crypto::sha256_hex(normal_recovery(code).as_bytes()),
-        )
+/// The stored entry this code matches, if any. Entries without a prefix were written
+/// before argon2 (unsalted SHA-256 of a ~50-bit code): they keep working until used, as
+/// staff cannot get new codes without enrolling again.
+async fn matching_recovery(
+    state: &AppState,
+    stored: &[String],
+    code: &str,
+) -> Result<Option<String>, AppError> {
+    let normal = normal_recovery(code);
+    let legacy = crate::crypto::sha256_hex(normal.as_bytes());
+    if let Some(e) = stored
+        .iter()
+        .find(|e| !e.starts_with("a1:") && same(e, &legacy))
+    {
+        return Ok(Some(e.clone()));
     }
+    let id = &normal[..RECOVERY_ID_LEN.min(normal.len())];
+    let candidates: Vec<String> = stored
+        .iter()
+        .filter(|e| {
+            e.strip_prefix("a1:")
+                .and_then(|r| r.split_once(':'))
+                .is_some_and(|(i, _)| i == id)
+        })
+        .cloned()
+        .collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    state
+        .hashing
+        .run(move || {
+            candidates.into_iter().find(|e| {
+                let phc = e.splitn(3, ':').nth(2).unwrap_or("");
+                hasher().verify_password(normal.as_bytes(), phc).is_ok()
+            })
+        })
+        .await
+        .map_err(|_| busy(state))
 }
 
 /// Use one recovery code (single use: the list is swapped only if nobody else changed it).
@@ -714,11 +757,7 @@ async fn use_recovery(state: &AppState, user: &User, code: &str) -> Result<bool,
         return Ok(false);
     };
     let hashes: Vec<String> = serde_json::from_str(stored).unwrap_or_default();
-    let Some(h) = hashes
-        .iter()
-        .find(|x| recovery_matches(state, x, code))
-        .cloned()
-    else {
+    let Some(h) = matching_recovery(state, &hashes, code).await? else {
         return Ok(false);
     };
     let rest: Vec<&String> = hashes.iter().filter(|x| !same(x, &h)).collect();
@@ -961,7 +1000,7 @@ pub async fn enrol_submit(
             .await);
         };
         let codes: Vec<String> = (0..10).map(|_| recovery_code()).collect();
-        let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(&state, c)).collect();
+        let hashes = recovery_hashes(&state, &codes).await?;
         let hashes = serde_json::to_string(&hashes).unwrap_or_else(|_| "[]".into());
         state.store.enable_totp(&s.user.id, &hashes, step).await?;
         let set = start_session(&state, &s.user, true, Some(&s.session.id_hash)).await?;

@@ -19,7 +19,8 @@ pub struct User {
     pub totp_enabled: bool,
     /// The last 30-second step whose code was accepted: a code works once.
     pub totp_last_step: Option<i64>,
-    /// JSON array of keyed hashes (`h1:` HMAC-SHA256) of unused recovery codes.
+    /// JSON array of unused recovery codes as `a1:<first 4 characters>:<argon2id PHC>`
+    /// (entries from before argon2: bare SHA-256 hex).
     pub recovery_codes: Option<String>,
     pub failed_logins: i32,
     pub locked_until: Option<DateTime<Utc>>,
