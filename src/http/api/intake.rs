@@ -36,7 +36,9 @@ pub struct IntakeAccepted {
 }
 
 /// Submit a request; a confirmation link is emailed to the address. The answer is the
-/// same whether or not the address is known.
+/// same whether or not the address is known, already has a request waiting (a new
+/// reference each time; the email carries the real one), or reached its per-address
+/// limits (then no email is sent). 429 only for the caller's own address limit.
 #[utoipa::path(post, path = "/intake", tag = "intake", request_body = IntakeBody,
     responses((status = 202, body = IntakeAccepted), (status = 422, body = crate::error::Problem),
         (status = 429, body = crate::error::Problem)))]
