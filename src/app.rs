@@ -63,6 +63,11 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
         keys: Arc::new(keys),
         clock,
         queue,
+        hashing: Arc::new(crate::auth::hashing::HashGate::new(
+            config.portal.hashing_threads as usize,
+            config.portal.hashing_queue as usize,
+            config.portal.hashing_wait.0,
+        )),
     };
     http::portal::auth::ensure_initial_admin(&state)
         .await
@@ -73,6 +78,8 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
 pub struct App {
     state: AppState,
     listener: TcpListener,
+    /// `/metrics` only, on `metrics_listen` (none when that is empty).
+    metrics_listener: Option<TcpListener>,
     handlers: HashMap<String, Arc<dyn JobHandler>>,
 }
 
@@ -91,6 +98,18 @@ impl App {
                     addr: config.listen.clone(),
                     source,
                 })?;
+        let metrics_listener = if config.metrics_listen.is_empty() {
+            None
+        } else {
+            Some(
+                TcpListener::bind(&config.metrics_listen)
+                    .await
+                    .map_err(|source| StartError::Listen {
+                        addr: config.metrics_listen.clone(),
+                        source,
+                    })?,
+            )
+        };
         let mut handlers: HashMap<String, Arc<dyn JobHandler>> = HashMap::new();
         handlers.insert(
             crate::notify::SEND_EMAIL.into(),
@@ -108,6 +127,7 @@ impl App {
         Ok(Self {
             state,
             listener,
+            metrics_listener,
             handlers,
         })
     }
@@ -122,6 +142,13 @@ impl App {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> AppState {
@@ -142,12 +169,32 @@ impl App {
             schedules.extend(crate::retention::schedules(&self.state));
             Scheduler::start(self.state.clone(), schedules)
         });
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let limits = http::server::Limits {
+            header_read_timeout: self.state.config.header_read_timeout.0,
+            max_connections: usize::try_from(self.state.config.max_connections).unwrap_or(1024),
+        };
+        // One shutdown signal for both listeners.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let metrics = self.metrics_listener.map(|l| {
+            let router = http::metrics_router(self.state.clone());
+            tokio::spawn(http::server::serve(
+                l,
+                router,
+                limits,
+                stopped(stop_rx.clone()),
+            ))
+        });
+        let served = http::server::serve(self.listener, router, limits, stopped(stop_rx)).await;
+        if let Some(m) = metrics {
+            let _ = m.await;
+        }
         if let Some(s) = scheduler {
             s.shutdown().await;
         }

@@ -187,6 +187,9 @@ async fn serve(config: Config) -> ExitCode {
     };
     let addr = app.local_addr();
     tracing::info!(%addr, public_url = %config.public_url, "Rightsdesk is listening");
+    if let Some(metrics) = app.metrics_addr() {
+        tracing::info!(addr = %metrics, "metrics are served on their own listener at /metrics");
+    }
     if config.log_format != "json" {
         // JSON logs stay one object per line; the event above says the same.
         eprintln!("Rightsdesk is listening on http://{addr}");

@@ -18,6 +18,15 @@ use crate::secret::Secret;
 pub struct Config {
     /// Address the HTTP server binds.
     pub listen: String,
+    /// Address of the separate listener that serves `/metrics` (Prometheus); empty: no
+    /// metrics endpoint. Never served on `listen`.
+    pub metrics_listen: String,
+    /// A client must send a request's whole header within this time, and an idle
+    /// keep-alive connection is closed after it.
+    pub header_read_timeout: HumanDuration,
+    /// Connections served at once on `listen`; further clients wait in the kernel's
+    /// backlog until one closes.
+    pub max_connections: u32,
     /// Base of every emailed link.
     pub public_url: String,
     /// The company's name as subjects know it (emails and public pages).
@@ -291,12 +300,29 @@ pub struct PortalConfig {
     /// Failed sign-ins in a row that lock an account for `lockout`.
     pub max_failed_logins: u32,
     pub lockout: HumanDuration,
+    /// Wrong second-factor codes (TOTP or recovery) that lock the second step for
+    /// `lockout`, counted apart from passwords; a correct password does not reset it.
+    pub max_failed_codes: u32,
+    /// Sign-in attempts (password or code) per client address per hour; IPv6 clients
+    /// count per /64.
+    pub sign_in_per_client_per_hour: u32,
+    /// Sign-in attempts (password or code) per account per hour.
+    pub sign_in_per_account_per_hour: u32,
+    /// Password hashes computed at once; 0 means one per core.
+    pub hashing_threads: u32,
+    /// Sign-in attempts that may wait for a hashing turn; more are answered 429 at once.
+    pub hashing_queue: u32,
+    /// How long an attempt waits for a hashing turn before it is answered 429.
+    pub hashing_wait: HumanDuration,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: "127.0.0.1:9090".into(),
+            header_read_timeout: HumanDuration(Duration::from_secs(10)),
+            max_connections: 1024,
             public_url: "http://127.0.0.1:8080".into(),
             organisation: "Example Ltd".into(),
             database_url: Secret::new("sqlite://data/rightsdesk.db".into()),
@@ -397,6 +423,12 @@ impl Default for PortalConfig {
             session_absolute: HumanDuration(Duration::from_secs(12 * 3600)),
             max_failed_logins: 5,
             lockout: HumanDuration(Duration::from_secs(15 * 60)),
+            max_failed_codes: 5,
+            sign_in_per_client_per_hour: 60,
+            sign_in_per_account_per_hour: 30,
+            hashing_threads: 0,
+            hashing_queue: 64,
+            hashing_wait: HumanDuration(Duration::from_secs(5)),
         }
     }
 }
@@ -528,6 +560,30 @@ impl Config {
                 "listen",
                 format!("`{}` is not an address like 127.0.0.1:8080", self.listen),
             );
+        }
+        if !self.metrics_listen.is_empty() && self.metrics_listen.parse::<SocketAddr>().is_err() {
+            bad(
+                "metrics_listen",
+                format!(
+                    "`{}` is not an address like 127.0.0.1:9090 (or \"\" for none)",
+                    self.metrics_listen
+                ),
+            );
+        }
+        if !self.metrics_listen.is_empty()
+            && self.metrics_listen == self.listen
+            && !self.listen.ends_with(":0")
+        {
+            bad(
+                "metrics_listen",
+                "must differ from `listen`: metrics are never served on the public listener".into(),
+            );
+        }
+        if self.header_read_timeout.0.is_zero() {
+            bad("header_read_timeout", "must be more than 0s".into());
+        }
+        if self.max_connections == 0 {
+            bad("max_connections", "must be at least 1".into());
         }
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             bad("public_url", "must start with http:// or https://".into());

@@ -46,11 +46,13 @@ fn retry_after(ends: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
 
 /// Count one submission from this client; 429 past the hourly limit.
 pub async fn limit_client(state: &AppState, client: &ClientAddr) -> Result<(), AppError> {
-    let Some(ip) = client.0 else { return Ok(()) };
+    let Some(key) = client.limit_key() else {
+        return Ok(());
+    };
     let now = state.clock.now();
     let (hits, ends) = state
         .store
-        .hit_rate_limit(&format!("intake:ip:{ip}"), now + TimeDelta::hours(1), now)
+        .hit_rate_limit(&format!("intake:ip:{key}"), now + TimeDelta::hours(1), now)
         .await?;
     if hits > i64::from(state.config.intake.per_client_per_hour) {
         return Err(AppError::TooManyRequests {
@@ -60,14 +62,94 @@ pub async fn limit_client(state: &AppState, client: &ClientAddr) -> Result<(), A
     Ok(())
 }
 
-/// Accept a request from a subject. The answer is the same whether or not the address is
-/// known anywhere; a second submission for the same address and kind while unverified
-/// sends a fresh link instead of creating a duplicate.
+/// What the caller of intake is told: always a fresh-looking reference awaiting
+/// verification. `request` is the request the submission went to (a new one, or the
+/// pending one that got a fresh link); `None` when a per-address limit held it back.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub reference: String,
+    pub status: Status,
+    pub request: Option<Request>,
+}
+
+/// Where a submission went.
+enum Outcome {
+    Created(Request),
+    /// A request for this address and kind was already waiting: it got a fresh link.
+    Resent(Request),
+    /// The address reached a per-address limit: nothing was sent.
+    Limited {
+        retry_after_secs: u64,
+    },
+}
+
+/// Accept a request from a subject, answering the same whatever happened to it: a new
+/// request, a fresh link for a request already waiting for that address, or nothing
+/// because the address reached its limits. The caller cannot tell someone else asked
+/// for that address: the answer's reference is new each time (the email carries the real
+/// one) and a per-address limit answers like a fresh request. The answer given is
+/// audited with the real reference, so staff can match a reference a subject quotes.
+pub async fn submit_answer(
+    state: &AppState,
+    client: &ClientAddr,
+    s: Submission,
+) -> Result<Accepted, AppError> {
+    let kind = s.kind;
+    let (request, real) = match submit_outcome(state, client, s).await? {
+        Outcome::Created(req) => {
+            return Ok(Accepted {
+                reference: req.reference.clone(),
+                status: req.status,
+                request: Some(req),
+            });
+        }
+        Outcome::Resent(req) => (Some(req.clone()), Some(req.reference)),
+        Outcome::Limited { .. } => (None, None),
+    };
+    let answered = crate::domain::reference::generate();
+    state
+        .store
+        .append_audit(&NewAudit {
+            at: state.clock.now(),
+            actor: "subject".into(),
+            action: if real.is_some() {
+                "intake.answered_again".into()
+            } else {
+                "intake.limited".into()
+            },
+            request_ref: real,
+            client_addr: client.text(),
+            detail: json!({ "kind": kind, "answered_reference": answered }),
+        })
+        .await?;
+    Ok(Accepted {
+        reference: answered,
+        status: Status::AwaitingVerification,
+        request,
+    })
+}
+
+/// Accept a request from a subject (see `submit_answer` for what the caller is told). A
+/// second submission for the same address and kind while unverified sends a fresh link
+/// instead of creating a duplicate; past a per-address limit this is `TooManyRequests`.
 pub async fn submit(
     state: &AppState,
     client: &ClientAddr,
     s: Submission,
 ) -> Result<Request, AppError> {
+    match submit_outcome(state, client, s).await? {
+        Outcome::Created(r) | Outcome::Resent(r) => Ok(r),
+        Outcome::Limited { retry_after_secs } => {
+            Err(AppError::TooManyRequests { retry_after_secs })
+        }
+    }
+}
+
+async fn submit_outcome(
+    state: &AppState,
+    client: &ClientAddr,
+    s: Submission,
+) -> Result<Outcome, AppError> {
     let now = state.clock.now();
     let index = state.keys.blind_index(s.email.expose());
     let (hits, ends) = state
@@ -79,7 +161,7 @@ pub async fn submit(
         )
         .await?;
     if hits > i64::from(state.config.intake.per_email_per_hour) {
-        return Err(AppError::TooManyRequests {
+        return Ok(Outcome::Limited {
             retry_after_secs: retry_after(ends, now),
         });
     }
@@ -87,7 +169,7 @@ pub async fn submit(
     let sends = state.store.verification_sends(&index, day_ago).await?;
     if sends.len() >= state.config.intake.sends_per_email_per_day as usize {
         let oldest = sends.first().copied().unwrap_or(now);
-        return Err(AppError::TooManyRequests {
+        return Ok(Outcome::Limited {
             retry_after_secs: retry_after(oldest + TimeDelta::hours(24), now),
         });
     }
@@ -125,7 +207,7 @@ pub async fn submit(
             .await?;
         state.queue.wake();
         tracing::info!(reference = %next.reference, "verification link sent again");
-        return Ok(next);
+        return Ok(Outcome::Resent(next));
     }
 
     let mut req = workflow::new_request(
@@ -162,7 +244,7 @@ pub async fn submit(
             Ok(()) => {
                 state.queue.wake();
                 tracing::info!(reference = %req.reference, kind = %req.kind, "request submitted");
-                return Ok(req);
+                return Ok(Outcome::Created(req));
             }
             Err(StoreError::Duplicate) => {
                 req.reference = crate::domain::reference::generate();

@@ -22,6 +22,9 @@ use support::{PortalLogin, portal_login, staff_request, verified_subject};
 enum Rule {
     /// Anyone: never 401 or 403.
     Public,
+    /// Served only on the separate metrics listener: the public listener has no such
+    /// route (404 for everyone).
+    MetricsListener,
     /// The JSON API with a bearer token of at least this role: 401 without a valid token,
     /// 403 with a weaker role.
     Api(Role),
@@ -55,7 +58,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/static/portal.css", Public),
     ("GET", "/healthz", Public),
     ("GET", "/readyz", Public),
-    ("GET", "/metrics", Public),
+    ("GET", "/metrics", MetricsListener),
     // subject links
     ("GET", "/verify/{token}", Link("verify")),
     ("POST", "/verify/{token}", Link("verify")),
@@ -467,6 +470,63 @@ async fn call(
     }
 }
 
+/// A call whose body (and query) no handler accepts: broken JSON for the API, a form
+/// with undecodable and unknown fields (but the session's CSRF token) for the portal.
+async fn call_malformed(
+    app: &TestApp,
+    world: &World,
+    method: &str,
+    path: &str,
+    creds: &Credentials,
+) -> Answer {
+    let url = fill_unknown(
+        &path
+            .replace("{id}", &world.target)
+            .replace("{reference}", &world.target)
+            .replace("{action}", "start")
+            .replace("{token}", &creds.link),
+    );
+    let url = format!("{url}?dry_run=perhaps&limit=-1&status=%ZZ");
+    let mut req = app.client.request(
+        reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+        app.url(&url),
+    );
+    if let Some(b) = &creds.bearer {
+        req = req.bearer_auth(b);
+    }
+    if let Some(c) = &creds.cookie {
+        req = req.header("cookie", c);
+    }
+    req = if path.starts_with("/api/") {
+        req.header("content-type", "application/json")
+            .body("{\"kind\": 42, \"email\": [\"unterminated")
+    } else {
+        let csrf = creds.csrf.clone().unwrap_or_default();
+        req.header("origin", &app.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "csrf={csrf}&%ZZ=%&kind=&email=not-an-address&days=-9"
+            ))
+    };
+    let resp = req.send().await.expect("request");
+    Answer {
+        status: resp.status().as_u16(),
+        location: resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        content_type: resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
+        headers: resp.headers().clone(),
+        body: resp.text().await.unwrap_or_default(),
+    }
+}
+
 /// Any other `{param}` becomes `x`.
 fn fill_unknown(path: &str) -> String {
     let mut out = String::new();
@@ -512,6 +572,13 @@ fn judge(
     if a.status >= 500 {
         return Err(format!("server error {}", a.status));
     }
+    if rule == MetricsListener {
+        return if a.status == 404 {
+            Ok(())
+        } else {
+            Err(format!("served on the public listener ({})", a.status))
+        };
+    }
     if a.status == 405 || (a.status == 404 && a.body.contains("nothing at")) {
         return Err(format!("the route is not served ({})", a.status));
     }
@@ -519,9 +586,8 @@ fn judge(
         Public => a.status != 401 && a.status != 403,
         Api(need) => match caller.role() {
             None => problem(a, 401),
-            // A body the API refuses is refused before the role is looked at; nothing
-            // runs either way.
-            Some(r) if r < need => problem(a, 403) || problem(a, 422) || problem(a, 400),
+            // The role is checked before the body or query is read.
+            Some(r) if r < need => problem(a, 403),
             Some(_) => a.status != 401 && a.status != 403,
         },
         Portal(need) => match caller.role() {
@@ -542,6 +608,7 @@ fn judge(
                 a.status == 403
             }
         }
+        MetricsListener => false,
         Callback => problem(a, 401) || problem(a, 410),
         Link(purpose) => {
             let own = creds.link_purpose == Some(purpose);
@@ -664,6 +731,27 @@ async fn every_route_has_a_rule_and_every_caller_gets_it() {
             }
         }
         for (caller, creds) in &world.callers {
+            // A weaker role sending a malformed body (and query) to a write route is
+            // refused for its role, so it learns nothing of the validation rules.
+            let weaker = match (rule, caller.role()) {
+                (Api(need) | Portal(need), Some(r)) => r < *need,
+                _ => false,
+            };
+            if weaker && *method != "GET" {
+                let a = call_malformed(&app, &world, method, path, creds).await;
+                checked += 1;
+                let refused = if path.starts_with("/api/") {
+                    problem(&a, 403)
+                } else {
+                    a.status == 403 && html(&a)
+                };
+                if !refused {
+                    failures.push(format!(
+                        "{method} {path} as {caller:?} with a malformed body: got {} {}",
+                        a.status, a.content_type
+                    ));
+                }
+            }
             let a = call(&app, &world, method, path, creds, true).await;
             checked += 1;
             if let Err(why) = judge(*rule, method, *caller, creds, &world.target, &a)

@@ -125,7 +125,7 @@ async fn reminders_once_each_then_escalation(backend: Backend) {
     assert_eq!(list["items"][0]["overdue"], true);
     let metrics = app
         .client
-        .get(app.url("/metrics"))
+        .get(app.metrics_url())
         .send()
         .await
         .unwrap()

@@ -26,6 +26,7 @@ fn rightsdesk(dir: &Path, port: u16) -> Command {
         .env_remove("RIGHTSDESK_CONFIG")
         .env_remove("RIGHTSDESK_DATABASE_URL")
         .env("RIGHTSDESK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RIGHTSDESK_METRICS_LISTEN", "127.0.0.1:0")
         .env("RIGHTSDESK_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
         .env("RIGHTSDESK_JOBS__POLL_INTERVAL", "200ms");
     c

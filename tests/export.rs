@@ -370,9 +370,11 @@ async fn access_export_story(backend: Backend) {
     let readme = String::from_utf8(files["README.txt"].clone()).unwrap();
     assert!(readme.contains(&reference) && readme.contains("CSV"));
 
-    // Five downloads in all, then the link is used up.
+    // Five complete downloads in all, then the link is used up.
     for _ in 0..4 {
-        assert_eq!(fetch(&app, &link).await.status(), 200);
+        let resp = fetch(&app, &link).await;
+        assert_eq!(resp.status(), 200);
+        assert!(!resp.bytes().await.unwrap().is_empty());
     }
     assert_eq!(fetch(&app, &link).await.status(), 410);
     // A wrong token.

@@ -289,8 +289,10 @@ async fn the_whole_story_logs_no_personal_data() {
 
     let sink = smtp::start().await;
     let port = free_port();
+    let metrics_port = free_port();
     let config = format!(
         r#"listen = "127.0.0.1:{port}"
+metrics_listen = "127.0.0.1:{metrics_port}"
 public_url = "http://127.0.0.1:{port}"
 database_url = "sqlite://{db}"
 data_dir = "{data}"
@@ -416,7 +418,7 @@ poll_interval = "100ms"
     // Metrics.
     let metrics = server
         .client
-        .get(server.url("/metrics"))
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
         .send()
         .await
         .expect("metrics")

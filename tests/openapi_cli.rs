@@ -223,6 +223,7 @@ async fn serve_answers_and_stops_cleanly_on_sigterm() {
         .env_remove("RIGHTSDESK_SECRET_KEY")
         .env_remove("RIGHTSDESK_CONFIG")
         .env("RIGHTSDESK_LISTEN", "127.0.0.1:0")
+        .env("RIGHTSDESK_METRICS_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "info")
         .stderr(std::process::Stdio::piped())
         .spawn()

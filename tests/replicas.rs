@@ -109,6 +109,7 @@ fn start(dir: &Path, n: usize, database_url: &str) -> Replica {
         .current_dir(dir)
         .env("RIGHTSDESK_DATABASE_URL", database_url)
         .env("RIGHTSDESK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RIGHTSDESK_METRICS_LISTEN", "127.0.0.1:0")
         .env("RIGHTSDESK_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
         .env("RIGHTSDESK_DATA_DIR", dir.join(format!("data-{n}")))
         .env_remove("RUST_LOG")

@@ -498,7 +498,7 @@ async fn purges_on(engine: Engine) {
     assert_eq!(list["items"][0]["last_run"]["id"], done["id"]);
     let metrics = app
         .client
-        .get(app.url("/metrics"))
+        .get(app.metrics_url())
         .send()
         .await
         .unwrap()
@@ -622,7 +622,7 @@ async fn purge_reaching_a_retained_table_is_refused() {
     assert_eq!(product.ids("leads").await.len(), 40);
     let metrics = app
         .client
-        .get(app.url("/metrics"))
+        .get(app.metrics_url())
         .send()
         .await
         .unwrap()

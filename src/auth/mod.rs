@@ -1,5 +1,7 @@
 //! Staff identity for the API: bearer tokens (stored as SHA-256) and roles.
 
+pub mod hashing;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
@@ -124,3 +126,38 @@ impl FromRequestParts<AppState> for Staff {
         }
     }
 }
+
+/// A caller whose token has at least the role of `$role`, checked before anything else
+/// of the request is read: a weaker token gets 403 whatever its body, never a
+/// validation answer that would teach it the rules.
+macro_rules! role_extractor {
+    ($name:ident, $role:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Staff);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = AppError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                let staff = Staff::from_request_parts(parts, state).await?;
+                staff.require($role)?;
+                Ok(Self(staff))
+            }
+        }
+    };
+}
+
+role_extractor!(
+    AgentStaff,
+    Role::Agent,
+    "A caller with the agent role or higher (refused with 403 before the body is read)."
+);
+role_extractor!(
+    AdminStaff,
+    Role::Admin,
+    "A caller with the admin role (refused with 403 before the body is read)."
+);

@@ -1,4 +1,5 @@
-//! Benchmarks against real databases. One workload so far:
+//! Benchmarks against real databases and the real service (`fanout`, `retention`,
+//! `export`, `signin`, and the peer workload below):
 //!
 //! `rightsdesk-bench peer-workload --customers N --subjects K` loads the shared bench's peer
 //! workload (11 tables, 23 rows per customer; see `docs/benchmarks.md`) into two fresh
@@ -133,6 +134,9 @@ enum Command {
     /// Retention purge of half an N-row PostgreSQL table: Rightsdesk's runner vs a
     /// hand-written batched DELETE loop, under a steady writer (rates, writer p99).
     Retention(retention::RetentionArgs),
+    /// Concurrent portal sign-ins against `rightsdesk serve`: peak RSS and `/healthz`
+    /// latency, bounded hashing and rate limits vs the old unbounded behaviour.
+    Signin(signin::SigninArgs),
     /// One subject's export of about `--mb` MB of rows: build, encrypt, stream; peak RSS.
     Export {
         #[arg(long, default_value_t = 100)]
@@ -169,6 +173,8 @@ mod fanout;
 mod retention;
 #[path = "rightsdesk-bench/service.rs"]
 mod service;
+#[path = "rightsdesk-bench/signin.rs"]
+mod signin;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
@@ -176,6 +182,7 @@ async fn main() -> Result<(), BoxError> {
         Command::Export { mb } => export::run(mb).await,
         Command::Fanout(args) => fanout::run(args).await,
         Command::Retention(args) => retention::run(args).await,
+        Command::Signin(args) => signin::run(args).await,
         Command::PeerWorkload {
             customers,
             subjects,

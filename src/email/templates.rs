@@ -24,6 +24,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "export_link",
     "manual_task",
     "restriction_lifted",
+    "account_locked",
 ];
 
 /// The files of one template, in the order `BUILTIN` holds them.
@@ -55,6 +56,7 @@ const BUILTIN: &[(&str, [&str; 3])] = builtin!(
     "export_link",
     "manual_task",
     "restriction_lifted",
+    "account_locked",
 );
 
 /// One email, rendered and ready to send.
@@ -284,6 +286,11 @@ mod tests {
                 "headline": "Due in 3 days",
                 "message": "This request must be answered by its due date.",
                 "portal_url": "https://privacy.example.com/portal/requests/DSR-7KQ2-M9XD",
+            }),
+            "account_locked" => json!({
+                "account": "carol@staff.example",
+                "locked_until": "2026-11-10 09:15 UTC",
+                "portal_url": "https://privacy.example.com/portal/login",
             }),
             "manual_task" => json!({
                 "connector": "crm-vendor",

@@ -234,7 +234,7 @@ pub fn build_package(
     out: &Path,
 ) -> Result<Manifest, ExportError> {
     let created_at = state.clock.now();
-    let file = File::create(out)?;
+    let file = create_private(out)?;
     let mut zip = ZipWriter::new(BufWriter::new(file));
     let mut files = Vec::new();
     let mut searched = Vec::new();
@@ -260,7 +260,7 @@ pub fn build_package(
             let scratch = out.with_extension("csv.tmp");
             let mut csv_out = csv::WriterBuilder::new()
                 .terminator(csv::Terminator::CRLF)
-                .from_writer(BufWriter::new(File::create(&scratch)?));
+                .from_writer(BufWriter::new(create_private(&scratch)?));
             if !columns.is_empty() {
                 csv_out.write_record(columns.iter().map(|c| escape_formula(c)))?;
             }
@@ -433,7 +433,7 @@ fn chunk_aad(id: &str, index: u64, last: bool) -> Vec<u8> {
 /// (so a truncated file does not decrypt). Returns the bytes written.
 pub fn encrypt_file(keys: &Keys, id: &str, plain: &Path, out: &Path) -> Result<u64, ExportError> {
     let mut reader = BufReader::new(File::open(plain)?);
-    let mut writer = BufWriter::new(File::create(out)?);
+    let mut writer = BufWriter::new(create_private(out)?);
     writer.write_all(MAGIC)?;
     let mut written = MAGIC.len() as u64;
     let mut current = read_chunk(&mut reader)?;
@@ -469,7 +469,7 @@ pub fn reseal_file(old: &Keys, new: &Keys, id: &str, path: &Path) -> Result<bool
         return Ok(false);
     }
     let tmp = path.with_extension("rotating");
-    let mut writer = BufWriter::new(File::create(&tmp)?);
+    let mut writer = BufWriter::new(create_private(&tmp)?);
     writer.write_all(MAGIC)?;
     let mut index = 0u64;
     let mut pending: Option<Vec<u8>> = None;
@@ -702,25 +702,120 @@ pub async fn newest(
     Ok(Some((st, link, export.expires_at)))
 }
 
-/// The live export behind a download token, counted as one download; `None` when the
-/// token is unknown, expired, deleted or used up.
-pub async fn claim_download(state: &AppState, token: &str) -> Result<Option<Export>, ExportError> {
+/// Create (or truncate) a file readable by its owner only: plaintext packages, CSV
+/// scratch files and sealed exports all hold a subject's data.
+fn create_private(path: &Path) -> std::io::Result<File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        let file = opts.open(path)?;
+        // A file that existed before keeps its mode through `open`: narrow it.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    opts.open(path)
+}
+
+/// The live export behind a download token, not counted (a `HEAD`, or a `GET` that has
+/// not sent the whole body yet); `None` when the token is unknown, expired, deleted or
+/// used up.
+pub async fn live_download(state: &AppState, token: &str) -> Result<Option<Export>, ExportError> {
     if token.len() > 100 {
         return Ok(None);
     }
     let now = state.clock.now();
-    let Some(mut export) = state
+    let export = state
         .store
         .export_by_token(&crate::crypto::token_hash(token))
-        .await?
-    else {
-        return Ok(None);
-    };
+        .await?;
+    Ok(export
+        .filter(|e| e.deleted_at.is_none() && e.expires_at > now && e.downloads < e.max_downloads))
+}
+
+/// Count one complete download of `export`; `None` when the link was used up or expired
+/// meanwhile (another download finished first).
+pub async fn count_download(state: &AppState, export: &Export) -> Result<Option<i32>, ExportError> {
+    let now = state.clock.now();
     if !state.store.count_export_download(&export.id, now).await? {
         return Ok(None);
     }
-    export.downloads += 1;
-    Ok(Some(export))
+    let fresh = state.store.exports_for_request(&export.request_id).await?;
+    Ok(fresh
+        .iter()
+        .find(|e| e.id == export.id)
+        .map(|e| e.downloads))
+}
+
+/// A body stream that runs `on_complete` after its last chunk was taken and before it
+/// ends, only when every chunk was taken without error: a client that goes away part
+/// way, or a damaged file, runs nothing. The end of a chunked response is sent only
+/// after `on_complete` finished, so a client that has the whole body sees its effect.
+pub struct OnComplete<S> {
+    inner: S,
+    failed: bool,
+    on_complete: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+    running: bool,
+}
+
+impl<S> OnComplete<S> {
+    pub fn new(
+        inner: S,
+        on_complete: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        Self {
+            inner,
+            failed: false,
+            on_complete: Some(Box::pin(on_complete)),
+            running: false,
+        }
+    }
+}
+
+impl<S, T, E> tokio_stream::Stream for OnComplete<S>
+where
+    S: tokio_stream::Stream<Item = Result<T, E>> + Unpin,
+{
+    type Item = Result<T, E>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        if !this.running {
+            match std::pin::Pin::new(&mut this.inner).poll_next(cx) {
+                Poll::Ready(Some(item)) => {
+                    if item.is_err() {
+                        this.failed = true;
+                        this.on_complete = None;
+                    }
+                    return Poll::Ready(Some(item));
+                }
+                Poll::Ready(None) => {
+                    if this.failed {
+                        return Poll::Ready(None);
+                    }
+                    this.running = true;
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        match this.on_complete.as_mut() {
+            Some(f) => match f.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.on_complete = None;
+                    Poll::Ready(None)
+                }
+                Poll::Pending => Poll::Pending,
+            },
+            None => Poll::Ready(None),
+        }
+    }
 }
 
 /// The decrypted ZIP of `export` as a response body, streamed: a blocking thread
@@ -732,6 +827,16 @@ pub async fn stream_zip(
     state: &AppState,
     export: &Export,
 ) -> Result<axum::body::Body, ExportError> {
+    Ok(axum::body::Body::from_stream(
+        zip_chunks(state, export).await?,
+    ))
+}
+
+/// The decrypted ZIP of `export` as a stream of chunks (see `stream_zip`).
+pub async fn zip_chunks(
+    state: &AppState,
+    export: &Export,
+) -> Result<tokio_stream::wrappers::ReceiverStream<Result<Vec<u8>, std::io::Error>>, ExportError> {
     let keys = state.keys.clone();
     let path = file_path(state, &export.id);
     let id = export.id.clone();
@@ -764,14 +869,44 @@ pub async fn stream_zip(
     first_rx
         .await
         .map_err(|e| ExportError::Join(e.to_string()))??;
-    Ok(axum::body::Body::from_stream(
-        tokio_stream::wrappers::ReceiverStream::new(rx),
-    ))
+    Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn on_complete_runs_only_after_the_whole_stream() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio_stream::StreamExt;
+        let chunks = || tokio_stream::iter(vec![Ok::<_, std::io::Error>(1), Ok(2), Ok(3)]);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let count = |runs: &Arc<AtomicUsize>| {
+            let r = runs.clone();
+            async move {
+                r.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        // Read whole: runs once, before the end.
+        let mut whole = OnComplete::new(chunks(), count(&runs));
+        let mut n = 0;
+        while whole.next().await.is_some() {
+            n += 1;
+        }
+        assert_eq!((n, runs.load(Ordering::SeqCst)), (3, 1));
+        // Abandoned part way: never runs.
+        let mut part = OnComplete::new(chunks(), count(&runs));
+        let _ = part.next().await;
+        let _ = part.next().await;
+        drop(part);
+        // An error on the way: never runs.
+        let broken = tokio_stream::iter(vec![Ok(1), Err(std::io::Error::other("damaged"))]);
+        let mut broken = OnComplete::new(broken, count(&runs));
+        while broken.next().await.is_some() {}
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn formula_cells_are_quoted() {

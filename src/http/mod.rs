@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod pages;
 pub mod portal;
 pub mod public;
+pub mod server;
 pub mod tasks;
 
 /// What every handler can reach.
@@ -38,6 +39,8 @@ pub struct AppState {
     pub queue: Queue,
     pub mailer: Arc<crate::email::Mailer>,
     pub connectors: Arc<crate::fanout::Connectors>,
+    /// Turns for password hashing (bounded memory under a burst of sign-ins).
+    pub hashing: Arc<crate::auth::hashing::HashGate>,
 }
 
 /// Largest accepted request body.
@@ -53,7 +56,6 @@ pub fn router(state: AppState) -> Router {
         .merge(public::router())
         .merge(tasks::router())
         .merge(portal::router(state.clone()))
-        .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -85,8 +87,23 @@ pub fn router(state: AppState) -> Router {
         ]))
 }
 
-/// The caller's address: the peer, or the first `X-Forwarded-For` hop when the peer is a
-/// trusted proxy.
+/// The router of the metrics listener (`metrics_listen`): `/metrics` only, apart from the
+/// public listener so it is reachable only where the operator binds it.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(metrics::metrics))
+        .fallback(api::not_found)
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+}
+
+/// The caller's address: the peer, or, when the peer is a trusted proxy, the first
+/// `X-Forwarded-For` entry from the right that is not a trusted proxy. Proxies append
+/// the address they saw, so only the right end of the header is written by our own
+/// proxies; whatever a client put to the left of it is not believed.
 #[derive(Debug, Clone)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
@@ -94,6 +111,70 @@ impl ClientAddr {
     pub fn text(&self) -> Option<String> {
         self.0.map(|a| a.to_string())
     }
+
+    /// The key rate limits count under: the IPv4 address, or the /64 of an IPv6 address
+    /// (one subscriber usually holds a whole /64 and can pick any address in it).
+    pub fn limit_key(&self) -> Option<String> {
+        Some(limit_key(self.0?))
+    }
+}
+
+fn limit_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
+    }
+}
+
+/// One `X-Forwarded-For` entry: an address, maybe with a port (`1.2.3.4:5`, `[::1]:5`).
+fn forwarded_entry(entry: &str) -> Option<IpAddr> {
+    let e = entry.trim();
+    if let Ok(ip) = e.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(sa) = e.parse::<SocketAddr>() {
+        return Some(sa.ip());
+    }
+    e.strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|r| r.parse().ok())
+}
+
+/// The client behind `peer`: walk the forwarded chain from the right while the hop is a
+/// trusted proxy. An entry that is not an address stops the walk at the last proxy seen.
+pub fn client_behind(
+    peer: IpAddr,
+    forwarded: &[&str],
+    trusted: &[crate::config::IpRange],
+) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|r| r.contains(ip));
+    let mut current = peer;
+    if !is_trusted(current) {
+        return current;
+    }
+    for entry in forwarded
+        .iter()
+        .flat_map(|h| h.split(','))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        let Some(ip) = forwarded_entry(entry) else {
+            return current;
+        };
+        current = ip;
+        if !is_trusted(ip) {
+            return ip;
+        }
+    }
+    current
 }
 
 impl FromRequestParts<AppState> for ClientAddr {
@@ -103,29 +184,94 @@ impl FromRequestParts<AppState> for ClientAddr {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
+        let Some(peer) = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let trusted = peer.is_some_and(|p| {
-            state
-                .config
-                .intake
-                .trusted_proxies
-                .iter()
-                .filter_map(|t| crate::config::IpRange::parse(t))
-                .any(|r| r.contains(p))
-        });
-        if trusted
-            && let Some(fwd) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
-        {
-            return Ok(ClientAddr(Some(fwd)));
-        }
-        Ok(ClientAddr(peer))
+            .map(|c| c.0.ip())
+        else {
+            return Ok(ClientAddr(None));
+        };
+        let trusted: Vec<crate::config::IpRange> = state
+            .config
+            .intake
+            .trusted_proxies
+            .iter()
+            .filter_map(|t| crate::config::IpRange::parse(t))
+            .collect();
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Ok(ClientAddr(Some(client_behind(peer, &forwarded, &trusted))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::IpRange;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("address")
+    }
+
+    #[test]
+    fn forwarded_for_is_walked_from_the_right() {
+        let trusted: Vec<IpRange> = ["10.0.0.0/8", "fd00::/8"]
+            .iter()
+            .filter_map(|t| IpRange::parse(t))
+            .collect();
+        let proxy = ip("10.0.0.1");
+        // The client wrote its own entry; the proxy appended the address it saw.
+        assert_eq!(
+            client_behind(proxy, &["1.1.1.1, 203.0.113.9"], &trusted),
+            ip("203.0.113.9")
+        );
+        // Two proxies, one header each.
+        assert_eq!(
+            client_behind(proxy, &["6.6.6.6, 203.0.113.9", "10.1.2.3"], &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_behind(proxy, &["[2001:db8::1]:443"], &trusted),
+            ip("2001:db8::1")
+        );
+        // Garbage stops the walk at the last proxy.
+        assert_eq!(
+            client_behind(proxy, &["junk, 10.0.0.7"], &trusted),
+            ip("10.0.0.7")
+        );
+        // Only proxies: the furthest one.
+        assert_eq!(
+            client_behind(proxy, &["10.0.0.9"], &trusted),
+            ip("10.0.0.9")
+        );
+        // An untrusted peer's header is ignored.
+        assert_eq!(
+            client_behind(ip("198.51.100.2"), &["10.0.0.9"], &trusted),
+            ip("198.51.100.2")
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64() {
+        assert_eq!(
+            ClientAddr(Some(ip("2001:db8:1:2:aaaa::1"))).limit_key(),
+            ClientAddr(Some(ip("2001:db8:1:2:bbbb::9"))).limit_key()
+        );
+        assert_eq!(
+            ClientAddr(Some(ip("2001:db8:1:2::1")))
+                .limit_key()
+                .as_deref(),
+            Some("2001:db8:1:2::/64")
+        );
+        assert_eq!(
+            ClientAddr(Some(ip("::ffff:192.0.2.1")))
+                .limit_key()
+                .as_deref(),
+            Some("192.0.2.1")
+        );
     }
 }

@@ -214,14 +214,17 @@ async fn submit(
         }
         _ => return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, &values, &errors),
     };
-    let submitted = match intake::submit(&state, &client, submission).await {
-        Ok(req) => crate::verification::record_intake(
-            &state,
-            &req,
-            Some(values.account_value.as_str()).filter(|v| !v.trim().is_empty()),
-        )
-        .await
-        .map(|()| req),
+    let submitted = match intake::submit_answer(&state, &client, submission).await {
+        Ok(answer) => match &answer.request {
+            Some(req) => crate::verification::record_intake(
+                &state,
+                req,
+                Some(values.account_value.as_str()).filter(|v| !v.trim().is_empty()),
+            )
+            .await
+            .map(|()| answer),
+            None => Ok(answer),
+        },
         Err(e) => Err(e),
     };
     match submitted {
@@ -424,10 +427,13 @@ where
     t.format("%-d %B %Y, %H:%M").to_string()
 }
 
-/// The subject's export package: one counted download per call while the link lives.
+/// The subject's export package. Only a `GET` whose whole body was sent counts toward
+/// the link's downloads (and is audited), so mail scanners that look at the link
+/// (`HEAD`, or a `GET` they drop after the first bytes) do not use it up.
 async fn download(
     State(state): State<AppState>,
     client: ClientAddr,
+    method: axum::http::Method,
     Path(token): Path<String>,
 ) -> Response {
     let failed = |state: &AppState, e: crate::export::ExportError| {
@@ -439,31 +445,23 @@ async fn download(
             "We could not prepare your download just now. Please try again in a few minutes.",
         )
     };
-    let export = match crate::export::claim_download(&state, &token).await {
+    let export = match crate::export::live_download(&state, &token).await {
         Ok(Some(e)) => e,
         Ok(None) => return gone(&state),
         Err(e) => return failed(&state, e),
     };
-    let body = match crate::export::stream_zip(&state, &export).await {
-        Ok(b) => b,
-        Err(e) => return failed(&state, e),
+    let body = if method == axum::http::Method::HEAD {
+        axum::body::Body::empty()
+    } else {
+        let chunks = match crate::export::zip_chunks(&state, &export).await {
+            Ok(c) => c,
+            Err(e) => return failed(&state, e),
+        };
+        let (counting, counted) = (state.clone(), export.clone());
+        axum::body::Body::from_stream(crate::export::OnComplete::new(chunks, async move {
+            record_download(&counting, &counted, &client).await;
+        }))
     };
-    let reference = export
-        .file_name
-        .strip_suffix(".zip")
-        .unwrap_or(&export.file_name)
-        .to_string();
-    let audit = crate::store::NewAudit {
-        at: state.clock.now(),
-        actor: "subject".into(),
-        action: "export.download".into(),
-        request_ref: Some(reference),
-        client_addr: client.text(),
-        detail: json!({ "export_id": export.id, "download": export.downloads, "max_downloads": export.max_downloads }),
-    };
-    if let Err(e) = state.store.append_audit(&audit).await {
-        return failed(&state, e.into());
-    }
     let disposition = format!("attachment; filename=\"{}\"", export.file_name);
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
@@ -476,4 +474,35 @@ async fn download(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     resp
+}
+
+/// Count a complete download and audit it.
+async fn record_download(state: &AppState, export: &crate::store::Export, client: &ClientAddr) {
+    let downloads = match crate::export::count_download(state, export).await {
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            tracing::info!(export = %export.id, "download finished after the link was used up");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(export = %export.id, error = %e, "could not count a download");
+            return;
+        }
+    };
+    let reference = export
+        .file_name
+        .strip_suffix(".zip")
+        .unwrap_or(&export.file_name)
+        .to_string();
+    let audit = crate::store::NewAudit {
+        at: state.clock.now(),
+        actor: "subject".into(),
+        action: "export.download".into(),
+        request_ref: Some(reference),
+        client_addr: client.text(),
+        detail: json!({ "export_id": export.id, "download": downloads, "max_downloads": export.max_downloads }),
+    };
+    if let Err(e) = state.store.append_audit(&audit).await {
+        tracing::error!(export = %export.id, error = %e, "could not audit a download");
+    }
 }

@@ -972,8 +972,8 @@ macro_rules! store_impl {
             async fn insert_user(&self, u: &$crate::http::portal::model::User) -> $crate::store::Result<()> {
                 sqlx::query(
                     "INSERT INTO users (id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, \
-                     recovery_codes, failed_logins, locked_until, created_at, disabled_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     recovery_codes, failed_logins, locked_until, created_at, disabled_at, totp_failures, totp_locked_until) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 )
                 .bind(&u.id)
                 .bind(&u.email)
@@ -987,6 +987,8 @@ macro_rules! store_impl {
                 .bind(u.locked_until)
                 .bind(u.created_at)
                 .bind(u.disabled_at)
+                .bind(u.totp_failures)
+                .bind(u.totp_locked_until)
                 .execute(&self.pool)
                 .await
                 .map_err(unique_violation)?;
@@ -995,7 +997,7 @@ macro_rules! store_impl {
 
             async fn user_by_email(&self, email: &str) -> $crate::store::Result<Option<$crate::http::portal::model::User>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at \
+                    "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at, totp_failures, totp_locked_until \
                      FROM users WHERE email = $1",
                 )
                 .bind(email)
@@ -1005,7 +1007,7 @@ macro_rules! store_impl {
 
             async fn user_by_id(&self, id: &str) -> $crate::store::Result<Option<$crate::http::portal::model::User>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at \
+                    "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at, totp_failures, totp_locked_until \
                      FROM users WHERE id = $1",
                 )
                 .bind(id)
@@ -1015,7 +1017,7 @@ macro_rules! store_impl {
 
             async fn list_users(&self) -> $crate::store::Result<Vec<$crate::http::portal::model::User>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at \
+                    "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at, totp_failures, totp_locked_until \
                      FROM users ORDER BY email",
                 )
                 .fetch_all(&self.pool)
@@ -1049,6 +1051,46 @@ macro_rules! store_impl {
 
             async fn user_login_succeeded(&self, id: &str) -> $crate::store::Result<()> {
                 sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn user_second_factor_failed(
+                &self,
+                id: &str,
+                max: i32,
+                lock_until: chrono::DateTime<chrono::Utc>,
+                on_lock: &$crate::store::Changes,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                // One statement, so concurrent wrong codes cannot both read the old count.
+                let locked: Option<bool> = sqlx::query_scalar(
+                    "UPDATE users SET \
+                       totp_locked_until = CASE WHEN totp_failures + 1 >= $2 THEN $3 ELSE totp_locked_until END, \
+                       totp_failures = CASE WHEN totp_failures + 1 >= $2 THEN 0 ELSE totp_failures + 1 END \
+                     WHERE id = $1 RETURNING (totp_failures = 0)",
+                )
+                .bind(id)
+                .bind(max)
+                .bind(lock_until)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let locked = locked.unwrap_or(false);
+                if locked {
+                    sqlx::query("DELETE FROM portal_sessions WHERE user_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    Self::apply_changes_tx(&mut tx, "", on_lock).await?;
+                }
+                tx.commit().await?;
+                Ok(locked)
+            }
+
+            async fn user_second_factor_succeeded(&self, id: &str) -> $crate::store::Result<()> {
+                sqlx::query("UPDATE users SET totp_failures = 0, totp_locked_until = NULL WHERE id = $1")
                     .bind(id)
                     .execute(&self.pool)
                     .await?;

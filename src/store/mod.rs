@@ -682,6 +682,19 @@ pub trait Store: Send + Sync + 'static {
         lock_until: DateTime<Utc>,
     ) -> Result<bool>;
     async fn user_login_succeeded(&self, id: &str) -> Result<()>;
+    /// Count a wrong second-factor code (apart from password failures). At `max` the
+    /// second step is locked until `lock_until`, every session of the user ends and
+    /// `on_lock` (the emails) is written, all in one transaction. Returns true when this
+    /// failure locked it.
+    async fn user_second_factor_failed(
+        &self,
+        id: &str,
+        max: i32,
+        lock_until: DateTime<Utc>,
+        on_lock: &Changes,
+    ) -> Result<bool>;
+    /// A correct second-factor code: the count starts again.
+    async fn user_second_factor_succeeded(&self, id: &str) -> Result<()>;
     /// Store a TOTP secret that is not confirmed yet.
     async fn set_pending_totp(&self, id: &str, secret_ct: &str) -> Result<()>;
     /// Confirm enrolment: TOTP on, with hashed recovery codes (JSON) and the used step.

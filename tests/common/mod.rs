@@ -74,6 +74,8 @@ pub fn t(s: &str) -> DateTime<Utc> {
 
 pub struct TestApp {
     pub base: String,
+    /// `http://addr` of the metrics listener.
+    pub metrics_base: String,
     pub client: Client,
     pub clock: ManualClock,
     pub state: AppState,
@@ -114,6 +116,7 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> Option<TestApp> 
     std::fs::write(&key_file, "11".repeat(32)).expect("write key");
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
+        metrics_listen: "127.0.0.1:0".into(),
         database_url: Secret::new(database_url.clone()),
         data_dir: dir.path().join("data"),
         datamap_dir: dir.path().join("datamap"),
@@ -131,6 +134,10 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> Option<TestApp> 
         app = app.with_job_handler(&kind, h);
     }
     let base = format!("http://{}", app.local_addr());
+    let metrics_base = app
+        .metrics_addr()
+        .map(|a| format!("http://{a}"))
+        .unwrap_or_default();
     let state = app.state();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
@@ -138,6 +145,7 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> Option<TestApp> 
     }));
     Some(TestApp {
         base,
+        metrics_base,
         client: Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -155,6 +163,11 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> Option<TestApp> 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// `/metrics` on the metrics listener.
+    pub fn metrics_url(&self) -> String {
+        format!("{}/metrics", self.metrics_base)
     }
 
     /// Issue a staff token with `role` the way `rightsdesk token create` does.

@@ -43,7 +43,7 @@ impl Drop for Service {
     }
 }
 
-fn rightsdesk_binary() -> Result<PathBuf, BoxError> {
+pub fn rightsdesk_binary() -> Result<PathBuf, BoxError> {
     let exe = std::env::current_exe()?;
     let bin = exe.with_file_name("rightsdesk");
     if bin.is_file() {
@@ -58,7 +58,7 @@ fn rightsdesk_binary() -> Result<PathBuf, BoxError> {
 }
 
 /// VmHWM (peak resident set) in MB and utime + stime in seconds of a process.
-fn proc_usage(pid: u32) -> (f64, f64) {
+pub fn proc_usage(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let hwm_kb: f64 = status
         .lines()
@@ -142,6 +142,7 @@ per_client_per_hour = 100000
         .arg(dir.join("rightsdesk.toml"))
         .arg("serve")
         .env("RIGHTSDESK_DATABASE_URL", database_url)
+        .env("RIGHTSDESK_METRICS_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()?;

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Role, Staff};
+use crate::auth::{AgentStaff, Role, Staff};
 use crate::connectors::Identity;
 use crate::error::AppError;
 use crate::http::{AppState, ClientAddr};
@@ -52,10 +52,9 @@ pub struct ConnectorTest {
     security(("bearer" = [])), responses((status = 200, body = ConnectorTest), (status = 404, body = crate::error::Problem)))]
 pub async fn test(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(_staff): AgentStaff,
     Path(name): Path<String>,
 ) -> Result<Json<ConnectorTest>, AppError> {
-    staff.require(Role::Agent)?;
     let engine = state
         .connectors
         .get(&name)
@@ -185,10 +184,9 @@ pub async fn preview_for(
     responses((status = 200, description = "queued again"), (status = 409, body = crate::error::Problem)))]
 pub async fn retry_task(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(_staff): AgentStaff,
     Path((id, task_id)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    staff.require(Role::Agent)?;
     crate::fanout::retry(&state, &id, &task_id).await?;
     Ok(Json(
         serde_json::json!({ "id": task_id, "status": "pending" }),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Role, Staff};
+use crate::auth::{AgentStaff, Role, Staff};
 use crate::domain::request::Kind;
 use crate::error::AppError;
 use crate::export::{self, ExportState};
@@ -167,11 +167,10 @@ pub fn views(state: &AppState, exports: Vec<Export>) -> Vec<ExportView> {
     responses((status = 200, body = ExportView), (status = 409, body = crate::error::Problem)))]
 pub async fn reissue(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(staff): AgentStaff,
     client: ClientAddr,
     Path(id): Path<String>,
 ) -> Result<Json<ExportView>, AppError> {
-    staff.require(Role::Agent)?;
     let e = reissue_for(&state, &actor(&staff, &client), &id).await?;
     Ok(Json(view(&state, e)))
 }
@@ -183,11 +182,10 @@ pub async fn reissue(
     responses((status = 201, body = ExportView), (status = 409, body = crate::error::Problem)))]
 pub async fn rebuild(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(staff): AgentStaff,
     client: ClientAddr,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<ExportView>), AppError> {
-    staff.require(Role::Agent)?;
     let e = rebuild_for(&state, &actor(&staff, &client), &id).await?;
     Ok((StatusCode::CREATED, Json(view(&state, e))))
 }

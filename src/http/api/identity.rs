@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Role, Staff};
+use crate::auth::{AgentStaff, Role, Staff};
 use crate::error::AppError;
 use crate::http::extract::ApiJson;
 use crate::http::{AppState, ClientAddr};
@@ -46,12 +46,11 @@ pub async fn get_check(
         (status = 422, body = crate::error::Problem)))]
 pub async fn confirm(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(staff): AgentStaff,
     client: ClientAddr,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ConfirmIdentity>,
 ) -> Result<Json<CheckView>, AppError> {
-    staff.require(Role::Agent)?;
     let req = workflow::load(&state, &id).await?;
     Ok(Json(
         verification::staff_confirm(&state, &staff.actor(), client.text(), &req, &body.note)

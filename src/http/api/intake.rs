@@ -36,7 +36,9 @@ pub struct IntakeAccepted {
 }
 
 /// Submit a request; a confirmation link is emailed to the address. The answer is the
-/// same whether or not the address is known.
+/// same whether or not the address is known, already has a request waiting (a new
+/// reference each time; the email carries the real one), or reached its per-address
+/// limits (then no email is sent). 429 only for the caller's own address limit.
 #[utoipa::path(post, path = "/intake", tag = "intake", request_body = IntakeBody,
     responses((status = 202, body = IntakeAccepted), (status = 422, body = crate::error::Problem),
         (status = 429, body = crate::error::Problem)))]
@@ -54,13 +56,15 @@ pub async fn submit(
         corrections: body.corrections,
     })?;
     crate::verification::check_field(&state, body.kind, body.account_value.as_deref())?;
-    let req = intake::submit(&state, &client, submission).await?;
-    crate::verification::record_intake(&state, &req, body.account_value.as_deref()).await?;
+    let answer = intake::submit_answer(&state, &client, submission).await?;
+    if let Some(req) = &answer.request {
+        crate::verification::record_intake(&state, req, body.account_value.as_deref()).await?;
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(IntakeAccepted {
-            reference: req.reference,
-            status: req.status,
+            reference: answer.reference,
+            status: answer.status,
         }),
     ))
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page;
-use crate::auth::{Role, Staff};
+use crate::auth::{AgentStaff, Role, Staff};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::extract::ApiQuery;
@@ -53,10 +53,9 @@ pub async fn list(
     security(("bearer" = [])), responses((status = 200, description = "queued again"), (status = 409, body = crate::error::Problem)))]
 pub async fn retry(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(_staff): AgentStaff,
     Path(job_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    staff.require(Role::Agent)?;
     if state.store.retry_job(&job_id, state.clock.now()).await? {
         state.queue.wake();
         Ok(Json(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page;
-use crate::auth::{Role, Staff};
+use crate::auth::{AgentStaff, Role, Staff};
 use crate::domain::deadline::{self, Regime};
 use crate::domain::request::{DenyReason, Kind, Source, Status};
 use crate::error::{AppError, FieldError};
@@ -386,11 +386,10 @@ pub struct CreateRequest {
     responses((status = 201, body = RequestDetail), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(staff): AgentStaff,
     client: ClientAddr,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<RequestDetail>), AppError> {
-    staff.require(Role::Agent)?;
     let entry = staff_entry(&state, body)?;
     let actor = actor(&staff, &client);
     let req = workflow::create_staff_request(&state, &actor, entry).await?;
@@ -517,7 +516,7 @@ macro_rules! action_handler {
                 (status = 422, body = crate::error::Problem)))]
         pub async fn $name(
             State(state): State<AppState>,
-            staff: Staff,
+            AgentStaff(staff): AgentStaff,
             client: ClientAddr,
             Path(id): Path<String>,
             body: Option<ApiJson<$body>>,
@@ -675,12 +674,11 @@ pub async fn edit_corrections(
         (status = 422, body = crate::error::Problem)))]
 pub async fn lift(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(staff): AgentStaff,
     client: ClientAddr,
     Path(id): Path<String>,
     body: Option<ApiJson<HoldBody>>,
 ) -> Result<Json<RequestDetail>, AppError> {
-    staff.require(Role::Agent)?;
     let reason = body
         .map(|b| b.0.reason)
         .ok_or_else(|| AppError::field("reason", "tell the subject why"))?;
@@ -696,12 +694,11 @@ pub async fn lift(
     responses((status = 200, body = RequestDetail), (status = 422, body = crate::error::Problem)))]
 pub async fn note(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(staff): AgentStaff,
     client: ClientAddr,
     Path(id): Path<String>,
     body: Option<ApiJson<NoteBody>>,
 ) -> Result<Json<RequestDetail>, AppError> {
-    staff.require(Role::Agent)?;
     let text = body
         .and_then(|b| b.0.note)
         .ok_or_else(|| AppError::field("note", "write the note"))?;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page;
-use crate::auth::{Role, Staff};
+use crate::auth::{AdminStaff, AgentStaff, Role, Staff};
 use crate::error::AppError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::{AppState, ClientAddr};
@@ -156,12 +156,11 @@ pub enum RunAnswer {
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn run(
     State(state): State<AppState>,
-    staff: Staff,
+    AdminStaff(staff): AdminStaff,
     client: ClientAddr,
     Path(name): Path<String>,
     ApiQuery(q): ApiQuery<RunQuery>,
 ) -> Result<(StatusCode, Json<RunAnswer>), AppError> {
-    staff.require(Role::Admin)?;
     let policy = retention::find(&state, &name)?;
     let dry_run = q.dry_run.unwrap_or(false);
     let prepared = retention::prepare(
@@ -199,11 +198,10 @@ pub struct CreateHold {
     responses((status = 201, body = HoldView), (status = 422, body = crate::error::Problem)))]
 pub async fn create_hold(
     State(state): State<AppState>,
-    staff: Staff,
+    AdminStaff(staff): AdminStaff,
     client: ClientAddr,
     ApiJson(body): ApiJson<CreateHold>,
 ) -> Result<(StatusCode, Json<HoldView>), AppError> {
-    staff.require(Role::Admin)?;
     let hold = holds::create(
         &state,
         &body.email,
@@ -238,10 +236,9 @@ pub struct HoldList {
     responses((status = 200, body = HoldList)))]
 pub async fn list_holds(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(_staff): AgentStaff,
     ApiQuery(q): ApiQuery<HoldQuery>,
 ) -> Result<Json<HoldList>, AppError> {
-    staff.require(Role::Agent)?;
     let page = page(q.page, q.per_page)?;
     let result = holds::list(&state, q.include_released.unwrap_or(false), page).await?;
     Ok(Json(HoldList {
@@ -257,11 +254,10 @@ pub async fn list_holds(
     security(("bearer" = [])), responses((status = 204, description = "released"), (status = 404, body = crate::error::Problem)))]
 pub async fn release_hold(
     State(state): State<AppState>,
-    staff: Staff,
+    AdminStaff(staff): AdminStaff,
     client: ClientAddr,
     Path(hold_id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    staff.require(Role::Admin)?;
     holds::release(&state, &hold_id, &staff.actor(), client.text()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Role, Staff};
+use crate::auth::{AdminStaff, Role};
 use crate::error::AppError;
 use crate::http::extract::ApiJson;
 use crate::http::{AppState, ClientAddr};
@@ -78,9 +78,8 @@ pub async fn issue(
     responses((status = 200, body = Vec<ApiToken>)))]
 pub async fn list(
     State(state): State<AppState>,
-    staff: Staff,
+    AdminStaff(_staff): AdminStaff,
 ) -> Result<Json<Vec<ApiToken>>, AppError> {
-    staff.require(Role::Admin)?;
     Ok(Json(state.store.list_tokens().await?))
 }
 
@@ -89,11 +88,10 @@ pub async fn list(
     responses((status = 201, body = CreatedToken)))]
 pub async fn create(
     State(state): State<AppState>,
-    staff: Staff,
+    AdminStaff(staff): AdminStaff,
     client: ClientAddr,
     ApiJson(body): ApiJson<CreateToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), AppError> {
-    staff.require(Role::Admin)?;
     let created = issue(&state, &body.name, body.role, &staff.actor(), client.text()).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -103,11 +101,10 @@ pub async fn create(
     security(("bearer" = [])), responses((status = 204), (status = 404, body = crate::error::Problem)))]
 pub async fn revoke(
     State(state): State<AppState>,
-    staff: Staff,
+    AdminStaff(staff): AdminStaff,
     client: ClientAddr,
     Path(token_id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    staff.require(Role::Admin)?;
     withdraw(&state, &token_id, &staff.actor(), client.text()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -36,16 +36,26 @@ fn hasher() -> Argon2<'static> {
     Argon2::default()
 }
 
-/// Hash off the async runtime: one hash takes tens of milliseconds of CPU.
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
-        hasher()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("password hashing task: {e}")))?
+/// The answer when no hashing turn came free in time.
+fn busy(state: &AppState) -> AppError {
+    AppError::TooManyRequests {
+        retry_after_secs: state.config.portal.hashing_wait.0.as_secs().max(1),
+    }
+}
+
+/// Hash off the async runtime, in a hashing turn: one hash takes tens of milliseconds of
+/// CPU and 19 MiB.
+pub async fn hash_password(state: &AppState, password: String) -> Result<String, AppError> {
+    state
+        .hashing
+        .run(move || {
+            hasher()
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
+        })
+        .await
+        .map_err(|_| busy(state))?
 }
 
 /// A hash of nothing anyone knows, verified against when the email is unknown so that
@@ -60,17 +70,24 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
-        let ok = hasher()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok();
-        ok && known
-    })
-    .await
-    .unwrap_or(false)
+/// `Err` (429) when no hashing turn came free in time.
+async fn verify_password(
+    state: &AppState,
+    password: String,
+    hash: Option<String>,
+) -> Result<bool, AppError> {
+    state
+        .hashing
+        .run(move || {
+            let known = hash.is_some();
+            let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
+            let ok = hasher()
+                .verify_password(password.as_bytes(), hash.as_str())
+                .is_ok();
+            ok && known
+        })
+        .await
+        .map_err(|_| busy(state))
 }
 
 /// A random password to hand out once (20 URL-safe characters, 120 bits).
@@ -92,7 +109,7 @@ pub async fn create_user(
         id: uuid::Uuid::now_v7().to_string(),
         email: email.expose().to_string(),
         role,
-        password_hash: hash_password(password.clone()).await?,
+        password_hash: hash_password(state, password.clone()).await?,
         totp_secret_ct: None,
         totp_enabled: false,
         totp_last_step: None,
@@ -101,6 +118,8 @@ pub async fn create_user(
         locked_until: None,
         created_at: state.clock.now(),
         disabled_at: None,
+        totp_failures: 0,
+        totp_locked_until: None,
     };
     match state.store.insert_user(&user).await {
         Ok(()) => {}
@@ -436,10 +455,71 @@ pub async fn login(
     }
     let email = fields.get("email").unwrap_or("").trim().to_lowercase();
     let password = fields.get("password").unwrap_or("").to_string();
-    match try_login(&state, &client, &headers, &email, password).await {
+    let account = format!("email:{}", state.keys.blind_index(&email));
+    let result = match limit_attempt(&state, &client, &account).await {
+        Ok(()) => try_login(&state, &client, &headers, &email, password).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(resp) => resp,
+        Err(AppError::TooManyRequests { retry_after_secs }) => {
+            let minutes = retry_after_secs.div_ceil(60);
+            let page = login_page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&format!(
+                    "Too many sign-in attempts. Try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                )),
+                &email,
+            );
+            with_retry_after(page, retry_after_secs)
+        }
         Err(e) => super::pages::error_page(e),
     }
+}
+
+fn with_retry_after(mut resp: Response, secs: u64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// Count one sign-in attempt (password or second-factor code) against the client
+/// address and the account; 429 past either hourly limit. Checked before any hashing, so
+/// a flood is refused cheaply.
+async fn limit_attempt(
+    state: &AppState,
+    client: &ClientAddr,
+    account: &str,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let window = now + chrono::TimeDelta::hours(1);
+    let portal = &state.config.portal;
+    let mut buckets = vec![(
+        format!("signin:account:{account}"),
+        portal.sign_in_per_account_per_hour,
+    )];
+    if let Some(key) = client.limit_key() {
+        buckets.push((
+            format!("signin:ip:{key}"),
+            portal.sign_in_per_client_per_hour,
+        ));
+    }
+    for (bucket, max) in buckets {
+        let (hits, ends) = state.store.hit_rate_limit(&bucket, window, now).await?;
+        if hits > i64::from(max) {
+            tracing::warn!(
+                bucket = bucket.split(':').nth(1).unwrap_or(""),
+                "portal sign-in rate limit reached"
+            );
+            return Err(AppError::TooManyRequests {
+                retry_after_secs: u64::try_from((ends - now).num_seconds().max(1)).unwrap_or(1),
+            });
+        }
+    }
+    Ok(())
 }
 
 async fn try_login(
@@ -460,7 +540,7 @@ async fn try_login(
         .filter(|u| u.disabled_at.is_none())
         .map(|u| u.password_hash.clone());
     // Always one argon2 verification, so unknown and known emails take as long.
-    let password_ok = verify_password(password, usable).await;
+    let password_ok = verify_password(state, password, usable).await?;
     let Some(user) = user else {
         audit(
             state,
@@ -597,13 +677,78 @@ async fn check_code(
     Ok(i64::try_from(step).ok())
 }
 
-fn recovery_hash(code: &str) -> String {
-    let normal: String = code
-        .chars()
+fn normal_recovery(code: &str) -> String {
+    code.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Characters at the start of a recovery code that are stored in clear to pick the one
+/// stored hash to check (one argon2 verification per attempt, not ten).
+const RECOVERY_ID_LEN: usize = 4;
+
+/// Recovery codes as stored: `a1:<id>:<argon2id PHC>` each, hashed in one hashing turn.
+/// argon2 (salted, slow) rather than a keyed hash, so codes survive `keys rotate`; the
+/// 16 characters after the id (79 bits) are what an offline guesser faces.
+async fn recovery_hashes(state: &AppState, codes: &[String]) -> Result<Vec<String>, AppError> {
+    let normal: Vec<String> = codes.iter().map(|c| normal_recovery(c)).collect();
+    state
+        .hashing
+        .run(move || {
+            normal
+                .iter()
+                .map(|n| {
+                    hasher()
+                        .hash_password(n.as_bytes())
+                        .map(|h| format!("a1:{}:{h}", &n[..RECOVERY_ID_LEN.min(n.len())]))
+                        .map_err(|e| AppError::Internal(format!("recovery code hashing: {e}")))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|_| busy(state))?
+}
+
+/// The stored entry this code matches, if any. Entries without a prefix were written
+/// before argon2 (unsalted SHA-256 of a ~50-bit code): they keep working until used, as
+/// staff cannot get new codes without enrolling again.
+async fn matching_recovery(
+    state: &AppState,
+    stored: &[String],
+    code: &str,
+) -> Result<Option<String>, AppError> {
+    let normal = normal_recovery(code);
+    let legacy = crate::crypto::sha256_hex(normal.as_bytes());
+    if let Some(e) = stored
+        .iter()
+        .find(|e| !e.starts_with("a1:") && same(e, &legacy))
+    {
+        return Ok(Some(e.clone()));
+    }
+    let id = &normal[..RECOVERY_ID_LEN.min(normal.len())];
+    let candidates: Vec<String> = stored
+        .iter()
+        .filter(|e| {
+            e.strip_prefix("a1:")
+                .and_then(|r| r.split_once(':'))
+                .is_some_and(|(i, _)| i == id)
+        })
+        .cloned()
         .collect();
-    crate::crypto::sha256_hex(normal.as_bytes())
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    state
+        .hashing
+        .run(move || {
+            candidates.into_iter().find(|e| {
+                let phc = e.splitn(3, ':').nth(2).unwrap_or("");
+                hasher().verify_password(normal.as_bytes(), phc).is_ok()
+            })
+        })
+        .await
+        .map_err(|_| busy(state))
 }
 
 /// Use one recovery code (single use: the list is swapped only if nobody else changed it).
@@ -612,10 +757,9 @@ async fn use_recovery(state: &AppState, user: &User, code: &str) -> Result<bool,
         return Ok(false);
     };
     let hashes: Vec<String> = serde_json::from_str(stored).unwrap_or_default();
-    let h = recovery_hash(code);
-    if !hashes.iter().any(|x| same(x, &h)) {
+    let Some(h) = matching_recovery(state, &hashes, code).await? else {
         return Ok(false);
-    }
+    };
     let rest: Vec<&String> = hashes.iter().filter(|x| !same(x, &h)).collect();
     let next = serde_json::to_string(&rest).unwrap_or_else(|_| "[]".into());
     Ok(state
@@ -655,22 +799,40 @@ pub async fn totp_submit(
     }
     let code = fields.get("code").unwrap_or("").trim().to_string();
     let result: Result<Response, AppError> = async {
+        let now = state.clock.now();
+        if let Some(until) = s.user.totp_locked_until.filter(|t| *t > now) {
+            // Refused while locked, whatever the code; this half-signed-in session ends.
+            state.store.delete_portal_session(&s.session.id_hash).await?;
+            audit(&state, s.actor_name(), "portal.totp_failed", &client, json!({ "locked": true })).await?;
+            return Ok(second_factor_locked(&state, until, now));
+        }
+        limit_attempt(&state, &client, &format!("user:{}", s.user.id)).await?;
         let secret = secret_of(&state, &s.user)?.unwrap_or_default();
         let ok = match check_code(&state, &s.user, &secret, &code).await? {
             Some(step) => state.store.use_totp_step(&s.user.id, step).await?,
             None => code.len() > 6 && use_recovery(&state, &s.user, &code).await?,
         };
         if !ok {
-            // Wrong codes count towards the lockout like wrong passwords.
-            let now = state.clock.now();
-            let max = i32::try_from(state.config.portal.max_failed_logins.max(1)).unwrap_or(5);
+            // Counted apart from passwords: signing in again with the password does not
+            // wipe the count.
+            let until = now + state.config.portal.lockout.chrono();
+            let max = i32::try_from(state.config.portal.max_failed_codes.max(1)).unwrap_or(5);
+            let lockout = format!("LOCK-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]).to_uppercase();
+            let on_lock = lockout_emails(&state, &s.user, &lockout, until);
             if state
                 .store
-                .user_login_failed(&s.user.id, max, now + state.config.portal.lockout.chrono())
+                .user_second_factor_failed(&s.user.id, max, until, &on_lock)
                 .await?
             {
-                state.store.delete_portal_session(&s.session.id_hash).await?;
-                tracing::warn!(user_id = %s.user.id, "portal account locked after wrong codes");
+                state.queue.wake();
+                audit(&state, s.actor_name(), "portal.totp_locked", &client,
+                    json!({ "lockout": lockout, "until": until.to_rfc3339() })).await?;
+                tracing::warn!(user_id = %s.user.id, lockout = %lockout,
+                    "portal two-factor locked after wrong codes; every session ended");
+                return Ok(with_cookie(
+                    second_factor_locked(&state, until, now),
+                    set_cookie(&state, SESSION_COOKIE, "", Some(0)),
+                ));
             }
             audit(&state, s.actor_name(), "portal.totp_failed", &client, json!({})).await?;
             return Ok(totp_page(
@@ -680,6 +842,7 @@ pub async fn totp_submit(
                 Some("That code is not right, or it was already used. Wait for the next code and try again."),
             ));
         }
+        state.store.user_second_factor_succeeded(&s.user.id).await?;
         state.store.user_login_succeeded(&s.user.id).await?;
         let set = start_session(&state, &s.user, true, Some(&s.session.id_hash)).await?;
         audit(&state, s.actor_name(), "portal.login", &client, json!({ "totp": true })).await?;
@@ -687,7 +850,66 @@ pub async fn totp_submit(
         Ok(with_cookie(Redirect::to("/portal").into_response(), set))
     }
     .await;
-    result.unwrap_or_else(super::pages::error_page)
+    match result {
+        Ok(r) => r,
+        Err(AppError::TooManyRequests { retry_after_secs }) => with_retry_after(
+            totp_page(
+                &state,
+                &s,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("Too many sign-in attempts. Wait a while and try again."),
+            ),
+            retry_after_secs,
+        ),
+        Err(e) => super::pages::error_page(e),
+    }
+}
+
+/// The answer while the second step is locked: the sign-in form, 429 until it opens.
+fn second_factor_locked(state: &AppState, until: DateTime<Utc>, now: DateTime<Utc>) -> Response {
+    let page = login_page(
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(&format!(
+            "Two-factor sign-in for this account is locked after too many wrong codes, until {} UTC. The account's owner and the privacy team have been emailed.",
+            until.format("%Y-%m-%d %H:%M")
+        )),
+        "",
+    );
+    with_retry_after(
+        page,
+        u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1),
+    )
+}
+
+/// The emails a second-factor lockout sends: to the user and to the privacy team.
+fn lockout_emails(
+    state: &AppState,
+    user: &User,
+    lockout: &str,
+    until: DateTime<Utc>,
+) -> crate::store::Changes {
+    let mut changes = crate::store::Changes::default();
+    let context = json!({
+        "reference": lockout,
+        "account": user.email,
+        "locked_until": format!("{} UTC", until.format("%Y-%m-%d %H:%M")),
+        "portal_url": crate::notify::link(state, "/portal/login"),
+    });
+    for to in [
+        user.email.as_str(),
+        state.config.email.privacy_team.as_str(),
+    ] {
+        crate::notify::queue(
+            state,
+            &mut changes,
+            None,
+            "account_locked",
+            to,
+            context.clone(),
+        );
+    }
+    changes
 }
 
 // ---- enrolment ----
@@ -778,7 +1000,7 @@ pub async fn enrol_submit(
             .await);
         };
         let codes: Vec<String> = (0..10).map(|_| recovery_code()).collect();
-        let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
+        let hashes = recovery_hashes(&state, &codes).await?;
         let hashes = serde_json::to_string(&hashes).unwrap_or_else(|_| "[]".into());
         state.store.enable_totp(&s.user.id, &hashes, step).await?;
         let set = start_session(&state, &s.user, true, Some(&s.session.id_hash)).await?;
@@ -802,17 +1024,50 @@ pub async fn enrol_submit(
     result.unwrap_or_else(super::pages::error_page)
 }
 
-/// `xxxxx-xxxxx`, lowercase letters and digits without look-alikes (about 50 bits).
+/// Characters of a recovery code: lowercase letters and digits without look-alikes.
+const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+/// Characters per recovery code: 20 of 31 is 99 bits.
+const RECOVERY_LEN: usize = 20;
+
+/// `xxxxx-xxxxx-xxxxx-xxxxx` (99 bits), drawn without modulo bias.
 fn recovery_code() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let bytes: [u8; 10] = rand::random();
-    let chars: Vec<char> = bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect();
-    format!(
-        "{}-{}",
-        chars[..5].iter().collect::<String>(),
-        chars[5..].iter().collect::<String>()
-    )
+    let n = RECOVERY_ALPHABET.len();
+    // The largest multiple of the alphabet below 256: bytes above it are drawn again.
+    let limit = 256 - 256 % n;
+    let mut chars = Vec::with_capacity(RECOVERY_LEN);
+    while chars.len() < RECOVERY_LEN {
+        let bytes: [u8; 32] = rand::random();
+        chars.extend(
+            bytes
+                .iter()
+                .map(|b| usize::from(*b))
+                .filter(|b| *b < limit)
+                .map(|b| char::from(RECOVERY_ALPHABET[b % n]))
+                .take(RECOVERY_LEN - chars.len()),
+        );
+    }
+    chars
+        .chunks(5)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_carry_at_least_80_bits() {
+        let code = recovery_code();
+        assert_eq!(code.len(), RECOVERY_LEN + 3, "{code}");
+        let bits = RECOVERY_LEN as f64 * (RECOVERY_ALPHABET.len() as f64).log2();
+        assert!(bits >= 80.0, "{bits}");
+        assert!(
+            normal_recovery(&code)
+                .bytes()
+                .all(|b| RECOVERY_ALPHABET.contains(&b))
+        );
+        assert_ne!(recovery_code(), code);
+    }
 }

@@ -242,7 +242,7 @@ pub async fn user_action(
             }
             "reset" => {
                 let password = super::auth::generate_password();
-                let hash = super::auth::hash_password(password.clone()).await?;
+                let hash = super::auth::hash_password(&state, password.clone()).await?;
                 state.store.set_user_password(&id, &hash).await?;
                 Some(password)
             }

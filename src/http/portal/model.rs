@@ -19,12 +19,18 @@ pub struct User {
     pub totp_enabled: bool,
     /// The last 30-second step whose code was accepted: a code works once.
     pub totp_last_step: Option<i64>,
-    /// JSON array of SHA-256 hex hashes of unused recovery codes.
+    /// JSON array of unused recovery codes as `a1:<first 4 characters>:<argon2id PHC>`
+    /// (entries from before argon2: bare SHA-256 hex).
     pub recovery_codes: Option<String>,
     pub failed_logins: i32,
     pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// Wrong second-factor codes (TOTP or recovery) since the last correct one; a correct
+    /// password does not reset it.
+    pub totp_failures: i32,
+    /// The second step is refused until then.
+    pub totp_locked_until: Option<DateTime<Utc>>,
 }
 
 /// A signed-in browser. The cookie holds a random value; only its SHA-256 is stored.
