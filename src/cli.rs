@@ -121,10 +121,16 @@ pub enum LedgerCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain; exits non-zero when it is broken.
+    /// Walk the hash chain; exits non-zero when it is broken. Writes a checkpoint
+    /// (sequence number and head hash) to the log.
     Verify {
         #[arg(long)]
         json: bool,
+        /// A checkpoint kept outside the database (`SEQ:HASH`, from the log or the
+        /// metrics): the entry must still be there with that hash, and every entry after
+        /// it must verify. Detects a truncated or rewritten log.
+        #[arg(long, value_name = "SEQ:HASH")]
+        since_checkpoint: Option<crate::audit::Checkpoint>,
     },
 }
 
@@ -164,7 +170,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Token(cmd) => token(config, cmd).await,
-        Command::Audit(AuditCommand::Verify { json }) => audit_verify(config, json).await,
+        Command::Audit(AuditCommand::Verify {
+            json,
+            since_checkpoint,
+        }) => audit_verify(config, json, since_checkpoint).await,
         Command::Ledger(LedgerCommand::Replay { since, json }) => {
             ledger_replay(config, &since, json).await
         }
@@ -220,7 +229,7 @@ async fn check(config: Config, json: bool) -> ExitCode {
     }
     // The data map, each connector's connection and (SQL) the live catalogue.
     let connectors = if problems.is_empty() {
-        Some(crate::connectors::check::run(&config.datamap_dir).await)
+        Some(crate::connectors::check::run(&config.datamap_dir, &config.connectors.env_allow).await)
     } else {
         None
     };
@@ -311,12 +320,20 @@ async fn token(config: Config, cmd: TokenCommand) -> ExitCode {
     }
 }
 
-async fn audit_verify(config: Config, json: bool) -> ExitCode {
+async fn audit_verify(
+    config: Config,
+    json: bool,
+    since: Option<crate::audit::Checkpoint>,
+) -> ExitCode {
     let state = match app::open(&config, Arc::new(SystemClock)).await {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match crate::audit::verify(state.store.as_ref()).await {
+    let report = match &since {
+        Some(cp) => crate::audit::verify_since(state.store.as_ref(), cp).await,
+        None => crate::audit::verify(state.store.as_ref()).await,
+    };
+    match report {
         Ok(report) => {
             if json {
                 println!(
@@ -324,7 +341,16 @@ async fn audit_verify(config: Config, json: bool) -> ExitCode {
                     serde_json::to_string_pretty(&report).unwrap_or_default()
                 );
             } else if report.ok {
-                println!("audit chain intact: {} entries", report.entries);
+                println!(
+                    "audit chain intact: {} entries{}; checkpoint {}:{}",
+                    report.entries,
+                    since
+                        .as_ref()
+                        .map(|c| format!(" after checkpoint {}", c.seq))
+                        .unwrap_or_default(),
+                    report.head_seq,
+                    report.head_hash
+                );
             } else {
                 println!(
                     "audit chain BROKEN at entry {}: {}",

@@ -41,6 +41,7 @@ pub struct Keys {
     export_cipher: Aes256Gcm,
     index_key: Secret<[u8; 32]>,
     signing_key: Secret<[u8; 32]>,
+    audit_key: Secret<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -65,6 +66,7 @@ impl Keys {
                 .expect("a 32-byte key fits AES-256"),
             index_key: Secret::new(derive(master, "rightsdesk/v1/blind-index")),
             signing_key: Secret::new(derive(master, "rightsdesk/v1/signing")),
+            audit_key: Secret::new(derive(master, "rightsdesk/v1/audit")),
         }
     }
 
@@ -109,6 +111,11 @@ impl Keys {
             }
             Err(e) => Err(file_err(e)),
         }
+    }
+
+    /// The key that seals the audit chain's current epoch (HMAC-SHA256).
+    pub fn audit_key(&self) -> [u8; 32] {
+        *self.audit_key.expose()
     }
 
     /// `v1.<base64(nonce || ciphertext)>`

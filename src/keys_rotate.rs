@@ -105,6 +105,14 @@ const TABLES: &[Spec] = &[
         },
         indexes: &[],
     },
+    Spec {
+        table: RotatedTable {
+            name: "audit_keys",
+            key: &[("epoch", true)],
+            columns: &["key_ct"],
+        },
+        indexes: &[],
+    },
 ];
 
 /// The tables and columns a rotation rewrites.
@@ -159,6 +167,16 @@ pub async fn rotate(state: &AppState, old: &Keys) -> Result<Report, RotateError>
     {
         return Err(RotateError::SameKey);
     }
+    // The audit chain survives the rotation: the old chain key is kept (under the new
+    // key) for the entries it sealed, and the entries from now on start a new epoch.
+    crate::audit::retire_epoch(
+        store.as_ref(),
+        old,
+        new,
+        state.config.audit.checkpoint_every,
+        state.clock.now(),
+    )
+    .await?;
     let mut report = Report::default();
     for spec in TABLES {
         let t = rotate_table(store, spec, old, new).await?;

@@ -519,6 +519,13 @@ pub async fn act(
     }
     tracing::info!(reference = %next.reference, action = %action, status = %next.status, tasks, "request changed");
 
+    // An erasure also covers what Rightsdesk itself keeps of the person.
+    let next = if action == Action::Complete && next.kind == Kind::Erasure {
+        erase_own_copies(state, actor, next).await?
+    } else {
+        next
+    };
+
     match action {
         // Nothing declared to search: straight on to review.
         Action::Start if tasks == 0 => finish_tasks(state, next).await,
@@ -621,6 +628,53 @@ pub async fn finish_tasks(state: &AppState, current: Request) -> Result<Request,
     Ok(next)
 }
 
+/// Delete Rightsdesk's own copies of the erased identity from its other requests, and
+/// say so on the erasure's timeline and in the audit log (references and counts only).
+async fn erase_own_copies(
+    state: &AppState,
+    actor: &Actor,
+    erasure: Request,
+) -> Result<Request, AppError> {
+    let report = crate::retention::own::erase_copies_of_identity(state, &erasure).await?;
+    if report.requests.is_empty() {
+        return Ok(erasure);
+    }
+    let e = &report.erased;
+    let mut note = format!(
+        "Rightsdesk's own copies deleted from {} earlier request(s) of this person ({}): {} stored result(s), {} export file(s), {} identity-check proof(s)",
+        report.requests.len(),
+        report.requests.join(", "),
+        e.task_results,
+        e.export_files,
+        e.identity_proofs
+    );
+    if report.export_files_not_deleted > 0 {
+        note.push_str(&format!(
+            "; {} export file(s) could NOT be deleted (see the logs)",
+            report.export_files_not_deleted
+        ));
+    }
+    tracing::info!(
+        reference = %erasure.reference,
+        requests = report.requests.len(),
+        task_results = e.task_results,
+        export_files = e.export_files,
+        identity_proofs = e.identity_proofs,
+        "own copies of the erased identity deleted"
+    );
+    record_with(
+        state,
+        actor,
+        &erasure,
+        "own_copies_deleted",
+        "erasure.own_copies_deleted",
+        note,
+        serde_json::json!(report),
+        &Changes::default(),
+    )
+    .await
+}
+
 /// Record something that happened to a request without changing its status: an event on
 /// its timeline, an audit entry, and `changes` (emails, tasks), atomically.
 async fn record(
@@ -630,6 +684,30 @@ async fn record(
     event_action: &str,
     audit_action: &str,
     note: String,
+    changes: &Changes,
+) -> Result<Request, AppError> {
+    record_with(
+        state,
+        actor,
+        current,
+        event_action,
+        audit_action,
+        note,
+        serde_json::json!({}),
+        changes,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_with(
+    state: &AppState,
+    actor: &Actor,
+    current: &Request,
+    event_action: &str,
+    audit_action: &str,
+    note: String,
+    detail: serde_json::Value,
     changes: &Changes,
 ) -> Result<Request, AppError> {
     let now = state.clock.now();
@@ -644,13 +722,7 @@ async fn record(
         to_status: current.status,
         note: Some(note),
     };
-    let a = audit(
-        actor,
-        audit_action,
-        &next.reference,
-        now,
-        serde_json::json!({}),
-    );
+    let a = audit(actor, audit_action, &next.reference, now, detail);
     state
         .store
         .update_request(&next, current.version, Some(&event), Some(&a), changes)
@@ -684,6 +756,48 @@ pub async fn send_export_link(
     download_url: &str,
     rebuilt: bool,
 ) -> Result<Request, AppError> {
+    let (audit_action, note) = if rebuilt {
+        (
+            "export.rebuild",
+            "package built again; new download link sent",
+        )
+    } else {
+        ("export.reissue", "new download link sent")
+    };
+    let next = send_link(state, actor, current, download_url, audit_action, note).await?;
+    tracing::info!(reference = %next.reference, rebuilt, "new download link sent");
+    Ok(next)
+}
+
+/// Email the subject the link of their live package again, asked for from their status
+/// page (the page itself never shows it).
+pub async fn email_live_export_link(
+    state: &AppState,
+    actor: &Actor,
+    current: &Request,
+    download_url: &str,
+) -> Result<Request, AppError> {
+    let next = send_link(
+        state,
+        actor,
+        current,
+        download_url,
+        "export.link_emailed",
+        "download link emailed again, asked for from the status page",
+    )
+    .await?;
+    tracing::info!(reference = %next.reference, "download link emailed again");
+    Ok(next)
+}
+
+async fn send_link(
+    state: &AppState,
+    actor: &Actor,
+    current: &Request,
+    download_url: &str,
+    audit_action: &str,
+    note: &str,
+) -> Result<Request, AppError> {
     let email = subject_email(state, current)?;
     let mut changes = Changes {
         now: Some(state.clock.now()),
@@ -703,15 +817,7 @@ pub async fn send_export_link(
             "status_url": status_url,
         }),
     );
-    let (audit_action, note) = if rebuilt {
-        (
-            "export.rebuild",
-            "package built again; new download link sent",
-        )
-    } else {
-        ("export.reissue", "new download link sent")
-    };
-    let next = record(
+    record(
         state,
         actor,
         current,
@@ -720,9 +826,7 @@ pub async fn send_export_link(
         note.into(),
         &changes,
     )
-    .await?;
-    tracing::info!(reference = %next.reference, rebuilt, "new download link sent");
-    Ok(next)
+    .await
 }
 
 /// An internal note on a request's timeline (staff only; the subject never sees it).

@@ -105,6 +105,30 @@ pub async fn list(
     })
 }
 
+/// [`list`] for someone reading it: holds name subjects, so every read is audited
+/// (the count of holds shown, never their addresses).
+pub async fn view_list(
+    state: &AppState,
+    include_released: bool,
+    page: PageRequest,
+    actor: &str,
+    client: Option<String>,
+) -> Result<Page<HoldView>, AppError> {
+    let list = list(state, include_released, page).await?;
+    state
+        .store
+        .append_audit(&NewAudit {
+            at: state.clock.now(),
+            actor: actor.to_string(),
+            action: "hold.view".into(),
+            request_ref: None,
+            client_addr: client,
+            detail: json!({ "holds": list.items.len(), "include_released": include_released }),
+        })
+        .await?;
+    Ok(list)
+}
+
 /// Release a hold in force.
 pub async fn release(
     state: &AppState,
