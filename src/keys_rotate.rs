@@ -167,16 +167,6 @@ pub async fn rotate(state: &AppState, old: &Keys) -> Result<Report, RotateError>
     {
         return Err(RotateError::SameKey);
     }
-    // The audit chain survives the rotation: the old chain key is kept (under the new
-    // key) for the entries it sealed, and the entries from now on start a new epoch.
-    crate::audit::retire_epoch(
-        store.as_ref(),
-        old,
-        new,
-        state.config.audit.checkpoint_every,
-        state.clock.now(),
-    )
-    .await?;
     let mut report = Report::default();
     for spec in TABLES {
         let t = rotate_table(store, spec, old, new).await?;
@@ -188,6 +178,17 @@ pub async fn rotate(state: &AppState, old: &Keys) -> Result<Report, RotateError>
         );
         report.tables.push(t);
     }
+    // The audit chain survives the rotation: the old chain key is kept (under the new
+    // key) for the entries it sealed, and the entries from now on start a new epoch.
+    // After the tables, so that an old key that opens nothing has been refused first.
+    crate::audit::retire_epoch(
+        store.as_ref(),
+        old,
+        new,
+        state.config.audit.checkpoint_every,
+        state.clock.now(),
+    )
+    .await?;
     report.export_files = reseal_exports(state, old).await?;
     report.verification_sends_cleared = store.rotation_clear_verification_sends().await?;
     store

@@ -293,6 +293,16 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
     assert!(v.to_string().contains("carol.rotation@example.com"), "{v}");
     let (_, v) = get("/api/v1/audit?per_page=100".to_string()).await;
     assert!(v.to_string().contains("keys.rotate"), "{v}");
+    // The chain survives the rotation: the entries before it stay sealed in epoch 1 (that
+    // key is now kept under the new key), the rotation and what follows are epoch 2.
+    let items = v["items"].as_array().unwrap();
+    let rotations: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["action"] == "keys.rotate")
+        .collect();
+    assert!(!rotations.is_empty());
+    assert!(rotations.iter().all(|e| e["key_epoch"] == 2), "{v}");
+    assert!(items.iter().any(|e| e["key_epoch"] == 1), "{v}");
     let (_, v) = get("/api/v1/audit/verify".to_string()).await;
     assert_eq!(v["ok"], true, "{v}");
     let _ = tx.send(());

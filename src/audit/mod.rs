@@ -259,6 +259,16 @@ pub async fn retire_epoch(
     });
     if !kept {
         let epoch = rows.iter().map(|(e, _)| *e).max().unwrap_or(0) + 1;
+        // The old key must be the one that sealed the retiring epoch.
+        if let Some(head) = store.audit_head().await?
+            && head.key_epoch == epoch
+            && hash_of(&EntryFields::from(&head), epoch, Some(&old_key)) != head.hash
+        {
+            return Err(StoreError::Corrupt(format!(
+                "the old key did not seal audit entry {}: give the key the service ran with",
+                head.seq
+            )));
+        }
         store
             .insert_audit_key(epoch, &new.encrypt(&hex::encode(old_key)), now)
             .await?;
