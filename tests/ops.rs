@@ -366,7 +366,8 @@ fn environment_variables_in_the_kit_name_real_keys() {
                 .unwrap_or(tail.len());
             let name = tail[..end].trim_end_matches('_');
             rest = &tail[end..];
-            if name.is_empty() || name.starts_with("TEST_") {
+            // `RIGHTSDESK_DM_*` are the data map's `${VAR}`s, not config keys.
+            if name.is_empty() || name.starts_with("TEST_") || name.starts_with("DM_") {
                 continue;
             }
             let path = name.to_ascii_lowercase().replace("__", ".");

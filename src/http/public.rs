@@ -416,7 +416,7 @@ async fn email_link(
         ),
         Ok(intake::LinkEmail::NoPackage) => message(
             &state,
-            StatusCode::CONFLICT,
+            StatusCode::OK,
             "No package to download",
             "There is no package with your data that can be downloaded now. To get a new copy, reply to our completion email quoting your reference.",
         ),
