@@ -862,7 +862,7 @@ async fn check_catalog_reports_missing_tables_and_columns(engine: Engine) {
     );
 
     let text = format!(
-        "name = \"shop\"\nkind = \"{}\"\nurl = \"${{U}}\"\n\
+        "name = \"shop\"\nkind = \"{}\"\nurl = \"${{RIGHTSDESK_DM_U}}\"\n\
          [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\n\
          identities = {{ email = \"emial\" }}\nerase = \"delete\"\n\
          [[tables]]\nname = \"wishlists\"\nprimary_key = \"id\"\n\
