@@ -79,6 +79,14 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Bind every stored request identity value to its table, column and row (values
+    /// written before this release are re-sealed). Safe to run again after an
+    /// interruption.
+    Reseal {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,6 +189,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Keys(KeysCommand::Rotate { old_key_file, json }) => {
             keys_rotate(config, old_key_file.as_deref(), json).await
         }
+        Command::Keys(KeysCommand::Reseal { json }) => keys_reseal(config, json).await,
         Command::Purge {
             dry_run,
             policy,
@@ -471,6 +480,30 @@ async fn ledger_replay(config: Config, since: &str, json: bool) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+async fn keys_reseal(config: Config, json: bool) -> ExitCode {
+    let state = match app::open(&config, Arc::new(SystemClock)).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match crate::keys_rotate::reseal(&state).await {
+        Ok(report) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            println!("{:<20} {:>8} {:>8}", "table", "rows", "resealed");
+            for t in &report.tables {
+                println!("{:<20} {:>8} {:>8}", t.table, t.rows, t.rotated);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 

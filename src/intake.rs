@@ -349,7 +349,11 @@ pub async fn verify(
     let email = current
         .email_ct
         .as_deref()
-        .map(|c| state.keys.decrypt(c))
+        .map(|c| {
+            state
+                .keys
+                .open_at(crate::crypto::Field::request("email_ct", &current.id), c)
+        })
         .transpose()
         .map_err(|e| AppError::Internal(format!("request {}: {e}", current.reference)))?
         .ok_or(AppError::Gone)?;

@@ -141,7 +141,17 @@ async fn match_account(
             .transpose()
             .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))
     };
-    let (Some(email), Some(given)) = (decrypt(&req.email_ct)?, decrypt(&check.proof_ct)?) else {
+    let email = req
+        .email_ct
+        .as_deref()
+        .map(|c| {
+            state
+                .keys
+                .open_at(crate::crypto::Field::request("email_ct", &req.id), c)
+        })
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))?;
+    let (Some(email), Some(given)) = (email, decrypt(&check.proof_ct)?) else {
         return Ok(FAILED);
     };
     let who = Identity::from_email(&email);

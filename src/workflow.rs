@@ -182,8 +182,10 @@ pub fn new_request(
     now: DateTime<Utc>,
 ) -> Request {
     let keys = &state.keys;
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = |column: &'static str| crate::crypto::Field::request(column, &id);
     Request {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: id.clone(),
         reference: reference::generate(),
         kind: s.kind,
         status,
@@ -191,14 +193,19 @@ pub fn new_request(
         hold_started_at: None,
         source,
         regime,
-        email_ct: Some(keys.encrypt(s.email.expose())),
+        email_ct: Some(keys.seal_at(at("email_ct"), s.email.expose())),
         email_index: Some(keys.blind_index(s.email.expose())),
-        name_ct: s.name.as_deref().map(|n| keys.encrypt(n)),
-        details_ct: s.details.as_deref().map(|d| keys.encrypt(d)),
-        corrections_ct: s
-            .corrections
-            .as_ref()
-            .map(|c| keys.encrypt(&serde_json::to_string(c).unwrap_or_default())),
+        name_ct: s.name.as_deref().map(|n| keys.seal_at(at("name_ct"), n)),
+        details_ct: s
+            .details
+            .as_deref()
+            .map(|d| keys.seal_at(at("details_ct"), d)),
+        corrections_ct: s.corrections.as_ref().map(|c| {
+            keys.seal_at(
+                at("corrections_ct"),
+                &serde_json::to_string(c).unwrap_or_default(),
+            )
+        }),
         scope: s.scope.clone(),
         verification_note_ct: None,
         received_at: now,
@@ -264,7 +271,10 @@ pub async fn create_staff_request(
     );
     req.received_at = entry.received_at;
     req.verified_at = Some(entry.verified_at);
-    req.verification_note_ct = Some(state.keys.encrypt(&entry.verification_note));
+    req.verification_note_ct = Some(state.keys.seal_at(
+        crate::crypto::Field::request("verification_note_ct", &req.id),
+        &entry.verification_note,
+    ));
     let policy = state.config.deadline_policy(Some(entry.regime));
     let received = local_date(state, entry.received_at);
     let verified = local_date(state, entry.verified_at);
@@ -563,7 +573,7 @@ fn tell_subject(
     };
     let email = state
         .keys
-        .decrypt(email_ct)
+        .open_at(crate::crypto::Field::request("email_ct", &req.id), email_ct)
         .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))?;
     let status_url = crate::intake::status_link(state, changes, req);
     let mut ctx = serde_json::json!({ "reference": req.reference, "status_url": status_url });
@@ -742,7 +752,7 @@ fn subject_email(state: &AppState, req: &Request) -> Result<String, AppError> {
     })?;
     state
         .keys
-        .decrypt(email_ct)
+        .open_at(crate::crypto::Field::request("email_ct", &req.id), email_ct)
         .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))
 }
 

@@ -30,7 +30,8 @@ mod stored {
 mod served {
     backend_tests!(
         audit_chain_is_keyed_anchored_and_append_only,
-        holds_list_is_audited
+        holds_list_is_audited,
+        request_values_are_bound_to_their_row
     );
     use super::*;
 }
@@ -684,6 +685,85 @@ async fn audit_chain_is_keyed_anchored_and_append_only(app: TestApp) {
         .await
         .unwrap();
     assert!(!r.ok, "{r:?}");
+    app.stop().await;
+}
+
+// --- item 15: ciphertexts bound to their table, column and row ---
+
+async fn request_values_are_bound_to_their_row(app: TestApp) {
+    let agent = app.token(Role::Agent).await;
+    let mut refs = Vec::new();
+    for (email, name) in [("alice@example.com", "Alice"), ("bob@example.com", "Bob")] {
+        let (s, v) = json(
+            app.post_json(
+                &agent,
+                "/api/v1/requests",
+                &json!({"kind": "access", "email": email, "name": name, "verification_note": "letter"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        refs.push(v["reference"].as_str().unwrap().to_string());
+    }
+    let (alice, bob) = (&refs[0], &refs[1]);
+    let db = match app.backend {
+        Backend::Sqlite => Db::Sqlite(sqlx::SqlitePool::connect(&app.database_url).await.unwrap()),
+        Backend::Postgres => Db::Postgres(sqlx::PgPool::connect(&app.database_url).await.unwrap()),
+    };
+    let row = |r: &str| {
+        let state = app.state.clone();
+        let r = r.to_string();
+        async move { state.store.request_by_reference(&r).await.unwrap().unwrap() }
+    };
+    let bob_row = row(bob).await;
+    assert!(bob_row.email_ct.as_deref().unwrap().starts_with("v2."));
+
+    // Someone with write access moves Alice's encrypted address into Bob's request.
+    let alice_row = row(alice).await;
+    let moved = alice_row.email_ct.clone().unwrap();
+    db.exec(&format!(
+        "UPDATE requests SET email_ct = '{moved}' WHERE id = '{}'",
+        bob_row.id
+    ))
+    .await
+    .unwrap();
+    let r = app.get(&agent, &format!("/api/v1/requests/{bob}")).await;
+    let code = r.status().as_u16();
+    let body = r.text().await.unwrap();
+    assert_eq!(code, 500, "{body}");
+    assert!(!body.contains("alice@"), "{body}");
+    // The re-seal command refuses it, naming the place, never the value.
+    let err = rightsdesk::keys_rotate::reseal(&app.state)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("requests.email_ct") && err.contains(&bob_row.id),
+        "{err}"
+    );
+
+    // Values written before they were bound (v1) are re-sealed in place, resumably.
+    let legacy = app.state.keys.encrypt("Bob Legacy");
+    db.exec(&format!(
+        "UPDATE requests SET email_ct = '{}', name_ct = '{legacy}' WHERE id = '{}'",
+        bob_row.email_ct.clone().unwrap(),
+        bob_row.id
+    ))
+    .await
+    .unwrap();
+    let (_, v) = json(app.get(&agent, &format!("/api/v1/requests/{bob}")).await).await;
+    assert_eq!(v["subject"]["name"], "Bob Legacy", "a v1 value still opens");
+    let report = rightsdesk::keys_rotate::reseal(&app.state).await.unwrap();
+    assert_eq!(report.tables[0].rotated, 1, "{report:?}");
+    let after = row(bob).await;
+    assert!(after.name_ct.as_deref().unwrap().starts_with("v2."));
+    let (s, v) = json(app.get(&agent, &format!("/api/v1/requests/{bob}")).await).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["subject"]["name"], "Bob Legacy");
+    assert_eq!(v["subject"]["email"], "bob@example.com");
+    let again = rightsdesk::keys_rotate::reseal(&app.state).await.unwrap();
+    assert_eq!(again.tables[0].rotated, 0, "{again:?}");
     app.stop().await;
 }
 
