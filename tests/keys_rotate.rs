@@ -347,10 +347,11 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
         .await
         .unwrap();
     for (table, i, is_index, row) in stored(&old_state).await {
-        if !is_index && let Some(v) = &row.values[i] {
-            if v.starts_with("v1.") || v.starts_with("v2.") {
-                assert!(open(&old, table, i, &row, v).is_err(), "{table}");
-            }
+        if !is_index
+            && let Some(v) = &row.values[i]
+            && (v.starts_with("v1.") || v.starts_with("v2."))
+        {
+            assert!(open(&old, table, i, &row, v).is_err(), "{table}");
         }
     }
     drop(dir);
