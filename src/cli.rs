@@ -79,7 +79,8 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Bind every stored request identity value to its table, column and row (values
+    /// Bind every stored identity value (requests, outbox, holds, identity checks, export
+    /// links) to its table, column and row (values
     /// written before this release are re-sealed). Safe to run again after an
     /// interruption.
     Reseal {

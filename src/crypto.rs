@@ -51,6 +51,10 @@ impl<'a> Field<'a> {
         }
     }
 
+    pub fn new(table: &'a str, column: &'a str, row: &'a str) -> Self {
+        Self { table, column, row }
+    }
+
     fn aad(&self) -> Vec<u8> {
         let mut aad =
             Vec::with_capacity(20 + self.table.len() + self.column.len() + self.row.len());

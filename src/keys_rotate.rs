@@ -51,7 +51,7 @@ const TABLES: &[Spec] = &[
             columns: &["email_ct", "reason_ct", "email_index"],
         },
         indexes: &[(2, 0)],
-        bound: false,
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -78,7 +78,7 @@ const TABLES: &[Spec] = &[
             columns: &["to_ct", "context_ct"],
         },
         indexes: &[],
-        bound: false,
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -105,7 +105,7 @@ const TABLES: &[Spec] = &[
             columns: &["proof_ct", "note_ct"],
         },
         indexes: &[],
-        bound: false,
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -114,7 +114,7 @@ const TABLES: &[Spec] = &[
             columns: &["token_ct"],
         },
         indexes: &[],
-        bound: false,
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -126,6 +126,11 @@ const TABLES: &[Spec] = &[
         bound: false,
     },
 ];
+
+/// Whether the values of `table` are bound to table, column and row (`Keys::seal_at`).
+pub fn is_bound(table: &str) -> bool {
+    TABLES.iter().any(|s| s.bound && s.table.name == table)
+}
 
 /// The tables and columns a rotation rewrites.
 pub fn rotated_tables() -> impl Iterator<Item = (&'static RotatedTable, &'static [(usize, usize)])>

@@ -64,7 +64,7 @@ fn open(
     let (spec, _) = rightsdesk::keys_rotate::rotated_tables()
         .find(|(t, _)| t.name == table)
         .expect("table");
-    if table == "requests" {
+    if rightsdesk::keys_rotate::is_bound(table) {
         let id = row.key.join(":");
         keys.open_at(
             rightsdesk::crypto::Field {

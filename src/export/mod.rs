@@ -611,7 +611,10 @@ pub async fn create(state: &AppState, req: &Request) -> Result<String, ExportErr
         id: id.clone(),
         request_id: req.id.clone(),
         token_hash: crate::crypto::token_hash(&token),
-        token_ct: Some(state.keys.encrypt(&token)),
+        token_ct: Some(state.keys.seal_at(
+            crate::crypto::Field::new("exports", "token_ct", &id),
+            &token,
+        )),
         file_name: format!("{}.zip", segment(&req.reference)),
         manifest: serde_json::to_string(&manifest)?,
         size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
@@ -689,7 +692,10 @@ pub async fn reissue(state: &AppState, export: &Export) -> Result<Option<String>
         .reissue_export(
             &export.id,
             &crate::crypto::token_hash(&token),
-            &state.keys.encrypt(&token),
+            &state.keys.seal_at(
+                crate::crypto::Field::new("exports", "token_ct", &export.id),
+                &token,
+            ),
             state.clock.now() + expiry(state),
         )
         .await?;
@@ -720,7 +726,12 @@ pub async fn live_link(state: &AppState, request_id: &str) -> Result<Option<Stri
     Ok(
         match (state_of(&export, state.clock.now()), &export.token_ct) {
             (ExportState::Live, Some(ct)) => {
-                state.keys.decrypt(ct).ok().map(|t| download_url(state, &t))
+                let at = crate::crypto::Field::new("exports", "token_ct", &export.id);
+                state
+                    .keys
+                    .open_at(at, ct)
+                    .ok()
+                    .map(|t| download_url(state, &t))
             }
             _ => None,
         },
