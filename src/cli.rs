@@ -80,9 +80,8 @@ pub enum KeysCommand {
         json: bool,
     },
     /// Bind every stored identity value (requests, outbox, holds, identity checks, export
-    /// links) to its table, column and row (values
-    /// written before this release are re-sealed). Safe to run again after an
-    /// interruption.
+    /// links) to its table, column and row: values written before this release are
+    /// re-sealed. Safe to run again after an interruption.
     Reseal {
         /// Print JSON instead of a table.
         #[arg(long)]
