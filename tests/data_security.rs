@@ -31,7 +31,8 @@ mod served {
     backend_tests!(
         audit_chain_is_keyed_anchored_and_append_only,
         holds_list_is_audited,
-        request_values_are_bound_to_their_row
+        request_values_are_bound_to_their_row,
+        unkeyed_entries_from_before_the_upgrade_stay_verifiable
     );
     use super::*;
 }
@@ -535,17 +536,28 @@ async fn holds_list_is_audited(app: TestApp) {
 
 // --- item 9: the audit chain ---
 
-/// The unkeyed chain hash (what anyone can compute without the deployment key).
+/// The unkeyed chain hash (what anyone can compute without the deployment key): SHA-256
+/// of the previous hash and the entry's fields in this order, as the unkeyed chain had it.
 fn plain_hash(e: &rightsdesk::store::AuditEntry, prev: &str) -> String {
-    let canonical = json!({
-        "seq": e.seq,
-        "at": e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "actor": e.actor,
-        "action": e.action,
-        "request_ref": e.request_ref,
-        "client_addr": e.client_addr,
-        "detail": e.detail,
-    });
+    #[derive(serde::Serialize)]
+    struct Canonical<'a> {
+        seq: i64,
+        at: String,
+        actor: &'a str,
+        action: &'a str,
+        request_ref: Option<&'a str>,
+        client_addr: Option<&'a str>,
+        detail: &'a str,
+    }
+    let canonical = Canonical {
+        seq: e.seq,
+        at: e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        actor: &e.actor,
+        action: &e.action,
+        request_ref: e.request_ref.as_deref(),
+        client_addr: e.client_addr.as_deref(),
+        detail: &e.detail,
+    };
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
     h.update(serde_json::to_vec(&canonical).unwrap());
@@ -654,6 +666,16 @@ async fn audit_chain_is_keyed_anchored_and_append_only(app: TestApp) {
     assert!(!r.ok, "{r:?}");
     assert_eq!(r.first_broken_seq, Some(later.seq));
     assert!(r.problem.unwrap().contains("truncated"));
+
+    // Where the unkeyed part ends is fixed by the migration.
+    let err = db
+        .exec("UPDATE audit_chain SET unkeyed_until = 1000000")
+        .await
+        .expect_err("audit_chain is fixed");
+    assert!(
+        err.to_string().contains("audit_chain is fixed") || err.to_string().contains("append-only"),
+        "{err}"
+    );
 
     // Rewriting an entry and recomputing every hash after it, without the key, as the
     // unkeyed chain allowed: detected.
@@ -764,6 +786,112 @@ async fn request_values_are_bound_to_their_row(app: TestApp) {
     assert_eq!(v["subject"]["email"], "bob@example.com");
     let again = rightsdesk::keys_rotate::reseal(&app.state).await.unwrap();
     assert_eq!(again.tables[0].rotated, 0, "{again:?}");
+    app.stop().await;
+}
+
+/// A log written before the chain was keyed: the service continues it keyed from a
+/// marked entry; an unkeyed entry after that is refused.
+async fn unkeyed_entries_from_before_the_upgrade_stay_verifiable(app: TestApp) {
+    let db = match app.backend {
+        Backend::Sqlite => Db::Sqlite(sqlx::SqlitePool::connect(&app.database_url).await.unwrap()),
+        Backend::Postgres => Db::Postgres(sqlx::PgPool::connect(&app.database_url).await.unwrap()),
+    };
+    // As migration 0017 finds it on a database with three entries: they stay unkeyed.
+    match db {
+        Db::Postgres(_) => {
+            for t in ["audit_log", "audit_chain"] {
+                db.exec(&format!("ALTER TABLE {t} DISABLE TRIGGER USER"))
+                    .await
+                    .unwrap();
+            }
+        }
+        Db::Sqlite(_) => {
+            db.exec("DROP TRIGGER audit_chain_no_update").await.unwrap();
+        }
+    }
+    db.exec("DELETE FROM audit_log").await.unwrap();
+    db.exec("UPDATE audit_chain SET unkeyed_until = 3")
+        .await
+        .unwrap();
+    // Three entries as the previous release wrote them (plain SHA-256, epoch 0).
+    let mut prev = rightsdesk::audit::GENESIS.to_string();
+    for seq in 1..=3 {
+        let mut e = rightsdesk::store::AuditEntry {
+            seq,
+            at: common::t("2026-10-01T10:00:00Z"),
+            actor: "admin".into(),
+            action: "request.create".into(),
+            request_ref: Some(format!("DSR-OLD{seq}")),
+            client_addr: None,
+            detail: "{}".into(),
+            prev_hash: prev.clone(),
+            hash: String::new(),
+            key_epoch: 0,
+        };
+        e.hash = plain_hash(&e, &prev);
+        db.exec(&format!(
+            "INSERT INTO audit_log (seq, at, actor, action, request_ref, client_addr, detail, prev_hash, hash, key_epoch) \
+             VALUES ({seq}, '2026-10-01T10:00:00Z', 'admin', 'request.create', 'DSR-OLD{seq}', NULL, '{{}}', '{prev}', '{}', 0)",
+            e.hash
+        ))
+        .await
+        .unwrap();
+        prev = e.hash;
+    }
+    let legacy = rightsdesk::audit::verify(app.state.store.as_ref())
+        .await
+        .unwrap();
+    assert!(legacy.ok, "{legacy:?}");
+    // The service starting on it marks where the keyed chain begins.
+    rightsdesk::audit::mark_keyed_start(app.state.store.as_ref(), common::t(common::T0))
+        .await
+        .unwrap();
+    let agent = app.token(Role::Agent).await;
+    let (s, _) = json(
+        app.post_json(
+            &agent,
+            "/api/v1/requests",
+            &json!({"kind": "access", "email": "new@example.com", "verification_note": "letter"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    let rows = app.state.store.audit_after(0, 100).await.unwrap();
+    assert_eq!(rows[3].action, "audit.chain_keyed");
+    assert_eq!(rows[3].key_epoch, 1);
+    assert!(rows[4..].iter().all(|e| e.key_epoch == 1));
+    let report = rightsdesk::audit::verify(app.state.store.as_ref())
+        .await
+        .unwrap();
+    assert!(report.ok, "{report:?}");
+    // A second start adds no second marker.
+    rightsdesk::audit::mark_keyed_start(app.state.store.as_ref(), common::t(common::T0))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.state.store.audit_after(0, 100).await.unwrap().len(),
+        rows.len()
+    );
+    // An unkeyed entry appended after the keyed ones (anyone can compute it) is refused.
+    let head = rows.last().unwrap().clone();
+    let mut forged = head.clone();
+    forged.seq = head.seq + 1;
+    forged.prev_hash = head.hash.clone();
+    forged.key_epoch = 0;
+    forged.hash = plain_hash(&forged, &head.hash);
+    db.exec(&format!(
+        "INSERT INTO audit_log (seq, at, actor, action, request_ref, client_addr, detail, prev_hash, hash, key_epoch) \
+         SELECT {}, at, actor, action, request_ref, client_addr, detail, '{}', '{}', 0 FROM audit_log WHERE seq = {}",
+        forged.seq, forged.prev_hash, forged.hash, head.seq
+    ))
+    .await
+    .unwrap();
+    let report = rightsdesk::audit::verify(app.state.store.as_ref())
+        .await
+        .unwrap();
+    assert!(!report.ok, "{report:?}");
+    assert_eq!(report.first_broken_seq, Some(forged.seq));
     app.stop().await;
 }
 

@@ -28,3 +28,16 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+
+-- Where the unkeyed part of the chain ends: entries written before this migration. An
+-- unkeyed entry after it is refused by `audit verify` (a chain rewritten as unkeyed
+-- entries, which anyone can compute, does not pass). One row, never changed.
+CREATE TABLE audit_chain (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    unkeyed_until   BIGINT NOT NULL
+);
+INSERT INTO audit_chain (id, unkeyed_until) SELECT 1, COALESCE(MAX(seq), 0) FROM audit_log;
+CREATE TRIGGER audit_chain_no_change BEFORE UPDATE OR DELETE ON audit_chain
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();

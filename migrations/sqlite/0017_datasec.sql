@@ -17,3 +17,20 @@ CREATE TABLE audit_keys (
     key_ct       TEXT NOT NULL,
     created_at   TEXT NOT NULL
 );
+
+-- Where the unkeyed part of the chain ends: entries written before this migration. An
+-- unkeyed entry after it is refused by `audit verify` (a chain rewritten as unkeyed
+-- entries, which anyone can compute, does not pass). One row, never changed.
+CREATE TABLE audit_chain (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    unkeyed_until   INTEGER NOT NULL
+);
+INSERT INTO audit_chain (id, unkeyed_until) SELECT 1, COALESCE(MAX(seq), 0) FROM audit_log;
+CREATE TRIGGER audit_chain_no_update BEFORE UPDATE ON audit_chain
+BEGIN
+    SELECT RAISE(ABORT, 'audit_chain is fixed');
+END;
+CREATE TRIGGER audit_chain_no_delete BEFORE DELETE ON audit_chain
+BEGIN
+    SELECT RAISE(ABORT, 'audit_chain is fixed');
+END;

@@ -8,8 +8,10 @@
 //! a new epoch: the retired epoch's key is kept in `audit_keys`, encrypted under the new
 //! deployment key, so entries written before the rotation still verify, and the first
 //! entry of the new epoch seals the last hash of the old one. Rows written before the
-//! chain was keyed have epoch 0 (plain SHA-256); they may only come before the first keyed
-//! entry, and the service marks the switch with an `audit.chain_keyed` entry.
+//! chain was keyed have epoch 0 (plain SHA-256); they are accepted only up to the sequence
+//! number migration 0017 recorded in `audit_chain` (0 on a new installation), so a chain
+//! rewritten as unkeyed entries does not verify; the service marks the switch with an
+//! `audit.chain_keyed` entry.
 //!
 //! **Checkpoints.** The sequence number and head hash are written to the log (and shown in
 //! the metrics) every `audit.checkpoint_every` entries and by every verification, so a
@@ -36,6 +38,8 @@ pub struct ChainKeys {
     current: i64,
     keys: BTreeMap<i64, [u8; 32]>,
     checkpoint_every: i64,
+    /// Entries after this one must be keyed.
+    unkeyed_until: i64,
 }
 
 impl std::fmt::Debug for ChainKeys {
@@ -52,6 +56,7 @@ impl ChainKeys {
             current,
             keys,
             checkpoint_every: i64::from(checkpoint_every.max(1)),
+            unkeyed_until: 0,
         }
     }
 
@@ -201,6 +206,7 @@ pub async fn install(
     let rows = store.audit_key_rows().await?;
     let current = rows.iter().map(|(e, _)| *e).max().unwrap_or(0) + 1;
     let mut chain = ChainKeys::new(current, keys.audit_key(), checkpoint_every);
+    chain.unkeyed_until = store.audit_unkeyed_until().await?;
     for (epoch, ct) in rows {
         let key = keys
             .decrypt(&ct)
@@ -345,6 +351,7 @@ async fn walk(store: &dyn Store, from: Option<&Checkpoint>) -> Result<VerifyRepo
         head_seq: 0,
         head_hash: String::new(),
     };
+    let unkeyed_until = store.audit_unkeyed_until().await?;
     let mut prev_hash = GENESIS.to_string();
     let mut expected_seq = 1;
     let mut entries = 0;
@@ -396,6 +403,15 @@ async fn walk(store: &dyn Store, from: Option<&Checkpoint>) -> Result<VerifyRepo
                     e.seq,
                     entries,
                     "previous-hash link does not match".into(),
+                ));
+            }
+            if e.key_epoch == 0 && e.seq > unkeyed_until {
+                return Ok(broken(
+                    e.seq,
+                    entries,
+                    format!(
+                        "an unkeyed entry after the chain became keyed (unkeyed entries end at {unkeyed_until})"
+                    ),
                 ));
             }
             if e.key_epoch < epoch {
@@ -460,7 +476,11 @@ async fn walk(store: &dyn Store, from: Option<&Checkpoint>) -> Result<VerifyRepo
 /// Whether entry `e` fits after `prev_hash` under `keys` (for the incremental check of
 /// the metrics); `prev_epoch` is the epoch of the entry before it.
 pub fn entry_fits(keys: &ChainKeys, e: &AuditEntry, prev_hash: &str, prev_epoch: i64) -> bool {
-    if e.prev_hash != prev_hash || e.key_epoch < prev_epoch || e.key_epoch > keys.current {
+    if e.prev_hash != prev_hash
+        || e.key_epoch < prev_epoch
+        || e.key_epoch > keys.current
+        || (e.key_epoch == 0 && e.seq > keys.unkeyed_until)
+    {
         return false;
     }
     let key = keys.keys.get(&e.key_epoch);

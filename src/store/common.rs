@@ -823,6 +823,13 @@ macro_rules! store_impl {
                 Ok(())
             }
 
+            async fn audit_unkeyed_until(&self) -> $crate::store::Result<i64> {
+                let v: Option<i64> = sqlx::query_scalar("SELECT unkeyed_until FROM audit_chain WHERE id = 1")
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(v.unwrap_or(0))
+            }
+
             async fn audit_head(&self) -> $crate::store::Result<Option<$crate::store::AuditEntry>> {
                 let sql = format!(
                     "SELECT {} FROM audit_log ORDER BY seq DESC LIMIT 1",

@@ -659,6 +659,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_audit_key(&self, epoch: i64, key_ct: &str, now: DateTime<Utc>) -> Result<()>;
     /// The newest audit entry.
     async fn audit_head(&self) -> Result<Option<AuditEntry>>;
+    /// The last sequence number that may be unkeyed (written before the chain was keyed);
+    /// 0 when the row is missing.
+    async fn audit_unkeyed_until(&self) -> Result<i64>;
     async fn append_audit(&self, entry: &NewAudit) -> Result<AuditEntry>;
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Page<AuditEntry>>;
     /// Entries after `after_seq` in order, for chain verification.
