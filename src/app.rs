@@ -46,13 +46,15 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
         config.is_sqlite(),
         config.secret_key_file.as_deref(),
     )?;
+    crate::audit::install(store.as_ref(), &keys, config.audit.checkpoint_every).await?;
     let queue = Queue::new(store.clone(), clock.clone(), &config.jobs);
     let mailer = crate::email::Mailer::from_config(&config.email, &config.data_dir)
         .map_err(|e| StartError::Config(format!("email: {e}")))?;
-    let datamap = crate::connectors::load_dir(&config.datamap_dir).map_err(|problems| {
-        let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        StartError::Config(format!("data map: {}", list.join("; ")))
-    })?;
+    let datamap = crate::connectors::load_dir(&config.datamap_dir, &config.connectors.env_allow)
+        .map_err(|problems| {
+            let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            StartError::Config(format!("data map: {}", list.join("; ")))
+        })?;
     let connectors =
         crate::fanout::Connectors::from_datamap(&datamap).map_err(StartError::Config)?;
     let state = AppState {
@@ -91,6 +93,7 @@ impl App {
     /// Build with a chosen clock (tests move time by hand).
     pub async fn build_with(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         let state = open(&config, clock).await?;
+        crate::audit::mark_keyed_start(state.store.as_ref(), state.clock.now()).await?;
         let listener =
             TcpListener::bind(&config.listen)
                 .await

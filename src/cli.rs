@@ -79,6 +79,14 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Bind every stored identity value (requests, outbox, holds, identity checks, export
+    /// links) to its table, column and row: values written before this release are
+    /// re-sealed. Safe to run again after an interruption.
+    Reseal {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,10 +129,16 @@ pub enum LedgerCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain; exits non-zero when it is broken.
+    /// Walk the hash chain; exits non-zero when it is broken. Writes a checkpoint
+    /// (sequence number and head hash) to the log.
     Verify {
         #[arg(long)]
         json: bool,
+        /// A checkpoint kept outside the database (`SEQ:HASH`, from the log or the
+        /// metrics): the entry must still be there with that hash, and every entry after
+        /// it must verify. Detects a truncated or rewritten log.
+        #[arg(long, value_name = "SEQ:HASH")]
+        since_checkpoint: Option<crate::audit::Checkpoint>,
     },
 }
 
@@ -164,7 +178,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Token(cmd) => token(config, cmd).await,
-        Command::Audit(AuditCommand::Verify { json }) => audit_verify(config, json).await,
+        Command::Audit(AuditCommand::Verify {
+            json,
+            since_checkpoint,
+        }) => audit_verify(config, json, since_checkpoint).await,
         Command::Ledger(LedgerCommand::Replay { since, json }) => {
             ledger_replay(config, &since, json).await
         }
@@ -172,6 +189,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Keys(KeysCommand::Rotate { old_key_file, json }) => {
             keys_rotate(config, old_key_file.as_deref(), json).await
         }
+        Command::Keys(KeysCommand::Reseal { json }) => keys_reseal(config, json).await,
         Command::Purge {
             dry_run,
             policy,
@@ -223,7 +241,7 @@ async fn check(config: Config, json: bool) -> ExitCode {
     }
     // The data map, each connector's connection and (SQL) the live catalogue.
     let connectors = if problems.is_empty() {
-        Some(crate::connectors::check::run(&config.datamap_dir).await)
+        Some(crate::connectors::check::run(&config.datamap_dir, &config.connectors.env_allow).await)
     } else {
         None
     };
@@ -314,12 +332,20 @@ async fn token(config: Config, cmd: TokenCommand) -> ExitCode {
     }
 }
 
-async fn audit_verify(config: Config, json: bool) -> ExitCode {
+async fn audit_verify(
+    config: Config,
+    json: bool,
+    since: Option<crate::audit::Checkpoint>,
+) -> ExitCode {
     let state = match app::open(&config, Arc::new(SystemClock)).await {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match crate::audit::verify(state.store.as_ref()).await {
+    let report = match &since {
+        Some(cp) => crate::audit::verify_since(state.store.as_ref(), cp).await,
+        None => crate::audit::verify(state.store.as_ref()).await,
+    };
+    match report {
         Ok(report) => {
             if json {
                 println!(
@@ -327,7 +353,16 @@ async fn audit_verify(config: Config, json: bool) -> ExitCode {
                     serde_json::to_string_pretty(&report).unwrap_or_default()
                 );
             } else if report.ok {
-                println!("audit chain intact: {} entries", report.entries);
+                println!(
+                    "audit chain intact: {} entries{}; checkpoint {}:{}",
+                    report.entries,
+                    since
+                        .as_ref()
+                        .map(|c| format!(" after checkpoint {}", c.seq))
+                        .unwrap_or_default(),
+                    report.head_seq,
+                    report.head_hash
+                );
             } else {
                 println!(
                     "audit chain BROKEN at entry {}: {}",
@@ -448,6 +483,30 @@ async fn ledger_replay(config: Config, since: &str, json: bool) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+async fn keys_reseal(config: Config, json: bool) -> ExitCode {
+    let state = match app::open(&config, Arc::new(SystemClock)).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match crate::keys_rotate::reseal(&state).await {
+        Ok(report) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            println!("{:<20} {:>8} {:>8}", "table", "rows", "resealed");
+            for t in &report.tables {
+                println!("{:<20} {:>8} {:>8}", t.table, t.rows, t.rotated);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 

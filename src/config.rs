@@ -58,6 +58,33 @@ pub struct Config {
     pub intake: IntakeConfig,
     pub portal: PortalConfig,
     pub processing: ProcessingConfig,
+    pub connectors: ConnectorsConfig,
+    pub audit: AuditConfig,
+}
+
+/// `[connectors]`: what data map files may read from the environment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectorsConfig {
+    /// Environment variables a data map may name in `${VAR}` besides `RIGHTSDESK_DM_*`.
+    pub env_allow: Vec<String>,
+}
+
+/// `[audit]`: the anchoring of the audit chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// A checkpoint (sequence number and head hash) goes to the log and the metrics every
+    /// this many entries (and on every `audit verify`).
+    pub checkpoint_every: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint_every: 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +174,9 @@ pub struct RetentionOwnConfig {
     pub closed_request_pii: HumanDuration,
     /// Finished (`done`) jobs are deleted after this; dead jobs stay until a human acts.
     pub finished_jobs_keep: HumanDuration,
+    /// A status link stops working this many days after its request closed (and in any
+    /// case when `closed_request_pii` wipes the request).
+    pub status_link_days: u32,
 }
 
 /// The register of processing as subjects are told it (GDPR art. 15(1)): every access
@@ -342,6 +372,8 @@ impl Default for Config {
             intake: IntakeConfig::default(),
             portal: PortalConfig::default(),
             processing: ProcessingConfig::default(),
+            connectors: ConnectorsConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -387,6 +419,7 @@ impl Default for RetentionOwnConfig {
             exports_expire: HumanDuration::parse("7d").unwrap_or_default(),
             closed_request_pii: HumanDuration::parse("24 months").unwrap_or_default(),
             finished_jobs_keep: HumanDuration::parse("30d").unwrap_or_default(),
+            status_link_days: 90,
         }
     }
 }

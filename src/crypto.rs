@@ -33,6 +33,40 @@ pub enum KeyError {
 #[error("stored data could not be decrypted with the deployment key")]
 pub struct DecryptError;
 
+/// Where an encrypted value is stored: its table, column and row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field<'a> {
+    pub table: &'a str,
+    pub column: &'a str,
+    pub row: &'a str,
+}
+
+impl<'a> Field<'a> {
+    /// A column of `requests` (row id: the request's id).
+    pub fn request(column: &'a str, id: &'a str) -> Self {
+        Self {
+            table: "requests",
+            column,
+            row: id,
+        }
+    }
+
+    pub fn new(table: &'a str, column: &'a str, row: &'a str) -> Self {
+        Self { table, column, row }
+    }
+
+    fn aad(&self) -> Vec<u8> {
+        let mut aad =
+            Vec::with_capacity(20 + self.table.len() + self.column.len() + self.row.len());
+        aad.extend_from_slice(b"rightsdesk/v2");
+        for part in [self.table, self.column, self.row] {
+            aad.push(0);
+            aad.extend_from_slice(part.as_bytes());
+        }
+        aad
+    }
+}
+
 /// Keys derived from the one deployment secret; each use has its own key.
 #[derive(Clone)]
 pub struct Keys {
@@ -41,6 +75,7 @@ pub struct Keys {
     export_cipher: Aes256Gcm,
     index_key: Secret<[u8; 32]>,
     signing_key: Secret<[u8; 32]>,
+    audit_key: Secret<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -65,6 +100,7 @@ impl Keys {
                 .expect("a 32-byte key fits AES-256"),
             index_key: Secret::new(derive(master, "rightsdesk/v1/blind-index")),
             signing_key: Secret::new(derive(master, "rightsdesk/v1/signing")),
+            audit_key: Secret::new(derive(master, "rightsdesk/v1/audit")),
         }
     }
 
@@ -111,6 +147,11 @@ impl Keys {
         }
     }
 
+    /// The key that seals the audit chain's current epoch (HMAC-SHA256).
+    pub fn audit_key(&self) -> [u8; 32] {
+        *self.audit_key.expose()
+    }
+
     /// `v1.<base64(nonce || ciphertext)>`
     pub fn encrypt(&self, plaintext: &str) -> String {
         let nonce = Nonce::generate();
@@ -133,6 +174,49 @@ impl Keys {
         let (nonce, ct) = buf.split_at(12);
         let nonce = Nonce::try_from(nonce).map_err(|_| DecryptError)?;
         let pt = self.cipher.decrypt(&nonce, ct).map_err(|_| DecryptError)?;
+        String::from_utf8(pt).map_err(|_| DecryptError)
+    }
+
+    /// `v2.<base64(nonce || ciphertext)>`, bound to where the value is stored: the
+    /// table, column and row id are the associated data, so the ciphertext does not open
+    /// anywhere else (copied into another row or column, it is refused).
+    pub fn seal_at(&self, at: Field<'_>, plaintext: &str) -> String {
+        let nonce = Nonce::generate();
+        let aad = at.aad();
+        let ct = self
+            .cipher
+            .encrypt(
+                &nonce,
+                aes_gcm::aead::Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: &aad,
+                },
+            )
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let mut buf = Vec::with_capacity(12 + ct.len());
+        buf.extend_from_slice(&nonce);
+        buf.extend_from_slice(&ct);
+        format!("v2.{}", STANDARD_NO_PAD.encode(buf))
+    }
+
+    /// Open a value stored at `at`: a `v2` value only with the same table, column and row;
+    /// a `v1` value (written before values were bound, until `rightsdesk keys reseal`
+    /// rewrites it) as it is.
+    pub fn open_at(&self, at: Field<'_>, stored: &str) -> Result<String, DecryptError> {
+        let Some(b64) = stored.strip_prefix("v2.") else {
+            return self.decrypt(stored);
+        };
+        let buf = STANDARD_NO_PAD.decode(b64).map_err(|_| DecryptError)?;
+        if buf.len() < 12 {
+            return Err(DecryptError);
+        }
+        let (nonce, ct) = buf.split_at(12);
+        let nonce = Nonce::try_from(nonce).map_err(|_| DecryptError)?;
+        let aad = at.aad();
+        let pt = self
+            .cipher
+            .decrypt(&nonce, aes_gcm::aead::Payload { msg: ct, aad: &aad })
+            .map_err(|_| DecryptError)?;
         String::from_utf8(pt).map_err(|_| DecryptError)
     }
 

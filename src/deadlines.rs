@@ -281,11 +281,12 @@ async fn expire(state: &AppState, req: &Request) -> Result<(), StoreError> {
         delete_tokens: true,
         ..Default::default()
     };
-    if let Some(email) = req
-        .email_ct
-        .as_deref()
-        .and_then(|c| state.keys.decrypt(c).ok())
-    {
+    if let Some(email) = req.email_ct.as_deref().and_then(|c| {
+        state
+            .keys
+            .open_at(crate::crypto::Field::request("email_ct", &req.id), c)
+            .ok()
+    }) {
         notify::queue(
             state,
             &mut changes,

@@ -216,7 +216,7 @@ const DATAMAP: &str = r#"# Data map of the demo product (`rightsdesk demo`): a l
 # public business data: it is not declared here, so no request ever reads or changes it.
 name = "demo"
 kind = "sqlite"
-url = "sqlite://${DEMO_PRODUCT_DB}"
+url = "sqlite://${RIGHTSDESK_DM_DEMO_PRODUCT_DB}"
 max_connections = 2
 
 # The people who sign in to the product. Their account keeps the row (billing, audit),
@@ -533,7 +533,10 @@ fn write_datamap(dir: &Path, product_db: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join(DATAMAP_FILE);
     if !path.exists() {
-        let text = DATAMAP.replace("${DEMO_PRODUCT_DB}", &product_db.display().to_string());
+        let text = DATAMAP.replace(
+            "${RIGHTSDESK_DM_DEMO_PRODUCT_DB}",
+            &product_db.display().to_string(),
+        );
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(path)

@@ -445,7 +445,12 @@ async fn run_operation(
     let email = req
         .email_ct
         .as_deref()
-        .and_then(|c| state.keys.decrypt(c).ok())
+        .and_then(|c| {
+            state
+                .keys
+                .open_at(crate::crypto::Field::request("email_ct", &req.id), c)
+                .ok()
+        })
         .ok_or_else(|| missing("the request no longer holds the subject's identity"))?;
     let who = identity_with_values(state, req, task, Identity::from_email(&email)).await?;
     let engine = state
@@ -813,7 +818,12 @@ fn corrections_of(state: &AppState, req: &Request) -> Vec<(String, Value)> {
     let corrections: Vec<workflow::Correction> = req
         .corrections_ct
         .as_deref()
-        .and_then(|c| state.keys.decrypt(c).ok())
+        .and_then(|c| {
+            state
+                .keys
+                .open_at(crate::crypto::Field::request("corrections_ct", &req.id), c)
+                .ok()
+        })
         .and_then(|c| serde_json::from_str(&c).ok())
         .unwrap_or_default();
     corrections
@@ -842,7 +852,7 @@ async fn run_external(
             let email = req
                 .email_ct
                 .as_deref()
-                .and_then(|c| state.keys.decrypt(c).ok())
+                .and_then(|c| { state.keys.open_at(crate::crypto::Field::request("email_ct", &req.id), c).ok() })
                 .ok_or_else(|| fail("the request no longer holds the subject's identity"))?;
             let who = Identity::from_email(&email);
             if task.operation == "erase"
@@ -901,7 +911,12 @@ async fn store_outcome(
     let ledger = if replayable {
         req.email_ct
             .as_deref()
-            .and_then(|c| state.keys.decrypt(c).ok())
+            .and_then(|c| {
+                state
+                    .keys
+                    .open_at(crate::crypto::Field::request("email_ct", &req.id), c)
+                    .ok()
+            })
             .map(|email| {
                 let who = Identity::from_email(&email);
                 LedgerEntry {

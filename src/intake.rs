@@ -308,6 +308,85 @@ pub fn status_link(state: &AppState, changes: &mut Changes, req: &Request) -> St
     notify::link(state, &format!("/status/{token}"))
 }
 
+/// How many times a day a status page may email the download link.
+const LINK_EMAILS_PER_DAY: i64 = 3;
+
+/// When the status links of `req` stop working: `status_link_days` after it closed, and
+/// never later than `closed_request_pii` (when its identity is wiped). `None` while open.
+pub fn status_link_end(state: &AppState, req: &Request) -> Option<DateTime<Utc>> {
+    let closed = req.closed_at?;
+    let cfg = &state.config.retention_own;
+    let days = TimeDelta::days(i64::from(cfg.status_link_days));
+    Some(closed + days.min(cfg.closed_request_pii.chrono()))
+}
+
+/// The request a status link belongs to, while the link lives (see [`status_link_end`]);
+/// `Gone` otherwise, the same for unknown, expired and wiped.
+pub async fn request_for_status_link(state: &AppState, token: &str) -> Result<Request, AppError> {
+    if token.len() > 100 {
+        return Err(AppError::Gone);
+    }
+    let now = state.clock.now();
+    let req = state
+        .store
+        .request_by_token(&token_hash(token), TokenPurpose::Status, now)
+        .await?
+        .ok_or(AppError::Gone)?;
+    if req.email_ct.is_none() || status_link_end(state, &req).is_some_and(|end| end <= now) {
+        return Err(AppError::Gone);
+    }
+    Ok(req)
+}
+
+/// What the "email me the download link" button of a status page did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkEmail {
+    /// The link of the live package went to the request's verified address.
+    Sent,
+    /// No package can be downloaded (none yet, expired, used up or deleted).
+    NoPackage,
+}
+
+/// Email the live download link of the request behind status link `token` to the
+/// request's own (verified) address, never to anyone else: the status page itself never
+/// shows the link. At most [`LINK_EMAILS_PER_DAY`] a day per request (429 past that).
+pub async fn email_download_link(
+    state: &AppState,
+    client: &ClientAddr,
+    token: &str,
+) -> Result<LinkEmail, AppError> {
+    let req = request_for_status_link(state, token).await?;
+    if req.verified_at.is_none() {
+        return Ok(LinkEmail::NoPackage);
+    }
+    let now = state.clock.now();
+    let (hits, ends) = state
+        .store
+        .hit_rate_limit(
+            &format!("status:link:{}", req.id),
+            now + TimeDelta::hours(24),
+            now,
+        )
+        .await?;
+    if hits > LINK_EMAILS_PER_DAY {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: retry_after(ends, now),
+        });
+    }
+    let url = crate::export::live_link(state, &req.id)
+        .await
+        .map_err(|e| AppError::Internal(format!("export link: {e}")))?;
+    let Some(url) = url else {
+        return Ok(LinkEmail::NoPackage);
+    };
+    let actor = Actor {
+        name: "subject".into(),
+        client_addr: client.text(),
+    };
+    workflow::email_live_export_link(state, &actor, &req, &url).await?;
+    Ok(LinkEmail::Sent)
+}
+
 /// The request a verification link belongs to, if the link is still usable.
 pub async fn pending_for_link(state: &AppState, token: &str) -> Result<Request, AppError> {
     if token.len() > 100 {
@@ -352,7 +431,11 @@ pub async fn verify(
     let email = current
         .email_ct
         .as_deref()
-        .map(|c| state.keys.decrypt(c))
+        .map(|c| {
+            state
+                .keys
+                .open_at(crate::crypto::Field::request("email_ct", &current.id), c)
+        })
         .transpose()
         .map_err(|e| AppError::Internal(format!("request {}: {e}", current.reference)))?
         .ok_or(AppError::Gone)?;

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::crypto::Keys;
+use crate::crypto::{Field, Keys};
 use crate::http::AppState;
 use crate::store::{NewAudit, RotatedRow, RotatedTable, SharedStore, StoreError};
 
@@ -21,6 +21,8 @@ pub const BATCH: i64 = 200;
 struct Spec {
     table: RotatedTable,
     indexes: &'static [(usize, usize)],
+    /// Its values are bound to table, column and row (`Keys::seal_at`).
+    bound: bool,
 }
 
 /// Every column that holds a value under the deployment key. A new encrypted column
@@ -40,6 +42,7 @@ const TABLES: &[Spec] = &[
             ],
         },
         indexes: &[(5, 0)],
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -48,6 +51,7 @@ const TABLES: &[Spec] = &[
             columns: &["email_ct", "reason_ct", "email_index"],
         },
         indexes: &[(2, 0)],
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -56,6 +60,7 @@ const TABLES: &[Spec] = &[
             columns: &["identity_ct", "identity_hmac"],
         },
         indexes: &[(1, 0)],
+        bound: false,
     },
     Spec {
         table: RotatedTable {
@@ -64,6 +69,7 @@ const TABLES: &[Spec] = &[
             columns: &["totp_secret_ct"],
         },
         indexes: &[],
+        bound: false,
     },
     Spec {
         table: RotatedTable {
@@ -72,6 +78,7 @@ const TABLES: &[Spec] = &[
             columns: &["to_ct", "context_ct"],
         },
         indexes: &[],
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -80,6 +87,7 @@ const TABLES: &[Spec] = &[
             columns: &["result_ct", "values_ct"],
         },
         indexes: &[],
+        bound: false,
     },
     Spec {
         table: RotatedTable {
@@ -88,6 +96,7 @@ const TABLES: &[Spec] = &[
             columns: &["rows_ct"],
         },
         indexes: &[],
+        bound: false,
     },
     Spec {
         table: RotatedTable {
@@ -96,6 +105,7 @@ const TABLES: &[Spec] = &[
             columns: &["proof_ct", "note_ct"],
         },
         indexes: &[],
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -104,8 +114,23 @@ const TABLES: &[Spec] = &[
             columns: &["token_ct"],
         },
         indexes: &[],
+        bound: true,
+    },
+    Spec {
+        table: RotatedTable {
+            name: "audit_keys",
+            key: &[("epoch", true)],
+            columns: &["key_ct"],
+        },
+        indexes: &[],
+        bound: false,
     },
 ];
+
+/// Whether the values of `table` are bound to table, column and row (`Keys::seal_at`).
+pub fn is_bound(table: &str) -> bool {
+    TABLES.iter().any(|s| s.bound && s.table.name == table)
+}
 
 /// The tables and columns a rotation rewrites.
 pub fn rotated_tables() -> impl Iterator<Item = (&'static RotatedTable, &'static [(usize, usize)])>
@@ -170,6 +195,17 @@ pub async fn rotate(state: &AppState, old: &Keys) -> Result<Report, RotateError>
         );
         report.tables.push(t);
     }
+    // The audit chain survives the rotation: the old chain key is kept (under the new
+    // key) for the entries it sealed, and the entries from now on start a new epoch.
+    // After the tables, so that an old key that opens nothing has been refused first.
+    crate::audit::retire_epoch(
+        store.as_ref(),
+        old,
+        new,
+        state.config.audit.checkpoint_every,
+        state.clock.now(),
+    )
+    .await?;
     report.export_files = reseal_exports(state, old).await?;
     report.verification_sends_cleared = store.rotation_clear_verification_sends().await?;
     store
@@ -236,15 +272,30 @@ fn rotate_row(
     let is_index = |i: usize| spec.indexes.iter().any(|(ix, _)| *ix == i);
     let mut out = row.clone();
     let mut plain: Vec<Option<String>> = vec![None; columns.len()];
+    let row_id = row.key.join(":");
     for (i, value) in row.values.iter().enumerate() {
         let Some(ct) = value else { continue };
         if is_index(i) {
             continue;
         }
-        if let Ok(p) = new.decrypt(ct) {
+        let at = Field {
+            table: spec.table.name,
+            column: columns[i],
+            row: &row_id,
+        };
+        let (open_new, open_old) = if spec.bound {
+            (new.open_at(at, ct), old.open_at(at, ct))
+        } else {
+            (new.decrypt(ct), old.decrypt(ct))
+        };
+        if let Ok(p) = open_new {
             plain[i] = Some(p);
-        } else if let Ok(p) = old.decrypt(ct) {
-            out.values[i] = Some(new.encrypt(&p));
+        } else if let Ok(p) = open_old {
+            out.values[i] = Some(if spec.bound {
+                new.seal_at(at, &p)
+            } else {
+                new.encrypt(&p)
+            });
             plain[i] = Some(p);
         } else {
             return Err(RotateError::Undecryptable {
@@ -311,6 +362,87 @@ async fn reseal_exports(state: &AppState, old: &Keys) -> Result<u64, RotateError
         }
     }
     Ok(count)
+}
+
+/// What `keys reseal` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResealReport {
+    pub tables: Vec<TableReport>,
+}
+
+/// Re-seal the values written before they were bound to their table, column and row
+/// (`v1`) as bound values (`v2`), table by table in primary-key batches, under the current
+/// key. A value already bound is checked (a bound value that does not open where it is
+/// stops the command with the table, column and row), so the command can be run again
+/// after an interruption and finishes what is left.
+pub async fn reseal(state: &AppState) -> Result<ResealReport, RotateError> {
+    let (store, keys) = (&state.store, state.keys.as_ref());
+    let mut report = ResealReport::default();
+    for spec in TABLES.iter().filter(|s| s.bound) {
+        let mut t = TableReport {
+            table: spec.table.name,
+            ..TableReport::default()
+        };
+        let mut after: Option<Vec<String>> = None;
+        loop {
+            let rows = store
+                .rotation_rows(&spec.table, after.as_deref(), BATCH)
+                .await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.key.clone());
+            let full = rows.len() as i64 == BATCH;
+            let mut changed = Vec::new();
+            for row in rows {
+                t.rows += 1;
+                let row_id = row.key.join(":");
+                let mut next = row.clone();
+                for (i, value) in row.values.iter().enumerate() {
+                    let Some(ct) = value else { continue };
+                    if spec.indexes.iter().any(|(ix, _)| *ix == i) {
+                        continue;
+                    }
+                    let at = Field {
+                        table: spec.table.name,
+                        column: spec.table.columns[i],
+                        row: &row_id,
+                    };
+                    let undecryptable = || RotateError::Undecryptable {
+                        table: spec.table.name,
+                        column: spec.table.columns[i],
+                        key: row_id.clone(),
+                    };
+                    if ct.starts_with("v2.") {
+                        keys.open_at(at, ct).map_err(|_| undecryptable())?;
+                    } else {
+                        let p = keys.decrypt(ct).map_err(|_| undecryptable())?;
+                        next.values[i] = Some(keys.seal_at(at, &p));
+                    }
+                }
+                if next != row {
+                    changed.push(next);
+                }
+            }
+            t.rotated += changed.len() as u64;
+            if !changed.is_empty() {
+                store.rotation_write(&spec.table, &changed).await?;
+            }
+            if !full {
+                break;
+            }
+        }
+        report.tables.push(t);
+    }
+    store
+        .append_audit(&NewAudit {
+            at: state.clock.now(),
+            actor: "cli".into(),
+            action: "keys.reseal".into(),
+            request_ref: None,
+            client_addr: None,
+            detail: json!(report),
+        })
+        .await?;
+    Ok(report)
 }
 
 /// The old key for the command: `--old-key-file`, else `RIGHTSDESK_OLD_SECRET_KEY`.

@@ -71,8 +71,13 @@ pub fn queue(
         id: id.clone(),
         request_id: request_id.map(String::from),
         template: template.to_string(),
-        to_ct: state.keys.encrypt(to),
-        context_ct: state.keys.encrypt(&context.to_string()),
+        to_ct: state
+            .keys
+            .seal_at(crate::crypto::Field::new("outbox", "to_ct", &id), to),
+        context_ct: state.keys.seal_at(
+            crate::crypto::Field::new("outbox", "context_ct", &id),
+            &context.to_string(),
+        ),
         status: OutboxStatus::Pending,
         attempts: 0,
         last_error: None,
@@ -128,8 +133,14 @@ impl JobHandler for SendEmail {
             }
         };
         let (to, context) = match (
-            state.keys.decrypt(&msg.to_ct),
-            state.keys.decrypt(&msg.context_ct),
+            state.keys.open_at(
+                crate::crypto::Field::new("outbox", "to_ct", &msg.id),
+                &msg.to_ct,
+            ),
+            state.keys.open_at(
+                crate::crypto::Field::new("outbox", "context_ct", &msg.id),
+                &msg.context_ct,
+            ),
         ) {
             (Ok(t), Ok(c)) => (t, c),
             _ => {

@@ -66,7 +66,12 @@ pub async fn record_intake(
     }
     let method = state.config.verification.method;
     let proof_ct = match method {
-        VerificationMethod::AccountField => value.map(|v| state.keys.encrypt(v.trim())),
+        VerificationMethod::AccountField => value.map(|v| {
+            state.keys.seal_at(
+                crate::crypto::Field::new("identity_checks", "proof_ct", &req.id),
+                v.trim(),
+            )
+        }),
         VerificationMethod::StaffReview => None,
     };
     state
@@ -137,11 +142,26 @@ async fn match_account(
     };
     let decrypt = |ct: &Option<String>| {
         ct.as_deref()
-            .map(|c| state.keys.decrypt(c))
+            .map(|c| {
+                state.keys.open_at(
+                    crate::crypto::Field::new("identity_checks", "proof_ct", &req.id),
+                    c,
+                )
+            })
             .transpose()
             .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))
     };
-    let (Some(email), Some(given)) = (decrypt(&req.email_ct)?, decrypt(&check.proof_ct)?) else {
+    let email = req
+        .email_ct
+        .as_deref()
+        .map(|c| {
+            state
+                .keys
+                .open_at(crate::crypto::Field::request("email_ct", &req.id), c)
+        })
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))?;
+    let (Some(email), Some(given)) = (email, decrypt(&check.proof_ct)?) else {
         return Ok(FAILED);
     };
     let who = Identity::from_email(&email);
@@ -217,10 +237,15 @@ pub struct CheckView {
 pub async fn view(state: &AppState, req: &Request) -> Result<CheckView, AppError> {
     Ok(match state.store.identity_check(&req.id).await? {
         Some(c) => CheckView {
-            note: c
-                .note_ct
-                .as_deref()
-                .and_then(|n| state.keys.decrypt(n).ok()),
+            note: c.note_ct.as_deref().and_then(|n| {
+                state
+                    .keys
+                    .open_at(
+                        crate::crypto::Field::new("identity_checks", "note_ct", &req.id),
+                        n,
+                    )
+                    .ok()
+            }),
             method: c.method,
             state: c.state,
             checked_by: c.checked_by,
@@ -265,7 +290,10 @@ pub async fn staff_confirm(
             .unwrap_or_else(|| VerificationMethod::StaffReview.as_str().into()),
         state: CONFIRMED.into(),
         proof_ct: existing.and_then(|c| c.proof_ct),
-        note_ct: Some(state.keys.encrypt(note)),
+        note_ct: Some(state.keys.seal_at(
+            crate::crypto::Field::new("identity_checks", "note_ct", &req.id),
+            note,
+        )),
         checked_by: Some(actor.to_string()),
         checked_at: Some(now),
         created_at: now,

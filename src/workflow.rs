@@ -187,8 +187,10 @@ pub fn new_request(
     now: DateTime<Utc>,
 ) -> Request {
     let keys = &state.keys;
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = |column: &'static str| crate::crypto::Field::request(column, &id);
     Request {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: id.clone(),
         reference: reference::generate(),
         kind: s.kind,
         status,
@@ -196,14 +198,19 @@ pub fn new_request(
         hold_started_at: None,
         source,
         regime,
-        email_ct: Some(keys.encrypt(s.email.expose())),
+        email_ct: Some(keys.seal_at(at("email_ct"), s.email.expose())),
         email_index: Some(keys.blind_index(s.email.expose())),
-        name_ct: s.name.as_deref().map(|n| keys.encrypt(n)),
-        details_ct: s.details.as_deref().map(|d| keys.encrypt(d)),
-        corrections_ct: s
-            .corrections
-            .as_ref()
-            .map(|c| keys.encrypt(&serde_json::to_string(c).unwrap_or_default())),
+        name_ct: s.name.as_deref().map(|n| keys.seal_at(at("name_ct"), n)),
+        details_ct: s
+            .details
+            .as_deref()
+            .map(|d| keys.seal_at(at("details_ct"), d)),
+        corrections_ct: s.corrections.as_ref().map(|c| {
+            keys.seal_at(
+                at("corrections_ct"),
+                &serde_json::to_string(c).unwrap_or_default(),
+            )
+        }),
         scope: s.scope.clone(),
         verification_note_ct: None,
         received_at: now,
@@ -269,7 +276,10 @@ pub async fn create_staff_request(
     );
     req.received_at = entry.received_at;
     req.verified_at = Some(entry.verified_at);
-    req.verification_note_ct = Some(state.keys.encrypt(&entry.verification_note));
+    req.verification_note_ct = Some(state.keys.seal_at(
+        crate::crypto::Field::request("verification_note_ct", &req.id),
+        &entry.verification_note,
+    ));
     let policy = state.config.deadline_policy(Some(entry.regime));
     let received = local_date(state, entry.received_at);
     let verified = local_date(state, entry.verified_at);
@@ -542,6 +552,13 @@ pub async fn act(
     }
     tracing::info!(reference = %next.reference, action = %action, status = %next.status, tasks, "request changed");
 
+    // An erasure also covers what Rightsdesk itself keeps of the person.
+    let next = if action == Action::Complete && next.kind == Kind::Erasure {
+        erase_own_copies(state, actor, next).await?
+    } else {
+        next
+    };
+
     match action {
         // Nothing declared to search, or a rectification nothing can apply: straight on
         // to review, saying why.
@@ -592,7 +609,7 @@ fn tell_subject(
     };
     let email = state
         .keys
-        .decrypt(email_ct)
+        .open_at(crate::crypto::Field::request("email_ct", &req.id), email_ct)
         .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))?;
     let status_url = crate::intake::status_link(state, changes, req);
     let mut ctx = serde_json::json!({ "reference": req.reference, "status_url": status_url });
@@ -667,6 +684,53 @@ pub async fn finish_tasks_noted(
     Ok(next)
 }
 
+/// Delete Rightsdesk's own copies of the erased identity from its other requests, and
+/// say so on the erasure's timeline and in the audit log (references and counts only).
+async fn erase_own_copies(
+    state: &AppState,
+    actor: &Actor,
+    erasure: Request,
+) -> Result<Request, AppError> {
+    let report = crate::retention::own::erase_copies_of_identity(state, &erasure).await?;
+    if report.requests.is_empty() {
+        return Ok(erasure);
+    }
+    let e = &report.erased;
+    let mut note = format!(
+        "Rightsdesk's own copies deleted from {} earlier request(s) of this person ({}): {} stored result(s), {} export file(s), {} identity-check proof(s)",
+        report.requests.len(),
+        report.requests.join(", "),
+        e.task_results,
+        e.export_files,
+        e.identity_proofs
+    );
+    if report.export_files_not_deleted > 0 {
+        note.push_str(&format!(
+            "; {} export file(s) could NOT be deleted (see the logs)",
+            report.export_files_not_deleted
+        ));
+    }
+    tracing::info!(
+        reference = %erasure.reference,
+        requests = report.requests.len(),
+        task_results = e.task_results,
+        export_files = e.export_files,
+        identity_proofs = e.identity_proofs,
+        "own copies of the erased identity deleted"
+    );
+    record_edit(
+        state,
+        actor,
+        &erasure,
+        erasure.clone(),
+        "own_copies_deleted",
+        ("erasure.own_copies_deleted", serde_json::json!(report)),
+        note,
+        &Changes::default(),
+    )
+    .await
+}
+
 /// Record something that happened to a request without changing its status: an event on
 /// its timeline, an audit entry, and `changes` (emails, tasks), atomically.
 async fn record(
@@ -734,7 +798,7 @@ fn subject_email(state: &AppState, req: &Request) -> Result<String, AppError> {
     })?;
     state
         .keys
-        .decrypt(email_ct)
+        .open_at(crate::crypto::Field::request("email_ct", &req.id), email_ct)
         .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))
 }
 
@@ -747,6 +811,48 @@ pub async fn send_export_link(
     current: &Request,
     download_url: &str,
     rebuilt: bool,
+) -> Result<Request, AppError> {
+    let (audit_action, note) = if rebuilt {
+        (
+            "export.rebuild",
+            "package built again; new download link sent",
+        )
+    } else {
+        ("export.reissue", "new download link sent")
+    };
+    let next = send_link(state, actor, current, download_url, audit_action, note).await?;
+    tracing::info!(reference = %next.reference, rebuilt, "new download link sent");
+    Ok(next)
+}
+
+/// Email the subject the link of their live package again, asked for from their status
+/// page (the page itself never shows it).
+pub async fn email_live_export_link(
+    state: &AppState,
+    actor: &Actor,
+    current: &Request,
+    download_url: &str,
+) -> Result<Request, AppError> {
+    let next = send_link(
+        state,
+        actor,
+        current,
+        download_url,
+        "export.link_emailed",
+        "download link emailed again, asked for from the status page",
+    )
+    .await?;
+    tracing::info!(reference = %next.reference, "download link emailed again");
+    Ok(next)
+}
+
+async fn send_link(
+    state: &AppState,
+    actor: &Actor,
+    current: &Request,
+    download_url: &str,
+    audit_action: &str,
+    note: &str,
 ) -> Result<Request, AppError> {
     let email = subject_email(state, current)?;
     let mut changes = Changes {
@@ -767,15 +873,7 @@ pub async fn send_export_link(
             "status_url": status_url,
         }),
     );
-    let (audit_action, note) = if rebuilt {
-        (
-            "export.rebuild",
-            "package built again; new download link sent",
-        )
-    } else {
-        ("export.reissue", "new download link sent")
-    };
-    let next = record(
+    record(
         state,
         actor,
         current,
@@ -784,9 +882,7 @@ pub async fn send_export_link(
         note.into(),
         &changes,
     )
-    .await?;
-    tracing::info!(reference = %next.reference, rebuilt, "new download link sent");
-    Ok(next)
+    .await
 }
 
 /// An internal note on a request's timeline (staff only; the subject never sees it).
@@ -892,7 +988,7 @@ pub fn corrections(state: &AppState, req: &Request) -> Result<Vec<Correction>, A
         .map(|c| {
             state
                 .keys
-                .decrypt(c)
+                .open_at(crate::crypto::Field::request("corrections_ct", &req.id), c)
                 .ok()
                 .and_then(|c| serde_json::from_str(&c).ok())
                 .ok_or_else(|| {
@@ -968,11 +1064,10 @@ pub async fn edit_corrections(
         "unmatched": unmatched.len(),
     });
     let mut next = current.clone();
-    next.corrections_ct = Some(
-        state
-            .keys
-            .encrypt(&serde_json::to_string(&corrections).unwrap_or_default()),
-    );
+    next.corrections_ct = Some(state.keys.seal_at(
+        crate::crypto::Field::request("corrections_ct", &next.id),
+        &serde_json::to_string(&corrections).unwrap_or_default(),
+    ));
     next.updated_at = state.clock.now();
     let next = record_edit(
         state,

@@ -63,6 +63,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/verify/{token}", Link("verify")),
     ("POST", "/verify/{token}", Link("verify")),
     ("GET", "/status/{token}", Link("status")),
+    ("POST", "/status/{token}/link", Link("status")),
     ("GET", "/download/{token}", Link("download")),
     ("GET", "/tasks/{token}", Link("task")),
     ("POST", "/tasks/{token}", Link("task")),

@@ -862,7 +862,7 @@ async fn check_catalog_reports_missing_tables_and_columns(engine: Engine) {
     );
 
     let text = format!(
-        "name = \"shop\"\nkind = \"{}\"\nurl = \"${{U}}\"\n\
+        "name = \"shop\"\nkind = \"{}\"\nurl = \"${{RIGHTSDESK_DM_U}}\"\n\
          [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\n\
          identities = {{ email = \"emial\" }}\nerase = \"delete\"\n\
          [[tables]]\nname = \"wishlists\"\nprimary_key = \"id\"\n\
@@ -1117,7 +1117,7 @@ CREATE TABLE order_items (order_id INTEGER NOT NULL REFERENCES orders (id), line
 const PROP_DATAMAP: &str = r#"
 name = "prop"
 kind = "sqlite"
-url = "${PROP_URL}"
+url = "${RIGHTSDESK_DM_PROP_URL}"
 [[tables]]
 name = "customers"
 primary_key = "id"
@@ -1421,7 +1421,8 @@ proptest! {
 
 fn parse(text: &str) -> Result<ConnectorDecl, Vec<DatamapProblem>> {
     datamap::parse_str_with_env("datamap/app.toml", text, &|name| {
-        (name == "APP_DATABASE_URL").then(|| "postgres://app:secret@db/app".to_string())
+        (name == "RIGHTSDESK_DM_APP_DATABASE_URL")
+            .then(|| "postgres://app:secret@db/app".to_string())
     })
 }
 
@@ -1432,7 +1433,8 @@ fn problems(text: &str) -> Vec<String> {
     }
 }
 
-const HEADER: &str = "name = \"app\"\nkind = \"postgres\"\nurl = \"${APP_DATABASE_URL}\"\n";
+const HEADER: &str =
+    "name = \"app\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_APP_DATABASE_URL}\"\n";
 
 const CUSTOMERS: &str = "[[tables]]\nname = \"customers\"\nprimary_key = \"id\"\n\
                          identities = { email = \"email\" }\nerase = \"delete\"\n";
@@ -1442,7 +1444,7 @@ fn design_example_parses_into_typed_declarations() {
     let text = r#"
 name = "app"
 kind = "postgres"
-url = "${APP_DATABASE_URL}"        # ${VAR} is read from the environment
+url = "${RIGHTSDESK_DM_APP_DATABASE_URL}"        # ${VAR} is read from the environment
 max_connections = 4
 
 [[tables]]
@@ -1584,11 +1586,12 @@ fn other_kinds_get_their_own_typed_settings() {
 
 #[test]
 fn missing_environment_variable_names_file_and_key() {
-    let text = "name = \"app\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_TEST_SURELY_UNSET}\"\n";
+    let text =
+        "name = \"app\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_TEST_SURELY_UNSET}\"\n";
     let err = datamap::parse_str("datamap/app.toml", text).expect_err("missing variable");
     assert_eq!(
         err.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        ["datamap/app.toml: url: environment variable RIGHTSDESK_TEST_SURELY_UNSET is not set"]
+        ["datamap/app.toml: url: environment variable RIGHTSDESK_DM_TEST_SURELY_UNSET is not set"]
     );
     assert_eq!(
         problems("name = \"app\"\nkind = \"postgres\"\nurl = \"mysql://x\"\n"),
@@ -1627,9 +1630,13 @@ fn duplicate_connector_names_across_files_are_reported() {
 #[test]
 fn load_dir_of_a_missing_or_empty_directory_is_an_empty_data_map() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(datamap::load_dir(dir.path()).expect("empty").is_empty());
     assert!(
-        datamap::load_dir(&dir.path().join("nope"))
+        datamap::load_dir(dir.path(), &[])
+            .expect("empty")
+            .is_empty()
+    );
+    assert!(
+        datamap::load_dir(&dir.path().join("nope"), &[])
             .expect("missing")
             .is_empty()
     );

@@ -213,7 +213,7 @@ fn bad_redis_declarations_name_file_and_key() {
         format!("{head}[[keys]]\npattern = \"lead:{{shop.leads.id}}\"\n"),
     )
     .unwrap();
-    let err = datamap::load_dir(dir.path()).expect_err("unknown connector");
+    let err = datamap::load_dir(dir.path(), &[]).expect_err("unknown connector");
     assert!(
         err[0]
             .to_string()

@@ -52,6 +52,33 @@ fn rotate_cli(dir: &Path, config: &Config, old_key_file: &Path) -> std::process:
 }
 
 /// Every value under the key, table by table, read through the store.
+/// Open a stored value the way the service does: request identity values are bound to
+/// their table, column and row.
+fn open(
+    keys: &Keys,
+    table: &str,
+    i: usize,
+    row: &RotatedRow,
+    v: &str,
+) -> Result<String, rightsdesk::crypto::DecryptError> {
+    let (spec, _) = rightsdesk::keys_rotate::rotated_tables()
+        .find(|(t, _)| t.name == table)
+        .expect("table");
+    if rightsdesk::keys_rotate::is_bound(table) {
+        let id = row.key.join(":");
+        keys.open_at(
+            rightsdesk::crypto::Field {
+                table,
+                column: spec.columns[i],
+                row: &id,
+            },
+            v,
+        )
+    } else {
+        keys.decrypt(v)
+    }
+}
+
 async fn stored(
     state: &rightsdesk::http::AppState,
 ) -> Vec<(&'static str, usize, bool, RotatedRow)> {
@@ -148,7 +175,13 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
         .map(|mut r| {
             for i in 0..5 {
                 if let Some(ct) = &r.values[i] {
-                    r.values[i] = Some(new.encrypt(&old.decrypt(ct).unwrap()));
+                    let id = r.key.join(":");
+                    let at = rightsdesk::crypto::Field {
+                        table: "requests",
+                        column: requests.columns[i],
+                        row: &id,
+                    };
+                    r.values[i] = Some(new.seal_at(at, &old.open_at(at, ct).unwrap()));
                 }
             }
             r
@@ -195,11 +228,11 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
         }
         values += 1;
         assert!(
-            new.decrypt(v).is_ok(),
+            open(&new, table, *i, row, v).is_ok(),
             "{table} column {i} not under the new key"
         );
         assert!(
-            old.decrypt(v).is_err(),
+            open(&old, table, *i, row, v).is_err(),
             "{table} column {i} still opens with the old key"
         );
     }
@@ -213,7 +246,7 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
         {
             for (ix, src) in indexes {
                 if let Some(ct) = &row.values[*src] {
-                    let plain = new.decrypt(ct).unwrap();
+                    let plain = open(&new, table.name, *src, &row, ct).unwrap();
                     assert_eq!(
                         row.values[*ix],
                         Some(new.blind_index(&plain)),
@@ -293,6 +326,16 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
     assert!(v.to_string().contains("carol.rotation@example.com"), "{v}");
     let (_, v) = get("/api/v1/audit?per_page=100".to_string()).await;
     assert!(v.to_string().contains("keys.rotate"), "{v}");
+    // The chain survives the rotation: the entries before it stay sealed in epoch 1 (that
+    // key is now kept under the new key), the rotation and what follows are epoch 2.
+    let items = v["items"].as_array().unwrap();
+    let rotations: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["action"] == "keys.rotate")
+        .collect();
+    assert!(!rotations.is_empty());
+    assert!(rotations.iter().all(|e| e["key_epoch"] == 2), "{v}");
+    assert!(items.iter().any(|e| e["key_epoch"] == 1), "{v}");
     let (_, v) = get("/api/v1/audit/verify".to_string()).await;
     assert_eq!(v["ok"], true, "{v}");
     let _ = tx.send(());
@@ -303,13 +346,12 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
     let old_state = rightsdesk::app::open(&old_only, Arc::new(rightsdesk::clock::SystemClock))
         .await
         .unwrap();
-    for (table, _, is_index, row) in stored(&old_state).await {
-        if !is_index {
-            for v in row.values.iter().flatten() {
-                if v.starts_with("v1.") {
-                    assert!(old.decrypt(v).is_err(), "{table}");
-                }
-            }
+    for (table, i, is_index, row) in stored(&old_state).await {
+        if !is_index
+            && let Some(v) = &row.values[i]
+            && (v.starts_with("v1.") || v.starts_with("v2."))
+        {
+            assert!(open(&old, table, i, &row, v).is_err(), "{table}");
         }
     }
     drop(dir);

@@ -345,6 +345,8 @@ fn environment_variables_in_the_kit_name_real_keys() {
     let mut known: BTreeSet<String> = default_paths().into_iter().map(|(p, _)| p).collect();
     known.insert("secret_key".into());
     known.insert("config".into());
+    // Read by `rightsdesk keys rotate` (the old key), not a config key.
+    known.insert("old_secret_key".into());
     let files = [
         "Dockerfile",
         "compose.yaml",
@@ -366,7 +368,8 @@ fn environment_variables_in_the_kit_name_real_keys() {
                 .unwrap_or(tail.len());
             let name = tail[..end].trim_end_matches('_');
             rest = &tail[end..];
-            if name.is_empty() || name.starts_with("TEST_") {
+            // `RIGHTSDESK_DM_*` are the data map's `${VAR}`s, not config keys.
+            if name.is_empty() || name.starts_with("TEST_") || name.starts_with("DM_") {
                 continue;
             }
             let path = name.to_ascii_lowercase().replace("__", ".");

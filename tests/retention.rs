@@ -780,12 +780,13 @@ async fn own_data_purge(app: TestApp) {
     assert_eq!(report.exports_expired, 1);
     assert_eq!(report.requests_wiped, 0);
     assert!(!file.exists());
-    let (st, link, _) = rightsdesk::export::newest(state, &req.id)
+    let (st, _) = rightsdesk::export::newest(state, &req.id)
         .await
         .unwrap()
         .unwrap();
     // The status page shows a deleted package as expired.
     assert_eq!(st, rightsdesk::export::ExportState::Deleted);
+    let link = rightsdesk::export::live_link(state, &req.id).await.unwrap();
     assert!(link.is_none());
 
     // 24 months after closing, the identity and free text go.

@@ -39,8 +39,8 @@ impl Report {
     }
 }
 
-pub async fn run(datamap_dir: &Path) -> Report {
-    let map = match super::load_dir(datamap_dir) {
+pub async fn run(datamap_dir: &Path, env_allow: &[String]) -> Report {
+    let map = match super::load_dir(datamap_dir, env_allow) {
         Ok(map) => map,
         Err(problems) => {
             return Report {

@@ -442,15 +442,33 @@ impl DataMap {
 
 /// Load every `*.toml` in `dir` (a missing or empty directory is an empty data map),
 /// reading `${VAR}` from the process environment. All problems of all files are returned.
-pub fn load_dir(dir: &Path) -> Result<DataMap, Vec<DatamapProblem>> {
-    load_dir_with_env(dir, &|name| std::env::var(name).ok())
+/// Only `RIGHTSDESK_DM_*` and the names in `env_allow` (`connectors.env_allow`) can be read.
+pub fn load_dir(dir: &Path, env_allow: &[String]) -> Result<DataMap, Vec<DatamapProblem>> {
+    load_dir_vars(
+        dir,
+        &Vars {
+            allow: env_allow,
+            lookup: &|name| std::env::var(name).ok(),
+        },
+    )
 }
 
-/// [`load_dir`] with the environment supplied by the caller (tests, `check`).
+/// [`load_dir`] with the environment supplied by the caller (tests, `check`); only
+/// `RIGHTSDESK_DM_*` names can be read.
 pub fn load_dir_with_env(
     dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<DataMap, Vec<DatamapProblem>> {
+    load_dir_vars(
+        dir,
+        &Vars {
+            allow: &[],
+            lookup: env,
+        },
+    )
+}
+
+fn load_dir_vars(dir: &Path, env: &Vars<'_>) -> Result<DataMap, Vec<DatamapProblem>> {
     let dir_name = dir.display().to_string();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -497,7 +515,7 @@ pub fn load_dir_with_env(
                 continue;
             }
         };
-        match parse_str_with_env(&file, &text, env) {
+        match parse_str_vars(&file, &text, env) {
             Ok(decl) => {
                 if let Some(first) = connectors.iter().find(|c| c.name == decl.name) {
                     problems.push(DatamapProblem::new(
@@ -531,15 +549,32 @@ pub fn load_dir_with_env(
 }
 
 /// Parse and validate one data-map file; `${VAR}` is read from the process environment.
+/// Only `RIGHTSDESK_DM_*` names can be read.
 pub fn parse_str(file_name: &str, text: &str) -> Result<ConnectorDecl, Vec<DatamapProblem>> {
     parse_str_with_env(file_name, text, &|name| std::env::var(name).ok())
 }
 
-/// [`parse_str`] with the environment supplied by the caller.
+/// [`parse_str`] with the environment supplied by the caller; only `RIGHTSDESK_DM_*`
+/// names can be read.
 pub fn parse_str_with_env(
     file_name: &str,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ConnectorDecl, Vec<DatamapProblem>> {
+    parse_str_vars(
+        file_name,
+        text,
+        &Vars {
+            allow: &[],
+            lookup: env,
+        },
+    )
+}
+
+fn parse_str_vars(
+    file_name: &str,
+    text: &str,
+    env: &Vars<'_>,
 ) -> Result<ConnectorDecl, Vec<DatamapProblem>> {
     // The kind decides which keys are allowed, so read it first (this pass also reports
     // TOML syntax errors).
@@ -807,7 +842,7 @@ impl Problems<'_> {
 fn validate_other(
     file: &str,
     raw: OtherFile,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &Vars<'_>,
 ) -> Result<ConnectorDecl, Vec<DatamapProblem>> {
     let mut p = Problems {
         file,
@@ -881,7 +916,7 @@ fn validate_other(
 fn validate_sql(
     file: &str,
     raw: SqlFile,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &Vars<'_>,
 ) -> Result<ConnectorDecl, Vec<DatamapProblem>> {
     let mut p = Problems {
         file,
@@ -1301,13 +1336,25 @@ fn check_url_scheme(p: &mut Problems<'_>, kind: ConnectorKind, url: &str) {
     }
 }
 
-/// Replace `${NAME}` with the variable's value; a missing variable is a problem at `key`.
-fn interpolate(
-    p: &mut Problems<'_>,
-    key: &str,
-    input: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Option<String> {
+/// The prefix of the environment variables every data map may read.
+pub const ENV_PREFIX: &str = "RIGHTSDESK_DM_";
+
+/// Where `${VAR}` values come from, and which other names may be read: a data map must
+/// not reach the deployment key or any other secret of the process by naming it.
+struct Vars<'a> {
+    allow: &'a [String],
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Vars<'_> {
+    fn may_read(&self, name: &str) -> bool {
+        name.starts_with(ENV_PREFIX) || self.allow.iter().any(|a| a == name)
+    }
+}
+
+/// Replace `${NAME}` with the variable's value; a missing variable, or one the data map
+/// may not read, is a problem at `key`.
+fn interpolate(p: &mut Problems<'_>, key: &str, input: &str, env: &Vars<'_>) -> Option<String> {
     let mut out = String::with_capacity(input.len());
     let mut rest = input;
     let mut ok = true;
@@ -1325,8 +1372,16 @@ fn interpolate(
         if !valid {
             p.push(key, format!("\"${{{name}}}\" is not a variable name"));
             ok = false;
+        } else if !env.may_read(name) {
+            p.push(
+                key,
+                format!(
+                    "environment variable {name} may not be read by a data map: name it {ENV_PREFIX}... or list it in connectors.env_allow"
+                ),
+            );
+            ok = false;
         } else {
-            match env(name).filter(|v| !v.is_empty()) {
+            match (env.lookup)(name).filter(|v| !v.is_empty()) {
                 Some(v) => out.push_str(&v),
                 None => {
                     p.push(key, format!("environment variable {name} is not set"));
@@ -1403,7 +1458,18 @@ mod tests {
     use super::*;
 
     fn env(name: &str) -> Option<String> {
-        (name == "DB_URL").then(|| "postgres://u:pw@db/app".to_string())
+        matches!(
+            name,
+            "RIGHTSDESK_DM_DB_URL" | "APP_DB_URL" | "RIGHTSDESK_SECRET_KEY"
+        )
+        .then(|| "postgres://u:pw@db/app".to_string())
+    }
+
+    fn vars(allow: &[String]) -> Vars<'_> {
+        Vars {
+            allow,
+            lookup: &env,
+        }
     }
 
     fn parse(text: &str) -> Result<ConnectorDecl, Vec<DatamapProblem>> {
@@ -1431,18 +1497,42 @@ mod tests {
             file: "f",
             list: Vec::new(),
         };
+        let env = vars(&[]);
         assert_eq!(
-            interpolate(&mut p, "url", "x${DB_URL}y", &env).as_deref(),
+            interpolate(&mut p, "url", "x${RIGHTSDESK_DM_DB_URL}y", &env).as_deref(),
             Some("xpostgres://u:pw@db/appy")
         );
         assert_eq!(
             interpolate(&mut p, "url", "$notvar", &env).as_deref(),
             Some("$notvar")
         );
-        assert!(interpolate(&mut p, "url", "${NOPE}", &env).is_none());
-        assert!(interpolate(&mut p, "url", "${DB_URL", &env).is_none());
+        assert!(interpolate(&mut p, "url", "${RIGHTSDESK_DM_NOPE}", &env).is_none());
+        assert!(interpolate(&mut p, "url", "${RIGHTSDESK_DM_DB_URL", &env).is_none());
         assert_eq!(p.list.len(), 2);
         assert!(p.list[0].message.contains("NOPE"));
+    }
+
+    #[test]
+    fn interpolation_reads_only_allowed_names() {
+        let mut p = Problems {
+            file: "f",
+            list: Vec::new(),
+        };
+        // The deployment key (set in this environment) is never read by name.
+        assert!(interpolate(&mut p, "url", "x${RIGHTSDESK_SECRET_KEY}", &vars(&[])).is_none());
+        assert!(interpolate(&mut p, "url", "${APP_DB_URL}", &vars(&[])).is_none());
+        assert_eq!(p.list.len(), 2);
+        assert!(
+            p.list[0].message.contains("connectors.env_allow"),
+            "{:?}",
+            p.list
+        );
+        assert!(!p.list[0].message.contains("postgres://"), "{:?}", p.list);
+        let allow = vec!["APP_DB_URL".to_string()];
+        assert_eq!(
+            interpolate(&mut p, "url", "${APP_DB_URL}", &vars(&allow)).as_deref(),
+            Some("postgres://u:pw@db/app")
+        );
     }
 
     #[test]
@@ -1478,7 +1568,7 @@ mod tests {
     #[test]
     fn minimal_sql_connector_gets_defaults() {
         let decl = parse(
-            "name = \"app\"\nkind = \"postgres\"\nurl = \"${DB_URL}\"\n\
+            "name = \"app\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_DB_URL}\"\n\
              [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\n\
              identities = { email = \"email\" }\nerase = \"delete\"\n",
         )

@@ -168,7 +168,13 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link local
-                || (s[0] == 0x2001 && s[1] == 0x0db8)) // documentation
+                || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated, still routed inside sites)
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address that
+                // may be private; IPv4-compatible (::/96) is the old form of the same.
+                || (s[0] == 0x0064 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0])
+                || s[0] == 0x2002
+                || s[..6] == [0, 0, 0, 0, 0, 0])
         }
     }
 }
@@ -375,7 +381,10 @@ impl HttpConnector {
     /// callback will follow.
     pub async fn post(&self, body: &Value) -> Result<Answer, ConnectorError> {
         let (url, host, addrs) = self.target().await?;
+        // No proxy: `HTTP(S)_PROXY` in the environment would send the request (and its
+        // signature) to another host than the address checked and pinned above.
         let client = reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.settings.timeout)
             .connect_timeout(self.settings.timeout.min(Duration::from_secs(10)))
@@ -677,6 +686,14 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b::7f00:1",
+            "2002:a00:1::1",
+            "2002:c0a8:101::1",
+            "::127.0.0.1",
+            "::a00:1",
+            "fec0::1",
+            "feff::1",
         ] {
             assert!(!is_public(a.parse().unwrap()), "{a}");
         }

@@ -139,6 +139,19 @@ fn segment(name: &str) -> String {
     if s.is_empty() { "_".into() } else { s }
 }
 
+/// `base`, or `base_2`, `base_3` … when an earlier table already took it: two names can
+/// sanitise to the same entry (`order.items` and `order_items`), and case-insensitive file
+/// systems would also merge `Orders` and `orders` when the package is unpacked.
+fn unique_base(used: &mut std::collections::HashSet<String>, base: &str) -> String {
+    let mut candidate = base.to_string();
+    let mut n = 1;
+    while !used.insert(candidate.to_lowercase()) {
+        n += 1;
+        candidate = format!("{base}_{n}");
+    }
+    candidate
+}
+
 /// A CSV cell: strings as they are (formula starters neutralised), null empty, numbers
 /// and booleans as text, nested values as JSON.
 pub fn csv_cell(v: &Value) -> String {
@@ -243,10 +256,11 @@ pub fn build_package(
             .map_err(|_| ExportError::BadTaskResult)
     };
 
+    let mut used = std::collections::HashSet::new();
     for source in sources {
         let conn = segment(&source.connector);
         for (table, parts) in source.tables() {
-            let base = format!("data/{conn}/{}", segment(table));
+            let base = unique_base(&mut used, &format!("data/{conn}/{}", segment(table)));
             let rows: u64 = parts.iter().map(|p| p.row_count.max(0) as u64).sum();
             let mut columns: Vec<&str> = Vec::new();
             for c in parts.iter().flat_map(|p| p.columns.iter()) {
@@ -597,7 +611,10 @@ pub async fn create(state: &AppState, req: &Request) -> Result<String, ExportErr
         id: id.clone(),
         request_id: req.id.clone(),
         token_hash: crate::crypto::token_hash(&token),
-        token_ct: Some(state.keys.encrypt(&token)),
+        token_ct: Some(state.keys.seal_at(
+            crate::crypto::Field::new("exports", "token_ct", &id),
+            &token,
+        )),
         file_name: format!("{}.zip", segment(&req.reference)),
         manifest: serde_json::to_string(&manifest)?,
         size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
@@ -675,31 +692,50 @@ pub async fn reissue(state: &AppState, export: &Export) -> Result<Option<String>
         .reissue_export(
             &export.id,
             &crate::crypto::token_hash(&token),
-            &state.keys.encrypt(&token),
+            &state.keys.seal_at(
+                crate::crypto::Field::new("exports", "token_ct", &export.id),
+                &token,
+            ),
             state.clock.now() + expiry(state),
         )
         .await?;
     Ok(done.then(|| download_url(state, &token)))
 }
 
-/// The newest package of a request and, while it can be downloaded, its link (for the
-/// subject's status page).
+/// Where the newest package of a request stands and until when it lives (for the
+/// subject's status page, which never shows the link itself).
 pub async fn newest(
     state: &AppState,
     request_id: &str,
-) -> Result<Option<(ExportState, Option<String>, DateTime<Utc>)>, ExportError> {
+) -> Result<Option<(ExportState, DateTime<Utc>)>, ExportError> {
     let Some(export) = state.store.exports_for_request(request_id).await?.pop() else {
         return Ok(None);
     };
-    let now = state.clock.now();
-    let st = state_of(&export, now);
-    let link = match (st, &export.token_ct) {
-        (ExportState::Live, Some(ct)) => {
-            state.keys.decrypt(ct).ok().map(|t| download_url(state, &t))
-        }
-        _ => None,
+    Ok(Some((
+        state_of(&export, state.clock.now()),
+        export.expires_at,
+    )))
+}
+
+/// The download link of the newest package while it can be downloaded (to email it to
+/// the subject again); `None` otherwise.
+pub async fn live_link(state: &AppState, request_id: &str) -> Result<Option<String>, ExportError> {
+    let Some(export) = state.store.exports_for_request(request_id).await?.pop() else {
+        return Ok(None);
     };
-    Ok(Some((st, link, export.expires_at)))
+    Ok(
+        match (state_of(&export, state.clock.now()), &export.token_ct) {
+            (ExportState::Live, Some(ct)) => {
+                let at = crate::crypto::Field::new("exports", "token_ct", &export.id);
+                state
+                    .keys
+                    .open_at(at, ct)
+                    .ok()
+                    .map(|t| download_url(state, &t))
+            }
+            _ => None,
+        },
+    )
 }
 
 /// Create (or truncate) a file readable by its owner only: plaintext packages, CSV
@@ -906,6 +942,17 @@ mod tests {
         let mut broken = OnComplete::new(broken, count(&runs));
         while broken.next().await.is_some() {}
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn entry_names_that_collide_get_a_suffix() {
+        let mut used = std::collections::HashSet::new();
+        let a = unique_base(&mut used, &format!("data/shop/{}", segment("order.items")));
+        let b = unique_base(&mut used, &format!("data/shop/{}", segment("order_items")));
+        let c = unique_base(&mut used, &format!("data/shop/{}", segment("Order_Items")));
+        assert_eq!(a, "data/shop/order_items");
+        assert_eq!(b, "data/shop/order_items_2");
+        assert_eq!(c, "data/shop/Order_Items_3");
     }
 
     #[test]

@@ -98,7 +98,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         Err(e) => tracing::warn!(error = %e, "connector failure metrics query failed"),
     }
     match audit_chain_ok(&state).await {
-        Ok(ok) => {
+        Ok((ok, checkpoint)) => {
             family(
                 &mut out,
                 "rightsdesk_audit_chain_ok",
@@ -106,6 +106,18 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
                 "gauge",
             );
             out.push_str(&format!("rightsdesk_audit_chain_ok {}\n", u8::from(ok)));
+            if let Some((seq, hash)) = checkpoint {
+                family(
+                    &mut out,
+                    "rightsdesk_audit_checkpoint",
+                    "The newest verified audit checkpoint (every audit.checkpoint_every entries): its sequence number and head hash, to keep outside the database.",
+                    "gauge",
+                );
+                out.push_str(&format!(
+                    "rightsdesk_audit_checkpoint{{seq=\"{seq}\",head=\"{}\"}} {seq}\n",
+                    label(&hash)
+                ));
+            }
         }
         Err(e) => tracing::warn!(error = %e, "audit chain check failed"),
     }
@@ -142,7 +154,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 struct ChainProgress {
     seq: i64,
     hash: String,
+    epoch: i64,
     ok: bool,
+    /// The newest checkpoint boundary verified: sequence number and hash.
+    checkpoint: Option<(i64, String)>,
 }
 
 type ChainCache = std::sync::Mutex<
@@ -156,7 +171,10 @@ static CHAINS: std::sync::LazyLock<ChainCache> = std::sync::LazyLock::new(Defaul
 /// so a scrape costs a few rows however long the log is. The first scrape of a process
 /// walks the whole chain once, in pages. Once broken it stays 0 until the process restarts
 /// (`rightsdesk audit verify` names the entry).
-async fn audit_chain_ok(state: &AppState) -> crate::store::Result<bool> {
+async fn audit_chain_ok(state: &AppState) -> crate::store::Result<(bool, Option<(i64, String)>)> {
+    let Some(keys) = state.store.chain_keys() else {
+        return Ok((false, None));
+    };
     const PAGE: i64 = 1000;
     let cell = {
         let mut map = CHAINS.lock().unwrap_or_else(|p| p.into_inner());
@@ -165,44 +183,40 @@ async fn audit_chain_ok(state: &AppState) -> crate::store::Result<bool> {
                 std::sync::Arc::new(tokio::sync::Mutex::new(ChainProgress {
                     seq: 0,
                     hash: crate::audit::GENESIS.to_string(),
+                    epoch: 0,
                     ok: true,
+                    checkpoint: None,
                 }))
             })
             .clone()
     };
     let mut p = cell.lock().await;
     if !p.ok {
-        return Ok(false);
+        return Ok((false, None));
     }
     if p.seq > 0 {
         let tip = state.store.audit_after(p.seq - 1, 1).await?;
         if tip.first().map(|e| (e.seq, e.hash.as_str())) != Some((p.seq, p.hash.as_str())) {
             p.ok = false;
-            return Ok(false);
+            return Ok((false, None));
         }
     }
     loop {
         let page = state.store.audit_after(p.seq, PAGE).await?;
         if page.is_empty() {
-            return Ok(true);
+            return Ok((true, p.checkpoint.clone()));
         }
         for e in &page {
-            let want = crate::audit::entry_hash(
-                e.seq,
-                e.at,
-                &e.actor,
-                &e.action,
-                e.request_ref.as_deref(),
-                e.client_addr.as_deref(),
-                &e.detail,
-                &e.prev_hash,
-            );
-            if e.seq != p.seq + 1 || e.prev_hash != p.hash || want != e.hash {
+            if e.seq != p.seq + 1 || !crate::audit::entry_fits(&keys, e, &p.hash, p.epoch) {
                 p.ok = false;
-                return Ok(false);
+                return Ok((false, None));
             }
             p.seq = e.seq;
             p.hash = e.hash.clone();
+            p.epoch = e.key_epoch;
+            if keys.is_checkpoint(e.seq) {
+                p.checkpoint = Some((e.seq, e.hash.clone()));
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/requests", axum::routing::post(submit))
         .route("/verify/{token}", get(confirm_page).post(confirm))
         .route("/status/{token}", get(status))
+        .route("/status/{token}/link", axum::routing::post(email_link))
         .route("/download/{token}", get(download))
         .route("/static/site.css", get(stylesheet))
 }
@@ -343,6 +344,9 @@ fn history_text(action: &str) -> &'static str {
         "export_link" => "We sent you a new link to download your data.",
         "corrections" => "We matched the corrections you asked for to the data we hold.",
         "rerun" => "We worked on your request again.",
+        "own_copies_deleted" => {
+            "We also deleted the copies of your data that we kept from your earlier requests."
+        }
         "lift_restriction" => {
             "We lifted the restriction of processing; we wrote to you first with the reason."
         }
@@ -352,21 +356,10 @@ fn history_text(action: &str) -> &'static str {
 }
 
 async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    if token.len() > 100 {
-        return gone(&state);
-    }
-    let found = state
-        .store
-        .request_by_token(
-            &crate::crypto::token_hash(&token),
-            crate::store::TokenPurpose::Status,
-            state.clock.now(),
-        )
-        .await;
-    let req = match found {
-        Ok(Some(r)) => r,
-        Ok(None) => return gone(&state),
-        Err(e) => return error_page(&state, e.into(), &FormValues::default()),
+    let req = match intake::request_for_status_link(&state, &token).await {
+        Ok(r) => r,
+        Err(AppError::Gone) => return gone(&state),
+        Err(e) => return error_page(&state, e, &FormValues::default()),
     };
     let events = match state.store.events(&req.id).await {
         Ok(e) => e,
@@ -375,11 +368,13 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
     let tz = state.config.deadlines.timezone.0;
     let date =
         |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%-d %B %Y").to_string();
+    // The page never shows the download link: anyone holding an old status email could
+    // use it. The subject asks for it by email instead (`email_link`).
     let export = match crate::export::newest(&state, &req.id).await {
-        Ok(e) => e.map(|(st, link, expires)| {
+        Ok(e) => e.map(|(st, expires)| {
             json!({
                 "state": st,
-                "link": link,
+                "token": token,
                 "expires": t_minutes(expires.with_timezone(&tz)),
             })
         }),
@@ -418,6 +413,43 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             "systems": systems,
         }),
     )
+}
+
+/// "Email me the download link": the link goes to the request's own address, never to
+/// the page.
+async fn email_link(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    Path(token): Path<String>,
+) -> Response {
+    match intake::email_download_link(&state, &client, &token).await {
+        Ok(intake::LinkEmail::Sent) => message(
+            &state,
+            StatusCode::OK,
+            "Link sent",
+            "We emailed the download link to the address you gave with your request. It may take a few minutes to arrive.",
+        ),
+        Ok(intake::LinkEmail::NoPackage) => message(
+            &state,
+            StatusCode::OK,
+            "No package to download",
+            "There is no package with your data that can be downloaded now. To get a new copy, reply to our completion email quoting your reference.",
+        ),
+        Err(AppError::Gone) => gone(&state),
+        Err(AppError::TooManyRequests { retry_after_secs }) => {
+            let mut resp = message(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Please wait a little",
+                "We have already emailed you the link several times today. Please look for our email, or try again tomorrow.",
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+        Err(e) => error_page(&state, e, &FormValues::default()),
+    }
 }
 
 fn t_minutes<Tz: chrono::TimeZone>(t: chrono::DateTime<Tz>) -> String

@@ -30,15 +30,15 @@ pub struct HoldView {
 }
 
 fn view(state: &AppState, h: LegalHold) -> Result<HoldView, AppError> {
-    let open = |ct: &str| {
+    let open = |column: &str, ct: &str| {
         state
             .keys
-            .decrypt(ct)
-            .map_err(|e| AppError::Internal(format!("legal hold {}: {e}", h.id)))
+            .open_at(crate::crypto::Field::new("legal_holds", column, &h.id), ct)
+            .map_err(|e| AppError::Internal(format!("legal hold {}: {column}: {e}", h.id)))
     };
     Ok(HoldView {
-        email: open(&h.email_ct)?,
-        reason: open(&h.reason_ct)?,
+        email: open("email_ct", &h.email_ct)?,
+        reason: open("reason_ct", &h.reason_ct)?,
         active: h.released_at.is_none(),
         id: h.id,
         created_by: h.created_by,
@@ -65,11 +65,13 @@ pub async fn create(
         ));
     }
     let now = state.clock.now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = |column| crate::crypto::Field::new("legal_holds", column, &id);
     let hold = LegalHold {
-        id: uuid::Uuid::now_v7().to_string(),
-        email_ct: state.keys.encrypt(email.expose()),
+        email_ct: state.keys.seal_at(at("email_ct"), email.expose()),
         email_index: state.keys.blind_index(email.expose()),
-        reason_ct: state.keys.encrypt(&reason),
+        reason_ct: state.keys.seal_at(at("reason_ct"), &reason),
+        id: id.clone(),
         created_by: actor.to_string(),
         created_at: now,
         released_by: None,
@@ -103,6 +105,30 @@ pub async fn list(
             .collect::<Result<_, _>>()?,
         total: p.total,
     })
+}
+
+/// [`list`] for someone reading it: holds name subjects, so every read is audited
+/// (the count of holds shown, never their addresses).
+pub async fn view_list(
+    state: &AppState,
+    include_released: bool,
+    page: PageRequest,
+    actor: &str,
+    client: Option<String>,
+) -> Result<Page<HoldView>, AppError> {
+    let list = list(state, include_released, page).await?;
+    state
+        .store
+        .append_audit(&NewAudit {
+            at: state.clock.now(),
+            actor: actor.to_string(),
+            action: "hold.view".into(),
+            request_ref: None,
+            client_addr: client,
+            detail: json!({ "holds": list.items.len(), "include_released": include_released }),
+        })
+        .await?;
+    Ok(list)
 }
 
 /// Release a hold in force.
@@ -156,7 +182,10 @@ pub async fn held_identities(state: &AppState) -> Result<Vec<Identity>, String> 
         .map(|h| {
             state
                 .keys
-                .decrypt(&h.email_ct)
+                .open_at(
+                    crate::crypto::Field::new("legal_holds", "email_ct", &h.id),
+                    &h.email_ct,
+                )
                 .map(|e| Identity::from_email(&e))
                 .map_err(|e| format!("legal hold {}: {e}", h.id))
         })

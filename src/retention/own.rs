@@ -100,6 +100,59 @@ pub async fn purge(state: &AppState, actor: &str) -> Result<OwnPurgeReport, Stor
     Ok(report)
 }
 
+/// What completing an erasure removed of Rightsdesk's own copies of that identity.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IdentityCopiesReport {
+    /// The other requests of the identity whose copies were looked at (references).
+    pub requests: Vec<String>,
+    #[serde(flatten)]
+    pub erased: crate::store::OwnCopiesErased,
+    /// Export files that could not be deleted (kept live; the own-data purge retries).
+    pub export_files_not_deleted: u64,
+}
+
+/// After an erasure of `erasure`'s identity completes: delete what Rightsdesk itself
+/// keeps of that identity from its other requests (stored access results, export files,
+/// identity-check proofs and notes), so no export can be built or downloaded from them
+/// again. Their references, kinds, dates and outcomes stay; the audit log keeps
+/// references and counts only.
+pub async fn erase_copies_of_identity(
+    state: &AppState,
+    erasure: &crate::store::Request,
+) -> Result<IdentityCopiesReport, StoreError> {
+    let Some(index) = &erasure.email_index else {
+        return Ok(IdentityCopiesReport::default());
+    };
+    let (requests, exports) = state
+        .store
+        .own_copies_of_identity(index, &erasure.id)
+        .await?;
+    let mut report = IdentityCopiesReport {
+        requests: requests.iter().map(|(_, r)| r.clone()).collect(),
+        ..Default::default()
+    };
+    if requests.is_empty() {
+        return Ok(report);
+    }
+    let mut deleted = Vec::with_capacity(exports.len());
+    for id in exports {
+        match tokio::fs::remove_file(crate::export::file_path(state, &id)).await {
+            Ok(()) => deleted.push(id),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => deleted.push(id),
+            Err(e) => {
+                tracing::error!(export = %id, error = %e, "cannot delete an export file after an erasure");
+                report.export_files_not_deleted += 1;
+            }
+        }
+    }
+    let ids: Vec<String> = requests.into_iter().map(|(id, _)| id).collect();
+    report.erased = state
+        .store
+        .erase_own_copies(&ids, &erasure.reference, &deleted, state.clock.now())
+        .await?;
+    Ok(report)
+}
+
 /// The scheduled own-data purge.
 pub struct OwnDataPurgeJob;
 

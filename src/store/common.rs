@@ -28,7 +28,7 @@ pub(crate) const JOB_COLUMNS: &str = "id, kind, payload, dedupe_key, status, att
     lease_owner, lease_expires_at, last_error, created_at, updated_at";
 
 pub(crate) const AUDIT_COLUMNS: &str =
-    "seq, at, actor, action, request_ref, client_addr, detail, prev_hash, hash";
+    "seq, at, actor, action, request_ref, client_addr, detail, prev_hash, hash, key_epoch";
 
 /// Bind every column of a request in `REQUEST_COLUMNS` order.
 macro_rules! bind_request {
@@ -124,9 +124,13 @@ macro_rules! store_impl {
             /// Append to the hash chain inside `tx`; the caller's transaction serializes
             /// appenders (`audit_lock`), so sequence numbers and hashes never fork.
             async fn append_audit_tx(
+                &self,
                 tx: &mut sqlx::Transaction<'static, $db>,
                 entry: &$crate::store::NewAudit,
             ) -> $crate::store::Result<$crate::store::AuditEntry> {
+                let keys = $crate::store::Store::chain_keys(self).ok_or_else(|| {
+                    $crate::store::StoreError::Corrupt("the audit chain's keys are not loaded".into())
+                })?;
                 if !$lock.is_empty() {
                     sqlx::query($lock).execute(&mut **tx).await?;
                 }
@@ -135,13 +139,20 @@ macro_rules! store_impl {
                         .fetch_optional(&mut **tx)
                         .await?;
                 let (seq, prev_hash) = match last {
-                    Some((s, h)) => (s + 1, h),
+                    Some((s, h)) => {
+                        // Entry `s` is committed (read under the appenders' lock): a
+                        // checkpoint that holds whatever becomes of this transaction.
+                        if keys.is_checkpoint(s) {
+                            $crate::audit::checkpoint(s, &h, "every_n");
+                        }
+                        (s + 1, h)
+                    }
                     None => (1, $crate::audit::GENESIS.to_string()),
                 };
-                let row = $crate::audit::seal(seq, entry, &prev_hash);
+                let row = $crate::audit::seal(seq, entry, &prev_hash, &keys);
                 sqlx::query(
-                    "INSERT INTO audit_log (seq, at, actor, action, request_ref, client_addr, detail, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO audit_log (seq, at, actor, action, request_ref, client_addr, detail, prev_hash, hash, key_epoch) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(row.seq)
                 .bind(row.at)
@@ -152,6 +163,7 @@ macro_rules! store_impl {
                 .bind(&row.detail)
                 .bind(&row.prev_hash)
                 .bind(&row.hash)
+                .bind(row.key_epoch)
                 .execute(&mut **tx)
                 .await?;
                 Ok(row)
@@ -323,7 +335,7 @@ macro_rules! store_impl {
                     .map_err(unique_violation)?;
                 Self::insert_event_tx(&mut tx, &req.id, event).await?;
                 Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
-                Self::append_audit_tx(&mut tx, audit).await?;
+                self.append_audit_tx(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -381,7 +393,7 @@ macro_rules! store_impl {
                 }
                 Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
                 if let Some(a) = audit {
-                    Self::append_audit_tx(&mut tx, a).await?;
+                    self.append_audit_tx(&mut tx, a).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -782,9 +794,55 @@ macro_rules! store_impl {
                 Ok(r.rows_affected() == 1)
             }
 
+            fn set_chain_keys(&self, keys: $crate::audit::ChainKeys) {
+                *self.chain.write().unwrap_or_else(|p| p.into_inner()) = Some(keys);
+            }
+
+            fn chain_keys(&self) -> Option<$crate::audit::ChainKeys> {
+                self.chain.read().unwrap_or_else(|p| p.into_inner()).clone()
+            }
+
+            async fn audit_key_rows(&self) -> $crate::store::Result<Vec<(i64, String)>> {
+                Ok(sqlx::query_as("SELECT epoch, key_ct FROM audit_keys ORDER BY epoch")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn insert_audit_key(
+                &self,
+                epoch: i64,
+                key_ct: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<()> {
+                sqlx::query("INSERT INTO audit_keys (epoch, key_ct, created_at) VALUES ($1, $2, $3)")
+                    .bind(epoch)
+                    .bind(key_ct)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn audit_unkeyed_until(&self) -> $crate::store::Result<i64> {
+                let v: Option<i64> = sqlx::query_scalar("SELECT unkeyed_until FROM audit_chain WHERE id = 1")
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(v.unwrap_or(0))
+            }
+
+            async fn audit_head(&self) -> $crate::store::Result<Option<$crate::store::AuditEntry>> {
+                let sql = format!(
+                    "SELECT {} FROM audit_log ORDER BY seq DESC LIMIT 1",
+                    $crate::store::common::AUDIT_COLUMNS
+                );
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
             async fn append_audit(&self, entry: &$crate::store::NewAudit) -> $crate::store::Result<$crate::store::AuditEntry> {
                 let mut tx = self.begin_write().await?;
-                let row = Self::append_audit_tx(&mut tx, entry).await?;
+                let row = self.append_audit_tx(&mut tx, entry).await?;
                 tx.commit().await?;
                 Ok(row)
             }
@@ -1616,7 +1674,7 @@ macro_rules! store_impl {
                 .bind(h.released_at)
                 .execute(&mut *tx)
                 .await?;
-                Self::append_audit_tx(&mut tx, audit).await?;
+                self.append_audit_tx(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1682,7 +1740,7 @@ macro_rules! store_impl {
                 if r.rows_affected() != 1 {
                     return Ok(false);
                 }
-                Self::append_audit_tx(&mut tx, audit).await?;
+                self.append_audit_tx(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -1733,12 +1791,109 @@ macro_rules! store_impl {
                         "UPDATE tasks SET result_ct = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
                         // Values kept for other connectors' key templates (connectors, issue 5).
                         "UPDATE tasks SET values_ct = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
+                        // How identity was checked: the proof value and the staff note (the
+                        // method and state stay, like the outcome).
+                        "UPDATE identity_checks SET proof_ct = NULL, note_ct = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
+                        // Status links die with the identity they show.
+                        "DELETE FROM request_tokens WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
                     ] {
                         sqlx::query(sql).bind(now).execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await?;
                 Ok(wiped)
+            }
+
+            async fn own_copies_of_identity(
+                &self,
+                email_index: &str,
+                except_id: &str,
+            ) -> $crate::store::Result<(Vec<(String, String)>, Vec<String>)> {
+                let requests: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT id, reference FROM requests WHERE email_index = $1 AND id <> $2 ORDER BY received_at, id",
+                )
+                .bind(email_index)
+                .bind(except_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let exports: Vec<String> = sqlx::query_scalar(
+                    "SELECT e.id FROM exports e JOIN requests r ON r.id = e.request_id \
+                     WHERE r.email_index = $1 AND r.id <> $2 AND e.deleted_at IS NULL ORDER BY e.id",
+                )
+                .bind(email_index)
+                .bind(except_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok((requests, exports))
+            }
+
+            async fn erase_own_copies(
+                &self,
+                request_ids: &[String],
+                erasure_ref: &str,
+                deleted_exports: &[String],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<$crate::store::OwnCopiesErased> {
+                let mut out = $crate::store::OwnCopiesErased::default();
+                let mut tx = self.begin_write().await?;
+                // A person has few requests: each statement takes them all at once.
+                for chunk in request_ids.chunks(100) {
+                    let list = |qb: &mut sqlx::QueryBuilder<$db>| {
+                        let mut sep = qb.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(id.clone());
+                        }
+                    };
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "DELETE FROM task_result_parts WHERE task_id IN (SELECT id FROM tasks WHERE request_id IN (",
+                    );
+                    list(&mut qb);
+                    qb.push("))");
+                    out.result_parts += qb.build().execute(&mut *tx).await?.rows_affected();
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE tasks SET result_ct = NULL, values_ct = NULL WHERE (result_ct IS NOT NULL OR values_ct IS NOT NULL) AND request_id IN (",
+                    );
+                    list(&mut qb);
+                    qb.push(")");
+                    out.task_results += qb.build().execute(&mut *tx).await?.rows_affected();
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE identity_checks SET proof_ct = NULL, note_ct = NULL WHERE (proof_ct IS NOT NULL OR note_ct IS NOT NULL) AND request_id IN (",
+                    );
+                    list(&mut qb);
+                    qb.push(")");
+                    out.identity_proofs += qb.build().execute(&mut *tx).await?.rows_affected();
+                    for id in chunk {
+                        sqlx::query(
+                            "INSERT INTO erased_copies (request_id, erasure_ref, erased_at) VALUES ($1, $2, $3) \
+                             ON CONFLICT (request_id) DO NOTHING",
+                        )
+                        .bind(id)
+                        .bind(erasure_ref)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                for chunk in deleted_exports.chunks(100) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE exports SET deleted_at = ");
+                    qb.push_bind(now);
+                    qb.push(", token_ct = NULL WHERE deleted_at IS NULL AND id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id.clone());
+                    }
+                    qb.push(")");
+                    out.export_files += qb.build().execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn copies_erased_by(&self, request_id: &str) -> $crate::store::Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT erasure_ref FROM erased_copies WHERE request_id = $1")
+                    .bind(request_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
             }
 
             async fn delete_expired_sessions(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<u64> {

@@ -198,6 +198,19 @@ pub struct NewAudit {
     pub detail: serde_json::Value,
 }
 
+/// What deleting an identity's stored copies removed (counts only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OwnCopiesErased {
+    /// Access and connector tasks whose stored result (or kept values) was deleted.
+    pub task_results: u64,
+    /// Stored result parts deleted.
+    pub result_parts: u64,
+    /// Export packages marked deleted (their files were deleted first).
+    pub export_files: u64,
+    /// Identity checks whose proof or note was cleared.
+    pub identity_proofs: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct AuditEntry {
     pub seq: i64,
@@ -210,6 +223,9 @@ pub struct AuditEntry {
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
+    /// The epoch of the chain key that sealed it; 0 for entries written before the chain
+    /// was keyed.
+    pub key_epoch: i64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -634,6 +650,18 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tokens(&self) -> Result<Vec<ApiToken>>;
     async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<bool>;
 
+    /// The audit chain's keys, loaded at start (`audit::install`); every entry is sealed
+    /// with them.
+    fn set_chain_keys(&self, keys: crate::audit::ChainKeys);
+    fn chain_keys(&self) -> Option<crate::audit::ChainKeys>;
+    /// Retired epochs of the chain key: `(epoch, key under the deployment key)`.
+    async fn audit_key_rows(&self) -> Result<Vec<(i64, String)>>;
+    async fn insert_audit_key(&self, epoch: i64, key_ct: &str, now: DateTime<Utc>) -> Result<()>;
+    /// The newest audit entry.
+    async fn audit_head(&self) -> Result<Option<AuditEntry>>;
+    /// The last sequence number that may be unkeyed (written before the chain was keyed);
+    /// 0 when the row is missing.
+    async fn audit_unkeyed_until(&self) -> Result<i64>;
     async fn append_audit(&self, entry: &NewAudit) -> Result<AuditEntry>;
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Page<AuditEntry>>;
     /// Entries after `after_seq` in order, for chain verification.
@@ -823,6 +851,26 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<u64>;
+    /// The other requests of the identity with blind index `email_index` (every one but
+    /// `except_id`): `(id, reference)`, and the ids of their export packages not yet deleted.
+    async fn own_copies_of_identity(
+        &self,
+        email_index: &str,
+        except_id: &str,
+    ) -> Result<(Vec<(String, String)>, Vec<String>)>;
+    /// After an erasure of that identity: delete the stored access results, clear the
+    /// identity-check proofs and notes of `request_ids`, mark `deleted_exports` (whose
+    /// files are gone) deleted, and record that the requests may not be exported again.
+    /// One transaction.
+    async fn erase_own_copies(
+        &self,
+        request_ids: &[String],
+        erasure_ref: &str,
+        deleted_exports: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<OwnCopiesErased>;
+    /// The erasure whose completion deleted this request's stored copies, if any.
+    async fn copies_erased_by(&self, request_id: &str) -> Result<Option<String>>;
     /// Delete expired portal sessions and rate-limit windows.
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
     /// Delete up to `limit` jobs that finished (`done`) before `before`.

@@ -10,6 +10,7 @@ use super::Result;
 
 pub struct PgStore {
     pool: PgPool,
+    chain: std::sync::RwLock<Option<crate::audit::ChainKeys>>,
 }
 
 impl PgStore {
@@ -25,7 +26,10 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            chain: Default::default(),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -10,6 +10,7 @@ use super::Result;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    chain: std::sync::RwLock<Option<crate::audit::ChainKeys>>,
 }
 
 impl SqliteStore {
@@ -30,7 +31,10 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(opts)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            chain: Default::default(),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -29,7 +29,7 @@ pub async fn product(dir: &Path) -> (SqlitePool, std::path::PathBuf) {
     let toml = std::fs::read_to_string("tests/fixtures/shop_datamap.toml")
         .unwrap()
         .replace(
-            "${SHOP_DATABASE_URL}",
+            "${RIGHTSDESK_DM_SHOP_DATABASE_URL}",
             &format!("sqlite://{}", db.display()),
         );
     std::fs::write(datamap.join("shop.toml"), toml).unwrap();

@@ -57,7 +57,7 @@ fn schema() -> String {
 
 fn data_map() -> String {
     let mut s = String::from(
-        "name = \"bench\"\nkind = \"postgres\"\nurl = \"${BENCH_URL}\"\nmax_connections = 2\n\
+        "name = \"bench\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_BENCH_URL}\"\nmax_connections = 2\n\
          [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\nidentities = { email = \"email\" }\nerase = \"delete\"\n",
     );
     for (t, parent, col) in TABLES {
@@ -159,7 +159,7 @@ async fn bench(
 
     let url = url_a.to_string();
     let decl = datamap::parse_str_with_env("datamap/bench.toml", &data_map(), &|name| {
-        (name == "BENCH_URL").then(|| url.clone())
+        (name == "RIGHTSDESK_DM_BENCH_URL").then(|| url.clone())
     })
     .map_err(|p| format!("bench data map: {p:?}"))?;
     let connector = SqlConnector::connect(decl)?;

@@ -90,7 +90,7 @@ async fn start(
     std::fs::create_dir_all(dir.join("datamap"))?;
     std::fs::write(
         dir.join("datamap/peer.toml"),
-        PEER_DATAMAP.replace("${PEER_DATABASE_URL}", product_url),
+        PEER_DATAMAP.replace("${RIGHTSDESK_DM_PEER_DATABASE_URL}", product_url),
     )?;
     std::fs::write(dir.join("secret.key"), "5a".repeat(32))?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?

@@ -126,7 +126,11 @@ pub async fn preview_for(
     let email = req
         .email_ct
         .as_deref()
-        .map(|c| state.keys.decrypt(c))
+        .map(|c| {
+            state
+                .keys
+                .open_at(crate::crypto::Field::request("email_ct", &req.id), c)
+        })
         .transpose()
         .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))?
         .ok_or_else(|| AppError::Conflict {

@@ -70,6 +70,33 @@ fn reachable(req: &crate::store::Request) -> Result<(), AppError> {
     Ok(())
 }
 
+/// After the person's erasure, nothing of theirs is packaged or sent again.
+async fn not_erased(state: &AppState, req: &crate::store::Request) -> Result<(), AppError> {
+    if let Some(erasure) = state.store.copies_erased_by(&req.id).await? {
+        return Err(AppError::Conflict {
+            detail: format!(
+                "the stored copies of this request were deleted when erasure request {erasure} of the same person completed"
+            ),
+            current_status: Some(req.status.to_string()),
+        });
+    }
+    Ok(())
+}
+
+/// A denied or withdrawn request gets no package: neither a new link nor a rebuild.
+fn not_refused(req: &crate::store::Request) -> Result<(), AppError> {
+    if matches!(
+        req.status,
+        crate::domain::request::Status::Denied | crate::domain::request::Status::Withdrawn
+    ) {
+        return Err(AppError::Conflict {
+            detail: format!("the request is {}: its data is not sent", req.status),
+            current_status: Some(req.status.to_string()),
+        });
+    }
+    Ok(())
+}
+
 fn not_exportable(kind: Kind) -> AppError {
     AppError::Conflict {
         detail: format!("a {kind} request has no export package"),
@@ -100,6 +127,8 @@ pub async fn reissue_for(
     reference: &str,
 ) -> Result<Export, AppError> {
     let req = workflow::load(state, reference).await?;
+    not_refused(&req)?;
+    not_erased(state, &req).await?;
     reachable(&req)?;
     let newest = state.store.exports_for_request(&req.id).await?.pop();
     let Some(current) = newest else {
@@ -136,6 +165,8 @@ pub async fn rebuild_for(
     if !matches!(req.kind, Kind::Access | Kind::Portability) {
         return Err(not_exportable(req.kind));
     }
+    not_refused(&req)?;
+    not_erased(state, &req).await?;
     reachable(&req)?;
     let url = export::for_completion(state, &req)
         .await

@@ -124,13 +124,17 @@ fn detail(
     emails: Vec<EmailSummary>,
     tasks: Vec<TaskView>,
 ) -> Result<RequestDetail, AppError> {
-    let open = |ct: &Option<String>| -> Result<Option<String>, AppError> {
+    let open = |column: &str, ct: &Option<String>| -> Result<Option<String>, AppError> {
         ct.as_deref()
-            .map(|c| state.keys.decrypt(c))
+            .map(|c| {
+                state
+                    .keys
+                    .open_at(crate::crypto::Field::request(column, &r.id), c)
+            })
             .transpose()
-            .map_err(|e| AppError::Internal(format!("request {}: {e}", r.reference)))
+            .map_err(|e| AppError::Internal(format!("request {}: {column}: {e}", r.reference)))
     };
-    let corrections = open(&r.corrections_ct)?
+    let corrections = open("corrections_ct", &r.corrections_ct)?
         .map(|c| serde_json::from_str(&c))
         .transpose()
         .map_err(|e| AppError::Internal(format!("request {}: corrections: {e}", r.reference)))?;
@@ -143,12 +147,12 @@ fn detail(
         unmatched_corrections,
         overdue: is_overdue(&r, workflow::today(state)),
         subject: Subject {
-            email: open(&r.email_ct)?,
-            name: open(&r.name_ct)?,
+            email: open("email_ct", &r.email_ct)?,
+            name: open("name_ct", &r.name_ct)?,
         },
-        details: open(&r.details_ct)?,
+        details: open("details_ct", &r.details_ct)?,
         corrections,
-        verification_note: open(&r.verification_note_ct)?,
+        verification_note: open("verification_note_ct", &r.verification_note_ct)?,
         reference: r.reference,
         kind: r.kind,
         status: r.status,

@@ -236,11 +236,19 @@ pub struct HoldList {
     responses((status = 200, body = HoldList)))]
 pub async fn list_holds(
     State(state): State<AppState>,
-    AgentStaff(_staff): AgentStaff,
+    staff: Staff,
+    client: ClientAddr,
     ApiQuery(q): ApiQuery<HoldQuery>,
 ) -> Result<Json<HoldList>, AppError> {
     let page = page(q.page, q.per_page)?;
-    let result = holds::list(&state, q.include_released.unwrap_or(false), page).await?;
+    let result = holds::view_list(
+        &state,
+        q.include_released.unwrap_or(false),
+        page,
+        &staff.actor(),
+        client.text(),
+    )
+    .await?;
     Ok(Json(HoldList {
         items: result.items,
         total: result.total,

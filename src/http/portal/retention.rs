@@ -107,26 +107,17 @@ async fn holds_page(
     status: StatusCode,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let list = holds::list(
+    let list = holds::view_list(
         state,
         true,
         PageRequest {
             page: 1,
             per_page: 200,
         },
+        &s.0.actor_name(),
+        None,
     )
     .await?;
-    state
-        .store
-        .append_audit(&crate::store::NewAudit {
-            at: state.clock.now(),
-            actor: s.0.actor_name(),
-            action: "hold.view".into(),
-            request_ref: None,
-            client_addr: None,
-            detail: json!({ "holds": list.items.len() }),
-        })
-        .await?;
     Ok(render(
         status,
         "portal/holds.html",
