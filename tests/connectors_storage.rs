@@ -289,7 +289,7 @@ fn shop_schema(orders_customer: &str) -> String {
 const DESIGN_MAP: &str = r#"
 name = "app"
 kind = "sqlite"
-url = "${APP_DATABASE_URL}"
+url = "${RIGHTSDESK_DM_APP_URL}"
 
 [[tables]]
 name = "customers"
@@ -470,7 +470,7 @@ const TICKETS: &str =
 const CUSTOMERS_ONLY: &str = r#"
 name = "shop"
 kind = "sqlite"
-url = "${SHOP_DATABASE_URL}"
+url = "${RIGHTSDESK_DM_SHOP_URL}"
 
 [[tables]]
 name = "customers"
@@ -534,11 +534,11 @@ async fn app_with_product(
     std::fs::create_dir_all(&datamap).expect("datamap dir");
     let map = map
         .replace(
-            "${SHOP_DATABASE_URL}",
+            "${RIGHTSDESK_DM_SHOP_URL}",
             &format!("sqlite://{}", path.display()),
         )
         .replace(
-            "${APP_DATABASE_URL}",
+            "${RIGHTSDESK_DM_APP_URL}",
             &format!("sqlite://{}", path.display()),
         );
     std::fs::write(datamap.join("shop.toml"), map).expect("datamap");
@@ -651,7 +651,7 @@ INSERT INTO members VALUES (1, 'ada@example.com', 'AdaL', 'Countess ✓', X'0102
 const MEMBERS_MAP: &str = r#"
 name = "club"
 kind = "mysql"
-url = "${CLUB_DATABASE_URL}"
+url = "${RIGHTSDESK_DM_CLUB_URL}"
 
 [[tables]]
 name = "members"
@@ -792,7 +792,7 @@ INSERT INTO beats VALUES (1, 'ada@example.com', 2458850.0), (2, 'ada@example.com
 const VISITS_MAP: &str = r#"
 name = "site"
 kind = "sqlite"
-url = "${SITE_DATABASE_URL}"
+url = "${RIGHTSDESK_DM_SITE_URL}"
 
 [[tables]]
 name = "visits"
@@ -1001,7 +1001,7 @@ async fn a_declared_date_type_is_for_sqlite_columns(engine: Engine) {
     let map = r#"
 name = "site"
 kind = "sqlite"
-url = "${SITE_DATABASE_URL}"
+url = "${RIGHTSDESK_DM_SITE_URL}"
 
 [[tables]]
 name = "visits"

@@ -13,6 +13,7 @@ use rightsdesk::auth::Role;
 use rightsdesk::config::{Config, EmailTransport};
 use rightsdesk::deadlines::sweep;
 use rightsdesk::secret::Secret;
+use rightsdesk::store::{JobStatus, PageRequest};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -39,9 +40,34 @@ async fn create(app: &TestApp, token: &str, body: Value) -> String {
     v["reference"].as_str().unwrap().to_string()
 }
 
+/// Wait until no job is running. The test clock jumps by days: a job still running when
+/// it jumps (an email already delivered but not yet marked sent) would look like one whose
+/// lease ran out, and be run (and its email sent) a second time.
+async fn settle(app: &TestApp) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let running = app
+            .state
+            .store
+            .list_jobs(Some(JobStatus::Running), PageRequest::default())
+            .await
+            .unwrap();
+        if running.total == 0 || std::time::Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Set the clock to `at` once no job is running.
+async fn set_clock(app: &TestApp, at: &str) {
+    settle(app).await;
+    app.clock.set(t(at));
+}
+
 /// Set the clock to 10:00 UTC of `day` and run one sweep; wait for its emails.
 async fn sweep_on(app: &TestApp, sink: &SmtpSink, day: &str, expect_total: usize) {
-    app.clock.set(t(&format!("{day}T10:00:00Z")));
+    set_clock(app, &format!("{day}T10:00:00Z")).await;
     sweep(&app.state).await.unwrap();
     app.state.queue.wake();
     sink.wait_for(expect_total, WAIT).await;
@@ -49,7 +75,11 @@ async fn sweep_on(app: &TestApp, sink: &SmtpSink, day: &str, expect_total: usize
     assert_eq!(
         sink.messages().len(),
         expect_total,
-        "emails after the sweep on {day}"
+        "emails after the sweep on {day}: {:?}",
+        sink.messages()
+            .iter()
+            .map(|m| (m.to.clone(), smtp::header(&m.data, "subject")))
+            .collect::<Vec<_>>()
     );
 }
 
@@ -160,7 +190,7 @@ async fn hold_silences_reminders_and_extension_moves_them(backend: Backend) {
     )
     .await;
     sink.wait_for(1, WAIT).await;
-    app.clock.set(t("2026-11-01T08:00:00Z"));
+    set_clock(&app, "2026-11-01T08:00:00Z").await;
     let path = |a: &str| format!("/api/v1/requests/{reference}/{a}");
     assert_eq!(
         json(
@@ -175,13 +205,13 @@ async fn hold_silences_reminders_and_extension_moves_them(backend: Backend) {
     for day in ["2026-11-02", "2026-11-06", "2026-11-08", "2026-11-10"] {
         sweep_on(&app, &sink, day, 2).await;
     }
-    app.clock.set(t("2026-11-10T09:00:00Z"));
+    set_clock(&app, "2026-11-10T09:00:00Z").await;
     let (_, v) = json(app.post_empty(&agent, &path("resume")).await).await;
     assert_eq!(v["due_date"], "2026-11-18", "nine whole days on hold");
     sweep_on(&app, &sink, "2026-11-11", 3).await; // T-7 of the moved date
     assert!(subjects_to(&sink, "team@example.com")[0].starts_with("Due in 7 days"));
 
-    app.clock.set(t("2026-11-12T09:00:00Z"));
+    set_clock(&app, "2026-11-12T09:00:00Z").await;
     let (s, v) = json(
         app.post_json(&agent, &path("extend"), &json!({"reason": "complex"}))
             .await,

@@ -656,12 +656,11 @@ pub struct CorrectionsBody {
         (status = 422, body = crate::error::Problem)))]
 pub async fn edit_corrections(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(staff): AgentStaff,
     client: ClientAddr,
     Path(id): Path<String>,
     body: Option<ApiJson<CorrectionsBody>>,
 ) -> Result<Json<RequestDetail>, AppError> {
-    staff.require(Role::Agent)?;
     let body = required(body)?.0;
     let actor = actor(&staff, &client);
     let req = workflow::edit_corrections(&state, &actor, &id, body.corrections).await?;

@@ -236,7 +236,7 @@ pub struct HoldList {
     responses((status = 200, body = HoldList)))]
 pub async fn list_holds(
     State(state): State<AppState>,
-    staff: Staff,
+    AgentStaff(staff): AgentStaff,
     client: ClientAddr,
     ApiQuery(q): ApiQuery<HoldQuery>,
 ) -> Result<Json<HoldList>, AppError> {
