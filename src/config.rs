@@ -49,6 +49,23 @@ pub struct Config {
     pub intake: IntakeConfig,
     pub portal: PortalConfig,
     pub processing: ProcessingConfig,
+    pub connectors: ConnectorsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectorsConfig {
+    /// Rows one task may read for one subject from one connector; past it the task
+    /// fails with a clear error instead of exhausting memory or filling the store.
+    pub max_rows_per_subject: u64,
+}
+
+impl Default for ConnectorsConfig {
+    fn default() -> Self {
+        Self {
+            max_rows_per_subject: 5_000_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -316,6 +333,7 @@ impl Default for Config {
             intake: IntakeConfig::default(),
             portal: PortalConfig::default(),
             processing: ProcessingConfig::default(),
+            connectors: ConnectorsConfig::default(),
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct ConnectorCheck {
     pub ok: bool,
     /// Connection and catalogue problems (no values, no credentials).
     pub problems: Vec<String>,
+    /// What works but should be fixed, without failing the check: identity columns
+    /// whose match no index serves, with the statement that creates the index.
+    pub advice: Vec<String>,
 }
 
 /// The data map's problems (file and key), and each connector's check when it parsed.
@@ -82,11 +85,22 @@ pub async fn run(datamap_dir: &Path) -> Report {
                 Err(_) => problems.push("the catalogue check timed out".into()),
             }
         }
+        let mut advice = Vec::new();
+        if problems.is_empty()
+            && let Some(sql) = engines.sql(decl.name())
+        {
+            match tokio::time::timeout(TEST_TIMEOUT, sql.index_advice()).await {
+                Ok(Ok(found)) => advice = found,
+                Ok(Err(e)) => problems.push(e.to_string()),
+                Err(_) => problems.push("the index check timed out".into()),
+            }
+        }
         connectors.push(ConnectorCheck {
             name: decl.name().to_string(),
             kind: decl.kind().to_string(),
             ok: problems.is_empty(),
             problems,
+            advice,
         });
     }
     Report {
@@ -117,6 +131,9 @@ impl std::fmt::Display for Report {
             writeln!(f, "{:width$}  {:8}  {status}", c.name, c.kind)?;
             for p in &c.problems {
                 writeln!(f, "{:width$}  {:8}    {p}", "", "")?;
+            }
+            for a in &c.advice {
+                writeln!(f, "{:width$}  {:8}    advice: {a}", "", "")?;
             }
         }
         Ok(())
