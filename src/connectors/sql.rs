@@ -1478,10 +1478,14 @@ fn kept_reason(action: EraseAction, decl: &TableDecl) -> String {
 
 /// Whether one of the row's identity columns holds the subject's address under the
 /// matching rule (lower-cased, byte for byte one of the spellings).
+/// Text that a driver hands over as bytes (MySQL/MariaDB text columns with a binary
+/// collation) is matched as the UTF-8 text it is.
 fn matched(values: &[SqlValue], identity_cols: &[usize], who: &Identity) -> bool {
-    identity_cols
-        .iter()
-        .any(|&c| matches!(&values[c], SqlValue::Text(s) if who.matches(s)))
+    identity_cols.iter().any(|&c| match &values[c] {
+        SqlValue::Text(s) => who.matches(s),
+        SqlValue::Bytes(b) => std::str::from_utf8(b).is_ok_and(|s| who.matches(s)),
+        _ => false,
+    })
 }
 
 /// `SELECT <every column> FROM table WHERE ` (the condition follows).
