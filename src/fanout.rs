@@ -339,10 +339,9 @@ async fn run_operation(
                     reason: e.to_string(),
                 })?;
             let found = engine.access_into(&who, &mut sink).await?;
-            sink.finish().await.map_err(|reason| ConnectorError::Failed {
-                connector: task.connector.clone(),
-                reason,
-            })?;
+            sink.finish()
+                .await
+                .map_err(|e| e.into_connector_error(&task.connector))?;
             let tables: Vec<Value> = found
                 .tables
                 .iter()

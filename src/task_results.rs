@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::connectors::{AccessResult, RowSink, TableRows};
+use crate::connectors::{AccessResult, RowSink, SinkError, TableRows};
 use crate::http::AppState;
 use crate::store::{ResultPart, ResultPartInfo, StoreError};
 
@@ -133,7 +133,7 @@ impl<'a> PartWriter<'a> {
         })
     }
 
-    async fn flush(&mut self) -> Result<(), String> {
+    async fn flush(&mut self) -> Result<(), SinkError> {
         let Some(table) = &self.table else {
             return Ok(());
         };
@@ -146,11 +146,11 @@ impl<'a> PartWriter<'a> {
             .store
             .append_result_parts(&self.task_id, &[p])
             .await
-            .map_err(|e| format!("storing the access result: {e}"))
+            .map_err(|e| SinkError::Store(e.to_string()))
     }
 
     /// Write the last part; the number of rows written.
-    pub async fn finish(mut self) -> Result<u64, String> {
+    pub async fn finish(mut self) -> Result<u64, SinkError> {
         self.flush().await?;
         Ok(self.rows)
     }
@@ -158,20 +158,20 @@ impl<'a> PartWriter<'a> {
 
 #[async_trait::async_trait]
 impl RowSink for PartWriter<'_> {
-    async fn table(&mut self, table: &str) -> Result<(), String> {
+    async fn table(&mut self, table: &str) -> Result<(), SinkError> {
         // The previous table's last part (possibly empty: it was searched).
         self.flush().await?;
         self.table = Some(table.to_string());
         Ok(())
     }
 
-    async fn row(&mut self, row: Map<String, Value>) -> Result<(), String> {
+    async fn row(&mut self, row: Map<String, Value>) -> Result<(), SinkError> {
         self.rows += 1;
         if self.rows > self.max_rows {
-            return Err(format!(
+            return Err(SinkError::Full(format!(
                 "the subject has more than {} rows in this connector (connectors.max_rows_per_subject); the access stopped instead of exhausting memory",
                 self.max_rows
-            ));
+            )));
         }
         let text = serde_json::to_string(&row).unwrap_or_else(|_| "{}".into());
         if self.count > 0 && (self.count == PART_ROWS || self.json.len() + text.len() > PART_BYTES)

@@ -1289,12 +1289,12 @@ struct Streamed {
 
 #[async_trait::async_trait]
 impl rightsdesk::connectors::RowSink for Streamed {
-    async fn table(&mut self, table: &str) -> Result<(), String> {
+    async fn table(&mut self, table: &str) -> Result<(), rightsdesk::connectors::SinkError> {
         self.current = table.to_string();
         self.rows.entry(table.to_string()).or_default();
         Ok(())
     }
-    async fn row(&mut self, row: serde_json::Map<String, Value>) -> Result<(), String> {
+    async fn row(&mut self, row: serde_json::Map<String, Value>) -> Result<(), rightsdesk::connectors::SinkError> {
         let text = Value::Object(row).to_string();
         self.rows.entry(self.current.clone()).or_default().push(text);
         Ok(())

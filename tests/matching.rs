@@ -420,13 +420,13 @@ struct Collected {
 
 #[async_trait]
 impl RowSink for Collected {
-    async fn table(&mut self, table: &str) -> Result<(), String> {
+    async fn table(&mut self, table: &str) -> Result<(), rightsdesk::connectors::SinkError> {
         self.tables.push(table.to_string());
         self.current = table.to_string();
         self.rows.entry(table.to_string()).or_default();
         Ok(())
     }
-    async fn row(&mut self, row: Map<String, Value>) -> Result<(), String> {
+    async fn row(&mut self, row: Map<String, Value>) -> Result<(), rightsdesk::connectors::SinkError> {
         self.rows.entry(self.current.clone()).or_default().push(row);
         Ok(())
     }
@@ -702,4 +702,52 @@ async fn intake_refuses_mixed_script_addresses() {
         .expect("intake answers");
     assert_eq!(resp.status().as_u16(), 202);
     app.stop().await;
+}
+
+/// `connectors.max_rows_per_subject`: an access through the service that would read
+/// more rows fails its task at once, saying why (no retry can help); the same cap stops a
+/// preview or erasure traversal before it holds more rows.
+#[tokio::test]
+async fn row_cap_fails_the_task_with_a_clear_error() {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (_pool, datamap) = common::product::product(product_dir.path()).await;
+    let opts = common::Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.connectors.max_rows_per_subject = 3;
+        }),
+        handlers: Vec::new(),
+    };
+    let Some(app) = common::spawn_app_with(common::Backend::Sqlite, opts).await else {
+        return;
+    };
+    let agent = app.token(rightsdesk::auth::Role::Agent).await;
+    let reference =
+        common::product::create_and_start(&app, &agent, "access", "ADA@example.com").await;
+    let v = common::product::wait_for_status(&app, &agent, &reference, "review").await;
+    let task = &v["tasks"][0];
+    assert_eq!(task["status"], "failed", "{task}");
+    let error = task["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("more than 3 rows") && error.contains("connectors.max_rows_per_subject"),
+        "{error}"
+    );
+    app.stop().await;
+
+    let Some(db) = TestDb::crm(Setup {
+        engine: Engine::Sqlite,
+        binary: true,
+    })
+    .await
+    else {
+        return;
+    };
+    let crm = db.connector("delete");
+    crm.set_max_rows_per_subject(100);
+    let err = crm.preview_erasure(&plain()).await.expect_err("over the cap");
+    assert!(err.to_string().contains("more than 100 rows"), "{err}");
+    let err = crm.erase(&plain(), &hasher).await.expect_err("over the cap");
+    assert!(err.to_string().contains("max_rows_per_subject"), "{err}");
+    assert_eq!(db.leads().await.len(), LEADS.len(), "nothing was erased");
+    db.finish(&[&crm]).await;
 }

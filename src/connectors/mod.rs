@@ -176,9 +176,39 @@ pub struct TableRows {
 /// `Err` (its message names no personal data) stops the access.
 #[async_trait]
 pub trait RowSink: Send {
-    async fn table(&mut self, table: &str) -> Result<(), String>;
-    async fn row(&mut self, row: serde_json::Map<String, serde_json::Value>)
-    -> Result<(), String>;
+    async fn table(&mut self, table: &str) -> Result<(), SinkError>;
+    async fn row(
+        &mut self,
+        row: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), SinkError>;
+}
+
+/// Why a sink stopped an access.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SinkError {
+    /// The subject has more rows than the sink takes: retrying cannot help.
+    #[error("{0}")]
+    Full(String),
+    /// The rows could not be stored (the service's database): worth retrying.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl SinkError {
+    /// The connector error a sink's refusal becomes.
+    pub fn into_connector_error(self, connector: &str) -> ConnectorError {
+        match self {
+            Self::Full(reason) => ConnectorError::Failed {
+                connector: connector.to_string(),
+                reason,
+            },
+            Self::Store(reason) => ConnectorError::Database {
+                connector: connector.to_string(),
+                operation: "storing the access result".into(),
+                reason,
+            },
+        }
+    }
 }
 
 /// How many rows an access streamed, per table in data-map order.
@@ -205,10 +235,7 @@ pub async fn feed(
     result: AccessResult,
     sink: &mut dyn RowSink,
 ) -> Result<AccessCounts, ConnectorError> {
-    let fail = |reason: String| ConnectorError::Failed {
-        connector: connector.to_string(),
-        reason,
-    };
+    let fail = |e: SinkError| e.into_connector_error(connector);
     let mut counts = Vec::with_capacity(result.tables.len());
     for t in result.tables {
         sink.table(&t.table).await.map_err(fail)?;

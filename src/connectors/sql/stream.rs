@@ -20,7 +20,9 @@ use super::statement::{CHUNK, Stmt};
 use super::value::{ColumnInfo, SqlValue, to_json};
 use super::{SqlConnector, is_reverse, matched, matching, pack, select_all};
 use crate::connectors::datamap::IdentityType;
-use crate::connectors::{AccessCounts, ConnectorError, Identity, RowSink, TableCount};
+use crate::connectors::{
+    AccessCounts, ConnectorError, Identity, RowSink, SinkError, TableCount,
+};
 
 /// Rows per page read from the product database.
 pub(crate) const PAGE: usize = 2000;
@@ -64,10 +66,7 @@ impl SqlConnector {
         let dialect = conn.dialect();
         let decls = self.decl.tables();
         let edges = self.decl.edges();
-        let fail = |reason: String| ConnectorError::Failed {
-            connector: self.decl.name().to_string(),
-            reason,
-        };
+        let fail = |e: SinkError| e.into_connector_error(self.decl.name());
 
         let mut kept: Vec<Kept> = (0..decls.len()).map(|_| Kept::default()).collect();
         let mut counts: Vec<u64> = vec![0; decls.len()];
