@@ -751,3 +751,54 @@ async fn row_cap_fails_the_task_with_a_clear_error() {
     assert_eq!(db.leads().await.len(), LEADS.len(), "nothing was erased");
     db.finish(&[&crm]).await;
 }
+
+/// `rightsdesk check` names an identity column whose match no index serves and prints
+/// the statement that creates it, as advice: the check still passes.
+#[tokio::test]
+async fn cli_check_prints_the_create_index_statement() {
+    let Some(db) = TestDb::crm(Setup {
+        engine: Engine::Sqlite,
+        binary: true,
+    })
+    .await
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("datamap")).unwrap();
+    let toml = DATAMAP
+        .replace("KIND", "sqlite")
+        .replace("ERASE_VISITS", "delete")
+        .replace("${CRM_URL}", &db.url);
+    std::fs::write(dir.path().join("datamap/crm.toml"), toml).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rightsdesk"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env_remove("RIGHTSDESK_SECRET_KEY")
+        .env_remove("RIGHTSDESK_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run rightsdesk");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("identity column \"leads.email\""), "{text}");
+    assert!(
+        text.contains("CREATE INDEX \"leads_email_lower_idx\" ON \"leads\" (lower(\"email\"));"),
+        "{text}"
+    );
+    db.exec("CREATE INDEX \"leads_email_lower_idx\" ON \"leads\" (lower(\"email\"))")
+        .await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rightsdesk"))
+        .args(["check", "--json"])
+        .current_dir(dir.path())
+        .env_remove("RIGHTSDESK_SECRET_KEY")
+        .env_remove("RIGHTSDESK_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run rightsdesk");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let advice = v.to_string();
+    assert!(!advice.contains("leads.email"), "{advice}");
+    assert!(advice.contains("newsletter.email"), "{advice}");
+    db.finish(&[]).await;
+}
