@@ -24,6 +24,7 @@ use rightsdesk::connectors::{
 };
 use serde_json::{Map, Value};
 use sha2::Sha256;
+use rightsdesk::clock::Clock;
 use sqlx::{Connection, Row};
 
 fn hasher(value: &str) -> String {
@@ -801,4 +802,67 @@ async fn cli_check_prints_the_create_index_statement() {
     assert!(!advice.contains("leads.email"), "{advice}");
     assert!(advice.contains("newsletter.email"), "{advice}");
     db.finish(&[]).await;
+}
+
+/// Legal holds use the canonical address; a hold placed before intake canonicalised
+/// internationalised domains (its blind index taken of the `xn--` spelling as typed)
+/// still stops an erasure of the same person typed in Unicode, and a hold on the real
+/// address is not touched by an accent variant.
+#[tokio::test]
+async fn legal_holds_match_every_spelling_and_no_variant() {
+    let Some(app) = common::spawn_app(common::Backend::Sqlite).await else {
+        return;
+    };
+    let state = &app.state;
+    let old_style = rightsdesk::store::LegalHold {
+        id: "hold-before-canonical".into(),
+        email_ct: state.keys.encrypt("alice@xn--exmple-cua.com"),
+        email_index: state.keys.blind_index("alice@xn--exmple-cua.com"),
+        reason_ct: state.keys.encrypt("litigation"),
+        created_by: "test".into(),
+        created_at: app.clock.now(),
+        released_by: None,
+        released_at: None,
+    };
+    let audit = rightsdesk::store::NewAudit {
+        at: app.clock.now(),
+        actor: "test".into(),
+        action: "hold.create".into(),
+        request_ref: None,
+        client_addr: None,
+        detail: serde_json::json!({}),
+    };
+    state
+        .store
+        .insert_legal_hold(&old_style, &audit)
+        .await
+        .expect("hold stored");
+    let held = |email: &'static str| async move {
+        rightsdesk::retention::holds::active_for(state, email)
+            .await
+            .expect("hold lookup")
+    };
+    assert_eq!(
+        held("Alice@EXÄMPLE.com").await.as_deref(),
+        Some("hold-before-canonical")
+    );
+    assert_eq!(
+        held("alice@xn--exmple-cua.com").await.as_deref(),
+        Some("hold-before-canonical")
+    );
+    assert_eq!(held("alice@example.com").await, None, "an accent variant is not held");
+
+    // A hold placed now, typed as an A-label, is stored under the canonical address.
+    let view = rightsdesk::retention::holds::create(
+        state,
+        "bob@XN--EXMPLE-CUA.COM",
+        "audit",
+        "test",
+        None,
+    )
+    .await
+    .expect("hold placed");
+    assert_eq!(held("bob@exämple.com").await.as_deref(), Some(view.id.as_str()));
+    assert_eq!(held("bob@example.com").await, None);
+    app.stop().await;
 }
