@@ -1294,9 +1294,15 @@ impl rightsdesk::connectors::RowSink for Streamed {
         self.rows.entry(table.to_string()).or_default();
         Ok(())
     }
-    async fn row(&mut self, row: serde_json::Map<String, Value>) -> Result<(), rightsdesk::connectors::SinkError> {
+    async fn row(
+        &mut self,
+        row: serde_json::Map<String, Value>,
+    ) -> Result<(), rightsdesk::connectors::SinkError> {
         let text = Value::Object(row).to_string();
-        self.rows.entry(self.current.clone()).or_default().push(text);
+        self.rows
+            .entry(self.current.clone())
+            .or_default()
+            .push(text);
         Ok(())
     }
 }
@@ -1363,7 +1369,11 @@ async fn erase_property_case(d: Dataset) -> Result<(), TestCaseError> {
     let mut streamed = Streamed::default();
     conn.access_into(&who, &mut streamed).await.unwrap();
     for t in &access.tables {
-        let mut whole: Vec<String> = t.rows.iter().map(|r| Value::Object(r.clone()).to_string()).collect();
+        let mut whole: Vec<String> = t
+            .rows
+            .iter()
+            .map(|r| Value::Object(r.clone()).to_string())
+            .collect();
         whole.sort();
         let mut got = streamed.rows.remove(&t.table).unwrap_or_default();
         got.sort();

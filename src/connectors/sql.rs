@@ -48,9 +48,9 @@ use super::datamap::{
     TableDecl,
 };
 use super::{
-    AccessCounts, AccessResult, Connector, RowSink, ConnectorError, ErasureEvidence, ErasureTable, Found, FoundRow,
-    FoundTable, Hasher, Identity, Preview, PreviewTable, RectifyReport, RectifyTable, SetReport,
-    TableRows,
+    AccessCounts, AccessResult, Connector, ConnectorError, ErasureEvidence, ErasureTable, Found,
+    FoundRow, FoundTable, Hasher, Identity, Preview, PreviewTable, RectifyReport, RectifyTable,
+    RowSink, SetReport, TableRows,
 };
 
 /// Length of the `hash` mask's output (hex HMAC-SHA256), used to recognise values that
@@ -594,9 +594,9 @@ impl SqlConnector {
             )))?;
             for values in rows {
                 let erased = !masks.is_empty()
-                    && masks.iter().all(|&(c, m)| {
-                        is_masked(&values[c], m, found.columns[c].class, hash_len)
-                    });
+                    && masks
+                        .iter()
+                        .all(|&(c, m)| is_masked(&values[c], m, found.columns[c].class, hash_len));
                 if !erased {
                     left.insert(found.key.iter().map(|&k| values[k].clone()).collect());
                 }

@@ -163,9 +163,10 @@ impl Matching {
                 let idx = conn.fetch_text(SQLITE_INDEXES).await?;
                 for (table, column) in identity_columns {
                     let on_table = |r: &&Vec<String>| r[0] == table;
-                    let nocase = idx.iter().filter(on_table).any(|r| {
-                        r[1] == column && r[2].eq_ignore_ascii_case("nocase")
-                    });
+                    let nocase = idx
+                        .iter()
+                        .filter(on_table)
+                        .any(|r| r[1] == column && r[2].eq_ignore_ascii_case("nocase"));
                     let lower = format!("on{}lower{}", squash(&table), squash(&column));
                     let lower_indexed = idx
                         .iter()

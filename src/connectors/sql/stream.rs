@@ -20,9 +20,7 @@ use super::statement::{CHUNK, Stmt};
 use super::value::{ColumnInfo, SqlValue, to_json};
 use super::{SqlConnector, is_reverse, matched, matching, pack, select_all};
 use crate::connectors::datamap::IdentityType;
-use crate::connectors::{
-    AccessCounts, ConnectorError, Identity, RowSink, SinkError, TableCount,
-};
+use crate::connectors::{AccessCounts, ConnectorError, Identity, RowSink, SinkError, TableCount};
 
 /// Rows per page read from the product database.
 pub(crate) const PAGE: usize = 2000;
@@ -305,10 +303,9 @@ impl SqlConnector {
                     .column_in(&pcol, chunk)
                     .push(" GROUP BY ")
                     .ident(&pcol.name);
-                let found = conn.fetch(s).await.map_err(self.db_err(format!(
-                    "counting references from table \"{}\"",
-                    pdecl.name
-                )))?;
+                let found = conn.fetch(s).await.map_err(
+                    self.db_err(format!("counting references from table \"{}\"", pdecl.name)),
+                )?;
                 for r in found {
                     if let [v, SqlValue::Int(n)] = r.as_slice() {
                         total.insert(v.clone(), *n);
