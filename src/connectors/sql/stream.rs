@@ -1,6 +1,11 @@
-//! Access in bounded memory: the subject's rows are read table by table in pages of
-//! [`PAGE`] rows (keyset pagination on the primary key: `… AND key > last ORDER BY key
-//! LIMIT n`) and handed to a [`RowSink`] page by page. Nothing holds a table's matches:
+//! Access in bounded memory: the subject's rows are read table by table and handed to a
+//! [`RowSink`] in pages of [`PAGE`] rows. A search whose rows need no question to the
+//! database (no shared-row check) is one statement whose rows are decoded as they
+//! arrive; otherwise each page is its own statement (keyset pagination on the primary
+//! key: `… AND key > last ORDER BY key LIMIT n`), so the check can run between pages.
+//! (Keyset pages over millions of rows cost a sort per page when the database serves
+//! the search from another index, hence the single statement where it can be used.)
+//! Nothing holds a table's matches:
 //! per table only the values that children's `via` edges read are kept (and, for an
 //! edge that reaches a child by its own key, how many of the subject's rows hold each
 //! value, for the shared-row check).
@@ -10,9 +15,11 @@
 //! passed on only by the first search that finds it: a `via` row that also passes the
 //! identity rule was passed on by the identity search, and a row whose value of an
 //! earlier `via` column is among that column's values was passed on by that search.
-//! Within a search rows come in primary-key order.
+//! Within a paged search rows come in primary-key order.
 
 use std::collections::{HashMap, HashSet};
+
+use tokio_stream::StreamExt;
 
 use super::backend::Conn;
 use super::catalog::Catalog;
@@ -43,6 +50,84 @@ enum Search<'a> {
         column: usize,
         values: &'a [SqlValue],
     },
+}
+
+/// One table's layout and what its rows must leave behind, for handling a page.
+struct TableCtx<'a> {
+    connector: &'a str,
+    decl: &'a crate::connectors::datamap::TableDecl,
+    columns: &'a [ColumnInfo],
+    identity_cols: &'a [usize],
+    keep_values: &'a [(usize, String)],
+    keep_counts: &'a [(usize, String)],
+    via_sets: &'a [(usize, HashSet<SqlValue>)],
+}
+
+impl TableCtx<'_> {
+    /// The page's rows that this search passes on (see the module documentation).
+    fn filter(
+        &self,
+        rows: Vec<Vec<SqlValue>>,
+        search: &Search<'_>,
+        who: &Identity,
+    ) -> Vec<Vec<SqlValue>> {
+        rows.into_iter()
+            .filter(|r| match search {
+                Search::Identity => matched(r, self.identity_cols, who),
+                Search::Via { order, .. } => {
+                    !matched(r, self.identity_cols, who)
+                        && !self.via_sets[..*order]
+                            .iter()
+                            .any(|(c, set)| set.contains(&r[*c]))
+                }
+            })
+            .collect()
+    }
+
+    /// Keep what children need from the rows, and hand them to the sink; how many.
+    async fn emit(
+        &self,
+        rows: Vec<Vec<SqlValue>>,
+        shared: Vec<bool>,
+        mine: &mut Kept,
+        sink: &mut dyn RowSink,
+    ) -> Result<u64, ConnectorError> {
+        let mut n = 0;
+        for (row, shared) in rows.into_iter().zip(shared) {
+            for (c, name) in self.keep_counts {
+                if !row[*c].is_null() {
+                    *mine
+                        .counts
+                        .entry(name.clone())
+                        .or_default()
+                        .entry(row[*c].clone())
+                        .or_default() += 1;
+                }
+            }
+            if !shared {
+                for (c, name) in self.keep_values {
+                    if !row[*c].is_null() {
+                        mine.values
+                            .entry(name.clone())
+                            .or_default()
+                            .insert(row[*c].clone());
+                    }
+                }
+            }
+            let json = self
+                .columns
+                .iter()
+                .zip(row)
+                .filter(|(c, _)| self.decl.is_exported(&c.name))
+                .map(|(c, v)| (c.name.clone(), to_json(&v, c.class)))
+                .collect();
+            sink.row(json)
+                .await
+                .map_err(|e| e.into_connector_error(self.connector))?;
+            n += 1;
+        }
+        Ok(n)
+    }
 }
 
 impl SqlConnector {
@@ -154,9 +239,18 @@ impl SqlConnector {
                 }
             }
             let mut mine = Kept::default();
+            let table = TableCtx {
+                connector: self.decl.name(),
+                decl,
+                columns: &columns,
+                identity_cols: &identity_cols,
+                keep_values: &keep_values,
+                keep_counts: &keep_counts,
+                via_sets: &via_sets,
+            };
+            let key_cols: Vec<&ColumnInfo> = key.iter().map(|&k| &columns[k]).collect();
             for search in &searches {
-                let mut last: Option<Vec<SqlValue>> = None;
-                loop {
+                let statement = |after: Option<&[SqlValue]>| {
                     let mut s = Stmt::new(dialect);
                     select_all(&mut s, &columns, &decl.name);
                     s.push("(");
@@ -176,11 +270,41 @@ impl SqlConnector {
                         }
                     }
                     s.push(")");
-                    let key_cols: Vec<&ColumnInfo> = key.iter().map(|&k| &columns[k]).collect();
-                    if let Some(last) = &last {
+                    if let Some(last) = after {
                         s.push(" AND ");
                         key_after(&mut s, &key_cols, last);
                     }
+                    s
+                };
+                if reverse.is_empty() {
+                    // Nothing to ask the database between pages: one statement whose
+                    // rows are read as they arrive, handled a page at a time.
+                    let mut stream = conn.fetch_stream(statement(None));
+                    let mut page = Vec::with_capacity(PAGE);
+                    loop {
+                        let next = stream
+                            .next()
+                            .await
+                            .transpose()
+                            .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
+                        let done = next.is_none();
+                        page.extend(next);
+                        if page.len() == PAGE || (done && !page.is_empty()) {
+                            let rows = table.filter(std::mem::take(&mut page), search, who);
+                            let shared = vec![false; rows.len()];
+                            counts[t] += table.emit(rows, shared, &mut mine, sink).await?;
+                        }
+                        if done {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                // Rows found here may be shared: the check asks the database per page,
+                // so pages are separate statements (keyset on the primary key).
+                let mut last: Option<Vec<SqlValue>> = None;
+                loop {
+                    let mut s = statement(last.as_deref());
                     s.push(" ORDER BY ");
                     for (i, c) in key_cols.iter().enumerate() {
                         if i > 0 {
@@ -197,18 +321,7 @@ impl SqlConnector {
                     last = rows
                         .last()
                         .map(|r| key.iter().map(|&k| r[k].clone()).collect());
-                    let rows: Vec<Vec<SqlValue>> = rows
-                        .into_iter()
-                        .filter(|r| match search {
-                            Search::Identity => matched(r, &identity_cols, who),
-                            Search::Via { order, .. } => {
-                                !matched(r, &identity_cols, who)
-                                    && !via_sets[..*order]
-                                        .iter()
-                                        .any(|(c, set)| set.contains(&r[*c]))
-                            }
-                        })
-                        .collect();
+                    let rows = table.filter(rows, search, who);
                     let shared = match search {
                         Search::Identity => vec![false; rows.len()],
                         Search::Via { .. } => {
@@ -216,36 +329,7 @@ impl SqlConnector {
                                 .await?
                         }
                     };
-                    for (row, shared) in rows.into_iter().zip(shared) {
-                        for (c, name) in &keep_counts {
-                            if !row[*c].is_null() {
-                                *mine
-                                    .counts
-                                    .entry(name.clone())
-                                    .or_default()
-                                    .entry(row[*c].clone())
-                                    .or_default() += 1;
-                            }
-                        }
-                        if !shared {
-                            for (c, name) in &keep_values {
-                                if !row[*c].is_null() {
-                                    mine.values
-                                        .entry(name.clone())
-                                        .or_default()
-                                        .insert(row[*c].clone());
-                                }
-                            }
-                        }
-                        let json = columns
-                            .iter()
-                            .zip(row)
-                            .filter(|(c, _)| decl.is_exported(&c.name))
-                            .map(|(c, v)| (c.name.clone(), to_json(&v, c.class)))
-                            .collect();
-                        sink.row(json).await.map_err(fail)?;
-                        counts[t] += 1;
-                    }
+                    counts[t] += table.emit(rows, shared, &mut mine, sink).await?;
                     if !full {
                         break;
                     }
