@@ -112,7 +112,7 @@ fn has_a_label(domain: &str) -> bool {
 /// identity's spellings byte for byte.
 pub fn matches_stored(stored: &str, spellings: &[String]) -> bool {
     let lowered = stored.to_lowercase();
-    spellings.iter().any(|s| *s == lowered)
+    spellings.contains(&lowered)
 }
 
 impl std::fmt::Debug for SubjectEmail {
