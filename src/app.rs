@@ -57,6 +57,11 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
         })?;
     let connectors =
         crate::fanout::Connectors::from_datamap(&datamap).map_err(StartError::Config)?;
+    for name in connectors.names() {
+        if let Some(sql) = connectors.sql(&name) {
+            sql.set_max_rows_per_subject(config.connectors.max_rows_per_subject);
+        }
+    }
     let state = AppState {
         connectors: Arc::new(connectors),
         mailer: Arc::new(mailer),

@@ -62,12 +62,25 @@ pub struct Config {
     pub audit: AuditConfig,
 }
 
-/// `[connectors]`: what data map files may read from the environment.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// `[connectors]`: what data map files may read from the environment, and how much one
+/// task may read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConnectorsConfig {
     /// Environment variables a data map may name in `${VAR}` besides `RIGHTSDESK_DM_*`.
     pub env_allow: Vec<String>,
+    /// Rows one task may read for one subject from one connector; past it the task
+    /// fails with a clear error instead of exhausting memory or filling the store.
+    pub max_rows_per_subject: u64,
+}
+
+impl Default for ConnectorsConfig {
+    fn default() -> Self {
+        Self {
+            env_allow: Vec::new(),
+            max_rows_per_subject: 5_000_000,
+        }
+    }
 }
 
 /// `[audit]`: the anchoring of the audit chain.

@@ -160,6 +160,9 @@ CREATE TABLE leads (
     last_activity_at TEXT NOT NULL
 );
 CREATE INDEX leads_email ON leads (email);
+-- Identity matching compares lower(email): these indexes serve it (`rightsdesk check`).
+CREATE INDEX leads_email_lower ON leads (lower(email));
+CREATE INDEX users_email_lower ON users (lower(email));
 CREATE TABLE website_visits (
     id INTEGER PRIMARY KEY,
     lead_id INTEGER REFERENCES leads (id),
@@ -180,6 +183,7 @@ CREATE TABLE chat_conversations (
     started_at TEXT NOT NULL
 );
 CREATE INDEX chat_conversations_email ON chat_conversations (visitor_email);
+CREATE INDEX chat_conversations_email_lower ON chat_conversations (lower(visitor_email));
 CREATE TABLE chat_messages (
     id INTEGER PRIMARY KEY,
     conversation_id INTEGER NOT NULL REFERENCES chat_conversations (id),

@@ -464,21 +464,25 @@ async fn run_operation(
     };
     match task.operation.as_str() {
         "access" => {
-            let found = engine.access(&who).await?;
-            let tables: Vec<Value> = found
-                .tables
-                .iter()
-                .map(|t| json!({ "table": t.table, "rows": t.rows.len() }))
-                .collect();
-            // The rows go to `task_result_parts` (encrypted, in parts the export streams);
-            // `tasks.result_ct` stays empty. Read them back with `crate::task_results`.
-            crate::task_results::store(state, &task.id, &found)
+            // The rows stream into `task_result_parts` (encrypted, in parts the export
+            // streams) as the connector reads them; `tasks.result_ct` stays empty. Read
+            // them back with `crate::task_results`.
+            let mut sink = crate::task_results::PartWriter::begin(state, &task.id)
                 .await
                 .map_err(|e| ConnectorError::Database {
                     connector: task.connector.clone(),
                     operation: "storing the access result".into(),
                     reason: e.to_string(),
                 })?;
+            let found = engine.access_into(&who, &mut sink).await?;
+            sink.finish()
+                .await
+                .map_err(|e| e.into_connector_error(&task.connector))?;
+            let tables: Vec<Value> = found
+                .tables
+                .iter()
+                .map(|t| json!({ "table": t.table, "rows": t.rows }))
+                .collect();
             Ok(Done::evidence(
                 json!({ "rows": found.row_count(), "tables": tables }),
             ))

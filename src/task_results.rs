@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::connectors::{AccessResult, TableRows};
+use crate::connectors::{AccessResult, RowSink, SinkError, TableRows};
 use crate::http::AppState;
 use crate::store::{ResultPart, ResultPartInfo, StoreError};
 
@@ -98,6 +98,100 @@ pub async fn store(
     let parts = split(state, result);
     state.store.replace_result_parts(task_id, &parts).await?;
     Ok(parts.len())
+}
+
+/// A [`RowSink`] that writes an access task's rows into its result parts as they come,
+/// one part at a time: memory is one part whatever the subject's data weighs. It
+/// enforces `connectors.max_rows_per_subject` (the task fails, saying so). Call
+/// [`PartWriter::finish`] after the access to write the last part.
+pub struct PartWriter<'a> {
+    state: &'a AppState,
+    task_id: String,
+    max_rows: u64,
+    rows: u64,
+    seq: i64,
+    table: Option<String>,
+    json: String,
+    columns: Vec<String>,
+    count: usize,
+}
+
+impl<'a> PartWriter<'a> {
+    /// Starts by removing any earlier result of the task (a retried task).
+    pub async fn begin(state: &'a AppState, task_id: &str) -> Result<Self, ResultError> {
+        state.store.replace_result_parts(task_id, &[]).await?;
+        Ok(Self {
+            state,
+            task_id: task_id.to_string(),
+            max_rows: state.config.connectors.max_rows_per_subject,
+            rows: 0,
+            seq: 0,
+            table: None,
+            json: String::from("["),
+            columns: Vec::new(),
+            count: 0,
+        })
+    }
+
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        let Some(table) = &self.table else {
+            return Ok(());
+        };
+        let json = std::mem::replace(&mut self.json, String::from("["));
+        let columns = std::mem::take(&mut self.columns);
+        let p = part(self.state, self.seq, table, columns, self.count, json);
+        self.count = 0;
+        self.seq += 1;
+        self.state
+            .store
+            .append_result_parts(&self.task_id, &[p])
+            .await
+            .map_err(|e| SinkError::Store(e.to_string()))
+    }
+
+    /// Write the last part; the number of rows written.
+    pub async fn finish(mut self) -> Result<u64, SinkError> {
+        self.flush().await?;
+        Ok(self.rows)
+    }
+}
+
+#[async_trait::async_trait]
+impl RowSink for PartWriter<'_> {
+    async fn table(&mut self, table: &str) -> Result<(), SinkError> {
+        // The previous table's last part (possibly empty: it was searched).
+        self.flush().await?;
+        self.table = Some(table.to_string());
+        Ok(())
+    }
+
+    async fn row(&mut self, row: Map<String, Value>) -> Result<(), SinkError> {
+        self.rows += 1;
+        if self.rows > self.max_rows {
+            return Err(SinkError::Full(format!(
+                "the subject has more than {} rows in this connector (connectors.max_rows_per_subject); the access stopped instead of exhausting memory",
+                self.max_rows
+            )));
+        }
+        let text = serde_json::to_string(&row).unwrap_or_else(|_| "{}".into());
+        if self.count > 0 && (self.count == PART_ROWS || self.json.len() + text.len() > PART_BYTES)
+        {
+            let table = self.table.clone();
+            self.flush().await?;
+            self.table = table;
+        }
+        if self.count > 0 {
+            self.json.push(',');
+        }
+        self.json.push_str(&text);
+        for k in row.keys() {
+            if !self.columns.iter().any(|c| c == k) {
+                self.columns.push(k.clone());
+            }
+        }
+        self.count += 1;
+        Ok(())
+    }
 }
 
 /// The parts of a task's result, without rows. Tasks finished before results were

@@ -1,5 +1,6 @@
 //! Benchmarks against real databases and the real service (`fanout`, `retention`,
-//! `export`, `signin`, and the peer workload below):
+//! `export`, `signin`, `large-subject`: one subject's millions of rows through the
+//! service, see its module; and the peer workload below):
 //!
 //! `rightsdesk-bench peer-workload --customers N --subjects K` loads the shared bench's peer
 //! workload (11 tables, 23 rows per customer; see `docs/benchmarks.md`) into two fresh
@@ -98,6 +99,12 @@ CREATE INDEX IF NOT EXISTS report_email_idx              ON public.report (email
 CREATE INDEX IF NOT EXISTS service_request_email_idx     ON public.service_request (email);
 CREATE INDEX IF NOT EXISTS service_request_alt_email_idx ON public.service_request (alt_email);
 CREATE INDEX IF NOT EXISTS service_request_employee_idx  ON public.service_request (employee_id);
+-- Identity matching compares lower(email) (the indexes `rightsdesk check` asks for);
+-- the hand-written SQL matches the same way.
+CREATE INDEX IF NOT EXISTS customer_email_lower_idx        ON public.customer (lower(email));
+CREATE INDEX IF NOT EXISTS visit_email_lower_idx           ON public.visit (lower(email));
+CREATE INDEX IF NOT EXISTS report_email_lower_idx          ON public.report (lower(email));
+CREATE INDEX IF NOT EXISTS service_request_email_lower_idx ON public.service_request (lower(email));
 "#;
 
 const TABLES: &[&str] = &[
@@ -142,6 +149,22 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         mb: u64,
     },
+    /// One subject with --rows rows in one PostgreSQL table: an access request end to
+    /// end through `rightsdesk serve` (peak RSS) beside PostgreSQL's own COPY of the rows.
+    LargeSubject {
+        #[arg(long, default_value_t = 2_000_000)]
+        rows: i64,
+        /// A PostgreSQL URL whose role may create databases.
+        #[arg(
+            long,
+            env = "RIGHTSDESK_BENCH_POSTGRES_URL",
+            default_value = "postgres://root@127.0.0.1:5432/test"
+        )]
+        database_url: String,
+        /// Keep the two databases afterwards.
+        #[arg(long)]
+        keep: bool,
+    },
     /// The shared bench's peer workload: SQL connector vs hand-written SQL on PostgreSQL.
     PeerWorkload {
         /// Customers loaded (23 rows each).
@@ -169,6 +192,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 mod export;
 #[path = "rightsdesk-bench/fanout.rs"]
 mod fanout;
+#[path = "rightsdesk-bench/large_subject.rs"]
+mod large_subject;
 #[path = "rightsdesk-bench/retention.rs"]
 mod retention;
 #[path = "rightsdesk-bench/service.rs"]
@@ -183,6 +208,11 @@ async fn main() -> Result<(), BoxError> {
         Command::Fanout(args) => fanout::run(args).await,
         Command::Retention(args) => retention::run(args).await,
         Command::Signin(args) => signin::run(args).await,
+        Command::LargeSubject {
+            rows,
+            database_url,
+            keep,
+        } => large_subject::run(rows, &database_url, keep).await,
         Command::PeerWorkload {
             customers,
             subjects,
@@ -540,7 +570,7 @@ async fn hand_access(conn: &mut PgConnection, email: &str) -> Result<usize, sqlx
     );
 
     let customers: Vec<Customer> = sqlx::query_as(
-        "SELECT id, email, name, created, address_id FROM public.customer WHERE email = $1",
+        "SELECT id, email, name, created, address_id FROM public.customer WHERE lower(email) = $1",
     )
     .bind(email)
     .fetch_all(&mut *conn)
@@ -582,19 +612,19 @@ async fn hand_access(conn: &mut PgConnection, email: &str) -> Result<usize, sqlx
     .fetch_all(&mut *conn)
     .await?;
     let visits: Vec<Visit> =
-        sqlx::query_as("SELECT email, last_visit FROM public.visit WHERE email = $1")
+        sqlx::query_as("SELECT email, last_visit FROM public.visit WHERE lower(email) = $1")
             .bind(email)
             .fetch_all(&mut *conn)
             .await?;
     let reports: Vec<Report> = sqlx::query_as(
-        "SELECT id, email, name, year, month, total_visits FROM public.report WHERE email = $1",
+        "SELECT id, email, name, year, month, total_visits FROM public.report WHERE lower(email) = $1",
     )
     .bind(email)
     .fetch_all(&mut *conn)
     .await?;
     let requests: Vec<ServiceRequest> = sqlx::query_as(
         "SELECT id, email, alt_email, opened, closed, employee_id \
-         FROM public.service_request WHERE email = $1",
+         FROM public.service_request WHERE lower(email) = $1",
     )
     .bind(email)
     .fetch_all(&mut *conn)
@@ -618,7 +648,7 @@ async fn hand_erase(conn: &mut PgConnection, email: &str) -> Result<u64, sqlx::E
     let mut tx = conn.begin().await?;
     let mut n = 0;
     let customers: Vec<(i32, Option<i64>)> = sqlx::query_as(
-        "UPDATE public.customer SET email = $2, name = NULL WHERE email = $1 \
+        "UPDATE public.customer SET email = $2, name = NULL WHERE lower(email) = $1 \
          RETURNING id, address_id",
     )
     .bind(email)
@@ -662,13 +692,13 @@ async fn hand_erase(conn: &mut PgConnection, email: &str) -> Result<u64, sqlx::E
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    n += sqlx::query("UPDATE public.visit SET email = $2 WHERE email = $1")
+    n += sqlx::query("UPDATE public.visit SET email = $2 WHERE lower(email) = $1")
         .bind(email)
         .bind(&hashed)
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    n += sqlx::query("UPDATE public.report SET email = $2 WHERE email = $1")
+    n += sqlx::query("UPDATE public.report SET email = $2 WHERE lower(email) = $1")
         .bind(email)
         .bind(&hashed)
         .execute(&mut *tx)
@@ -676,7 +706,7 @@ async fn hand_erase(conn: &mut PgConnection, email: &str) -> Result<u64, sqlx::E
         .rows_affected();
     // service_request: the data map hashes both addresses, each from its own value.
     let requests: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT id, alt_email FROM public.service_request WHERE email = $1 FOR UPDATE",
+        "SELECT id, alt_email FROM public.service_request WHERE lower(email) = $1 FOR UPDATE",
     )
     .bind(email)
     .fetch_all(&mut *tx)

@@ -24,6 +24,9 @@ pub struct ConnectorCheck {
     /// What an erasure will do that the data map leaves implicit (does not fail `check`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What works but should be fixed, without failing the check: identity columns
+    /// whose match no index serves, with the statement that creates the index.
+    pub advice: Vec<String>,
 }
 
 /// The data map's problems (file and key), and each connector's check when it parsed.
@@ -91,12 +94,23 @@ pub async fn run(datamap_dir: &Path, env_allow: &[String]) -> Report {
                 Err(_) => problems.push("the catalogue check timed out".into()),
             }
         }
+        let mut advice = Vec::new();
+        if problems.is_empty()
+            && let Some(sql) = engines.sql(decl.name())
+        {
+            match tokio::time::timeout(TEST_TIMEOUT, sql.index_advice()).await {
+                Ok(Ok(found)) => advice = found,
+                Ok(Err(e)) => problems.push(e.to_string()),
+                Err(_) => problems.push("the index check timed out".into()),
+            }
+        }
         connectors.push(ConnectorCheck {
             name: decl.name().to_string(),
             kind: decl.kind().to_string(),
             ok: problems.is_empty(),
             problems,
             notes,
+            advice,
         });
     }
     Report {
@@ -130,6 +144,9 @@ impl std::fmt::Display for Report {
             }
             for n in &c.notes {
                 writeln!(f, "{:width$}  {:8}    note: {n}", "", "")?;
+            }
+            for a in &c.advice {
+                writeln!(f, "{:width$}  {:8}    advice: {a}", "", "")?;
             }
         }
         Ok(())

@@ -208,6 +208,8 @@ struct ErasureAnswer {
 struct ErasureAnswerTable {
     table: String,
     #[serde(default)]
+    rows_found: Option<u64>,
+    #[serde(default)]
     rows_affected: u64,
     #[serde(default)]
     rows_kept: u64,
@@ -267,10 +269,14 @@ pub fn outcome(connector: &str, operation: &str, answer: Value) -> Result<Outcom
                         } else {
                             EraseAction::Delete
                         },
+                        rows_found: t.rows_found,
                         rows_affected: t.rows_affected,
                         rows_kept: t.rows_kept,
+                        kept_reason: None,
                         rows_left: t.rows_left,
                         implied_null: Vec::new(),
+                        left_reason: (t.rows_left > 0)
+                            .then(|| "the product reported rows left".to_string()),
                         retain_reason: t.retain_reason,
                     })
                     .collect(),
@@ -603,10 +609,13 @@ impl Connector for HttpConnector {
                             Some(ErasureTable {
                                 table: t.get("table")?.as_str()?.to_string(),
                                 action: EraseAction::Delete,
+                                rows_found: t.get("rows_found").and_then(Value::as_u64),
                                 rows_affected: t.get("rows_affected")?.as_u64()?,
                                 rows_kept: t.get("rows_kept")?.as_u64()?,
+                                kept_reason: None,
                                 rows_left: t.get("rows_left")?.as_u64()?,
                                 implied_null: Vec::new(),
+                                left_reason: None,
                                 retain_reason: None,
                             })
                         })

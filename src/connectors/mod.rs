@@ -25,27 +25,38 @@ pub use datamap::{
 };
 pub use sql::{SqlConnector, SqlPool, check_catalog};
 
-/// Who the operation is about: a normalised (trimmed, lower-case) email address.
+/// Who the operation is about: an email address in its canonical form (see
+/// [`SubjectEmail`]), with every spelling a product may have stored.
 ///
-/// Email columns are matched exactly against this normalised value (`col = $1`), not with
-/// `LOWER(col) = $1`: a function on the column defeats its index, and an erasure on a large
-/// product table must not become a sequential scan. Product databases are expected to
-/// store addresses in lower case (MySQL/MariaDB's default collations compare case-blind
-/// anyway); a column holding mixed-case addresses is not matched on PostgreSQL or SQLite.
+/// Matching (DESIGN "Identity matching"): a stored value matches when, lower-cased, it
+/// equals one of [`spellings`](Self::spellings) byte for byte, whatever the column's
+/// collation: case variants are the subject, accent, width and compatibility variants are
+/// not. Each engine turns that rule into an index-friendly search and checks every row
+/// it reads against the rule itself (see `sql` and `rightsdesk check`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Identity {
     email: String,
+    spellings: Vec<String>,
     /// Values found by other connectors' tasks (`connector.table.column` -> values), for
     /// the placeholders of key templates (see [`redis`]).
     found: BTreeMap<String, Vec<String>>,
 }
 
 impl Identity {
-    /// Normalise an address the way intake does (trim, lower case).
+    /// Canonicalise an address the way intake does. An address stored before intake
+    /// canonicalised (or one intake would now refuse) is still matched by its trimmed,
+    /// lower-cased form, so a request entered earlier keeps finding its rows.
     pub fn from_email(email: &str) -> Self {
-        Self {
-            email: email.trim().to_lowercase(),
-            found: BTreeMap::new(),
+        match SubjectEmail::parse(email) {
+            Ok(parsed) => Self::from(&parsed),
+            Err(_) => {
+                let lowered = email.trim().to_lowercase();
+                Self {
+                    email: lowered.clone(),
+                    spellings: vec![lowered],
+                    found: BTreeMap::new(),
+                }
+            }
         }
     }
 
@@ -64,15 +75,31 @@ impl Identity {
         &self.found
     }
 
-    /// The normalised address, for binding into queries.
+    /// The canonical address: what goes to HTTP and manual connectors, Redis `{email}`
+    /// placeholders, the blind index and the ledger.
     pub fn email(&self) -> &str {
         &self.email
+    }
+
+    /// Every spelling a stored value may equal once lower-cased: the canonical address
+    /// first, then its IDNA A-label spelling when the domain is internationalised.
+    pub fn spellings(&self) -> &[String] {
+        &self.spellings
+    }
+
+    /// Whether a stored value is this subject's address under the matching rule.
+    pub fn matches(&self, stored: &str) -> bool {
+        crate::domain::identity::matches_stored(stored, &self.spellings)
     }
 }
 
 impl From<&SubjectEmail> for Identity {
     fn from(email: &SubjectEmail) -> Self {
-        Self::from_email(email.expose())
+        Self {
+            email: email.expose().to_string(),
+            spellings: email.spellings().map(str::to_string).collect(),
+            found: BTreeMap::new(),
+        }
     }
 }
 
@@ -154,6 +181,87 @@ pub struct TableRows {
     pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// Where an access streams the subject's rows, table by table: every searched table is
+/// announced (even when nothing is found there), then its rows. The service's sink
+/// writes encrypted result parts and enforces `connectors.max_rows_per_subject`; an
+/// `Err` (its message names no personal data) stops the access.
+#[async_trait]
+pub trait RowSink: Send {
+    async fn table(&mut self, table: &str) -> Result<(), SinkError>;
+    async fn row(
+        &mut self,
+        row: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), SinkError>;
+}
+
+/// Why a sink stopped an access.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SinkError {
+    /// The subject has more rows than the sink takes: retrying cannot help.
+    #[error("{0}")]
+    Full(String),
+    /// The rows could not be stored (the service's database): worth retrying.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl SinkError {
+    /// The connector error a sink's refusal becomes.
+    pub fn into_connector_error(self, connector: &str) -> ConnectorError {
+        match self {
+            Self::Full(reason) => ConnectorError::Failed {
+                connector: connector.to_string(),
+                reason,
+            },
+            Self::Store(reason) => ConnectorError::Database {
+                connector: connector.to_string(),
+                operation: "storing the access result".into(),
+                reason,
+            },
+        }
+    }
+}
+
+/// How many rows an access streamed, per table in data-map order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessCounts {
+    pub tables: Vec<TableCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableCount {
+    pub table: String,
+    pub rows: u64,
+}
+
+impl AccessCounts {
+    pub fn row_count(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+}
+
+/// Feed a whole access result into a sink (engines that get their answer in one piece).
+pub async fn feed(
+    connector: &str,
+    result: AccessResult,
+    sink: &mut dyn RowSink,
+) -> Result<AccessCounts, ConnectorError> {
+    let fail = |e: SinkError| e.into_connector_error(connector);
+    let mut counts = Vec::with_capacity(result.tables.len());
+    for t in result.tables {
+        sink.table(&t.table).await.map_err(fail)?;
+        let rows = t.rows.len() as u64;
+        for row in t.rows {
+            sink.row(row).await.map_err(fail)?;
+        }
+        counts.push(TableCount {
+            table: t.table,
+            rows,
+        });
+    }
+    Ok(AccessCounts { tables: counts })
+}
+
 /// Everything one connector holds about the subject, table by table in data-map order
 /// (tables where nothing was found are listed with no rows: they were searched).
 #[derive(Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -229,15 +337,24 @@ pub struct Preview {
 pub struct ErasureTable {
     pub table: String,
     pub action: EraseAction,
+    /// Rows the search found before the erasure (`None`: the system did not say).
+    pub rows_found: Option<u64>,
+    /// Rows changed: deleted, or masked.
     pub rows_affected: u64,
     /// Rows kept on purpose (retained tables, shared rows); see [`PreviewTable::kept`].
     pub rows_kept: u64,
-    /// Found again after the erasure but not erased (deleted rows still present, masked
-    /// fields not masked): 0 everywhere is the proof that the erasure is complete.
+    /// Why rows were kept, when some were.
+    pub kept_reason: Option<String>,
+    /// Not erased after the erasure: rows it acted on that are still there (deleted
+    /// rows present, masked fields not masked, read again by primary key) and rows the
+    /// same identity search still finds. 0 everywhere is the proof that the erasure is
+    /// complete.
     pub rows_left: u64,
     /// `via` columns set to NULL because the rows they referenced were deleted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub implied_null: Vec<String>,
+    /// What the check after the erasure saw, when rows are left.
+    pub left_reason: Option<String>,
     pub retain_reason: Option<String>,
 }
 
@@ -286,6 +403,17 @@ pub trait Connector: Send + Sync {
     /// Check that the connection works (`POST /api/v1/connectors/{name}/test`).
     async fn test(&self) -> Result<(), ConnectorError>;
     async fn access(&self, who: &Identity) -> Result<AccessResult, ConnectorError>;
+    /// The access, streamed into `sink` table by table. Engines that can read a
+    /// subject's rows in pages (SQL) override this so that memory stays bounded
+    /// whatever the subject's data weighs; the default feeds [`access`](Self::access).
+    async fn access_into(
+        &self,
+        who: &Identity,
+        sink: &mut dyn RowSink,
+    ) -> Result<AccessCounts, ConnectorError> {
+        let result = self.access(who).await?;
+        feed(self.name(), result, sink).await
+    }
     async fn preview_erasure(&self, who: &Identity) -> Result<Preview, ConnectorError>;
     /// `hasher` turns a value into the hex HMAC-SHA256 under the deployment key (the
     /// `hash` mask), so masked values stay joinable across tables and systems.

@@ -670,13 +670,18 @@ impl RedisConnector {
                 .keys
                 .iter()
                 .zip(affected.into_iter().zip(left))
-                .map(|(t, (n, left))| ErasureTable {
+                .zip(&keys)
+                .map(|((t, (n, left)), before)| ErasureTable {
                     table: t.pattern.clone(),
                     action: EraseAction::Delete,
+                    rows_found: Some(before.len() as u64),
                     rows_affected: n,
                     rows_kept: 0,
+                    kept_reason: None,
                     rows_left: left.len() as u64,
                     implied_null: Vec::new(),
+                    left_reason: (!left.is_empty())
+                        .then(|| "keys still found by the same patterns after UNLINK".to_string()),
                     retain_reason: None,
                 })
                 .collect(),

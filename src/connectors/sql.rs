@@ -24,8 +24,10 @@
 
 mod backend;
 mod catalog;
+mod matching;
 mod purge;
 mod statement;
+mod stream;
 mod value;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -38,6 +40,7 @@ pub use purge::{BatchOutcome, HeldRows, PurgeCursor, PurgeError};
 
 use self::backend::Conn;
 use self::catalog::Catalog;
+use self::matching::Matching;
 use self::statement::{CHUNK, Dialect, Stmt, rows_per_statement};
 use self::value::{ColumnClass, ColumnInfo, SqlValue, coerce, expected_form, to_json};
 use super::datamap::{
@@ -45,9 +48,9 @@ use super::datamap::{
     TableDecl,
 };
 use super::{
-    AccessResult, Connector, ConnectorError, ErasureEvidence, ErasureTable, Found, FoundRow,
-    FoundTable, Hasher, Identity, Preview, PreviewTable, RectifyReport, RectifyTable, SetReport,
-    TableRows,
+    AccessCounts, AccessResult, Connector, ConnectorError, ErasureEvidence, ErasureTable, Found,
+    FoundRow, FoundTable, Hasher, Identity, Preview, PreviewTable, RectifyReport, RectifyTable,
+    RowSink, SetReport, TableRows,
 };
 
 /// Values of a date column that `check` reads to find ones that are not dates.
@@ -325,6 +328,9 @@ pub struct SqlConnector {
     decl: ConnectorDecl,
     pool: SqlPool,
     catalog: std::sync::Mutex<Option<Arc<Catalog>>>,
+    matching: std::sync::Mutex<Option<Arc<Matching>>>,
+    /// `connectors.max_rows_per_subject`: rows one traversal may hold.
+    max_rows: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for SqlConnector {
@@ -365,7 +371,26 @@ impl SqlConnector {
             decl,
             pool,
             catalog: std::sync::Mutex::new(None),
+            matching: std::sync::Mutex::new(None),
+            max_rows: std::sync::atomic::AtomicU64::new(5_000_000),
         })
+    }
+
+    /// Set `connectors.max_rows_per_subject`: a preview, erasure or other traversal that
+    /// finds more rows for one subject fails instead of holding them all.
+    pub fn set_max_rows_per_subject(&self, max: u64) {
+        self.max_rows
+            .store(max, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn too_many_rows(&self) -> ConnectorError {
+        ConnectorError::Failed {
+            connector: self.decl.name().to_string(),
+            reason: format!(
+                "the subject has more than {} rows in this connector (connectors.max_rows_per_subject); the task stopped instead of exhausting memory",
+                self.max_rows.load(std::sync::atomic::Ordering::Relaxed)
+            ),
+        }
     }
 
     pub fn decl(&self) -> &ConnectorDecl {
@@ -404,6 +429,54 @@ impl SqlConnector {
             *self.catalog.lock().unwrap_or_else(|e| e.into_inner()) = Some(loaded.clone());
         }
         Ok(loaded)
+    }
+
+    /// How each identity column is searched (see [`matching`]), read once per connector
+    /// like the catalogue.
+    async fn matching(&self, conn: &mut Conn<'_>) -> Result<Arc<Matching>, ConnectorError> {
+        if let Some(m) = self
+            .matching
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Ok(m);
+        }
+        let loaded = Arc::new(
+            Matching::load(conn, &self.decl)
+                .await
+                .map_err(self.db_err("reading the indexes of identity columns"))?,
+        );
+        *self.matching.lock().unwrap_or_else(|e| e.into_inner()) = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Identity columns whose match no index serves, as advice for `rightsdesk check`:
+    /// one line per column with the statement that creates the index. Read fresh from
+    /// the database (a running service picks a new index up on restart).
+    pub async fn index_advice(&self) -> Result<Vec<String>, ConnectorError> {
+        let mut held = self
+            .pool
+            .acquire()
+            .await
+            .map_err(self.db_err("connecting"))?;
+        let dialect = self.pool.dialect();
+        let catalog = Catalog::load(&mut held.conn())
+            .await
+            .map_err(self.db_err("reading the catalogue"))?;
+        let matching = Matching::load(&mut held.conn(), &self.decl)
+            .await
+            .map_err(self.db_err("reading the indexes of identity columns"))?;
+        let types = |t: &str, c: &str| catalog.column(t, c).map(|i| i.sql_type.clone());
+        Ok(matching
+            .missing_indexes(dialect, &types)
+            .into_iter()
+            .map(|(t, c, statement)| {
+                format!(
+                    "identity column \"{t}.{c}\" has no index its case-insensitive match can use (every search reads the whole table); create one with: {statement}"
+                )
+            })
+            .collect())
     }
 
     /// Check the data map against the live database (see [`check_catalog`]).
@@ -677,12 +750,22 @@ impl SqlConnector {
             affected.insert(p.table, n);
         }
 
-        // The evidence: what traversal still finds, inside the same transaction.
+        // The evidence, inside the same transaction: the rows acted on, read again by
+        // primary key (a row reached through a deleted parent is no longer reachable by
+        // traversal, so traversal alone could not see it), and what the same identity
+        // search and traversal still find.
+        let mut not_erased: Vec<BTreeSet<Vec<SqlValue>>> = Vec::with_capacity(plans.len());
+        for p in &plans {
+            not_erased.push(
+                self.recheck(&mut tx.conn(), &tr.tables[p.table], p, hash_len)
+                    .await?,
+            );
+        }
         let no_lock = vec![false; self.decl.tables().len()];
         let after = self
             .traverse(&mut tx.conn(), &catalog, who, &no_lock)
             .await?;
-        let left = self.plan(&after, hash_len)?;
+        let again = self.plan(&after, hash_len)?;
         tx.commit()
             .await
             .map_err(self.db_err("committing the erasure"))?;
@@ -690,18 +773,93 @@ impl SqlConnector {
         Ok(ErasureEvidence {
             tables: plans
                 .iter()
-                .zip(&left)
-                .map(|(p, l)| ErasureTable {
-                    table: self.decl.tables()[p.table].name.clone(),
-                    action: p.action,
-                    rows_affected: affected.get(&p.table).copied().unwrap_or(0),
-                    rows_kept: p.kept,
-                    rows_left: l.targets.len() as u64,
-                    implied_null: self.implied_columns(p.table),
-                    retain_reason: self.decl.tables()[p.table].retain_reason.clone(),
+                .zip(again.iter().zip(not_erased))
+                .map(|(p, (a, stale))| {
+                    let decl = &self.decl.tables()[p.table];
+                    let found_again = &after.tables[p.table];
+                    let mut left = stale.clone();
+                    for &i in &a.targets {
+                        left.insert(found_again.key_of(&found_again.rows[i]));
+                    }
+                    let newly = left.len() - stale.len();
+                    let mut why = Vec::new();
+                    if !stale.is_empty() {
+                        why.push(match p.action {
+                            EraseAction::Delete => format!(
+                                "{} deleted row(s) still present when read again by primary key",
+                                stale.len()
+                            ),
+                            _ => format!(
+                                "{} masked row(s) still holding unmasked values when read again by primary key",
+                                stale.len()
+                            ),
+                        });
+                    }
+                    if newly > 0 {
+                        why.push(format!(
+                            "{newly} row(s) still found by the identity search afterwards"
+                        ));
+                    }
+                    ErasureTable {
+                        table: decl.name.clone(),
+                        action: p.action,
+                        rows_found: Some(tr.tables[p.table].rows.len() as u64),
+                        rows_affected: affected.get(&p.table).copied().unwrap_or(0),
+                        rows_kept: p.kept,
+                        kept_reason: (p.kept > 0).then(|| kept_reason(p.action, decl)),
+                        rows_left: left.len() as u64,
+                        left_reason: (!why.is_empty()).then(|| why.join("; ")),
+                        implied_null: self.implied_columns(p.table),
+                        retain_reason: decl.retain_reason.clone(),
+                    }
                 })
                 .collect(),
         })
+    }
+
+    /// The keys of a plan's target rows that are not erased when read again: deleted
+    /// rows still present, masked rows with a masked column not holding its mask.
+    async fn recheck(
+        &self,
+        conn: &mut Conn<'_>,
+        found: &TableFound,
+        plan: &TablePlan,
+        hash_len: usize,
+    ) -> Result<BTreeSet<Vec<SqlValue>>, ConnectorError> {
+        let mut left = BTreeSet::new();
+        if plan.targets.is_empty() || plan.action == EraseAction::Retain {
+            return Ok(left);
+        }
+        let decl = &self.decl.tables()[plan.table];
+        let masks = match plan.action {
+            EraseAction::Anonymize => self.masked_columns(decl, found)?,
+            _ => Vec::new(),
+        };
+        let key_cols = found.key_columns();
+        for batch in plan.targets.chunks(rows_per_statement(found.key.len(), 0)) {
+            let keys: Vec<Vec<SqlValue>> = batch
+                .iter()
+                .map(|&i| found.key_of(&found.rows[i]))
+                .collect();
+            let key_refs: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
+            let mut s = Stmt::new(conn.dialect());
+            select_all(&mut s, &found.columns, &decl.name);
+            s.key_in(&key_cols, &key_refs);
+            let rows = conn.fetch(s).await.map_err(self.db_err(format!(
+                "reading table \"{}\" again after the erasure",
+                decl.name
+            )))?;
+            for values in rows {
+                let erased = !masks.is_empty()
+                    && masks
+                        .iter()
+                        .all(|&(c, m)| is_masked(&values[c], m, found.columns[c].class, hash_len));
+                if !erased {
+                    left.insert(found.key.iter().map(|&k| values[k].clone()).collect());
+                }
+            }
+        }
+        Ok(left)
     }
 
     /// Apply corrections `(field, value)` to the subject's rows. A field is `column`
@@ -941,6 +1099,9 @@ impl SqlConnector {
         lock: &[bool],
     ) -> Result<Traversal, ConnectorError> {
         let dialect = conn.dialect();
+        let matching = self.matching(conn).await?;
+        let max_rows = self.max_rows.load(std::sync::atomic::Ordering::Relaxed);
+        let mut total: u64 = 0;
         let decls = self.decl.tables();
         let mut tables = Vec::with_capacity(decls.len());
         for t in decls {
@@ -1021,28 +1182,36 @@ impl SqlConnector {
                 }
             }
 
-            for chunk in pack(!identity_cols.is_empty(), &via_conds) {
+            // The identity search is a superset of the matching rule (see `matching`):
+            // its rows count only when an identity column passes the rule itself.
+            if !identity_cols.is_empty() {
                 let mut s = Stmt::new(dialect);
-                s.push("SELECT ");
-                for (i, c) in found.columns.iter().enumerate() {
+                select_all(&mut s, &found.columns, &decl.name);
+                for (i, &c) in identity_cols.iter().enumerate() {
                     if i > 0 {
-                        s.push(", ");
+                        s.push(" OR ");
                     }
-                    s.select_column(c);
+                    let name = &found.columns[c].name;
+                    let m = matching.column(&decl.name, name);
+                    matching::push_search(&mut s, dialect, name, &m, who.spellings());
                 }
-                s.push(" FROM ").ident(&decl.name).push(" WHERE ");
+                if lock[t] && dialect != Dialect::Sqlite {
+                    s.push(" FOR UPDATE");
+                }
+                let rows = conn
+                    .fetch(s)
+                    .await
+                    .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
+                for values in rows {
+                    if matched(&values, &identity_cols, who) {
+                        insert_row(&mut found, values, &identity_cols, who);
+                    }
+                }
+            }
+            for chunk in pack(&via_conds) {
+                let mut s = Stmt::new(dialect);
+                select_all(&mut s, &found.columns, &decl.name);
                 let mut first = true;
-                if chunk.identity {
-                    for &c in &identity_cols {
-                        if !std::mem::take(&mut first) {
-                            s.push(" OR ");
-                        }
-                        let col = &found.columns[c];
-                        s.ident(&col.name)
-                            .push(" = ")
-                            .value(SqlValue::Text(who.email().to_string()), col);
-                    }
-                }
                 for (c, values) in &chunk.via {
                     if !std::mem::take(&mut first) {
                         s.push(" OR ");
@@ -1061,6 +1230,10 @@ impl SqlConnector {
                 }
             }
             self.mark_shared(conn, t, &mut found, &tables).await?;
+            total += found.rows.len() as u64;
+            if total > max_rows {
+                return Err(self.too_many_rows());
+            }
             tables[t] = found;
         }
         Ok(Traversal { tables })
@@ -1558,6 +1731,13 @@ impl Connector for SqlConnector {
     async fn access(&self, who: &Identity) -> Result<AccessResult, ConnectorError> {
         SqlConnector::access(self, who).await
     }
+    async fn access_into(
+        &self,
+        who: &Identity,
+        sink: &mut dyn RowSink,
+    ) -> Result<AccessCounts, ConnectorError> {
+        SqlConnector::access_into(self, who, sink).await
+    }
     async fn preview_erasure(&self, who: &Identity) -> Result<Preview, ConnectorError> {
         SqlConnector::preview_erasure(self, who).await
     }
@@ -1587,31 +1767,20 @@ impl Connector for SqlConnector {
     }
 }
 
-/// One `SELECT`'s share of a table's conditions: the identity columns (first statement
-/// only) and at most [`CHUNK`] `via` values in all.
+/// One `SELECT`'s share of a table's `via` conditions: at most [`CHUNK`] values in all.
 struct Chunk<'a> {
-    identity: bool,
     via: Vec<(usize, &'a [SqlValue])>,
 }
 
-fn pack(identity: bool, via: &[(usize, Vec<SqlValue>)]) -> Vec<Chunk<'_>> {
+fn pack(via: &[(usize, Vec<SqlValue>)]) -> Vec<Chunk<'_>> {
     let mut chunks = Vec::new();
-    let mut current = Chunk {
-        identity,
-        via: Vec::new(),
-    };
+    let mut current = Chunk { via: Vec::new() };
     let mut room = CHUNK;
     for (column, values) in via {
         let mut rest = values.as_slice();
         while !rest.is_empty() {
             if room == 0 {
-                chunks.push(std::mem::replace(
-                    &mut current,
-                    Chunk {
-                        identity: false,
-                        via: Vec::new(),
-                    },
-                ));
+                chunks.push(std::mem::replace(&mut current, Chunk { via: Vec::new() }));
                 room = CHUNK;
             }
             let take = room.min(rest.len());
@@ -1620,7 +1789,7 @@ fn pack(identity: bool, via: &[(usize, Vec<SqlValue>)]) -> Vec<Chunk<'_>> {
             room -= take;
         }
     }
-    if current.identity || !current.via.is_empty() {
+    if !current.via.is_empty() {
         chunks.push(current);
     }
     chunks
@@ -1632,10 +1801,7 @@ fn insert_row(
     identity_cols: &[usize],
     who: &Identity,
 ) {
-    let by_identity = identity_cols.iter().any(|&c| {
-        // MySQL's default collations matched case-blind; count such rows as matched too.
-        matches!(&values[c], SqlValue::Text(s) if s.to_lowercase() == who.email())
-    });
+    let by_identity = matched(&values, identity_cols, who);
     let key: Vec<SqlValue> = found.key.iter().map(|&k| values[k].clone()).collect();
     if let Some(&i) = found.index.get(&key) {
         found.rows[i].by_identity |= by_identity;
@@ -1648,6 +1814,45 @@ fn insert_row(
         shared: false,
         still_referenced: false,
     });
+}
+
+/// Why an erasure kept rows of a table (see [`PreviewTable::kept`]).
+fn kept_reason(action: EraseAction, decl: &TableDecl) -> String {
+    match action {
+        EraseAction::Retain => match &decl.retain_reason {
+            Some(r) => format!("retained: {r}"),
+            None => "retained (erase = \"retain\")".to_string(),
+        },
+        EraseAction::Delete => {
+            "still referenced by other subjects' rows or by this subject's retained rows"
+                .to_string()
+        }
+        EraseAction::Anonymize => "shared with other subjects' rows".to_string(),
+    }
+}
+
+/// Whether one of the row's identity columns holds the subject's address under the
+/// matching rule (lower-cased, byte for byte one of the spellings).
+/// Text that a driver hands over as bytes (MySQL/MariaDB text columns with a binary
+/// collation) is matched as the UTF-8 text it is.
+fn matched(values: &[SqlValue], identity_cols: &[usize], who: &Identity) -> bool {
+    identity_cols.iter().any(|&c| match &values[c] {
+        SqlValue::Text(s) => who.matches(s),
+        SqlValue::Bytes(b) => std::str::from_utf8(b).is_ok_and(|s| who.matches(s)),
+        _ => false,
+    })
+}
+
+/// `SELECT <every column> FROM table WHERE ` (the condition follows).
+fn select_all(s: &mut Stmt, columns: &[ColumnInfo], table: &str) {
+    s.push("SELECT ");
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            s.push(", ");
+        }
+        s.select_column(c);
+    }
+    s.push(" FROM ").ident(table).push(" WHERE ");
 }
 
 /// A `via` edge that reaches a child by its own (single-column) key through a parent's
@@ -1755,9 +1960,8 @@ mod tests {
         let many: Vec<SqlValue> = (0..2500).map(SqlValue::Int).collect();
         let few: Vec<SqlValue> = (0..10).map(SqlValue::Int).collect();
         let via = vec![(0, few), (1, many)];
-        let chunks = pack(true, &via);
+        let chunks = pack(&via);
         assert_eq!(chunks.len(), 3);
-        assert!(chunks[0].identity && !chunks[1].identity);
         for c in &chunks {
             assert!(c.via.iter().map(|(_, v)| v.len()).sum::<usize>() <= CHUNK);
         }
@@ -1767,8 +1971,7 @@ mod tests {
             .map(|(_, v)| v.len())
             .sum();
         assert_eq!(total, 2510);
-        assert!(pack(false, &[]).is_empty());
-        assert_eq!(pack(true, &[]).len(), 1);
+        assert!(pack(&[]).is_empty());
     }
 
     #[test]

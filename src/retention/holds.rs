@@ -161,13 +161,20 @@ pub async fn release(
     Ok(())
 }
 
-/// The id of a hold in force for this (normalised) address, if any.
+/// The id of a hold in force for this address, if any. The hold's blind index is of the
+/// canonical address; every spelling is looked up, so a hold placed before intake
+/// canonicalised internationalised domains (typed with an `xn--` A-label) still applies.
 pub async fn active_for(state: &AppState, email: &str) -> Result<Option<String>, StoreError> {
-    Ok(state
-        .store
-        .active_legal_hold(&state.keys.blind_index(email))
-        .await?
-        .map(|h| h.id))
+    for spelling in Identity::from_email(email).spellings() {
+        if let Some(h) = state
+            .store
+            .active_legal_hold(&state.keys.blind_index(spelling))
+            .await?
+        {
+            return Ok(Some(h.id));
+        }
+    }
+    Ok(None)
 }
 
 /// Every subject under hold, for a purge to skip.

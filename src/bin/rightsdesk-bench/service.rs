@@ -31,9 +31,9 @@ pub struct Figures {
     pub total_cpu_s: f64,
 }
 
-struct Service {
-    child: Child,
-    base: String,
+pub(crate) struct Service {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Service {
@@ -58,7 +58,7 @@ pub fn rightsdesk_binary() -> Result<PathBuf, BoxError> {
 }
 
 /// VmHWM (peak resident set) in MB and utime + stime in seconds of a process.
-pub fn proc_usage(pid: u32) -> (f64, f64) {
+pub(crate) fn proc_usage(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let hwm_kb: f64 = status
         .lines()
@@ -86,12 +86,21 @@ async fn start(
     database_url: &str,
     product_url: &str,
 ) -> Result<(Service, String), BoxError> {
+    let datamap = PEER_DATAMAP.replace("${RIGHTSDESK_DM_PEER_DATABASE_URL}", product_url);
+    start_with(dir, database_url, "peer.toml", &datamap).await
+}
+
+/// `rightsdesk serve` on `database_url` with one data-map file; the service and a staff
+/// (agent) token.
+pub(crate) async fn start_with(
+    dir: &Path,
+    database_url: &str,
+    datamap_file: &str,
+    datamap: &str,
+) -> Result<(Service, String), BoxError> {
     let bin = rightsdesk_binary()?;
     std::fs::create_dir_all(dir.join("datamap"))?;
-    std::fs::write(
-        dir.join("datamap/peer.toml"),
-        PEER_DATAMAP.replace("${RIGHTSDESK_DM_PEER_DATABASE_URL}", product_url),
-    )?;
+    std::fs::write(dir.join("datamap").join(datamap_file), datamap)?;
     std::fs::write(dir.join("secret.key"), "5a".repeat(32))?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -170,10 +179,21 @@ async fn submit(
     kind: &str,
     i: i64,
 ) -> Result<String, BoxError> {
+    submit_for(client, base, token, kind, &email(i)).await
+}
+
+/// Enter a staff request for an address and start it; returns its reference.
+pub(crate) async fn submit_for(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    kind: &str,
+    address: &str,
+) -> Result<String, BoxError> {
     let r = client
         .post(format!("{base}/api/v1/requests"))
         .bearer_auth(token)
-        .json(&json!({"kind": kind, "email": email(i), "verification_note": "benchmark"}))
+        .json(&json!({"kind": kind, "email": address, "verification_note": "benchmark"}))
         .send()
         .await?;
     if r.status() != 201 {

@@ -190,6 +190,11 @@ impl SqlTx {
     }
 }
 
+/// Rows of a query as they arrive (see [`Conn::fetch_stream`]).
+pub(crate) type RowStream<'s> = std::pin::Pin<
+    Box<dyn tokio_stream::Stream<Item = Result<Vec<SqlValue>, sqlx::Error>> + Send + 's>,
+>;
+
 /// A borrowed connection of any backend (inside a transaction or not).
 pub(crate) enum Conn<'c> {
     Pg(&'c mut PgConnection),
@@ -251,6 +256,29 @@ impl Conn<'_> {
                     .map(|r| (0..r.len()).map(|i| decode_sqlite(r, i)).collect())
                     .collect()
             }
+        }
+    }
+
+    /// Run a query and decode its rows one by one as the database sends them, so a
+    /// large result is never held whole (the connection is busy until the stream ends).
+    pub(crate) fn fetch_stream<'s>(&'s mut self, stmt: Stmt) -> RowStream<'s> {
+        use tokio_stream::StreamExt;
+        match self {
+            Self::Pg(c) => Box::pin(
+                bound!(stmt)
+                    .fetch(&mut **c)
+                    .map(|r| r.and_then(|r| (0..r.len()).map(|i| decode_pg(&r, i)).collect())),
+            ),
+            Self::My(c) => Box::pin(
+                bound!(stmt)
+                    .fetch(&mut **c)
+                    .map(|r| r.and_then(|r| (0..r.len()).map(|i| decode_mysql(&r, i)).collect())),
+            ),
+            Self::Lite(c) => Box::pin(
+                bound!(stmt)
+                    .fetch(&mut **c)
+                    .map(|r| r.and_then(|r| (0..r.len()).map(|i| decode_sqlite(&r, i)).collect())),
+            ),
         }
     }
 

@@ -90,6 +90,18 @@ impl Stmt {
         }
     }
 
+    /// A text parameter with no cast (identity searches compare text with text).
+    pub(crate) fn text(&mut self, value: String) -> &mut Self {
+        self.binds.push(SqlValue::Text(value));
+        match self.dialect {
+            Dialect::Postgres => {
+                let n = self.binds.len();
+                self.push(&format!("${n}"))
+            }
+            Dialect::MySql | Dialect::Sqlite => self.push("?"),
+        }
+    }
+
     /// `col IN (v1, v2, ...)`; `values` must not be empty.
     pub(crate) fn column_in(&mut self, col: &ColumnInfo, values: &[SqlValue]) -> &mut Self {
         self.ident(&col.name).push(" IN (");
