@@ -126,7 +126,7 @@ impl Setup {
 const DATAMAP: &str = r#"
 name = "crm"
 kind = "KIND"
-url = "${CRM_URL}"
+url = "${RIGHTSDESK_DM_CRM_URL}"
 
 [[tables]]
 name = "leads"
@@ -550,11 +550,9 @@ async fn case_variants_match_and_accent_variants_never_do(setup: Setup) {
             counts.row_count() as usize,
             leads.len() + visits + letters.len()
         );
-        // The stored value is exported as it is, not as the canonical form. (MariaDB
-        // hands `utf8mb4_bin` text over as bytes, exported as base64 until binary-
-        // collation text is read as text: issue 16 item 3, worked on separately.)
-        let bytes_as_text = setup.engine == Engine::MySql && setup.binary;
-        for r in streamed.rows["leads"].iter().filter(|_| !bytes_as_text) {
+        // The stored value is exported as it is (binary-collation text too), not as the
+        // canonical form.
+        for r in streamed.rows["leads"].iter() {
             let id = r["id"].as_i64().unwrap();
             let stored = LEADS.iter().find(|(i, _)| *i == id).unwrap().1;
             assert_eq!(r["email"], Value::String(stored.to_string()));
@@ -598,7 +596,7 @@ async fn case_variants_match_and_accent_variants_never_do(setup: Setup) {
     let after = db.newsletter().await;
     assert_eq!(after[&2], newsletter_before[&2]);
     assert_eq!(after[&3], newsletter_before[&3]);
-    // (`null`, not `hash`: a hash mask on MariaDB `utf8mb4_bin` text is issue 16 item 3.)
+    // (A `hash` mask on binary-collation text is covered in tests/connectors_storage.rs.)
     assert_eq!(
         after[&1], None,
         "the plain subject's newsletter address is masked"
@@ -863,7 +861,7 @@ async fn cli_check_prints_the_create_index_statement() {
     let toml = DATAMAP
         .replace("KIND", "sqlite")
         .replace("ERASE_VISITS", "delete")
-        .replace("${CRM_URL}", &db.url);
+        .replace("${RIGHTSDESK_DM_CRM_URL}", &db.url);
     std::fs::write(dir.path().join("datamap/crm.toml"), toml).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rightsdesk"))
         .arg("check")
