@@ -1,6 +1,7 @@
 //! One `Config`: defaults, then `rightsdesk.toml`, then `RIGHTSDESK_<SECTION>__<KEY>`
 //! environment variables. Secrets are wrapped so `Debug` never prints them.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,6 +11,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::domain::deadline::{ClockStart, DeadlinePolicy, Regime};
+use crate::domain::regime::{RegimeOverride, RegimeRules};
 use crate::domain::request::Kind;
 use crate::secret::Secret;
 
@@ -49,6 +51,9 @@ pub struct Config {
     pub intake: IntakeConfig,
     pub portal: PortalConfig,
     pub processing: ProcessingConfig,
+    /// `[regimes.<name>]`: per-regime overrides of the built-in rules (docs/regimes.md).
+    /// The name is a regime (`vcdpa`, `gdpr`, `"days:30"`, ...).
+    pub regimes: BTreeMap<String, RegimeOverride>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -316,6 +321,7 @@ impl Default for Config {
             intake: IntakeConfig::default(),
             portal: PortalConfig::default(),
             processing: ProcessingConfig::default(),
+            regimes: BTreeMap::new(),
         }
     }
 }
@@ -640,6 +646,29 @@ impl Config {
                 );
             }
         }
+        for (name, o) in &self.regimes {
+            match name.parse::<Regime>() {
+                Err(e) => bad(&format!("regimes.{name}"), e.to_string()),
+                Ok(regime) => {
+                    for (field, message) in o.problems() {
+                        bad(&format!("regimes.{name}.{field}"), message);
+                    }
+                    let rules = regime.rules().with(o);
+                    if rules.authority.as_ref().is_some_and(|a| a.name.trim().is_empty()) {
+                        bad(
+                            &format!("regimes.{name}.authority_name"),
+                            "is needed when only authority_url is given for a regime without a built-in authority".into(),
+                        );
+                    }
+                    if rules.authority.as_ref().is_some_and(|a| a.url.is_empty()) {
+                        bad(
+                            &format!("regimes.{name}.authority_url"),
+                            "is needed when only authority_name is given for a regime without a built-in authority".into(),
+                        );
+                    }
+                }
+            }
+        }
         if self
             .portal
             .initial_admin_email
@@ -652,6 +681,15 @@ impl Config {
             );
         }
         out
+    }
+
+    /// A regime's rules: the built-in row with `[regimes.<name>]` applied.
+    pub fn regime_rules(&self, regime: Regime) -> RegimeRules {
+        let rules = regime.rules();
+        match self.regimes.get(&regime.to_string()) {
+            Some(o) => rules.with(o),
+            None => rules,
+        }
     }
 
     pub fn deadline_policy(&self, regime: Option<Regime>) -> DeadlinePolicy {

@@ -250,14 +250,15 @@ pub async fn verify(
     let now = state.clock.now();
     let status = transition(current.status, Action::Verify, None).map_err(|_| AppError::Gone)?;
     let policy = state.config.deadline_policy(Some(current.regime));
+    let rules = state.config.regime_rules(current.regime);
     let tz = &state.config.deadlines.timezone.0;
     let received = current.received_at.with_timezone(tz).date_naive();
     let verified = now.with_timezone(tz).date_naive();
     let mut next = current.clone();
     next.status = status;
     next.verified_at = Some(now);
-    next.clock_started_on = Some(policy.start_day(received, verified));
-    let due = policy.due_date(received, verified);
+    next.clock_started_on = Some(policy.start_day_under(&rules, received, verified));
+    let due = policy.due_date_under(&rules, received, verified);
     next.due_date = Some(due);
     next.version += 1;
     next.updated_at = now;

@@ -271,10 +271,11 @@ pub async fn create_staff_request(
     req.verified_at = Some(entry.verified_at);
     req.verification_note_ct = Some(state.keys.encrypt(&entry.verification_note));
     let policy = state.config.deadline_policy(Some(entry.regime));
+    let rules = state.config.regime_rules(entry.regime);
     let received = local_date(state, entry.received_at);
     let verified = local_date(state, entry.verified_at);
-    req.clock_started_on = Some(policy.start_day(received, verified));
-    req.due_date = Some(policy.due_date(received, verified));
+    req.clock_started_on = Some(policy.start_day_under(&rules, received, verified));
+    req.due_date = Some(policy.due_date_under(&rules, received, verified));
     let event = Event {
         at: now,
         actor: actor.name.clone(),
@@ -442,8 +443,8 @@ pub async fn act(
                 current_status: Some(current.status.to_string()),
             })?;
             let reason = clean_text(reason);
-            let new_due = deadline::extend(
-                current.regime,
+            let new_due = deadline::extend_under(
+                &state.config.regime_rules(current.regime),
                 due,
                 current.extended,
                 today(state),
@@ -471,7 +472,11 @@ pub async fn act(
             note = Some(reason);
         }
         StaffAction::Resume => {
-            if let (Some(due), Some(held_at)) = (current.due_date, current.hold_started_at) {
+            // Under a regime whose clock a hold may not pause, the due date stays.
+            let pauses = state.config.regime_rules(current.regime).hold_pauses;
+            if let (true, Some(due), Some(held_at)) =
+                (pauses, current.due_date, current.hold_started_at)
+            {
                 let moved = deadline::due_after_hold(due, held_at, now);
                 next.due_date = Some(moved);
                 next.original_due_date = current
