@@ -487,6 +487,11 @@ pub async fn act(
                     "{days} whole day(s) on hold; due date {due} -> {moved}"
                 ));
                 detail["due_date"] = moved.to_string().into();
+            } else if let (false, Some(due)) = (pauses, current.due_date) {
+                note = Some(format!(
+                    "the {} clock does not pause on hold; due date stays {due}",
+                    current.regime
+                ));
             }
             next.held_from = None;
             next.hold_started_at = None;

@@ -522,3 +522,499 @@ impl RegimeOverride {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::deadline::{DeadlinePolicy, ExtensionError, extend_under};
+
+    fn d(year: i32, month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(year, month, day).expect("valid test date")
+    }
+
+    /// One hand-written expectation about a regime, read from its statute.
+    #[derive(Debug)]
+    enum V {
+        /// Clock start day -> due date (regime only, no policy promise).
+        Due(NaiveDate, NaiveDate),
+        /// Unextended due date -> latest extended due date (None: no extension).
+        ExtMax(NaiveDate, Option<NaiveDate>),
+        /// An extension asked on `today` for a request due on the first date.
+        Extend(NaiveDate, NaiveDate, Result<NaiveDate, ExtensionError>),
+        /// Received -> receipt must be confirmed by.
+        Ack(NaiveDate, Option<NaiveDate>),
+        /// Appeal received -> appeal decision due.
+        Appeal(NaiveDate, Option<NaiveDate>),
+        /// Appeal due -> latest extended appeal due.
+        AppealExt(NaiveDate, Option<NaiveDate>),
+        /// Opt-out received -> honoured by.
+        OptOut(NaiveDate, Option<NaiveDate>),
+        /// With `clock_starts = verified`, received and verified days -> clock start day.
+        ClockStart(NaiveDate, NaiveDate, NaiveDate),
+        /// Whether a hold pauses the clock.
+        HoldPauses(bool),
+        /// The complaint authority's URL contains this (None: no authority built in).
+        Authority(Option<&'static str>),
+    }
+
+    fn run(regime: Regime, vectors: &[V]) {
+        assert!(
+            vectors.len() >= 8,
+            "{regime}: at least 8 vectors, got {}",
+            vectors.len()
+        );
+        let rules = regime.rules();
+        let policy = DeadlinePolicy {
+            regime,
+            policy_days: 0,
+            clock_starts: ClockStart::Verified,
+        };
+        for v in vectors {
+            match v {
+                V::Due(start, due) => {
+                    assert_eq!(rules.statutory_due(*start), *due, "{regime} {v:?}");
+                    assert_eq!(regime.statutory_due(*start), *due, "{regime} {v:?}");
+                    assert_eq!(policy.due_date(*start, *start), *due, "{regime} {v:?}");
+                }
+                V::ExtMax(due, max) => {
+                    assert_eq!(rules.max_extension(*due), *max, "{regime} {v:?}");
+                    assert_eq!(regime.max_extension(*due), *max, "{regime} {v:?}");
+                }
+                V::Extend(due, today, result) => {
+                    let got = extend_under(&rules, *due, false, *today, None, "many records");
+                    assert_eq!(&got, result, "{regime} {v:?}");
+                }
+                V::Ack(received, by) => {
+                    assert_eq!(rules.acknowledge_by(*received), *by, "{regime} {v:?}")
+                }
+                V::Appeal(received, due) => {
+                    assert_eq!(rules.appeal_due(*received), *due, "{regime} {v:?}")
+                }
+                V::AppealExt(due, max) => {
+                    assert_eq!(rules.appeal_max_extension(*due), *max, "{regime} {v:?}")
+                }
+                V::OptOut(received, by) => {
+                    assert_eq!(rules.opt_out_due(*received), *by, "{regime} {v:?}")
+                }
+                V::ClockStart(received, verified, start) => {
+                    assert_eq!(
+                        policy.start_day(*received, *verified),
+                        *start,
+                        "{regime} {v:?}"
+                    )
+                }
+                V::HoldPauses(b) => assert_eq!(rules.hold_pauses, *b, "{regime}"),
+                V::Authority(None) => assert_eq!(rules.authority, None, "{regime}"),
+                V::Authority(Some(part)) => {
+                    let a = rules.authority.as_ref().expect("an authority");
+                    assert!(a.url.contains(part), "{regime}: {a:?}");
+                    assert!(a.url.starts_with("https://"), "{regime}: {a:?}");
+                    assert!(!a.name.trim().is_empty(), "{regime}: {a:?}");
+                }
+            }
+        }
+    }
+
+    fn too_late(due: NaiveDate) -> Result<NaiveDate, ExtensionError> {
+        Err(ExtensionError::TooLate { due })
+    }
+
+    // ---- GDPR and UK GDPR: Art. 12(3), one month + two months --------------------
+
+    fn gdpr_like() -> Vec<V> {
+        use V::*;
+        vec![
+            Due(d(2026, 1, 31), d(2026, 2, 28)),
+            Due(d(2024, 1, 31), d(2024, 2, 29)),
+            Due(d(2026, 3, 31), d(2026, 4, 30)),
+            Due(d(2026, 12, 15), d(2027, 1, 15)),
+            ExtMax(d(2026, 2, 28), Some(d(2026, 4, 28))),
+            ExtMax(d(2025, 12, 31), Some(d(2026, 2, 28))),
+            Extend(d(2026, 2, 28), d(2026, 2, 28), Ok(d(2026, 4, 28))),
+            Extend(d(2026, 2, 28), d(2026, 3, 1), too_late(d(2026, 2, 28))),
+            Ack(d(2026, 3, 2), None),
+            Appeal(d(2026, 3, 2), None),
+            AppealExt(d(2026, 3, 2), None),
+            OptOut(d(2026, 5, 31), Some(d(2026, 6, 30))),
+            // The clock starts on verification when so configured.
+            ClockStart(d(2026, 3, 2), d(2026, 3, 5), d(2026, 3, 5)),
+            HoldPauses(true),
+        ]
+    }
+
+    #[test]
+    fn gdpr_vectors() {
+        let mut v = gdpr_like();
+        v.push(V::Authority(Some("edpb.europa.eu")));
+        run(Regime::Gdpr, &v);
+    }
+
+    #[test]
+    fn uk_gdpr_vectors() {
+        let mut v = gdpr_like();
+        v.push(V::Authority(Some("ico.org.uk")));
+        run(Regime::UkGdpr, &v);
+    }
+
+    // ---- LGPD: Art. 19, II: 15 days ---------------------------------------------
+
+    #[test]
+    fn lgpd_vectors() {
+        use V::*;
+        run(
+            Regime::Lgpd,
+            &[
+                Due(d(2026, 11, 1), d(2026, 11, 16)),
+                Due(d(2026, 12, 20), d(2027, 1, 4)),
+                Due(d(2024, 2, 20), d(2024, 3, 6)),
+                Due(d(2026, 2, 20), d(2026, 3, 7)),
+                ExtMax(d(2026, 11, 16), None),
+                Extend(
+                    d(2026, 11, 16),
+                    d(2026, 11, 10),
+                    Err(ExtensionError::NotAllowed),
+                ),
+                Ack(d(2026, 11, 1), None),
+                Appeal(d(2026, 11, 1), None),
+                OptOut(d(2026, 11, 1), Some(d(2026, 11, 16))),
+                ClockStart(d(2026, 11, 1), d(2026, 11, 3), d(2026, 11, 3)),
+                HoldPauses(true),
+                Authority(Some("gov.br/anpd")),
+            ],
+        );
+    }
+
+    // ---- CCPA: Civ. Code 1798.130(a)(2); 11 CCR 7021, 7026 ------------------------
+
+    #[test]
+    fn ccpa_vectors() {
+        use V::*;
+        run(
+            Regime::Ccpa,
+            &[
+                Due(d(2026, 11, 20), d(2027, 1, 4)),
+                Due(d(2026, 1, 1), d(2026, 2, 15)),
+                ExtMax(d(2027, 1, 4), Some(d(2027, 2, 18))),
+                Extend(d(2027, 1, 4), d(2027, 1, 5), too_late(d(2027, 1, 4))),
+                // 45 days from receipt "regardless of time required to verify".
+                ClockStart(d(2026, 11, 20), d(2026, 11, 25), d(2026, 11, 20)),
+                // 10 business days to confirm receipt: Friday -> Friday two weeks on.
+                Ack(d(2026, 12, 4), Some(d(2026, 12, 18))),
+                // Received on a Saturday: Monday is business day 1.
+                Ack(d(2026, 12, 5), Some(d(2026, 12, 18))),
+                // Wednesday: two weekends crossed.
+                Ack(d(2026, 12, 9), Some(d(2026, 12, 23))),
+                // 15 business days to honour an opt-out.
+                OptOut(d(2026, 12, 7), Some(d(2026, 12, 28))),
+                OptOut(d(2026, 12, 6), Some(d(2026, 12, 25))),
+                OptOut(d(2026, 1, 30), Some(d(2026, 2, 20))),
+                Appeal(d(2026, 12, 7), None),
+                AppealExt(d(2026, 12, 7), None),
+                HoldPauses(true),
+                Authority(Some("cppa.ca.gov")),
+            ],
+        );
+    }
+
+    // ---- US state laws -----------------------------------------------------------
+
+    /// Vectors every 45 + 45 day state law shares.
+    fn us_45() -> Vec<V> {
+        use V::*;
+        vec![
+            // 45 days from receipt, across a month end (Sunday due date stays).
+            Due(d(2026, 1, 15), d(2026, 3, 1)),
+            Due(d(2026, 11, 20), d(2027, 1, 4)),
+            // Counted from receipt even when verification comes later.
+            ClockStart(d(2026, 1, 15), d(2026, 1, 20), d(2026, 1, 15)),
+            ExtMax(d(2026, 3, 1), Some(d(2026, 4, 15))),
+            // The extension must be told within the initial 45 days.
+            Extend(d(2026, 3, 1), d(2026, 3, 1), Ok(d(2026, 4, 15))),
+            Extend(d(2026, 3, 1), d(2026, 3, 2), too_late(d(2026, 3, 1))),
+            Ack(d(2026, 1, 15), None),
+        ]
+    }
+
+    #[test]
+    fn vcdpa_vectors() {
+        use V::*;
+        let mut v = us_45();
+        v.extend([
+            Appeal(d(2026, 4, 20), Some(d(2026, 6, 19))),
+            Appeal(d(2026, 12, 31), Some(d(2027, 3, 1))),
+            AppealExt(d(2026, 6, 19), None),
+            OptOut(d(2026, 1, 15), Some(d(2026, 3, 1))),
+            HoldPauses(false),
+            Authority(Some("oag.state.va.us")),
+        ]);
+        run(Regime::Vcdpa, &v);
+    }
+
+    #[test]
+    fn cpa_vectors() {
+        use V::*;
+        let mut v = us_45();
+        v.extend([
+            Appeal(d(2026, 6, 1), Some(d(2026, 7, 16))),
+            AppealExt(d(2026, 7, 16), Some(d(2026, 9, 14))),
+            OptOut(d(2026, 1, 15), Some(d(2026, 3, 1))),
+            HoldPauses(false),
+            Authority(Some("coag.gov")),
+        ]);
+        run(Regime::Cpa, &v);
+    }
+
+    #[test]
+    fn ctdpa_vectors() {
+        use V::*;
+        let mut v = us_45();
+        v.extend([
+            Appeal(d(2026, 2, 28), Some(d(2026, 4, 29))),
+            AppealExt(d(2026, 4, 29), None),
+            OptOut(d(2026, 1, 15), Some(d(2026, 3, 1))),
+            HoldPauses(false),
+            Authority(Some("portal.ct.gov")),
+        ]);
+        run(Regime::Ctdpa, &v);
+    }
+
+    #[test]
+    fn tdpsa_vectors() {
+        use V::*;
+        let mut v = us_45();
+        v.extend([
+            Appeal(d(2026, 4, 20), Some(d(2026, 6, 19))),
+            AppealExt(d(2026, 6, 19), None),
+            OptOut(d(2026, 1, 15), Some(d(2026, 3, 1))),
+            HoldPauses(false),
+            Authority(Some("texasattorneygeneral.gov")),
+        ]);
+        run(Regime::Tdpsa, &v);
+    }
+
+    #[test]
+    fn ocpa_vectors() {
+        use V::*;
+        let mut v = us_45();
+        v.extend([
+            Appeal(d(2026, 6, 1), Some(d(2026, 7, 16))),
+            AppealExt(d(2026, 7, 16), None),
+            OptOut(d(2026, 1, 15), Some(d(2026, 3, 1))),
+            HoldPauses(true),
+            Authority(Some("doj.state.or.us")),
+        ]);
+        run(Regime::Ocpa, &v);
+    }
+
+    #[test]
+    fn ucpa_vectors() {
+        use V::*;
+        let mut v = us_45();
+        v.extend([
+            Appeal(d(2026, 6, 1), None),
+            AppealExt(d(2026, 7, 16), None),
+            OptOut(d(2026, 1, 15), Some(d(2026, 3, 1))),
+            HoldPauses(false),
+            Authority(Some("dcp.utah.gov")),
+        ]);
+        run(Regime::Ucpa, &v);
+    }
+
+    #[test]
+    fn icdpa_vectors() {
+        use V::*;
+        run(
+            Regime::Icdpa,
+            &[
+                // 90 days from receipt.
+                Due(d(2026, 1, 1), d(2026, 4, 1)),
+                Due(d(2026, 11, 20), d(2027, 2, 18)),
+                ClockStart(d(2026, 1, 1), d(2026, 1, 9), d(2026, 1, 1)),
+                // One extension of 45 days, told within the initial 90.
+                ExtMax(d(2026, 4, 1), Some(d(2026, 5, 16))),
+                Extend(d(2026, 4, 1), d(2026, 3, 20), Ok(d(2026, 5, 16))),
+                Extend(d(2026, 4, 1), d(2026, 4, 2), too_late(d(2026, 4, 1))),
+                Appeal(d(2026, 4, 20), Some(d(2026, 6, 19))),
+                AppealExt(d(2026, 6, 19), None),
+                OptOut(d(2026, 1, 1), Some(d(2026, 4, 1))),
+                Ack(d(2026, 1, 1), None),
+                HoldPauses(false),
+                Authority(Some("iowaattorneygeneral.gov")),
+            ],
+        );
+    }
+
+    #[test]
+    fn custom_days_vectors() {
+        use V::*;
+        run(
+            Regime::Days(30),
+            &[
+                Due(d(2026, 11, 1), d(2026, 12, 1)),
+                Due(d(2026, 1, 31), d(2026, 3, 2)),
+                Due(d(2024, 1, 31), d(2024, 3, 1)),
+                ExtMax(d(2026, 12, 1), None),
+                Extend(
+                    d(2026, 12, 1),
+                    d(2026, 11, 20),
+                    Err(ExtensionError::NotAllowed),
+                ),
+                ClockStart(d(2026, 11, 1), d(2026, 11, 4), d(2026, 11, 4)),
+                Appeal(d(2026, 11, 1), None),
+                OptOut(d(2026, 11, 1), None),
+                Ack(d(2026, 11, 1), None),
+                HoldPauses(true),
+                Authority(None),
+            ],
+        );
+        assert_eq!(Regime::Days(1).statutory_due(d(2026, 12, 31)), d(2027, 1, 1));
+    }
+
+    // ---- business days -------------------------------------------------------------
+
+    #[test]
+    fn business_days_skip_weekends_for_every_start_day_and_length() {
+        let mut start = d(2026, 1, 1);
+        while start < d(2027, 1, 1) {
+            for n in 1..=25 {
+                let end = Period::business_days(n).after(start);
+                assert!(is_business_day(end), "{start} + {n}: {end} is a weekend");
+                let mut counted = 0;
+                let mut day = start;
+                while day < end {
+                    day = day.succ_opt().expect("in range");
+                    if is_business_day(day) {
+                        counted += 1;
+                    }
+                }
+                assert_eq!(counted, n, "{start} + {n} business days = {end}");
+            }
+            start = start.succ_opt().expect("in range");
+        }
+    }
+
+    #[test]
+    fn periods_saturate_at_the_last_date() {
+        for p in [
+            Period::days(45),
+            Period::months(1),
+            Period::business_days(15),
+            Period::business_days(5),
+        ] {
+            assert_eq!(p.after(NaiveDate::MAX), NaiveDate::MAX, "{p}");
+            assert_eq!(p.after(NaiveDate::MAX - Days::new(2)), NaiveDate::MAX, "{p}");
+        }
+    }
+
+    // ---- text forms and overrides ---------------------------------------------------
+
+    #[test]
+    fn period_text_round_trips_and_rejects_nonsense() {
+        for (text, p) in [
+            ("45 days", Period::days(45)),
+            ("1 day", Period::days(1)),
+            ("1 month", Period::months(1)),
+            ("2 months", Period::months(2)),
+            ("15 business days", Period::business_days(15)),
+            ("1 business day", Period::business_days(1)),
+        ] {
+            assert_eq!(text.parse::<Period>(), Ok(p), "{text}");
+            assert_eq!(p.to_string(), text);
+        }
+        assert_eq!("30 calendar days".parse(), Ok(Period::days(30)));
+        for bad in [
+            "", "45", "days", "0 days", "-1 days", "+5 days", "45 weeks", "3651 days",
+            "45days", "x days", "none",
+        ] {
+            let err = bad.parse::<Period>().expect_err(bad);
+            assert_eq!(err.input, bad);
+            assert!(err.to_string().contains("business days"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_override_replaces_only_the_values_it_gives() {
+        let o: RegimeOverride = toml::from_str(
+            r#"
+            response = "30 days"
+            extension = "none"
+            hold_pauses = true
+            appeal = "10 business days"
+            authority_name = "Virginia Office of the Attorney General, Computer Crime Section"
+            "#,
+        )
+        .expect("override parses");
+        let rules = Regime::Vcdpa.rules().with(&o);
+        assert_eq!(rules.response, Period::days(30));
+        assert_eq!(rules.extension, None);
+        assert!(rules.hold_pauses);
+        assert_eq!(rules.appeal, Some(Period::business_days(10)));
+        let a = rules.authority.as_ref().expect("authority");
+        assert_eq!(
+            a.name,
+            "Virginia Office of the Attorney General, Computer Crime Section"
+        );
+        assert_eq!(a.url, "https://www.oag.state.va.us/consumer-protection/");
+        // Untouched values stay.
+        assert!(rules.clock_from_receipt);
+        assert_eq!(rules.opt_out, Some(Period::days(45)));
+        // The due date follows the override.
+        assert_eq!(rules.statutory_due(d(2026, 1, 15)), d(2026, 2, 14));
+        assert_eq!(
+            extend_under(&rules, d(2026, 2, 14), false, d(2026, 2, 1), None, "r"),
+            Err(ExtensionError::NotAllowed)
+        );
+        assert_eq!(rules.appeal_due(d(2026, 12, 4)), Some(d(2026, 12, 18)));
+        // An empty override is the built-in row.
+        assert_eq!(
+            Regime::Ccpa.rules().with(&RegimeOverride::default()),
+            Regime::Ccpa.rules()
+        );
+    }
+
+    #[test]
+    fn an_extension_without_a_notice_rule_may_come_late() {
+        let rules = Regime::Ucpa.rules().with(&RegimeOverride {
+            extension_notice_before_due: Some(false),
+            ..Default::default()
+        });
+        assert_eq!(
+            extend_under(&rules, d(2026, 3, 1), false, d(2026, 3, 5), None, "r"),
+            Ok(d(2026, 4, 15))
+        );
+    }
+
+    #[test]
+    fn a_bad_override_names_its_key() {
+        let err = toml::from_str::<RegimeOverride>(r#"respons = "30 days""#)
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("respons"), "{err}");
+        let err = toml::from_str::<RegimeOverride>(r#"appeal = "sixty days""#)
+            .expect_err("bad period");
+        assert!(err.to_string().contains("none"), "{err}");
+        let o: RegimeOverride = toml::from_str(
+            r#"
+            appeal = "none"
+            appeal_extension = "60 days"
+            authority_url = "ftp://example.org"
+            authority_name = " "
+            "#,
+        )
+        .expect("parses");
+        let fields: Vec<&str> = o.problems().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["authority_name", "authority_url", "appeal_extension"]);
+    }
+
+    #[test]
+    fn every_named_regime_has_an_authority_and_a_response_period() {
+        for regime in Regime::NAMED {
+            let rules = regime.rules();
+            assert!(rules.authority.is_some(), "{regime}");
+            assert!(rules.response.length > 0, "{regime}");
+            assert_eq!(regime.to_string().parse::<Regime>(), Ok(regime));
+            if rules.appeal.is_none() {
+                assert_eq!(rules.appeal_max_extension(d(2026, 1, 1)), None, "{regime}");
+            }
+        }
+    }
+}
