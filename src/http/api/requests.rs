@@ -373,7 +373,8 @@ pub struct CreateRequest {
     pub received_at: Option<DateTime<Utc>>,
     /// When identity was verified; default: `received_at`.
     pub verified_at: Option<DateTime<Utc>>,
-    /// `gdpr`, `uk_gdpr`, `ccpa`, `lgpd` or `days:N`; default: the configured regime.
+    /// `gdpr`, `uk_gdpr`, `lgpd`, `ccpa`, `vcdpa`, `cpa`, `ctdpa`, `tdpsa`, `ocpa`, `ucpa`,
+    /// `icdpa` or `days:N` (docs/regimes.md); default: the configured regime.
     #[schema(value_type = Option<String>)]
     pub regime: Option<Regime>,
     /// How the requester's identity was verified.
