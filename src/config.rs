@@ -91,6 +91,10 @@ pub struct DeadlinesConfig {
     pub verification_expires: HumanDuration,
     /// A request never verified expires after this.
     pub unverified_expire: HumanDuration,
+    /// The subject's residence (`DE`, `US-VA`) -> regime. Adds to and overrides the
+    /// built-in table (EU/EEA -> gdpr, GB -> uk_gdpr, BR -> lgpd, US-CA -> ccpa, US-VA ->
+    /// vcdpa, ...); a residence in neither table gets `regime`.
+    pub jurisdictions: BTreeMap<String, Regime>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -348,6 +352,7 @@ impl Default for DeadlinesConfig {
             reminders_days: vec![7, 3, 1],
             verification_expires: HumanDuration::parse("24h").unwrap_or_default(),
             unverified_expire: HumanDuration::parse("14d").unwrap_or_default(),
+            jurisdictions: BTreeMap::new(),
         }
     }
 }
@@ -646,6 +651,14 @@ impl Config {
                 );
             }
         }
+        for code in self.deadlines.jurisdictions.keys() {
+            if crate::domain::regime::parse_residence(code).ok().as_deref() != Some(code.as_str()) {
+                bad(
+                    &format!("deadlines.jurisdictions.{code}"),
+                    "must be an upper-case country code like `BR` or a country and region like `US-VA` (ISO 3166)".into(),
+                );
+            }
+        }
         for (name, o) in &self.regimes {
             match name.parse::<Regime>() {
                 Err(e) => bad(&format!("regimes.{name}"), e.to_string()),
@@ -681,6 +694,15 @@ impl Config {
             );
         }
         out
+    }
+
+    /// The regime of a request from a subject living in `residence` (normalised).
+    pub fn regime_for(&self, residence: Option<&str>) -> Regime {
+        crate::domain::regime::regime_for_residence(
+            residence,
+            &self.deadlines.jurisdictions,
+            self.deadlines.regime,
+        )
     }
 
     /// A regime's rules: the built-in row with `[regimes.<name>]` applied.

@@ -20,6 +20,8 @@ pub struct IntakeInput {
     pub name: Option<String>,
     pub details: Option<String>,
     pub corrections: Option<Vec<Correction>>,
+    /// ISO 3166-1 alpha-2 (`DE`) or ISO 3166-2 (`US-VA`); empty means not given.
+    pub residence: Option<String>,
 }
 
 /// Parse and validate; every problem named by its field.
@@ -34,6 +36,17 @@ pub fn parse(input: IntakeInput) -> Result<Submission, AppError> {
         None,
         &mut errors,
     );
+    let residence = match input.residence.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(r) => match crate::domain::regime::parse_residence(r) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                errors.push(FieldError::new("residence", e.to_string()));
+                None
+            }
+        },
+    };
+    let s = s.map(|s| Submission { residence, ..s });
     match s {
         Some(s) if errors.is_empty() => Ok(s),
         _ => Err(AppError::Validation(errors)),
@@ -133,7 +146,7 @@ pub async fn submit(
         &s,
         Source::Subject,
         Status::AwaitingVerification,
-        state.config.deadlines.regime,
+        state.config.regime_for(s.residence.as_deref()),
         now,
     );
     let event = Event {

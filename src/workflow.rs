@@ -50,6 +50,8 @@ pub struct Submission {
     pub details: Option<String>,
     pub corrections: Option<Vec<Correction>>,
     pub scope: Option<String>,
+    /// The subject's residence (normalised ISO 3166 code), when given.
+    pub residence: Option<String>,
 }
 
 /// Check the parts of a submission that intake and staff entry share.
@@ -108,6 +110,7 @@ pub fn parse_submission(
                 .collect()
         }),
         scope,
+        residence: None,
     })
 }
 
@@ -221,6 +224,7 @@ pub fn new_request(
         version: 0,
         created_at: now,
         updated_at: now,
+        residence: s.residence.clone(),
     }
 }
 

@@ -523,6 +523,87 @@ impl RegimeOverride {
     }
 }
 
+/// A residence that is not ISO 3166-1 alpha-2 (`BR`) or ISO 3166-2 (`US-VA`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be a country code like `BR` or a country and region like `US-VA` (ISO 3166)")]
+pub struct ResidenceError;
+
+/// Normalise a residence: trimmed, upper case, `CC` or `CC-RRR` (region 1 to 3 letters or
+/// digits).
+pub fn parse_residence(text: &str) -> Result<String, ResidenceError> {
+    let t = text.trim().to_ascii_uppercase();
+    let (country, region) = match t.split_once('-') {
+        Some((c, r)) => (c, Some(r)),
+        None => (t.as_str(), None),
+    };
+    let country_ok = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
+    let region_ok = region.is_none_or(|r| {
+        (1..=3).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    });
+    if country_ok && region_ok {
+        Ok(t)
+    } else {
+        Err(ResidenceError)
+    }
+}
+
+/// EU member states and the other EEA countries (ISO 3166-1 alpha-2).
+const EU_EEA: [&str; 30] = [
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+];
+
+/// The built-in residence -> regime table (`[deadlines.jurisdictions]` adds to it and
+/// overrides it). `residence` is normalised ([`parse_residence`]).
+pub fn default_jurisdiction(residence: &str) -> Option<Regime> {
+    let by_region = match residence {
+        "US-CA" => Some(Regime::Ccpa),
+        "US-VA" => Some(Regime::Vcdpa),
+        "US-CO" => Some(Regime::Cpa),
+        "US-CT" => Some(Regime::Ctdpa),
+        "US-TX" => Some(Regime::Tdpsa),
+        "US-OR" => Some(Regime::Ocpa),
+        "US-UT" => Some(Regime::Ucpa),
+        "US-IA" => Some(Regime::Icdpa),
+        _ => None,
+    };
+    if by_region.is_some() {
+        return by_region;
+    }
+    let country = residence.split('-').next().unwrap_or(residence);
+    if EU_EEA.contains(&country) {
+        return Some(Regime::Gdpr);
+    }
+    match country {
+        "GB" => Some(Regime::UkGdpr),
+        "BR" => Some(Regime::Lgpd),
+        _ => None,
+    }
+}
+
+/// The regime for a residence, most specific first: the configured exact code, the
+/// built-in exact code (`US-VA`), the configured country, the built-in country, else
+/// `fallback` (`deadlines.regime`).
+pub fn regime_for_residence(
+    residence: Option<&str>,
+    configured: &std::collections::BTreeMap<String, Regime>,
+    fallback: Regime,
+) -> Regime {
+    let Some(r) = residence else { return fallback };
+    let country = r.split('-').next().unwrap_or(r);
+    let region = (country != r).then_some(r);
+    region
+        .and_then(|r| configured.get(r).copied())
+        .or_else(|| region.and_then(builtin_region))
+        .or_else(|| configured.get(country).copied())
+        .or_else(|| default_jurisdiction(country))
+        .unwrap_or(fallback)
+}
+
+fn builtin_region(residence: &str) -> Option<Regime> {
+    default_jurisdiction(residence).filter(|_| residence.starts_with("US-"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1016,5 +1097,51 @@ mod tests {
                 assert_eq!(rules.appeal_max_extension(d(2026, 1, 1)), None, "{regime}");
             }
         }
+    }
+
+    // ---- residence -> regime -----------------------------------------------------------
+
+    #[test]
+    fn residence_codes_are_normalised_and_checked() {
+        assert_eq!(parse_residence(" us-va "), Ok("US-VA".into()));
+        assert_eq!(parse_residence("de"), Ok("DE".into()));
+        assert_eq!(parse_residence("GB-SCT"), Ok("GB-SCT".into()));
+        for bad in ["", "U", "USA", "US-", "US-VIRG", "U1", "US_VA", "US-V A", "ÜS"] {
+            assert_eq!(parse_residence(bad), Err(ResidenceError), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn residence_picks_the_regime() {
+        let none = std::collections::BTreeMap::new();
+        let pick = |r: Option<&str>| regime_for_residence(r, &none, Regime::Days(30));
+        assert_eq!(pick(Some("US-VA")), Regime::Vcdpa);
+        assert_eq!(pick(Some("US-CA")), Regime::Ccpa);
+        assert_eq!(pick(Some("US-CO")), Regime::Cpa);
+        assert_eq!(pick(Some("US-CT")), Regime::Ctdpa);
+        assert_eq!(pick(Some("US-TX")), Regime::Tdpsa);
+        assert_eq!(pick(Some("US-OR")), Regime::Ocpa);
+        assert_eq!(pick(Some("US-UT")), Regime::Ucpa);
+        assert_eq!(pick(Some("US-IA")), Regime::Icdpa);
+        assert_eq!(pick(Some("DE")), Regime::Gdpr);
+        assert_eq!(pick(Some("NO")), Regime::Gdpr);
+        assert_eq!(pick(Some("FR-75")), Regime::Gdpr);
+        assert_eq!(pick(Some("GB")), Regime::UkGdpr);
+        assert_eq!(pick(Some("BR")), Regime::Lgpd);
+        assert_eq!(pick(Some("US-NY")), Regime::Days(30));
+        assert_eq!(pick(Some("US")), Regime::Days(30));
+        assert_eq!(pick(Some("CH")), Regime::Days(30));
+        assert_eq!(pick(None), Regime::Days(30));
+        let configured = std::collections::BTreeMap::from([
+            ("US".to_string(), Regime::Ccpa),
+            ("US-VA".to_string(), Regime::Days(10)),
+            ("CH".to_string(), Regime::Gdpr),
+        ]);
+        let pick = |r: &str| regime_for_residence(Some(r), &configured, Regime::Lgpd);
+        assert_eq!(pick("US-VA"), Regime::Days(10), "exact code first");
+        assert_eq!(pick("US-NY"), Regime::Ccpa, "then the country");
+        assert_eq!(pick("CH"), Regime::Gdpr);
+        assert_eq!(pick("US-CO"), Regime::Cpa, "a state's own law before the country");
+        assert_eq!(pick("GB"), Regime::UkGdpr, "built-in table");
     }
 }

@@ -47,6 +47,9 @@ pub struct RequestDetail {
     pub source: Source,
     #[schema(value_type = String, example = "gdpr")]
     pub regime: String,
+    /// Where the subject said they live (`DE`, `US-VA`); it chose `regime`.
+    #[schema(example = "US-VA")]
+    pub residence: Option<String>,
     pub received_at: DateTime<Utc>,
     pub verified_at: Option<DateTime<Utc>>,
     pub clock_started_on: Option<NaiveDate>,
@@ -154,6 +157,7 @@ fn detail(
         status: r.status,
         source: r.source,
         regime: r.regime.to_string(),
+        residence: r.residence.clone(),
         received_at: r.received_at,
         verified_at: r.verified_at,
         clock_started_on: r.clock_started_on,
