@@ -486,6 +486,15 @@ fn check_names_a_bad_regime_override_key() {
             "[regimes.ucpa]\nauthority_url = \"mailto:ag@example.org\"\n",
             "regimes.ucpa.authority_url",
         ),
+        // A residence that is not an ISO 3166 code, and a regime that does not exist.
+        (
+            "[deadlines.jurisdictions]\n\"Virginia\" = \"vcdpa\"\n",
+            "deadlines.jurisdictions.Virginia",
+        ),
+        (
+            "[deadlines.jurisdictions]\n\"US-NV\" = \"nevada\"\n",
+            "deadlines.jurisdictions.US-NV",
+        ),
         // A `days:N` regime has no built-in authority: a name alone is not enough.
         (
             "[regimes.\"days:30\"]\nauthority_name = \"Our regulator\"\n",
