@@ -667,7 +667,11 @@ impl Config {
                         bad(&format!("regimes.{name}.{field}"), message);
                     }
                     let rules = regime.rules().with(o);
-                    if rules.authority.as_ref().is_some_and(|a| a.name.trim().is_empty()) {
+                    if rules
+                        .authority
+                        .as_ref()
+                        .is_some_and(|a| a.name.trim().is_empty())
+                    {
                         bad(
                             &format!("regimes.{name}.authority_name"),
                             "is needed when only authority_url is given for a regime without a built-in authority".into(),

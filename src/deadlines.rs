@@ -189,7 +189,11 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, StoreError> {
     for req in state.store.ccpa_unacknowledged(ccpa_cutoff, PAGE).await? {
         let received = req.received_at.with_timezone(&tz).date_naive();
         // `[regimes.ccpa] acknowledge` may change the period or switch the check off.
-        let Some(ack_by) = state.config.regime_rules(req.regime).acknowledge_by(received) else {
+        let Some(ack_by) = state
+            .config
+            .regime_rules(req.regime)
+            .acknowledge_by(received)
+        else {
             continue;
         };
         if today <= ack_by {

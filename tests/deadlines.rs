@@ -524,17 +524,27 @@ async fn us_state_regimes_through_the_staff_api(backend: Backend) {
         let (s, v) = json(app.post_empty(&agent, &path(r, "start")).await).await;
         assert_eq!(s, 200, "{v}");
         let (s, v) = json(
-            app.post_json(&agent, &path(r, "hold"), &json!({"reason": "waiting for ID"}))
-                .await,
+            app.post_json(
+                &agent,
+                &path(r, "hold"),
+                &json!({"reason": "waiting for ID"}),
+            )
+            .await,
         )
         .await;
         assert_eq!(s, 200, "{v}");
     }
     app.clock.set(t("2026-10-15T10:00:00Z"));
     let (_, v) = json(app.post_empty(&agent, &path("vcdpa", "resume")).await).await;
-    assert_eq!(v["due_date"], "2026-11-15", "Virginia: a hold does not pause: {v}");
+    assert_eq!(
+        v["due_date"], "2026-11-15",
+        "Virginia: a hold does not pause: {v}"
+    );
     let (_, v) = json(app.post_empty(&agent, &path("ocpa", "resume")).await).await;
-    assert_eq!(v["due_date"], "2026-11-18", "Oregon: three whole days on hold: {v}");
+    assert_eq!(
+        v["due_date"], "2026-11-18",
+        "Oregon: three whole days on hold: {v}"
+    );
 
     // The regime's extension: 45 more days; Iowa's 45 on top of 90.
     for (r, extended) in [
@@ -543,8 +553,12 @@ async fn us_state_regimes_through_the_staff_api(backend: Backend) {
         ("ucpa", "2026-12-15"),
     ] {
         let (s, v) = json(
-            app.post_json(&agent, &path(r, "extend"), &json!({"reason": "many systems"}))
-                .await,
+            app.post_json(
+                &agent,
+                &path(r, "extend"),
+                &json!({"reason": "many systems"}),
+            )
+            .await,
         )
         .await;
         assert_eq!(s, 200, "{r}: {v}");

@@ -834,9 +834,10 @@ async fn token_for(app: &TestApp, sink: &SmtpSink, to: &str) -> String {
     let mut seen = sink.messages().len();
     loop {
         let mails = sink.messages();
-        if let Some(m) = mail_to(&mails, to).into_iter().find(|m| {
-            smtp::decoded_text(&m.data).contains("/verify/")
-        }) {
+        if let Some(m) = mail_to(&mails, to)
+            .into_iter()
+            .find(|m| smtp::decoded_text(&m.data).contains("/verify/"))
+        {
             let url = link(app, m, "/verify/");
             return url.rsplit('/').next().unwrap().to_string();
         }
@@ -875,10 +876,34 @@ async fn residence_chooses_the_regime(backend: Backend) {
     };
     // Received (and verified) 2026-10-10.
     let cases = [
-        ("va@example.com", Some("us-va"), "vcdpa", Some("US-VA"), "2026-11-24"),
-        ("ny@example.com", Some("US-NY"), "days:20", Some("US-NY"), "2026-10-30"),
-        ("de@example.com", Some("DE"), "gdpr", Some("DE"), "2026-11-10"),
-        ("ia@example.com", Some("US-IA"), "icdpa", Some("US-IA"), "2027-01-08"),
+        (
+            "va@example.com",
+            Some("us-va"),
+            "vcdpa",
+            Some("US-VA"),
+            "2026-11-24",
+        ),
+        (
+            "ny@example.com",
+            Some("US-NY"),
+            "days:20",
+            Some("US-NY"),
+            "2026-10-30",
+        ),
+        (
+            "de@example.com",
+            Some("DE"),
+            "gdpr",
+            Some("DE"),
+            "2026-11-10",
+        ),
+        (
+            "ia@example.com",
+            Some("US-IA"),
+            "icdpa",
+            Some("US-IA"),
+            "2027-01-08",
+        ),
         ("none@example.com", None, "gdpr", None, "2026-11-10"),
     ];
     for (email, residence, regime, stored, due) in cases {

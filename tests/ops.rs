@@ -476,11 +476,20 @@ fn check_with(config: &str) -> (Option<i32>, String) {
 fn check_names_a_bad_regime_override_key() {
     let cases = [
         // A misspelt field.
-        ("[regimes.vcdpa]\nrespons = \"30 days\"\n", "regimes.vcdpa.respons"),
+        (
+            "[regimes.vcdpa]\nrespons = \"30 days\"\n",
+            "regimes.vcdpa.respons",
+        ),
         // A period that is not one.
-        ("[regimes.cpa]\nappeal = \"sixty days\"\n", "regimes.cpa.appeal"),
+        (
+            "[regimes.cpa]\nappeal = \"sixty days\"\n",
+            "regimes.cpa.appeal",
+        ),
         // A regime Rightsdesk does not know.
-        ("[regimes.nevada]\nresponse = \"45 days\"\n", "regimes.nevada"),
+        (
+            "[regimes.nevada]\nresponse = \"45 days\"\n",
+            "regimes.nevada",
+        ),
         // An authority URL that is not a web address.
         (
             "[regimes.ucpa]\nauthority_url = \"mailto:ag@example.org\"\n",
@@ -518,7 +527,13 @@ fn check_names_a_bad_regime_override_key() {
     let config = Config::load(Some(&path)).expect("loads");
     let rules = config.regime_rules(rightsdesk::domain::deadline::Regime::Ccpa);
     assert!(!rules.hold_pauses);
-    assert_eq!(rules.opt_out.map(|p| p.to_string()).as_deref(), Some("10 business days"));
+    assert_eq!(
+        rules.opt_out.map(|p| p.to_string()).as_deref(),
+        Some("10 business days")
+    );
     let days = config.regime_rules(rightsdesk::domain::deadline::Regime::Days(30));
-    assert_eq!(days.authority.map(|a| a.url).as_deref(), Some("https://regulator.example"));
+    assert_eq!(
+        days.authority.map(|a| a.url).as_deref(),
+        Some("https://regulator.example")
+    );
 }

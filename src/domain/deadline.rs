@@ -271,14 +271,7 @@ pub fn extend(
     until: Option<NaiveDate>,
     reason: &str,
 ) -> Result<NaiveDate, ExtensionError> {
-    extend_under(
-        &regime.rules(),
-        due,
-        already_extended,
-        today,
-        until,
-        reason,
-    )
+    extend_under(&regime.rules(), due, already_extended, today, until, reason)
 }
 
 /// [`extend`] under `rules` (a regime's row with any configured override). When the rules
@@ -297,9 +290,7 @@ pub fn extend_under(
     if already_extended {
         return Err(ExtensionError::AlreadyExtended);
     }
-    let max = rules
-        .max_extension(due)
-        .ok_or(ExtensionError::NotAllowed)?;
+    let max = rules.max_extension(due).ok_or(ExtensionError::NotAllowed)?;
     if rules.extension_notice_before_due && today > due {
         return Err(ExtensionError::TooLate { due });
     }

@@ -2,7 +2,7 @@
 //! references and subject identity. Nothing here touches I/O.
 
 pub mod deadline;
-pub mod regime;
 pub mod identity;
 pub mod reference;
+pub mod regime;
 pub mod request;

@@ -95,7 +95,7 @@ fn add_business_days(start: NaiveDate, n: u32) -> NaiveDate {
     }
     // A start on a weekend with a whole number of weeks lands on a weekend: the
     // period ends on the last business day counted, which is the Friday before.
-    if n > 0 && n % 5 == 0 && !is_business_day(day) {
+    if n > 0 && n.is_multiple_of(5) && !is_business_day(day) {
         while !is_business_day(day) {
             day = match day.pred_opt() {
                 Some(d) => d,
@@ -410,7 +410,9 @@ impl RegimeRules {
 
     /// Latest date an appeal decision may be extended to, from its unextended due date.
     pub fn appeal_max_extension(&self, appeal_due: NaiveDate) -> Option<NaiveDate> {
-        self.appeal.and(self.appeal_extension).map(|p| p.after(appeal_due))
+        self.appeal
+            .and(self.appeal_extension)
+            .map(|p| p.after(appeal_due))
     }
 
     /// Date by which an opt-out received on `received` must be honoured.
@@ -538,7 +540,9 @@ pub fn parse_residence(text: &str) -> Result<String, ResidenceError> {
     };
     let country_ok = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
     let region_ok = region.is_none_or(|r| {
-        (1..=3).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        (1..=3).contains(&r.len())
+            && r.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     });
     if country_ok && region_ok {
         Ok(t)
@@ -549,8 +553,8 @@ pub fn parse_residence(text: &str) -> Result<String, ResidenceError> {
 
 /// EU member states and the other EEA countries (ISO 3166-1 alpha-2).
 const EU_EEA: [&str; 30] = [
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
-    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
 ];
 
 /// The built-in residence -> regime table (`[deadlines.jurisdictions]` adds to it and
@@ -948,7 +952,10 @@ mod tests {
                 Authority(None),
             ],
         );
-        assert_eq!(Regime::Days(1).statutory_due(d(2026, 12, 31)), d(2027, 1, 1));
+        assert_eq!(
+            Regime::Days(1).statutory_due(d(2026, 12, 31)),
+            d(2027, 1, 1)
+        );
     }
 
     // ---- business days -------------------------------------------------------------
@@ -983,7 +990,11 @@ mod tests {
             Period::business_days(5),
         ] {
             assert_eq!(p.after(NaiveDate::MAX), NaiveDate::MAX, "{p}");
-            assert_eq!(p.after(NaiveDate::MAX - Days::new(2)), NaiveDate::MAX, "{p}");
+            assert_eq!(
+                p.after(NaiveDate::MAX - Days::new(2)),
+                NaiveDate::MAX,
+                "{p}"
+            );
         }
     }
 
@@ -1004,8 +1015,17 @@ mod tests {
         }
         assert_eq!("30 calendar days".parse(), Ok(Period::days(30)));
         for bad in [
-            "", "45", "days", "0 days", "-1 days", "+5 days", "45 weeks", "3651 days",
-            "45days", "x days", "none",
+            "",
+            "45",
+            "days",
+            "0 days",
+            "-1 days",
+            "+5 days",
+            "45 weeks",
+            "3651 days",
+            "45days",
+            "x days",
+            "none",
         ] {
             let err = bad.parse::<Period>().expect_err(bad);
             assert_eq!(err.input, bad);
@@ -1067,11 +1087,11 @@ mod tests {
 
     #[test]
     fn a_bad_override_names_its_key() {
-        let err = toml::from_str::<RegimeOverride>(r#"respons = "30 days""#)
-            .expect_err("unknown key");
+        let err =
+            toml::from_str::<RegimeOverride>(r#"respons = "30 days""#).expect_err("unknown key");
         assert!(err.to_string().contains("respons"), "{err}");
-        let err = toml::from_str::<RegimeOverride>(r#"appeal = "sixty days""#)
-            .expect_err("bad period");
+        let err =
+            toml::from_str::<RegimeOverride>(r#"appeal = "sixty days""#).expect_err("bad period");
         assert!(err.to_string().contains("none"), "{err}");
         let o: RegimeOverride = toml::from_str(
             r#"
@@ -1083,7 +1103,10 @@ mod tests {
         )
         .expect("parses");
         let fields: Vec<&str> = o.problems().into_iter().map(|(f, _)| f).collect();
-        assert_eq!(fields, ["authority_name", "authority_url", "appeal_extension"]);
+        assert_eq!(
+            fields,
+            ["authority_name", "authority_url", "appeal_extension"]
+        );
     }
 
     #[test]
@@ -1106,7 +1129,9 @@ mod tests {
         assert_eq!(parse_residence(" us-va "), Ok("US-VA".into()));
         assert_eq!(parse_residence("de"), Ok("DE".into()));
         assert_eq!(parse_residence("GB-SCT"), Ok("GB-SCT".into()));
-        for bad in ["", "U", "USA", "US-", "US-VIRG", "U1", "US_VA", "US-V A", "ÜS"] {
+        for bad in [
+            "", "U", "USA", "US-", "US-VIRG", "U1", "US_VA", "US-V A", "ÜS",
+        ] {
             assert_eq!(parse_residence(bad), Err(ResidenceError), "{bad:?}");
         }
     }
@@ -1141,7 +1166,11 @@ mod tests {
         assert_eq!(pick("US-VA"), Regime::Days(10), "exact code first");
         assert_eq!(pick("US-NY"), Regime::Ccpa, "then the country");
         assert_eq!(pick("CH"), Regime::Gdpr);
-        assert_eq!(pick("US-CO"), Regime::Cpa, "a state's own law before the country");
+        assert_eq!(
+            pick("US-CO"),
+            Regime::Cpa,
+            "a state's own law before the country"
+        );
         assert_eq!(pick("GB"), Regime::UkGdpr, "built-in table");
     }
 }
