@@ -1,6 +1,7 @@
 //! One `Config`: defaults, then `rightsdesk.toml`, then `RIGHTSDESK_<SECTION>__<KEY>`
 //! environment variables. Secrets are wrapped so `Debug` never prints them.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,6 +11,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::domain::deadline::{ClockStart, DeadlinePolicy, Regime};
+use crate::domain::regime::{RegimeOverride, RegimeRules};
 use crate::domain::request::Kind;
 use crate::secret::Secret;
 
@@ -60,6 +62,9 @@ pub struct Config {
     pub processing: ProcessingConfig,
     pub connectors: ConnectorsConfig,
     pub audit: AuditConfig,
+    /// `[regimes.<name>]`: per-regime overrides of the built-in rules (docs/regimes.md).
+    /// The name is a regime (`vcdpa`, `gdpr`, `"days:30"`, ...).
+    pub regimes: BTreeMap<String, RegimeOverride>,
 }
 
 /// `[connectors]`: what data map files may read from the environment, and how much one
@@ -135,6 +140,10 @@ pub struct DeadlinesConfig {
     pub verification_expires: HumanDuration,
     /// A request never verified expires after this.
     pub unverified_expire: HumanDuration,
+    /// The subject's residence (`DE`, `US-VA`) -> regime. Adds to and overrides the
+    /// built-in table (EU/EEA -> gdpr, GB -> uk_gdpr, BR -> lgpd, US-CA -> ccpa, US-VA ->
+    /// vcdpa, ...); a residence in neither table gets `regime`.
+    pub jurisdictions: BTreeMap<String, Regime>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -387,6 +396,7 @@ impl Default for Config {
             processing: ProcessingConfig::default(),
             connectors: ConnectorsConfig::default(),
             audit: AuditConfig::default(),
+            regimes: BTreeMap::new(),
         }
     }
 }
@@ -413,6 +423,7 @@ impl Default for DeadlinesConfig {
             reminders_days: vec![7, 3, 1],
             verification_expires: HumanDuration::parse("24h").unwrap_or_default(),
             unverified_expire: HumanDuration::parse("14d").unwrap_or_default(),
+            jurisdictions: BTreeMap::new(),
         }
     }
 }
@@ -742,6 +753,41 @@ impl Config {
                 );
             }
         }
+        for code in self.deadlines.jurisdictions.keys() {
+            if crate::domain::regime::parse_residence(code).ok().as_deref() != Some(code.as_str()) {
+                bad(
+                    &format!("deadlines.jurisdictions.{code}"),
+                    "must be an upper-case country code like `BR` or a country and region like `US-VA` (ISO 3166)".into(),
+                );
+            }
+        }
+        for (name, o) in &self.regimes {
+            match name.parse::<Regime>() {
+                Err(e) => bad(&format!("regimes.{name}"), e.to_string()),
+                Ok(regime) => {
+                    for (field, message) in o.problems() {
+                        bad(&format!("regimes.{name}.{field}"), message);
+                    }
+                    let rules = regime.rules().with(o);
+                    if rules
+                        .authority
+                        .as_ref()
+                        .is_some_and(|a| a.name.trim().is_empty())
+                    {
+                        bad(
+                            &format!("regimes.{name}.authority_name"),
+                            "is needed when only authority_url is given for a regime without a built-in authority".into(),
+                        );
+                    }
+                    if rules.authority.as_ref().is_some_and(|a| a.url.is_empty()) {
+                        bad(
+                            &format!("regimes.{name}.authority_url"),
+                            "is needed when only authority_name is given for a regime without a built-in authority".into(),
+                        );
+                    }
+                }
+            }
+        }
         if self
             .portal
             .initial_admin_email
@@ -754,6 +800,24 @@ impl Config {
             );
         }
         out
+    }
+
+    /// The regime of a request from a subject living in `residence` (normalised).
+    pub fn regime_for(&self, residence: Option<&str>) -> Regime {
+        crate::domain::regime::regime_for_residence(
+            residence,
+            &self.deadlines.jurisdictions,
+            self.deadlines.regime,
+        )
+    }
+
+    /// A regime's rules: the built-in row with `[regimes.<name>]` applied.
+    pub fn regime_rules(&self, regime: Regime) -> RegimeRules {
+        let rules = regime.rules();
+        match self.regimes.get(&regime.to_string()) {
+            Some(o) => rules.with(o),
+            None => rules,
+        }
     }
 
     pub fn deadline_policy(&self, regime: Option<Regime>) -> DeadlinePolicy {

@@ -3,7 +3,7 @@
 //! removal of dead verification links. Every notice is recorded so it goes out once.
 
 use async_trait::async_trait;
-use chrono::{Datelike, NaiveDate, TimeDelta, Weekday};
+use chrono::{NaiveDate, TimeDelta};
 use serde_json::json;
 
 use crate::domain::deadline;
@@ -42,15 +42,7 @@ pub fn reminder_due(days_left: i64, thresholds: &[u32]) -> Option<u32> {
 
 /// `n` business days (Monday to Friday) after `from`.
 pub fn add_business_days(from: NaiveDate, n: u32) -> NaiveDate {
-    let mut d = from;
-    let mut left = n;
-    while left > 0 {
-        d = d.succ_opt().unwrap_or(d);
-        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-            left -= 1;
-        }
-    }
-    d
+    crate::domain::regime::Period::business_days(n).after(from)
 }
 
 fn staff_recipient(state: &AppState, req: &Request) -> String {
@@ -196,7 +188,14 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, StoreError> {
     let ccpa_cutoff = state.clock.now() - TimeDelta::days(10);
     for req in state.store.ccpa_unacknowledged(ccpa_cutoff, PAGE).await? {
         let received = req.received_at.with_timezone(&tz).date_naive();
-        let ack_by = add_business_days(received, 10);
+        // `[regimes.ccpa] acknowledge` may change the period or switch the check off.
+        let Some(ack_by) = state
+            .config
+            .regime_rules(req.regime)
+            .acknowledge_by(received)
+        else {
+            continue;
+        };
         if today <= ack_by {
             continue;
         }

@@ -20,6 +20,8 @@ pub struct IntakeInput {
     pub name: Option<String>,
     pub details: Option<String>,
     pub corrections: Option<Vec<Correction>>,
+    /// ISO 3166-1 alpha-2 (`DE`) or ISO 3166-2 (`US-VA`); empty means not given.
+    pub residence: Option<String>,
 }
 
 /// Parse and validate; every problem named by its field.
@@ -34,6 +36,17 @@ pub fn parse(input: IntakeInput) -> Result<Submission, AppError> {
         None,
         &mut errors,
     );
+    let residence = match input.residence.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(r) => match crate::domain::regime::parse_residence(r) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                errors.push(FieldError::new("residence", e.to_string()));
+                None
+            }
+        },
+    };
+    let s = s.map(|s| Submission { residence, ..s });
     match s {
         Some(s) if errors.is_empty() => Ok(s),
         _ => Err(AppError::Validation(errors)),
@@ -215,7 +228,7 @@ async fn submit_outcome(
         &s,
         Source::Subject,
         Status::AwaitingVerification,
-        state.config.deadlines.regime,
+        state.config.regime_for(s.residence.as_deref()),
         now,
     );
     let event = Event {
@@ -411,14 +424,15 @@ pub async fn verify(
     let now = state.clock.now();
     let status = transition(current.status, Action::Verify, None).map_err(|_| AppError::Gone)?;
     let policy = state.config.deadline_policy(Some(current.regime));
+    let rules = state.config.regime_rules(current.regime);
     let tz = &state.config.deadlines.timezone.0;
     let received = current.received_at.with_timezone(tz).date_naive();
     let verified = now.with_timezone(tz).date_naive();
     let mut next = current.clone();
     next.status = status;
     next.verified_at = Some(now);
-    next.clock_started_on = Some(policy.start_day(received, verified));
-    let due = policy.due_date(received, verified);
+    next.clock_started_on = Some(policy.start_day_under(&rules, received, verified));
+    let due = policy.due_date_under(&rules, received, verified);
     next.due_date = Some(due);
     next.version += 1;
     next.updated_at = now;

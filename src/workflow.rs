@@ -50,6 +50,8 @@ pub struct Submission {
     pub details: Option<String>,
     pub corrections: Option<Vec<Correction>>,
     pub scope: Option<String>,
+    /// The subject's residence (normalised ISO 3166 code), when given.
+    pub residence: Option<String>,
 }
 
 /// Check the parts of a submission that intake and staff entry share.
@@ -108,6 +110,7 @@ pub fn parse_submission(
                 .collect()
         }),
         scope,
+        residence: None,
     })
 }
 
@@ -228,6 +231,7 @@ pub fn new_request(
         version: 0,
         created_at: now,
         updated_at: now,
+        residence: s.residence.clone(),
     }
 }
 
@@ -281,10 +285,11 @@ pub async fn create_staff_request(
         &entry.verification_note,
     ));
     let policy = state.config.deadline_policy(Some(entry.regime));
+    let rules = state.config.regime_rules(entry.regime);
     let received = local_date(state, entry.received_at);
     let verified = local_date(state, entry.verified_at);
-    req.clock_started_on = Some(policy.start_day(received, verified));
-    req.due_date = Some(policy.due_date(received, verified));
+    req.clock_started_on = Some(policy.start_day_under(&rules, received, verified));
+    req.due_date = Some(policy.due_date_under(&rules, received, verified));
     let event = Event {
         at: now,
         actor: actor.name.clone(),
@@ -452,8 +457,8 @@ pub async fn act(
                 current_status: Some(current.status.to_string()),
             })?;
             let reason = clean_text(reason);
-            let new_due = deadline::extend(
-                current.regime,
+            let new_due = deadline::extend_under(
+                &state.config.regime_rules(current.regime),
                 due,
                 current.extended,
                 today(state),
@@ -481,7 +486,11 @@ pub async fn act(
             note = Some(reason);
         }
         StaffAction::Resume => {
-            if let (Some(due), Some(held_at)) = (current.due_date, current.hold_started_at) {
+            // Under a regime whose clock a hold may not pause, the due date stays.
+            let pauses = state.config.regime_rules(current.regime).hold_pauses;
+            if let (true, Some(due), Some(held_at)) =
+                (pauses, current.due_date, current.hold_started_at)
+            {
                 let moved = deadline::due_after_hold(due, held_at, now);
                 next.due_date = Some(moved);
                 next.original_due_date = current
@@ -492,6 +501,11 @@ pub async fn act(
                     "{days} whole day(s) on hold; due date {due} -> {moved}"
                 ));
                 detail["due_date"] = moved.to_string().into();
+            } else if let (false, Some(due)) = (pauses, current.due_date) {
+                note = Some(format!(
+                    "the {} clock does not pause on hold; due date stays {due}",
+                    current.regime
+                ));
             }
             next.held_from = None;
             next.hold_started_at = None;

@@ -423,6 +423,7 @@ backend_fn_tests!(
     unverified_requests_expire_and_lose_identity,
     ccpa_receipt_not_confirmed_is_escalated,
     sla_report_matches_hand_counted_requests,
+    us_state_regimes_through_the_staff_api,
 );
 
 /// Two replicas on one PostgreSQL database, ticking every second: each tick is one job.
@@ -488,4 +489,109 @@ async fn two_replicas_run_each_tick_once() {
         "{} ticks in {elapsed:.1}s: some ran twice",
         keys.len()
     );
+}
+
+/// Staff enter requests under each US state regime: the due date follows the statute
+/// (45 days, Iowa 90) counted from receipt, a configured override changes it, a hold
+/// only moves it where the regime lets a hold pause the clock, and the extension is the
+/// regime's.
+async fn us_state_regimes_through_the_staff_api(backend: Backend) {
+    let Some((app, _sink)) = app(backend, |c| {
+        c.deadlines.policy_days = 0;
+        c.regimes.insert(
+            "ucpa".into(),
+            toml::from_str("response = \"30 days\"").expect("override"),
+        );
+    })
+    .await
+    else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let enter = |regime: &'static str| {
+        json!({
+            "kind": "access",
+            "email": format!("{regime}@example.com"),
+            "received_at": "2026-10-01T12:00:00Z",
+            "regime": regime,
+            "verification_note": "letter with ID"
+        })
+    };
+    let mut refs = std::collections::BTreeMap::new();
+    for (regime, due) in [
+        ("vcdpa", "2026-11-15"),
+        ("cpa", "2026-11-15"),
+        ("ctdpa", "2026-11-15"),
+        ("tdpsa", "2026-11-15"),
+        ("ocpa", "2026-11-15"),
+        ("icdpa", "2026-12-30"),
+        // `[regimes.ucpa] response = "30 days"`.
+        ("ucpa", "2026-10-31"),
+    ] {
+        let (s, v) = json(
+            app.post_json(&agent, "/api/v1/requests", &enter(regime))
+                .await,
+        )
+        .await;
+        assert_eq!(s, 201, "{regime}: {v}");
+        assert_eq!(v["regime"], regime, "{v}");
+        assert_eq!(v["due_date"], due, "{regime}: {v}");
+        refs.insert(regime, v["reference"].as_str().unwrap().to_string());
+    }
+    // An unknown regime is a problem naming the field.
+    let resp = app
+        .post_json(&agent, "/api/v1/requests", &enter("nevada"))
+        .await;
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    assert!(status == 400 || status == 422, "{status}: {body}");
+    assert!(body.contains("regime"), "{body}");
+
+    // Three days on hold: Virginia's clock keeps running, Oregon's pauses.
+    app.clock.set(t("2026-10-12T09:00:00Z"));
+    let path = |r: &str, a: &str| format!("/api/v1/requests/{}/{a}", refs[r]);
+    for r in ["vcdpa", "ocpa"] {
+        let (s, v) = json(app.post_empty(&agent, &path(r, "start")).await).await;
+        assert_eq!(s, 200, "{v}");
+        let (s, v) = json(
+            app.post_json(
+                &agent,
+                &path(r, "hold"),
+                &json!({"reason": "waiting for ID"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    app.clock.set(t("2026-10-15T10:00:00Z"));
+    let (_, v) = json(app.post_empty(&agent, &path("vcdpa", "resume")).await).await;
+    assert_eq!(
+        v["due_date"], "2026-11-15",
+        "Virginia: a hold does not pause: {v}"
+    );
+    let (_, v) = json(app.post_empty(&agent, &path("ocpa", "resume")).await).await;
+    assert_eq!(
+        v["due_date"], "2026-11-18",
+        "Oregon: three whole days on hold: {v}"
+    );
+
+    // The regime's extension: 45 more days; Iowa's 45 on top of 90.
+    for (r, extended) in [
+        ("vcdpa", "2026-12-30"),
+        ("icdpa", "2027-02-13"),
+        ("ucpa", "2026-12-15"),
+    ] {
+        let (s, v) = json(
+            app.post_json(
+                &agent,
+                &path(r, "extend"),
+                &json!({"reason": "many systems"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{r}: {v}");
+        assert_eq!(v["due_date"], extended, "{r}: {v}");
+    }
 }

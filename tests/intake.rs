@@ -825,4 +825,142 @@ backend_fn_tests!(
     staff_actions_email_the_subject,
     permanent_delivery_failure_is_visible_on_the_request,
     forwarded_for_is_believed_only_from_trusted_proxies,
+    residence_chooses_the_regime,
 );
+
+/// The token of the verification link mailed to `to` (waiting for that mail to arrive).
+async fn token_for(app: &TestApp, sink: &SmtpSink, to: &str) -> String {
+    let mut seen = sink.messages().len();
+    loop {
+        let mails = sink.messages();
+        if let Some(m) = mail_to(&mails, to)
+            .into_iter()
+            .find(|m| smtp::decoded_text(&m.data).contains("/verify/"))
+        {
+            let url = link(app, m, "/verify/");
+            return url.rsplit('/').next().unwrap().to_string();
+        }
+        seen += 1;
+        sink.wait_for(seen, WAIT).await;
+    }
+}
+
+async fn verify_token(app: &TestApp, token: &str) -> Value {
+    let (s, v) = json(
+        app.client
+            .post(app.url("/api/v1/intake/verify"))
+            .json(&json!({"token": token}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+/// The subject's residence picks the regime: a Virginia resident's access request is due
+/// in 45 days, a configured `[deadlines.jurisdictions]` entry wins, no residence means
+/// `deadlines.regime`; a bad code is a problem on the API and a readable error on the form.
+async fn residence_chooses_the_regime(backend: Backend) {
+    let Some((app, sink)) = app_with_sink(backend, |c| {
+        c.deadlines.policy_days = 0;
+        c.deadlines
+            .jurisdictions
+            .insert("US-NY".into(), "days:20".parse().unwrap());
+    })
+    .await
+    else {
+        return;
+    };
+    // Received (and verified) 2026-10-10.
+    let cases = [
+        (
+            "va@example.com",
+            Some("us-va"),
+            "vcdpa",
+            Some("US-VA"),
+            "2026-11-24",
+        ),
+        (
+            "ny@example.com",
+            Some("US-NY"),
+            "days:20",
+            Some("US-NY"),
+            "2026-10-30",
+        ),
+        (
+            "de@example.com",
+            Some("DE"),
+            "gdpr",
+            Some("DE"),
+            "2026-11-10",
+        ),
+        (
+            "ia@example.com",
+            Some("US-IA"),
+            "icdpa",
+            Some("US-IA"),
+            "2027-01-08",
+        ),
+        ("none@example.com", None, "gdpr", None, "2026-11-10"),
+    ];
+    for (email, residence, regime, stored, due) in cases {
+        let mut body = json!({"kind": "access", "email": email});
+        if let Some(r) = residence {
+            body["residence"] = r.into();
+        }
+        let (s, accepted) = json(submit_api(&app, body).await).await;
+        assert_eq!(s, 202, "{accepted}");
+        let token = token_for(&app, &sink, email).await;
+        let v = verify_token(&app, &token).await;
+        assert_eq!(v["due_date"], due, "{email}: {v}");
+        let view = staff_view(&app, accepted["reference"].as_str().unwrap()).await;
+        assert_eq!(view["regime"], regime, "{view}");
+        assert_eq!(view["residence"], json!(stored), "{view}");
+        assert_eq!(view["due_date"], due);
+    }
+
+    // A code that is not ISO 3166: problem+json naming the field.
+    let p = problem(
+        submit_api(
+            &app,
+            json!({"kind": "access", "email": "x@example.com", "residence": "Virginia"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(p.to_string().contains("residence"), "{p}");
+
+    // The form: a bad code is shown next to the field, a good one is taken.
+    let form = |residence: &'static str, email: &'static str| {
+        app.client.post(app.url("/requests")).form(&[
+            ("kind", "access"),
+            ("email", email),
+            ("name", ""),
+            ("details", ""),
+            ("corrections", ""),
+            ("residence", residence),
+        ])
+    };
+    let resp = form("U-S-VA", "form@example.com").send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("id=\"residence-error\""), "{page}");
+    assert!(page.contains("US-VA"), "{page}");
+    let resp = form("BR", "form@example.com").send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    let page = resp.text().await.unwrap();
+    let reference = page
+        .split("class=\"ref\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let view = staff_view(&app, &reference).await;
+    assert_eq!(view["regime"], "lgpd", "{view}");
+    assert_eq!(view["residence"], "BR", "{view}");
+}

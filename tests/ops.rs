@@ -451,3 +451,92 @@ fn every_alert_has_a_rule_and_a_runbook_section() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// `rightsdesk check` with a config file: (exit code, stdout + stderr).
+fn check_with(config: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rightsdesk.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rightsdesk"))
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .current_dir(dir.path())
+        .env_remove("RIGHTSDESK_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run rightsdesk");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+/// `[regimes.<name>]` overrides are validated, and `rightsdesk check` names the bad key.
+#[test]
+fn check_names_a_bad_regime_override_key() {
+    let cases = [
+        // A misspelt field.
+        (
+            "[regimes.vcdpa]\nrespons = \"30 days\"\n",
+            "regimes.vcdpa.respons",
+        ),
+        // A period that is not one.
+        (
+            "[regimes.cpa]\nappeal = \"sixty days\"\n",
+            "regimes.cpa.appeal",
+        ),
+        // A regime Rightsdesk does not know.
+        (
+            "[regimes.nevada]\nresponse = \"45 days\"\n",
+            "regimes.nevada",
+        ),
+        // An authority URL that is not a web address.
+        (
+            "[regimes.ucpa]\nauthority_url = \"mailto:ag@example.org\"\n",
+            "regimes.ucpa.authority_url",
+        ),
+        // A residence that is not an ISO 3166 code, and a regime that does not exist.
+        (
+            "[deadlines.jurisdictions]\n\"Virginia\" = \"vcdpa\"\n",
+            "deadlines.jurisdictions.Virginia",
+        ),
+        (
+            "[deadlines.jurisdictions]\n\"US-NV\" = \"nevada\"\n",
+            "deadlines.jurisdictions.US-NV",
+        ),
+        // A `days:N` regime has no built-in authority: a name alone is not enough.
+        (
+            "[regimes.\"days:30\"]\nauthority_name = \"Our regulator\"\n",
+            "regimes.days:30.authority_url",
+        ),
+    ];
+    for (toml, key) in cases {
+        let (code, text) = check_with(toml);
+        assert_ne!(code, Some(0), "{toml}: {text}");
+        assert!(text.contains(key), "{toml}: expected {key} in:\n{text}");
+    }
+    // A good override passes the configuration checks and changes the rules.
+    let good = "[regimes.ccpa]\nhold_pauses = false\nopt_out = \"10 business days\"\n\
+                [regimes.\"days:30\"]\nauthority_name = \"Our regulator\"\n\
+                authority_url = \"https://regulator.example\"\n";
+    let (code, text) = check_with(good);
+    assert_eq!(code, Some(0), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rightsdesk.toml");
+    std::fs::write(&path, good).unwrap();
+    let config = Config::load(Some(&path)).expect("loads");
+    let rules = config.regime_rules(rightsdesk::domain::deadline::Regime::Ccpa);
+    assert!(!rules.hold_pauses);
+    assert_eq!(
+        rules.opt_out.map(|p| p.to_string()).as_deref(),
+        Some("10 business days")
+    );
+    let days = config.regime_rules(rightsdesk::domain::deadline::Regime::Days(30));
+    assert_eq!(
+        days.authority.map(|a| a.url).as_deref(),
+        Some("https://regulator.example")
+    );
+}

@@ -6,7 +6,9 @@
 //! the last representable date saturates to [`NaiveDate::MAX`] instead of
 //! panicking.
 
-use chrono::{DateTime, Days, Months, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+
+pub use super::regime::RegimeRules;
 
 /// Largest `N` accepted in the `days:N` regime form (about ten years).
 const MAX_CUSTOM_DAYS: u32 = 3650;
@@ -21,8 +23,11 @@ pub enum ClockStart {
     Received,
 }
 
-/// Statutory regime. Text form: "gdpr", "uk_gdpr", "ccpa", "lgpd", "days:N" (N in 1..=3650).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Statutory regime. Text form: "gdpr", "uk_gdpr", "ccpa", "lgpd", "vcdpa", "cpa",
+/// "ctdpa", "tdpsa", "ocpa", "ucpa", "icdpa", "days:N" (N in 1..=3650).
+///
+/// Each regime's rules are data: see [`Regime::rules`] and `docs/regimes.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Regime {
     /// EU GDPR, Art. 12(3): one calendar month, extendable by two more.
     Gdpr,
@@ -32,6 +37,20 @@ pub enum Regime {
     Ccpa,
     /// Brazil LGPD: 15 days, no extension.
     Lgpd,
+    /// Virginia Consumer Data Protection Act.
+    Vcdpa,
+    /// Colorado Privacy Act.
+    Cpa,
+    /// Connecticut Data Privacy Act.
+    Ctdpa,
+    /// Texas Data Privacy and Security Act.
+    Tdpsa,
+    /// Oregon Consumer Privacy Act.
+    Ocpa,
+    /// Utah Consumer Privacy Act.
+    Ucpa,
+    /// Iowa Consumer Data Protection Act.
+    Icdpa,
     /// A custom deadline of `N` calendar days, no extension.
     Days(u32),
 }
@@ -39,7 +58,7 @@ pub enum Regime {
 /// A regime string that is none of the accepted forms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown regime {input:?}: expected \"gdpr\", \"uk_gdpr\", \"ccpa\", \"lgpd\" or \"days:N\" with N from 1 to 3650"
+    "unknown regime {input:?}: expected \"gdpr\", \"uk_gdpr\", \"lgpd\", \"ccpa\", \"vcdpa\", \"cpa\", \"ctdpa\", \"tdpsa\", \"ocpa\", \"ucpa\", \"icdpa\" or \"days:N\" with N from 1 to 3650"
 )]
 pub struct RegimeParseError {
     /// The text that was rejected.
@@ -58,6 +77,13 @@ impl std::str::FromStr for Regime {
             "uk_gdpr" => Ok(Regime::UkGdpr),
             "ccpa" => Ok(Regime::Ccpa),
             "lgpd" => Ok(Regime::Lgpd),
+            "vcdpa" => Ok(Regime::Vcdpa),
+            "cpa" => Ok(Regime::Cpa),
+            "ctdpa" => Ok(Regime::Ctdpa),
+            "tdpsa" => Ok(Regime::Tdpsa),
+            "ocpa" => Ok(Regime::Ocpa),
+            "ucpa" => Ok(Regime::Ucpa),
+            "icdpa" => Ok(Regime::Icdpa),
             _ => {
                 let digits = s.strip_prefix("days:").ok_or_else(err)?;
                 // Plain ASCII digits only: `u32::from_str` would also take "+5".
@@ -82,6 +108,13 @@ impl std::fmt::Display for Regime {
             Regime::UkGdpr => f.write_str("uk_gdpr"),
             Regime::Ccpa => f.write_str("ccpa"),
             Regime::Lgpd => f.write_str("lgpd"),
+            Regime::Vcdpa => f.write_str("vcdpa"),
+            Regime::Cpa => f.write_str("cpa"),
+            Regime::Ctdpa => f.write_str("ctdpa"),
+            Regime::Tdpsa => f.write_str("tdpsa"),
+            Regime::Ocpa => f.write_str("ocpa"),
+            Regime::Ucpa => f.write_str("ucpa"),
+            Regime::Icdpa => f.write_str("icdpa"),
             Regime::Days(n) => write!(f, "days:{n}"),
         }
     }
@@ -100,12 +133,6 @@ impl<'de> serde::Deserialize<'de> for Regime {
     }
 }
 
-/// `date + months`, clamped to the month's last day, saturating at `NaiveDate::MAX`.
-fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
-    date.checked_add_months(Months::new(months))
-        .unwrap_or(NaiveDate::MAX)
-}
-
 /// `date + days`, saturating at `NaiveDate::MAX`.
 fn add_days(date: NaiveDate, days: u64) -> NaiveDate {
     date.checked_add_days(Days::new(days))
@@ -113,32 +140,36 @@ fn add_days(date: NaiveDate, days: u64) -> NaiveDate {
 }
 
 impl Regime {
-    /// Statutory due date from the clock start day.
+    /// Every named built-in regime (`days:N` aside), in the order the docs list them.
+    pub const NAMED: [Regime; 11] = [
+        Regime::Gdpr,
+        Regime::UkGdpr,
+        Regime::Lgpd,
+        Regime::Ccpa,
+        Regime::Vcdpa,
+        Regime::Cpa,
+        Regime::Ctdpa,
+        Regime::Tdpsa,
+        Regime::Ocpa,
+        Regime::Ucpa,
+        Regime::Icdpa,
+    ];
+
+    /// Statutory due date from the clock start day (built-in rules).
     pub fn statutory_due(self, start: NaiveDate) -> NaiveDate {
-        match self {
-            Regime::Gdpr | Regime::UkGdpr => add_months(start, 1),
-            Regime::Ccpa => add_days(start, 45),
-            Regime::Lgpd => add_days(start, 15),
-            Regime::Days(n) => add_days(start, u64::from(n)),
-        }
+        self.rules().statutory_due(start)
     }
 
-    /// CCPA counts from receipt whatever the config says; others use `configured`.
+    /// Regimes that count from receipt (CCPA and the US state laws) ignore `configured`.
     pub fn clock_start(self, configured: ClockStart) -> ClockStart {
-        match self {
-            Regime::Ccpa => ClockStart::Received,
-            Regime::Gdpr | Regime::UkGdpr | Regime::Lgpd | Regime::Days(_) => configured,
-        }
+        self.rules().clock_start(configured)
     }
 
     /// Latest date an extension may reach from the current (unextended) due date:
-    /// GDPR/UK: due + 2 calendar months (month-end clamped); CCPA: due + 45 days; LGPD and days:N: None (no extension allowed).
+    /// GDPR/UK: due + 2 calendar months (month-end clamped); CCPA and the US state laws:
+    /// due + 45 days; LGPD and days:N: None (no extension allowed).
     pub fn max_extension(self, due: NaiveDate) -> Option<NaiveDate> {
-        match self {
-            Regime::Gdpr | Regime::UkGdpr => Some(add_months(due, 2)),
-            Regime::Ccpa => Some(add_days(due, 45)),
-            Regime::Lgpd | Regime::Days(_) => None,
-        }
+        self.rules().max_extension(due)
     }
 }
 
@@ -156,16 +187,36 @@ pub struct DeadlinePolicy {
 impl DeadlinePolicy {
     /// The day the clock starts: `received` or `verified` per the regime's clock_start.
     pub fn start_day(&self, received: NaiveDate, verified: NaiveDate) -> NaiveDate {
-        match self.regime.clock_start(self.clock_starts) {
+        self.start_day_under(&self.regime.rules(), received, verified)
+    }
+
+    /// Due date = the earlier of statutory due and (start + policy_days); policy_days = 0 means no policy deadline.
+    pub fn due_date(&self, received: NaiveDate, verified: NaiveDate) -> NaiveDate {
+        self.due_date_under(&self.regime.rules(), received, verified)
+    }
+
+    /// [`Self::start_day`] under `rules` (the regime's row with any configured override).
+    pub fn start_day_under(
+        &self,
+        rules: &RegimeRules,
+        received: NaiveDate,
+        verified: NaiveDate,
+    ) -> NaiveDate {
+        match rules.clock_start(self.clock_starts) {
             ClockStart::Received => received,
             ClockStart::Verified => verified,
         }
     }
 
-    /// Due date = the earlier of statutory due and (start + policy_days); policy_days = 0 means no policy deadline.
-    pub fn due_date(&self, received: NaiveDate, verified: NaiveDate) -> NaiveDate {
-        let start = self.start_day(received, verified);
-        let statutory = self.regime.statutory_due(start);
+    /// [`Self::due_date`] under `rules` (the regime's row with any configured override).
+    pub fn due_date_under(
+        &self,
+        rules: &RegimeRules,
+        received: NaiveDate,
+        verified: NaiveDate,
+    ) -> NaiveDate {
+        let start = self.start_day_under(rules, received, verified);
+        let statutory = rules.statutory_due(start);
         if self.policy_days == 0 {
             statutory
         } else {
@@ -220,16 +271,27 @@ pub fn extend(
     until: Option<NaiveDate>,
     reason: &str,
 ) -> Result<NaiveDate, ExtensionError> {
+    extend_under(&regime.rules(), due, already_extended, today, until, reason)
+}
+
+/// [`extend`] under `rules` (a regime's row with any configured override). When the rules
+/// do not require notice before the due date, a late extension is not `TooLate`.
+pub fn extend_under(
+    rules: &RegimeRules,
+    due: NaiveDate,
+    already_extended: bool,
+    today: NaiveDate,
+    until: Option<NaiveDate>,
+    reason: &str,
+) -> Result<NaiveDate, ExtensionError> {
     if reason.trim().is_empty() {
         return Err(ExtensionError::MissingReason);
     }
     if already_extended {
         return Err(ExtensionError::AlreadyExtended);
     }
-    let max = regime
-        .max_extension(due)
-        .ok_or(ExtensionError::NotAllowed)?;
-    if today > due {
+    let max = rules.max_extension(due).ok_or(ExtensionError::NotAllowed)?;
+    if rules.extension_notice_before_due && today > due {
         return Err(ExtensionError::TooLate { due });
     }
     let new_due = until.unwrap_or(max);

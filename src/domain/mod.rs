@@ -4,4 +4,5 @@
 pub mod deadline;
 pub mod identity;
 pub mod reference;
+pub mod regime;
 pub mod request;

@@ -63,6 +63,9 @@ struct FormValues {
     /// For the kinds that need it (`[verification]` with `account_field`).
     #[serde(default)]
     account_value: String,
+    /// Where the subject lives (`DE`, `US-VA`); optional.
+    #[serde(default)]
+    residence: String,
 }
 
 /// The extra field of `[verification]` with `account_field`: its label and the kinds
@@ -189,6 +192,7 @@ async fn submit(
             name: Some(values.name.clone()),
             details: Some(values.details.clone()),
             corrections,
+            residence: Some(values.residence.clone()),
         })
     });
     if let Ok(kind) = values.kind.parse::<Kind>()

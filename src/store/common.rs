@@ -8,7 +8,7 @@ pub(crate) const REQUEST_COLUMNS: &str = "id, reference, kind, status, held_from
     email_ct, email_index, name_ct, details_ct, corrections_ct, scope, verification_note_ct, \
     received_at, verified_at, clock_started_on, due_date, original_due_date, extended, \
     extension_reason, deny_reason, deny_note, completed_at, closed_at, assignee, version, \
-    created_at, updated_at";
+    created_at, updated_at, residence";
 
 /// `REQUEST_COLUMNS` qualified by a table alias, for joins.
 pub(crate) fn request_columns_of(alias: &str) -> String {
@@ -63,6 +63,7 @@ macro_rules! bind_request {
             .bind($r.version)
             .bind($r.created_at)
             .bind($r.updated_at)
+            .bind(&$r.residence)
     };
 }
 
@@ -326,7 +327,7 @@ macro_rules! store_impl {
                 let mut tx = self.begin_write().await?;
                 let sql = format!(
                     "INSERT INTO requests ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
+                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
                     $crate::store::common::REQUEST_COLUMNS
                 );
                 bind_request!(sqlx::query(sqlx::AssertSqlSafe(sql)), req)

@@ -69,6 +69,8 @@ pub struct Request {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The subject's residence as given (ISO 3166-1 alpha-2 or ISO 3166-2), if any.
+    pub residence: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -103,6 +105,7 @@ struct RequestRow {
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    residence: Option<String>,
 }
 
 fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
@@ -148,6 +151,7 @@ impl TryFrom<RequestRow> for Request {
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            residence: r.residence,
         })
     }
 }

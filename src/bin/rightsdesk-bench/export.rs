@@ -77,6 +77,7 @@ async fn bench(dir: &std::path::Path, mb: u64) -> Result<(), BoxError> {
             details: None,
             corrections: None,
             scope: None,
+            residence: None,
         },
         received_at: state.clock.now(),
         verified_at: state.clock.now(),

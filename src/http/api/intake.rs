@@ -27,6 +27,9 @@ pub struct IntakeBody {
     /// The value the product knows (e.g. a customer number), for the kinds that need it
     /// (`[verification]` with `account_field`); otherwise ignored. At most 200 characters.
     pub account_value: Option<String>,
+    /// Where the subject lives: ISO 3166-1 alpha-2 (`DE`) or, for the US, ISO 3166-2
+    /// (`US-VA`). Chooses the request's regime through `[deadlines.jurisdictions]`.
+    pub residence: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,6 +57,7 @@ pub async fn submit(
         name: body.name,
         details: body.details,
         corrections: body.corrections,
+        residence: body.residence,
     })?;
     crate::verification::check_field(&state, body.kind, body.account_value.as_deref())?;
     let answer = intake::submit_answer(&state, &client, submission).await?;

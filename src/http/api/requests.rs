@@ -47,6 +47,9 @@ pub struct RequestDetail {
     pub source: Source,
     #[schema(value_type = String, example = "gdpr")]
     pub regime: String,
+    /// Where the subject said they live (`DE`, `US-VA`); it chose `regime`.
+    #[schema(example = "US-VA")]
+    pub residence: Option<String>,
     pub received_at: DateTime<Utc>,
     pub verified_at: Option<DateTime<Utc>>,
     pub clock_started_on: Option<NaiveDate>,
@@ -158,6 +161,7 @@ fn detail(
         status: r.status,
         source: r.source,
         regime: r.regime.to_string(),
+        residence: r.residence.clone(),
         received_at: r.received_at,
         verified_at: r.verified_at,
         clock_started_on: r.clock_started_on,
@@ -377,7 +381,8 @@ pub struct CreateRequest {
     pub received_at: Option<DateTime<Utc>>,
     /// When identity was verified; default: `received_at`.
     pub verified_at: Option<DateTime<Utc>>,
-    /// `gdpr`, `uk_gdpr`, `ccpa`, `lgpd` or `days:N`; default: the configured regime.
+    /// `gdpr`, `uk_gdpr`, `lgpd`, `ccpa`, `vcdpa`, `cpa`, `ctdpa`, `tdpsa`, `ocpa`, `ucpa`,
+    /// `icdpa` or `days:N` (docs/regimes.md); default: the configured regime.
     #[schema(value_type = Option<String>)]
     pub regime: Option<Regime>,
     /// How the requester's identity was verified.
