@@ -522,10 +522,11 @@ async fn run_operation(
                 result: None,
                 ledger: Some(LedgerEntry {
                     identity_hmac: state.keys.blind_index(who.email()),
-                    identity_ct: Some(state.keys.seal_at(
-                        crate::crypto::Field::ledger_identity(&task.id),
-                        who.email(),
-                    )),
+                    identity_ct: Some(
+                        state
+                            .keys
+                            .seal_at(crate::crypto::Field::ledger_identity(&task.id), who.email()),
+                    ),
                     connector: task.connector.clone(),
                     request_ref: req.reference.clone(),
                     task_id: task.id.clone(),
@@ -934,10 +935,11 @@ async fn store_outcome(
                 let who = Identity::from_email(&email);
                 LedgerEntry {
                     identity_hmac: state.keys.blind_index(who.email()),
-                    identity_ct: Some(state.keys.seal_at(
-                        crate::crypto::Field::ledger_identity(&task.id),
-                        who.email(),
-                    )),
+                    identity_ct: Some(
+                        state
+                            .keys
+                            .seal_at(crate::crypto::Field::ledger_identity(&task.id), who.email()),
+                    ),
                     connector: task.connector.clone(),
                     request_ref: req.reference.clone(),
                     task_id: task.id.clone(),

@@ -89,10 +89,9 @@ fn part(
         table_name: table.to_string(),
         columns,
         row_count: count as i64,
-        rows_ct: state.keys.seal_at(
-            Field::result_part(&result_part_row(task_id, seq)),
-            &json,
-        ),
+        rows_ct: state
+            .keys
+            .seal_at(Field::result_part(&result_part_row(task_id, seq)), &json),
     }
 }
 

@@ -953,7 +953,10 @@ async fn task_results_and_ledger_entries_are_bound_to_their_row(backend: Backend
     assert!(ada_row["error"].is_null(), "{ada_row}");
     assert!(bob_row["rows_changed"].is_null(), "{bob_row}");
     assert!(
-        bob_row["error"].as_str().unwrap().contains("does not open here"),
+        bob_row["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not open here"),
         "{bob_row}"
     );
     let err = rightsdesk::keys_rotate::reseal(&app.state)

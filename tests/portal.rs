@@ -638,11 +638,19 @@ async fn totp_secret_moved_to_another_user_is_refused(app: TestApp) {
     let moved = match app.backend {
         common::Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-            sqlx::query(sql).execute(&pool).await.unwrap().rows_affected()
+            sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
         }
         common::Backend::Postgres => {
             let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-            sqlx::query(sql).execute(&pool).await.unwrap().rows_affected()
+            sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
         }
     };
     assert_eq!(moved, 1);
