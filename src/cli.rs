@@ -435,15 +435,21 @@ async fn ledger_replay(config: Config, since: &str, json: bool) -> ExitCode {
     let mut rows = Vec::new();
     let mut failed = false;
     for e in &entries {
-        let who = e
-            .identity_ct
-            .as_deref()
-            .and_then(|c| state.keys.decrypt(c).ok());
+        // Bound to its entry: an identity copied in from another entry does not open.
+        let who = e.identity_ct.as_deref().map(|c| {
+            state
+                .keys
+                .open_at(crate::crypto::Field::ledger_identity(&e.task_id), c)
+        });
         let engine = state.connectors.get(&e.connector);
         let outcome = match (who, engine) {
             (None, _) => Err("identity no longer held in the ledger".to_string()),
+            (Some(Err(_)), _) => Err(
+                "the identity in this ledger entry does not open here (moved from another entry or altered); nothing was erased"
+                    .to_string(),
+            ),
             (_, None) => Err("connector no longer declared".to_string()),
-            (Some(email), Some(engine)) => engine
+            (Some(Ok(email)), Some(engine)) => engine
                 .erase(&crate::connectors::Identity::from_email(&email), &hasher)
                 .await
                 .map(|ev| ev.tables.iter().map(|t| t.rows_affected).sum::<u64>())

@@ -55,6 +55,27 @@ impl<'a> Field<'a> {
         Self { table, column, row }
     }
 
+    /// A column of `tasks` (row id: the task's id).
+    pub fn task(column: &'a str, id: &'a str) -> Self {
+        Self::new("tasks", column, id)
+    }
+
+    /// A user's TOTP secret, pending or enabled (`users.totp_secret_ct`).
+    pub fn totp_secret(user_id: &'a str) -> Self {
+        Self::new("users", "totp_secret_ct", user_id)
+    }
+
+    /// The identity kept in the erasure ledger. The row is named by its task id (unique
+    /// per entry and known before the row is written; the serial id is not).
+    pub fn ledger_identity(task_id: &'a str) -> Self {
+        Self::new("erasure_ledger", "identity_ct", task_id)
+    }
+
+    /// The rows of one result part; `row` is [`result_part_row`] of its task and position.
+    pub fn result_part(row: &'a str) -> Self {
+        Self::new("task_result_parts", "rows_ct", row)
+    }
+
     fn aad(&self) -> Vec<u8> {
         let mut aad =
             Vec::with_capacity(20 + self.table.len() + self.column.len() + self.row.len());
@@ -65,6 +86,11 @@ impl<'a> Field<'a> {
         }
         aad
     }
+}
+
+/// The row id of a task result part (its primary key, `task_id:seq`).
+pub fn result_part_row(task_id: &str, seq: i64) -> String {
+    format!("{task_id}:{seq}")
 }
 
 /// Keys derived from the one deployment secret; each use has its own key.

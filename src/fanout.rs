@@ -364,7 +364,12 @@ impl JobHandler for RunTask {
                     (None, None) => ("succeeded".into(), None),
                 };
                 task.evidence = Some(done.evidence.to_string());
-                task.result_ct = done.result.map(|r| state.keys.encrypt(&r.to_string()));
+                task.result_ct = done.result.map(|r| {
+                    state.keys.seal_at(
+                        crate::crypto::Field::task("result_ct", &task.id),
+                        &r.to_string(),
+                    )
+                });
                 task.finished_at = Some(now);
                 ledger = done.ledger;
             }
@@ -517,7 +522,11 @@ async fn run_operation(
                 result: None,
                 ledger: Some(LedgerEntry {
                     identity_hmac: state.keys.blind_index(who.email()),
-                    identity_ct: Some(state.keys.encrypt(who.email())),
+                    identity_ct: Some(
+                        state
+                            .keys
+                            .seal_at(crate::crypto::Field::ledger_identity(&task.id), who.email()),
+                    ),
                     connector: task.connector.clone(),
                     request_ref: req.reference.clone(),
                     task_id: task.id.clone(),
@@ -739,9 +748,10 @@ async fn identity_with_values(
         && let Some(engine) = c.sql.get(&task.connector)
     {
         let values = crate::connectors::redis::found_values(engine, &referenced, &who).await?;
-        let ct = state
-            .keys
-            .encrypt(&serde_json::to_string(&values).unwrap_or_default());
+        let ct = state.keys.seal_at(
+            crate::crypto::Field::task("values_ct", &task.id),
+            &serde_json::to_string(&values).unwrap_or_default(),
+        );
         state
             .store
             .keep_task_values(&task.id, &ct)
@@ -780,7 +790,7 @@ async fn identity_with_values(
             .ok_or_else(|| fail(format!("connector \"{source}\"'s task kept no values")))?;
         let values: BTreeMap<String, Vec<String>> = state
             .keys
-            .decrypt(&ct)
+            .open_at(crate::crypto::Field::task("values_ct", &t.id), &ct)
             .ok()
             .and_then(|s| serde_json::from_str(&s).ok())
             .ok_or_else(|| fail(format!("connector \"{source}\"'s values cannot be read")))?;
@@ -925,7 +935,11 @@ async fn store_outcome(
                 let who = Identity::from_email(&email);
                 LedgerEntry {
                     identity_hmac: state.keys.blind_index(who.email()),
-                    identity_ct: Some(state.keys.encrypt(who.email())),
+                    identity_ct: Some(
+                        state
+                            .keys
+                            .seal_at(crate::crypto::Field::ledger_identity(&task.id), who.email()),
+                    ),
                     connector: task.connector.clone(),
                     request_ref: req.reference.clone(),
                     task_id: task.id.clone(),

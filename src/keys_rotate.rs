@@ -56,11 +56,12 @@ const TABLES: &[Spec] = &[
     Spec {
         table: RotatedTable {
             name: "erasure_ledger",
-            key: &[("id", true)],
+            // Keyed on its task id: the row id its identity is bound to.
+            key: &[("task_id", false)],
             columns: &["identity_ct", "identity_hmac"],
         },
         indexes: &[(1, 0)],
-        bound: false,
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -69,7 +70,7 @@ const TABLES: &[Spec] = &[
             columns: &["totp_secret_ct"],
         },
         indexes: &[],
-        bound: false,
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -87,7 +88,7 @@ const TABLES: &[Spec] = &[
             columns: &["result_ct", "values_ct"],
         },
         indexes: &[],
-        bound: false,
+        bound: true,
     },
     Spec {
         table: RotatedTable {
@@ -96,7 +97,7 @@ const TABLES: &[Spec] = &[
             columns: &["rows_ct"],
         },
         indexes: &[],
-        bound: false,
+        bound: true,
     },
     Spec {
         table: RotatedTable {

@@ -10,6 +10,7 @@
 use serde_json::{Map, Value};
 
 use crate::connectors::{AccessResult, RowSink, SinkError, TableRows};
+use crate::crypto::{Field, result_part_row};
 use crate::http::AppState;
 use crate::store::{ResultPart, ResultPartInfo, StoreError};
 
@@ -29,7 +30,7 @@ pub enum ResultError {
 /// Split `result` into encrypted parts. Every table appears at least once (an empty
 /// part records that it was searched and nothing was found). Each row is serialized
 /// once: its JSON both measures the part and becomes part of it.
-pub fn split(state: &AppState, result: &AccessResult) -> Vec<ResultPart> {
+pub fn split(state: &AppState, task_id: &str, result: &AccessResult) -> Vec<ResultPart> {
     let mut parts = Vec::new();
     for t in &result.tables {
         let mut json = String::from("[");
@@ -40,6 +41,7 @@ pub fn split(state: &AppState, result: &AccessResult) -> Vec<ResultPart> {
             if count > 0 && (count == PART_ROWS || json.len() + text.len() > PART_BYTES) {
                 parts.push(part(
                     state,
+                    task_id,
                     parts.len() as i64,
                     &t.table,
                     columns,
@@ -61,6 +63,7 @@ pub fn split(state: &AppState, result: &AccessResult) -> Vec<ResultPart> {
         }
         parts.push(part(
             state,
+            task_id,
             parts.len() as i64,
             &t.table,
             columns,
@@ -73,6 +76,7 @@ pub fn split(state: &AppState, result: &AccessResult) -> Vec<ResultPart> {
 
 fn part(
     state: &AppState,
+    task_id: &str,
     seq: i64,
     table: &str,
     columns: Vec<String>,
@@ -85,7 +89,9 @@ fn part(
         table_name: table.to_string(),
         columns,
         row_count: count as i64,
-        rows_ct: state.keys.encrypt(&json),
+        rows_ct: state
+            .keys
+            .seal_at(Field::result_part(&result_part_row(task_id, seq)), &json),
     }
 }
 
@@ -95,7 +101,7 @@ pub async fn store(
     task_id: &str,
     result: &AccessResult,
 ) -> Result<usize, ResultError> {
-    let parts = split(state, result);
+    let parts = split(state, task_id, result);
     state.store.replace_result_parts(task_id, &parts).await?;
     Ok(parts.len())
 }
@@ -139,7 +145,15 @@ impl<'a> PartWriter<'a> {
         };
         let json = std::mem::replace(&mut self.json, String::from("["));
         let columns = std::mem::take(&mut self.columns);
-        let p = part(self.state, self.seq, table, columns, self.count, json);
+        let p = part(
+            self.state,
+            &self.task_id,
+            self.seq,
+            table,
+            columns,
+            self.count,
+            json,
+        );
         self.count = 0;
         self.seq += 1;
         self.state
@@ -209,7 +223,7 @@ pub async fn parts(
     };
     let plain = state
         .keys
-        .decrypt(ct)
+        .open_at(Field::task("result_ct", &task.id), ct)
         .map_err(|_| ResultError::Unreadable)?;
     let legacy: AccessResult = serde_json::from_str(&plain).map_err(|_| ResultError::Unreadable)?;
     store(state, &task.id, &legacy).await?;
@@ -229,7 +243,7 @@ pub async fn read_part(
         .ok_or(ResultError::Unreadable)?;
     let plain = state
         .keys
-        .decrypt(&ct)
+        .open_at(Field::result_part(&result_part_row(task_id, seq)), &ct)
         .map_err(|_| ResultError::Unreadable)?;
     serde_json::from_str(&plain).map_err(|_| ResultError::Unreadable)
 }

@@ -22,7 +22,8 @@ mod stored {
         status_links_expire_and_never_show_the_download_link,
         erasure_deletes_rightsdesks_own_copies_of_earlier_requests,
         export_is_refused_for_denied_and_withdrawn_requests,
-        identity_check_proofs_are_wiped_with_the_request
+        identity_check_proofs_are_wiped_with_the_request,
+        task_results_and_ledger_entries_are_bound_to_their_row
     );
     use super::*;
 }
@@ -786,6 +787,186 @@ async fn request_values_are_bound_to_their_row(app: TestApp) {
     assert_eq!(v["subject"]["email"], "bob@example.com");
     let again = rightsdesk::keys_rotate::reseal(&app.state).await.unwrap();
     assert_eq!(again.tables[0].rotated, 0, "{again:?}");
+    app.stop().await;
+}
+
+/// A task's stored result part and an erasure ledger identity, copied into another
+/// task's row, are refused where they land (and named by `keys reseal`).
+async fn task_results_and_ledger_entries_are_bound_to_their_row(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_pool, datamap) = product(dir.path()).await;
+    let Some(app) = spawn_app_with(backend, with_product(datamap.clone(), |_| {})).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let db = match app.backend {
+        Backend::Sqlite => Db::Sqlite(sqlx::SqlitePool::connect(&app.database_url).await.unwrap()),
+        Backend::Postgres => Db::Postgres(sqlx::PgPool::connect(&app.database_url).await.unwrap()),
+    };
+    // The request's task that holds result parts.
+    let task_with_parts = |reference: String| {
+        let state = app.state.clone();
+        async move {
+            let req = state
+                .store
+                .request_by_reference(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            for t in state.store.tasks_for_request(&req.id).await.unwrap() {
+                if !rightsdesk::task_results::parts(&state, &t)
+                    .await
+                    .unwrap()
+                    .is_empty()
+                {
+                    return t.id;
+                }
+            }
+            panic!("no task of {reference} holds a result");
+        }
+    };
+
+    // Result parts: Ada's rows copied over Bob's first part.
+    let ada = create_and_start(&app, &agent, "access", "ada@example.com").await;
+    wait_for_status(&app, &agent, &ada, "completed").await;
+    let bob = create_and_start(&app, &agent, "access", "bob@example.com").await;
+    wait_for_status(&app, &agent, &bob, "completed").await;
+    let (ada_task, bob_task) = (
+        task_with_parts(ada.clone()).await,
+        task_with_parts(bob.clone()).await,
+    );
+    let rebuild = |reference: String| {
+        let (app, agent) = (&app, agent.clone());
+        async move {
+            let r = app
+                .post_json(
+                    &agent,
+                    &format!("/api/v1/requests/{reference}/export"),
+                    &json!({}),
+                )
+                .await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (code, body) = rebuild(bob.clone()).await;
+    assert_eq!(code, 201, "Bob's package builds before the move: {body}");
+    let moved = db
+        .exec(&format!(
+            "UPDATE task_result_parts SET rows_ct = \
+             (SELECT rows_ct FROM task_result_parts WHERE task_id = '{ada_task}' AND seq = 0) \
+             WHERE task_id = '{bob_task}' AND seq = 0"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+    assert!(
+        rightsdesk::task_results::read_part(&app.state, &bob_task, 0)
+            .await
+            .is_err()
+    );
+    let (code, body) = rebuild(bob.clone()).await;
+    assert_eq!(code, 500, "{body}");
+    assert!(!body.contains("ada@"), "{body}");
+    let err = rightsdesk::keys_rotate::reseal(&app.state)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("task_result_parts.rows_ct") && err.contains(&format!("{bob_task}:0")),
+        "{err}"
+    );
+    // Ada's own part still opens where it is.
+    assert!(
+        rightsdesk::task_results::read_part(&app.state, &ada_task, 0)
+            .await
+            .is_ok()
+    );
+    db.exec(&format!(
+        "DELETE FROM task_result_parts WHERE task_id = '{bob_task}'"
+    ))
+    .await
+    .unwrap();
+
+    // The erasure ledger: Ada's identity copied into Bob's entry.
+    let ada_erasure = create_and_start(&app, &agent, "erasure", "ada@example.com").await;
+    wait_for_status(&app, &agent, &ada_erasure, "review").await;
+    let bob_erasure = create_and_start(&app, &agent, "erasure", "bob@example.com").await;
+    wait_for_status(&app, &agent, &bob_erasure, "review").await;
+    let entries = app
+        .state
+        .store
+        .ledger_since(chrono::DateTime::UNIX_EPOCH)
+        .await
+        .unwrap();
+    let entry_of = |reference: &str| {
+        entries
+            .iter()
+            .find(|e| e.request_ref == reference)
+            .unwrap_or_else(|| panic!("no ledger entry for {reference}"))
+            .task_id
+            .clone()
+    };
+    let (ada_entry, bob_entry) = (entry_of(&ada_erasure), entry_of(&bob_erasure));
+    let moved = db
+        .exec(&format!(
+            "UPDATE erasure_ledger SET identity_ct = \
+             (SELECT identity_ct FROM erasure_ledger WHERE task_id = '{ada_entry}') \
+             WHERE task_id = '{bob_entry}'"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+    // Replaying the ledger (after a restore) erases Ada again and refuses Bob's entry,
+    // rather than erasing Ada a second time under Bob's request.
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(
+        cwd.path().join("rightsdesk.toml"),
+        format!(
+            "database_url = \"{}\"\nsecret_key_file = \"{}\"\ndatamap_dir = \"{}\"\ndata_dir = \"{}\"\n",
+            app.database_url,
+            app.dir.path().join("test.key").display(),
+            datamap.display(),
+            cwd.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rightsdesk"))
+        .args(["ledger", "replay", "--since", "2026-01-01", "--json"])
+        .current_dir(cwd.path())
+        .env_remove("RIGHTSDESK_SECRET_KEY")
+        .env_remove("RIGHTSDESK_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a refused entry fails the replay");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |reference: &str| {
+        report
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["request"] == reference)
+            .unwrap_or_else(|| panic!("{reference} not replayed: {report}"))
+            .clone()
+    };
+    let (ada_row, bob_row) = (row(&ada_erasure), row(&bob_erasure));
+    assert!(ada_row["error"].is_null(), "{ada_row}");
+    assert!(bob_row["rows_changed"].is_null(), "{bob_row}");
+    assert!(
+        bob_row["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not open here"),
+        "{bob_row}"
+    );
+    let err = rightsdesk::keys_rotate::reseal(&app.state)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("erasure_ledger.identity_ct") && err.contains(&bob_entry),
+        "{err}"
+    );
     app.stop().await;
 }
 

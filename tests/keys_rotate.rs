@@ -10,6 +10,7 @@ mod support;
 use std::path::Path;
 use std::sync::Arc;
 
+use common::product::{create_and_start, wait_for_status};
 use common::{Backend, Options, json, spawn_app_with};
 use rightsdesk::app::App;
 use rightsdesk::auth::Role;
@@ -100,7 +101,15 @@ async fn stored(
 }
 
 async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, Options::default()).await else {
+    // A product database, so that connector tasks store results and erasures leave
+    // ledger entries (both encrypted, bound to their rows).
+    let product_dir = tempfile::tempdir().unwrap();
+    let (_product, datamap) = common::product::product(product_dir.path()).await;
+    let opts = Options {
+        configure: Box::new(move |c| c.datamap_dir = datamap),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
         return;
     };
     // The test app's key is OLD.
@@ -147,6 +156,11 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
     .await;
     assert_eq!(s, 201, "{v}");
     support::portal_login(&app, Role::Admin).await;
+    // An access search with stored result parts, and an erasure in the ledger.
+    let access_ref = create_and_start(&app, &admin, "access", "ada@example.com").await;
+    wait_for_status(&app, &admin, &access_ref, "completed").await;
+    let erasure_ref = create_and_start(&app, &admin, "erasure", "bob@example.com").await;
+    wait_for_status(&app, &admin, &erasure_ref, "review").await;
 
     let old_state = app.state.clone();
     let dir = app.stop().await;
@@ -237,6 +251,13 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
         );
     }
     assert!(values >= 8, "only {values} encrypted values found");
+    for table in ["users", "task_result_parts", "erasure_ledger"] {
+        assert!(
+            rows.iter()
+                .any(|(t, i, ix, row)| *t == table && !*ix && row.values[*i].is_some()),
+            "no encrypted value in {table}"
+        );
+    }
     for (table, indexes) in rightsdesk::keys_rotate::rotated_tables() {
         for row in new_state
             .store
@@ -324,6 +345,15 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
     let (s, v) = get("/api/v1/holds".to_string()).await;
     assert_eq!(s, 200, "{v}");
     assert!(v.to_string().contains("carol.rotation@example.com"), "{v}");
+    // The stored access results open under the new key: the package is built again.
+    let r = client
+        .post(format!("{base}/api/v1/requests/{access_ref}/export"))
+        .bearer_auth(&admin)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
     let (_, v) = get("/api/v1/audit?per_page=100".to_string()).await;
     assert!(v.to_string().contains("keys.rotate"), "{v}");
     // The chain survives the rotation: the entries before it stay sealed in epoch 1 (that

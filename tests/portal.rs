@@ -23,7 +23,8 @@ backend_tests!(
     auditor_sees_no_actions_and_cannot_post_them,
     agent_cannot_open_users_page,
     staff_entered_request_form,
-    audit_page_verifies_chain
+    audit_page_verifies_chain,
+    totp_secret_moved_to_another_user_is_refused
 );
 
 /// A browser: a cookie jar kept by hand (reqwest has no cookie feature here).
@@ -599,6 +600,85 @@ async fn audit_page_verifies_chain(app: TestApp) {
         .get("/portal/audit?actor=user%3Aauditor%40staff.example")
         .await;
     assert!(filtered.body.contains("portal.login") && !filtered.body.contains("request.create"));
+    app.stop().await;
+}
+
+/// A TOTP secret is bound to its user: the admin's secret copied into another user's row
+/// does not open there, so the enrolment page never shows it.
+async fn totp_secret_moved_to_another_user_is_refused(app: TestApp) {
+    let pw = initial_admin_password(&app);
+    let mut admin = Browser::new(&app);
+    admin.password("admin@example.com", &pw).await;
+    let admin_secret = admin.enrol().await;
+
+    let mut bob = agent(&app, Role::Agent).await;
+    let page = bob.get("/portal/account/totp").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let bob_secret = between(&page.body, "<code id=\"totp-secret\">", "</code>").expect("secret");
+    assert_ne!(bob_secret, admin_secret);
+    let bob_user = app
+        .state
+        .store
+        .user_by_email("agent@staff.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        bob_user
+            .totp_secret_ct
+            .as_deref()
+            .unwrap()
+            .starts_with("v2.")
+    );
+
+    // Someone with write access to the database copies the admin's secret into Bob's row.
+    let sql = "UPDATE users SET totp_secret_ct = \
+               (SELECT totp_secret_ct FROM users WHERE email = 'admin@example.com') \
+               WHERE email = 'agent@staff.example'";
+    let moved = match app.backend {
+        common::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+        common::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+            sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+    };
+    assert_eq!(moved, 1);
+    let page = bob.get("/portal/account/totp").await;
+    assert_eq!(page.status, 500, "{}", page.body);
+    assert!(!page.body.contains(&admin_secret), "{}", page.body);
+    // `keys reseal` names the row, never the value.
+    let err = rightsdesk::keys_rotate::reseal(&app.state)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("users.totp_secret_ct") && err.contains(&bob_user.id),
+        "{err}"
+    );
+    // The admin's own secret still works where it belongs.
+    admin.sign_out().await;
+    let r = admin.password("admin@example.com", &pw).await;
+    assert_eq!(r.location.as_deref(), Some("/portal/login/totp"));
+    app.clock.advance(TimeDelta::seconds(30));
+    let form = admin.get("/portal/login/totp").await;
+    let r = admin
+        .post(
+            "/portal/login/totp",
+            &[("csrf", &form.csrf()), ("code", &code(&app, &admin_secret))],
+        )
+        .await;
+    assert_eq!(r.status, 303);
     app.stop().await;
 }
 

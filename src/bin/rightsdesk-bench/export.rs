@@ -149,7 +149,12 @@ async fn bench(dir: &std::path::Path, mb: u64) -> Result<(), BoxError> {
                 table_name: "visits".into(),
                 columns: columns.clone(),
                 row_count: rows.len() as i64,
-                rows_ct: state.keys.encrypt(&text),
+                rows_ct: state.keys.seal_at(
+                    rightsdesk::crypto::Field::result_part(&rightsdesk::crypto::result_part_row(
+                        &task.id, seq,
+                    )),
+                    &text,
+                ),
             });
             seq += 1;
         }

@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 use super::model::{PortalSession, User};
 use super::pages::{Fields, forbidden, render};
 use crate::auth::Role;
-use crate::crypto::{new_token, token_hash};
+use crate::crypto::{Field, new_token, token_hash};
 use crate::error::AppError;
 use crate::http::{AppState, ClientAddr};
 use crate::store::{NewAudit, StoreError};
@@ -655,7 +655,7 @@ fn unix(t: DateTime<Utc>) -> u64 {
 fn secret_of(state: &AppState, user: &User) -> Result<Option<String>, AppError> {
     user.totp_secret_ct
         .as_deref()
-        .map(|c| state.keys.decrypt(c))
+        .map(|c| state.keys.open_at(Field::totp_secret(&user.id), c))
         .transpose()
         .map_err(|e| AppError::Internal(format!("user {}: {e}", user.id)))
 }
@@ -948,7 +948,8 @@ async fn enrol_page(
             Some(x) => x,
             None => {
                 let x = totp_rs::Secret::generate().to_base32();
-                state.store.set_pending_totp(&s.user.id, &state.keys.encrypt(&x)).await?;
+                let ct = state.keys.seal_at(Field::totp_secret(&s.user.id), &x);
+                state.store.set_pending_totp(&s.user.id, &ct).await?;
                 x
             }
         };
