@@ -124,7 +124,7 @@ const TABLES: &[Spec] = &[
             columns: &["key_ct"],
         },
         indexes: &[],
-        bound: false,
+        bound: true,
     },
 ];
 

@@ -209,7 +209,7 @@ pub async fn install(
     chain.unkeyed_until = store.audit_unkeyed_until().await?;
     for (epoch, ct) in rows {
         let key = keys
-            .decrypt(&ct)
+            .open_at(retired_key_field(&epoch.to_string()), &ct)
             .ok()
             .and_then(|h| hex::decode(h.trim()).ok())
             .and_then(|b| <[u8; 32]>::try_from(b).ok());
@@ -243,6 +243,12 @@ pub async fn mark_keyed_start(store: &dyn Store, at: DateTime<Utc>) -> Result<()
     Ok(())
 }
 
+/// Where a retired epoch's chain key is kept: bound to its row (`audit_keys`, by epoch),
+/// so a key copied to another epoch's row does not open.
+fn retired_key_field(epoch: &str) -> crate::crypto::Field<'_> {
+    crate::crypto::Field::new("audit_keys", "key_ct", epoch)
+}
+
 /// For `keys rotate`: keep the retiring epoch's key (the old deployment key's chain key)
 /// in `audit_keys`, encrypted under the new key, and start the next epoch. Run again
 /// after an interruption, it finds the key already kept and does nothing.
@@ -255,9 +261,9 @@ pub async fn retire_epoch(
 ) -> Result<ChainKeys, StoreError> {
     let rows = store.audit_key_rows().await?;
     let old_key = old.audit_key();
-    let kept = rows.iter().any(|(_, ct)| {
+    let kept = rows.iter().any(|(e, ct)| {
         [old, new].iter().any(|k| {
-            k.decrypt(ct)
+            k.open_at(retired_key_field(&e.to_string()), ct)
                 .ok()
                 .and_then(|h| hex::decode(h.trim()).ok())
                 .is_some_and(|b| b == old_key)
@@ -275,9 +281,8 @@ pub async fn retire_epoch(
                 head.seq
             )));
         }
-        store
-            .insert_audit_key(epoch, &new.encrypt(&hex::encode(old_key)), now)
-            .await?;
+        let sealed = new.seal_at(retired_key_field(&epoch.to_string()), &hex::encode(old_key));
+        store.insert_audit_key(epoch, &sealed, now).await?;
     }
     install(store, new, checkpoint_every).await
 }
