@@ -763,9 +763,22 @@ impl SqlConnector {
         }
         let no_lock = vec![false; self.decl.tables().len()];
         let after = self
-            .traverse(&mut tx.conn(), &catalog, who, &no_lock)
+            .traverse_with(&mut tx.conn(), &catalog, who, &no_lock, false)
             .await?;
         let again = self.plan(&after, hash_len)?;
+        // Rows kept before the erasure (shared with other people, or still referenced)
+        // stay kept; every other row the search finds again is left.
+        let kept_before: Vec<BTreeSet<Vec<SqlValue>>> = plans
+            .iter()
+            .map(|p| {
+                let found = &tr.tables[p.table];
+                let targets: HashSet<usize> = p.targets.iter().copied().collect();
+                (0..found.rows.len())
+                    .filter(|i| !targets.contains(i))
+                    .map(|i| found.key_of(&found.rows[i]))
+                    .collect()
+            })
+            .collect();
         tx.commit()
             .await
             .map_err(self.db_err("committing the erasure"))?;
@@ -774,12 +787,16 @@ impl SqlConnector {
             tables: plans
                 .iter()
                 .zip(again.iter().zip(not_erased))
-                .map(|(p, (a, stale))| {
+                .zip(&kept_before)
+                .map(|((p, (a, stale)), kept)| {
                     let decl = &self.decl.tables()[p.table];
                     let found_again = &after.tables[p.table];
                     let mut left = stale.clone();
                     for &i in &a.targets {
-                        left.insert(found_again.key_of(&found_again.rows[i]));
+                        let key = found_again.key_of(&found_again.rows[i]);
+                        if !kept.contains(&key) {
+                            left.insert(key);
+                        }
                     }
                     let newly = left.len() - stale.len();
                     let mut why = Vec::new();
@@ -1098,6 +1115,21 @@ impl SqlConnector {
         who: &Identity,
         lock: &[bool],
     ) -> Result<Traversal, ConnectorError> {
+        self.traverse_with(conn, catalog, who, lock, true).await
+    }
+
+    /// [`Self::traverse`], with or without the shared-row check. Only the check after an
+    /// erasure goes without it: which rows are kept as shared was decided (and reported)
+    /// before the erasure, inside the same transaction, and its reference counts are the
+    /// most expensive statements of a traversal.
+    async fn traverse_with(
+        &self,
+        conn: &mut Conn<'_>,
+        catalog: &Catalog,
+        who: &Identity,
+        lock: &[bool],
+        shared_check: bool,
+    ) -> Result<Traversal, ConnectorError> {
         let dialect = conn.dialect();
         let matching = self.matching(conn).await?;
         let max_rows = self.max_rows.load(std::sync::atomic::Ordering::Relaxed);
@@ -1229,7 +1261,9 @@ impl SqlConnector {
                     insert_row(&mut found, values, &identity_cols, who);
                 }
             }
-            self.mark_shared(conn, t, &mut found, &tables).await?;
+            if shared_check {
+                self.mark_shared(conn, t, &mut found, &tables).await?;
+            }
             total += found.rows.len() as u64;
             if total > max_rows {
                 return Err(self.too_many_rows());
