@@ -1383,18 +1383,7 @@ impl SqlConnector {
                             table: t,
                             action: decl.erase,
                             targets: all
-                                .filter(|&i| {
-                                    let r = &found.rows[i];
-                                    !r.shared
-                                        && masks.iter().any(|&(c, m)| {
-                                            !is_masked(
-                                                &r.values[c],
-                                                m,
-                                                found.columns[c].class,
-                                                hash_len,
-                                            )
-                                        })
-                                })
+                                .filter(|&i| needs_mask(found, i, &masks, hash_len))
                                 .collect(),
                             kept: found.rows.iter().filter(|r| r.shared).count() as u64,
                         }
@@ -1406,18 +1395,7 @@ impl SqlConnector {
                             table: t,
                             action: decl.erase,
                             targets: all
-                                .filter(|&i| {
-                                    let r = &found.rows[i];
-                                    !r.shared
-                                        && masks.iter().any(|&(c, m)| {
-                                            !is_masked(
-                                                &r.values[c],
-                                                m,
-                                                found.columns[c].class,
-                                                hash_len,
-                                            )
-                                        })
-                                })
+                                .filter(|&i| needs_mask(found, i, &masks, hash_len))
                                 .collect(),
                             kept: found.rows.len() as u64,
                         }
@@ -1965,6 +1943,15 @@ fn row_json(
 }
 
 /// Hex of the hasher's length: what the `hash` mask writes.
+/// A row not shared with others that still holds an unmasked value under one of `masks`.
+fn needs_mask(found: &TableFound, i: usize, masks: &[(usize, Mask)], hash_len: usize) -> bool {
+    let r = &found.rows[i];
+    !r.shared
+        && masks
+            .iter()
+            .any(|&(c, m)| !is_masked(&r.values[c], m, found.columns[c].class, hash_len))
+}
+
 fn looks_hashed(value: &str, hash_len: usize) -> bool {
     value.len() == hash_len && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
