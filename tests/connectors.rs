@@ -7,6 +7,8 @@
 //! orders -> order_items, customers.address_id and orders.shipping_address_id ->
 //! addresses, shared products, and two subjects (Ada and Bob) sharing an address.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
@@ -60,35 +62,6 @@ impl Engine {
     }
 }
 
-/// A service URL from the environment; without it the test prints why it skipped, but
-/// under `CI=true` a missing service is a failure.
-fn service_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true but {var} is not set");
-            }
-            eprintln!("skipped: {var} is not set");
-            None
-        }
-    }
-}
-
-/// `base` with its database name replaced (query string kept).
-fn with_database(base: &str, name: &str) -> String {
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let (head, query) = match base.find('?') {
-        Some(q) => (&base[..q], &base[q..]),
-        None => (base, ""),
-    };
-    let prefix = match head[scheme_end..].find('/') {
-        Some(i) => &head[..scheme_end + i],
-        None => head,
-    };
-    format!("{prefix}/{name}{query}")
-}
-
 struct TestDb {
     engine: Engine,
     url: String,
@@ -120,13 +93,13 @@ impl TestDb {
                 }
             }
             Engine::Postgres => {
-                let base = service_url("RIGHTSDESK_TEST_POSTGRES_URL")?;
+                let base = common::service_url("RIGHTSDESK_TEST_POSTGRES_URL")?;
                 let mut admin = sqlx::PgConnection::connect(&base).await.expect("postgres");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut admin)
                     .await
                     .expect("create database");
-                let url = with_database(&base, &name);
+                let url = common::with_database(&base, &name);
                 let pool = sqlx::PgPool::connect(&url).await.expect("postgres pool");
                 Self {
                     engine,
@@ -137,13 +110,13 @@ impl TestDb {
                 }
             }
             Engine::MySql => {
-                let base = service_url("RIGHTSDESK_TEST_MYSQL_URL")?;
+                let base = common::service_url("RIGHTSDESK_TEST_MYSQL_URL")?;
                 let mut admin = sqlx::MySqlConnection::connect(&base).await.expect("mysql");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut admin)
                     .await
                     .expect("create database");
-                let url = with_database(&base, &name);
+                let url = common::with_database(&base, &name);
                 let pool = sqlx::MySqlPool::connect(&url).await.expect("mysql pool");
                 Self {
                     engine,

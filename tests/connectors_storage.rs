@@ -55,32 +55,6 @@ impl Engine {
     }
 }
 
-fn service_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true but {var} is not set");
-            }
-            eprintln!("skipped: {var} is not set");
-            None
-        }
-    }
-}
-
-fn with_database(base: &str, name: &str) -> String {
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let (head, query) = match base.find('?') {
-        Some(q) => (&base[..q], &base[q..]),
-        None => (base, ""),
-    };
-    let prefix = match head[scheme_end..].find('/') {
-        Some(i) => &head[..scheme_end + i],
-        None => head,
-    };
-    format!("{prefix}/{name}{query}")
-}
-
 /// A fresh database; dropped by `finish` (also when a test fails: `Drop` cannot be
 /// async, so a failed test may leave an empty `rd_store_*` database behind, which the
 /// next run ignores).
@@ -113,13 +87,13 @@ impl Db {
                 }
             }
             Engine::Postgres => {
-                let base = service_url("RIGHTSDESK_TEST_POSTGRES_URL")?;
+                let base = common::service_url("RIGHTSDESK_TEST_POSTGRES_URL")?;
                 let mut admin = sqlx::PgConnection::connect(&base).await.expect("postgres");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut admin)
                     .await
                     .expect("create database");
-                let url = with_database(&base, &name);
+                let url = common::with_database(&base, &name);
                 let pool = sqlx::PgPool::connect(&url).await.expect("postgres pool");
                 Self {
                     engine,
@@ -130,7 +104,7 @@ impl Db {
                 }
             }
             Engine::MySql => {
-                let base = service_url("RIGHTSDESK_TEST_MYSQL_URL")?;
+                let base = common::service_url("RIGHTSDESK_TEST_MYSQL_URL")?;
                 let mut admin = sqlx::MySqlConnection::connect(&base).await.expect("mysql");
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "CREATE DATABASE {name} CHARACTER SET utf8mb4"
@@ -138,7 +112,7 @@ impl Db {
                 .execute(&mut admin)
                 .await
                 .expect("create database");
-                let url = with_database(&base, &name);
+                let url = common::with_database(&base, &name);
                 let pool = sqlx::MySqlPool::connect(&url).await.expect("mysql pool");
                 Self {
                     engine,

@@ -29,16 +29,36 @@ pub enum Backend {
 /// The PostgreSQL URL for tests, or `None` (the test prints that it skipped). Under
 /// `CI=true` a missing URL fails the test.
 pub fn postgres_url() -> Option<String> {
-    match std::env::var("RIGHTSDESK_TEST_POSTGRES_URL") {
+    service_url("RIGHTSDESK_TEST_POSTGRES_URL")
+}
+
+/// A service URL from the environment, or `None` (the test prints that it skipped);
+/// under `CI=true` a missing service fails the test.
+pub fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
             if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true but RIGHTSDESK_TEST_POSTGRES_URL is not set");
+                panic!("CI=true but {var} is not set");
             }
-            eprintln!("skipped: RIGHTSDESK_TEST_POSTGRES_URL is not set");
+            eprintln!("skipped: {var} is not set");
             None
         }
     }
+}
+
+/// `base` with its database name replaced (query string kept).
+pub fn with_database(base: &str, name: &str) -> String {
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let (head, query) = match base.find('?') {
+        Some(q) => (&base[..q], &base[q..]),
+        None => (base, ""),
+    };
+    let prefix = match head[scheme_end..].find('/') {
+        Some(i) => &head[..scheme_end + i],
+        None => head,
+    };
+    format!("{prefix}/{name}{query}")
 }
 
 /// Create a fresh database on the server of `base` and return its URL.
