@@ -4,7 +4,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    rightsdesk::auth::hashing::return_large_blocks_to_the_os();
+    rightsdesk::services::hashing::return_large_blocks_to_the_os();
     let _ = rustls::crypto::ring::default_provider().install_default();
     rightsdesk::cli::run(rightsdesk::cli::Cli::parse()).await
 }

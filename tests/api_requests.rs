@@ -4,7 +4,7 @@
 mod common;
 
 use common::{TestApp, json, problem};
-use rightsdesk::auth::Role;
+use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
 
 backend_tests!(

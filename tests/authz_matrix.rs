@@ -13,7 +13,7 @@ use std::path::Path;
 
 use chrono::TimeDelta;
 use common::{Backend, Options, TestApp, spawn_app_with};
-use rightsdesk::auth::Role;
+use rightsdesk::domain::staff::Role;
 use serde_json::Value;
 use support::{PortalLogin, portal_login, staff_request, verified_subject};
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use common::{Backend, TestApp};
 use fantoccini::{Client, ClientBuilder, Locator};
-use rightsdesk::auth::Role;
 use rightsdesk::clock::Clock;
+use rightsdesk::domain::staff::Role;
 use serde_json::json;
 
 type Outcome = Result<(), String>;

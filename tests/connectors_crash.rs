@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use common::product::{create_and_start, product, wait_for_status};
 use common::{Backend, Options, json, spawn_app_with};
-use rightsdesk::auth::Role;
+use rightsdesk::domain::staff::Role;
 use rightsdesk::store::PageRequest;
 use sqlx::SqlitePool;
 

@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use common::product::create_and_start;
 use common::{Backend, Options, TestApp, json, spawn_app_with};
 use hmac::{Hmac, KeyInit, Mac};
-use rightsdesk::auth::Role;
 use rightsdesk::clock::Clock;
+use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -197,7 +197,7 @@ async fn access_is_answered_at_once_with_a_signed_request() {
         .await
         .unwrap()
         .unwrap();
-    let result = rightsdesk::task_results::load(&app.state, &stored)
+    let result = rightsdesk::services::task_results::load(&app.state, &stored)
         .await
         .unwrap();
     assert_eq!(result.tables[0].table, "accounts");

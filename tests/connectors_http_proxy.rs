@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use common::product::create_and_start;
 use common::{Backend, Options, json, spawn_app_with};
-use rightsdesk::auth::Role;
+use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 use common::product::{create_and_start, wait_for_status};
 use common::smtp::{self, decoded_text};
 use common::{Backend, Options, json, spawn_app_with};
-use rightsdesk::auth::Role;
 use rightsdesk::config::EmailTransport;
+use rightsdesk::domain::staff::Role;
 use rightsdesk::secret::Secret;
 
 const VENDOR: &str = "privacy@vendor.example";
@@ -90,12 +90,18 @@ async fn a_person_confirms_the_task_through_a_single_use_link() {
 
     // Unconfirmed after `escalate_after_days` (7 by default): the privacy team is told
     // once, by the deadline sweep.
-    let report = rightsdesk::deadlines::sweep(&app.state).await.unwrap();
+    let report = rightsdesk::services::deadlines::sweep(&app.state)
+        .await
+        .unwrap();
     assert_eq!(report.manual_escalations, 0, "not yet");
     app.clock.advance(chrono::TimeDelta::days(8));
-    let report = rightsdesk::deadlines::sweep(&app.state).await.unwrap();
+    let report = rightsdesk::services::deadlines::sweep(&app.state)
+        .await
+        .unwrap();
     assert_eq!(report.manual_escalations, 1);
-    let report = rightsdesk::deadlines::sweep(&app.state).await.unwrap();
+    let report = rightsdesk::services::deadlines::sweep(&app.state)
+        .await
+        .unwrap();
     assert_eq!(report.manual_escalations, 0, "escalated once");
     let mut chase = None;
     for _ in 0..100 {

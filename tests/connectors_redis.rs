@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use common::product::{create_and_start, product};
 use common::{Backend, Options, json, spawn_app_with};
-use rightsdesk::auth::Role;
 use rightsdesk::connectors::redis::RedisConnector;
 use rightsdesk::connectors::{Connector, Identity, datamap};
+use rightsdesk::domain::staff::Role;
 use serde_json::Value;
 
 fn redis_url() -> Option<String> {
@@ -309,7 +309,7 @@ async fn keys_from_another_connectors_rows_are_found_and_erased() {
         .await
         .unwrap()
         .unwrap();
-    let result = rightsdesk::task_results::load(&app.state, &stored)
+    let result = rightsdesk::services::task_results::load(&app.state, &stored)
         .await
         .unwrap();
     let leads: Vec<&str> = result.tables[1]

@@ -18,12 +18,12 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
-use rightsdesk::auth::Role;
 use rightsdesk::connectors::datamap::{self, ConnectorDecl};
 use rightsdesk::connectors::sql::{HeldRows, PurgeCursor};
 use rightsdesk::connectors::{
     ConnectorError, EraseAction, Identity, Mask, SqlConnector, SqlPool, check_catalog,
 };
+use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use sqlx::{Connection, Row};

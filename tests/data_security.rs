@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::product::{create_and_start, product, wait_for_status};
 use common::{Backend, Options, TestApp, json, spawn_app_with};
-use rightsdesk::auth::Role;
+use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -197,7 +197,7 @@ async fn status_links_expire_and_never_show_the_download_link(backend: Backend) 
     app.clock.advance(chrono::TimeDelta::days(2));
     assert_eq!(get(&app, &status).await.0, 410);
     // The purge also deletes the links themselves.
-    rightsdesk::retention::own::purge(&app.state, "test")
+    rightsdesk::services::retention::own::purge(&app.state, "test")
         .await
         .unwrap();
     let req = app
@@ -269,7 +269,7 @@ async fn erasure_deletes_rightsdesks_own_copies_of_earlier_requests(backend: Bac
         async move {
             let mut n = 0;
             for t in state.store.tasks_for_request(&id).await.unwrap() {
-                n += rightsdesk::task_results::parts(&state, &t)
+                n += rightsdesk::services::task_results::parts(&state, &t)
                     .await
                     .unwrap()
                     .len();
@@ -480,7 +480,7 @@ async fn identity_check_proofs_are_wiped_with_the_request(backend: Backend) {
             .is_some()
     );
     app.clock.advance(chrono::TimeDelta::days(800));
-    let report = rightsdesk::retention::own::purge(&app.state, "test")
+    let report = rightsdesk::services::retention::own::purge(&app.state, "test")
         .await
         .unwrap();
     assert_eq!(report.requests_wiped, 1);
@@ -601,30 +601,30 @@ async fn audit_chain_is_keyed_anchored_and_append_only(app: TestApp) {
         create(e).await;
     }
     let store = app.state.store.as_ref();
-    let first = rightsdesk::audit::verify(store).await.unwrap();
+    let first = rightsdesk::store::audit_chain::verify(store).await.unwrap();
     assert!(first.ok, "{first:?}");
     assert_eq!(first.head_seq, first.entries);
     // Every entry is sealed with the chain key, not a plain hash.
     let rows = store.audit_after(0, 10_000).await.unwrap();
     assert!(rows.iter().all(|e| e.key_epoch == 1), "{rows:?}");
-    let mut prev = rightsdesk::audit::GENESIS.to_string();
+    let mut prev = rightsdesk::store::audit_chain::GENESIS.to_string();
     for e in &rows {
         assert_ne!(e.hash, plain_hash(e, &prev), "entry {} is unkeyed", e.seq);
         prev = e.hash.clone();
     }
-    let checkpoint = rightsdesk::audit::Checkpoint {
+    let checkpoint = rightsdesk::store::audit_chain::Checkpoint {
         seq: first.head_seq,
         hash: first.head_hash.clone(),
     };
     for e in ["d@example.com", "e@example.com"] {
         create(e).await;
     }
-    let since = rightsdesk::audit::verify_since(store, &checkpoint)
+    let since = rightsdesk::store::audit_chain::verify_since(store, &checkpoint)
         .await
         .unwrap();
     assert!(since.ok, "{since:?}");
     assert!(since.head_seq > checkpoint.seq);
-    let later = rightsdesk::audit::Checkpoint {
+    let later = rightsdesk::store::audit_chain::Checkpoint {
         seq: since.head_seq,
         hash: since.head_hash.clone(),
     };
@@ -660,8 +660,13 @@ async fn audit_chain_is_keyed_anchored_and_append_only(app: TestApp) {
         .await
         .unwrap();
     assert!(cut >= 2);
-    assert!(rightsdesk::audit::verify(store).await.unwrap().ok);
-    let r = rightsdesk::audit::verify_since(store, &later)
+    assert!(
+        rightsdesk::store::audit_chain::verify(store)
+            .await
+            .unwrap()
+            .ok
+    );
+    let r = rightsdesk::store::audit_chain::verify_since(store, &later)
         .await
         .unwrap();
     assert!(!r.ok, "{r:?}");
@@ -681,7 +686,7 @@ async fn audit_chain_is_keyed_anchored_and_append_only(app: TestApp) {
     // Rewriting an entry and recomputing every hash after it, without the key, as the
     // unkeyed chain allowed: detected.
     let rows = store.audit_after(0, 10_000).await.unwrap();
-    let mut prev = rightsdesk::audit::GENESIS.to_string();
+    let mut prev = rightsdesk::store::audit_chain::GENESIS.to_string();
     for mut e in rows {
         if e.seq == 2 {
             e.actor = "nobody".into();
@@ -696,7 +701,7 @@ async fn audit_chain_is_keyed_anchored_and_append_only(app: TestApp) {
         .unwrap();
         prev = hash;
     }
-    let r = rightsdesk::audit::verify(store).await.unwrap();
+    let r = rightsdesk::store::audit_chain::verify(store).await.unwrap();
     assert!(!r.ok, "a chain recomputed without the key passed: {r:?}");
     let (_, v) = json(
         app.get(&app.token(Role::Auditor).await, "/api/v1/audit/verify")
@@ -704,7 +709,7 @@ async fn audit_chain_is_keyed_anchored_and_append_only(app: TestApp) {
     )
     .await;
     assert_eq!(v["ok"], false, "{v}");
-    let r = rightsdesk::audit::verify_since(store, &checkpoint)
+    let r = rightsdesk::store::audit_chain::verify_since(store, &checkpoint)
         .await
         .unwrap();
     assert!(!r.ok, "{r:?}");
@@ -757,7 +762,7 @@ async fn request_values_are_bound_to_their_row(app: TestApp) {
     assert_eq!(code, 500, "{body}");
     assert!(!body.contains("alice@"), "{body}");
     // The re-seal command refuses it, naming the place, never the value.
-    let err = rightsdesk::keys_rotate::reseal(&app.state)
+    let err = rightsdesk::services::keys_rotate::reseal(&app.state)
         .await
         .unwrap_err()
         .to_string();
@@ -777,7 +782,9 @@ async fn request_values_are_bound_to_their_row(app: TestApp) {
     .unwrap();
     let (_, v) = json(app.get(&agent, &format!("/api/v1/requests/{bob}")).await).await;
     assert_eq!(v["subject"]["name"], "Bob Legacy", "a v1 value still opens");
-    let report = rightsdesk::keys_rotate::reseal(&app.state).await.unwrap();
+    let report = rightsdesk::services::keys_rotate::reseal(&app.state)
+        .await
+        .unwrap();
     assert_eq!(report.tables[0].rotated, 1, "{report:?}");
     let after = row(bob).await;
     assert!(after.name_ct.as_deref().unwrap().starts_with("v2."));
@@ -785,7 +792,9 @@ async fn request_values_are_bound_to_their_row(app: TestApp) {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["subject"]["name"], "Bob Legacy");
     assert_eq!(v["subject"]["email"], "bob@example.com");
-    let again = rightsdesk::keys_rotate::reseal(&app.state).await.unwrap();
+    let again = rightsdesk::services::keys_rotate::reseal(&app.state)
+        .await
+        .unwrap();
     assert_eq!(again.tables[0].rotated, 0, "{again:?}");
     app.stop().await;
 }
@@ -814,7 +823,7 @@ async fn task_results_and_ledger_entries_are_bound_to_their_row(backend: Backend
                 .unwrap()
                 .unwrap();
             for t in state.store.tasks_for_request(&req.id).await.unwrap() {
-                if !rightsdesk::task_results::parts(&state, &t)
+                if !rightsdesk::services::task_results::parts(&state, &t)
                     .await
                     .unwrap()
                     .is_empty()
@@ -860,14 +869,14 @@ async fn task_results_and_ledger_entries_are_bound_to_their_row(backend: Backend
         .unwrap();
     assert_eq!(moved, 1);
     assert!(
-        rightsdesk::task_results::read_part(&app.state, &bob_task, 0)
+        rightsdesk::services::task_results::read_part(&app.state, &bob_task, 0)
             .await
             .is_err()
     );
     let (code, body) = rebuild(bob.clone()).await;
     assert_eq!(code, 500, "{body}");
     assert!(!body.contains("ada@"), "{body}");
-    let err = rightsdesk::keys_rotate::reseal(&app.state)
+    let err = rightsdesk::services::keys_rotate::reseal(&app.state)
         .await
         .unwrap_err()
         .to_string();
@@ -877,7 +886,7 @@ async fn task_results_and_ledger_entries_are_bound_to_their_row(backend: Backend
     );
     // Ada's own part still opens where it is.
     assert!(
-        rightsdesk::task_results::read_part(&app.state, &ada_task, 0)
+        rightsdesk::services::task_results::read_part(&app.state, &ada_task, 0)
             .await
             .is_ok()
     );
@@ -959,7 +968,7 @@ async fn task_results_and_ledger_entries_are_bound_to_their_row(backend: Backend
             .contains("does not open here"),
         "{bob_row}"
     );
-    let err = rightsdesk::keys_rotate::reseal(&app.state)
+    let err = rightsdesk::services::keys_rotate::reseal(&app.state)
         .await
         .unwrap_err()
         .to_string();
@@ -995,7 +1004,7 @@ async fn unkeyed_entries_from_before_the_upgrade_stay_verifiable(app: TestApp) {
         .await
         .unwrap();
     // Three entries as the previous release wrote them (plain SHA-256, epoch 0).
-    let mut prev = rightsdesk::audit::GENESIS.to_string();
+    let mut prev = rightsdesk::store::audit_chain::GENESIS.to_string();
     for seq in 1..=3 {
         let mut e = rightsdesk::store::AuditEntry {
             seq,
@@ -1019,14 +1028,17 @@ async fn unkeyed_entries_from_before_the_upgrade_stay_verifiable(app: TestApp) {
         .unwrap();
         prev = e.hash;
     }
-    let legacy = rightsdesk::audit::verify(app.state.store.as_ref())
+    let legacy = rightsdesk::store::audit_chain::verify(app.state.store.as_ref())
         .await
         .unwrap();
     assert!(legacy.ok, "{legacy:?}");
     // The service starting on it marks where the keyed chain begins.
-    rightsdesk::audit::mark_keyed_start(app.state.store.as_ref(), common::t(common::T0))
-        .await
-        .unwrap();
+    rightsdesk::store::audit_chain::mark_keyed_start(
+        app.state.store.as_ref(),
+        common::t(common::T0),
+    )
+    .await
+    .unwrap();
     let agent = app.token(Role::Agent).await;
     let (s, _) = json(
         app.post_json(
@@ -1042,14 +1054,17 @@ async fn unkeyed_entries_from_before_the_upgrade_stay_verifiable(app: TestApp) {
     assert_eq!(rows[3].action, "audit.chain_keyed");
     assert_eq!(rows[3].key_epoch, 1);
     assert!(rows[4..].iter().all(|e| e.key_epoch == 1));
-    let report = rightsdesk::audit::verify(app.state.store.as_ref())
+    let report = rightsdesk::store::audit_chain::verify(app.state.store.as_ref())
         .await
         .unwrap();
     assert!(report.ok, "{report:?}");
     // A second start adds no second marker.
-    rightsdesk::audit::mark_keyed_start(app.state.store.as_ref(), common::t(common::T0))
-        .await
-        .unwrap();
+    rightsdesk::store::audit_chain::mark_keyed_start(
+        app.state.store.as_ref(),
+        common::t(common::T0),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         app.state.store.audit_after(0, 100).await.unwrap().len(),
         rows.len()
@@ -1068,7 +1083,7 @@ async fn unkeyed_entries_from_before_the_upgrade_stay_verifiable(app: TestApp) {
     ))
     .await
     .unwrap();
-    let report = rightsdesk::audit::verify(app.state.store.as_ref())
+    let report = rightsdesk::store::audit_chain::verify(app.state.store.as_ref())
         .await
         .unwrap();
     assert!(!report.ok, "{report:?}");

@@ -9,10 +9,10 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use common::smtp::{self, SmtpSink};
 use common::{Backend, Options, TestApp, json, spawn_app_with, t};
-use rightsdesk::auth::Role;
 use rightsdesk::config::{Config, EmailTransport};
-use rightsdesk::deadlines::sweep;
+use rightsdesk::domain::staff::Role;
 use rightsdesk::secret::Secret;
+use rightsdesk::services::deadlines::sweep;
 use rightsdesk::store::{JobStatus, PageRequest};
 use serde_json::{Value, json};
 

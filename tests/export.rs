@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::product::{product, wait_for_status};
 use common::{Backend, Options, TestApp, json, spawn_app_with};
-use rightsdesk::auth::Role;
+use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -528,7 +528,7 @@ backend_fn_tests!(access_export_story);
 async fn a_large_table_spans_result_parts_and_arrives_whole() {
     let product_dir = tempfile::tempdir().unwrap();
     let (pool, datamap) = product(product_dir.path()).await;
-    let extra = rightsdesk::task_results::PART_ROWS * 2 + 345;
+    let extra = rightsdesk::services::task_results::PART_ROWS * 2 + 345;
     // Generated in the product database itself: ids 1000.., notes that need CSV quoting.
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1) \

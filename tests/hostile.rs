@@ -15,7 +15,7 @@ mod support;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
-use rightsdesk::auth::Role;
+use rightsdesk::domain::staff::Role;
 use serde_json::Value;
 
 use common::{Backend, Options, TestApp, spawn_app_with};

@@ -9,8 +9,8 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use common::smtp::{self, SmtpSink};
 use common::{Backend, Options, TestApp, json, problem, spawn_app_with};
-use rightsdesk::auth::Role;
 use rightsdesk::config::EmailTransport;
+use rightsdesk::domain::staff::Role;
 use rightsdesk::secret::Secret;
 use serde_json::{Value, json};
 

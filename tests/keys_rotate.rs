@@ -13,9 +13,9 @@ use std::sync::Arc;
 use common::product::{create_and_start, wait_for_status};
 use common::{Backend, Options, json, spawn_app_with};
 use rightsdesk::app::App;
-use rightsdesk::auth::Role;
 use rightsdesk::config::Config;
 use rightsdesk::crypto::Keys;
+use rightsdesk::domain::staff::Role;
 use rightsdesk::store::RotatedRow;
 use serde_json::{Value, json};
 
@@ -62,10 +62,10 @@ fn open(
     row: &RotatedRow,
     v: &str,
 ) -> Result<String, rightsdesk::crypto::DecryptError> {
-    let (spec, _) = rightsdesk::keys_rotate::rotated_tables()
+    let (spec, _) = rightsdesk::services::keys_rotate::rotated_tables()
         .find(|(t, _)| t.name == table)
         .expect("table");
-    if rightsdesk::keys_rotate::is_bound(table) {
+    if rightsdesk::services::keys_rotate::is_bound(table) {
         let id = row.key.join(":");
         keys.open_at(
             rightsdesk::crypto::Field {
@@ -84,7 +84,7 @@ async fn stored(
     state: &rightsdesk::http::AppState,
 ) -> Vec<(&'static str, usize, bool, RotatedRow)> {
     let mut out = Vec::new();
-    for (table, indexes) in rightsdesk::keys_rotate::rotated_tables() {
+    for (table, indexes) in rightsdesk::services::keys_rotate::rotated_tables() {
         let rows = state
             .store
             .rotation_rows(table, None, 10_000)
@@ -176,7 +176,7 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
     let new_state = rightsdesk::app::open(&config, Arc::new(rightsdesk::clock::SystemClock))
         .await
         .expect("open with the new key");
-    let (requests, _) = rightsdesk::keys_rotate::rotated_tables()
+    let (requests, _) = rightsdesk::services::keys_rotate::rotated_tables()
         .next()
         .expect("requests first");
     let first = new_state
@@ -258,7 +258,7 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
             "no encrypted value in {table}"
         );
     }
-    for (table, indexes) in rightsdesk::keys_rotate::rotated_tables() {
+    for (table, indexes) in rightsdesk::services::keys_rotate::rotated_tables() {
         for row in new_state
             .store
             .rotation_rows(table, None, 10_000)
@@ -404,16 +404,16 @@ fn export_files_are_resealed_frame_by_frame() {
     let sealed = dir.path().join("e1.bin");
     let old = Keys::from_hex(OLD).unwrap();
     let new = Keys::from_hex(NEW).unwrap();
-    rightsdesk::export::encrypt_file(&old, "e1", &plain, &sealed).unwrap();
-    assert!(rightsdesk::export::reseal_file(&old, &new, "e1", &sealed).unwrap());
+    rightsdesk::services::export::encrypt_file(&old, "e1", &plain, &sealed).unwrap();
+    assert!(rightsdesk::services::export::reseal_file(&old, &new, "e1", &sealed).unwrap());
     let mut back = Vec::new();
-    rightsdesk::export::decrypt_file(&new, "e1", &sealed, |c| {
+    rightsdesk::services::export::decrypt_file(&new, "e1", &sealed, |c| {
         back.extend(c);
         Ok(())
     })
     .unwrap();
     assert_eq!(back, data);
-    assert!(rightsdesk::export::decrypt_file(&old, "e1", &sealed, |_| Ok(())).is_err());
+    assert!(rightsdesk::services::export::decrypt_file(&old, "e1", &sealed, |_| Ok(())).is_err());
     // Again: already under the new key, left alone.
-    assert!(!rightsdesk::export::reseal_file(&old, &new, "e1", &sealed).unwrap());
+    assert!(!rightsdesk::services::export::reseal_file(&old, &new, "e1", &sealed).unwrap());
 }

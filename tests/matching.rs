@@ -781,7 +781,7 @@ async fn row_cap_fails_the_task_with_a_clear_error() {
     let Some(app) = common::spawn_app_with(common::Backend::Sqlite, opts).await else {
         return;
     };
-    let agent = app.token(rightsdesk::auth::Role::Agent).await;
+    let agent = app.token(rightsdesk::domain::staff::Role::Agent).await;
     let reference =
         common::product::create_and_start(&app, &agent, "access", "ADA@example.com").await;
     let v = common::product::wait_for_status(&app, &agent, &reference, "review").await;
@@ -903,7 +903,7 @@ async fn legal_holds_match_every_spelling_and_no_variant() {
         .await
         .expect("hold stored");
     let held = |email: &'static str| async move {
-        rightsdesk::retention::holds::active_for(state, email)
+        rightsdesk::services::retention::holds::active_for(state, email)
             .await
             .expect("hold lookup")
     };
@@ -922,7 +922,7 @@ async fn legal_holds_match_every_spelling_and_no_variant() {
     );
 
     // A hold placed now, typed as an A-label, is stored under the canonical address.
-    let view = rightsdesk::retention::holds::create(
+    let view = rightsdesk::services::retention::holds::create(
         state,
         "bob@XN--EXMPLE-CUA.COM",
         "audit",

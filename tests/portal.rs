@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use chrono::TimeDelta;
 use common::TestApp;
 use reqwest::StatusCode;
-use rightsdesk::auth::Role;
 use rightsdesk::clock::Clock;
+use rightsdesk::domain::staff::Role;
 use serde_json::json;
 
 backend_tests!(
@@ -658,7 +658,7 @@ async fn totp_secret_moved_to_another_user_is_refused(app: TestApp) {
     assert_eq!(page.status, 500, "{}", page.body);
     assert!(!page.body.contains(&admin_secret), "{}", page.body);
     // `keys reseal` names the row, never the value.
-    let err = rightsdesk::keys_rotate::reseal(&app.state)
+    let err = rightsdesk::services::keys_rotate::reseal(&app.state)
         .await
         .unwrap_err()
         .to_string();

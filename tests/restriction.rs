@@ -7,7 +7,7 @@ mod common;
 
 use common::product::{create_and_start, product, wait_for_status};
 use common::{Backend, Options, json, spawn_app_with};
-use rightsdesk::auth::Role;
+use rightsdesk::domain::staff::Role;
 use serde_json::json;
 use sqlx::SqlitePool;
 

@@ -13,8 +13,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use common::{Backend, Options, TestApp, json, problem, spawn_app_with};
-use rightsdesk::auth::Role;
 use rightsdesk::clock::Clock;
+use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
 use sqlx::{Connection, Row};
 
@@ -735,36 +735,38 @@ async fn own_data_purge(app: TestApp) {
         deleted_at: None,
     };
     state.store.insert_export(&export).await.unwrap();
-    let file = rightsdesk::export::file_path(state, &export.id);
+    let file = rightsdesk::services::export::file_path(state, &export.id);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, b"zip").unwrap();
 
     // Before expiry nothing goes.
-    let report = rightsdesk::retention::own::purge(state, "test")
+    let report = rightsdesk::services::retention::own::purge(state, "test")
         .await
         .unwrap();
     assert_eq!(report.exports_expired, 0);
     assert!(file.exists());
 
     app.clock.advance(chrono::TimeDelta::days(8));
-    let report = rightsdesk::retention::own::purge(state, "test")
+    let report = rightsdesk::services::retention::own::purge(state, "test")
         .await
         .unwrap();
     assert_eq!(report.exports_expired, 1);
     assert_eq!(report.requests_wiped, 0);
     assert!(!file.exists());
-    let (st, _) = rightsdesk::export::newest(state, &req.id)
+    let (st, _) = rightsdesk::services::export::newest(state, &req.id)
         .await
         .unwrap()
         .unwrap();
     // The status page shows a deleted package as expired.
-    assert_eq!(st, rightsdesk::export::ExportState::Deleted);
-    let link = rightsdesk::export::live_link(state, &req.id).await.unwrap();
+    assert_eq!(st, rightsdesk::services::export::ExportState::Deleted);
+    let link = rightsdesk::services::export::live_link(state, &req.id)
+        .await
+        .unwrap();
     assert!(link.is_none());
 
     // 24 months after closing, the identity and free text go.
     app.clock.advance(chrono::TimeDelta::days(740));
-    let report = rightsdesk::retention::own::purge(state, "test")
+    let report = rightsdesk::services::retention::own::purge(state, "test")
         .await
         .unwrap();
     assert_eq!(report.requests_wiped, 1);
@@ -792,7 +794,7 @@ async fn own_data_purge(app: TestApp) {
     assert_eq!(status, 200, "{v}");
     assert!(!v.to_string().contains("old@example.com"));
     // Running it again wipes nothing more.
-    let report = rightsdesk::retention::own::purge(state, "test")
+    let report = rightsdesk::services::retention::own::purge(state, "test")
         .await
         .unwrap();
     assert_eq!(report.requests_wiped, 0);

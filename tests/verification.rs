@@ -9,9 +9,9 @@ mod support;
 
 use common::product::product;
 use common::{Backend, Options, TestApp, json, problem, spawn_app_with};
-use rightsdesk::auth::Role;
 use rightsdesk::config::VerificationMethod;
 use rightsdesk::domain::request::Kind;
+use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
 
 backend_fn_tests!(

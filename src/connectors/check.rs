@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::DatamapProblem;
-use crate::fanout::Connectors;
+use crate::connectors::Connectors;
 
 /// How long one connector may take to answer before it is reported as not answering.
 const TEST_TIMEOUT: Duration = Duration::from_secs(20);

@@ -450,56 +450,22 @@ impl HttpConnector {
         }
     }
 
-    /// Run a fan-out task: a fresh callback link is stored first (the endpoint may call
-    /// back before it has even answered), then the signed POST; `202` leaves the task
-    /// `waiting` for the callback.
-    pub async fn start(
+    /// Send a fan-out task: the signed POST with the task's callback link (which the
+    /// caller stored first: the endpoint may call back before it has even answered).
+    /// `Waiting` means the endpoint answered `202` and will call back.
+    pub async fn send_task(
         &self,
-        state: &crate::http::AppState,
-        req: &crate::store::Request,
-        task: &crate::store::Task,
+        operation: &str,
+        reference: &str,
+        task_id: &str,
         who: &Identity,
+        callback_url: &str,
         extra: Value,
     ) -> Result<External, ConnectorError> {
-        let now = state.clock.now();
-        let token = crate::crypto::new_token();
-        let db = |e: crate::store::StoreError| ConnectorError::Database {
-            connector: self.name.clone(),
-            operation: "storing the callback link".into(),
-            reason: e.to_string(),
-        };
-        state
-            .store
-            .insert_task_token(&crate::store::TaskToken {
-                token_hash: crate::crypto::token_hash(&token),
-                task_id: task.id.clone(),
-                request_ref: req.reference.clone(),
-                purpose: "callback".into(),
-                expires_at: now + chrono::TimeDelta::days(CALLBACK_DAYS),
-                used_at: None,
-                created_at: now,
-            })
-            .await
-            .map_err(db)?;
-        let callback_url = crate::notify::link(state, &format!("/api/v1/callbacks/{token}"));
-        let body = task_body(
-            &task.operation,
-            &req.reference,
-            &task.id,
-            who,
-            &callback_url,
-            extra,
-        );
+        let body = task_body(operation, reference, task_id, who, callback_url, extra);
         match self.post(&body).await? {
-            Answer::Result(v) => Ok(External::Done(outcome(&self.name, &task.operation, v)?)),
-            Answer::Accepted => {
-                state
-                    .store
-                    .wait_task(&task.id, None, &crate::store::Changes::default(), now)
-                    .await
-                    .map_err(db)?;
-                Ok(External::Waiting)
-            }
+            Answer::Result(v) => Ok(External::Done(outcome(&self.name, operation, v)?)),
+            Answer::Accepted => Ok(External::Waiting),
         }
     }
 

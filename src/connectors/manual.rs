@@ -6,13 +6,10 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::http::External;
 use super::{
     AccessResult, Connector, ConnectorDecl, ConnectorError, ErasureEvidence, Hasher, Identity,
     Preview, RectifyReport, SetReport,
 };
-use crate::http::AppState;
-use crate::store::{Changes, Request, Task, TaskToken};
 
 /// How long a completion link stays usable unless the data map says otherwise.
 pub const DEFAULT_LINK_DAYS: u32 = 14;
@@ -137,66 +134,35 @@ impl ManualConnector {
         &self.settings
     }
 
-    /// Queue the email with a fresh completion link and put the task in `waiting`, in one
-    /// transaction.
-    pub async fn start(
+    /// The email that asks the responsible person to do the task: the address, and the
+    /// `manual_task` template's context with the completion `link` that expires at
+    /// `expires` (the caller stores the link and queues the email).
+    pub fn notice(
         &self,
-        state: &AppState,
-        req: &Request,
-        task: &Task,
+        reference: &str,
+        operation: &str,
         who: &Identity,
         corrections: &[(String, Value)],
-    ) -> Result<External, ConnectorError> {
-        let now = state.clock.now();
-        let token = crate::crypto::new_token();
-        let expires = now + chrono::TimeDelta::days(i64::from(self.settings.link_days));
-        let link = TaskToken {
-            token_hash: crate::crypto::token_hash(&token),
-            task_id: task.id.clone(),
-            request_ref: req.reference.clone(),
-            purpose: "manual".into(),
-            expires_at: expires,
-            used_at: None,
-            created_at: now,
-        };
+        link: &str,
+        expires: chrono::DateTime<chrono::Utc>,
+    ) -> (String, Value) {
         let corrections: Vec<Value> = corrections
             .iter()
             .map(|(f, v)| json!({ "field": f, "value": v }))
             .collect();
-        let mut changes = Changes {
-            now: Some(now),
-            ..Default::default()
-        };
-        crate::notify::queue(
-            state,
-            &mut changes,
-            Some(&req.id),
-            "manual_task",
-            &self.settings.email,
+        (
+            self.settings.email.clone(),
             json!({
-                "reference": req.reference,
+                "reference": reference,
                 "connector": self.name,
-                "action": action_label(&task.operation),
+                "action": action_label(operation),
                 "subject_email": who.email(),
                 "instructions": self.settings.instructions,
                 "corrections": corrections,
-                "link": crate::notify::link(state, &format!("/tasks/{token}")),
+                "link": link,
                 "expires": expires.format("%-d %B %Y").to_string(),
             }),
-        );
-        let waiting = state
-            .store
-            .wait_task(&task.id, Some(&link), &changes, now)
-            .await
-            .map_err(|e| ConnectorError::Database {
-                connector: self.name.clone(),
-                operation: "creating the manual task".into(),
-                reason: e.to_string(),
-            })?;
-        if waiting {
-            state.queue.wake();
-        }
-        Ok(External::Waiting)
+        )
     }
 
     fn unsupported(&self) -> ConnectorError {

@@ -11,6 +11,7 @@ pub mod declared;
 pub mod http;
 pub mod manual;
 pub mod redis;
+pub mod registry;
 pub mod sql;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use crate::domain::identity::SubjectEmail;
 pub use datamap::{
     ConnectorDecl, ConnectorKind, DataMap, DatamapProblem, EraseAction, Mask, load_dir, parse_str,
 };
+pub use registry::Connectors;
 pub use sql::{SqlConnector, SqlPool, check_catalog};
 
 /// Who the operation is about: an email address in its canonical form (see

@@ -1,8 +1,11 @@
 //! Pure types and rules: request kinds and statuses, the state machine, deadlines,
 //! references and subject identity. Nothing here touches I/O.
 
+pub mod client;
 pub mod deadline;
 pub mod identity;
 pub mod reference;
 pub mod regime;
 pub mod request;
+pub mod schedule;
+pub mod staff;

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::TimeDelta;
 
 use super::AppState;
-use crate::workflow;
+use crate::services::workflow;
 
 fn family(out: &mut String, name: &str, help: &str, kind: &str) {
     out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
@@ -182,7 +182,7 @@ async fn audit_chain_ok(state: &AppState) -> crate::store::Result<(bool, Option<
             .or_insert_with(|| {
                 std::sync::Arc::new(tokio::sync::Mutex::new(ChainProgress {
                     seq: 0,
-                    hash: crate::audit::GENESIS.to_string(),
+                    hash: crate::store::audit_chain::GENESIS.to_string(),
                     epoch: 0,
                     ok: true,
                     checkpoint: None,
@@ -207,7 +207,9 @@ async fn audit_chain_ok(state: &AppState) -> crate::store::Result<(bool, Option<
             return Ok((true, p.checkpoint.clone()));
         }
         for e in &page {
-            if e.seq != p.seq + 1 || !crate::audit::entry_fits(&keys, e, &p.hash, p.epoch) {
+            if e.seq != p.seq + 1
+                || !crate::store::audit_chain::entry_fits(&keys, e, &p.hash, p.epoch)
+            {
                 p.ok = false;
                 return Ok((false, None));
             }

@@ -1,7 +1,6 @@
 //! HTTP surface: the JSON API under `/api/v1`, health endpoints, and shared layers.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,13 +12,8 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::clock::SharedClock;
-use crate::config::Config;
-use crate::crypto::Keys;
-use crate::jobs::Queue;
-use crate::store::SharedStore;
-
 pub mod api;
+pub mod auth;
 pub mod extract;
 pub mod health;
 pub mod metrics;
@@ -29,19 +23,7 @@ pub mod public;
 pub mod server;
 pub mod tasks;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: SharedStore,
-    pub keys: Arc<Keys>,
-    pub clock: SharedClock,
-    pub queue: Queue,
-    pub mailer: Arc<crate::email::Mailer>,
-    pub connectors: Arc<crate::fanout::Connectors>,
-    /// Turns for password hashing (bounded memory under a burst of sign-ins).
-    pub hashing: Arc<crate::auth::hashing::HashGate>,
-}
+pub use crate::app::context::AppState;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -100,38 +82,7 @@ pub fn metrics_router(state: AppState) -> Router {
         ))
 }
 
-/// The caller's address: the peer, or, when the peer is a trusted proxy, the first
-/// `X-Forwarded-For` entry from the right that is not a trusted proxy. Proxies append
-/// the address they saw, so only the right end of the header is written by our own
-/// proxies; whatever a client put to the left of it is not believed.
-#[derive(Debug, Clone)]
-pub struct ClientAddr(pub Option<IpAddr>);
-
-impl ClientAddr {
-    pub fn text(&self) -> Option<String> {
-        self.0.map(|a| a.to_string())
-    }
-
-    /// The key rate limits count under: the IPv4 address, or the /64 of an IPv6 address
-    /// (one subscriber usually holds a whole /64 and can pick any address in it).
-    pub fn limit_key(&self) -> Option<String> {
-        Some(limit_key(self.0?))
-    }
-}
-
-fn limit_key(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
-                format!("{net}/64")
-            }
-        },
-    }
-}
+pub use crate::domain::client::ClientAddr;
 
 /// One `X-Forwarded-For` entry: an address, maybe with a port (`1.2.3.4:5`, `[::1]:5`).
 fn forwarded_entry(entry: &str) -> Option<IpAddr> {

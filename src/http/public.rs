@@ -16,9 +16,9 @@ use super::pages::{page, stylesheet};
 use super::{AppState, ClientAddr};
 use crate::domain::request::Kind;
 use crate::error::AppError;
-use crate::intake::{self, IntakeInput};
-use crate::notify::kind_label;
-use crate::workflow::Correction;
+use crate::services::intake::{self, IntakeInput};
+use crate::services::notify::kind_label;
+use crate::services::workflow::Correction;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -196,8 +196,11 @@ async fn submit(
         })
     });
     if let Ok(kind) = values.kind.parse::<Kind>()
-        && let Err(AppError::Validation(fields)) =
-            crate::verification::check_field(&state, kind, Some(values.account_value.as_str()))
+        && let Err(AppError::Validation(fields)) = crate::services::verification::check_field(
+            &state,
+            kind,
+            Some(values.account_value.as_str()),
+        )
     {
         for f in fields {
             errors.insert(f.field.clone(), sentence(&f.message));
@@ -221,7 +224,7 @@ async fn submit(
     };
     let submitted = match intake::submit_answer(&state, &client, submission).await {
         Ok(answer) => match &answer.request {
-            Some(req) => crate::verification::record_intake(
+            Some(req) => crate::services::verification::record_intake(
                 &state,
                 req,
                 Some(values.account_value.as_str()).filter(|v| !v.trim().is_empty()),
@@ -374,7 +377,7 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
         |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%-d %B %Y").to_string();
     // The page never shows the download link: anyone holding an old status email could
     // use it. The subject asks for it by email instead (`email_link`).
-    let export = match crate::export::newest(&state, &req.id).await {
+    let export = match crate::services::export::newest(&state, &req.id).await {
         Ok(e) => e.map(|(st, expires)| {
             json!({
                 "state": st,
@@ -389,7 +392,7 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
     };
     // Once answered, what was done in each system (and what was skipped, and why).
     let systems = if req.status == crate::domain::request::Status::Completed {
-        match crate::outcomes::for_request(&state, &req).await {
+        match crate::services::outcomes::for_request(&state, &req).await {
             Ok(s) => s,
             Err(e) => return error_page(&state, e, &FormValues::default()),
         }
@@ -472,7 +475,7 @@ async fn download(
     method: axum::http::Method,
     Path(token): Path<String>,
 ) -> Response {
-    let failed = |state: &AppState, e: crate::export::ExportError| {
+    let failed = |state: &AppState, e: crate::services::export::ExportError| {
         tracing::error!(error = %e, "export download failed");
         message(
             state,
@@ -481,7 +484,7 @@ async fn download(
             "We could not prepare your download just now. Please try again in a few minutes.",
         )
     };
-    let export = match crate::export::live_download(&state, &token).await {
+    let export = match crate::services::export::live_download(&state, &token).await {
         Ok(Some(e)) => e,
         Ok(None) => return gone(&state),
         Err(e) => return failed(&state, e),
@@ -489,14 +492,17 @@ async fn download(
     let body = if method == axum::http::Method::HEAD {
         axum::body::Body::empty()
     } else {
-        let chunks = match crate::export::zip_chunks(&state, &export).await {
+        let chunks = match crate::services::export::zip_chunks(&state, &export).await {
             Ok(c) => c,
             Err(e) => return failed(&state, e),
         };
         let (counting, counted) = (state.clone(), export.clone());
-        axum::body::Body::from_stream(crate::export::OnComplete::new(chunks, async move {
-            record_download(&counting, &counted, &client).await;
-        }))
+        axum::body::Body::from_stream(crate::services::export::OnComplete::new(
+            chunks,
+            async move {
+                record_download(&counting, &counted, &client).await;
+            },
+        ))
     };
     let disposition = format!("attachment; filename=\"{}\"", export.file_name);
     let mut resp = Response::new(body);
@@ -514,7 +520,7 @@ async fn download(
 
 /// Count a complete download and audit it.
 async fn record_download(state: &AppState, export: &crate::store::Export, client: &ClientAddr) {
-    let downloads = match crate::export::count_download(state, export).await {
+    let downloads = match crate::services::export::count_download(state, export).await {
         Ok(Some(n)) => n,
         Ok(None) => {
             tracing::info!(export = %export.id, "download finished after the link was used up");

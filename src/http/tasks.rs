@@ -178,7 +178,7 @@ async fn complete(
             .as_ref()
             .map(|r| format!("the person responsible says there is nothing to do: {r}")),
     };
-    match crate::fanout::finish_by_link(&state, &link, outcome).await {
+    match crate::services::fanout::finish_by_link(&state, &link, outcome).await {
         Ok(true) => page(
             StatusCode::OK,
             "task_done.html",

@@ -2,6 +2,8 @@
 //! backoff, `dead` after the last attempt, and a worker pool that gives its leases back
 //! on shutdown. A crashed process's jobs are claimed again once their lease expires.
 
+pub mod scheduler;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +13,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
+use crate::app::context::AppState;
 use crate::clock::SharedClock;
 use crate::config::JobsConfig;
-use crate::http::AppState;
 use crate::store::{Job, NewJob, SharedStore};
 
 /// Why a job failed; `permanent` failures go straight to `dead`.

@@ -144,13 +144,13 @@ macro_rules! store_impl {
                         // Entry `s` is committed (read under the appenders' lock): a
                         // checkpoint that holds whatever becomes of this transaction.
                         if keys.is_checkpoint(s) {
-                            $crate::audit::checkpoint(s, &h, "every_n");
+                            $crate::store::audit_chain::checkpoint(s, &h, "every_n");
                         }
                         (s + 1, h)
                     }
-                    None => (1, $crate::audit::GENESIS.to_string()),
+                    None => (1, $crate::store::audit_chain::GENESIS.to_string()),
                 };
-                let row = $crate::audit::seal(seq, entry, &prev_hash, &keys);
+                let row = $crate::store::audit_chain::seal(seq, entry, &prev_hash, &keys);
                 sqlx::query(
                     "INSERT INTO audit_log (seq, at, actor, action, request_ref, client_addr, detail, prev_hash, hash, key_epoch) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -795,11 +795,11 @@ macro_rules! store_impl {
                 Ok(r.rows_affected() == 1)
             }
 
-            fn set_chain_keys(&self, keys: $crate::audit::ChainKeys) {
+            fn set_chain_keys(&self, keys: $crate::store::audit_chain::ChainKeys) {
                 *self.chain.write().unwrap_or_else(|p| p.into_inner()) = Some(keys);
             }
 
-            fn chain_keys(&self) -> Option<$crate::audit::ChainKeys> {
+            fn chain_keys(&self) -> Option<$crate::store::audit_chain::ChainKeys> {
                 self.chain.read().unwrap_or_else(|p| p.into_inner()).clone()
             }
 
@@ -1028,7 +1028,7 @@ macro_rules! store_impl {
             }
 
             // --- portal ---
-            async fn insert_user(&self, u: &$crate::http::portal::model::User) -> $crate::store::Result<()> {
+            async fn insert_user(&self, u: &$crate::store::User) -> $crate::store::Result<()> {
                 sqlx::query(
                     "INSERT INTO users (id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, \
                      recovery_codes, failed_logins, locked_until, created_at, disabled_at, totp_failures, totp_locked_until) \
@@ -1054,7 +1054,7 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            async fn user_by_email(&self, email: &str) -> $crate::store::Result<Option<$crate::http::portal::model::User>> {
+            async fn user_by_email(&self, email: &str) -> $crate::store::Result<Option<$crate::store::User>> {
                 Ok(sqlx::query_as(
                     "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at, totp_failures, totp_locked_until \
                      FROM users WHERE email = $1",
@@ -1064,7 +1064,7 @@ macro_rules! store_impl {
                 .await?)
             }
 
-            async fn user_by_id(&self, id: &str) -> $crate::store::Result<Option<$crate::http::portal::model::User>> {
+            async fn user_by_id(&self, id: &str) -> $crate::store::Result<Option<$crate::store::User>> {
                 Ok(sqlx::query_as(
                     "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at, totp_failures, totp_locked_until \
                      FROM users WHERE id = $1",
@@ -1074,7 +1074,7 @@ macro_rules! store_impl {
                 .await?)
             }
 
-            async fn list_users(&self) -> $crate::store::Result<Vec<$crate::http::portal::model::User>> {
+            async fn list_users(&self) -> $crate::store::Result<Vec<$crate::store::User>> {
                 Ok(sqlx::query_as(
                     "SELECT id, email, role, password_hash, totp_secret_ct, totp_enabled, totp_last_step, recovery_codes, failed_logins, locked_until, created_at, disabled_at, totp_failures, totp_locked_until \
                      FROM users ORDER BY email",
@@ -1199,7 +1199,7 @@ macro_rules! store_impl {
                 Ok(r.rows_affected() == 1)
             }
 
-            async fn insert_portal_session(&self, s: &$crate::http::portal::model::PortalSession) -> $crate::store::Result<()> {
+            async fn insert_portal_session(&self, s: &$crate::store::PortalSession) -> $crate::store::Result<()> {
                 sqlx::query(
                     "INSERT INTO portal_sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, totp_passed) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -1216,7 +1216,7 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            async fn portal_session(&self, id_hash: &str) -> $crate::store::Result<Option<$crate::http::portal::model::PortalSession>> {
+            async fn portal_session(&self, id_hash: &str) -> $crate::store::Result<Option<$crate::store::PortalSession>> {
                 Ok(sqlx::query_as(
                     "SELECT id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, totp_passed \
                      FROM portal_sessions WHERE id_hash = $1",

@@ -8,15 +8,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Role;
 use crate::domain::deadline::Regime;
 use crate::domain::request::{DenyReason, Kind, Source, Status};
+use crate::domain::staff::Role;
 
 #[macro_use]
 mod common;
+pub mod audit_chain;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;
+pub mod staff;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -33,6 +35,8 @@ pub enum StoreError {
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
+
+pub use staff::{PortalSession, User};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -656,8 +660,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// The audit chain's keys, loaded at start (`audit::install`); every entry is sealed
     /// with them.
-    fn set_chain_keys(&self, keys: crate::audit::ChainKeys);
-    fn chain_keys(&self) -> Option<crate::audit::ChainKeys>;
+    fn set_chain_keys(&self, keys: crate::store::audit_chain::ChainKeys);
+    fn chain_keys(&self) -> Option<crate::store::audit_chain::ChainKeys>;
     /// Retired epochs of the chain key: `(epoch, key under the deployment key)`.
     async fn audit_key_rows(&self) -> Result<Vec<(i64, String)>>;
     async fn insert_audit_key(&self, epoch: i64, key_ct: &str, now: DateTime<Utc>) -> Result<()>;
@@ -700,10 +704,10 @@ pub trait Store: Send + Sync + 'static {
 
     // --- portal ---
     /// `Duplicate` when the email is taken.
-    async fn insert_user(&self, user: &crate::http::portal::model::User) -> Result<()>;
-    async fn user_by_email(&self, email: &str) -> Result<Option<crate::http::portal::model::User>>;
-    async fn user_by_id(&self, id: &str) -> Result<Option<crate::http::portal::model::User>>;
-    async fn list_users(&self) -> Result<Vec<crate::http::portal::model::User>>;
+    async fn insert_user(&self, user: &crate::store::User) -> Result<()>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<crate::store::User>>;
+    async fn user_by_id(&self, id: &str) -> Result<Option<crate::store::User>>;
+    async fn list_users(&self) -> Result<Vec<crate::store::User>>;
     async fn count_users(&self) -> Result<i64>;
     /// Count a failed sign-in; at `max` failures the account is locked until `lock_until`
     /// (and the count starts again). Returns true when this failure locked it.
@@ -735,14 +739,8 @@ pub trait Store: Send + Sync + 'static {
     async fn use_totp_step(&self, id: &str, step: i64) -> Result<bool>;
     /// Replace the recovery codes if they are still `expected` (each code works once).
     async fn swap_recovery_codes(&self, id: &str, expected: &str, next: &str) -> Result<bool>;
-    async fn insert_portal_session(
-        &self,
-        s: &crate::http::portal::model::PortalSession,
-    ) -> Result<()>;
-    async fn portal_session(
-        &self,
-        id_hash: &str,
-    ) -> Result<Option<crate::http::portal::model::PortalSession>>;
+    async fn insert_portal_session(&self, s: &crate::store::PortalSession) -> Result<()>;
+    async fn portal_session(&self, id_hash: &str) -> Result<Option<crate::store::PortalSession>>;
     async fn touch_portal_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<()>;
     async fn delete_portal_session(&self, id_hash: &str) -> Result<()>;
 

@@ -10,7 +10,7 @@ use super::Result;
 
 pub struct PgStore {
     pool: PgPool,
-    chain: std::sync::RwLock<Option<crate::audit::ChainKeys>>,
+    chain: std::sync::RwLock<Option<crate::store::audit_chain::ChainKeys>>,
 }
 
 impl PgStore {

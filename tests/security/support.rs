@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use rightsdesk::auth::Role;
 use rightsdesk::clock::Clock;
+use rightsdesk::domain::staff::Role;
 use serde_json::json;
 
 use crate::common::{TestApp, json, smtp};

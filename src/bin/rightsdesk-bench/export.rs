@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use rightsdesk::clock::SystemClock;
 use rightsdesk::config::Config;
+use rightsdesk::services::task_results::PART_ROWS;
 use rightsdesk::store::{Changes, ResultPart, Task};
-use rightsdesk::task_results::PART_ROWS;
 use serde_json::json;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -68,8 +68,8 @@ async fn bench(dir: &std::path::Path, mb: u64) -> Result<(), BoxError> {
     let rss_start = peak_rss_mb();
 
     // A started access request with one succeeded task whose result we write.
-    let entry = rightsdesk::workflow::StaffEntry {
-        submission: rightsdesk::workflow::Submission {
+    let entry = rightsdesk::services::workflow::StaffEntry {
+        submission: rightsdesk::services::workflow::Submission {
             kind: rightsdesk::domain::request::Kind::Access,
             email: rightsdesk::domain::identity::SubjectEmail::parse("bench@example.com")
                 .map_err(|e| format!("{e:?}"))?,
@@ -84,8 +84,8 @@ async fn bench(dir: &std::path::Path, mb: u64) -> Result<(), BoxError> {
         regime: rightsdesk::domain::deadline::Regime::Gdpr,
         verification_note: "benchmark".into(),
     };
-    let actor = rightsdesk::workflow::Actor::system();
-    let req = rightsdesk::workflow::create_staff_request(&state, &actor, entry).await?;
+    let actor = rightsdesk::services::workflow::Actor::system();
+    let req = rightsdesk::services::workflow::create_staff_request(&state, &actor, entry).await?;
     let now = state.clock.now();
     let task = Task {
         id: uuid::Uuid::now_v7().to_string(),
@@ -164,7 +164,7 @@ async fn bench(dir: &std::path::Path, mb: u64) -> Result<(), BoxError> {
     let rss_after_load = peak_rss_mb();
 
     let t = Instant::now();
-    let url = rightsdesk::export::create(&state, &next).await?;
+    let url = rightsdesk::services::export::create(&state, &next).await?;
     let build_secs = t.elapsed().as_secs_f64();
     let rss_after_build = peak_rss_mb();
     let export = state
@@ -175,7 +175,7 @@ async fn bench(dir: &std::path::Path, mb: u64) -> Result<(), BoxError> {
         .ok_or("no export recorded")?;
 
     let t = Instant::now();
-    let body = rightsdesk::export::stream_zip(&state, &export).await?;
+    let body = rightsdesk::services::export::stream_zip(&state, &export).await?;
     let mut stream = body.into_data_stream();
     let mut downloaded = 0u64;
     use tokio_stream::StreamExt;

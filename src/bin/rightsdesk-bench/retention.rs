@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rightsdesk::clock::SystemClock;
 use rightsdesk::config::Config;
-use rightsdesk::retention::{self, Trigger};
+use rightsdesk::services::retention::{self, Trigger};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page;
-use crate::audit::{self, VerifyReport};
-use crate::auth::{Role, Staff};
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::http::auth::{Role, Staff};
 use crate::http::extract::ApiQuery;
+use crate::store::audit_chain::{self, VerifyReport};
 use crate::store::{AuditEntry, AuditFilter};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -74,5 +74,5 @@ pub async fn verify(
     staff: Staff,
 ) -> Result<Json<VerifyReport>, AppError> {
     staff.require(Role::Auditor)?;
-    Ok(Json(audit::verify(state.store.as_ref()).await?))
+    Ok(Json(audit_chain::verify(state.store.as_ref()).await?))
 }

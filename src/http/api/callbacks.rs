@@ -63,7 +63,7 @@ pub async fn callback(
         serde_json::from_slice(&bytes).map_err(|_| AppError::field("body", "must be JSON"))?;
     let outcome = http_connector::outcome(&task.connector, &task.operation, value)
         .map_err(|e| AppError::field("body", e.to_string()))?;
-    if crate::fanout::finish_by_link(&state, &link, outcome).await? {
+    if crate::services::fanout::finish_by_link(&state, &link, outcome).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::Gone)

@@ -6,12 +6,12 @@ use axum::extract::{Path, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{AgentStaff, Role, Staff};
 use crate::connectors::Identity;
 use crate::error::AppError;
+use crate::http::auth::{AgentStaff, Role, Staff};
 use crate::http::{AppState, ClientAddr};
+use crate::services::workflow;
 use crate::store::NewAudit;
-use crate::workflow;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectorInfo {
@@ -191,7 +191,7 @@ pub async fn retry_task(
     AgentStaff(_staff): AgentStaff,
     Path((id, task_id)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    crate::fanout::retry(&state, &id, &task_id).await?;
+    crate::services::fanout::retry(&state, &id, &task_id).await?;
     Ok(Json(
         serde_json::json!({ "id": task_id, "status": "pending" }),
     ))

@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{AgentStaff, Role, Staff};
 use crate::domain::request::Kind;
 use crate::error::AppError;
-use crate::export::{self, ExportState};
+use crate::http::auth::{AgentStaff, Role, Staff};
 use crate::http::{AppState, ClientAddr};
+use crate::services::export::{self, ExportState};
+use crate::services::workflow::{self, Actor};
 use crate::store::Export;
-use crate::workflow::{self, Actor};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExportView {

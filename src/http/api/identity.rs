@@ -6,12 +6,12 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{AgentStaff, Role, Staff};
 use crate::error::AppError;
+use crate::http::auth::{AgentStaff, Role, Staff};
 use crate::http::extract::ApiJson;
 use crate::http::{AppState, ClientAddr};
-use crate::verification::{self, CheckView};
-use crate::workflow;
+use crate::services::verification::{self, CheckView};
+use crate::services::workflow;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

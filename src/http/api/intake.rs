@@ -11,8 +11,8 @@ use crate::domain::request::{Kind, Status};
 use crate::error::AppError;
 use crate::http::extract::ApiJson;
 use crate::http::{AppState, ClientAddr};
-use crate::intake::{self, IntakeInput};
-use crate::workflow::Correction;
+use crate::services::intake::{self, IntakeInput};
+use crate::services::workflow::Correction;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,10 +59,11 @@ pub async fn submit(
         corrections: body.corrections,
         residence: body.residence,
     })?;
-    crate::verification::check_field(&state, body.kind, body.account_value.as_deref())?;
+    crate::services::verification::check_field(&state, body.kind, body.account_value.as_deref())?;
     let answer = intake::submit_answer(&state, &client, submission).await?;
     if let Some(req) = &answer.request {
-        crate::verification::record_intake(&state, req, body.account_value.as_deref()).await?;
+        crate::services::verification::record_intake(&state, req, body.account_value.as_deref())
+            .await?;
     }
     Ok((
         StatusCode::ACCEPTED,

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page;
-use crate::auth::{AgentStaff, Role, Staff};
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::http::auth::{AgentStaff, Role, Staff};
 use crate::http::extract::ApiQuery;
 use crate::store::{Job, JobStatus};
 

@@ -11,13 +11,13 @@ use chrono::{Datelike, NaiveDate, TimeZone};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Role, Staff};
 use crate::domain::deadline;
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::http::auth::{Role, Staff};
 use crate::http::extract::ApiQuery;
+use crate::services::workflow;
 use crate::store::SlaRow;
-use crate::workflow;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

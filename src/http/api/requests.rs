@@ -8,14 +8,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page;
-use crate::auth::{AgentStaff, Role, Staff};
 use crate::domain::deadline::{self, Regime};
 use crate::domain::request::{DenyReason, Kind, Source, Status};
 use crate::error::{AppError, FieldError};
+use crate::http::auth::{AgentStaff, Role, Staff};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::{AppState, ClientAddr};
+use crate::services::workflow::{self, Actor, Correction, StaffAction, StaffEntry};
 use crate::store::{Event, NewAudit, Request, RequestFilter};
-use crate::workflow::{self, Actor, Correction, StaffAction, StaffEntry};
 
 /// A request in a list: no personal data.
 #[derive(Debug, Serialize, ToSchema)]

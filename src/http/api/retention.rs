@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page;
-use crate::auth::{AdminStaff, AgentStaff, Role, Staff};
 use crate::error::AppError;
+use crate::http::auth::{AdminStaff, AgentStaff, Role, Staff};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::{AppState, ClientAddr};
-use crate::retention::holds::{self, HoldView};
-use crate::retention::{self, DryRunCounts, Trigger};
+use crate::services::retention::holds::{self, HoldView};
+use crate::services::retention::{self, DryRunCounts, Trigger};
 use crate::store::RetentionRun;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -82,8 +82,8 @@ pub async fn policy_views(state: &AppState) -> Result<Vec<PolicyView>, AppError>
                 .decl
                 .schedule
                 .as_deref()
-                .and_then(|s| crate::scheduler::parse_cron(s).ok())
-                .and_then(|c| crate::scheduler::next_tick(&c, now)),
+                .and_then(|s| crate::jobs::scheduler::parse_cron(s).ok())
+                .and_then(|c| crate::jobs::scheduler::next_tick(&c, now)),
             name: p.decl.name,
             connector: p.connector,
             table: p.decl.table,

@@ -3,13 +3,14 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{AdminStaff, Role};
 use crate::error::AppError;
+use crate::http::auth::{AdminStaff, Role};
 use crate::http::extract::ApiJson;
 use crate::http::{AppState, ClientAddr};
+pub use crate::services::staff::{CreatedToken, issue};
 use crate::store::{ApiToken, NewAudit};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -17,60 +18,6 @@ use crate::store::{ApiToken, NewAudit};
 pub struct CreateToken {
     pub name: String,
     pub role: Role,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedToken {
-    pub id: String,
-    pub name: String,
-    pub role: Role,
-    /// Shown once; only its hash is stored.
-    pub token: String,
-}
-
-/// Create a token and store only its hash (shared by the API and the CLI).
-pub async fn issue(
-    state: &AppState,
-    name: &str,
-    role: Role,
-    actor: &str,
-    client: Option<String>,
-) -> Result<CreatedToken, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::field(
-            "name",
-            "must be 1 to 100 printable characters",
-        ));
-    }
-    let token = format!("rd_{}", crate::crypto::new_token());
-    let now = state.clock.now();
-    let record = ApiToken {
-        id: uuid::Uuid::now_v7().to_string(),
-        name: name.to_string(),
-        role,
-        token_hash: crate::crypto::token_hash(&token),
-        created_at: now,
-        revoked_at: None,
-    };
-    state.store.insert_token(&record).await?;
-    state
-        .store
-        .append_audit(&NewAudit {
-            at: now,
-            actor: actor.to_string(),
-            action: "token.create".into(),
-            request_ref: None,
-            client_addr: client,
-            detail: serde_json::json!({ "token_id": record.id, "name": record.name, "role": role }),
-        })
-        .await?;
-    Ok(CreatedToken {
-        id: record.id,
-        name: record.name,
-        role,
-        token,
-    })
 }
 
 /// Every token (never the secret).

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::auth::{Signed, create_user};
 use super::pages::{Fields, error_page, page_ctx, readable, render};
-use crate::auth::Role;
+use crate::domain::staff::Role;
 use crate::error::AppError;
 use crate::http::{AppState, ClientAddr};
 use crate::store::{AuditFilter, NewAudit, PageRequest};
@@ -18,7 +18,7 @@ async fn audit_page(
     state: &AppState,
     s: &Signed,
     raw: Option<&str>,
-    report: Option<crate::audit::VerifyReport>,
+    report: Option<crate::store::audit_chain::VerifyReport>,
 ) -> Result<Response, AppError> {
     let f = Fields::parse(raw.unwrap_or("").as_bytes());
     let page = f
@@ -68,7 +68,7 @@ pub async fn verify(State(state): State<AppState>, s: Signed, body: Bytes) -> Re
         return r;
     }
     let result = async {
-        let report = crate::audit::verify(state.store.as_ref()).await?;
+        let report = crate::store::audit_chain::verify(state.store.as_ref()).await?;
         audit_page(&state, &s, None, Some(report)).await
     }
     .await;

@@ -2,164 +2,34 @@
 //! codes, server-side sessions in an HttpOnly cookie, CSRF tokens, lockout, and the
 //! sign-in, two-factor, enrolment and sign-out pages.
 
-use std::sync::OnceLock;
-
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::{PasswordHasher, PasswordVerifier};
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::model::{PortalSession, User};
 use super::pages::{Fields, forbidden, render};
-use crate::auth::Role;
 use crate::crypto::{Field, new_token, token_hash};
+use crate::domain::staff::Role;
 use crate::error::AppError;
 use crate::http::{AppState, ClientAddr};
-use crate::store::{NewAudit, StoreError};
+use crate::services::staff::{busy, hasher, verify_password};
+pub use crate::services::staff::{
+    create_user, ensure_initial_admin, generate_password, hash_password,
+};
+use crate::store::NewAudit;
+use crate::store::{PortalSession, User};
 
 pub const SESSION_COOKIE: &str = "rd_session";
 /// Signed double-submit cookie that protects the sign-in form before any session exists.
 pub const LOGIN_COOKIE: &str = "rd_login";
 const WRONG_LOGIN: &str = "Wrong email or password.";
-
-// ---- passwords ----
-
-/// argon2id with the OWASP parameters (m = 19456 KiB, t = 2, p = 1): the crate defaults.
-fn hasher() -> Argon2<'static> {
-    Argon2::default()
-}
-
-/// The answer when no hashing turn came free in time.
-fn busy(state: &AppState) -> AppError {
-    AppError::TooManyRequests {
-        retry_after_secs: state.config.portal.hashing_wait.0.as_secs().max(1),
-    }
-}
-
-/// Hash off the async runtime, in a hashing turn: one hash takes tens of milliseconds of
-/// CPU and 19 MiB.
-pub async fn hash_password(state: &AppState, password: String) -> Result<String, AppError> {
-    state
-        .hashing
-        .run(move || {
-            hasher()
-                .hash_password(password.as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
-        })
-        .await
-        .map_err(|_| busy(state))?
-}
-
-/// A hash of nothing anyone knows, verified against when the email is unknown so that
-/// both answers take about as long.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        hasher()
-            .hash_password(new_token().as_bytes())
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
-}
-
-/// `Err` (429) when no hashing turn came free in time.
-async fn verify_password(
-    state: &AppState,
-    password: String,
-    hash: Option<String>,
-) -> Result<bool, AppError> {
-    state
-        .hashing
-        .run(move || {
-            let known = hash.is_some();
-            let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
-            let ok = hasher()
-                .verify_password(password.as_bytes(), hash.as_str())
-                .is_ok();
-            ok && known
-        })
-        .await
-        .map_err(|_| busy(state))
-}
-
-/// A random password to hand out once (20 URL-safe characters, 120 bits).
-pub fn generate_password() -> String {
-    let bytes: [u8; 15] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Create a portal user with a fresh random password; returns the password (shown once).
-pub async fn create_user(
-    state: &AppState,
-    email: &str,
-    role: Role,
-) -> Result<(User, String), AppError> {
-    let email = crate::domain::identity::SubjectEmail::parse(email)
-        .map_err(|e| AppError::field("email", e.to_string()))?;
-    let password = generate_password();
-    let user = User {
-        id: uuid::Uuid::now_v7().to_string(),
-        email: email.expose().to_string(),
-        role,
-        password_hash: hash_password(state, password.clone()).await?,
-        totp_secret_ct: None,
-        totp_enabled: false,
-        totp_last_step: None,
-        recovery_codes: None,
-        failed_logins: 0,
-        locked_until: None,
-        created_at: state.clock.now(),
-        disabled_at: None,
-        totp_failures: 0,
-        totp_locked_until: None,
-    };
-    match state.store.insert_user(&user).await {
-        Ok(()) => {}
-        Err(StoreError::Duplicate) => {
-            return Err(AppError::field("email", "a user with this email exists"));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    tracing::info!(user_id = %user.id, role = role.as_str(), "portal user created");
-    Ok((user, password))
-}
-
-/// On a database without users, create the admin named by `portal.initial_admin_email`
-/// and write the password alone to `data_dir/initial-admin-password` (mode 0600).
-pub async fn ensure_initial_admin(state: &AppState) -> Result<(), String> {
-    if state.store.count_users().await.map_err(|e| e.to_string())? > 0 {
-        return Ok(());
-    }
-    let email = state.config.portal.initial_admin_email.clone();
-    let (user, password) = match create_user(state, &email, Role::Admin).await {
-        Ok(x) => x,
-        // Another replica got there first.
-        Err(AppError::Validation(_)) => return Ok(()),
-        Err(e) => return Err(e.to_string()),
-    };
-    let dir = &state.config.data_dir;
-    let path = dir.join("initial-admin-password");
-    let written = std::fs::create_dir_all(dir)
-        .and_then(|()| match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        })
-        .and_then(|()| crate::crypto::write_private(&path, password.as_bytes()));
-    if let Err(e) = written {
-        return Err(format!("cannot write {}: {e}", path.display()));
-    }
-    tracing::info!(user_id = %user.id, file = %path.display(),
-        "created the initial portal admin; the password is in the file");
-    Ok(())
-}
 
 // ---- cookies ----
 
@@ -894,13 +764,13 @@ fn lockout_emails(
         "reference": lockout,
         "account": user.email,
         "locked_until": format!("{} UTC", until.format("%Y-%m-%d %H:%M")),
-        "portal_url": crate::notify::link(state, "/portal/login"),
+        "portal_url": crate::services::notify::link(state, "/portal/login"),
     });
     for to in [
         user.email.as_str(),
         state.config.email.privacy_team.as_str(),
     ] {
-        crate::notify::queue(
+        crate::services::notify::queue(
             state,
             &mut changes,
             None,

@@ -9,11 +9,11 @@ use serde_json::json;
 
 use super::auth::Signed;
 use super::pages::{Fields, error_page, page_ctx, readable, render};
-use crate::auth::Role;
+use crate::domain::staff::Role;
 use crate::error::AppError;
 use crate::http::{AppState, ClientAddr};
+use crate::services::workflow::{self, Actor};
 use crate::store::NewAudit;
-use crate::workflow::{self, Actor};
 
 fn actor(s: &Signed, client: &ClientAddr) -> Actor {
     Actor {

@@ -14,7 +14,7 @@ use super::AppState;
 pub mod admin;
 pub mod auth;
 pub mod manage;
-pub mod model;
+
 pub mod pages;
 pub mod requests;
 pub mod retention;

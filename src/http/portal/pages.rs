@@ -185,8 +185,8 @@ pub fn user_ctx(s: &Session) -> serde_json::Value {
     json!({
         "email": s.user.email,
         "role": s.user.role.as_str(),
-        "is_admin": s.user.role >= crate::auth::Role::Admin,
-        "is_agent": s.user.role >= crate::auth::Role::Agent,
+        "is_admin": s.user.role >= crate::domain::staff::Role::Admin,
+        "is_agent": s.user.role >= crate::domain::staff::Role::Agent,
         "totp": s.user.totp_enabled,
     })
 }

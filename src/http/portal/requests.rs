@@ -11,12 +11,12 @@ use serde_json::json;
 
 use super::auth::Signed;
 use super::pages::{Fields, error_page, page_ctx, readable, render};
-use crate::auth::Role;
 use crate::domain::request::{Action, DenyReason, Kind, Status, transition};
+use crate::domain::staff::Role;
 use crate::error::AppError;
 use crate::http::api::requests::{CreateRequest, ListQuery, full_view, search, staff_entry};
 use crate::http::{AppState, ClientAddr};
-use crate::workflow::{self, Actor, StaffAction};
+use crate::services::workflow::{self, Actor, StaffAction};
 
 fn actor(s: &Signed, client: &ClientAddr) -> Actor {
     Actor {
@@ -233,7 +233,7 @@ async fn detail_page(
         req.kind,
         crate::domain::request::Kind::Access | crate::domain::request::Kind::Portability
     );
-    let identity = crate::verification::view(state, &req).await?;
+    let identity = crate::services::verification::view(state, &req).await?;
     let view = full_view(state, &actor(s, client), req, true).await?;
     // The corrections form: every correction, and two empty rows to add one.
     let mut correction_rows: Vec<serde_json::Value> = view
@@ -374,14 +374,14 @@ pub async fn action(
             .await
             .map(Some),
         "retry-task" => match f.text("task_id") {
-            Some(task_id) => crate::fanout::retry(&state, &reference, &task_id)
+            Some(task_id) => crate::services::fanout::retry(&state, &reference, &task_id)
                 .await
                 .map(|_| None),
             None => Err(AppError::field("task_id", "choose a task")),
         },
         // Staff record how they verified the requester (issue 12).
         "identity" => match workflow::load(&state, &reference).await {
-            Ok(req) => crate::verification::staff_confirm(
+            Ok(req) => crate::services::verification::staff_confirm(
                 &state,
                 &s.0.actor_name(),
                 client.text(),

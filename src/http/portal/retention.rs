@@ -10,10 +10,10 @@ use serde_json::json;
 
 use super::auth::Signed;
 use super::pages::{Fields, error_page, page_ctx, readable, render};
-use crate::auth::Role;
+use crate::domain::staff::Role;
 use crate::error::AppError;
 use crate::http::{AppState, ClientAddr};
-use crate::retention::{self, Trigger, holds};
+use crate::services::retention::{self, Trigger, holds};
 use crate::store::PageRequest;
 
 async fn retention_page(

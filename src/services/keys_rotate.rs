@@ -9,8 +9,8 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::app::context::AppState;
 use crate::crypto::{Field, Keys};
-use crate::http::AppState;
 use crate::store::{NewAudit, RotatedRow, RotatedTable, SharedStore, StoreError};
 
 /// Rows read and written per transaction.
@@ -199,7 +199,7 @@ pub async fn rotate(state: &AppState, old: &Keys) -> Result<Report, RotateError>
     // The audit chain survives the rotation: the old chain key is kept (under the new
     // key) for the entries it sealed, and the entries from now on start a new epoch.
     // After the tables, so that an old key that opens nothing has been refused first.
-    crate::audit::retire_epoch(
+    crate::store::audit_chain::retire_epoch(
         store.as_ref(),
         old,
         new,
@@ -335,7 +335,7 @@ async fn reseal_exports(state: &AppState, old: &Keys) -> Result<u64, RotateError
         let full = rows.len() as i64 == BATCH;
         for row in rows {
             let id = row.key[0].clone();
-            let path = crate::export::file_path(state, &id);
+            let path = crate::services::export::file_path(state, &id);
             if !path.exists() {
                 // Expired and purged, or never written.
                 continue;
@@ -343,7 +343,7 @@ async fn reseal_exports(state: &AppState, old: &Keys) -> Result<u64, RotateError
             let (old, new) = (old.clone(), state.keys.as_ref().clone());
             let done = tokio::task::spawn_blocking({
                 let id = id.clone();
-                move || crate::export::reseal_file(&old, &new, &id, &path)
+                move || crate::services::export::reseal_file(&old, &new, &id, &path)
             })
             .await
             .map_err(|e| RotateError::Export {

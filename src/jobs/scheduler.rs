@@ -4,15 +4,14 @@
 //! tokio-cron-scheduler), not from when a replica woke up, so every replica computes the
 //! same key for the same tick.
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use croner::Cron;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::http::AppState;
+use crate::app::context::AppState;
 
 /// A job kind run on a cron pattern (seconds first: `sec min hour day month weekday`).
 #[derive(Debug, Clone)]
@@ -22,30 +21,7 @@ pub struct Schedule {
     pub cron: Cron,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("`{pattern}` is not a cron pattern with seconds (like `0 */5 * * * *`): {message}")]
-pub struct ScheduleError {
-    pub pattern: String,
-    pub message: String,
-}
-
-pub fn parse_cron(pattern: &str) -> Result<Cron, ScheduleError> {
-    if pattern.split_whitespace().count() < 6 {
-        return Err(ScheduleError {
-            pattern: pattern.into(),
-            message: "six fields are needed, seconds first".into(),
-        });
-    }
-    Cron::from_str(pattern).map_err(|e| ScheduleError {
-        pattern: pattern.into(),
-        message: e.to_string(),
-    })
-}
-
-/// The next tick strictly after `now`.
-pub fn next_tick(cron: &Cron, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    cron.find_next_occurrence(&now, false).ok()
-}
+pub use crate::domain::schedule::{ScheduleError, next_tick, parse_cron};
 
 /// Running schedule loops.
 pub struct Scheduler {
@@ -109,6 +85,7 @@ async fn run(state: AppState, s: Schedule, mut stop: watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     #[test]
     fn ticks_are_the_same_for_every_replica() {

@@ -15,13 +15,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration as TimeDelta, NaiveDate, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-use crate::auth::Role;
+use crate::app::context::AppState;
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::config::Config;
+use crate::domain::client::ClientAddr;
 use crate::domain::request::{DenyReason, Kind, Status};
-use crate::http::{AppState, ClientAddr};
+use crate::domain::staff::Role;
 use crate::jobs::JobHandler;
-use crate::workflow::{self, Actor, StaffAction, StaffEntry};
+use crate::services::workflow::{self, Actor, StaffAction, StaffEntry};
 
 /// File name of the demo's data map in `datamap_dir`.
 pub const DATAMAP_FILE: &str = "demo.toml";
@@ -622,14 +623,17 @@ impl Seeder {
         self.clock.set(at);
         let handlers: Vec<(&str, Arc<dyn JobHandler>)> = vec![
             (
-                crate::notify::SEND_EMAIL,
-                Arc::new(crate::notify::SendEmail),
+                crate::services::notify::SEND_EMAIL,
+                Arc::new(crate::services::notify::SendEmail),
             ),
             (
-                crate::deadlines::SWEEP,
-                Arc::new(crate::deadlines::SweepJob),
+                crate::services::deadlines::SWEEP,
+                Arc::new(crate::services::deadlines::SweepJob),
             ),
-            (crate::fanout::RUN_TASK, Arc::new(crate::fanout::RunTask)),
+            (
+                crate::services::fanout::RUN_TASK,
+                Arc::new(crate::services::fanout::RunTask),
+            ),
         ];
         let worker = "demo";
         for _ in 0..500 {
@@ -685,12 +689,12 @@ async fn seed(state: &AppState, real_now: DateTime<Utc>) -> Result<Vec<String>, 
     // Expired: submitted through the form, never confirmed.
     s.clock.set(days(20));
     let sub = submission(Kind::Access, person(9), "What do you keep about me?")?;
-    let r = crate::intake::submit(&state, &nobody, sub)
+    let r = crate::services::intake::submit(&state, &nobody, sub)
         .await
         .map_err(|e| e.to_string())?;
     s.made.push(r.reference);
     s.clock.set(days(5));
-    crate::deadlines::sweep(&state)
+    crate::services::deadlines::sweep(&state)
         .await
         .map_err(|e| e.to_string())?;
     s.drain(days(5)).await?;
@@ -813,7 +817,7 @@ async fn seed(state: &AppState, real_now: DateTime<Utc>) -> Result<Vec<String>, 
         person(11),
         "A copy of my chat transcripts, please.",
     )?;
-    let r = crate::intake::submit(&state, &nobody, sub)
+    let r = crate::services::intake::submit(&state, &nobody, sub)
         .await
         .map_err(|e| e.to_string())?;
     s.made.push(r.reference);

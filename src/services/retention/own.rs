@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::http::AppState;
+use crate::app::context::AppState;
 use crate::jobs::{JobError, JobHandler};
 use crate::store::{Job, NewAudit, StoreError};
 
@@ -38,7 +38,7 @@ pub async fn purge(state: &AppState, actor: &str) -> Result<OwnPurgeReport, Stor
     loop {
         let due = state.store.expired_exports(now, BATCH).await?;
         for e in &due {
-            let path = crate::export::file_path(state, &e.id);
+            let path = crate::services::export::file_path(state, &e.id);
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
@@ -136,7 +136,7 @@ pub async fn erase_copies_of_identity(
     }
     let mut deleted = Vec::with_capacity(exports.len());
     for id in exports {
-        match tokio::fs::remove_file(crate::export::file_path(state, &id)).await {
+        match tokio::fs::remove_file(crate::services::export::file_path(state, &id)).await {
             Ok(()) => deleted.push(id),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => deleted.push(id),
             Err(e) => {

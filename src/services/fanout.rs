@@ -8,149 +8,23 @@
 //! whose corrections name a field no connector declares is not run at all and stops in
 //! `review` for staff to edit the corrections (`connectors::declared`).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
 
+use crate::app::context::AppState;
 use crate::connectors::http::{External, HttpConnector, Outcome};
 use crate::connectors::manual::ManualConnector;
-use crate::connectors::redis::RedisConnector;
-use crate::connectors::{
-    ConnectorDecl, ConnectorError, ConnectorKind, DataMap, EraseAction, Identity, SqlConnector,
-};
+use crate::connectors::{ConnectorError, Identity};
 use crate::domain::request::{Kind, Status};
 use crate::error::AppError;
-use crate::http::AppState;
 use crate::jobs::{JobError, JobHandler};
-use crate::store::{Changes, Job, LedgerEntry, NewJob, Request, Task};
-use crate::workflow::{self, Actor, StaffAction};
+use crate::services::tasks::{is_finished, operation};
+use crate::services::workflow;
+use crate::store::{Changes, Job, LedgerEntry, NewJob, Request, Task, TaskToken};
 
 pub const RUN_TASK: &str = "connector.run";
-
-/// The connectors this deployment declared, ready to run.
-pub struct Connectors {
-    decls: Vec<ConnectorDecl>,
-    engines: HashMap<String, Arc<dyn crate::connectors::Connector>>,
-    /// At most `max_connections` tasks at once per connector in this process, so a
-    /// burst of requests cannot exhaust a product database's connections.
-    limits: HashMap<String, Arc<Semaphore>>,
-    /// The SQL engines again, typed: retention purges use their pools (src/retention).
-    sql: HashMap<String, Arc<SqlConnector>>,
-    /// Connectors run outside the database engines: an endpoint, or a person.
-    http: HashMap<String, Arc<HttpConnector>>,
-    manual: HashMap<String, Arc<ManualConnector>>,
-    /// Connector -> the connectors (and their `(table, column)`s) its key templates use;
-    /// its task runs after theirs.
-    depends_on: HashMap<String, BTreeMap<String, Vec<(String, String)>>>,
-}
-
-impl Connectors {
-    pub fn empty() -> Self {
-        Self {
-            decls: Vec::new(),
-            engines: HashMap::new(),
-            limits: HashMap::new(),
-            sql: HashMap::new(),
-            http: HashMap::new(),
-            manual: HashMap::new(),
-            depends_on: HashMap::new(),
-        }
-    }
-
-    /// Engines for the SQL connectors of `map` (pools connect on first use). Other
-    /// kinds are declared but not run yet; they are reported, not ignored silently.
-    pub fn from_datamap(map: &DataMap) -> Result<Self, String> {
-        let mut out = Self::empty();
-        // SQL first: Redis key templates read their values from SQL connectors.
-        let (sql, others): (Vec<&ConnectorDecl>, Vec<&ConnectorDecl>) =
-            map.connectors().iter().partition(|d| d.kind().is_sql());
-        for decl in sql {
-            let engine = Arc::new(SqlConnector::connect(decl.clone()).map_err(|e| e.to_string())?);
-            out.sql.insert(decl.name().to_string(), engine.clone());
-            out.limits.insert(
-                decl.name().to_string(),
-                Arc::new(Semaphore::new(decl.max_connections().max(1) as usize)),
-            );
-            out.engines.insert(decl.name().to_string(), engine);
-            out.decls.push(decl.clone());
-        }
-        for decl in others {
-            out.add_other(decl).map_err(|e| e.to_string())?;
-        }
-        Ok(out)
-    }
-
-    pub fn names(&self) -> Vec<String> {
-        self.decls.iter().map(|d| d.name().to_string()).collect()
-    }
-
-    pub fn get(&self, name: &str) -> Option<Arc<dyn crate::connectors::Connector>> {
-        self.engines.get(name).cloned()
-    }
-
-    /// The declaration of connector `name`.
-    pub fn decl(&self, name: &str) -> Option<&ConnectorDecl> {
-        self.decls.iter().find(|d| d.name() == name)
-    }
-
-    /// Why connector `name` has nothing to do for `operation` (see
-    /// [`crate::connectors::declared::skip_reason`]).
-    pub fn skip_reason(&self, name: &str, operation: &str, fields: &[&str]) -> Option<String> {
-        self.decl(name)
-            .and_then(|d| crate::connectors::declared::skip_reason(d, operation, fields))
-    }
-
-    /// The correction fields that no declared connector can apply.
-    pub fn unmatched_corrections<'a>(&self, fields: &[&'a str]) -> Vec<&'a str> {
-        if self.decls.is_empty() {
-            return Vec::new();
-        }
-        crate::connectors::declared::unmatched_corrections(&self.decls, fields)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.engines.is_empty()
-    }
-
-    /// The declarations of the connectors this service runs (retention policies live there).
-    pub fn decls(&self) -> &[ConnectorDecl] {
-        &self.decls
-    }
-
-    /// The SQL engine of a connector, for retention purges.
-    pub fn sql(&self, name: &str) -> Option<Arc<SqlConnector>> {
-        self.sql.get(name).cloned()
-    }
-
-    /// Tables kept despite an erasure, and why (GDPR art. 17(3)), for the subject.
-    pub fn retained(&self) -> Vec<Value> {
-        self.decls
-            .iter()
-            .flat_map(|d| d.tables().iter())
-            .filter(|t| t.erase == EraseAction::Retain)
-            .map(|t| json!({ "table": t.name, "reason": t.retain_reason.clone().unwrap_or_default() }))
-            .collect()
-    }
-}
-
-/// What a request kind asks of each connector.
-pub fn operation(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Access | Kind::Portability => "access",
-        Kind::Erasure => "erase",
-        Kind::Rectification => "rectify",
-        Kind::Restriction => "restrict",
-        Kind::Objection => "object",
-    }
-}
-
-/// A task status after which the task does nothing more.
-pub fn is_finished(status: &str) -> bool {
-    matches!(status, "succeeded" | "failed" | "skipped")
-}
 
 /// What starting a request planned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -197,7 +71,7 @@ pub fn plan(state: &AppState, req: &Request, changes: &mut Changes) -> Planned {
         planned.to_run += 1;
         // A connector whose key templates use another's rows waits for that task
         // (`release_blocked` enqueues it); the others start at once.
-        if state.connectors.depends_on.contains_key(&name) {
+        if state.connectors.has_dependencies(&name) {
             task.status = "blocked".into();
         } else {
             changes.jobs.push(task_job(state, &id, &req.reference));
@@ -207,19 +81,6 @@ pub fn plan(state: &AppState, req: &Request, changes: &mut Changes) -> Planned {
     planned
 }
 
-/// "2 succeeded, 1 skipped" for the timeline.
-fn status_counts(tasks: &[&Task]) -> String {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for t in tasks {
-        *counts.entry(t.status.as_str()).or_default() += 1;
-    }
-    counts
-        .into_iter()
-        .map(|(status, n)| format!("{n} {status}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The staff note of a rectification that was not run.
 pub fn not_run_note(unmatched: &[&str]) -> String {
     format!(
@@ -227,23 +88,6 @@ pub fn not_run_note(unmatched: &[&str]) -> String {
          edit the corrections, then run the request again",
         unmatched.join(", ")
     )
-}
-
-/// The request's current tasks: the newest per connector and operation (a rectification
-/// run again keeps its earlier tasks as history).
-pub fn current_tasks(tasks: &[Task]) -> Vec<&Task> {
-    let mut newest: BTreeMap<(&str, &str), &Task> = BTreeMap::new();
-    for t in tasks {
-        let slot = newest
-            .entry((t.connector.as_str(), t.operation.as_str()))
-            .or_insert(t);
-        if t.id > slot.id {
-            *slot = t;
-        }
-    }
-    let mut out: Vec<&Task> = newest.into_values().collect();
-    out.sort_by(|a, b| (&a.connector, &a.id).cmp(&(&b.connector, &b.id)));
-    out
 }
 
 fn new_task(
@@ -337,7 +181,7 @@ impl JobHandler for RunTask {
         {
             // Already finished (or waiting for a callback): a job retried after a crash
             // still moves the request on and releases the tasks that wait for this one.
-            return after_tasks(state, reference)
+            return task_ended(state, reference)
                 .await
                 .map_err(|e| JobError::retry(e.to_string()));
         }
@@ -389,7 +233,7 @@ impl JobHandler for RunTask {
             .await
             .map_err(retry)?;
         tracing::info!(reference = %req.reference, connector = %task.connector, status = %task.status, "connector task finished");
-        after_tasks(state, &req.reference)
+        task_ended(state, &req.reference)
             .await
             .map_err(|e| JobError::retry(e.to_string()))?;
         Ok(())
@@ -462,7 +306,7 @@ async fn run_operation(
         .connectors
         .get(&task.connector)
         .ok_or_else(|| missing("the connector is no longer declared in the data map"))?;
-    let limit = state.connectors.limits.get(&task.connector).cloned();
+    let limit = state.connectors.limit(&task.connector);
     let _permit = match &limit {
         Some(s) => s.acquire().await.ok(),
         None => None,
@@ -472,7 +316,7 @@ async fn run_operation(
             // The rows stream into `task_result_parts` (encrypted, in parts the export
             // streams) as the connector reads them; `tasks.result_ct` stays empty. Read
             // them back with `crate::task_results`.
-            let mut sink = crate::task_results::PartWriter::begin(state, &task.id)
+            let mut sink = crate::services::task_results::PartWriter::begin(state, &task.id)
                 .await
                 .map_err(|e| ConnectorError::Database {
                     connector: task.connector.clone(),
@@ -494,7 +338,7 @@ async fn run_operation(
         }
         "erase" => {
             // A subject under legal hold is not erased while the hold lasts (src/retention).
-            if let Some(hold) = crate::retention::holds::active_for(state, who.email())
+            if let Some(hold) = crate::services::retention::holds::active_for(state, who.email())
                 .await
                 .map_err(|e| ConnectorError::Database {
                     connector: task.connector.clone(),
@@ -570,154 +414,25 @@ async fn run_operation(
     }
 }
 
-/// When every task of an `in_progress` request is finished: on to `review`, and on to
-/// `completed` when the kind auto-completes and every task succeeded.
-pub async fn after_tasks(state: &AppState, reference: &str) -> Result<(), AppError> {
-    for _ in 0..3 {
-        let req = workflow::load(state, reference).await?;
-        if !matches!(req.status, Status::InProgress | Status::Review) {
-            return Ok(());
-        }
-        let tasks = state.store.tasks_for_request(&req.id).await?;
-        // Skipped or failed tasks leave the request to staff: it never completes by itself
-        // having done less than was asked.
-        let all_ok = current_tasks(&tasks)
-            .iter()
-            .all(|t| t.status == "succeeded");
-        // A worker that died between `review` and the automatic completion (its job is
-        // retried after the lease): finish what it started. Other `review` requests are
-        // staff's.
-        let interrupted = req.status == Status::Review
-            && !tasks.is_empty()
-            && all_ok
-            && state.config.workflow.auto_complete.contains(&req.kind);
-        if req.status == Status::Review && !interrupted {
-            return Ok(());
-        }
-        if req.status == Status::InProgress {
-            release_blocked(state, &req, &tasks).await?;
-        }
-        if tasks.iter().any(|t| !is_finished(&t.status)) {
-            return Ok(());
-        }
-        let finished = if interrupted {
-            Ok(req)
-        } else {
-            let note = format!(
-                "every connector task has finished: {}",
-                status_counts(&current_tasks(&tasks))
-            );
-            workflow::finish_tasks_noted(state, req, note).await
-        };
-        match finished {
-            Ok(next) => {
-                if all_ok && state.config.workflow.auto_complete.contains(&next.kind) {
-                    // Access and portability: the package is built before completing,
-                    // so the completion email carries its link. Without a package the
-                    // request stays in review for staff.
-                    let download_url = if matches!(next.kind, Kind::Access | Kind::Portability) {
-                        match crate::export::create(state, &next).await {
-                            Ok(url) => Some(url),
-                            Err(e) => {
-                                tracing::error!(reference = %next.reference, error = %e, "export package failed; the request stays in review");
-                                return Ok(());
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    // Boxed: `act` itself calls back here when a request is resumed.
-                    Box::pin(workflow::act(
-                        state,
-                        &Actor::system(),
-                        reference,
-                        StaffAction::Complete {
-                            note: None,
-                            download_url,
-                        },
-                    ))
-                    .await?;
-                }
-                return Ok(());
-            }
-            // Another task finished at the same moment: look again.
-            Err(AppError::Conflict { .. }) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+/// After a task of request `reference` ended: start the tasks that waited for it, then
+/// report to the workflow, which decides what the request does next.
+async fn task_ended(state: &AppState, reference: &str) -> Result<(), AppError> {
+    release_ready(state, reference).await?;
+    workflow::tasks_progressed(state, reference).await
 }
 
-// --- Redis, HTTP and manual connectors: ordering, values, waiting tasks ---
-
-impl Connectors {
-    /// Add a connector of a kind that is not SQL (called after every SQL connector).
-    fn add_other(&mut self, decl: &ConnectorDecl) -> Result<(), ConnectorError> {
-        let name = decl.name().to_string();
-        let engine: Arc<dyn crate::connectors::Connector> = match decl.kind() {
-            ConnectorKind::Redis => {
-                let deps = decl
-                    .redis_settings()
-                    .map(RedisConnector::dependencies)
-                    .unwrap_or_default();
-                let sources = deps
-                    .keys()
-                    .filter_map(|c| self.sql.get(c).map(|e| (c.clone(), e.clone())))
-                    .collect();
-                if !deps.is_empty() {
-                    self.depends_on.insert(name.clone(), deps);
-                }
-                Arc::new(RedisConnector::new(decl)?.with_sources(sources))
-            }
-            ConnectorKind::Http => {
-                let h = Arc::new(HttpConnector::new(decl)?);
-                self.http.insert(name.clone(), h.clone());
-                h
-            }
-            ConnectorKind::Manual => {
-                let m = Arc::new(ManualConnector::new(decl)?);
-                self.manual.insert(name.clone(), m.clone());
-                m
-            }
-            _ => return Ok(()),
-        };
-        self.limits.insert(
-            name.clone(),
-            Arc::new(Semaphore::new(decl.max_connections().max(1) as usize)),
-        );
-        self.engines.insert(name, engine);
-        self.decls.push(decl.clone());
-        Ok(())
+/// Start the tasks of an in-progress request whose connectors waited for others' tasks
+/// that have now finished.
+pub async fn release_ready(state: &AppState, reference: &str) -> Result<(), AppError> {
+    if !state.connectors.any_dependencies() {
+        return Ok(());
     }
-
-    pub fn http(&self, name: &str) -> Option<Arc<HttpConnector>> {
-        self.http.get(name).cloned()
+    let req = workflow::load(state, reference).await?;
+    if req.status != Status::InProgress {
+        return Ok(());
     }
-
-    pub fn manual(&self, name: &str) -> Option<Arc<ManualConnector>> {
-        self.manual.get(name).cloned()
-    }
-
-    /// The connectors whose tasks must finish before `name`'s runs.
-    pub fn dependencies(&self, name: &str) -> Vec<String> {
-        self.depends_on
-            .get(name)
-            .map(|d| d.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// `(table, column)`s of `name` that other connectors' key templates use.
-    fn referenced(&self, name: &str) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        for cols in self.depends_on.values().filter_map(|d| d.get(name)) {
-            for c in cols {
-                if !out.contains(c) {
-                    out.push(c.clone());
-                }
-            }
-        }
-        out
-    }
+    let tasks = state.store.tasks_for_request(&req.id).await?;
+    release_blocked(state, &req, &tasks).await
 }
 
 fn store_error(connector: &str, operation: &str, e: impl std::fmt::Display) -> ConnectorError {
@@ -745,9 +460,9 @@ async fn identity_with_values(
     };
     let referenced = c.referenced(&task.connector);
     if !referenced.is_empty()
-        && let Some(engine) = c.sql.get(&task.connector)
+        && let Some(engine) = c.sql(&task.connector)
     {
-        let values = crate::connectors::redis::found_values(engine, &referenced, &who).await?;
+        let values = crate::connectors::redis::found_values(&engine, &referenced, &who).await?;
         let ct = state.keys.seal_at(
             crate::crypto::Field::task("values_ct", &task.id),
             &serde_json::to_string(&values).unwrap_or_default(),
@@ -758,7 +473,7 @@ async fn identity_with_values(
             .await
             .map_err(|e| store_error(&task.connector, "keeping values for key templates", e))?;
     }
-    let Some(deps) = c.depends_on.get(&task.connector) else {
+    let Some(deps) = c.dependency_columns(&task.connector) else {
         return Ok(who);
     };
     let tasks = state
@@ -870,7 +585,7 @@ async fn run_external(
                 .ok_or_else(|| fail("the request no longer holds the subject's identity"))?;
             let who = Identity::from_email(&email);
             if task.operation == "erase"
-                && let Some(hold) = crate::retention::holds::active_for(state, who.email())
+                && let Some(hold) = crate::services::retention::holds::active_for(state, who.email())
                     .await
                     .map_err(|e| store_error(&task.connector, "checking legal holds", e))?
             {
@@ -886,7 +601,7 @@ async fn run_external(
             }
             let corrections = corrections_of(state, req);
             if let Some(m) = manual {
-                return m.start(state, req, task, &who, &corrections).await;
+                return start_manual(state, &m, req, task, &who, &corrections).await;
             }
             let h = http.ok_or_else(|| fail("not an http connector"))?;
             let extra = match task.operation.as_str() {
@@ -900,10 +615,111 @@ async fn run_external(
                 "restrict" => json!({ "lift": false }),
                 _ => json!({}),
             };
-            h.start(state, req, task, &who, extra).await
+            start_http(state, &h, req, task, &who, extra).await
         }
         .await,
     )
+}
+
+/// A fresh callback link is stored first (the endpoint may call back before it has even
+/// answered), then the signed POST; `202` leaves the task `waiting` for the callback.
+async fn start_http(
+    state: &AppState,
+    h: &HttpConnector,
+    req: &Request,
+    task: &Task,
+    who: &Identity,
+    extra: Value,
+) -> Result<External, ConnectorError> {
+    let now = state.clock.now();
+    let token = crate::crypto::new_token();
+    let db =
+        |e: crate::store::StoreError| store_error(&task.connector, "storing the callback link", e);
+    state
+        .store
+        .insert_task_token(&TaskToken {
+            token_hash: crate::crypto::token_hash(&token),
+            task_id: task.id.clone(),
+            request_ref: req.reference.clone(),
+            purpose: "callback".into(),
+            expires_at: now + chrono::TimeDelta::days(crate::connectors::http::CALLBACK_DAYS),
+            used_at: None,
+            created_at: now,
+        })
+        .await
+        .map_err(db)?;
+    let callback_url = crate::services::notify::link(state, &format!("/api/v1/callbacks/{token}"));
+    let answer = h
+        .send_task(
+            &task.operation,
+            &req.reference,
+            &task.id,
+            who,
+            &callback_url,
+            extra,
+        )
+        .await?;
+    if matches!(answer, External::Waiting) {
+        state
+            .store
+            .wait_task(&task.id, None, &Changes::default(), now)
+            .await
+            .map_err(db)?;
+    }
+    Ok(answer)
+}
+
+/// Queue the person's email with a fresh completion link and put the task in `waiting`,
+/// in one transaction.
+async fn start_manual(
+    state: &AppState,
+    m: &ManualConnector,
+    req: &Request,
+    task: &Task,
+    who: &Identity,
+    corrections: &[(String, Value)],
+) -> Result<External, ConnectorError> {
+    let now = state.clock.now();
+    let token = crate::crypto::new_token();
+    let expires = now + chrono::TimeDelta::days(i64::from(m.settings().link_days));
+    let link = TaskToken {
+        token_hash: crate::crypto::token_hash(&token),
+        task_id: task.id.clone(),
+        request_ref: req.reference.clone(),
+        purpose: "manual".into(),
+        expires_at: expires,
+        used_at: None,
+        created_at: now,
+    };
+    let (to, context) = m.notice(
+        &req.reference,
+        &task.operation,
+        who,
+        corrections,
+        &crate::services::notify::link(state, &format!("/tasks/{token}")),
+        expires,
+    );
+    let mut changes = Changes {
+        now: Some(now),
+        ..Default::default()
+    };
+    crate::services::notify::queue(
+        state,
+        &mut changes,
+        Some(&req.id),
+        "manual_task",
+        &to,
+        context,
+    );
+    let waiting = state
+        .store
+        .wait_task(&task.id, Some(&link), &changes, now)
+        .await
+        .map_err(|e| store_error(&task.connector, "creating the manual task", e))?;
+    if waiting {
+        state.queue.wake();
+    }
+    Ok(External::Waiting)
 }
 
 /// An outcome from an endpoint or a person as the task's result: access rows stored in
@@ -915,13 +731,13 @@ async fn store_outcome(
     o: Outcome,
 ) -> Result<Done, ConnectorError> {
     if let Some(found) = &o.access {
-        crate::task_results::store(state, &task.id, found)
+        crate::services::task_results::store(state, &task.id, found)
             .await
             .map_err(|e| store_error(&task.connector, "storing the access result", e))?;
     }
     let replayable = task.operation == "erase"
         && o.incomplete.is_none()
-        && state.connectors.http.contains_key(&task.connector);
+        && state.connectors.http(&task.connector).is_some();
     let ledger = if replayable {
         req.email_ct
             .as_deref()
@@ -992,7 +808,7 @@ pub async fn finish_by_link(
         .await?;
     if finished {
         tracing::info!(reference = %req.reference, connector = %task.connector, status = %task.status, "connector task finished through its link");
-        after_tasks(state, &req.reference).await?;
+        task_ended(state, &req.reference).await?;
     }
     Ok(finished)
 }

@@ -8,10 +8,10 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::app::context::AppState;
 use crate::connectors::Identity;
 use crate::domain::identity::{SubjectEmail, clean_text};
 use crate::error::AppError;
-use crate::http::AppState;
 use crate::store::{LegalHold, NewAudit, Page, PageRequest, StoreError};
 
 const MAX_REASON: usize = 2000;

@@ -1,8 +1,8 @@
-//! What the store keeps for the portal: staff users and their server-side sessions.
+//! Staff users and their server-side portal sessions, as stored.
 
 use chrono::{DateTime, Utc};
 
-use crate::auth::Role;
+use crate::domain::staff::Role;
 
 /// A person who signs in to the portal.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

@@ -186,7 +186,7 @@ pub fn seal(seq: i64, e: &NewAudit, prev_hash: &str, keys: &ChainKeys) -> AuditE
 /// newest one too. Kept outside the database, it anchors the chain.
 pub fn checkpoint(seq: i64, hash: &str, reason: &'static str) {
     tracing::info!(
-        target: "rightsdesk::audit::checkpoint",
+        target: "rightsdesk::store::audit_chain::checkpoint",
         audit_checkpoint_seq = seq,
         audit_checkpoint_hash = %hash,
         reason,

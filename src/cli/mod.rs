@@ -1,6 +1,9 @@
 //! The command line: `serve`, `migrate`, `check`, `token …`, `user add`, `audit verify`,
 //! `keys rotate`.
 
+pub mod demo;
+pub mod retention;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,9 +11,9 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, App};
-use crate::auth::Role;
 use crate::clock::SystemClock;
 use crate::config::{Config, Problem};
+use crate::domain::staff::Role;
 
 #[derive(Debug, Parser)]
 #[command(name = "rightsdesk", version, about = "Data-subject rights service")]
@@ -138,7 +141,7 @@ pub enum AuditCommand {
         /// metrics): the entry must still be there with that hash, and every entry after
         /// it must verify. Detects a truncated or rewritten log.
         #[arg(long, value_name = "SEQ:HASH")]
-        since_checkpoint: Option<crate::audit::Checkpoint>,
+        since_checkpoint: Option<crate::store::audit_chain::Checkpoint>,
     },
 }
 
@@ -170,9 +173,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Check { json } => check(config, json).await,
-        Command::Demo => match crate::demo::run(&config).await {
+        Command::Demo => match crate::cli::demo::run(&config).await {
             Ok(outcome) => {
-                println!("{}", crate::demo::next_steps(&outcome));
+                println!("{}", crate::cli::demo::next_steps(&outcome));
                 ExitCode::SUCCESS
             }
             Err(e) => fail(e),
@@ -194,7 +197,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             dry_run,
             policy,
             json,
-        } => crate::retention::cli::purge(config, dry_run, policy.as_deref(), json).await,
+        } => crate::cli::retention::purge(config, dry_run, policy.as_deref(), json).await,
     }
 }
 
@@ -335,15 +338,15 @@ async fn token(config: Config, cmd: TokenCommand) -> ExitCode {
 async fn audit_verify(
     config: Config,
     json: bool,
-    since: Option<crate::audit::Checkpoint>,
+    since: Option<crate::store::audit_chain::Checkpoint>,
 ) -> ExitCode {
     let state = match app::open(&config, Arc::new(SystemClock)).await {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
     let report = match &since {
-        Some(cp) => crate::audit::verify_since(state.store.as_ref(), cp).await,
-        None => crate::audit::verify(state.store.as_ref()).await,
+        Some(cp) => crate::store::audit_chain::verify_since(state.store.as_ref(), cp).await,
+        None => crate::store::audit_chain::verify(state.store.as_ref()).await,
     };
     match report {
         Ok(report) => {
@@ -497,7 +500,7 @@ async fn keys_reseal(config: Config, json: bool) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match crate::keys_rotate::reseal(&state).await {
+    match crate::services::keys_rotate::reseal(&state).await {
         Ok(report) if json => {
             println!(
                 "{}",
@@ -521,7 +524,7 @@ async fn keys_rotate(
     old_key_file: Option<&std::path::Path>,
     json: bool,
 ) -> ExitCode {
-    let old = match crate::keys_rotate::old_key(old_key_file) {
+    let old = match crate::services::keys_rotate::old_key(old_key_file) {
         Ok(k) => k,
         Err(e) => return fail(e),
     };
@@ -529,7 +532,7 @@ async fn keys_rotate(
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match crate::keys_rotate::rotate(&state, &old).await {
+    match crate::services::keys_rotate::rotate(&state, &old).await {
         Ok(report) if json => {
             println!(
                 "{}",

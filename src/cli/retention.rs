@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{DryRunCounts, Trigger};
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::services::retention::{self, DryRunCounts, Trigger};
 use crate::store::RetentionRun;
 
 pub async fn purge(config: Config, dry_run: bool, policy: Option<&str>, as_json: bool) -> ExitCode {
@@ -20,14 +20,14 @@ pub async fn purge(config: Config, dry_run: bool, policy: Option<&str>, as_json:
         }
     };
     let policies = match policy {
-        Some(name) => match super::find(&state, name) {
+        Some(name) => match retention::find(&state, name) {
             Ok(p) => vec![p],
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }
         },
-        None => super::policies(&state),
+        None => retention::policies(&state),
     };
     if policies.is_empty() {
         eprintln!("no retention policies are declared in the data map");
@@ -36,7 +36,7 @@ pub async fn purge(config: Config, dry_run: bool, policy: Option<&str>, as_json:
     let mut failed = false;
     for p in policies {
         let key = p.key();
-        match super::run_now(&state, p, dry_run, Trigger::Cli, "cli", None).await {
+        match retention::run_now(&state, p, dry_run, Trigger::Cli, "cli", None).await {
             Ok(run) => {
                 failed |= run.status == "failed";
                 runs.push(run);

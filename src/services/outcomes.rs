@@ -6,9 +6,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::app::context::AppState;
 use crate::domain::request::Kind;
 use crate::error::AppError;
-use crate::http::AppState;
 use crate::store::{Request, Task};
 
 /// One system's part of the answer.
@@ -30,8 +30,8 @@ pub async fn for_request(state: &AppState, req: &Request) -> Result<Vec<SystemOu
 
 /// [`for_request`] from tasks already read.
 pub fn summarise(kind: Kind, tasks: &[Task]) -> Vec<SystemOutcome> {
-    let operation = crate::fanout::operation(kind);
-    crate::fanout::current_tasks(tasks)
+    let operation = crate::services::tasks::operation(kind);
+    crate::services::tasks::current_tasks(tasks)
         .into_iter()
         .filter(|t| t.operation == operation)
         .map(|t| {

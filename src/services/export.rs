@@ -14,10 +14,10 @@ use sha2::{Digest, Sha256};
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
+use crate::app::context::AppState;
 use crate::crypto::Keys;
-use crate::http::AppState;
+use crate::services::task_results;
 use crate::store::{Export, Request, ResultPartInfo};
-use crate::task_results;
 
 /// Downloads allowed per link.
 pub const DEFAULT_MAX_DOWNLOADS: i32 = 5;
@@ -649,7 +649,7 @@ pub async fn for_completion(
 }
 
 fn download_url(state: &AppState, token: &str) -> String {
-    crate::notify::link(state, &format!("/download/{token}"))
+    crate::services::notify::link(state, &format!("/download/{token}"))
 }
 
 fn expiry(state: &AppState) -> chrono::Duration {

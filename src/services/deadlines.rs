@@ -6,13 +6,13 @@ use async_trait::async_trait;
 use chrono::{NaiveDate, TimeDelta};
 use serde_json::json;
 
+use crate::app::context::AppState;
 use crate::domain::deadline;
 use crate::domain::request::{Action, Status, transition};
-use crate::http::AppState;
 use crate::jobs::{JobError, JobHandler};
-use crate::notify::{self, kind_label};
+use crate::services::notify::{self, kind_label};
+use crate::services::workflow;
 use crate::store::{Changes, Event, Job, NewAudit, Request, StoreError};
-use crate::workflow;
 
 pub const SWEEP: &str = "deadlines.sweep";
 

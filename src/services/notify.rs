@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use crate::app::context::AppState;
 use crate::domain::request::Kind;
-use crate::http::AppState;
 use crate::jobs::{JobError, JobHandler};
 use crate::store::{Changes, Job, NewJob, OutboxMessage, OutboxStatus};
 

@@ -8,7 +8,6 @@
 //! at once. A run that dies leaves its committed batches done and its lease to expire;
 //! the next run continues with what is left.
 
-pub mod cli;
 pub mod holds;
 pub mod own;
 
@@ -20,13 +19,13 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::app::context::AppState;
 use crate::connectors::SqlConnector;
 use crate::connectors::datamap::{MaxAge, RetentionAction, RetentionDecl};
 use crate::connectors::sql::{HeldRows, PurgeCursor};
 use crate::error::AppError;
-use crate::http::AppState;
+use crate::jobs::scheduler::Schedule;
 use crate::jobs::{JobError, JobHandler};
-use crate::scheduler::Schedule;
 use crate::store::{Job, NewAudit, RetentionRun};
 
 /// Job kinds of scheduled purges are `retention.purge:<connector>:<policy>`.
@@ -434,7 +433,7 @@ pub fn schedules(state: &AppState) -> Vec<Schedule> {
         let Some(pattern) = &p.decl.schedule else {
             continue;
         };
-        match crate::scheduler::parse_cron(pattern) {
+        match crate::jobs::scheduler::parse_cron(pattern) {
             Ok(cron) => out.push(Schedule {
                 name: format!("retention:{}", p.key()),
                 job_kind: job_kind(&p),
@@ -445,7 +444,7 @@ pub fn schedules(state: &AppState) -> Vec<Schedule> {
             }
         }
     }
-    if let Ok(cron) = crate::scheduler::parse_cron(&state.config.schedules.own_data_purge) {
+    if let Ok(cron) = crate::jobs::scheduler::parse_cron(&state.config.schedules.own_data_purge) {
         out.push(Schedule {
             name: "own-data-purge".into(),
             job_kind: own::JOB.into(),

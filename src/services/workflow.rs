@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use crate::app::context::AppState;
 use crate::domain::deadline::{self, ExtensionError, Regime};
 use crate::domain::identity::{SubjectEmail, clean_line, clean_text};
 use crate::domain::reference;
 use crate::domain::request::{Action, DenyReason, Kind, Source, Status, transition};
 use crate::error::{AppError, FieldError};
-use crate::http::AppState;
+use crate::services::tasks::{current_tasks, is_finished};
 use crate::store::{Changes, Event, NewAudit, Request, StoreError};
 
 /// Who does something and from where (for events and the audit log).
@@ -304,8 +305,8 @@ pub async fn create_staff_request(
         now: Some(now),
         ..Default::default()
     };
-    let status_url = crate::intake::status_link(state, &mut changes, &req);
-    crate::notify::queue(
+    let status_url = crate::services::intake::status_link(state, &mut changes, &req);
+    crate::services::notify::queue(
         state,
         &mut changes,
         Some(&req.id),
@@ -313,7 +314,7 @@ pub async fn create_staff_request(
         entry.submission.email.expose(),
         serde_json::json!({
             "reference": req.reference,
-            "kind_label": crate::notify::kind_label(req.kind),
+            "kind_label": crate::services::notify::kind_label(req.kind),
             "due_date": req.due_date.map(|d| d.to_string()).unwrap_or_default(),
             "status_url": status_url,
         }),
@@ -405,7 +406,7 @@ pub async fn act(
 ) -> Result<Request, AppError> {
     let current = load(state, reference_text).await?;
     if matches!(act, StaffAction::Start) {
-        crate::verification::gate_start(state, &current).await?;
+        crate::services::verification::gate_start(state, &current).await?;
     }
     if matches!(act, StaffAction::Rerun) && current.kind != Kind::Rectification {
         return Err(AppError::Conflict {
@@ -429,7 +430,7 @@ pub async fn act(
             note,
             download_url: None,
         } if matches!(current.kind, Kind::Access | Kind::Portability) => {
-            let download_url = crate::export::for_completion(state, &current)
+            let download_url = crate::services::export::for_completion(state, &current)
                 .await
                 .map_err(|e| AppError::Internal(format!("export package: {e}")))?;
             StaffAction::Complete { note, download_url }
@@ -546,15 +547,15 @@ pub async fn act(
     };
     // The completion email says per system what was done, skipped and why.
     let systems = if action == Action::Complete {
-        crate::outcomes::for_request(state, &current).await?
+        crate::services::outcomes::for_request(state, &current).await?
     } else {
         Vec::new()
     };
     tell_subject(state, &mut changes, &next, &act, &systems)?;
     let planned = if matches!(action, Action::Start | Action::Rerun) {
-        crate::fanout::plan(state, &next, &mut changes)
+        crate::services::fanout::plan(state, &next, &mut changes)
     } else {
-        crate::fanout::Planned::default()
+        crate::services::fanout::Planned::default()
     };
     let tasks = planned.tasks;
     state
@@ -584,12 +585,13 @@ pub async fn act(
         }
         // Every task was skipped at once: on to review (never completed by itself).
         Action::Start | Action::Rerun if planned.to_run == 0 => {
-            crate::fanout::after_tasks(state, &next.reference).await?;
+            tasks_progressed(state, &next.reference).await?;
             load(state, &next.reference).await
         }
         // Tasks may have finished while the request was on hold.
         Action::Resume if next.status == Status::InProgress => {
-            crate::fanout::after_tasks(state, &next.reference).await?;
+            crate::services::fanout::release_ready(state, &next.reference).await?;
+            tasks_progressed(state, &next.reference).await?;
             load(state, &next.reference).await
         }
         _ => Ok(next),
@@ -603,7 +605,7 @@ fn tell_subject(
     changes: &mut Changes,
     req: &Request,
     act: &StaffAction,
-    systems: &[crate::outcomes::SystemOutcome],
+    systems: &[crate::services::outcomes::SystemOutcome],
 ) -> Result<(), AppError> {
     let template = match act {
         StaffAction::Extend { .. } => "extended",
@@ -625,7 +627,7 @@ fn tell_subject(
         .keys
         .open_at(crate::crypto::Field::request("email_ct", &req.id), email_ct)
         .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))?;
-    let status_url = crate::intake::status_link(state, changes, req);
+    let status_url = crate::services::intake::status_link(state, changes, req);
     let mut ctx = serde_json::json!({ "reference": req.reference, "status_url": status_url });
     match act {
         StaffAction::Extend { .. } => {
@@ -638,12 +640,12 @@ fn tell_subject(
         }
         StaffAction::Hold { reason } => ctx["reason"] = clean_text(reason).into(),
         StaffAction::Deny { reason, .. } => {
-            ctx["reason_label"] = crate::notify::deny_reason_label(*reason).into();
+            ctx["reason_label"] = crate::services::notify::deny_reason_label(*reason).into();
             ctx["note"] = req.deny_note.clone().into();
-            ctx["complaint_authority"] = crate::notify::COMPLAINT_AUTHORITY.into();
+            ctx["complaint_authority"] = crate::services::notify::COMPLAINT_AUTHORITY.into();
         }
         StaffAction::Complete { download_url, .. } => {
-            ctx["kind_label"] = crate::notify::kind_label(req.kind).into();
+            ctx["kind_label"] = crate::services::notify::kind_label(req.kind).into();
             ctx["download_url"] = download_url.clone().into();
             ctx["retained"] = if req.kind == Kind::Erasure {
                 state.connectors.retained().into()
@@ -654,7 +656,7 @@ fn tell_subject(
         }
         _ => {}
     }
-    crate::notify::queue(state, changes, Some(&req.id), template, &email, ctx);
+    crate::services::notify::queue(state, changes, Some(&req.id), template, &email, ctx);
     Ok(())
 }
 
@@ -705,7 +707,7 @@ async fn erase_own_copies(
     actor: &Actor,
     erasure: Request,
 ) -> Result<Request, AppError> {
-    let report = crate::retention::own::erase_copies_of_identity(state, &erasure).await?;
+    let report = crate::services::retention::own::erase_copies_of_identity(state, &erasure).await?;
     if report.requests.is_empty() {
         return Ok(erasure);
     }
@@ -873,8 +875,8 @@ async fn send_link(
         now: Some(state.clock.now()),
         ..Default::default()
     };
-    let status_url = crate::intake::status_link(state, &mut changes, current);
-    crate::notify::queue(
+    let status_url = crate::services::intake::status_link(state, &mut changes, current);
+    crate::services::notify::queue(
         state,
         &mut changes,
         Some(&current.id),
@@ -882,7 +884,7 @@ async fn send_link(
         &email,
         serde_json::json!({
             "reference": current.reference,
-            "kind_label": crate::notify::kind_label(current.kind),
+            "kind_label": crate::services::notify::kind_label(current.kind),
             "download_url": download_url,
             "status_url": status_url,
         }),
@@ -966,8 +968,8 @@ pub async fn lift_restriction(
         now: Some(state.clock.now()),
         ..Default::default()
     };
-    let status_url = crate::intake::status_link(state, &mut changes, &current);
-    crate::notify::queue(
+    let status_url = crate::services::intake::status_link(state, &mut changes, &current);
+    crate::services::notify::queue(
         state,
         &mut changes,
         Some(&current.id),
@@ -976,11 +978,11 @@ pub async fn lift_restriction(
         serde_json::json!({
             "reference": current.reference,
             "reason": reason,
-            "complaint_authority": crate::notify::COMPLAINT_AUTHORITY,
+            "complaint_authority": crate::services::notify::COMPLAINT_AUTHORITY,
             "status_url": status_url,
         }),
     );
-    let planned = crate::fanout::plan_lift(state, &current, &mut changes);
+    let planned = crate::services::fanout::plan_lift(state, &current, &mut changes);
     let next = record(
         state,
         actor,
@@ -1096,4 +1098,79 @@ pub async fn edit_corrections(
     .await?;
     tracing::info!(reference = %next.reference, corrections = fields.len(), "corrections edited");
     Ok(next)
+}
+
+/// When every task of an `in_progress` request is finished: on to `review`, and on to
+/// `completed` when the kind auto-completes and every task succeeded.
+pub async fn tasks_progressed(state: &AppState, reference: &str) -> Result<(), AppError> {
+    for _ in 0..3 {
+        let req = load(state, reference).await?;
+        if !matches!(req.status, Status::InProgress | Status::Review) {
+            return Ok(());
+        }
+        let tasks = state.store.tasks_for_request(&req.id).await?;
+        // Skipped or failed tasks leave the request to staff: it never completes by itself
+        // having done less than was asked.
+        let all_ok = current_tasks(&tasks)
+            .iter()
+            .all(|t| t.status == "succeeded");
+        // A worker that died between `review` and the automatic completion (its job is
+        // retried after the lease): finish what it started. Other `review` requests are
+        // staff's.
+        let interrupted = req.status == Status::Review
+            && !tasks.is_empty()
+            && all_ok
+            && state.config.workflow.auto_complete.contains(&req.kind);
+        if req.status == Status::Review && !interrupted {
+            return Ok(());
+        }
+        if tasks.iter().any(|t| !is_finished(&t.status)) {
+            return Ok(());
+        }
+        let finished = if interrupted {
+            Ok(req)
+        } else {
+            let note = format!(
+                "every connector task has finished: {}",
+                crate::services::tasks::status_counts(&current_tasks(&tasks))
+            );
+            finish_tasks_noted(state, req, note).await
+        };
+        match finished {
+            Ok(next) => {
+                if all_ok && state.config.workflow.auto_complete.contains(&next.kind) {
+                    // Access and portability: the package is built before completing,
+                    // so the completion email carries its link. Without a package the
+                    // request stays in review for staff.
+                    let download_url = if matches!(next.kind, Kind::Access | Kind::Portability) {
+                        match crate::services::export::create(state, &next).await {
+                            Ok(url) => Some(url),
+                            Err(e) => {
+                                tracing::error!(reference = %next.reference, error = %e, "export package failed; the request stays in review");
+                                return Ok(());
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    // Boxed: `act` itself calls back here when a request is resumed.
+                    Box::pin(act(
+                        state,
+                        &Actor::system(),
+                        reference,
+                        StaffAction::Complete {
+                            note: None,
+                            download_url,
+                        },
+                    ))
+                    .await?;
+                }
+                return Ok(());
+            }
+            // Another task finished at the same moment: look again.
+            Err(AppError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -1,6 +1,8 @@
 //! Building and running the service: storage, keys, HTTP server, job workers, and a
 //! graceful shutdown that finishes in-flight requests and gives back job leases.
 
+pub mod context;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,8 +14,8 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::crypto::{KeyError, Keys};
 use crate::http::{self, AppState};
+use crate::jobs::scheduler::{Schedule, Scheduler};
 use crate::jobs::{JobHandler, Queue, WorkerPool};
-use crate::scheduler::{Schedule, Scheduler};
 use crate::store::{self, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +48,8 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
         config.is_sqlite(),
         config.secret_key_file.as_deref(),
     )?;
-    crate::audit::install(store.as_ref(), &keys, config.audit.checkpoint_every).await?;
+    crate::store::audit_chain::install(store.as_ref(), &keys, config.audit.checkpoint_every)
+        .await?;
     let queue = Queue::new(store.clone(), clock.clone(), &config.jobs);
     let mailer = crate::email::Mailer::from_config(&config.email, &config.data_dir)
         .map_err(|e| StartError::Config(format!("email: {e}")))?;
@@ -56,7 +59,7 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
             StartError::Config(format!("data map: {}", list.join("; ")))
         })?;
     let connectors =
-        crate::fanout::Connectors::from_datamap(&datamap).map_err(StartError::Config)?;
+        crate::connectors::Connectors::from_datamap(&datamap).map_err(StartError::Config)?;
     for name in connectors.names() {
         if let Some(sql) = connectors.sql(&name) {
             sql.set_max_rows_per_subject(config.connectors.max_rows_per_subject);
@@ -70,7 +73,7 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
         keys: Arc::new(keys),
         clock,
         queue,
-        hashing: Arc::new(crate::auth::hashing::HashGate::new(
+        hashing: Arc::new(crate::services::hashing::HashGate::new(
             config.portal.hashing_threads as usize,
             config.portal.hashing_queue as usize,
             config.portal.hashing_wait.0,
@@ -98,7 +101,8 @@ impl App {
     /// Build with a chosen clock (tests move time by hand).
     pub async fn build_with(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         let state = open(&config, clock).await?;
-        crate::audit::mark_keyed_start(state.store.as_ref(), state.clock.now()).await?;
+        crate::store::audit_chain::mark_keyed_start(state.store.as_ref(), state.clock.now())
+            .await?;
         let listener =
             TcpListener::bind(&config.listen)
                 .await
@@ -120,18 +124,18 @@ impl App {
         };
         let mut handlers: HashMap<String, Arc<dyn JobHandler>> = HashMap::new();
         handlers.insert(
-            crate::notify::SEND_EMAIL.into(),
-            Arc::new(crate::notify::SendEmail),
+            crate::services::notify::SEND_EMAIL.into(),
+            Arc::new(crate::services::notify::SendEmail),
         );
         handlers.insert(
-            crate::deadlines::SWEEP.into(),
-            Arc::new(crate::deadlines::SweepJob),
+            crate::services::deadlines::SWEEP.into(),
+            Arc::new(crate::services::deadlines::SweepJob),
         );
         handlers.insert(
-            crate::fanout::RUN_TASK.into(),
-            Arc::new(crate::fanout::RunTask),
+            crate::services::fanout::RUN_TASK.into(),
+            Arc::new(crate::services::fanout::RunTask),
         );
-        handlers.extend(crate::retention::job_handlers(&state));
+        handlers.extend(crate::services::retention::job_handlers(&state));
         Ok(Self {
             state,
             listener,
@@ -174,7 +178,7 @@ impl App {
         tracing::info!(worker = %workers.worker_id, "job workers started");
         let scheduler = self.state.config.schedules.enabled.then(|| {
             let mut schedules = schedules(&self.state.config);
-            schedules.extend(crate::retention::schedules(&self.state));
+            schedules.extend(crate::services::retention::schedules(&self.state));
             Scheduler::start(self.state.clone(), schedules)
         });
         let limits = http::server::Limits {
@@ -217,10 +221,10 @@ impl App {
 /// The schedules of this deployment (patterns were checked by `Config::problems`).
 fn schedules(config: &Config) -> Vec<Schedule> {
     let mut out = Vec::new();
-    if let Ok(cron) = crate::scheduler::parse_cron(&config.schedules.deadline_sweep) {
+    if let Ok(cron) = crate::jobs::scheduler::parse_cron(&config.schedules.deadline_sweep) {
         out.push(Schedule {
             name: "deadline-sweep".into(),
-            job_kind: crate::deadlines::SWEEP.into(),
+            job_kind: crate::services::deadlines::SWEEP.into(),
             cron,
         });
     }

@@ -4,13 +4,14 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 
+use crate::app::context::AppState;
 use crate::crypto::{new_token, token_hash};
+use crate::domain::client::ClientAddr;
 use crate::domain::request::{Action, Kind, Source, Status, transition};
 use crate::error::{AppError, FieldError};
-use crate::http::{AppState, ClientAddr};
-use crate::notify::{self, kind_label};
+use crate::services::notify::{self, kind_label};
+use crate::services::workflow::{self, Actor, Correction, StaffAction, Submission};
 use crate::store::{Changes, Event, NewAudit, Request, RequestToken, StoreError, TokenPurpose};
-use crate::workflow::{self, Actor, Correction, StaffAction, Submission};
 
 /// What a subject sent.
 #[derive(Debug, Clone)]
@@ -386,7 +387,7 @@ pub async fn email_download_link(
             retry_after_secs: retry_after(ends, now),
         });
     }
-    let url = crate::export::live_link(state, &req.id)
+    let url = crate::services::export::live_link(state, &req.id)
         .await
         .map_err(|e| AppError::Internal(format!("export link: {e}")))?;
     let Some(url) = url else {
@@ -504,7 +505,7 @@ pub async fn verify(
     tracing::info!(reference = %next.reference, due_date = %due, "request verified");
 
     // Kinds that need more than the link fan out only once the identity is confirmed.
-    let confirmed = crate::verification::after_verify(state, &next).await?;
+    let confirmed = crate::services::verification::after_verify(state, &next).await?;
     if confirmed && state.config.workflow.auto_start.contains(&next.kind) {
         return workflow::act(state, &Actor::system(), &next.reference, StaffAction::Start).await;
     }

@@ -9,9 +9,9 @@
 
 use serde_json::{Map, Value};
 
+use crate::app::context::AppState;
 use crate::connectors::{AccessResult, RowSink, SinkError, TableRows};
 use crate::crypto::{Field, result_part_row};
-use crate::http::AppState;
 use crate::store::{ResultPart, ResultPartInfo, StoreError};
 
 /// Rows per part at most.

@@ -10,11 +10,11 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::app::context::AppState;
 use crate::config::VerificationMethod;
 use crate::connectors::Identity;
 use crate::domain::request::Kind;
 use crate::error::{AppError, FieldError};
-use crate::http::AppState;
 use crate::store::{IdentityCheck, NewAudit, Request};
 
 pub const NEEDED: &str = "needed";
