@@ -724,10 +724,10 @@ impl Config {
         if self.jobs.lease.0 < Duration::from_secs(5) {
             bad("jobs.lease", "must be at least 5s".into());
         }
-        if let Err(e) = crate::jobs::scheduler::parse_cron(&self.schedules.deadline_sweep) {
+        if let Err(e) = crate::domain::schedule::parse_cron(&self.schedules.deadline_sweep) {
             bad("schedules.deadline_sweep", e.to_string());
         }
-        if let Err(e) = crate::jobs::scheduler::parse_cron(&self.schedules.own_data_purge) {
+        if let Err(e) = crate::domain::schedule::parse_cron(&self.schedules.own_data_purge) {
             bad("schedules.own_data_purge", e.to_string());
         }
         if self.verification.method == VerificationMethod::AccountField

@@ -2,7 +2,8 @@
 //!
 //! Requests arrive from subjects (public intake) or staff, move through one state machine
 //! (`domain::request`), are answered before a computed due date (`domain::deadline`), and
-//! every privileged action lands in a hash-chained audit log (`audit`).
+//! every privileged action lands in a hash-chained audit log (`store::audit_chain`).
+//! The layers and the path of one request through the files: `docs/ARCHITECTURE.md`.
 
 pub mod app;
 pub mod cli;

@@ -1,5 +1,7 @@
-//! Building and running the service: storage, keys, HTTP server, job workers, and a
-//! graceful shutdown that finishes in-flight requests and gives back job leases.
+//! The composition root: building and running the service (storage, keys, connectors,
+//! HTTP server, job workers, scheduler) and a graceful shutdown that finishes in-flight
+//! requests and gives back job leases. The shared handles themselves are
+//! [`context::AppState`], which every layer below the web may use.
 
 pub mod context;
 
@@ -10,10 +12,11 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::app::context::AppState;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::crypto::{KeyError, Keys};
-use crate::http::{self, AppState};
+use crate::http;
 use crate::jobs::scheduler::{Schedule, Scheduler};
 use crate::jobs::{JobHandler, Queue, WorkerPool};
 use crate::store::{self, StoreError};
@@ -79,7 +82,7 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
             config.portal.hashing_wait.0,
         )),
     };
-    http::portal::auth::ensure_initial_admin(&state)
+    crate::services::staff::ensure_initial_admin(&state)
         .await
         .map_err(|e| StartError::Config(format!("initial portal admin: {e}")))?;
     Ok(state)
@@ -221,7 +224,7 @@ impl App {
 /// The schedules of this deployment (patterns were checked by `Config::problems`).
 fn schedules(config: &Config) -> Vec<Schedule> {
     let mut out = Vec::new();
-    if let Ok(cron) = crate::jobs::scheduler::parse_cron(&config.schedules.deadline_sweep) {
+    if let Ok(cron) = crate::domain::schedule::parse_cron(&config.schedules.deadline_sweep) {
         out.push(Schedule {
             name: "deadline-sweep".into(),
             job_kind: crate::services::deadlines::SWEEP.into(),

@@ -883,7 +883,7 @@ pub async fn run(config: &Config) -> Result<Outcome, String> {
     let token = match std::fs::read_to_string(&token_file) {
         Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
         _ => {
-            let t = crate::http::api::tokens::issue(&state, "demo", Role::Agent, "demo", None)
+            let t = crate::services::staff::issue(&state, "demo", Role::Agent, "demo", None)
                 .await
                 .map_err(|e| e.to_string())?;
             write_private(&token_file, &t.token)?;

@@ -1,5 +1,8 @@
 //! The command line: `serve`, `migrate`, `check`, `token …`, `user add`, `audit verify`,
-//! `keys rotate`.
+//! `keys rotate`, `purge`, `demo`. Commands call `services`.
+//!
+//! Layer rule (tests/architecture.rs): nothing but the binary uses the CLI; the CLI does
+//! not use `http`.
 
 pub mod demo;
 pub mod retention;
@@ -294,7 +297,7 @@ async fn token(config: Config, cmd: TokenCommand) -> ExitCode {
     };
     match cmd {
         TokenCommand::Create { name, role } => {
-            match crate::http::api::tokens::issue(&state, &name, role, "cli", None).await {
+            match crate::services::staff::issue(&state, &name, role, "cli", None).await {
                 Ok(t) => {
                     eprintln!(
                         "created token {} ({}, role {}); it is shown once:",
@@ -388,7 +391,7 @@ async fn user_add(config: Config, email: &str, role: Role) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    match crate::http::portal::auth::create_user(&state, email, role).await {
+    match crate::services::staff::create_user(&state, email, role).await {
         Ok((user, password)) => {
             eprintln!(
                 "created portal user {} (role {}); the password is shown once:",

@@ -4,6 +4,11 @@
 //!
 //! Every operation takes an [`Identity`] and answers with counts and rows; nothing in an
 //! error or a `Debug` output carries row values or the identity itself.
+//!
+//! Layer rule (tests/architecture.rs): connectors touch the product's data only; they use
+//! `domain` and the foundation modules, never our `store`, `http`, `services`, `jobs` or
+//! `app`. What a task needs from our database (callback links, waiting state) is done by
+//! `services::fanout`.
 
 pub mod check;
 pub mod datamap;

@@ -21,7 +21,7 @@ pub struct Connectors {
     /// At most `max_connections` tasks at once per connector in this process, so a
     /// burst of requests cannot exhaust a product database's connections.
     limits: HashMap<String, Arc<Semaphore>>,
-    /// The SQL engines again, typed: retention purges use their pools (src/retention).
+    /// The SQL engines again, typed: retention purges use their pools (src/services/retention).
     sql: HashMap<String, Arc<SqlConnector>>,
     /// Connectors run outside the database engines: an endpoint, or a person.
     http: HashMap<String, Arc<HttpConnector>>,

@@ -1,5 +1,7 @@
 //! Pure types and rules: request kinds and statuses, the state machine, deadlines,
 //! references and subject identity. Nothing here touches I/O.
+//!
+//! Layer rule (tests/architecture.rs): the domain uses nothing of ours but itself.
 
 pub mod client;
 pub mod deadline;

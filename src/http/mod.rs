@@ -1,4 +1,9 @@
-//! HTTP surface: the JSON API under `/api/v1`, health endpoints, and shared layers.
+//! HTTP surface: the JSON API under `/api/v1`, the portal, the public pages, task links,
+//! health and metrics, and the shared layers. Handlers are thin: they authenticate,
+//! parse and call `services`.
+//!
+//! Layer rule (tests/architecture.rs): only `http` itself and the composition root
+//! (`app/mod.rs`) use `crate::http`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

@@ -1,6 +1,10 @@
 //! The job queue: enqueue (with dedupe keys), claim with a lease, retry with exponential
 //! backoff, `dead` after the last attempt, and a worker pool that gives its leases back
 //! on shutdown. A crashed process's jobs are claimed again once their lease expires.
+//! Job handlers live next to the use case they run (`services/`) and are registered by
+//! `app`, so the arrow points one way: services use the queue, the queue knows no service.
+//!
+//! Layer rule (tests/architecture.rs): never `http` or `cli`.
 
 pub mod scheduler;
 

@@ -315,7 +315,7 @@ async fn run_operation(
         "access" => {
             // The rows stream into `task_result_parts` (encrypted, in parts the export
             // streams) as the connector reads them; `tasks.result_ct` stays empty. Read
-            // them back with `crate::task_results`.
+            // them back with `crate::services::task_results`.
             let mut sink = crate::services::task_results::PartWriter::begin(state, &task.id)
                 .await
                 .map_err(|e| ConnectorError::Database {
@@ -337,7 +337,7 @@ async fn run_operation(
             ))
         }
         "erase" => {
-            // A subject under legal hold is not erased while the hold lasts (src/retention).
+            // A subject under legal hold is not erased while the hold lasts (src/services/retention).
             if let Some(hold) = crate::services::retention::holds::active_for(state, who.email())
                 .await
                 .map_err(|e| ConnectorError::Database {

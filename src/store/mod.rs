@@ -1,5 +1,10 @@
-//! Persistence: one `Store` trait, implemented for SQLite (embedded default) and
-//! PostgreSQL (replicas). No SQL lives outside this module.
+//! Persistence of our own data: one trait per aggregate (requests, intake, outbox, staff,
+//! audit, jobs, tasks, ledger, exports, retention, rotation; a file each), all of them
+//! supertraits of `Store`, implemented for SQLite (embedded default) and PostgreSQL
+//! (replicas) from one SQL text per query. No SQL of ours lives outside this module.
+//!
+//! Layer rule (tests/architecture.rs): uses `domain` and the foundation modules; never
+//! `http`, `services`, `jobs`, `connectors` or `app`.
 
 use std::sync::Arc;
 
@@ -14,11 +19,44 @@ use crate::domain::staff::Role;
 
 #[macro_use]
 mod common;
+#[macro_use]
+pub mod requests;
+#[macro_use]
+pub mod intake;
+#[macro_use]
+pub mod outbox;
+#[macro_use]
+pub mod staff;
+#[macro_use]
+pub mod audit;
+#[macro_use]
+pub mod jobs;
+#[macro_use]
+pub mod tasks;
+#[macro_use]
+pub mod ledger;
+#[macro_use]
+pub mod exports;
+#[macro_use]
+pub mod retention;
+#[macro_use]
+pub mod rotation;
 pub mod audit_chain;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;
-pub mod staff;
+
+pub use audit::AuditStore;
+pub use exports::ExportStore;
+pub use intake::IntakeStore;
+pub use jobs::JobStore;
+pub use ledger::LedgerStore;
+pub use outbox::OutboxStore;
+pub use requests::RequestStore;
+pub use retention::RetentionStore;
+pub use rotation::RotationStore;
+pub use staff::StaffStore;
+pub use tasks::TaskStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -564,376 +602,29 @@ pub struct Job {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Everything our database does, by aggregate (one trait and one file each); `Store`
+/// itself only migrates and answers readiness.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store:
+    RequestStore
+    + IntakeStore
+    + OutboxStore
+    + StaffStore
+    + AuditStore
+    + JobStore
+    + TaskStore
+    + LedgerStore
+    + ExportStore
+    + RetentionStore
+    + RotationStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Apply pending migrations.
     async fn migrate(&self) -> Result<()>;
     /// The database answers and every migration is applied.
     async fn ready(&self) -> Result<bool>;
-
-    /// Insert a new request with its first event, audit entry and `changes`, atomically.
-    async fn insert_request(
-        &self,
-        req: &Request,
-        event: &Event,
-        audit: &NewAudit,
-        changes: &Changes,
-    ) -> Result<()>;
-    /// Write `req` if the stored version is still `expected_version`, with its event,
-    /// audit entry and `changes`, atomically. `Conflict` when someone else changed it
-    /// first; `LinkGone` when `changes.consume_token` is no longer usable.
-    async fn update_request(
-        &self,
-        req: &Request,
-        expected_version: i64,
-        event: Option<&Event>,
-        audit: Option<&NewAudit>,
-        changes: &Changes,
-    ) -> Result<()>;
-    /// The request waiting for verification for this address and kind, if any.
-    async fn pending_request(&self, email_index: &str, kind: Kind) -> Result<Option<Request>>;
-    /// The request a usable link belongs to: right purpose, not used, not expired at `now`.
-    async fn request_by_token(
-        &self,
-        token_hash: &str,
-        purpose: TokenPurpose,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Request>>;
-    /// Verification emails sent to this address since `since`, oldest first.
-    async fn verification_sends(
-        &self,
-        email_index: &str,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<DateTime<Utc>>>;
-    /// Count a hit in a fixed-window bucket; returns hits so far and when the window ends.
-    async fn hit_rate_limit(
-        &self,
-        bucket: &str,
-        window_ends: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(i64, DateTime<Utc>)>;
-    async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>>;
-    async fn mark_outbox(
-        &self,
-        id: &str,
-        status: OutboxStatus,
-        error: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<()>;
-    async fn outbox_for_request(&self, request_id: &str) -> Result<Vec<OutboxMessage>>;
-
-    /// Requests the deadline sweep looks at: being worked (not on hold, not final, verified)
-    /// and due on or before `due_by`; keyset-paged by id.
-    async fn sweep_candidates(
-        &self,
-        due_by: NaiveDate,
-        after_id: &str,
-        limit: i64,
-    ) -> Result<Vec<Request>>;
-    /// Requests still unverified that were received before `cutoff`.
-    async fn unverified_before(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Request>>;
-    /// Open CCPA requests received before `cutoff` that no sent email has acknowledged.
-    async fn ccpa_unacknowledged(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Request>>;
-    /// Record a notice once; when it is new, apply `changes` (its email) in the same
-    /// transaction. `false` when it was already sent.
-    async fn send_notice(
-        &self,
-        request_id: &str,
-        notice: &str,
-        due_date: NaiveDate,
-        changes: &Changes,
-    ) -> Result<bool>;
-    /// Remove verification links that were used or have expired.
-    async fn purge_dead_tokens(&self, now: DateTime<Utc>) -> Result<u64>;
-    /// What the SLA report needs of requests received in `[from, to)`.
-    async fn sla_rows(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<SlaRow>>;
-    /// Counts for `/metrics`.
-    async fn metrics(&self, today: NaiveDate, week_ahead: NaiveDate) -> Result<MetricsSnapshot>;
-    async fn request_by_reference(&self, reference: &str) -> Result<Option<Request>>;
-    async fn list_requests(&self, filter: &RequestFilter) -> Result<Page<Request>>;
-    async fn events(&self, request_id: &str) -> Result<Vec<Event>>;
-
-    async fn insert_token(&self, token: &ApiToken) -> Result<()>;
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>>;
-    async fn list_tokens(&self) -> Result<Vec<ApiToken>>;
-    async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<bool>;
-
-    /// The audit chain's keys, loaded at start (`audit::install`); every entry is sealed
-    /// with them.
-    fn set_chain_keys(&self, keys: crate::store::audit_chain::ChainKeys);
-    fn chain_keys(&self) -> Option<crate::store::audit_chain::ChainKeys>;
-    /// Retired epochs of the chain key: `(epoch, key under the deployment key)`.
-    async fn audit_key_rows(&self) -> Result<Vec<(i64, String)>>;
-    async fn insert_audit_key(&self, epoch: i64, key_ct: &str, now: DateTime<Utc>) -> Result<()>;
-    /// The newest audit entry.
-    async fn audit_head(&self) -> Result<Option<AuditEntry>>;
-    /// The last sequence number that may be unkeyed (written before the chain was keyed);
-    /// 0 when the row is missing.
-    async fn audit_unkeyed_until(&self) -> Result<i64>;
-    async fn append_audit(&self, entry: &NewAudit) -> Result<AuditEntry>;
-    async fn list_audit(&self, filter: &AuditFilter) -> Result<Page<AuditEntry>>;
-    /// Entries after `after_seq` in order, for chain verification.
-    async fn audit_after(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>>;
-
-    /// `false` when a job with the same dedupe key exists.
-    async fn enqueue(&self, job: &NewJob) -> Result<bool>;
-    /// Claim the next due job, or one whose lease expired, for `worker` until `lease_until`.
-    async fn claim_job(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Option<Job>>;
-    /// Extend the lease of a job `worker` still holds.
-    async fn heartbeat(&self, id: &str, worker: &str, lease_until: DateTime<Utc>) -> Result<bool>;
-    async fn finish_job(&self, id: &str, worker: &str, now: DateTime<Utc>) -> Result<bool>;
-    /// Record a failure: back to the queue at `retry_at`, or `dead` when it is `None`.
-    async fn fail_job(
-        &self,
-        id: &str,
-        worker: &str,
-        error: &str,
-        retry_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> Result<bool>;
-    /// Give back every running job `worker` holds (graceful shutdown).
-    async fn release_leases(&self, worker: &str, now: DateTime<Utc>) -> Result<u64>;
-    async fn list_jobs(&self, status: Option<JobStatus>, page: PageRequest) -> Result<Page<Job>>;
-    /// Put a dead job back in the queue with fresh attempts.
-    async fn retry_job(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
-
-    // --- portal ---
-    /// `Duplicate` when the email is taken.
-    async fn insert_user(&self, user: &crate::store::User) -> Result<()>;
-    async fn user_by_email(&self, email: &str) -> Result<Option<crate::store::User>>;
-    async fn user_by_id(&self, id: &str) -> Result<Option<crate::store::User>>;
-    async fn list_users(&self) -> Result<Vec<crate::store::User>>;
-    async fn count_users(&self) -> Result<i64>;
-    /// Count a failed sign-in; at `max` failures the account is locked until `lock_until`
-    /// (and the count starts again). Returns true when this failure locked it.
-    async fn user_login_failed(
-        &self,
-        id: &str,
-        max: i32,
-        lock_until: DateTime<Utc>,
-    ) -> Result<bool>;
-    async fn user_login_succeeded(&self, id: &str) -> Result<()>;
-    /// Count a wrong second-factor code (apart from password failures). At `max` the
-    /// second step is locked until `lock_until`, every session of the user ends and
-    /// `on_lock` (the emails) is written, all in one transaction. Returns true when this
-    /// failure locked it.
-    async fn user_second_factor_failed(
-        &self,
-        id: &str,
-        max: i32,
-        lock_until: DateTime<Utc>,
-        on_lock: &Changes,
-    ) -> Result<bool>;
-    /// A correct second-factor code: the count starts again.
-    async fn user_second_factor_succeeded(&self, id: &str) -> Result<()>;
-    /// Store a TOTP secret that is not confirmed yet.
-    async fn set_pending_totp(&self, id: &str, secret_ct: &str) -> Result<()>;
-    /// Confirm enrolment: TOTP on, with hashed recovery codes (JSON) and the used step.
-    async fn enable_totp(&self, id: &str, recovery_codes: &str, step: i64) -> Result<()>;
-    /// Accept `step` once: false when it (or a later step) was already used.
-    async fn use_totp_step(&self, id: &str, step: i64) -> Result<bool>;
-    /// Replace the recovery codes if they are still `expected` (each code works once).
-    async fn swap_recovery_codes(&self, id: &str, expected: &str, next: &str) -> Result<bool>;
-    async fn insert_portal_session(&self, s: &crate::store::PortalSession) -> Result<()>;
-    async fn portal_session(&self, id_hash: &str) -> Result<Option<crate::store::PortalSession>>;
-    async fn touch_portal_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<()>;
-    async fn delete_portal_session(&self, id_hash: &str) -> Result<()>;
-
-    // --- fan-out ---
-    async fn tasks_for_request(&self, request_id: &str) -> Result<Vec<Task>>;
-    async fn task(&self, id: &str) -> Result<Option<Task>>;
-    /// Mark a task running (one more attempt); `false` when it already succeeded.
-    async fn start_task(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
-    /// Record a task's outcome, and for an erasure its ledger entry, atomically.
-    async fn finish_task(&self, task: &Task, ledger: Option<&LedgerEntry>) -> Result<()>;
-    /// A failed task back to `pending` (staff retry); `false` unless it had failed.
-    async fn reset_task(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
-    async fn ledger_since(&self, since: DateTime<Utc>) -> Result<Vec<LedgerEntry>>;
-
-    // --- exports ---
-    async fn insert_export(&self, export: &Export) -> Result<()>;
-    async fn export_by_token(&self, token_hash: &str) -> Result<Option<Export>>;
-    async fn exports_for_request(&self, request_id: &str) -> Result<Vec<Export>>;
-    /// Count one download if the export is still live (not expired, deleted or used up);
-    /// false otherwise. Atomic, so concurrent downloads cannot exceed the limit.
-    async fn count_export_download(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
-    async fn mark_export_deleted(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
-
-    // --- task results (access rows, in parts) ---
-    /// Replace the stored result of `task_id` with `parts` (one transaction).
-    async fn replace_result_parts(&self, task_id: &str, parts: &[ResultPart]) -> Result<()>;
-    /// Add `parts` after those already stored (a result written in batches).
-    async fn append_result_parts(&self, task_id: &str, parts: &[ResultPart]) -> Result<()>;
-    /// The parts of a task's result without their rows, in order.
-    async fn result_part_index(&self, task_id: &str) -> Result<Vec<ResultPartInfo>>;
-    /// The encrypted rows of one part.
-    async fn result_part_rows(&self, task_id: &str, seq: i64) -> Result<Option<String>>;
-    /// Tasks of `connector` still `waiting` (for a person or a callback) since before
-    /// `cutoff`, oldest first: `(request reference, task id, operation)`.
-    async fn tasks_waiting_since(
-        &self,
-        connector: &str,
-        cutoff: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<(String, String, String)>>;
-    /// Disable (`Some`) or enable (`None`) a portal user; disabling ends their sessions.
-    async fn set_user_disabled(&self, id: &str, at: Option<DateTime<Utc>>) -> Result<bool>;
-    /// Replace a portal user's password hash, clear their lockout and end their sessions.
-    async fn set_user_password(&self, id: &str, password_hash: &str) -> Result<bool>;
-    /// A new download link for a package whose file still exists: the old token stops
-    /// working, downloads count from zero. `false` when the package was deleted.
-    async fn reissue_export(
-        &self,
-        id: &str,
-        token_hash: &str,
-        token_ct: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<bool>;
-
-    // --- retention purges, legal holds, own-data purge (issue 8; src/retention) ---
-    async fn insert_retention_run(&self, run: &RetentionRun) -> Result<()>;
-    /// Write a run's counters, status, finish time and error.
-    async fn update_retention_run(&self, run: &RetentionRun) -> Result<()>;
-    /// Runs, newest first.
-    async fn retention_runs(&self, page: PageRequest) -> Result<Page<RetentionRun>>;
-    /// The latest real (not dry) run of every policy that has run.
-    async fn latest_retention_runs(&self) -> Result<Vec<RetentionRun>>;
-    /// Take the lease of `policy_key` for `run_id` until `until` when it is free or
-    /// expired at `now`; `false` when another run holds it.
-    async fn acquire_retention_lock(
-        &self,
-        policy_key: &str,
-        run_id: &str,
-        until: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool>;
-    async fn release_retention_lock(&self, policy_key: &str, run_id: &str) -> Result<()>;
-    /// Mark real runs of a policy still `running`, other than `run_id`, as failed with
-    /// `error` (their process died; the caller holds the policy's lease). Returns how many.
-    async fn interrupt_retention_runs(
-        &self,
-        connector: &str,
-        policy: &str,
-        run_id: &str,
-        error: &str,
-        at: DateTime<Utc>,
-    ) -> Result<u64>;
-    async fn insert_legal_hold(&self, hold: &LegalHold, audit: &NewAudit) -> Result<()>;
-    /// Holds, newest first; released ones too when `include_released`.
-    async fn legal_holds(
-        &self,
-        include_released: bool,
-        page: PageRequest,
-    ) -> Result<Page<LegalHold>>;
-    /// Every hold in force (holds are few: a handful per litigation).
-    async fn active_legal_holds(&self) -> Result<Vec<LegalHold>>;
-    /// The hold in force for this blind index, if any.
-    async fn active_legal_hold(&self, email_index: &str) -> Result<Option<LegalHold>>;
-    /// Release a hold in force; `false` when it is unknown or already released.
-    async fn release_legal_hold(
-        &self,
-        id: &str,
-        by: &str,
-        at: DateTime<Utc>,
-        audit: &NewAudit,
-    ) -> Result<bool>;
-    /// Exports past `expires_at` whose file is not deleted yet, oldest first.
-    async fn expired_exports(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Export>>;
-    /// Wipe the identity and free text of up to `limit` requests closed before `cutoff`
-    /// (reference, kind, status, dates and outcome stay), with their emails in the outbox,
-    /// event notes and access results. Returns how many requests were wiped.
-    async fn wipe_closed_requests(
-        &self,
-        cutoff: DateTime<Utc>,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<u64>;
-    /// The other requests of the identity with blind index `email_index` (every one but
-    /// `except_id`): `(id, reference)`, and the ids of their export packages not yet deleted.
-    async fn own_copies_of_identity(
-        &self,
-        email_index: &str,
-        except_id: &str,
-    ) -> Result<(Vec<(String, String)>, Vec<String>)>;
-    /// After an erasure of that identity: delete the stored access results, clear the
-    /// identity-check proofs and notes of `request_ids`, mark `deleted_exports` (whose
-    /// files are gone) deleted, and record that the requests may not be exported again.
-    /// One transaction.
-    async fn erase_own_copies(
-        &self,
-        request_ids: &[String],
-        erasure_ref: &str,
-        deleted_exports: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<OwnCopiesErased>;
-    /// The erasure whose completion deleted this request's stored copies, if any.
-    async fn copies_erased_by(&self, request_id: &str) -> Result<Option<String>>;
-    /// Delete expired portal sessions and rate-limit windows.
-    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
-    /// Delete up to `limit` jobs that finished (`done`) before `before`.
-    async fn prune_finished_jobs(&self, before: DateTime<Utc>, limit: i64) -> Result<u64>;
-
-    // --- connector tasks: key-template values, ordering, callbacks and manual links ---
-    /// Keep the values other connectors' key templates need from this task, unless some
-    /// were kept already: a retried erasure must not replace them with what is left.
-    async fn keep_task_values(&self, task_id: &str, values_ct: &str) -> Result<()>;
-    async fn task_values(&self, task_id: &str) -> Result<Option<String>>;
-    /// A `blocked` task (waiting for another connector's task) becomes `pending` and its
-    /// job is enqueued, atomically; `false` when it was not blocked.
-    async fn unblock_task(&self, task_id: &str, job: &NewJob, now: DateTime<Utc>) -> Result<bool>;
-    async fn insert_task_token(&self, token: &TaskToken) -> Result<()>;
-    /// A task link by hash, used or not (the caller decides what a used one means).
-    async fn task_token(&self, token_hash: &str) -> Result<Option<TaskToken>>;
-    /// A `running` task now `waiting` for its callback or completion link; `token` and
-    /// `changes` (its email) are stored in the same transaction. `false` when the task
-    /// was no longer running (a callback already finished it).
-    async fn wait_task(
-        &self,
-        task_id: &str,
-        token: Option<&TaskToken>,
-        changes: &Changes,
-        now: DateTime<Utc>,
-    ) -> Result<bool>;
-    /// Use a task link once and record its task's outcome (only while the task is
-    /// `running` or `waiting`), with the ledger entry of an erasure, atomically. `false`
-    /// when the link was used, expired, or its task already finished.
-    async fn finish_task_by_token(
-        &self,
-        token_hash: &str,
-        task: &Task,
-        ledger: Option<&LedgerEntry>,
-        now: DateTime<Utc>,
-    ) -> Result<bool>;
-
-    // --- operations and metrics (issue 11) ---
-    /// Failed connector task attempts so far, by connector: every attempt of a task that
-    /// ended `failed` or went back to `pending`, every attempt but the last of the others
-    /// (a retried attempt failed). Grows like a counter; one pass over an index.
-    async fn connector_task_failures(&self) -> Result<Vec<(String, i64)>>;
-
-    // --- key rotation (issue 12) ---
-    /// Up to `limit` rows of `table` after the key `after` (`None`: from the start), in
-    /// key order: the key values as text, then `table.columns`.
-    async fn rotation_rows(
-        &self,
-        table: &RotatedTable,
-        after: Option<&[String]>,
-        limit: i64,
-    ) -> Result<Vec<RotatedRow>>;
-    /// Write the rotated `columns` of each row, one transaction for the batch.
-    async fn rotation_write(&self, table: &RotatedTable, rows: &[RotatedRow]) -> Result<()>;
-    /// Forget the resend-cap records: their blind indexes cannot be recomputed.
-    async fn rotation_clear_verification_sends(&self) -> Result<u64>;
-
-    // --- identity proofing (issue 12) ---
-    /// Insert or replace the identity check of a request.
-    async fn put_identity_check(&self, check: &IdentityCheck) -> Result<()>;
-    async fn identity_check(&self, request_id: &str) -> Result<Option<IdentityCheck>>;
 }
 
 /// How a request's identity is checked beyond the emailed link, and where that stands
@@ -1040,7 +731,7 @@ pub struct TaskToken {
     pub created_at: DateTime<Utc>,
 }
 
-// --- retention purges, legal holds (issue 8; src/retention) ---
+// --- retention purges, legal holds (issue 8; src/services/retention) ---
 
 /// One execution of a retention policy (or of its dry run). `status` is `running`,
 /// `succeeded` or `failed`; counters grow batch by batch while it runs.

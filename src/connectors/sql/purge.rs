@@ -1,4 +1,4 @@
-//! Retention purges on a product database (the engine side of `src/retention`): the due
+//! Retention purges on a product database (the engine side of `src/services/retention`): the due
 //! rows of one table, read in primary-key order in batches of `batch_size`, each batch
 //! one short transaction.
 //!

@@ -82,7 +82,7 @@ pub async fn policy_views(state: &AppState) -> Result<Vec<PolicyView>, AppError>
                 .decl
                 .schedule
                 .as_deref()
-                .and_then(|s| crate::jobs::scheduler::parse_cron(s).ok())
+                .and_then(|s| crate::domain::schedule::parse_cron(s).ok())
                 .and_then(|c| crate::jobs::scheduler::next_tick(&c, now)),
             name: p.decl.name,
             connector: p.connector,

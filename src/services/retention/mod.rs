@@ -433,7 +433,7 @@ pub fn schedules(state: &AppState) -> Vec<Schedule> {
         let Some(pattern) = &p.decl.schedule else {
             continue;
         };
-        match crate::jobs::scheduler::parse_cron(pattern) {
+        match crate::domain::schedule::parse_cron(pattern) {
             Ok(cron) => out.push(Schedule {
                 name: format!("retention:{}", p.key()),
                 job_kind: job_kind(&p),
@@ -444,7 +444,7 @@ pub fn schedules(state: &AppState) -> Vec<Schedule> {
             }
         }
     }
-    if let Ok(cron) = crate::jobs::scheduler::parse_cron(&state.config.schedules.own_data_purge) {
+    if let Ok(cron) = crate::domain::schedule::parse_cron(&state.config.schedules.own_data_purge) {
         out.push(Schedule {
             name: "own-data-purge".into(),
             job_kind: own::JOB.into(),
