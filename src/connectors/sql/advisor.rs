@@ -239,7 +239,11 @@ pub(crate) fn filtered_columns(
     }
     for e in decl.edges() {
         if is_reverse(tables, e) {
-            add(&tables[e.parent].name, &e.parent_column, FilterUse::ReferenceCount);
+            add(
+                &tables[e.parent].name,
+                &e.parent_column,
+                FilterUse::ReferenceCount,
+            );
         }
     }
     for r in decl.retention() {
@@ -342,28 +346,57 @@ fn statement(
     match (&need.compare, dialect) {
         (Compare::Plain, Dialect::Postgres) => {
             let name = indexes.claim(&format!("{t}_{c}_idx"));
-            format!("CREATE INDEX CONCURRENTLY {} ON {} ({});", q(&name), q(t), q(c))
+            format!(
+                "CREATE INDEX CONCURRENTLY {} ON {} ({});",
+                q(&name),
+                q(t),
+                q(c)
+            )
         }
         (Compare::Plain, Dialect::MySql) => {
             let name = indexes.claim(&format!("{t}_{c}_idx"));
-            format!("CREATE INDEX {} ON {} ({});", q(&name), q(t), mysql_key(c, &ty))
+            format!(
+                "CREATE INDEX {} ON {} ({});",
+                q(&name),
+                q(t),
+                mysql_key(c, &ty)
+            )
         }
         (Compare::Plain, Dialect::Sqlite) => {
             let name = indexes.claim(&format!("{t}_{c}_idx"));
-            format!("CREATE INDEX IF NOT EXISTS {} ON {} ({});", q(&name), q(t), q(c))
+            format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {} ({});",
+                q(&name),
+                q(t),
+                q(c)
+            )
         }
         (Compare::Lower, Dialect::Postgres) => {
             let name = indexes.claim(&format!("{t}_{c}_lower_idx"));
-            format!("CREATE INDEX CONCURRENTLY {} ON {} (lower({}));", q(&name), q(t), q(c))
+            format!(
+                "CREATE INDEX CONCURRENTLY {} ON {} (lower({}));",
+                q(&name),
+                q(t),
+                q(c)
+            )
         }
         (Compare::Lower, Dialect::Sqlite) => {
             let name = indexes.claim(&format!("{t}_{c}_lower_idx"));
-            format!("CREATE INDEX IF NOT EXISTS {} ON {} (lower({}));", q(&name), q(t), q(c))
+            format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {} (lower({}));",
+                q(&name),
+                q(t),
+                q(c)
+            )
         }
         (Compare::Lower, Dialect::MySql) => {
             // MariaDB and MySQL 5.7 index no expression: a virtual generated column holds
             // LOWER(col), and the engine searches it once it exists (see `matching`).
-            let ty = if ty.is_empty() { "varchar(255)".into() } else { ty };
+            let ty = if ty.is_empty() {
+                "varchar(255)".into()
+            } else {
+                ty
+            };
             let mut generated = format!("{c}_lower");
             let mut n = 2;
             while catalog.column(t, &generated).is_some() {
@@ -529,8 +562,14 @@ mod tests {
     #[test]
     fn index_names_are_free_and_short_enough() {
         let mut ix = indexes(&["orders_customer_id_idx"]);
-        assert_eq!(ix.claim("orders_customer_id_idx"), "orders_customer_id_idx_2");
-        assert_eq!(ix.claim("orders_customer_id_idx"), "orders_customer_id_idx_3");
+        assert_eq!(
+            ix.claim("orders_customer_id_idx"),
+            "orders_customer_id_idx_2"
+        );
+        assert_eq!(
+            ix.claim("orders_customer_id_idx"),
+            "orders_customer_id_idx_3"
+        );
         let long = "t".repeat(80);
         let a = ix.claim(&long);
         let b = ix.claim(&long);
