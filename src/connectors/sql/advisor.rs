@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::backend::Conn;
 use super::catalog::Catalog;
@@ -33,7 +33,7 @@ use crate::connectors::ConnectorError;
 use crate::connectors::datamap::{ConnectorDecl, IdentityType};
 
 /// Why a column is filtered on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FilterUse {
     Identity,
@@ -59,7 +59,7 @@ impl FilterUse {
 }
 
 /// One column (or expression of it) that the engine filters on and no index serves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexAdvice {
     pub table: String,
     pub column: String,
@@ -89,7 +89,7 @@ impl fmt::Display for IndexAdvice {
         };
         write!(
             f,
-            "{} column \"{}.{}\" has no index {what} can use (every search reads the whole table, {size}); create one with: {}",
+            "{} column \"{}.{}\" has no index {what} can use (each such query reads the whole table, {size}); create one with: {}",
             uses.join(" and "),
             self.table,
             self.column,
