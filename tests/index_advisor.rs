@@ -270,7 +270,10 @@ async fn advises_exactly_the_missing_indexes(engine: Engine) {
             _ => assert_eq!(a.rows, Some(row_count(&a.table)), "{a:?}"),
         }
         let line = a.to_string();
-        assert!(line.contains(&format!("\"{}.{}\"", a.table, a.column)), "{line}");
+        assert!(
+            line.contains(&format!("\"{}.{}\"", a.table, a.column)),
+            "{line}"
+        );
         assert!(line.ends_with(&a.statement), "{line}");
     }
 

@@ -55,6 +55,17 @@ impl TestDatabase {
                 let _ = c.close().await;
             }
         }
+        // A ledger of the databases created, for proving afterwards that none is left.
+        if let Ok(path) = std::env::var("RIGHTSDESK_TEST_DATABASE_LOG") {
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                let _ = writeln!(f, "{server:?} {name}");
+            }
+        }
         Self {
             server,
             url: super::with_database(admin_url, &name),
