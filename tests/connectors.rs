@@ -19,11 +19,10 @@ use rightsdesk::connectors::datamap::{
 };
 use rightsdesk::connectors::{
     Connector, ConnectorError, ConnectorKind, EraseAction, ErasureEvidence, Identity, Mask,
-    SqlConnector, SqlPool,
+    SqlConnector,
 };
 use serde_json::{Value, json};
 use sha2::Sha256;
-use sqlx::{Connection, Row};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -45,93 +44,17 @@ fn ada() -> Identity {
 // ---------------------------------------------------------------------------------------
 // Test databases.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Sqlite,
-    Postgres,
-    MySql,
-}
-
-impl Engine {
-    fn kind(self) -> &'static str {
-        match self {
-            Self::Sqlite => "sqlite",
-            Self::Postgres => "postgres",
-            Self::MySql => "mysql",
-        }
-    }
-}
-
-struct TestDb {
-    engine: Engine,
-    url: String,
-    pool: SqlPool,
-    _dir: Option<tempfile::TempDir>,
-    /// Server URL and database name to drop at the end.
-    drop: Option<(String, String)>,
-}
+use common::product::{Engine, ProductDb as TestDb};
 
 impl TestDb {
     /// A fresh, empty database, or `None` when the engine's service is not configured.
-    async fn fresh(engine: Engine) -> Option<Self> {
-        let name = format!("rd_conn_{}", uuid::Uuid::new_v4().simple());
-        Some(match engine {
-            Engine::Sqlite => {
-                let dir = tempfile::tempdir().expect("tempdir");
-                let url = format!("sqlite://{}", dir.path().join("product.db").display());
-                let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
-                    .expect("sqlite url")
-                    .create_if_missing(true)
-                    .foreign_keys(true);
-                let pool = sqlx::SqlitePool::connect_with(opts).await.expect("sqlite");
-                Self {
-                    engine,
-                    url,
-                    pool: pool.into(),
-                    _dir: Some(dir),
-                    drop: None,
-                }
-            }
-            Engine::Postgres => {
-                let base = common::service_url("RIGHTSDESK_TEST_POSTGRES_URL")?;
-                let mut admin = sqlx::PgConnection::connect(&base).await.expect("postgres");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create database");
-                let url = common::with_database(&base, &name);
-                let pool = sqlx::PgPool::connect(&url).await.expect("postgres pool");
-                Self {
-                    engine,
-                    url,
-                    pool: pool.into(),
-                    _dir: None,
-                    drop: Some((base, name)),
-                }
-            }
-            Engine::MySql => {
-                let base = common::service_url("RIGHTSDESK_TEST_MYSQL_URL")?;
-                let mut admin = sqlx::MySqlConnection::connect(&base).await.expect("mysql");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create database");
-                let url = common::with_database(&base, &name);
-                let pool = sqlx::MySqlPool::connect(&url).await.expect("mysql pool");
-                Self {
-                    engine,
-                    url,
-                    pool: pool.into(),
-                    _dir: None,
-                    drop: Some((base, name)),
-                }
-            }
-        })
+    async fn empty(engine: Engine) -> Option<Self> {
+        Self::fresh(engine, "rd_conn").await
     }
 
     /// The shop schema and rows, with Ada's avatar (binary) set per dialect.
     async fn shop(engine: Engine) -> Option<Self> {
-        let db = Self::fresh(engine).await?;
+        let db = Self::empty(engine).await?;
         let (schema, avatar) = match engine {
             Engine::Sqlite => ("shop_sqlite.sql", "X'0102FF'"),
             Engine::Postgres => ("shop_postgres.sql", "'\\x0102ff'::bytea"),
@@ -144,43 +67,6 @@ impl TestDb {
         ))
         .await;
         Some(db)
-    }
-
-    async fn exec(&self, sql: &str) {
-        let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
-        match &self.pool {
-            SqlPool::Postgres(p) => q().execute(p).await.map(drop),
-            SqlPool::MySql(p) => q().execute(p).await.map(drop),
-            SqlPool::Sqlite(p) => q().execute(p).await.map(drop),
-        }
-        .expect("fixture SQL runs");
-    }
-
-    /// Rows of a one-off query, every column as text (NULL as "NULL").
-    async fn texts(&self, sql: String) -> Vec<Vec<String>> {
-        fn text_rows<R: Row>(rows: Vec<R>) -> Vec<Vec<String>>
-        where
-            usize: sqlx::ColumnIndex<R>,
-            String: for<'r> sqlx::Decode<'r, R::Database>,
-        {
-            rows.iter()
-                .map(|r| {
-                    (0..r.len())
-                        .map(|i| {
-                            r.try_get_unchecked::<Option<String>, _>(i)
-                                .expect("text column")
-                                .unwrap_or_else(|| "NULL".into())
-                        })
-                        .collect()
-                })
-                .collect()
-        }
-        let q = sqlx::AssertSqlSafe(sql);
-        match &self.pool {
-            SqlPool::Postgres(p) => text_rows(sqlx::query(q).fetch_all(p).await.expect("query")),
-            SqlPool::MySql(p) => text_rows(sqlx::query(q).fetch_all(p).await.expect("query")),
-            SqlPool::Sqlite(p) => text_rows(sqlx::query(q).fetch_all(p).await.expect("query")),
-        }
     }
 
     /// A table, row by row as text keyed by its key columns: the byte-for-byte view used
@@ -272,30 +158,6 @@ impl TestDb {
             out.insert(*table, self.dump(table, key).await);
         }
         out
-    }
-
-    async fn finish(self, connectors: &[&SqlConnector]) {
-        for c in connectors {
-            c.pool().close().await;
-        }
-        self.pool.close().await;
-        if let Some((base, name)) = self.drop {
-            let sql = format!("DROP DATABASE {name}");
-            // Best effort: a leftover test database is harmless.
-            match self.engine {
-                Engine::Postgres => {
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
-                    }
-                }
-                Engine::MySql => {
-                    if let Ok(mut c) = sqlx::MySqlConnection::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
-                    }
-                }
-                Engine::Sqlite => {}
-            }
-        }
     }
 }
 
@@ -768,13 +630,11 @@ async fn rectification_refuses_other_fields_before_changing_anything(engine: Eng
         .collect();
     assert_eq!(per_table, [("customers", 1, 0), ("addresses", 1, 2)]);
     assert_eq!(
-        db.texts("SELECT name FROM customers ORDER BY id".into())
-            .await,
+        db.texts("SELECT name FROM customers ORDER BY id").await,
         [["Ada King"], ["Bob Babbage"], ["Cy Somerville"]]
     );
     assert_eq!(
-        db.texts("SELECT street FROM addresses ORDER BY id".into())
-            .await,
+        db.texts("SELECT street FROM addresses ORDER BY id").await,
         [
             ["1 Shared Lane"],
             ["2 Cy Road"],
@@ -974,7 +834,7 @@ const PEER_TABLES: &[(&str, &[&str])] = &[
 ];
 
 async fn peer_workload(engine: Engine) {
-    let Some(db) = TestDb::fresh(engine).await else {
+    let Some(db) = TestDb::empty(engine).await else {
         return;
     };
     load_peer(&db, 3).await;
@@ -1039,7 +899,7 @@ async fn peer_workload(engine: Engine) {
     );
     let h = hasher("customer-2@example.com");
     assert_eq!(
-        db.texts("SELECT email, name FROM customer WHERE id = 2".into())
+        db.texts("SELECT email, name FROM customer WHERE id = 2")
             .await,
         [[h.clone(), "NULL".to_string()]]
     );
@@ -1049,7 +909,7 @@ async fn peer_workload(engine: Engine) {
         "3"
     );
     assert_eq!(
-        db.texts("SELECT alt_email FROM service_request WHERE id = 'sr_2'".into())
+        db.texts("SELECT alt_email FROM service_request WHERE id = 'sr_2'")
             .await,
         [[hasher("alt-customer-2@example.com")]]
     );

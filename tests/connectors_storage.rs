@@ -14,19 +14,16 @@
 
 mod common;
 
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use rightsdesk::connectors::datamap::{self, ConnectorDecl};
 use rightsdesk::connectors::sql::{HeldRows, PurgeCursor};
 use rightsdesk::connectors::{
-    ConnectorError, EraseAction, Identity, Mask, SqlConnector, SqlPool, check_catalog,
+    ConnectorError, EraseAction, Identity, Mask, SqlConnector, check_catalog,
 };
 use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use sqlx::{Connection, Row};
 
 fn hasher(value: &str) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"test-deployment-key").expect("key");
@@ -38,128 +35,12 @@ fn ada() -> Identity {
     Identity::from_email("ada@example.com")
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Sqlite,
-    Postgres,
-    MySql,
-}
-
-impl Engine {
-    fn kind(self) -> &'static str {
-        match self {
-            Self::Sqlite => "sqlite",
-            Self::Postgres => "postgres",
-            Self::MySql => "mysql",
-        }
-    }
-}
-
-/// A fresh database; dropped by `finish` (also when a test fails: `Drop` cannot be
-/// async, so a failed test may leave an empty `rd_store_*` database behind, which the
-/// next run ignores).
-struct Db {
-    engine: Engine,
-    url: String,
-    pool: SqlPool,
-    _dir: Option<tempfile::TempDir>,
-    drop: Option<(String, String)>,
-}
+use common::product::{Engine, ProductDb as Db};
 
 impl Db {
-    async fn fresh(engine: Engine) -> Option<Self> {
-        let name = format!("rd_store_{}", uuid::Uuid::new_v4().simple());
-        Some(match engine {
-            Engine::Sqlite => {
-                let dir = tempfile::tempdir().expect("tempdir");
-                let url = format!("sqlite://{}", dir.path().join("product.db").display());
-                let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
-                    .expect("sqlite url")
-                    .create_if_missing(true)
-                    .foreign_keys(true);
-                let pool = sqlx::SqlitePool::connect_with(opts).await.expect("sqlite");
-                Self {
-                    engine,
-                    url,
-                    pool: pool.into(),
-                    _dir: Some(dir),
-                    drop: None,
-                }
-            }
-            Engine::Postgres => {
-                let base = common::service_url("RIGHTSDESK_TEST_POSTGRES_URL")?;
-                let mut admin = sqlx::PgConnection::connect(&base).await.expect("postgres");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create database");
-                let url = common::with_database(&base, &name);
-                let pool = sqlx::PgPool::connect(&url).await.expect("postgres pool");
-                Self {
-                    engine,
-                    url,
-                    pool: pool.into(),
-                    _dir: None,
-                    drop: Some((base, name)),
-                }
-            }
-            Engine::MySql => {
-                let base = common::service_url("RIGHTSDESK_TEST_MYSQL_URL")?;
-                let mut admin = sqlx::MySqlConnection::connect(&base).await.expect("mysql");
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "CREATE DATABASE {name} CHARACTER SET utf8mb4"
-                )))
-                .execute(&mut admin)
-                .await
-                .expect("create database");
-                let url = common::with_database(&base, &name);
-                let pool = sqlx::MySqlPool::connect(&url).await.expect("mysql pool");
-                Self {
-                    engine,
-                    url,
-                    pool: pool.into(),
-                    _dir: None,
-                    drop: Some((base, name)),
-                }
-            }
-        })
-    }
-
-    async fn exec(&self, sql: &str) {
-        let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
-        match &self.pool {
-            SqlPool::Postgres(p) => q().execute(p).await.map(drop),
-            SqlPool::MySql(p) => q().execute(p).await.map(drop),
-            SqlPool::Sqlite(p) => q().execute(p).await.map(drop),
-        }
-        .expect("fixture SQL runs");
-    }
-
-    /// Rows of a query, every column as text (NULL as "NULL").
-    async fn texts(&self, sql: &str) -> Vec<Vec<String>> {
-        fn text_rows<R: Row>(rows: Vec<R>) -> Vec<Vec<String>>
-        where
-            usize: sqlx::ColumnIndex<R>,
-            String: for<'r> sqlx::Decode<'r, R::Database>,
-        {
-            rows.iter()
-                .map(|r| {
-                    (0..r.len())
-                        .map(|i| {
-                            r.try_get_unchecked::<Option<String>, _>(i)
-                                .expect("text column")
-                                .unwrap_or_else(|| "NULL".into())
-                        })
-                        .collect()
-                })
-                .collect()
-        }
-        let q = sqlx::AssertSqlSafe(sql.to_string());
-        match &self.pool {
-            SqlPool::Postgres(p) => text_rows(sqlx::query(q).fetch_all(p).await.expect("query")),
-            SqlPool::MySql(p) => text_rows(sqlx::query(q).fetch_all(p).await.expect("query")),
-            SqlPool::Sqlite(p) => text_rows(sqlx::query(q).fetch_all(p).await.expect("query")),
-        }
+    /// A fresh, empty database, or `None` when the engine's service is not configured.
+    async fn empty(engine: Engine) -> Option<Self> {
+        Self::fresh(engine, "rd_store").await
     }
 
     /// A text cast in this engine's SQL.
@@ -182,29 +63,6 @@ impl Db {
 
     fn connector(&self, text: &str) -> SqlConnector {
         SqlConnector::connect(self.decl(text)).expect("connector")
-    }
-
-    async fn finish(self, connectors: &[&SqlConnector]) {
-        for c in connectors {
-            c.pool().close().await;
-        }
-        self.pool.close().await;
-        if let Some((base, name)) = self.drop {
-            let sql = format!("DROP DATABASE {name}");
-            match self.engine {
-                Engine::Postgres => {
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
-                    }
-                }
-                Engine::MySql => {
-                    if let Ok(mut c) = sqlx::MySqlConnection::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
-                    }
-                }
-                Engine::Sqlite => {}
-            }
-        }
     }
 }
 
@@ -292,7 +150,7 @@ retain_reason = "Invoices are kept 10 years under tax law"
 "#;
 
 async fn kept_rows_referencing_deleted_rows_are_nulled(engine: Engine) {
-    let Some(db) = Db::fresh(engine).await else {
+    let Some(db) = Db::empty(engine).await else {
         return;
     };
     db.exec(&shop_schema("NULL")).await;
@@ -395,7 +253,7 @@ async fn kept_rows_referencing_deleted_rows_are_nulled(engine: Engine) {
 }
 
 async fn a_not_null_reference_to_a_deleted_table_is_refused(engine: Engine) {
-    let Some(db) = Db::fresh(engine).await else {
+    let Some(db) = Db::empty(engine).await else {
         return;
     };
     db.exec(&shop_schema("NOT NULL")).await;
@@ -454,7 +312,7 @@ erase = "delete"
 "#;
 
 async fn a_constraint_the_data_map_does_not_know_fails_once_and_names_it(engine: Engine) {
-    let Some(db) = Db::fresh(engine).await else {
+    let Some(db) = Db::empty(engine).await else {
         return;
     };
     db.exec(TICKETS).await;
@@ -642,7 +500,7 @@ avatar = { category = "photo", mask = "null" }
 
 #[tokio::test]
 async fn binary_collation_text_is_masked_and_exported_as_text_on_mariadb() {
-    let Some(db) = Db::fresh(Engine::MySql).await else {
+    let Some(db) = Db::empty(Engine::MySql).await else {
         return;
     };
     db.exec(MEMBERS_MYSQL).await;
@@ -689,7 +547,7 @@ async fn binary_collation_text_is_masked_and_exported_as_text_on_mariadb() {
 }
 
 async fn binary_columns_can_only_be_nulled(engine: Engine) {
-    let Some(db) = Db::fresh(engine).await else {
+    let Some(db) = Db::empty(engine).await else {
         return;
     };
     let blob = match engine {
@@ -847,7 +705,7 @@ async fn purge(
 
 #[tokio::test]
 async fn sqlite_dates_in_text_integer_and_real_are_aged_and_exported() {
-    let Some(db) = Db::fresh(Engine::Sqlite).await else {
+    let Some(db) = Db::empty(Engine::Sqlite).await else {
         return;
     };
     db.exec(VISITS).await;
@@ -933,7 +791,7 @@ async fn sqlite_dates_in_text_integer_and_real_are_aged_and_exported() {
 
 #[tokio::test]
 async fn a_sqlite_text_age_column_without_a_type_fails_check_with_the_fix() {
-    let Some(db) = Db::fresh(Engine::Sqlite).await else {
+    let Some(db) = Db::empty(Engine::Sqlite).await else {
         return;
     };
     db.exec(VISITS).await;
@@ -964,7 +822,7 @@ async fn a_sqlite_text_age_column_without_a_type_fails_check_with_the_fix() {
 }
 
 async fn a_declared_date_type_is_for_sqlite_columns(engine: Engine) {
-    let Some(db) = Db::fresh(engine).await else {
+    let Some(db) = Db::empty(engine).await else {
         return;
     };
     db.exec(

@@ -433,7 +433,8 @@ async fn two_replicas_run_each_tick_once() {
         return;
     };
     common::install_crypto();
-    let url = common::fresh_postgres_database(&base).await;
+    let database = common::fresh_postgres_database(&base).await;
+    let url = database.url.clone();
     let mut apps = Vec::new();
     for _ in 0..2 {
         let url = url.clone();

@@ -13,7 +13,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 
 use async_trait::async_trait;
 use hmac::{Hmac, KeyInit, Mac};
@@ -24,7 +23,7 @@ use rightsdesk::connectors::{
 };
 use serde_json::{Map, Value};
 use sha2::Sha256;
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 fn hasher(value: &str) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"test-deployment-key").expect("key");
@@ -65,12 +64,7 @@ const NEWSLETTER: &[(i64, &str)] = &[
 /// access (2,000 rows).
 const MANY_VISITS: i64 = 2500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Sqlite,
-    Postgres,
-    MySql,
-}
+use common::product::{Engine, ProductDb as TestDb};
 
 /// One collation setup: `binary` is the engine's binary collation on the email columns.
 #[derive(Debug, Clone, Copy)]
@@ -80,14 +74,6 @@ struct Setup {
 }
 
 impl Setup {
-    fn kind(self) -> &'static str {
-        match self.engine {
-            Engine::Sqlite => "sqlite",
-            Engine::Postgres => "postgres",
-            Engine::MySql => "mysql",
-        }
-    }
-
     fn collate(self) -> &'static str {
         match (self.engine, self.binary) {
             (_, false) => "",
@@ -151,75 +137,10 @@ erase = "anonymize"
 email = { category = "contact.email", mask = "null" }
 "#;
 
-struct TestDb {
-    setup: Setup,
-    url: String,
-    pool: SqlPool,
-    _dir: Option<tempfile::TempDir>,
-    drop: Option<(String, String)>,
-}
-
 impl TestDb {
-    async fn fresh(setup: Setup) -> Option<Self> {
-        let name = format!("rd_match_{}", uuid::Uuid::new_v4().simple());
-        Some(match setup.engine {
-            Engine::Sqlite => {
-                let dir = tempfile::tempdir().expect("tempdir");
-                let url = format!("sqlite://{}", dir.path().join("product.db").display());
-                let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
-                    .expect("sqlite url")
-                    .create_if_missing(true);
-                let pool = sqlx::SqlitePool::connect_with(opts).await.expect("sqlite");
-                Self {
-                    setup,
-                    url,
-                    pool: pool.into(),
-                    _dir: Some(dir),
-                    drop: None,
-                }
-            }
-            Engine::Postgres => {
-                let base = common::service_url("RIGHTSDESK_TEST_POSTGRES_URL")?;
-                let mut admin = sqlx::PgConnection::connect(&base).await.expect("postgres");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create database");
-                let url = common::with_database(&base, &name);
-                let pool = sqlx::PgPool::connect(&url).await.expect("postgres pool");
-                Self {
-                    setup,
-                    url,
-                    pool: pool.into(),
-                    _dir: None,
-                    drop: Some((base, name)),
-                }
-            }
-            Engine::MySql => {
-                let base = common::service_url("RIGHTSDESK_TEST_MYSQL_URL")?;
-                let mut admin = sqlx::MySqlConnection::connect(&base).await.expect("mysql");
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "CREATE DATABASE {name} CHARACTER SET utf8mb4"
-                )))
-                .execute(&mut admin)
-                .await
-                .expect("create database");
-                let url = common::with_database(&base, &name);
-                let pool = sqlx::MySqlPool::connect(&url).await.expect("mysql pool");
-                Self {
-                    setup,
-                    url,
-                    pool: pool.into(),
-                    _dir: None,
-                    drop: Some((base, name)),
-                }
-            }
-        })
-    }
-
     /// The CRM schema and rows (see [`LEADS`], [`NEWSLETTER`]).
     async fn crm(setup: Setup) -> Option<Self> {
-        let db = Self::fresh(setup).await?;
+        let db = Self::fresh(setup.engine, "rd_match").await?;
         for stmt in setup.schema().split(';').filter(|s| !s.trim().is_empty()) {
             db.exec(stmt).await;
         }
@@ -259,16 +180,6 @@ impl TestDb {
             .await;
         }
         Some(db)
-    }
-
-    async fn exec(&self, sql: &str) {
-        let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
-        match &self.pool {
-            SqlPool::Postgres(p) => q().execute(p).await.map(drop),
-            SqlPool::MySql(p) => q().execute(p).await.map(drop),
-            SqlPool::Sqlite(p) => q().execute(p).await.map(drop),
-        }
-        .unwrap_or_else(|e| panic!("SQL runs: {sql}: {e}"));
     }
 
     /// An insert with `?` placeholders for an id and a text (bound, so any byte is kept).
@@ -324,7 +235,7 @@ impl TestDb {
     }
 
     async fn leads(&self) -> BTreeMap<i64, Option<Vec<u8>>> {
-        let cast = match self.setup.engine {
+        let cast = match self.engine {
             Engine::MySql => "CAST(id AS SIGNED)",
             Engine::Postgres => "CAST(id AS BIGINT)",
             Engine::Sqlite => "id",
@@ -334,7 +245,7 @@ impl TestDb {
     }
 
     async fn newsletter(&self) -> BTreeMap<i64, Option<Vec<u8>>> {
-        let cast = match self.setup.engine {
+        let cast = match self.engine {
             Engine::MySql => "CAST(id AS SIGNED)",
             Engine::Postgres => "CAST(id AS BIGINT)",
             Engine::Sqlite => "id",
@@ -345,7 +256,7 @@ impl TestDb {
 
     /// lead_id -> number of visits.
     async fn visits_per_lead(&self) -> BTreeMap<i64, Option<Vec<u8>>> {
-        let (a, b) = match self.setup.engine {
+        let (a, b) = match self.engine {
             Engine::MySql => ("CAST(lead_id AS SIGNED)", "CAST(COUNT(*) AS CHAR)"),
             Engine::Postgres => ("CAST(lead_id AS BIGINT)", "CAST(COUNT(*) AS TEXT)"),
             Engine::Sqlite => ("lead_id", "CAST(COUNT(*) AS TEXT)"),
@@ -358,7 +269,7 @@ impl TestDb {
 
     fn decl(&self, erase_visits: &str) -> ConnectorDecl {
         let text = DATAMAP
-            .replace("KIND", self.setup.kind())
+            .replace("KIND", self.engine.kind())
             .replace("ERASE_VISITS", erase_visits);
         let url = self.url.clone();
         datamap::parse_str_with_env("datamap/crm.toml", &text, &|_| Some(url.clone()))
@@ -367,29 +278,6 @@ impl TestDb {
 
     fn connector(&self, erase_visits: &str) -> SqlConnector {
         SqlConnector::connect(self.decl(erase_visits)).expect("connector")
-    }
-
-    async fn finish(self, connectors: &[&SqlConnector]) {
-        for c in connectors {
-            c.pool().close().await;
-        }
-        self.pool.close().await;
-        if let Some((base, name)) = self.drop {
-            let sql = format!("DROP DATABASE {name}");
-            match self.setup.engine {
-                Engine::Postgres => {
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
-                    }
-                }
-                Engine::MySql => {
-                    if let Ok(mut c) = sqlx::MySqlConnection::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
-                    }
-                }
-                Engine::Sqlite => {}
-            }
-        }
     }
 }
 
@@ -849,7 +737,9 @@ async fn cli_check_prints_the_create_index_statement() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("identity column \"leads.email\""), "{text}");
     assert!(
-        text.contains("CREATE INDEX \"leads_email_lower_idx\" ON \"leads\" (lower(\"email\"));"),
+        text.contains(
+            "CREATE INDEX IF NOT EXISTS \"leads_email_lower_idx\" ON \"leads\" (lower(\"email\"));"
+        ),
         "{text}"
     );
     db.exec("CREATE INDEX \"leads_email_lower_idx\" ON \"leads\" (lower(\"email\"))")

@@ -795,6 +795,28 @@ async fn connectors_tokens_users_and_notes() {
         "{}",
         page.body
     );
+    // The same index advice as `rightsdesk check` (the shop fixture has no index).
+    let advice = app
+        .state
+        .connectors
+        .sql("shop")
+        .expect("a SQL connector")
+        .index_advisor()
+        .await
+        .expect("advice");
+    assert!(!advice.is_empty());
+    assert!(page.body.contains("id=\"index-advice\""), "{}", page.body);
+    for i in &advice {
+        let shown = i
+            .statement
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;")
+            .replace('/', "&#x2f;");
+        assert!(page.body.contains(&shown), "{shown} in {}", page.body);
+    }
     let r = a
         .post("/portal/connectors/shop/test", &[("csrf", &page.csrf())])
         .await;

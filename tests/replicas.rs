@@ -161,8 +161,9 @@ async fn three_replicas_survive_a_sigkill_mid_fanout() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
-    let rd_url = common::fresh_postgres_database(&base).await;
-    let product_url = common::fresh_postgres_database(&base).await;
+    let rd_db = common::fresh_postgres_database(&base).await;
+    let product_db = common::fresh_postgres_database(&base).await;
+    let (rd_url, product_url) = (rd_db.url.clone(), product_db.url.clone());
 
     // The product: one customer (and two orders) per subject; deleting a customer is slow.
     let product = PgPool::connect(&product_url).await.expect("product db");

@@ -9,78 +9,32 @@
 
 mod common;
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use common::{Backend, Options, TestApp, json, problem, spawn_app_with};
 use rightsdesk::clock::Clock;
 use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
-use sqlx::{Connection, Row};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Sqlite,
-    Postgres,
-    MySql,
-}
+use common::product::{Engine, ProductDb};
 
-enum Pool {
-    Sqlite(sqlx::SqlitePool),
-    Pg(sqlx::PgPool),
-    My(sqlx::MySqlPool),
-}
-
-/// A product database with the leads schema and rows.
+/// A product database with the leads schema and rows (dropped with this, also when the
+/// test fails), and a directory for the data map.
 struct Product {
+    db: ProductDb,
     engine: Engine,
     url: String,
-    pool: Pool,
     _dir: tempfile::TempDir,
 }
 
 impl Product {
     async fn create(engine: Engine) -> Option<Self> {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let name = format!("rd_ret_{}", uuid::Uuid::new_v4().simple());
-        let (url, pool) = match engine {
-            Engine::Sqlite => {
-                let url = format!("sqlite://{}", dir.path().join("product.db").display());
-                let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
-                    .expect("sqlite url")
-                    .create_if_missing(true)
-                    .foreign_keys(true);
-                let pool = sqlx::SqlitePool::connect_with(opts).await.expect("sqlite");
-                (url, Pool::Sqlite(pool))
-            }
-            Engine::Postgres => {
-                let base = common::service_url("RIGHTSDESK_TEST_POSTGRES_URL")?;
-                let mut admin = sqlx::PgConnection::connect(&base).await.expect("postgres");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create database");
-                let url = common::with_database(&base, &name);
-                let pool = sqlx::PgPool::connect(&url).await.expect("postgres pool");
-                (url, Pool::Pg(pool))
-            }
-            Engine::MySql => {
-                let base = common::service_url("RIGHTSDESK_TEST_MYSQL_URL")?;
-                let mut admin = sqlx::MySqlConnection::connect(&base).await.expect("mysql");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create database");
-                let url = common::with_database(&base, &name);
-                let pool = sqlx::MySqlPool::connect(&url).await.expect("mysql pool");
-                (url, Pool::My(pool))
-            }
-        };
+        let db = ProductDb::fresh(engine, "rd_ret").await?;
         let p = Self {
             engine,
-            url,
-            pool,
-            _dir: dir,
+            url: db.url.clone(),
+            db,
+            _dir: tempfile::tempdir().expect("tempdir"),
         };
         let ts = if engine == Engine::MySql {
             "DATETIME"
@@ -155,44 +109,21 @@ impl Product {
     }
 
     fn kind(&self) -> &'static str {
-        match self.engine {
-            Engine::Sqlite => "sqlite",
-            Engine::Postgres => "postgres",
-            Engine::MySql => "mysql",
-        }
+        self.engine.kind()
     }
 
     async fn exec(&self, sql: &str) {
-        let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
-        match &self.pool {
-            Pool::Sqlite(p) => q().execute(p).await.map(drop),
-            Pool::Pg(p) => q().execute(p).await.map(drop),
-            Pool::My(p) => q().execute(p).await.map(drop),
-        }
-        .expect("product SQL runs");
+        self.db.exec(sql).await
     }
 
     /// Every value of the first column, as text (NULL as "NULL").
     async fn column(&self, sql: &str) -> Vec<String> {
-        fn first<R: Row>(rows: Vec<R>) -> Vec<String>
-        where
-            usize: sqlx::ColumnIndex<R>,
-            String: for<'r> sqlx::Decode<'r, R::Database>,
-        {
-            rows.iter()
-                .map(|r| {
-                    r.try_get_unchecked::<Option<String>, _>(0)
-                        .expect("text column")
-                        .unwrap_or_else(|| "NULL".into())
-                })
-                .collect()
-        }
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
-        match &self.pool {
-            Pool::Sqlite(p) => first(sqlx::query(sql).fetch_all(p).await.expect("query")),
-            Pool::Pg(p) => first(sqlx::query(sql).fetch_all(p).await.expect("query")),
-            Pool::My(p) => first(sqlx::query(sql).fetch_all(p).await.expect("query")),
-        }
+        self.db
+            .texts(sql)
+            .await
+            .into_iter()
+            .map(|mut r| r.swap_remove(0))
+            .collect()
     }
 
     async fn ids(&self, table: &str) -> Vec<i64> {

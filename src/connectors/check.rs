@@ -1,6 +1,6 @@
 //! `rightsdesk check` for the data map: every file parsed and validated, then per
 //! connector a connection test and, for SQL connectors, the live catalogue check
-//! (tables and columns exist, types are readable).
+//! (tables and columns exist, types are readable) and the index advice.
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,9 +24,11 @@ pub struct ConnectorCheck {
     /// What an erasure will do that the data map leaves implicit (does not fail `check`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-    /// What works but should be fixed, without failing the check: identity columns
-    /// whose match no index serves, with the statement that creates the index.
+    /// What works but should be fixed, without failing the check: columns the engine
+    /// filters on that no index serves, with the statement that creates the index.
     pub advice: Vec<String>,
+    /// The same advice for scripts (see [`super::sql::IndexAdvice`]).
+    pub indexes: Vec<super::sql::IndexAdvice>,
 }
 
 /// The data map's problems (file and key), and each connector's check when it parsed.
@@ -94,12 +96,12 @@ pub async fn run(datamap_dir: &Path, env_allow: &[String]) -> Report {
                 Err(_) => problems.push("the catalogue check timed out".into()),
             }
         }
-        let mut advice = Vec::new();
+        let mut indexes = Vec::new();
         if problems.is_empty()
             && let Some(sql) = engines.sql(decl.name())
         {
-            match tokio::time::timeout(TEST_TIMEOUT, sql.index_advice()).await {
-                Ok(Ok(found)) => advice = found,
+            match tokio::time::timeout(TEST_TIMEOUT, sql.index_advisor()).await {
+                Ok(Ok(found)) => indexes = found,
                 Ok(Err(e)) => problems.push(e.to_string()),
                 Err(_) => problems.push("the index check timed out".into()),
             }
@@ -110,7 +112,8 @@ pub async fn run(datamap_dir: &Path, env_allow: &[String]) -> Report {
             ok: problems.is_empty(),
             problems,
             notes,
-            advice,
+            advice: indexes.iter().map(ToString::to_string).collect(),
+            indexes,
         });
     }
     Report {

@@ -30,7 +30,7 @@ pub use datamap::{
     ConnectorDecl, ConnectorKind, DataMap, DatamapProblem, EraseAction, Mask, load_dir, parse_str,
 };
 pub use registry::Connectors;
-pub use sql::{SqlConnector, SqlPool, check_catalog};
+pub use sql::{FilterUse, IndexAdvice, SqlConnector, SqlPool, check_catalog};
 
 /// Who the operation is about: an email address in its canonical form (see
 /// [`SubjectEmail`]), with every spelling a product may have stored.

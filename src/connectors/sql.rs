@@ -22,6 +22,7 @@
 //! between declared tables that the catalogue reports. Anonymization runs before any
 //! delete, so a masked (nulled) foreign-key column no longer blocks its parent's delete.
 
+mod advisor;
 mod backend;
 mod catalog;
 mod matching;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use advisor::{FilterUse, IndexAdvice};
 pub use backend::SqlPool;
 pub use purge::{BatchOutcome, HeldRows, PurgeCursor, PurgeError};
 
@@ -449,34 +451,6 @@ impl SqlConnector {
         );
         *self.matching.lock().unwrap_or_else(|e| e.into_inner()) = Some(loaded.clone());
         Ok(loaded)
-    }
-
-    /// Identity columns whose match no index serves, as advice for `rightsdesk check`:
-    /// one line per column with the statement that creates the index. Read fresh from
-    /// the database (a running service picks a new index up on restart).
-    pub async fn index_advice(&self) -> Result<Vec<String>, ConnectorError> {
-        let mut held = self
-            .pool
-            .acquire()
-            .await
-            .map_err(self.db_err("connecting"))?;
-        let dialect = self.pool.dialect();
-        let catalog = Catalog::load(&mut held.conn())
-            .await
-            .map_err(self.db_err("reading the catalogue"))?;
-        let matching = Matching::load(&mut held.conn(), &self.decl)
-            .await
-            .map_err(self.db_err("reading the indexes of identity columns"))?;
-        let types = |t: &str, c: &str| catalog.column(t, c).map(|i| i.sql_type.clone());
-        Ok(matching
-            .missing_indexes(dialect, &types)
-            .into_iter()
-            .map(|(t, c, statement)| {
-                format!(
-                    "identity column \"{t}.{c}\" has no index its case-insensitive match can use (every search reads the whole table); create one with: {statement}"
-                )
-            })
-            .collect())
     }
 
     /// Check the data map against the live database (see [`check_catalog`]).

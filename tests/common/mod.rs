@@ -2,6 +2,7 @@
 //! file, or a new PostgreSQL database per test), with a clock the test moves.
 #![allow(dead_code)]
 
+pub mod database;
 pub mod product;
 pub mod smtp;
 
@@ -61,23 +62,10 @@ pub fn with_database(base: &str, name: &str) -> String {
     format!("{prefix}/{name}{query}")
 }
 
-/// Create a fresh database on the server of `base` and return its URL.
-pub async fn fresh_postgres_database(base: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("rd_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(base)
-        .await
-        .expect("connect to test PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let (prefix, rest) = match base.rfind('/') {
-        Some(i) if i > "postgres://".len() => (&base[..i], &base[i + 1..]),
-        _ => (base, ""),
-    };
-    let query = rest.find('?').map(|i| &rest[i..]).unwrap_or("");
-    format!("{prefix}/{name}{query}")
+/// Create a fresh database on the PostgreSQL server of `base`; it is dropped when the
+/// returned guard is (also when the test fails).
+pub async fn fresh_postgres_database(base: &str) -> database::TestDatabase {
+    database::TestDatabase::create(database::Server::Postgres, base, "rd_test").await
 }
 
 pub fn install_crypto() {
@@ -104,6 +92,22 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The PostgreSQL database, dropped with the app (or with [`Stopped`]).
+    database: Option<database::TestDatabase>,
+}
+
+/// What is left of a stopped app: its directory (database file, key, data) and, on
+/// PostgreSQL, its database, both kept until this is dropped.
+pub struct Stopped {
+    pub dir: tempfile::TempDir,
+    pub database: Option<database::TestDatabase>,
+}
+
+impl std::ops::Deref for Stopped {
+    type Target = tempfile::TempDir;
+    fn deref(&self) -> &tempfile::TempDir {
+        &self.dir
+    }
 }
 
 pub struct Options {
@@ -128,9 +132,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(backend: Backend, opts: Options) -> Option<TestApp> {
     install_crypto();
     let dir = tempfile::tempdir().expect("tempdir");
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("rightsdesk.db").display()),
-        Backend::Postgres => fresh_postgres_database(&postgres_url()?).await,
+    let (database_url, database) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("rightsdesk.db").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let db = fresh_postgres_database(&postgres_url()?).await;
+            (db.url.clone(), Some(db))
+        }
     };
     let key_file: PathBuf = dir.path().join("test.key");
     std::fs::write(&key_file, "11".repeat(32)).expect("write key");
@@ -178,6 +188,7 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> Option<TestApp> 
         dir,
         stop: Some(tx),
         server: Some(server),
+        database,
     })
 }
 
@@ -234,15 +245,18 @@ impl TestApp {
     }
 
     /// Stop the server gracefully and wait for it. Returns the app's directory (database,
-    /// key, data) for tests that look at it afterwards.
-    pub async fn stop(mut self) -> tempfile::TempDir {
+    /// key, data) and its PostgreSQL database, kept for tests that look at them afterwards.
+    pub async fn stop(mut self) -> Stopped {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
         if let Some(s) = self.server.take() {
             let _ = s.await;
         }
-        self.dir
+        Stopped {
+            dir: self.dir,
+            database: self.database,
+        }
     }
 }
 

@@ -199,59 +199,6 @@ impl Matching {
                 indexed: false,
             })
     }
-
-    /// Identity columns whose search no index serves, each with the statement that
-    /// creates one: `(table, column, statement)`.
-    pub(crate) fn missing_indexes(
-        &self,
-        dialect: Dialect,
-        column_types: &dyn Fn(&str, &str) -> Option<String>,
-    ) -> Vec<(String, String, String)> {
-        let mut out: Vec<(String, String, String)> = self
-            .columns
-            .iter()
-            .filter(|(_, m)| !m.indexed)
-            .map(|((t, c), m)| {
-                let q = |s: &str| dialect.quote(s);
-                let name = format!("{t}_{c}_lower_idx");
-                let statement = match (&m.search, dialect) {
-                    (Search::Generated(g), _) => format!(
-                        "ALTER TABLE {} ADD INDEX {} ({});",
-                        q(t),
-                        q(&name),
-                        q(g)
-                    ),
-                    (Search::Column { .. }, Dialect::MySql) => {
-                        format!("CREATE INDEX {} ON {} ({});", q(&name), q(t), q(c))
-                    }
-                    (_, Dialect::MySql) => {
-                        let ty = column_types(t, c).unwrap_or_else(|| "varchar(255)".into());
-                        let generated = format!("{c}_lower");
-                        format!(
-                            "ALTER TABLE {} ADD COLUMN {} {ty} AS (LOWER({})) VIRTUAL, ADD INDEX {} ({});",
-                            q(t),
-                            q(&generated),
-                            q(c),
-                            q(&name),
-                            q(&generated)
-                        )
-                    }
-                    (_, Dialect::Postgres) => format!(
-                        "CREATE INDEX CONCURRENTLY {} ON {} (lower({}));",
-                        q(&name),
-                        q(t),
-                        q(c)
-                    ),
-                    (_, Dialect::Sqlite) => {
-                        format!("CREATE INDEX {} ON {} (lower({}));", q(&name), q(t), q(c))
-                    }
-                };
-                (t.clone(), c.clone(), statement)
-            })
-            .collect();
-        out.sort();
-        out
-    }
 }
 
 /// Write the search for `column` (already known to be an identity column) into `s`.

@@ -45,12 +45,41 @@ async fn audit(
 
 // --- connectors ---
 
-fn connectors_page(
+/// How long the connectors page waits for one product database's index advice.
+const ADVICE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The index advice of every SQL connector (as `rightsdesk check` gives it), read at
+/// once, each with a time limit so a product database that does not answer cannot hold
+/// the page.
+async fn index_advice(state: &AppState) -> Vec<serde_json::Value> {
+    let mut reads = tokio::task::JoinSet::new();
+    for (i, d) in state.connectors.decls().iter().enumerate() {
+        let Some(sql) = state.connectors.sql(d.name()) else {
+            continue;
+        };
+        let name = d.name().to_string();
+        reads.spawn(async move {
+            let v = match tokio::time::timeout(ADVICE_TIMEOUT, sql.index_advisor()).await {
+                Ok(Ok(advice)) => json!({ "name": name, "advice": advice }),
+                Ok(Err(e)) => json!({ "name": name, "error": e.to_string() }),
+                Err(_) => json!({ "name": name, "error": format!(
+                    "no answer within {} s", ADVICE_TIMEOUT.as_secs()) }),
+            };
+            (i, v)
+        });
+    }
+    let mut out = reads.join_all().await;
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, v)| v).collect()
+}
+
+async fn connectors_page(
     state: &AppState,
     s: &Signed,
     status: StatusCode,
     tested: Option<serde_json::Value>,
 ) -> Response {
+    let advice = index_advice(state).await;
     let items: Vec<_> = state
         .connectors
         .decls()
@@ -68,13 +97,14 @@ fn connectors_page(
         page_ctx(
             state,
             &s.0,
-            json!({ "connectors": items, "tested": tested, "agent": s.0.user.role >= Role::Agent }),
+            json!({ "connectors": items, "tested": tested, "agent": s.0.user.role >= Role::Agent,
+                    "advice": advice }),
         ),
     )
 }
 
 pub async fn connectors(State(state): State<AppState>, s: Signed) -> Response {
-    connectors_page(&state, &s, StatusCode::OK, None)
+    connectors_page(&state, &s, StatusCode::OK, None).await
 }
 
 pub async fn test_connector(
@@ -96,7 +126,7 @@ pub async fn test_connector(
         "ok": result.is_ok(),
         "error": result.err().map(|e| e.to_string()),
     });
-    connectors_page(&state, &s, StatusCode::OK, Some(tested))
+    connectors_page(&state, &s, StatusCode::OK, Some(tested)).await
 }
 
 // --- API tokens (admin) ---
