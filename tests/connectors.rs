@@ -1071,6 +1071,70 @@ async fn peer_workload_data_map_finds_17_rows_and_masks_14_mariadb() {
     peer_workload(Engine::MySql).await
 }
 
+/// Issue 19 item 1: the shared-row check (`SELECT col, COUNT(*) ... GROUP BY col`) only
+/// decides what an erasure may touch. On the peer data map (addresses reached through
+/// three referencing columns, nothing reached through addresses) access and the streamed
+/// access that portability and exports use never send it; the preview and the erasure
+/// do, so the statement log would show it if access did.
+async fn access_never_counts_shared_rows(engine: Engine) {
+    let Some(db) = TestDb::fresh(engine).await else {
+        return;
+    };
+    load_peer(&db, 3).await;
+    let peer = db.connector("peer_datamap.toml");
+    let who = Identity::from_email("Customer-2@Example.com");
+    let counts_references = |statements: &[String]| {
+        statements
+            .iter()
+            .filter(|s| s.contains("COUNT(*)"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    let (access, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.access(&who)).await;
+    assert_eq!(access.expect("access").row_count(), 17);
+    assert!(
+        counts_references(&statements).is_empty(),
+        "access ran {statements:#?}"
+    );
+    assert_eq!(statements.len(), 8, "one SELECT per table: {statements:#?}");
+
+    let mut sink = Streamed::default();
+    let (counts, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.access_into(&who, &mut sink)).await;
+    let counts = counts.expect("streamed access");
+    assert_eq!(counts.tables.iter().map(|t| t.rows).sum::<u64>(), 17);
+    assert_eq!(sink.rows["address"].len(), 2);
+    assert!(
+        counts_references(&statements).is_empty(),
+        "streamed access ran {statements:#?}"
+    );
+
+    // The same log sees the check where it belongs: the three referencing columns'
+    // counts in one statement.
+    let (preview, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.preview_erasure(&who)).await;
+    preview.expect("preview");
+    let counted = counts_references(&statements);
+    assert_eq!(counted.len(), 1, "preview: {statements:#?}");
+    for column in ["address_id", "shipping_address_id", "billing_address_id"] {
+        assert!(counted[0].contains(column), "{counted:?}");
+    }
+    let (evidence, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.erase(&who, &hasher)).await;
+    let evidence = evidence.expect("erasure");
+    assert!(evidence.is_complete(), "{evidence:?}");
+    assert_eq!(
+        counts_references(&statements).len(),
+        1,
+        "erasure counts references once, before it acts: {statements:#?}"
+    );
+    db.finish(&[&peer]).await;
+}
+
+on_every_engine!(access_never_counts_shared_rows);
+
 // ---------------------------------------------------------------------------------------
 // Property: after erasing X, every row not reachable from X is unchanged, and access for
 // X returns exactly the rows reachable from X (computed here independently).

@@ -14,7 +14,10 @@
 //! exported (it is the subject's data too) but not followed further, not erased and not
 //! rectified. A row to be deleted is also kept while the subject's own retained rows
 //! still reference it (a retained order's shipping address), because deleting it would
-//! break that reference. Such rows are reported as `kept`.
+//! break that reference. Such rows are reported as `kept`. Access and portability run
+//! the check only for tables whose rows lead on to other tables (a shared row is
+//! exported either way; following it would reach other people's rows); the search after
+//! an erasure does not repeat it.
 //!
 //! **Delete order.** Deletes run children first: from the `via` edges (a table whose `via`
 //! column points at its parent's key references the parent; a table reached by its own
@@ -26,6 +29,7 @@ mod backend;
 mod catalog;
 mod matching;
 mod purge;
+mod references;
 mod statement;
 mod stream;
 mod value;
@@ -35,12 +39,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use backend::SqlPool;
+pub use backend::{SqlPool, with_statement_log};
 pub use purge::{BatchOutcome, HeldRows, PurgeCursor, PurgeError};
 
 use self::backend::Conn;
 use self::catalog::Catalog;
 use self::matching::Matching;
+use self::references::Counted;
 use self::statement::{CHUNK, Dialect, Stmt, rows_per_statement};
 use self::value::{ColumnClass, ColumnInfo, SqlValue, coerce, expected_form, to_json};
 use super::datamap::{
@@ -307,6 +312,20 @@ impl TableFound {
             .map(|&k| to_json(&row.values[k], self.columns[k].class))
             .collect()
     }
+}
+
+/// Where a traversal runs the shared-row check (see the module documentation): its
+/// reference counts are the most expensive statements of a traversal.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SharedCheck {
+    /// Every table reached by its own key (erasure, its preview, `find`): the check
+    /// decides what an erasure may touch.
+    All,
+    /// Only tables whose rows lead on to other tables (access and portability): a shared
+    /// row is exported either way, but is not followed into other people's rows.
+    WhereFollowed,
+    /// Nowhere: the search after an erasure, whose kept rows were decided before it.
+    Never,
 }
 
 /// Traversal result, indexed like [`ConnectorDecl::tables`].
@@ -624,7 +643,9 @@ impl SqlConnector {
 
     /// The subject's rows for an access export, without fields declared `export = false`.
     pub async fn access(&self, who: &Identity) -> Result<AccessResult, ConnectorError> {
-        let tr = self.read_only_traversal(who).await?;
+        let tr = self
+            .read_only_traversal_with(who, SharedCheck::WhereFollowed)
+            .await?;
         Ok(AccessResult {
             tables: self
                 .decl
@@ -763,7 +784,7 @@ impl SqlConnector {
         }
         let no_lock = vec![false; self.decl.tables().len()];
         let after = self
-            .traverse_with(&mut tx.conn(), &catalog, who, &no_lock, false)
+            .traverse_with(&mut tx.conn(), &catalog, who, &no_lock, SharedCheck::Never)
             .await?;
         let again = self.plan(&after, hash_len)?;
         // Rows kept before the erasure (shared with other people, or still referenced)
@@ -1050,6 +1071,14 @@ impl SqlConnector {
     // Traversal.
 
     async fn read_only_traversal(&self, who: &Identity) -> Result<Traversal, ConnectorError> {
+        self.read_only_traversal_with(who, SharedCheck::All).await
+    }
+
+    async fn read_only_traversal_with(
+        &self,
+        who: &Identity,
+        shared_check: SharedCheck,
+    ) -> Result<Traversal, ConnectorError> {
         let mut held = self
             .pool
             .acquire()
@@ -1057,7 +1086,8 @@ impl SqlConnector {
             .map_err(self.db_err("connecting"))?;
         let catalog = self.catalog(&mut held.conn()).await?;
         let lock = vec![false; self.decl.tables().len()];
-        self.traverse(&mut held.conn(), &catalog, who, &lock).await
+        self.traverse_with(&mut held.conn(), &catalog, who, &lock, shared_check)
+            .await
     }
 
     fn column_info(
@@ -1115,20 +1145,19 @@ impl SqlConnector {
         who: &Identity,
         lock: &[bool],
     ) -> Result<Traversal, ConnectorError> {
-        self.traverse_with(conn, catalog, who, lock, true).await
+        self.traverse_with(conn, catalog, who, lock, SharedCheck::All)
+            .await
     }
 
-    /// [`Self::traverse`], with or without the shared-row check. Only the check after an
-    /// erasure goes without it: which rows are kept as shared was decided (and reported)
-    /// before the erasure, inside the same transaction, and its reference counts are the
-    /// most expensive statements of a traversal.
+    /// [`Self::traverse`], with the shared-row check everywhere, only where it decides
+    /// what is followed, or nowhere (see [`SharedCheck`]).
     async fn traverse_with(
         &self,
         conn: &mut Conn<'_>,
         catalog: &Catalog,
         who: &Identity,
         lock: &[bool],
-        shared_check: bool,
+        shared_check: SharedCheck,
     ) -> Result<Traversal, ConnectorError> {
         let dialect = conn.dialect();
         let matching = self.matching(conn).await?;
@@ -1261,7 +1290,12 @@ impl SqlConnector {
                     insert_row(&mut found, values, &identity_cols, who);
                 }
             }
-            if shared_check {
+            let check = match shared_check {
+                SharedCheck::All => true,
+                SharedCheck::WhereFollowed => self.decl.edges().iter().any(|e| e.parent == t),
+                SharedCheck::Never => false,
+            };
+            if check {
                 self.mark_shared(conn, t, &mut found, &tables).await?;
             }
             total += found.rows.len() as u64;
@@ -1274,7 +1308,8 @@ impl SqlConnector {
     }
 
     /// The shared-row check (see the module documentation) for rows of table `t`
-    /// reached through a parent column that points at their own key.
+    /// reached through a parent column that points at their own key. The counts of all
+    /// such columns are one round trip (see [`references`]).
     async fn mark_shared(
         &self,
         conn: &mut Conn<'_>,
@@ -1282,8 +1317,10 @@ impl SqlConnector {
         found: &mut TableFound,
         tables: &[TableFound],
     ) -> Result<(), ConnectorError> {
-        let dialect = conn.dialect();
         let decls = self.decl.tables();
+        // Per reverse edge: (edge, child column, parent column).
+        let mut edges: Vec<(&Edge, usize, usize)> = Vec::new();
+        let mut wanted: Vec<Counted<'_>> = Vec::new();
         for e in self.decl.edges().iter().filter(|e| e.child == t) {
             if !is_reverse(decls, e) {
                 continue;
@@ -1307,28 +1344,20 @@ impl SqlConnector {
             if values.is_empty() {
                 continue;
             }
-            let pcol = &parent.columns[pc];
-            let mut total: HashMap<SqlValue, i64> = HashMap::new();
-            for chunk in values.chunks(CHUNK) {
-                let mut s = Stmt::new(dialect);
-                s.push("SELECT ")
-                    .select_column(pcol)
-                    .push(", COUNT(*) FROM ")
-                    .ident(&parent_decl.name)
-                    .push(" WHERE ")
-                    .column_in(pcol, chunk)
-                    .push(" GROUP BY ")
-                    .ident(&pcol.name);
-                let rows = conn.fetch(s).await.map_err(self.db_err(format!(
-                    "counting references from table \"{}\"",
-                    parent_decl.name
-                )))?;
-                for row in rows {
-                    if let [v, SqlValue::Int(n)] = row.as_slice() {
-                        total.insert(v.clone(), *n);
-                    }
-                }
-            }
+            edges.push((e, ci, pc));
+            wanted.push(Counted {
+                table: &parent_decl.name,
+                column: &parent.columns[pc],
+                values,
+            });
+        }
+        if edges.is_empty() {
+            return Ok(());
+        }
+        let totals = self.count_references(conn, &wanted).await?;
+        for ((e, ci, pc), total) in edges.into_iter().zip(totals) {
+            let parent_decl = &decls[e.parent];
+            let parent = &tables[e.parent];
             // Per value: references from the subject's own rows, and how many of those
             // go away with the erasure (deleted, or the column masked).
             let mut own: HashMap<&SqlValue, (i64, i64)> = HashMap::new();
