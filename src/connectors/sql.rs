@@ -331,6 +331,9 @@ enum SharedCheck {
 /// Traversal result, indexed like [`ConnectorDecl::tables`].
 struct Traversal {
     tables: Vec<TableFound>,
+    /// Per table, the rows read again by primary key when the traversal was asked to
+    /// (the search after an erasure), whether or not the search itself found them.
+    reread: Vec<Vec<Vec<SqlValue>>>,
 }
 
 /// What an erasure does to one table.
@@ -771,21 +774,38 @@ impl SqlConnector {
             affected.insert(p.table, n);
         }
 
-        // The evidence, inside the same transaction: the rows acted on, read again by
-        // primary key (a row reached through a deleted parent is no longer reachable by
-        // traversal, so traversal alone could not see it), and what the same identity
-        // search and traversal still find.
-        let mut not_erased: Vec<BTreeSet<Vec<SqlValue>>> = Vec::with_capacity(plans.len());
-        for p in &plans {
-            not_erased.push(
-                self.recheck(&mut tx.conn(), &tr.tables[p.table], p, hash_len)
-                    .await?,
-            );
-        }
+        // The evidence, inside the same transaction: what the same identity search and
+        // traversal still find, and the rows acted on, read again by primary key in the
+        // same statements (a row reached through a deleted or masked parent is no longer
+        // reachable by traversal, so traversal alone could not see it).
+        let reread: Vec<Vec<Vec<SqlValue>>> = plans
+            .iter()
+            .map(|p| match p.action {
+                EraseAction::Retain => Vec::new(),
+                _ => {
+                    let found = &tr.tables[p.table];
+                    p.targets
+                        .iter()
+                        .map(|&i| found.key_of(&found.rows[i]))
+                        .collect()
+                }
+            })
+            .collect();
         let no_lock = vec![false; self.decl.tables().len()];
         let after = self
-            .traverse_with(&mut tx.conn(), &catalog, who, &no_lock, SharedCheck::Never)
+            .traverse_with(
+                &mut tx.conn(),
+                &catalog,
+                who,
+                &no_lock,
+                SharedCheck::Never,
+                Some(&reread),
+            )
             .await?;
+        let not_erased: Vec<BTreeSet<Vec<SqlValue>>> = plans
+            .iter()
+            .map(|p| self.not_erased(&tr.tables[p.table], p, &after.reread[p.table], hash_len))
+            .collect::<Result<_, _>>()?;
         let again = self.plan(&after, hash_len)?;
         // Rows kept before the erasure (shared with other people, or still referenced)
         // stay kept; every other row the search finds again is left.
@@ -855,13 +875,13 @@ impl SqlConnector {
         })
     }
 
-    /// The keys of a plan's target rows that are not erased when read again: deleted
-    /// rows still present, masked rows with a masked column not holding its mask.
-    async fn recheck(
+    /// The keys of a plan's target rows that are not erased when read again (`rows`):
+    /// deleted rows still present, masked rows with a masked column not holding its mask.
+    fn not_erased(
         &self,
-        conn: &mut Conn<'_>,
         found: &TableFound,
         plan: &TablePlan,
+        rows: &[Vec<SqlValue>],
         hash_len: usize,
     ) -> Result<BTreeSet<Vec<SqlValue>>, ConnectorError> {
         let mut left = BTreeSet::new();
@@ -873,28 +893,13 @@ impl SqlConnector {
             EraseAction::Anonymize => self.masked_columns(decl, found)?,
             _ => Vec::new(),
         };
-        let key_cols = found.key_columns();
-        for batch in plan.targets.chunks(rows_per_statement(found.key.len(), 0)) {
-            let keys: Vec<Vec<SqlValue>> = batch
-                .iter()
-                .map(|&i| found.key_of(&found.rows[i]))
-                .collect();
-            let key_refs: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
-            let mut s = Stmt::new(conn.dialect());
-            select_all(&mut s, &found.columns, &decl.name);
-            s.key_in(&key_cols, &key_refs);
-            let rows = conn.fetch(s).await.map_err(self.db_err(format!(
-                "reading table \"{}\" again after the erasure",
-                decl.name
-            )))?;
-            for values in rows {
-                let erased = !masks.is_empty()
-                    && masks
-                        .iter()
-                        .all(|&(c, m)| is_masked(&values[c], m, found.columns[c].class, hash_len));
-                if !erased {
-                    left.insert(found.key.iter().map(|&k| values[k].clone()).collect());
-                }
+        for values in rows {
+            let erased = !masks.is_empty()
+                && masks
+                    .iter()
+                    .all(|&(c, m)| is_masked(&values[c], m, found.columns[c].class, hash_len));
+            if !erased {
+                left.insert(found.key.iter().map(|&k| values[k].clone()).collect());
             }
         }
         Ok(left)
@@ -1086,7 +1091,7 @@ impl SqlConnector {
             .map_err(self.db_err("connecting"))?;
         let catalog = self.catalog(&mut held.conn()).await?;
         let lock = vec![false; self.decl.tables().len()];
-        self.traverse_with(&mut held.conn(), &catalog, who, &lock, shared_check)
+        self.traverse_with(&mut held.conn(), &catalog, who, &lock, shared_check, None)
             .await
     }
 
@@ -1145,12 +1150,15 @@ impl SqlConnector {
         who: &Identity,
         lock: &[bool],
     ) -> Result<Traversal, ConnectorError> {
-        self.traverse_with(conn, catalog, who, lock, SharedCheck::All)
+        self.traverse_with(conn, catalog, who, lock, SharedCheck::All, None)
             .await
     }
 
     /// [`Self::traverse`], with the shared-row check everywhere, only where it decides
-    /// what is followed, or nowhere (see [`SharedCheck`]).
+    /// what is followed, or nowhere (see [`SharedCheck`]). With `reread`, each table's
+    /// rows of those primary keys are read too, in the same statements as the table's
+    /// searches where they fit (`… OR key IN (…)`), and returned apart in
+    /// [`Traversal::reread`]; they join the traversal only when a search found them.
     async fn traverse_with(
         &self,
         conn: &mut Conn<'_>,
@@ -1158,6 +1166,7 @@ impl SqlConnector {
         who: &Identity,
         lock: &[bool],
         shared_check: SharedCheck,
+        reread: Option<&[Vec<Vec<SqlValue>>]>,
     ) -> Result<Traversal, ConnectorError> {
         let dialect = conn.dialect();
         let matching = self.matching(conn).await?;
@@ -1165,6 +1174,7 @@ impl SqlConnector {
         let mut total: u64 = 0;
         let decls = self.decl.tables();
         let mut tables = Vec::with_capacity(decls.len());
+        let mut read_again: Vec<Vec<Vec<SqlValue>>> = vec![Vec::new(); decls.len()];
         for t in decls {
             let columns = catalog
                 .columns(&t.name)
@@ -1243,6 +1253,24 @@ impl SqlConnector {
                 }
             }
 
+            // Keys to read again, attached to this table's searches while they last.
+            let reread_keys: &[Vec<SqlValue>] = reread.map_or(&[][..], |r| r[t].as_slice());
+            let reread_set: HashSet<&[SqlValue]> =
+                reread_keys.iter().map(Vec::as_slice).collect();
+            let key_cols: Vec<ColumnInfo> =
+                found.key.iter().map(|&k| found.columns[k].clone()).collect();
+            let key_refs: Vec<&ColumnInfo> = key_cols.iter().collect();
+            let mut key_chunks =
+                reread_keys.chunks(rows_per_statement(found.key.len(), CHUNK + 100));
+            let push_keys = |s: &mut Stmt, keys: &[Vec<SqlValue>]| {
+                let keys: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
+                s.push("(").key_in(&key_refs, &keys).push(")");
+            };
+            let is_reread = |values: &[SqlValue], found: &TableFound| {
+                let key: Vec<SqlValue> = found.key.iter().map(|&k| values[k].clone()).collect();
+                reread_set.contains(key.as_slice())
+            };
+
             // The identity search is a superset of the matching rule (see `matching`):
             // its rows count only when an identity column passes the rule itself.
             if !identity_cols.is_empty() {
@@ -1256,6 +1284,11 @@ impl SqlConnector {
                     let m = matching.column(&decl.name, name);
                     matching::push_search(&mut s, dialect, name, &m, who.spellings());
                 }
+                let keys = key_chunks.next();
+                if let Some(keys) = keys {
+                    s.push(" OR ");
+                    push_keys(&mut s, keys);
+                }
                 if lock[t] && dialect != Dialect::Sqlite {
                     s.push(" FOR UPDATE");
                 }
@@ -1264,6 +1297,9 @@ impl SqlConnector {
                     .await
                     .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
                 for values in rows {
+                    if keys.is_some() && is_reread(&values, &found) {
+                        read_again[t].push(values.clone());
+                    }
                     if matched(&values, &identity_cols, who) {
                         insert_row(&mut found, values, &identity_cols, who);
                     }
@@ -1279,6 +1315,11 @@ impl SqlConnector {
                     }
                     s.column_in(&found.columns[*c], values);
                 }
+                let keys = key_chunks.next();
+                if let Some(keys) = keys {
+                    s.push(" OR ");
+                    push_keys(&mut s, keys);
+                }
                 if lock[t] && dialect != Dialect::Sqlite {
                     s.push(" FOR UPDATE");
                 }
@@ -1287,8 +1328,25 @@ impl SqlConnector {
                     .await
                     .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
                 for values in rows {
+                    // A row of the keys joins the traversal only if a `via` value
+                    // found it too.
+                    if keys.is_some() && is_reread(&values, &found) {
+                        read_again[t].push(values.clone());
+                        if !chunk.via.iter().any(|(c, vs)| vs.contains(&values[*c])) {
+                            continue;
+                        }
+                    }
                     insert_row(&mut found, values, &identity_cols, who);
                 }
+            }
+            for keys in key_chunks {
+                let mut s = Stmt::new(dialect);
+                select_all(&mut s, &found.columns, &decl.name);
+                push_keys(&mut s, keys);
+                let rows = conn.fetch(s).await.map_err(
+                    self.db_err(format!("reading table \"{}\" again", decl.name)),
+                )?;
+                read_again[t].extend(rows);
             }
             let check = match shared_check {
                 SharedCheck::All => true,
@@ -1304,7 +1362,10 @@ impl SqlConnector {
             }
             tables[t] = found;
         }
-        Ok(Traversal { tables })
+        Ok(Traversal {
+            tables,
+            reread: read_again,
+        })
     }
 
     /// The shared-row check (see the module documentation) for rows of table `t`
