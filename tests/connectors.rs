@@ -1135,6 +1135,62 @@ async fn access_never_counts_shared_rows(engine: Engine) {
 
 on_every_engine!(access_never_counts_shared_rows);
 
+/// Where a shared row leads on to other tables, access still checks it, so that it is
+/// exported but not followed: a parcel sent to the address Ada shares with Bob is not
+/// Ada's, one sent to her own holiday address is.
+async fn access_does_not_follow_a_shared_row(engine: Engine) {
+    let Some(db) = TestDb::shop(engine).await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE parcels (id INT PRIMARY KEY, address_id INT NOT NULL, recipient VARCHAR(100));\n\
+         INSERT INTO parcels (id, address_id, recipient) VALUES \
+         (1, 1, 'Bob, 1 Shared Lane'), (2, 5, 'Ada, 5 Holiday Cove');",
+    )
+    .await;
+    let mut text = fixture("shop_datamap.toml").replace(
+        "kind = \"sqlite\"",
+        &format!("kind = \"{}\"", engine.kind()),
+    );
+    text.push_str(
+        "\n[[tables]]\nname = \"parcels\"\nprimary_key = \"id\"\n\
+         via = { address_id = \"addresses.id\" }\nerase = \"delete\"\n",
+    );
+    let url = db.url.clone();
+    let decl = datamap::parse_str_with_env("datamap/shop.toml", &text, &|_| Some(url.clone()))
+        .expect("data map");
+    let shop = SqlConnector::connect(decl).expect("connector");
+
+    let (access, statements) =
+        rightsdesk::connectors::sql::with_statement_log(shop.access(&ada())).await;
+    let access = access.expect("access");
+    let table = |name: &str| {
+        access
+            .tables
+            .iter()
+            .find(|t| t.table == name)
+            .map(|t| keys(&t.rows, &["id"]))
+            .unwrap_or_default()
+    };
+    assert_eq!(table("addresses"), [json!(1), json!(3), json!(5)]);
+    assert_eq!(table("parcels"), [json!(2)], "{access:?}");
+    assert!(
+        statements.iter().any(|s| s.contains("COUNT(*)")),
+        "{statements:#?}"
+    );
+
+    let mut sink = Streamed::default();
+    shop.access_into(&ada(), &mut sink)
+        .await
+        .expect("streamed access");
+    assert_eq!(sink.rows["parcels"].len(), 1, "{:?}", sink.rows["parcels"]);
+    assert!(sink.rows["parcels"][0].contains("Holiday Cove"));
+    assert_eq!(sink.rows["addresses"].len(), 3);
+    db.finish(&[&shop]).await;
+}
+
+on_every_engine!(access_does_not_follow_a_shared_row);
+
 // ---------------------------------------------------------------------------------------
 // Property: after erasing X, every row not reachable from X is unchanged, and access for
 // X returns exactly the rows reachable from X (computed here independently).

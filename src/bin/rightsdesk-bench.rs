@@ -155,6 +155,9 @@ enum Command {
     LargeSubject {
         #[arg(long, default_value_t = 2_000_000)]
         rows: i64,
+        /// The request: access (the default) or erasure.
+        #[arg(long, value_enum, default_value = "access")]
+        operation: large_subject::Operation,
         /// A PostgreSQL URL whose role may create databases.
         #[arg(
             long,
@@ -211,9 +214,10 @@ async fn main() -> Result<(), BoxError> {
         Command::Signin(args) => signin::run(args).await,
         Command::LargeSubject {
             rows,
+            operation,
             database_url,
             keep,
-        } => large_subject::run(rows, &database_url, keep).await,
+        } => large_subject::run(rows, operation, &database_url, keep).await,
         Command::PeerWorkload {
             customers,
             subjects,

@@ -1255,10 +1255,12 @@ impl SqlConnector {
 
             // Keys to read again, attached to this table's searches while they last.
             let reread_keys: &[Vec<SqlValue>] = reread.map_or(&[][..], |r| r[t].as_slice());
-            let reread_set: HashSet<&[SqlValue]> =
-                reread_keys.iter().map(Vec::as_slice).collect();
-            let key_cols: Vec<ColumnInfo> =
-                found.key.iter().map(|&k| found.columns[k].clone()).collect();
+            let reread_set: HashSet<&[SqlValue]> = reread_keys.iter().map(Vec::as_slice).collect();
+            let key_cols: Vec<ColumnInfo> = found
+                .key
+                .iter()
+                .map(|&k| found.columns[k].clone())
+                .collect();
             let key_refs: Vec<&ColumnInfo> = key_cols.iter().collect();
             let mut key_chunks =
                 reread_keys.chunks(rows_per_statement(found.key.len(), CHUNK + 100));
@@ -1343,9 +1345,10 @@ impl SqlConnector {
                 let mut s = Stmt::new(dialect);
                 select_all(&mut s, &found.columns, &decl.name);
                 push_keys(&mut s, keys);
-                let rows = conn.fetch(s).await.map_err(
-                    self.db_err(format!("reading table \"{}\" again", decl.name)),
-                )?;
+                let rows = conn
+                    .fetch(s)
+                    .await
+                    .map_err(self.db_err(format!("reading table \"{}\" again", decl.name)))?;
                 read_again[t].extend(rows);
             }
             let check = match shared_check {
