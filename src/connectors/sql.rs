@@ -778,19 +778,6 @@ impl SqlConnector {
         // traversal still find, and the rows acted on, read again by primary key in the
         // same statements (a row reached through a deleted or masked parent is no longer
         // reachable by traversal, so traversal alone could not see it).
-        let reread: Vec<Vec<Vec<SqlValue>>> = plans
-            .iter()
-            .map(|p| match p.action {
-                EraseAction::Retain => Vec::new(),
-                _ => {
-                    let found = &tr.tables[p.table];
-                    p.targets
-                        .iter()
-                        .map(|&i| found.key_of(&found.rows[i]))
-                        .collect()
-                }
-            })
-            .collect();
         let no_lock = vec![false; self.decl.tables().len()];
         let after = self
             .traverse_with(
@@ -799,7 +786,7 @@ impl SqlConnector {
                 who,
                 &no_lock,
                 SharedCheck::Never,
-                Some(&reread),
+                Some((&tr, &plans)),
             )
             .await?;
         let not_erased: Vec<BTreeSet<Vec<SqlValue>>> = plans
@@ -1166,7 +1153,7 @@ impl SqlConnector {
         who: &Identity,
         lock: &[bool],
         shared_check: SharedCheck,
-        reread: Option<&[Vec<Vec<SqlValue>>]>,
+        reread: Option<(&Traversal, &[TablePlan])>,
     ) -> Result<Traversal, ConnectorError> {
         let dialect = conn.dialect();
         let matching = self.matching(conn).await?;
@@ -1253,24 +1240,38 @@ impl SqlConnector {
                 }
             }
 
-            // Keys to read again, attached to this table's searches while they last.
-            let reread_keys: &[Vec<SqlValue>] = reread.map_or(&[][..], |r| r[t].as_slice());
-            let reread_set: HashSet<&[SqlValue]> = reread_keys.iter().map(Vec::as_slice).collect();
+            // Keys to read again (a plan's targets in the earlier traversal), attached to
+            // this table's searches while they last; built a statement at a time.
+            let (before, targets): (Option<&TableFound>, &[usize]) = match reread {
+                Some((tr, plans)) if plans[t].action != EraseAction::Retain => {
+                    (Some(&tr.tables[t]), &plans[t].targets)
+                }
+                _ => (None, &[]),
+            };
+            let mut is_target = vec![false; before.map_or(0, |b| b.rows.len())];
+            for &i in targets {
+                is_target[i] = true;
+            }
             let key_cols: Vec<ColumnInfo> = found
                 .key
                 .iter()
                 .map(|&k| found.columns[k].clone())
                 .collect();
             let key_refs: Vec<&ColumnInfo> = key_cols.iter().collect();
-            let mut key_chunks =
-                reread_keys.chunks(rows_per_statement(found.key.len(), CHUNK + 100));
-            let push_keys = |s: &mut Stmt, keys: &[Vec<SqlValue>]| {
+            let mut key_chunks = targets.chunks(rows_per_statement(found.key.len(), CHUNK + 100));
+            let push_keys = |s: &mut Stmt, chunk: &[usize]| {
+                let Some(before) = before else { return };
+                let keys: Vec<Vec<SqlValue>> = chunk
+                    .iter()
+                    .map(|&i| before.key_of(&before.rows[i]))
+                    .collect();
                 let keys: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
                 s.push("(").key_in(&key_refs, &keys).push(")");
             };
             let is_reread = |values: &[SqlValue], found: &TableFound| {
+                let Some(before) = before else { return false };
                 let key: Vec<SqlValue> = found.key.iter().map(|&k| values[k].clone()).collect();
-                reread_set.contains(key.as_slice())
+                before.index.get(&key).is_some_and(|&i| is_target[i])
             };
 
             // The identity search is a superset of the matching rule (see `matching`):
