@@ -1330,12 +1330,19 @@ impl SqlConnector {
                     .fetch(s)
                     .await
                     .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
+                // A row of the keys joins the traversal only if a `via` value found it.
+                let via_sets: Vec<(usize, HashSet<&SqlValue>)> = match keys {
+                    Some(_) => chunk
+                        .via
+                        .iter()
+                        .map(|(c, vs)| (*c, vs.iter().collect()))
+                        .collect(),
+                    None => Vec::new(),
+                };
                 for values in rows {
-                    // A row of the keys joins the traversal only if a `via` value
-                    // found it too.
                     if keys.is_some() && is_reread(&values, &found) {
                         read_again[t].push(values.clone());
-                        if !chunk.via.iter().any(|(c, vs)| vs.contains(&values[*c])) {
+                        if !via_sets.iter().any(|(c, vs)| vs.contains(&values[*c])) {
                             continue;
                         }
                     }
