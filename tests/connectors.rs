@@ -931,6 +931,126 @@ async fn peer_workload_data_map_finds_17_rows_and_masks_14_mariadb() {
     peer_workload(Engine::MySql).await
 }
 
+/// Issue 19 item 1: the shared-row check (`SELECT col, COUNT(*) ... GROUP BY col`) only
+/// decides what an erasure may touch. On the peer data map (addresses reached through
+/// three referencing columns, nothing reached through addresses) access and the streamed
+/// access that portability and exports use never send it; the preview and the erasure
+/// do, so the statement log would show it if access did.
+async fn access_never_counts_shared_rows(engine: Engine) {
+    let Some(db) = TestDb::fresh(engine).await else {
+        return;
+    };
+    load_peer(&db, 3).await;
+    let peer = db.connector("peer_datamap.toml");
+    let who = Identity::from_email("Customer-2@Example.com");
+    let counts_references = |statements: &[String]| {
+        statements
+            .iter()
+            .filter(|s| s.contains("COUNT(*)"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    let (access, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.access(&who)).await;
+    assert_eq!(access.expect("access").row_count(), 17);
+    assert!(
+        counts_references(&statements).is_empty(),
+        "access ran {statements:#?}"
+    );
+    assert_eq!(statements.len(), 8, "one SELECT per table: {statements:#?}");
+
+    let mut sink = Streamed::default();
+    let (counts, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.access_into(&who, &mut sink)).await;
+    let counts = counts.expect("streamed access");
+    assert_eq!(counts.tables.iter().map(|t| t.rows).sum::<u64>(), 17);
+    assert_eq!(sink.rows["address"].len(), 2);
+    assert!(
+        counts_references(&statements).is_empty(),
+        "streamed access ran {statements:#?}"
+    );
+
+    // The same log sees the check where it belongs: the three referencing columns'
+    // counts in one statement.
+    let (preview, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.preview_erasure(&who)).await;
+    preview.expect("preview");
+    let counted = counts_references(&statements);
+    assert_eq!(counted.len(), 1, "preview: {statements:#?}");
+    for column in ["address_id", "shipping_address_id", "billing_address_id"] {
+        assert!(counted[0].contains(column), "{counted:?}");
+    }
+    let (evidence, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.erase(&who, &hasher)).await;
+    let evidence = evidence.expect("erasure");
+    assert!(evidence.is_complete(), "{evidence:?}");
+    assert_eq!(
+        counts_references(&statements).len(),
+        1,
+        "erasure counts references once, before it acts: {statements:#?}"
+    );
+    db.finish(&[&peer]).await;
+}
+
+on_every_engine!(access_never_counts_shared_rows);
+
+/// Where a shared row leads on to other tables, access still checks it, so that it is
+/// exported but not followed: a parcel sent to the address Ada shares with Bob is not
+/// Ada's, one sent to her own holiday address is.
+async fn access_does_not_follow_a_shared_row(engine: Engine) {
+    let Some(db) = TestDb::shop(engine).await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE parcels (id INT PRIMARY KEY, address_id INT NOT NULL, recipient VARCHAR(100));\n\
+         INSERT INTO parcels (id, address_id, recipient) VALUES \
+         (1, 1, 'Bob, 1 Shared Lane'), (2, 5, 'Ada, 5 Holiday Cove');",
+    )
+    .await;
+    let mut text = fixture("shop_datamap.toml").replace(
+        "kind = \"sqlite\"",
+        &format!("kind = \"{}\"", engine.kind()),
+    );
+    text.push_str(
+        "\n[[tables]]\nname = \"parcels\"\nprimary_key = \"id\"\n\
+         via = { address_id = \"addresses.id\" }\nerase = \"delete\"\n",
+    );
+    let url = db.url.clone();
+    let decl = datamap::parse_str_with_env("datamap/shop.toml", &text, &|_| Some(url.clone()))
+        .expect("data map");
+    let shop = SqlConnector::connect(decl).expect("connector");
+
+    let (access, statements) =
+        rightsdesk::connectors::sql::with_statement_log(shop.access(&ada())).await;
+    let access = access.expect("access");
+    let table = |name: &str| {
+        access
+            .tables
+            .iter()
+            .find(|t| t.table == name)
+            .map(|t| keys(&t.rows, &["id"]))
+            .unwrap_or_default()
+    };
+    assert_eq!(table("addresses"), [json!(1), json!(3), json!(5)]);
+    assert_eq!(table("parcels"), [json!(2)], "{access:?}");
+    assert!(
+        statements.iter().any(|s| s.contains("COUNT(*)")),
+        "{statements:#?}"
+    );
+
+    let mut sink = Streamed::default();
+    shop.access_into(&ada(), &mut sink)
+        .await
+        .expect("streamed access");
+    assert_eq!(sink.rows["parcels"].len(), 1, "{:?}", sink.rows["parcels"]);
+    assert!(sink.rows["parcels"][0].contains("Holiday Cove"));
+    assert_eq!(sink.rows["addresses"].len(), 3);
+    db.finish(&[&shop]).await;
+}
+
+on_every_engine!(access_does_not_follow_a_shared_row);
+
 // ---------------------------------------------------------------------------------------
 // Property: after erasing X, every row not reachable from X is unchanged, and access for
 // X returns exactly the rows reachable from X (computed here independently).

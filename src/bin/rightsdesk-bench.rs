@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, NaiveDateTime};
 use clap::{Parser, Subcommand};
 use hmac::{Hmac, KeyInit, Mac};
+use rightsdesk::connectors::sql::with_statement_log;
 use rightsdesk::connectors::{Identity, SqlConnector, datamap};
 use sha2::Sha256;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
@@ -154,6 +155,9 @@ enum Command {
     LargeSubject {
         #[arg(long, default_value_t = 2_000_000)]
         rows: i64,
+        /// The request: access (the default) or erasure.
+        #[arg(long, value_enum, default_value = "access")]
+        operation: large_subject::Operation,
         /// A PostgreSQL URL whose role may create databases.
         #[arg(
             long,
@@ -210,9 +214,10 @@ async fn main() -> Result<(), BoxError> {
         Command::Signin(args) => signin::run(args).await,
         Command::LargeSubject {
             rows,
+            operation,
             database_url,
             keep,
-        } => large_subject::run(rows, &database_url, keep).await,
+        } => large_subject::run(rows, operation, &database_url, keep).await,
         Command::PeerWorkload {
             customers,
             subjects,
@@ -417,13 +422,20 @@ async fn run(
         return Err(format!("hand-written warm-up found {rows} rows, expected 17").into());
     }
 
-    // 2. Access.
+    // 2. Access. The first subject's statements are also recorded (the log costs a copy
+    // of each statement's text), to print what one operation sends.
     let mut ours = Vec::new();
     let mut hand = Vec::new();
     for &i in &chosen {
         let who = Identity::from_email(&email(i));
         let t = Instant::now();
-        let result = connector.access(&who).await?;
+        let result = if i == chosen[0] {
+            let (result, statements) = with_statement_log(connector.access(&who)).await;
+            print_statements("access", &statements);
+            result?
+        } else {
+            connector.access(&who).await?
+        };
         ours.push(t.elapsed());
         if result.row_count() != 17 {
             return Err(format!("access: {} rows for customer {i}", result.row_count()).into());
@@ -443,7 +455,13 @@ async fn run(
     for &i in &chosen {
         let who = Identity::from_email(&email(i));
         let t = Instant::now();
-        let evidence = connector.erase(&who, &hasher).await?;
+        let evidence = if i == chosen[0] {
+            let (evidence, statements) = with_statement_log(connector.erase(&who, &hasher)).await;
+            print_statements("erasure", &statements);
+            evidence?
+        } else {
+            connector.erase(&who, &hasher).await?
+        };
         ours.push(t.elapsed());
         let affected: u64 = evidence.tables.iter().map(|t| t.rows_affected).sum();
         if affected != 14 || !evidence.is_complete() {
@@ -724,6 +742,24 @@ async fn hand_erase(conn: &mut PgConnection, email: &str) -> Result<u64, sqlx::E
     }
     tx.commit().await?;
     Ok(n)
+}
+
+/// What one connector operation sent to the product database (BEGIN and COMMIT are
+/// sent by the driver and not listed).
+fn print_statements(operation: &str, statements: &[String]) {
+    println!(
+        "statements of one {operation} (first subject; hand-written: {}):",
+        if operation == "access" {
+            "8 SELECTs"
+        } else {
+            "9 statements: 7 UPDATEs and 2 SELECTs"
+        }
+    );
+    for s in statements {
+        let short: String = s.chars().take(110).collect();
+        println!("  {short}");
+    }
+    println!("  ({} statements)", statements.len());
 }
 
 fn print_table(customers: i64, subjects: i64, access: &(Stats, Stats), erasure: &(Stats, Stats)) {

@@ -14,7 +14,10 @@
 //! exported (it is the subject's data too) but not followed further, not erased and not
 //! rectified. A row to be deleted is also kept while the subject's own retained rows
 //! still reference it (a retained order's shipping address), because deleting it would
-//! break that reference. Such rows are reported as `kept`.
+//! break that reference. Such rows are reported as `kept`. Access and portability run
+//! the check only for tables whose rows lead on to other tables (a shared row is
+//! exported either way; following it would reach other people's rows); the search after
+//! an erasure does not repeat it.
 //!
 //! **Delete order.** Deletes run children first: from the `via` edges (a table whose `via`
 //! column points at its parent's key references the parent; a table reached by its own
@@ -27,6 +30,7 @@ mod backend;
 mod catalog;
 mod matching;
 mod purge;
+mod references;
 mod statement;
 mod stream;
 mod value;
@@ -37,12 +41,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use advisor::{FilterUse, IndexAdvice};
-pub use backend::SqlPool;
+pub use backend::{SqlPool, with_statement_log};
 pub use purge::{BatchOutcome, HeldRows, PurgeCursor, PurgeError};
 
 use self::backend::Conn;
 use self::catalog::Catalog;
 use self::matching::Matching;
+use self::references::Counted;
 use self::statement::{CHUNK, Dialect, Stmt, rows_per_statement};
 use self::value::{ColumnClass, ColumnInfo, SqlValue, coerce, expected_form, to_json};
 use super::datamap::{
@@ -311,9 +316,26 @@ impl TableFound {
     }
 }
 
+/// Where a traversal runs the shared-row check (see the module documentation): its
+/// reference counts are the most expensive statements of a traversal.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SharedCheck {
+    /// Every table reached by its own key (erasure, its preview, `find`): the check
+    /// decides what an erasure may touch.
+    All,
+    /// Only tables whose rows lead on to other tables (access and portability): a shared
+    /// row is exported either way, but is not followed into other people's rows.
+    WhereFollowed,
+    /// Nowhere: the search after an erasure, whose kept rows were decided before it.
+    Never,
+}
+
 /// Traversal result, indexed like [`ConnectorDecl::tables`].
 struct Traversal {
     tables: Vec<TableFound>,
+    /// Per table, the rows read again by primary key when the traversal was asked to
+    /// (the search after an erasure), whether or not the search itself found them.
+    reread: Vec<Vec<Vec<SqlValue>>>,
 }
 
 /// What an erasure does to one table.
@@ -598,7 +620,9 @@ impl SqlConnector {
 
     /// The subject's rows for an access export, without fields declared `export = false`.
     pub async fn access(&self, who: &Identity) -> Result<AccessResult, ConnectorError> {
-        let tr = self.read_only_traversal(who).await?;
+        let tr = self
+            .read_only_traversal_with(who, SharedCheck::WhereFollowed)
+            .await?;
         Ok(AccessResult {
             tables: self
                 .decl
@@ -724,21 +748,25 @@ impl SqlConnector {
             affected.insert(p.table, n);
         }
 
-        // The evidence, inside the same transaction: the rows acted on, read again by
-        // primary key (a row reached through a deleted parent is no longer reachable by
-        // traversal, so traversal alone could not see it), and what the same identity
-        // search and traversal still find.
-        let mut not_erased: Vec<BTreeSet<Vec<SqlValue>>> = Vec::with_capacity(plans.len());
-        for p in &plans {
-            not_erased.push(
-                self.recheck(&mut tx.conn(), &tr.tables[p.table], p, hash_len)
-                    .await?,
-            );
-        }
+        // The evidence, inside the same transaction: what the same identity search and
+        // traversal still find, and the rows acted on, read again by primary key in the
+        // same statements (a row reached through a deleted or masked parent is no longer
+        // reachable by traversal, so traversal alone could not see it).
         let no_lock = vec![false; self.decl.tables().len()];
         let after = self
-            .traverse_with(&mut tx.conn(), &catalog, who, &no_lock, false)
+            .traverse_with(
+                &mut tx.conn(),
+                &catalog,
+                who,
+                &no_lock,
+                SharedCheck::Never,
+                Some((&tr, &plans)),
+            )
             .await?;
+        let not_erased: Vec<BTreeSet<Vec<SqlValue>>> = plans
+            .iter()
+            .map(|p| self.not_erased(&tr.tables[p.table], p, &after.reread[p.table], hash_len))
+            .collect::<Result<_, _>>()?;
         let again = self.plan(&after, hash_len)?;
         // Rows kept before the erasure (shared with other people, or still referenced)
         // stay kept; every other row the search finds again is left.
@@ -808,13 +836,13 @@ impl SqlConnector {
         })
     }
 
-    /// The keys of a plan's target rows that are not erased when read again: deleted
-    /// rows still present, masked rows with a masked column not holding its mask.
-    async fn recheck(
+    /// The keys of a plan's target rows that are not erased when read again (`rows`):
+    /// deleted rows still present, masked rows with a masked column not holding its mask.
+    fn not_erased(
         &self,
-        conn: &mut Conn<'_>,
         found: &TableFound,
         plan: &TablePlan,
+        rows: &[Vec<SqlValue>],
         hash_len: usize,
     ) -> Result<BTreeSet<Vec<SqlValue>>, ConnectorError> {
         let mut left = BTreeSet::new();
@@ -826,28 +854,13 @@ impl SqlConnector {
             EraseAction::Anonymize => self.masked_columns(decl, found)?,
             _ => Vec::new(),
         };
-        let key_cols = found.key_columns();
-        for batch in plan.targets.chunks(rows_per_statement(found.key.len(), 0)) {
-            let keys: Vec<Vec<SqlValue>> = batch
-                .iter()
-                .map(|&i| found.key_of(&found.rows[i]))
-                .collect();
-            let key_refs: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
-            let mut s = Stmt::new(conn.dialect());
-            select_all(&mut s, &found.columns, &decl.name);
-            s.key_in(&key_cols, &key_refs);
-            let rows = conn.fetch(s).await.map_err(self.db_err(format!(
-                "reading table \"{}\" again after the erasure",
-                decl.name
-            )))?;
-            for values in rows {
-                let erased = !masks.is_empty()
-                    && masks
-                        .iter()
-                        .all(|&(c, m)| is_masked(&values[c], m, found.columns[c].class, hash_len));
-                if !erased {
-                    left.insert(found.key.iter().map(|&k| values[k].clone()).collect());
-                }
+        for values in rows {
+            let erased = !masks.is_empty()
+                && masks
+                    .iter()
+                    .all(|&(c, m)| is_masked(&values[c], m, found.columns[c].class, hash_len));
+            if !erased {
+                left.insert(found.key.iter().map(|&k| values[k].clone()).collect());
             }
         }
         Ok(left)
@@ -1024,6 +1037,14 @@ impl SqlConnector {
     // Traversal.
 
     async fn read_only_traversal(&self, who: &Identity) -> Result<Traversal, ConnectorError> {
+        self.read_only_traversal_with(who, SharedCheck::All).await
+    }
+
+    async fn read_only_traversal_with(
+        &self,
+        who: &Identity,
+        shared_check: SharedCheck,
+    ) -> Result<Traversal, ConnectorError> {
         let mut held = self
             .pool
             .acquire()
@@ -1031,7 +1052,8 @@ impl SqlConnector {
             .map_err(self.db_err("connecting"))?;
         let catalog = self.catalog(&mut held.conn()).await?;
         let lock = vec![false; self.decl.tables().len()];
-        self.traverse(&mut held.conn(), &catalog, who, &lock).await
+        self.traverse_with(&mut held.conn(), &catalog, who, &lock, shared_check, None)
+            .await
     }
 
     fn column_info(
@@ -1089,20 +1111,23 @@ impl SqlConnector {
         who: &Identity,
         lock: &[bool],
     ) -> Result<Traversal, ConnectorError> {
-        self.traverse_with(conn, catalog, who, lock, true).await
+        self.traverse_with(conn, catalog, who, lock, SharedCheck::All, None)
+            .await
     }
 
-    /// [`Self::traverse`], with or without the shared-row check. Only the check after an
-    /// erasure goes without it: which rows are kept as shared was decided (and reported)
-    /// before the erasure, inside the same transaction, and its reference counts are the
-    /// most expensive statements of a traversal.
+    /// [`Self::traverse`], with the shared-row check everywhere, only where it decides
+    /// what is followed, or nowhere (see [`SharedCheck`]). With `reread`, each table's
+    /// rows of those primary keys are read too, in the same statements as the table's
+    /// searches where they fit (`… OR key IN (…)`), and returned apart in
+    /// [`Traversal::reread`]; they join the traversal only when a search found them.
     async fn traverse_with(
         &self,
         conn: &mut Conn<'_>,
         catalog: &Catalog,
         who: &Identity,
         lock: &[bool],
-        shared_check: bool,
+        shared_check: SharedCheck,
+        reread: Option<(&Traversal, &[TablePlan])>,
     ) -> Result<Traversal, ConnectorError> {
         let dialect = conn.dialect();
         let matching = self.matching(conn).await?;
@@ -1110,6 +1135,7 @@ impl SqlConnector {
         let mut total: u64 = 0;
         let decls = self.decl.tables();
         let mut tables = Vec::with_capacity(decls.len());
+        let mut read_again: Vec<Vec<Vec<SqlValue>>> = vec![Vec::new(); decls.len()];
         for t in decls {
             let columns = catalog
                 .columns(&t.name)
@@ -1188,6 +1214,40 @@ impl SqlConnector {
                 }
             }
 
+            // Keys to read again (a plan's targets in the earlier traversal), attached to
+            // this table's searches while they last; built a statement at a time.
+            let (before, targets): (Option<&TableFound>, &[usize]) = match reread {
+                Some((tr, plans)) if plans[t].action != EraseAction::Retain => {
+                    (Some(&tr.tables[t]), &plans[t].targets)
+                }
+                _ => (None, &[]),
+            };
+            let mut is_target = vec![false; before.map_or(0, |b| b.rows.len())];
+            for &i in targets {
+                is_target[i] = true;
+            }
+            let key_cols: Vec<ColumnInfo> = found
+                .key
+                .iter()
+                .map(|&k| found.columns[k].clone())
+                .collect();
+            let key_refs: Vec<&ColumnInfo> = key_cols.iter().collect();
+            let mut key_chunks = targets.chunks(rows_per_statement(found.key.len(), CHUNK + 100));
+            let push_keys = |s: &mut Stmt, chunk: &[usize]| {
+                let Some(before) = before else { return };
+                let keys: Vec<Vec<SqlValue>> = chunk
+                    .iter()
+                    .map(|&i| before.key_of(&before.rows[i]))
+                    .collect();
+                let keys: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
+                s.push("(").key_in(&key_refs, &keys).push(")");
+            };
+            let is_reread = |values: &[SqlValue], found: &TableFound| {
+                let Some(before) = before else { return false };
+                let key: Vec<SqlValue> = found.key.iter().map(|&k| values[k].clone()).collect();
+                before.index.get(&key).is_some_and(|&i| is_target[i])
+            };
+
             // The identity search is a superset of the matching rule (see `matching`):
             // its rows count only when an identity column passes the rule itself.
             if !identity_cols.is_empty() {
@@ -1201,6 +1261,11 @@ impl SqlConnector {
                     let m = matching.column(&decl.name, name);
                     matching::push_search(&mut s, dialect, name, &m, who.spellings());
                 }
+                let keys = key_chunks.next();
+                if let Some(keys) = keys {
+                    s.push(" OR ");
+                    push_keys(&mut s, keys);
+                }
                 if lock[t] && dialect != Dialect::Sqlite {
                     s.push(" FOR UPDATE");
                 }
@@ -1209,6 +1274,9 @@ impl SqlConnector {
                     .await
                     .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
                 for values in rows {
+                    if keys.is_some() && is_reread(&values, &found) {
+                        read_again[t].push(values.clone());
+                    }
                     if matched(&values, &identity_cols, who) {
                         insert_row(&mut found, values, &identity_cols, who);
                     }
@@ -1224,6 +1292,11 @@ impl SqlConnector {
                     }
                     s.column_in(&found.columns[*c], values);
                 }
+                let keys = key_chunks.next();
+                if let Some(keys) = keys {
+                    s.push(" OR ");
+                    push_keys(&mut s, keys);
+                }
                 if lock[t] && dialect != Dialect::Sqlite {
                     s.push(" FOR UPDATE");
                 }
@@ -1231,11 +1304,41 @@ impl SqlConnector {
                     .fetch(s)
                     .await
                     .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
+                // A row of the keys joins the traversal only if a `via` value found it.
+                let via_sets: Vec<(usize, HashSet<&SqlValue>)> = match keys {
+                    Some(_) => chunk
+                        .via
+                        .iter()
+                        .map(|(c, vs)| (*c, vs.iter().collect()))
+                        .collect(),
+                    None => Vec::new(),
+                };
                 for values in rows {
+                    if keys.is_some() && is_reread(&values, &found) {
+                        read_again[t].push(values.clone());
+                        if !via_sets.iter().any(|(c, vs)| vs.contains(&values[*c])) {
+                            continue;
+                        }
+                    }
                     insert_row(&mut found, values, &identity_cols, who);
                 }
             }
-            if shared_check {
+            for keys in key_chunks {
+                let mut s = Stmt::new(dialect);
+                select_all(&mut s, &found.columns, &decl.name);
+                push_keys(&mut s, keys);
+                let rows = conn
+                    .fetch(s)
+                    .await
+                    .map_err(self.db_err(format!("reading table \"{}\" again", decl.name)))?;
+                read_again[t].extend(rows);
+            }
+            let check = match shared_check {
+                SharedCheck::All => true,
+                SharedCheck::WhereFollowed => self.decl.edges().iter().any(|e| e.parent == t),
+                SharedCheck::Never => false,
+            };
+            if check {
                 self.mark_shared(conn, t, &mut found, &tables).await?;
             }
             total += found.rows.len() as u64;
@@ -1244,11 +1347,15 @@ impl SqlConnector {
             }
             tables[t] = found;
         }
-        Ok(Traversal { tables })
+        Ok(Traversal {
+            tables,
+            reread: read_again,
+        })
     }
 
     /// The shared-row check (see the module documentation) for rows of table `t`
-    /// reached through a parent column that points at their own key.
+    /// reached through a parent column that points at their own key. The counts of all
+    /// such columns are one round trip (see [`references`]).
     async fn mark_shared(
         &self,
         conn: &mut Conn<'_>,
@@ -1256,8 +1363,10 @@ impl SqlConnector {
         found: &mut TableFound,
         tables: &[TableFound],
     ) -> Result<(), ConnectorError> {
-        let dialect = conn.dialect();
         let decls = self.decl.tables();
+        // Per reverse edge: (edge, child column, parent column).
+        let mut edges: Vec<(&Edge, usize, usize)> = Vec::new();
+        let mut wanted: Vec<Counted<'_>> = Vec::new();
         for e in self.decl.edges().iter().filter(|e| e.child == t) {
             if !is_reverse(decls, e) {
                 continue;
@@ -1281,28 +1390,20 @@ impl SqlConnector {
             if values.is_empty() {
                 continue;
             }
-            let pcol = &parent.columns[pc];
-            let mut total: HashMap<SqlValue, i64> = HashMap::new();
-            for chunk in values.chunks(CHUNK) {
-                let mut s = Stmt::new(dialect);
-                s.push("SELECT ")
-                    .select_column(pcol)
-                    .push(", COUNT(*) FROM ")
-                    .ident(&parent_decl.name)
-                    .push(" WHERE ")
-                    .column_in(pcol, chunk)
-                    .push(" GROUP BY ")
-                    .ident(&pcol.name);
-                let rows = conn.fetch(s).await.map_err(self.db_err(format!(
-                    "counting references from table \"{}\"",
-                    parent_decl.name
-                )))?;
-                for row in rows {
-                    if let [v, SqlValue::Int(n)] = row.as_slice() {
-                        total.insert(v.clone(), *n);
-                    }
-                }
-            }
+            edges.push((e, ci, pc));
+            wanted.push(Counted {
+                table: &parent_decl.name,
+                column: &parent.columns[pc],
+                values,
+            });
+        }
+        if edges.is_empty() {
+            return Ok(());
+        }
+        let totals = self.count_references(conn, &wanted).await?;
+        for ((e, ci, pc), total) in edges.into_iter().zip(totals) {
+            let parent_decl = &decls[e.parent];
+            let parent = &tables[e.parent];
             // Per value: references from the subject's own rows, and how many of those
             // go away with the erasure (deleted, or the column masked).
             let mut own: HashMap<&SqlValue, (i64, i64)> = HashMap::new();

@@ -5,6 +5,11 @@
 //! and the service's peak RSS (VmHWM) is read from /proc. The baseline is PostgreSQL
 //! itself: `COPY (SELECT … WHERE lower(email) = …) TO STDOUT` of the same rows, read by
 //! this program. Rows per second are printed side by side.
+//!
+//! With `--operation erasure` the request is an erasure (the table is declared
+//! `erase = "delete"`) and the baseline is a hand-written `DELETE … WHERE lower(email) = …`
+//! of the same rows in a copy of the table. The erasure still holds the subject's keys in
+//! memory (issue 16 item 3 is open), so its peak RSS is printed, not enforced.
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +39,19 @@ identities = { email = "email" }
 erase = "delete"
 "#;
 
-pub async fn run(rows: i64, base_url: &str, keep: bool) -> Result<(), BoxError> {
+/// What the request for the large subject is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Operation {
+    Access,
+    Erasure,
+}
+
+pub async fn run(
+    rows: i64,
+    operation: Operation,
+    base_url: &str,
+    keep: bool,
+) -> Result<(), BoxError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let id = uuid::Uuid::new_v4().simple().to_string();
     let product_name = format!("rd_bench_{id}_big");
@@ -49,7 +66,10 @@ pub async fn run(rows: i64, base_url: &str, keep: bool) -> Result<(), BoxError> 
     let rd_url = with_database(base_url, &rd_name);
     let dir = std::env::temp_dir().join(format!("rd-bench-{id}"));
     std::fs::create_dir_all(&dir)?;
-    let result = measure(rows, &dir, &product_url, &rd_url).await;
+    let result = match operation {
+        Operation::Access => measure(rows, &dir, &product_url, &rd_url).await,
+        Operation::Erasure => measure_erasure(rows, &dir, &product_url, &rd_url).await,
+    };
     let _ = std::fs::remove_dir_all(&dir);
     if !keep {
         for name in [&product_name, &rd_name] {
@@ -63,6 +83,131 @@ pub async fn run(rows: i64, base_url: &str, keep: bool) -> Result<(), BoxError> 
     result
 }
 
+/// The subject's rows and the others', about 120 bytes per row; the subject's rows
+/// first, then the others', interleaved ids so that neither is one contiguous range.
+fn load_sql(rows: i64, table: &str) -> String {
+    format!(
+        "CREATE TABLE {table} (id BIGINT PRIMARY KEY, email TEXT NOT NULL, kind TEXT NOT NULL, \
+           page TEXT NOT NULL, at TIMESTAMPTZ NOT NULL);
+         INSERT INTO {table} SELECT g * 2, 'Big.Subject@Example.com', 'visit', \
+           '/docs/page-' || (g % 997) || '?ref=campaign-' || (g % 13), \
+           timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second' \
+           FROM generate_series(1, {rows}) g;
+         INSERT INTO {table} SELECT g * 2 + 1, 'other-' || g || '@example.com', 'visit', \
+           '/pricing', timestamptz '2026-01-01 00:00:00+00' \
+           FROM generate_series(1, {OTHERS}) g;
+         CREATE INDEX {table}_email_lower ON {table} (lower(email));
+         ANALYZE {table};"
+    )
+}
+
+async fn measure_erasure(
+    rows: i64,
+    dir: &std::path::Path,
+    product_url: &str,
+    rd_url: &str,
+) -> Result<(), BoxError> {
+    let mut product = PgConnection::connect(product_url).await?;
+    let t = Instant::now();
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "{}\n{}",
+        load_sql(rows, "events"),
+        load_sql(rows, "events_hand")
+    )))
+    .execute(&mut product)
+    .await?;
+    println!(
+        "large subject: {rows} rows of one subject + {OTHERS} others loaded twice (events, events_hand) in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // Baseline: one hand-written DELETE of the same rows in the copy.
+    let t = Instant::now();
+    let deleted = sqlx::query(AssertSqlSafe(format!(
+        "DELETE FROM events_hand WHERE lower(email) = '{SUBJECT}'"
+    )))
+    .execute(&mut product)
+    .await?
+    .rows_affected();
+    let hand_time = t.elapsed();
+    if deleted != rows as u64 {
+        return Err(format!("the hand-written DELETE removed {deleted} rows, want {rows}").into());
+    }
+
+    let datamap = DATAMAP.replace("PRODUCT_URL", product_url);
+    let (service, token) = start_with(dir, rd_url, "events.toml", &datamap).await?;
+    let pid = service.child.id();
+    let client = reqwest::Client::new();
+    let (rss_idle, _) = proc_usage(pid);
+    let t = Instant::now();
+    let reference = submit_for(&client, &service.base, &token, "erasure", SUBJECT).await?;
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let request = loop {
+        let v: Value = client
+            .get(format!("{}/api/v1/requests/{reference}", service.base))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        match v["status"].as_str() {
+            Some("completed") => break v,
+            Some(s @ ("denied" | "withdrawn" | "expired")) => {
+                return Err(format!("the erasure request ended {s}").into());
+            }
+            Some("review") if v["tasks"][0]["status"] == "failed" => {
+                return Err(format!("the erasure task failed: {}", v["tasks"][0]["error"]).into());
+            }
+            _ => {}
+        }
+        if Instant::now() > deadline {
+            return Err("the erasure request did not complete within an hour".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let ours = t.elapsed();
+    let (peak_rss, cpu) = proc_usage(pid);
+    drop(service);
+    let left: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT count(*) FROM events WHERE lower(email) = '{SUBJECT}'"
+    )))
+    .fetch_one(&mut product)
+    .await?;
+    let others: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&mut product)
+        .await?;
+    if left != 0 || others != OTHERS {
+        return Err(format!(
+            "after the erasure {left} rows of the subject and {others} rows in all are left (want 0 and {OTHERS})"
+        )
+        .into());
+    }
+    let evidence = &request["tasks"][0]["evidence"];
+    println!("evidence: {evidence}");
+
+    let per_s = |n: i64, d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
+    println!();
+    println!(
+        "One subject, {rows} rows in one table (PostgreSQL), erasure end to end through `rightsdesk serve`:"
+    );
+    println!("| | rows | time | rows/s |");
+    println!("|---|---|---|---|");
+    println!(
+        "| Rightsdesk: erasure request, created -> completed (traversal with row locks, DELETE by key in batches, evidence) | {rows} | {:.1} s | {:.0} |",
+        ours.as_secs_f64(),
+        per_s(rows, ours)
+    );
+    println!(
+        "| hand-written `DELETE FROM … WHERE lower(email) = …` | {deleted} | {:.1} s | {:.0} |",
+        hand_time.as_secs_f64(),
+        per_s(rows, hand_time)
+    );
+    println!(
+        "service peak RSS (VmHWM): {peak_rss:.1} MB ({rss_idle:.1} MB when ready; the erasure is not bounded yet, the access limit of {RSS_LIMIT_MB:.0} MB is not enforced here); service CPU {cpu:.1} s"
+    );
+    Ok(())
+}
+
 async fn measure(
     rows: i64,
     dir: &std::path::Path,
@@ -71,23 +216,9 @@ async fn measure(
 ) -> Result<(), BoxError> {
     let mut product = PgConnection::connect(product_url).await?;
     let t = Instant::now();
-    // About 120 bytes per row; the subject's rows first, then the others', interleaved
-    // ids so that neither is one contiguous range.
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "CREATE TABLE events (id BIGINT PRIMARY KEY, email TEXT NOT NULL, kind TEXT NOT NULL, \
-           page TEXT NOT NULL, at TIMESTAMPTZ NOT NULL);
-         INSERT INTO events SELECT g * 2, 'Big.Subject@Example.com', 'visit', \
-           '/docs/page-' || (g % 997) || '?ref=campaign-' || (g % 13), \
-           timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second' \
-           FROM generate_series(1, {rows}) g;
-         INSERT INTO events SELECT g * 2 + 1, 'other-' || g || '@example.com', 'visit', \
-           '/pricing', timestamptz '2026-01-01 00:00:00+00' \
-           FROM generate_series(1, {OTHERS}) g;
-         CREATE INDEX events_email_lower ON events (lower(email));
-         ANALYZE events;"
-    )))
-    .execute(&mut product)
-    .await?;
+    sqlx::raw_sql(AssertSqlSafe(load_sql(rows, "events")))
+        .execute(&mut product)
+        .await?;
     println!(
         "large subject: {rows} rows of one subject + {OTHERS} others loaded in {:.1} s",
         t.elapsed().as_secs_f64()

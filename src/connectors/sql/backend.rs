@@ -20,6 +20,29 @@ use crate::connectors::datamap::{ConnectorDecl, ConnectorKind};
 
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
+tokio::task_local! {
+    /// The statements run against product databases while [`with_statement_log`] runs.
+    static STATEMENT_LOG: std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+}
+
+/// Run `f`, recording the SQL text of every statement a connector sends to a product
+/// database from within it (same task): what an operation really costs, for tests and
+/// diagnostics. Outside such a scope nothing is recorded.
+pub async fn with_statement_log<F: std::future::Future>(f: F) -> (F::Output, Vec<String>) {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let out = STATEMENT_LOG.scope(log.clone(), f).await;
+    let statements = std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()));
+    (out, statements)
+}
+
+fn log_statement(stmt: &Stmt) {
+    let _ = STATEMENT_LOG.try_with(|log| {
+        log.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(stmt.sql.clone());
+    });
+}
+
 /// A connection pool to one product database.
 #[derive(Clone)]
 pub enum SqlPool {
@@ -237,6 +260,7 @@ impl Conn<'_> {
 
     /// Run a query and decode every column of every row.
     pub(crate) async fn fetch(&mut self, stmt: Stmt) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
+        log_statement(&stmt);
         match self {
             Self::Pg(c) => {
                 let rows = bound!(stmt).fetch_all(&mut **c).await?;
@@ -263,6 +287,7 @@ impl Conn<'_> {
     /// large result is never held whole (the connection is busy until the stream ends).
     pub(crate) fn fetch_stream<'s>(&'s mut self, stmt: Stmt) -> RowStream<'s> {
         use tokio_stream::StreamExt;
+        log_statement(&stmt);
         match self {
             Self::Pg(c) => Box::pin(
                 bound!(stmt)
@@ -284,6 +309,7 @@ impl Conn<'_> {
 
     /// Run a statement; the number of rows it changed.
     pub(crate) async fn execute(&mut self, stmt: Stmt) -> Result<u64, sqlx::Error> {
+        log_statement(&stmt);
         Ok(match self {
             Self::Pg(c) => bound!(stmt).execute(&mut **c).await?.rows_affected(),
             Self::My(c) => bound!(stmt).execute(&mut **c).await?.rows_affected(),

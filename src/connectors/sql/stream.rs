@@ -1,7 +1,8 @@
 //! Access in bounded memory: the subject's rows are read table by table and handed to a
 //! [`RowSink`] in pages of [`PAGE`] rows. A search whose rows need no question to the
-//! database (no shared-row check) is one statement whose rows are decoded as they
-//! arrive; otherwise each page is its own statement (keyset pagination on the primary
+//! database (no shared-row check: the table is not reached by its own key, or its rows
+//! lead nowhere further, so whether one is shared changes nothing an access returns) is
+//! one statement whose rows are decoded as they arrive; otherwise each page is its own statement (keyset pagination on the primary
 //! key: `… AND key > last ORDER BY key LIMIT n`), so the check can run between pages.
 //! (Keyset pages over millions of rows cost a sort per page when the database serves
 //! the search from another index, hence the single statement where it can be used.)
@@ -23,7 +24,8 @@ use tokio_stream::StreamExt;
 
 use super::backend::Conn;
 use super::catalog::Catalog;
-use super::statement::{CHUNK, Stmt};
+use super::references::Counted;
+use super::statement::Stmt;
 use super::value::{ColumnInfo, SqlValue, to_json};
 use super::{SqlConnector, is_reverse, matched, matching, pack, select_all};
 use crate::connectors::datamap::IdentityType;
@@ -276,7 +278,10 @@ impl SqlConnector {
                     }
                     s
                 };
-                if reverse.is_empty() {
+                // A shared row is exported like any other; the check matters only
+                // where this table's rows lead on to other tables (access never pays
+                // for it otherwise).
+                if reverse.is_empty() || keep_values.is_empty() {
                     // Nothing to ask the database between pages: one statement whose
                     // rows are read as they arrive, handled a page at a time.
                     let mut stream = conn.fetch_stream(statement(None));
@@ -361,41 +366,34 @@ impl SqlConnector {
     ) -> Result<Vec<bool>, ConnectorError> {
         let mut shared = vec![false; rows.len()];
         let decls = self.decl.tables();
-        for &(ci, parent, parent_column) in reverse {
-            let mut seen = HashSet::new();
-            let values: Vec<SqlValue> = rows
-                .iter()
-                .map(|r| r[ci].clone())
-                .filter(|v| !v.is_null() && seen.insert(v.clone()))
-                .collect();
-            if values.is_empty() {
-                continue;
-            }
+        let mut columns = Vec::new();
+        for &(_, parent, parent_column) in reverse {
             let pdecl = &decls[parent];
-            let pcol = catalog
-                .column(&pdecl.name, parent_column)
-                .cloned()
-                .ok_or_else(|| self.missing_column(&pdecl.name, parent_column))?;
-            let mut total: HashMap<SqlValue, i64> = HashMap::new();
-            for chunk in values.chunks(CHUNK) {
-                let mut s = Stmt::new(conn.dialect());
-                s.push("SELECT ")
-                    .select_column(&pcol)
-                    .push(", COUNT(*) FROM ")
-                    .ident(&pdecl.name)
-                    .push(" WHERE ")
-                    .column_in(&pcol, chunk)
-                    .push(" GROUP BY ")
-                    .ident(&pcol.name);
-                let found = conn.fetch(s).await.map_err(
-                    self.db_err(format!("counting references from table \"{}\"", pdecl.name)),
-                )?;
-                for r in found {
-                    if let [v, SqlValue::Int(n)] = r.as_slice() {
-                        total.insert(v.clone(), *n);
-                    }
+            columns.push(
+                catalog
+                    .column(&pdecl.name, parent_column)
+                    .cloned()
+                    .ok_or_else(|| self.missing_column(&pdecl.name, parent_column))?,
+            );
+        }
+        let wanted: Vec<Counted<'_>> = reverse
+            .iter()
+            .zip(&columns)
+            .map(|(&(ci, parent, _), column)| {
+                let mut seen = HashSet::new();
+                Counted {
+                    table: &decls[parent].name,
+                    column,
+                    values: rows
+                        .iter()
+                        .map(|r| r[ci].clone())
+                        .filter(|v| !v.is_null() && seen.insert(v.clone()))
+                        .collect(),
                 }
-            }
+            })
+            .collect();
+        let totals = self.count_references(conn, &wanted).await?;
+        for (&(ci, parent, parent_column), total) in reverse.iter().zip(totals) {
             let own = kept[parent].counts.get(parent_column);
             for (r, sh) in rows.iter().zip(shared.iter_mut()) {
                 let t = total.get(&r[ci]).copied().unwrap_or(0);
