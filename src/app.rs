@@ -98,6 +98,11 @@ impl App {
     /// Build with a chosen clock (tests move time by hand).
     pub async fn build_with(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         let state = open(&config, clock).await?;
+        if let (true, Some(path)) = (config.drp.enabled, config.drp.directory.as_deref()) {
+            crate::drp::service::load_directory(state.store.as_ref(), path, state.clock.now())
+                .await
+                .map_err(|p| StartError::Config(format!("[drp] directory: {}", p.join("; "))))?;
+        }
         crate::audit::mark_keyed_start(state.store.as_ref(), state.clock.now()).await?;
         let listener =
             TcpListener::bind(&config.listen)
@@ -130,6 +135,10 @@ impl App {
         handlers.insert(
             crate::fanout::RUN_TASK.into(),
             Arc::new(crate::fanout::RunTask),
+        );
+        handlers.insert(
+            crate::drp::model::CALLBACK_JOB.into(),
+            Arc::new(crate::drp::callback::StatusCallback),
         );
         handlers.extend(crate::retention::job_handlers(&state));
         Ok(Self {

@@ -52,6 +52,9 @@ pub enum Command {
     /// The deployment key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Data Rights Protocol agents (docs/drp.md).
+    #[command(subcommand)]
+    Drp(crate::drp::cli::DrpCommand),
     /// Run the data map's retention policies now (all, or one).
     Purge {
         /// Count what each policy would purge now, changing nothing.
@@ -178,6 +181,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Token(cmd) => token(config, cmd).await,
+        Command::Drp(cmd) => crate::drp::cli::run(config, cmd).await,
         Command::Audit(AuditCommand::Verify {
             json,
             since_checkpoint,

@@ -65,6 +65,8 @@ pub struct Config {
     /// `[regimes.<name>]`: per-regime overrides of the built-in rules (docs/regimes.md).
     /// The name is a regime (`vcdpa`, `gdpr`, `"days:30"`, ...).
     pub regimes: BTreeMap<String, RegimeOverride>,
+    /// `[drp]`: the Data Rights Protocol covered-business API (docs/drp.md).
+    pub drp: crate::drp::config::DrpConfig,
 }
 
 /// `[connectors]`: what data map files may read from the environment, and how much one
@@ -397,6 +399,7 @@ impl Default for Config {
             connectors: ConnectorsConfig::default(),
             audit: AuditConfig::default(),
             regimes: BTreeMap::new(),
+            drp: crate::drp::config::DrpConfig::default(),
         }
     }
 }
@@ -612,6 +615,9 @@ impl Config {
                 message,
             })
         };
+        for p in self.drp.problems() {
+            bad("drp", p);
+        }
         if self.listen.parse::<SocketAddr>().is_err() {
             bad(
                 "listen",

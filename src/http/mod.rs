@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(public::router())
         .merge(tasks::router())
         .merge(portal::router(state.clone()))
+        .merge(crate::drp::http::router(&state))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -393,6 +393,7 @@ macro_rules! store_impl {
                     Self::insert_event_tx(&mut tx, &req.id, e).await?;
                 }
                 Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
+                Self::drp_request_changed_tx(&mut tx, req).await?;
                 if let Some(a) = audit {
                     self.append_audit_tx(&mut tx, a).await?;
                 }
@@ -2179,6 +2180,273 @@ macro_rules! store_impl {
                 .bind(request_id)
                 .fetch_optional(&self.pool)
                 .await?)
+            }
+
+            // ---- DRP agent protocol (issue 22) ----
+            async fn drp_load_agents(
+                &self,
+                agents: &[$crate::drp::model::DrpAgent],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<$crate::drp::model::DirectoryLoad> {
+                let mut tx = self.begin_write().await?;
+                let mut load = $crate::drp::model::DirectoryLoad::default();
+                for a in agents {
+                    let known: Option<(String,)> = sqlx::query_as("SELECT id FROM drp_agents WHERE id = $1")
+                        .bind(&a.id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    // A new key ends the pairing made under the old one.
+                    sqlx::query(
+                        "INSERT INTO drp_agents (id, name, verify_key, web_url, in_directory, token_hash, paired_at, suspended_at, suspended_by, loaded_at) \
+                         VALUES ($1, $2, $3, $4, TRUE, NULL, NULL, NULL, NULL, $5) \
+                         ON CONFLICT (id) DO UPDATE SET name = excluded.name, web_url = excluded.web_url, \
+                         in_directory = TRUE, loaded_at = excluded.loaded_at, \
+                         token_hash = CASE WHEN drp_agents.verify_key = excluded.verify_key THEN drp_agents.token_hash ELSE NULL END, \
+                         paired_at = CASE WHEN drp_agents.verify_key = excluded.verify_key THEN drp_agents.paired_at ELSE NULL END, \
+                         verify_key = excluded.verify_key",
+                    )
+                    .bind(&a.id)
+                    .bind(&a.name)
+                    .bind(&a.verify_key)
+                    .bind(&a.web_url)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if known.is_some() {
+                        load.updated += 1;
+                    } else {
+                        load.added += 1;
+                    }
+                }
+                let mut qb: sqlx::QueryBuilder<$db> =
+                    sqlx::QueryBuilder::new("UPDATE drp_agents SET in_directory = FALSE WHERE in_directory");
+                if !agents.is_empty() {
+                    qb.push(" AND id NOT IN (");
+                    let mut sep = qb.separated(", ");
+                    for a in agents {
+                        sep.push_bind(a.id.clone());
+                    }
+                    qb.push(")");
+                }
+                load.dropped = qb.build().execute(&mut *tx).await?.rows_affected();
+                tx.commit().await?;
+                Ok(load)
+            }
+
+            async fn drp_agent(&self, id: &str) -> $crate::store::Result<Option<$crate::drp::model::DrpAgent>> {
+                Ok(sqlx::query_as("SELECT id, name, verify_key, web_url, in_directory, token_hash, paired_at, suspended_at, suspended_by, loaded_at FROM drp_agents WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn drp_agent_by_token(
+                &self,
+                token_hash: &str,
+            ) -> $crate::store::Result<Option<$crate::drp::model::DrpAgent>> {
+                Ok(sqlx::query_as("SELECT id, name, verify_key, web_url, in_directory, token_hash, paired_at, suspended_at, suspended_by, loaded_at FROM drp_agents WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn drp_pair_agent(
+                &self,
+                id: &str,
+                token_hash: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                audit: &$crate::store::NewAudit,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE drp_agents SET token_hash = $2, paired_at = $3 WHERE id = $1 AND in_directory AND suspended_at IS NULL",
+                )
+                .bind(id)
+                .bind(token_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                self.append_audit_tx(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn drp_suspend_agent(
+                &self,
+                id: &str,
+                at: Option<chrono::DateTime<chrono::Utc>>,
+                by: Option<&str>,
+                audit: &$crate::store::NewAudit,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE drp_agents SET suspended_at = $2, suspended_by = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(at)
+                    .bind(by)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                self.append_audit_tx(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn drp_agents(&self) -> $crate::store::Result<Vec<$crate::drp::model::AgentWithCounts>> {
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    #[sqlx(flatten)]
+                    agent: $crate::drp::model::DrpAgent,
+                    requests: i64,
+                    open_requests: i64,
+                }
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT a.id, a.name, a.verify_key, a.web_url, a.in_directory, a.token_hash, a.paired_at, \
+                     a.suspended_at, a.suspended_by, a.loaded_at, COUNT(r.id) AS requests, \
+                     COALESCE(SUM(CASE WHEN q.status IN ('completed', 'denied', 'withdrawn', 'expired') THEN 0 \
+                     WHEN q.id IS NULL THEN 0 ELSE 1 END), 0) AS open_requests \
+                     FROM drp_agents a LEFT JOIN drp_requests r ON r.agent_id = a.id \
+                     LEFT JOIN requests q ON q.id = r.request_id \
+                     GROUP BY a.id, a.name, a.verify_key, a.web_url, a.in_directory, a.token_hash, a.paired_at, \
+                     a.suspended_at, a.suspended_by, a.loaded_at ORDER BY a.id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| $crate::drp::model::AgentWithCounts {
+                        agent: r.agent,
+                        requests: r.requests,
+                        open_requests: r.open_requests,
+                    })
+                    .collect())
+            }
+
+            async fn drp_remember_message(
+                &self,
+                digest: &str,
+                agent_id: &str,
+                expires_at: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<bool> {
+                sqlx::query("DELETE FROM drp_seen_messages WHERE expires_at <= $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                let done = sqlx::query(
+                    "INSERT INTO drp_seen_messages (digest, agent_id, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (digest) DO NOTHING",
+                )
+                .bind(digest)
+                .bind(agent_id)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn drp_forget_message(&self, digest: &str) -> $crate::store::Result<()> {
+                sqlx::query("DELETE FROM drp_seen_messages WHERE digest = $1")
+                    .bind(digest)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn drp_insert_request(&self, r: &$crate::drp::model::DrpRequest) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO drp_requests (id, agent_id, request_id, request_ref, exercise, agent_request_id, drp_version, status_callback, claims_ct, callback_digest, callback_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(&r.id)
+                .bind(&r.agent_id)
+                .bind(&r.request_id)
+                .bind(&r.request_ref)
+                .bind(&r.exercise)
+                .bind(&r.agent_request_id)
+                .bind(&r.drp_version)
+                .bind(&r.status_callback)
+                .bind(&r.claims_ct)
+                .bind(&r.callback_digest)
+                .bind(r.callback_at)
+                .bind(r.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(unique_violation)?;
+                Ok(())
+            }
+
+            async fn drp_request(&self, id: &str) -> $crate::store::Result<Option<$crate::drp::model::DrpRequest>> {
+                Ok(sqlx::query_as("SELECT id, agent_id, request_id, request_ref, exercise, agent_request_id, drp_version, status_callback, claims_ct, callback_digest, callback_at, created_at FROM drp_requests WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn drp_requests_of(
+                &self,
+                request_ids: &[String],
+            ) -> $crate::store::Result<Vec<$crate::drp::model::DrpRequest>> {
+                if request_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb: sqlx::QueryBuilder<$db> =
+                    sqlx::QueryBuilder::new("SELECT id, agent_id, request_id, request_ref, exercise, agent_request_id, drp_version, status_callback, claims_ct, callback_digest, callback_at, created_at FROM drp_requests WHERE request_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in request_ids {
+                    sep.push_bind(id.clone());
+                }
+                qb.push(") ORDER BY created_at");
+                Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+            }
+
+            async fn drp_callback_done(
+                &self,
+                id: &str,
+                digest: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<()> {
+                sqlx::query("UPDATE drp_requests SET callback_digest = $2, callback_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(digest)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        impl $store {
+            // ---- DRP agent protocol (issue 22): status callbacks through the job queue ----
+            /// A request carried out for a DRP agent changed: queue the status callback in
+            /// the same transaction (the job compares and sends only what the agent has not
+            /// acknowledged yet).
+            async fn drp_request_changed_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                req: &$crate::store::Request,
+            ) -> $crate::store::Result<()> {
+                let ids: Vec<(String,)> = sqlx::query_as(
+                    "SELECT id FROM drp_requests WHERE request_id = $1 AND status_callback IS NOT NULL",
+                )
+                .bind(&req.id)
+                .fetch_all(&mut **tx)
+                .await?;
+                for (id,) in ids {
+                    let job = $crate::store::NewJob {
+                        kind: $crate::drp::model::CALLBACK_JOB.into(),
+                        payload: serde_json::json!({ "drp_request": id }),
+                        dedupe_key: Some(format!("{}:{}:{}", $crate::drp::model::CALLBACK_JOB, id, req.version)),
+                        run_at: req.updated_at,
+                        max_attempts: 8,
+                        created_at: req.updated_at,
+                    };
+                    Self::enqueue_tx(tx, &job).await?;
+                }
+                Ok(())
             }
         }
     };

@@ -936,6 +936,58 @@ pub trait Store: Send + Sync + 'static {
     /// Insert or replace the identity check of a request.
     async fn put_identity_check(&self, check: &IdentityCheck) -> Result<()>;
     async fn identity_check(&self, request_id: &str) -> Result<Option<IdentityCheck>>;
+
+    // ---- DRP agent protocol (issue 22) ----
+    /// Load a directory: add or update each agent (key, name), and mark agents that are
+    /// no longer listed as out of the directory (they may not sign any more).
+    async fn drp_load_agents(
+        &self,
+        agents: &[crate::drp::model::DrpAgent],
+        now: DateTime<Utc>,
+    ) -> Result<crate::drp::model::DirectoryLoad>;
+    async fn drp_agent(&self, id: &str) -> Result<Option<crate::drp::model::DrpAgent>>;
+    async fn drp_agent_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<crate::drp::model::DrpAgent>>;
+    /// Give the agent a new bearer token (hash), replacing any earlier one, with its audit entry.
+    async fn drp_pair_agent(
+        &self,
+        id: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        audit: &NewAudit,
+    ) -> Result<bool>;
+    /// Suspend (`Some(time)`) or reinstate (`None`) an agent, with its audit entry.
+    async fn drp_suspend_agent(
+        &self,
+        id: &str,
+        at: Option<DateTime<Utc>>,
+        by: Option<&str>,
+        audit: &NewAudit,
+    ) -> Result<bool>;
+    /// Every agent with its request counts (all, and not final).
+    async fn drp_agents(&self) -> Result<Vec<crate::drp::model::AgentWithCounts>>;
+    /// Remember an accepted signed message until it expires; `false` when it was seen
+    /// already (a replay). Forgets expired ones on the way.
+    async fn drp_remember_message(
+        &self,
+        digest: &str,
+        agent_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Take a remembered message back (what it asked for could not be stored).
+    async fn drp_forget_message(&self, digest: &str) -> Result<()>;
+    async fn drp_insert_request(&self, r: &crate::drp::model::DrpRequest) -> Result<()>;
+    async fn drp_request(&self, id: &str) -> Result<Option<crate::drp::model::DrpRequest>>;
+    /// The DRP requests behind these Rightsdesk requests (one query for a page of them).
+    async fn drp_requests_of(
+        &self,
+        request_ids: &[String],
+    ) -> Result<Vec<crate::drp::model::DrpRequest>>;
+    /// The agent acknowledged this status object (digest).
+    async fn drp_callback_done(&self, id: &str, digest: &str, at: DateTime<Utc>) -> Result<()>;
 }
 
 /// How a request's identity is checked beyond the emailed link, and where that stands

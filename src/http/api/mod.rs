@@ -90,6 +90,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke))
         .routes(routes!(jobs::list))
         .routes(routes!(jobs::retry))
+        .routes(routes!(crate::drp::http::agents))
+        .routes(routes!(crate::drp::http::suspend))
+        .routes(routes!(crate::drp::http::reinstate))
         .routes(routes!(openapi_json));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
@@ -98,7 +101,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-    Json(DOC.get_or_init(|| router().split_for_parts().1).clone())
+    Json(
+        DOC.get_or_init(|| {
+            let mut doc = router().split_for_parts().1;
+            doc.merge(<crate::drp::http::DrpDoc as OpenApi>::openapi());
+            doc
+        })
+        .clone(),
+    )
 }
 
 /// Unknown paths answer problem+json too.
