@@ -371,6 +371,18 @@ async fn agent_conformance(backend: Backend) {
     assert_eq!(s, 403, "{v}");
     assert_eq!(v["code"], "403");
 
+    // The OpenAPI document describes the DRP routes while they are served.
+    let (_, doc) = json(w.app.client.get(w.app.url("/api/v1/openapi.json")).send().await.unwrap()).await;
+    for (m, p) in [
+        ("post", "/drp/v1/agent/{agent_id}"),
+        ("get", "/drp/v1/agent/{agent_id}"),
+        ("post", "/drp/v1/data-rights-request"),
+        ("get", "/drp/v1/data-rights-request/{request_id}"),
+        ("delete", "/drp/v1/data-rights-request/{request_id}"),
+    ] {
+        assert!(doc["paths"][p][m].is_object(), "{m} {p} not in the OpenAPI document");
+    }
+
     // Every supported request type.
     let mut ids = std::collections::BTreeMap::new();
     for (exercise, email) in [

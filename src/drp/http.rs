@@ -200,6 +200,23 @@ pub async fn verify_page(State(state): State<AppState>) -> Response {
 )]
 pub struct DrpDoc;
 
+/// Add the DRP routes to the OpenAPI document when they are served, at the configured base.
+pub fn document(state: &AppState, doc: &mut utoipa::openapi::OpenApi) {
+    let cfg = &state.config.drp;
+    if !cfg.enabled || !cfg.problems().is_empty() {
+        return;
+    }
+    let mut drp = DrpDoc::openapi();
+    let base = cfg.base();
+    if base != "/drp" {
+        drp.paths.paths = std::mem::take(&mut drp.paths.paths)
+            .into_iter()
+            .map(|(p, item)| (format!("{base}{}", p.trim_start_matches("/drp")), item))
+            .collect();
+    }
+    doc.merge(drp);
+}
+
 /// An agent as staff see it.
 #[derive(Serialize, ToSchema)]
 pub struct AgentView {

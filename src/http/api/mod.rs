@@ -99,16 +99,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of this API.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+pub async fn openapi_json(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Json<utoipa::openapi::OpenApi> {
     static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-    Json(
-        DOC.get_or_init(|| {
-            let mut doc = router().split_for_parts().1;
-            doc.merge(<crate::drp::http::DrpDoc as OpenApi>::openapi());
-            doc
-        })
-        .clone(),
-    )
+    let mut doc = DOC.get_or_init(|| router().split_for_parts().1).clone();
+    crate::drp::http::document(&state, &mut doc);
+    Json(doc)
 }
 
 /// Unknown paths answer problem+json too.
