@@ -141,6 +141,8 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/portal/logout", Session),
     ("GET", "/portal", Portal(Role::Auditor)),
     ("GET", "/portal/requests", Portal(Role::Auditor)),
+    ("GET", "/portal/drp/agents", Portal(Role::Auditor)),
+    ("POST", "/portal/drp/agents/{id}/{action}", Portal(Role::Admin)),
     ("GET", "/portal/requests/new", Portal(Role::Agent)),
     ("POST", "/portal/requests/new", Portal(Role::Agent)),
     ("GET", "/portal/requests/{reference}", Portal(Role::Auditor)),

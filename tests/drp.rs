@@ -5,6 +5,8 @@
 //! On SQLite and PostgreSQL.
 
 mod common;
+#[path = "security/support.rs"]
+mod support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -528,6 +530,39 @@ async fn agent_conformance(backend: Backend) {
         "{v}"
     );
     w.cb.wait_for(access, |c| c["reason"] == "insuf_verification").await;
+
+    // The portal marks DRP requests with their agent (queue and case page), lists the
+    // agents with their counts, and an admin suspends one there.
+    let login = support::portal_login(&w.app, Role::Admin).await;
+    let page = |path: String| {
+        let (app, cookie) = (&w.app, login.cookie.clone());
+        async move {
+            let r = app.client.get(app.url(&path)).header("cookie", cookie).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.text().await.unwrap()
+        }
+    };
+    let queue = page("/portal/requests?per_page=100".into()).await;
+    assert_eq!(queue.matches("DRP agent AGENT_A").count(), 4, "{queue}");
+    let case = page(format!("/portal/requests/{reference}")).await;
+    assert!(case.contains("Filed by DRP agent") && case.contains("(AGENT_A)") && case.contains("<code>deletion</code>"), "{case}");
+    let list = page("/portal/drp/agents".into()).await;
+    let row = list.split("id=\"agent-AGENT_A\"").nth(1).unwrap();
+    assert!(row.contains("<td class=\"requests\">4</td>"), "{row}");
+    let r = w
+        .app
+        .client
+        .post(w.app.url("/portal/drp/agents/AGENT_B/suspend"))
+        .header("cookie", &login.cookie)
+        .header("origin", &w.app.base)
+        .form(&[("csrf", login.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (s, _) = json(w.app.get(&w.b.token, "/drp/v1/agent/AGENT_B").await).await;
+    assert_eq!(s, 403);
+    assert!(page("/portal/drp/agents".into()).await.contains("suspended"));
 
     // Staff see the agents with their request counts and can suspend one.
     let staff = w.app.token(Role::Agent).await;

@@ -31,3 +31,4 @@ CREATE TABLE drp_requests (
 );
 CREATE INDEX drp_requests_request ON drp_requests (request_id);
 CREATE INDEX drp_requests_agent ON drp_requests (agent_id);
+CREATE INDEX drp_requests_ref ON drp_requests (request_ref);

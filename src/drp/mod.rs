@@ -8,5 +8,6 @@ pub mod config;
 pub mod directory;
 pub mod http;
 pub mod model;
+pub mod portal;
 pub mod service;
 pub mod verify;

@@ -680,3 +680,42 @@ pub fn callback_timeout() -> std::time::Duration {
     std::time::Duration::from_secs(10)
 }
 
+
+/// For the staff queue: reference -> agent id of the page's requests filed by an agent
+/// (one query for the page).
+pub async fn agents_of(
+    state: &AppState,
+    items: &[crate::http::api::requests::RequestSummary],
+) -> Result<std::collections::BTreeMap<String, String>, AppError> {
+    let refs: Vec<String> = items.iter().map(|r| r.reference.clone()).collect();
+    Ok(state
+        .store
+        .drp_requests_of(&refs)
+        .await?
+        .into_iter()
+        .map(|d| (d.request_ref, d.agent_id))
+        .collect())
+}
+
+/// For the case page: the DRP requests this request carries out, with their agent.
+pub async fn case_view(state: &AppState, req: &Request) -> Result<Vec<Value>, AppError> {
+    let mut out = Vec::new();
+    for d in state
+        .store
+        .drp_requests_of(std::slice::from_ref(&req.reference))
+        .await?
+    {
+        let agent = state.store.drp_agent(&d.agent_id).await?;
+        out.push(json!({
+            "agent": d.agent_id,
+            "agent_name": agent.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+            "suspended": agent.as_ref().is_some_and(|a| a.suspended_at.is_some()),
+            "exercise": d.exercise,
+            "request_id": d.id,
+            "agent_request_id": d.agent_request_id,
+            "callback": d.status_callback.is_some(),
+            "callback_at": d.callback_at.map(rfc3339),
+        }));
+    }
+    Ok(out)
+}

@@ -2389,15 +2389,15 @@ macro_rules! store_impl {
 
             async fn drp_requests_of(
                 &self,
-                request_ids: &[String],
+                references: &[String],
             ) -> $crate::store::Result<Vec<$crate::drp::model::DrpRequest>> {
-                if request_ids.is_empty() {
+                if references.is_empty() {
                     return Ok(Vec::new());
                 }
                 let mut qb: sqlx::QueryBuilder<$db> =
-                    sqlx::QueryBuilder::new("SELECT id, agent_id, request_id, request_ref, exercise, agent_request_id, drp_version, status_callback, claims_ct, callback_digest, callback_at, created_at FROM drp_requests WHERE request_id IN (");
+                    sqlx::QueryBuilder::new("SELECT id, agent_id, request_id, request_ref, exercise, agent_request_id, drp_version, status_callback, claims_ct, callback_digest, callback_at, created_at FROM drp_requests WHERE request_ref IN (");
                 let mut sep = qb.separated(", ");
-                for id in request_ids {
+                for id in references {
                     sep.push_bind(id.clone());
                 }
                 qb.push(") ORDER BY created_at");

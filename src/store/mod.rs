@@ -981,10 +981,11 @@ pub trait Store: Send + Sync + 'static {
     async fn drp_forget_message(&self, digest: &str) -> Result<()>;
     async fn drp_insert_request(&self, r: &crate::drp::model::DrpRequest) -> Result<()>;
     async fn drp_request(&self, id: &str) -> Result<Option<crate::drp::model::DrpRequest>>;
-    /// The DRP requests behind these Rightsdesk requests (one query for a page of them).
+    /// The DRP requests behind these Rightsdesk requests, by reference (one query for a
+    /// page of them).
     async fn drp_requests_of(
         &self,
-        request_ids: &[String],
+        references: &[String],
     ) -> Result<Vec<crate::drp::model::DrpRequest>>;
     /// The agent acknowledged this status object (digest).
     async fn drp_callback_done(&self, id: &str, digest: &str, at: DateTime<Utc>) -> Result<()>;

@@ -58,6 +58,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/portal/tokens/{id}/revoke", post(manage::revoke_token))
         .route("/portal/users/{id}/{action}", post(manage::user_action))
+        .route("/portal/drp/agents", get(crate::drp::portal::agents))
+        .route(
+            "/portal/drp/agents/{id}/{action}",
+            post(crate::drp::portal::agent_action),
+        )
         .route("/portal/retention", get(retention::page))
         .route("/portal/retention/{name}/{mode}", post(retention::run))
         .route(
