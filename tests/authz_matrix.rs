@@ -124,13 +124,25 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("DELETE", "/api/v1/holds/{hold_id}", Api(Role::Admin)),
     // Data Rights Protocol: staff view of agents, and the agents' own routes
     ("GET", "/api/v1/drp/agents", Api(Role::Agent)),
-    ("POST", "/api/v1/drp/agents/{agent_id}/suspend", Api(Role::Admin)),
-    ("POST", "/api/v1/drp/agents/{agent_id}/reinstate", Api(Role::Admin)),
+    (
+        "POST",
+        "/api/v1/drp/agents/{agent_id}/suspend",
+        Api(Role::Admin),
+    ),
+    (
+        "POST",
+        "/api/v1/drp/agents/{agent_id}/reinstate",
+        Api(Role::Admin),
+    ),
     ("POST", "/drp/v1/agent/{agent_id}", DrpAgent),
     ("GET", "/drp/v1/agent/{agent_id}", DrpAgent),
     ("POST", "/drp/v1/data-rights-request", DrpAgent),
     ("GET", "/drp/v1/data-rights-request/{request_id}", DrpAgent),
-    ("DELETE", "/drp/v1/data-rights-request/{request_id}", DrpAgent),
+    (
+        "DELETE",
+        "/drp/v1/data-rights-request/{request_id}",
+        DrpAgent,
+    ),
     // staff portal
     ("GET", "/portal/login", SignIn),
     ("POST", "/portal/login", SignIn),
@@ -142,7 +154,11 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/portal", Portal(Role::Auditor)),
     ("GET", "/portal/requests", Portal(Role::Auditor)),
     ("GET", "/portal/drp/agents", Portal(Role::Auditor)),
-    ("POST", "/portal/drp/agents/{id}/{action}", Portal(Role::Admin)),
+    (
+        "POST",
+        "/portal/drp/agents/{id}/{action}",
+        Portal(Role::Admin),
+    ),
     ("GET", "/portal/requests/new", Portal(Role::Agent)),
     ("POST", "/portal/requests/new", Portal(Role::Agent)),
     ("GET", "/portal/requests/{reference}", Portal(Role::Auditor)),

@@ -269,7 +269,16 @@ fn exercise_message(w: &World, agent: &Agent, exercise: &str, email: &str) -> Va
 
 async fn file(w: &World, agent: &Agent, m: &Value) -> (u16, Value) {
     let body = signed(&agent.key, m.to_string().as_bytes());
-    json(post_signed(&w.app, "/drp/v1/data-rights-request", Some(&agent.token), body).await).await
+    json(
+        post_signed(
+            &w.app,
+            "/drp/v1/data-rights-request",
+            Some(&agent.token),
+            body,
+        )
+        .await,
+    )
+    .await
 }
 
 async fn status(w: &World, agent: &Agent, id: &str) -> (u16, Value) {
@@ -317,7 +326,10 @@ async fn subject_confirms(w: &World, to: &str) {
                 .unwrap_or(rest.len());
             break w.app.url(&rest[..stop]);
         }
-        assert!(tokio::time::Instant::now() < end, "no verification mail to {to}");
+        assert!(
+            tokio::time::Instant::now() < end,
+            "no verification mail to {to}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let r = w.app.client.post(url).send().await.unwrap();
@@ -349,7 +361,11 @@ async fn staff_act(w: &World, reference: &str, action: &str, body: Value) -> Val
     let token = w.app.token(Role::Agent).await;
     let (s, v) = json(
         w.app
-            .post_json(&token, &format!("/api/v1/requests/{reference}/{action}"), &body)
+            .post_json(
+                &token,
+                &format!("/api/v1/requests/{reference}/{action}"),
+                &body,
+            )
             .await,
     )
     .await;
@@ -362,7 +378,14 @@ async fn agent_conformance(backend: Backend) {
         return;
     };
     // Pairing stored only the token's hash.
-    let stored = w.app.state.store.drp_agent("AGENT_A").await.unwrap().unwrap();
+    let stored = w
+        .app
+        .state
+        .store
+        .drp_agent("AGENT_A")
+        .await
+        .unwrap()
+        .unwrap();
     let hash = stored.token_hash.clone().unwrap();
     assert_ne!(hash, w.a.token);
     assert_eq!(hash, rightsdesk::crypto::token_hash(&w.a.token));
@@ -374,7 +397,15 @@ async fn agent_conformance(backend: Backend) {
     assert_eq!(v["code"], "403");
 
     // The OpenAPI document describes the DRP routes while they are served.
-    let (_, doc) = json(w.app.client.get(w.app.url("/api/v1/openapi.json")).send().await.unwrap()).await;
+    let (_, doc) = json(
+        w.app
+            .client
+            .get(w.app.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     for (m, p) in [
         ("post", "/drp/v1/agent/{agent_id}"),
         ("get", "/drp/v1/agent/{agent_id}"),
@@ -382,7 +413,10 @@ async fn agent_conformance(backend: Backend) {
         ("get", "/drp/v1/data-rights-request/{request_id}"),
         ("delete", "/drp/v1/data-rights-request/{request_id}"),
     ] {
-        assert!(doc["paths"][p][m].is_object(), "{m} {p} not in the OpenAPI document");
+        assert!(
+            doc["paths"][p][m].is_object(),
+            "{m} {p} not in the OpenAPI document"
+        );
     }
 
     // Every supported request type.
@@ -402,7 +436,10 @@ async fn agent_conformance(backend: Backend) {
         assert!(v["expected_by"].is_string(), "{v}");
         assert!(v["expires_at"].is_string(), "{v}");
         let url = v["user_verification_url"].as_str().unwrap();
-        assert!(url.ends_with(&format!("/drp/verify/{}", v["request_id"].as_str().unwrap())));
+        assert!(url.ends_with(&format!(
+            "/drp/verify/{}",
+            v["request_id"].as_str().unwrap()
+        )));
         ids.insert(exercise, v["request_id"].as_str().unwrap().to_string());
     }
     // The kinds they became; CCPA unless named otherwise; claims encrypted at rest.
@@ -412,15 +449,23 @@ async fn agent_conformance(backend: Backend) {
     for e in ["access", "access:specific", "access:categories"] {
         assert_eq!(staff_view(&w, &ids[e]).await["kind"], "access");
     }
-    let drp = w.app.state.store.drp_request(&ids["deletion"]).await.unwrap().unwrap();
-    assert!(!drp.claims_ct.contains("ada.deletion") && !drp.claims_ct.contains("Lovelace"));
+    let drp = w
+        .app
+        .state
+        .store
+        .drp_request(&ids["deletion"])
+        .await
+        .unwrap()
+        .unwrap();
+    let claims_ct = drp.claims_ct.clone().expect("claims kept");
+    assert!(!claims_ct.contains("ada.deletion") && !claims_ct.contains("Lovelace"));
     let claims = w
         .app
         .state
         .keys
         .open_at(
             rightsdesk::crypto::Field::new("drp_requests", "claims_ct", &drp.id),
-            &drp.claims_ct,
+            &claims_ct,
         )
         .unwrap();
     assert!(claims.contains("power_of_attorney"));
@@ -445,22 +490,38 @@ async fn agent_conformance(backend: Backend) {
     let view = staff_view(&w, id).await;
     let due = view["due_date"].as_str().unwrap().to_string();
     assert_eq!(v["expected_by"], format!("{due}T23:59:59Z"));
-    w.cb.wait_for(id, |c| c["status"] == "in_progress" && c.get("reason").is_none())
-        .await;
+    w.cb.wait_for(id, |c| {
+        c["status"] == "in_progress" && c.get("reason").is_none()
+    })
+    .await;
 
     // Extended: expected_by moves, processing_details says why; the first callback
     // attempt fails and the job retries it.
     w.cb.fail.store(1, Ordering::SeqCst);
     let reference = view["reference"].as_str().unwrap().to_string();
-    let ext = staff_act(&w, &reference, "extend", json!({"reason": "many systems to search"})).await;
+    let ext = staff_act(
+        &w,
+        &reference,
+        "extend",
+        json!({"reason": "many systems to search"}),
+    )
+    .await;
     let new_due = ext["due_date"].as_str().unwrap().to_string();
     assert_ne!(new_due, due);
     let (_, v) = status(&w, &w.a, id).await;
     assert_eq!(v["expected_by"], format!("{new_due}T23:59:59Z"));
-    assert!(v["processing_details"].as_str().unwrap().contains("many systems"));
+    assert!(
+        v["processing_details"]
+            .as_str()
+            .unwrap()
+            .contains("many systems")
+    );
     let end = tokio::time::Instant::now() + WAIT;
     while w.cb.failed.load(Ordering::SeqCst) == 0 {
-        assert!(tokio::time::Instant::now() < end, "the callback was never attempted");
+        assert!(
+            tokio::time::Instant::now() < end,
+            "the callback was never attempted"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     w.app.clock.advance(TimeDelta::hours(1)); // past the job's backoff
@@ -470,7 +531,10 @@ async fn agent_conformance(backend: Backend) {
     let auditor = w.app.token(Role::Auditor).await;
     let (_, audit) = json(
         w.app
-            .get(&auditor, &format!("/api/v1/audit?request={reference}&per_page=100"))
+            .get(
+                &auditor,
+                &format!("/api/v1/audit?request={reference}&per_page=100"),
+            )
             .await,
     )
     .await;
@@ -498,10 +562,22 @@ async fn agent_conformance(backend: Backend) {
     // Refused for no match: denied / no_match.
     subject_confirms(&w, "ada.specific@example.com").await;
     let specific = &ids["access:specific"];
-    let r = staff_view(&w, specific).await["reference"].as_str().unwrap().to_string();
-    staff_act(&w, &r, "deny", json!({"reason": "no_match", "note": "no account with this address"})).await;
+    let r = staff_view(&w, specific).await["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    staff_act(
+        &w,
+        &r,
+        "deny",
+        json!({"reason": "no_match", "note": "no account with this address"}),
+    )
+    .await;
     let (_, v) = status(&w, &w.a, specific).await;
-    assert_eq!((v["status"].clone(), v["reason"].clone()), (json!("denied"), json!("no_match")));
+    assert_eq!(
+        (v["status"].clone(), v["reason"].clone()),
+        (json!("denied"), json!("no_match"))
+    );
     w.cb.wait_for(specific, |c| c["reason"] == "no_match").await;
 
     // Revoked by the agent (signed, with a reason): revoked, told to the callback too.
@@ -529,7 +605,8 @@ async fn agent_conformance(backend: Backend) {
         (json!("denied"), json!("insuf_verification")),
         "{v}"
     );
-    w.cb.wait_for(access, |c| c["reason"] == "insuf_verification").await;
+    w.cb.wait_for(access, |c| c["reason"] == "insuf_verification")
+        .await;
 
     // The portal marks DRP requests with their agent (queue and case page), lists the
     // agents with their counts, and an admin suspends one there.
@@ -537,7 +614,13 @@ async fn agent_conformance(backend: Backend) {
     let page = |path: String| {
         let (app, cookie) = (&w.app, login.cookie.clone());
         async move {
-            let r = app.client.get(app.url(&path)).header("cookie", cookie).send().await.unwrap();
+            let r = app
+                .client
+                .get(app.url(&path))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 200, "{path}");
             r.text().await.unwrap()
         }
@@ -545,7 +628,12 @@ async fn agent_conformance(backend: Backend) {
     let queue = page("/portal/requests?per_page=100".into()).await;
     assert_eq!(queue.matches("DRP agent AGENT_A").count(), 4, "{queue}");
     let case = page(format!("/portal/requests/{reference}")).await;
-    assert!(case.contains("Filed by DRP agent") && case.contains("(AGENT_A)") && case.contains("<code>deletion</code>"), "{case}");
+    assert!(
+        case.contains("Filed by DRP agent")
+            && case.contains("(AGENT_A)")
+            && case.contains("<code>deletion</code>"),
+        "{case}"
+    );
     let list = page("/portal/drp/agents".into()).await;
     let row = list.split("id=\"agent-AGENT_A\"").nth(1).unwrap();
     assert!(row.contains("<td class=\"requests\">4</td>"), "{row}");
@@ -562,7 +650,11 @@ async fn agent_conformance(backend: Backend) {
     assert_eq!(r.status(), 303);
     let (s, _) = json(w.app.get(&w.b.token, "/drp/v1/agent/AGENT_B").await).await;
     assert_eq!(s, 403);
-    assert!(page("/portal/drp/agents".into()).await.contains("suspended"));
+    assert!(
+        page("/portal/drp/agents".into())
+            .await
+            .contains("suspended")
+    );
 
     // Staff see the agents with their request counts and can suspend one.
     let staff = w.app.token(Role::Agent).await;
@@ -577,14 +669,25 @@ async fn agent_conformance(backend: Backend) {
     assert_eq!(a["requests"], 4);
     assert_eq!(a["open_requests"], 0);
     assert_eq!(a["paired"], true);
-    let (s, _) = json(w.app.post_empty(&staff, "/api/v1/drp/agents/AGENT_A/suspend").await).await;
+    let (s, _) = json(
+        w.app
+            .post_empty(&staff, "/api/v1/drp/agents/AGENT_A/suspend")
+            .await,
+    )
+    .await;
     assert_eq!(s, 403, "only an admin suspends");
     let admin = w.app.token(Role::Admin).await;
-    let r = w.app.post_empty(&admin, "/api/v1/drp/agents/AGENT_A/suspend").await;
+    let r = w
+        .app
+        .post_empty(&admin, "/api/v1/drp/agents/AGENT_A/suspend")
+        .await;
     assert_eq!(r.status(), 204);
     let (s, v) = status(&w, &w.a, access).await;
     assert_eq!((s, v["code"].clone()), (403, json!("403")), "{v}");
-    let r = w.app.post_empty(&admin, "/api/v1/drp/agents/AGENT_A/reinstate").await;
+    let r = w
+        .app
+        .post_empty(&admin, "/api/v1/drp/agents/AGENT_A/reinstate")
+        .await;
     assert_eq!(r.status(), 204);
     assert_eq!(status(&w, &w.a, access).await.0, 200);
     w.app.stop().await;
@@ -595,17 +698,55 @@ async fn trusted_agent_verification(backend: Backend) {
     let Some(w) = world(backend, true).await else {
         return;
     };
-    let (s, v) = file(&w, &w.a, &exercise_message(&w, &w.a, "deletion", "bo@example.com")).await;
+    let (s, v) = file(
+        &w,
+        &w.a,
+        &exercise_message(&w, &w.a, "deletion", "bo@example.com"),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "in_progress");
-    assert!(v.get("reason").is_none() && v.get("user_verification_url").is_none(), "{v}");
-    let view = staff_view(&w, v["request_id"].as_str().unwrap()).await;
+    assert!(
+        v.get("reason").is_none() && v.get("user_verification_url").is_none(),
+        "{v}"
+    );
+    let trusted_id = v["request_id"].as_str().unwrap().to_string();
+    let view = staff_view(&w, &trusted_id).await;
     assert_eq!(view["status"], "open");
+    assert!(
+        view["verification_note"]
+            .as_str()
+            .is_some_and(|n| n.contains("AGENT_A")),
+        "{view}"
+    );
     // Not verified by the agent: our own link after all.
     let mut m = exercise_message(&w, &w.a, "access", "cy@example.com");
     m["email_verified"] = false.into();
     let (_, v) = file(&w, &w.a, &m).await;
     assert_eq!(v["reason"], "need_user_verification");
+    // The agent's identity claims go when the closed request's personal data is wiped.
+    let reference = view["reference"].as_str().unwrap().to_string();
+    staff_act(&w, &reference, "withdraw", json!({})).await;
+    let (_, v) = status(&w, &w.a, &trusted_id).await;
+    assert_eq!(v["status"], "revoked");
+    let now = w.app.clock.now();
+    let wiped = w
+        .app
+        .state
+        .store
+        .wipe_closed_requests(now + TimeDelta::seconds(1), now, 100)
+        .await
+        .unwrap();
+    assert_eq!(wiped, 1);
+    let drp = w
+        .app
+        .state
+        .store
+        .drp_request(&trusted_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(drp.claims_ct, None);
     w.app.stop().await;
 }
 
@@ -647,7 +788,12 @@ async fn negative_table(backend: Backend) {
         return;
     };
     // One request of agent B to aim at.
-    let (s, v) = file(&w, &w.b, &exercise_message(&w, &w.b, "access", "b.subject@example.com")).await;
+    let (s, v) = file(
+        &w,
+        &w.b,
+        &exercise_message(&w, &w.b, "access", "b.subject@example.com"),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let b_request = v["request_id"].as_str().unwrap().to_string();
     // A message agent A sent once, to replay.
@@ -657,14 +803,23 @@ async fn negative_table(backend: Backend) {
             .to_string()
             .as_bytes(),
     );
-    let r = post_signed(&w.app, "/drp/v1/data-rights-request", Some(&w.a.token), replayed.clone()).await;
+    let r = post_signed(
+        &w.app,
+        "/drp/v1/data-rights-request",
+        Some(&w.a.token),
+        replayed.clone(),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     // (A second later than the pairing in `world`: the same message would be a replay.)
     w.app.clock.advance(TimeDelta::seconds(1));
     let pair_replayed = signed(&w.a.key, envelope(&w.app, "AGENT_A").to_string().as_bytes());
     let r = post_signed(&w.app, "/drp/v1/agent/AGENT_A", None, pair_replayed.clone()).await;
     assert_eq!(r.status(), 200);
-    let a_token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    let a_token = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let now = w.app.clock.now();
     let good = || exercise_message(&w, &w.a, "deletion", "neg@example.com");
@@ -687,48 +842,255 @@ async fn negative_table(backend: Backend) {
     let short = b64(&[1u8; 40]);
 
     let cases: Vec<(&str, Call, u16, Option<bool>)> = vec![
-        ("bad base64", Call::Exercise(tok.clone(), "%%% not base64 %%%".into()), 400, Some(false)),
-        ("shorter than a signature", Call::Exercise(tok.clone(), short), 403, Some(false)),
-        ("bad signature", Call::Exercise(tok.clone(), b64(&flipped)), 403, Some(false)),
-        ("signed with another agent's key", Call::Exercise(tok.clone(), signed(&w.b.key, good().to_string().as_bytes())), 403, Some(false)),
-        ("wrong business-id", Call::Exercise(tok.clone(), sign_a(&with("business-id", "ANOTHER_CB".into()))), 403, Some(false)),
-        ("agent-id of another agent", Call::Exercise(tok.clone(), sign_a(&with("agent-id", "AGENT_B".into()))), 403, Some(false)),
-        ("expired", Call::Exercise(tok.clone(), sign_a(&{
-            let mut m = good();
-            m["issued-at"] = iso(now - TimeDelta::minutes(8)).into();
-            m["expires-at"] = iso(now - TimeDelta::minutes(1)).into();
-            m
-        })), 403, Some(true)),
-        ("issued in the future", Call::Exercise(tok.clone(), sign_a(&{
-            let mut m = good();
-            m["issued-at"] = iso(now + TimeDelta::minutes(5)).into();
-            m["expires-at"] = iso(now + TimeDelta::minutes(9)).into();
-            m
-        })), 403, Some(false)),
-        ("validity window over 10 minutes", Call::Exercise(tok.clone(), sign_a(&with("expires-at", iso(now + TimeDelta::hours(2)).into()))), 403, Some(false)),
-        ("issued-at missing", Call::Exercise(tok.clone(), sign_a(&without("issued-at"))), 400, Some(false)),
-        ("expires-at not a time", Call::Exercise(tok.clone(), sign_a(&with("expires-at", "tomorrow".into()))), 400, Some(false)),
-        ("malformed JSON inside a good signature", Call::Exercise(tok.clone(), signed(&w.a.key, b"{\"agent-id\": \"AGENT_A\", ")), 400, Some(false)),
-        ("a JSON list inside a good signature", Call::Exercise(tok.clone(), signed(&w.a.key, b"[1, 2]")), 400, Some(false)),
-        ("replayed", Call::Exercise(tok.clone(), replayed), 409, Some(false)),
-        ("no bearer token", Call::Exercise(None, sign_a(&good())), 401, Some(false)),
-        ("unknown bearer token", Call::Exercise(Some("not-a-token".into()), sign_a(&good())), 401, Some(false)),
-        ("unpaired agent", Call::Exercise(Some(w.c.token.clone()), signed(&w.c.key, good().to_string().as_bytes())), 401, Some(false)),
-        ("sale:opt_out (unsupported right)", Call::Exercise(tok.clone(), sign_a(&with("exercise", "sale:opt_out".into()))), 400, Some(false)),
-        ("unknown right", Call::Exercise(tok.clone(), sign_a(&with("exercise", "rectification".into()))), 400, Some(false)),
-        ("no email claim", Call::Exercise(tok.clone(), sign_a(&without("email"))), 400, Some(false)),
-        ("email claim not an address", Call::Exercise(tok.clone(), sign_a(&with("email", "not an address".into()))), 400, Some(false)),
-        ("status_callback not https", Call::Exercise(tok.clone(), sign_a(&with("status_callback", "ftp://agent.example.org/x".into()))), 400, Some(false)),
-        ("regime not handled", Call::Exercise(tok.clone(), sign_a(&with("regime", "martian".into()))), 400, Some(false)),
-        ("pairing: agent not in the directory", Call::Pair("AGENT_Z".into(), signed(&new_key(), envelope(&w.app, "AGENT_Z").to_string().as_bytes())), 403, None),
-        ("pairing: path and agent-id differ", Call::Pair("AGENT_C".into(), signed(&w.c.key, envelope(&w.app, "AGENT_B").to_string().as_bytes())), 403, None),
-        ("pairing: another agent's key", Call::Pair("AGENT_C".into(), signed(&w.a.key, envelope(&w.app, "AGENT_C").to_string().as_bytes())), 403, None),
-        ("pairing: replayed", Call::Pair("AGENT_A".into(), pair_replayed), 403, None),
-        ("status of another agent's request", Call::Status(a_token.clone(), b_request.clone()), 403, Some(false)),
-        ("status of an unknown request", Call::Status(a_token.clone(), uuid::Uuid::new_v4().to_string()), 404, Some(false)),
-        ("revoke another agent's request", Call::Revoke(a_token.clone(), b_request.clone(), sign_a(&json!({"reason": "x"}))), 403, Some(false)),
-        ("revoke with a bad signature", Call::Revoke(w.b.token.clone(), b_request.clone(), signed(&w.a.key, b"{\"reason\":\"x\"}")), 403, Some(false)),
-        ("agent information with another agent's token", Call::AgentInfo(a_token.clone(), "AGENT_B".into()), 403, Some(false)),
+        (
+            "bad base64",
+            Call::Exercise(tok.clone(), "%%% not base64 %%%".into()),
+            400,
+            Some(false),
+        ),
+        (
+            "shorter than a signature",
+            Call::Exercise(tok.clone(), short),
+            403,
+            Some(false),
+        ),
+        (
+            "bad signature",
+            Call::Exercise(tok.clone(), b64(&flipped)),
+            403,
+            Some(false),
+        ),
+        (
+            "signed with another agent's key",
+            Call::Exercise(tok.clone(), signed(&w.b.key, good().to_string().as_bytes())),
+            403,
+            Some(false),
+        ),
+        (
+            "wrong business-id",
+            Call::Exercise(
+                tok.clone(),
+                sign_a(&with("business-id", "ANOTHER_CB".into())),
+            ),
+            403,
+            Some(false),
+        ),
+        (
+            "agent-id of another agent",
+            Call::Exercise(tok.clone(), sign_a(&with("agent-id", "AGENT_B".into()))),
+            403,
+            Some(false),
+        ),
+        (
+            "expired",
+            Call::Exercise(
+                tok.clone(),
+                sign_a(&{
+                    let mut m = good();
+                    m["issued-at"] = iso(now - TimeDelta::minutes(8)).into();
+                    m["expires-at"] = iso(now - TimeDelta::minutes(1)).into();
+                    m
+                }),
+            ),
+            403,
+            Some(true),
+        ),
+        (
+            "issued in the future",
+            Call::Exercise(
+                tok.clone(),
+                sign_a(&{
+                    let mut m = good();
+                    m["issued-at"] = iso(now + TimeDelta::minutes(5)).into();
+                    m["expires-at"] = iso(now + TimeDelta::minutes(9)).into();
+                    m
+                }),
+            ),
+            403,
+            Some(false),
+        ),
+        (
+            "validity window over 10 minutes",
+            Call::Exercise(
+                tok.clone(),
+                sign_a(&with("expires-at", iso(now + TimeDelta::hours(2)).into())),
+            ),
+            403,
+            Some(false),
+        ),
+        (
+            "issued-at missing",
+            Call::Exercise(tok.clone(), sign_a(&without("issued-at"))),
+            400,
+            Some(false),
+        ),
+        (
+            "expires-at not a time",
+            Call::Exercise(tok.clone(), sign_a(&with("expires-at", "tomorrow".into()))),
+            400,
+            Some(false),
+        ),
+        (
+            "malformed JSON inside a good signature",
+            Call::Exercise(
+                tok.clone(),
+                signed(&w.a.key, b"{\"agent-id\": \"AGENT_A\", "),
+            ),
+            400,
+            Some(false),
+        ),
+        (
+            "a JSON list inside a good signature",
+            Call::Exercise(tok.clone(), signed(&w.a.key, b"[1, 2]")),
+            400,
+            Some(false),
+        ),
+        (
+            "replayed",
+            Call::Exercise(tok.clone(), replayed),
+            409,
+            Some(false),
+        ),
+        (
+            "no bearer token",
+            Call::Exercise(None, sign_a(&good())),
+            401,
+            Some(false),
+        ),
+        (
+            "unknown bearer token",
+            Call::Exercise(Some("not-a-token".into()), sign_a(&good())),
+            401,
+            Some(false),
+        ),
+        (
+            "unpaired agent",
+            Call::Exercise(
+                Some(w.c.token.clone()),
+                signed(&w.c.key, good().to_string().as_bytes()),
+            ),
+            401,
+            Some(false),
+        ),
+        (
+            "sale:opt_out (unsupported right)",
+            Call::Exercise(
+                tok.clone(),
+                sign_a(&with("exercise", "sale:opt_out".into())),
+            ),
+            400,
+            Some(false),
+        ),
+        (
+            "unknown right",
+            Call::Exercise(
+                tok.clone(),
+                sign_a(&with("exercise", "rectification".into())),
+            ),
+            400,
+            Some(false),
+        ),
+        (
+            "no email claim",
+            Call::Exercise(tok.clone(), sign_a(&without("email"))),
+            400,
+            Some(false),
+        ),
+        (
+            "email claim not an address",
+            Call::Exercise(tok.clone(), sign_a(&with("email", "not an address".into()))),
+            400,
+            Some(false),
+        ),
+        (
+            "status_callback not https",
+            Call::Exercise(
+                tok.clone(),
+                sign_a(&with("status_callback", "ftp://agent.example.org/x".into())),
+            ),
+            400,
+            Some(false),
+        ),
+        (
+            "regime not handled",
+            Call::Exercise(tok.clone(), sign_a(&with("regime", "martian".into()))),
+            400,
+            Some(false),
+        ),
+        (
+            "pairing: agent not in the directory",
+            Call::Pair(
+                "AGENT_Z".into(),
+                signed(
+                    &new_key(),
+                    envelope(&w.app, "AGENT_Z").to_string().as_bytes(),
+                ),
+            ),
+            403,
+            None,
+        ),
+        (
+            "pairing: path and agent-id differ",
+            Call::Pair(
+                "AGENT_C".into(),
+                signed(&w.c.key, envelope(&w.app, "AGENT_B").to_string().as_bytes()),
+            ),
+            403,
+            None,
+        ),
+        (
+            "pairing: another agent's key",
+            Call::Pair(
+                "AGENT_C".into(),
+                signed(&w.a.key, envelope(&w.app, "AGENT_C").to_string().as_bytes()),
+            ),
+            403,
+            None,
+        ),
+        (
+            "pairing: replayed",
+            Call::Pair("AGENT_A".into(), pair_replayed),
+            403,
+            None,
+        ),
+        (
+            "status of another agent's request",
+            Call::Status(a_token.clone(), b_request.clone()),
+            403,
+            Some(false),
+        ),
+        (
+            "status of an unknown request",
+            Call::Status(a_token.clone(), uuid::Uuid::new_v4().to_string()),
+            404,
+            Some(false),
+        ),
+        (
+            "revoke another agent's request",
+            Call::Revoke(
+                a_token.clone(),
+                b_request.clone(),
+                sign_a(&json!({"reason": "x"})),
+            ),
+            403,
+            Some(false),
+        ),
+        (
+            "revoke with a bad signature",
+            Call::Revoke(
+                w.b.token.clone(),
+                b_request.clone(),
+                signed(&w.a.key, b"{\"reason\":\"x\"}"),
+            ),
+            403,
+            Some(false),
+        ),
+        (
+            "agent information with another agent's token",
+            Call::AgentInfo(a_token.clone(), "AGENT_B".into()),
+            403,
+            Some(false),
+        ),
     ];
     assert!(cases.len() >= 20);
     let before = counts(&w.app).await;
@@ -777,9 +1139,13 @@ async fn negative_table(backend: Backend) {
         match fatal {
             // The spec's error object.
             Some(f) => {
-                let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{name}: {text}"));
+                let v: Value =
+                    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{name}: {text}"));
                 assert_eq!(v["code"], want.to_string(), "{name}: {v}");
-                assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{name}: {v}");
+                assert!(
+                    v["message"].as_str().is_some_and(|m| !m.is_empty()),
+                    "{name}: {v}"
+                );
                 assert_eq!(v["fatal"], f, "{name}: {v}");
                 if name.starts_with("sale:") || name == "unknown right" {
                     assert_eq!(v["message"], "Unsupported rights actions submitted.");
@@ -792,7 +1158,10 @@ async fn negative_table(backend: Backend) {
     }
     // No pairing changed, and B's request is untouched.
     assert_eq!(w.app.state.store.drp_agents().await.unwrap(), tokens_before);
-    assert_eq!(status(&w, &w.b, &b_request).await.1["reason"], "need_user_verification");
+    assert_eq!(
+        status(&w, &w.b, &b_request).await.1["reason"],
+        "need_user_verification"
+    );
     // A directory without a listed agent stops it from signing.
     let dir = tempfile::tempdir().unwrap();
     let path = directory(dir.path(), &[("AGENT_B", &w.b.key)]);
@@ -809,9 +1178,18 @@ async fn negative_table(backend: Backend) {
         key: w.a.key.clone(),
         token: a_token.clone(),
     };
-    let (s, v) = file(&w, &a, &exercise_message(&w, &a, "access", "late@example.com")).await;
+    let (s, v) = file(
+        &w,
+        &a,
+        &exercise_message(&w, &a, "access", "late@example.com"),
+    )
+    .await;
     assert_eq!((s, v["code"].clone()), (403, json!("403")), "{v}");
     w.app.stop().await;
 }
 
-backend_fn_tests!(agent_conformance, trusted_agent_verification, negative_table);
+backend_fn_tests!(
+    agent_conformance,
+    trusted_agent_verification,
+    negative_table
+);

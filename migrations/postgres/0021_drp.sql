@@ -24,7 +24,7 @@ CREATE TABLE drp_requests (
     agent_request_id   TEXT,
     drp_version        TEXT,
     status_callback    TEXT,
-    claims_ct          TEXT NOT NULL,
+    claims_ct          TEXT,                   -- NULL once the request's identity is wiped
     callback_digest    TEXT,                   -- the last status object the agent acknowledged
     callback_at        TIMESTAMPTZ,
     created_at         TIMESTAMPTZ NOT NULL

@@ -141,9 +141,8 @@ mod tests {
         let bad = r#"[{"id":"A"},{"verify_key":"x"},{"id":"B c","verify_key":"AAAA"}]"#;
         assert_eq!(parse(bad).expect_err("invalid").len(), 3);
         assert!(parse("{").is_err());
-        let twice = format!(
-            r#"[{{"id":"A","verify_key":"{key}"}},{{"id":"A","verify_key":"{key}"}}]"#
-        );
+        let twice =
+            format!(r#"[{{"id":"A","verify_key":"{key}"}},{{"id":"A","verify_key":"{key}"}}]"#);
         assert!(parse(&twice).is_err());
     }
 }

@@ -35,7 +35,8 @@ pub struct DrpRequest {
     pub agent_request_id: Option<String>,
     pub drp_version: Option<String>,
     pub status_callback: Option<String>,
-    pub claims_ct: String,
+    /// Encrypted identity claims; `NULL` once the request's personal data is wiped.
+    pub claims_ct: Option<String>,
     pub callback_digest: Option<String>,
     pub callback_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,

@@ -100,7 +100,8 @@ pub async fn pair(state: &AppState, agent_id: &str, body: &[u8]) -> Result<Value
         return Err(refuse("agent dropped from the directory or suspended"));
     }
     let key = agent.key().ok_or_else(|| refuse("agent key unusable"))?;
-    let v = verify::verify(body, &expect(state, &agent.id, &key)).map_err(|e| refuse(&e.message))?;
+    let v =
+        verify::verify(body, &expect(state, &agent.id, &key)).map_err(|e| refuse(&e.message))?;
     let now = state.clock.now();
     let expires = v.expires_at.unwrap_or(now);
     if !state
@@ -136,7 +137,10 @@ pub async fn pair(state: &AppState, agent_id: &str, body: &[u8]) -> Result<Value
 /// not act (suspended, or dropped from the directory).
 pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<DrpAgent, DrpError> {
     let token = header
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty() && t.len() <= 200)
         .ok_or_else(|| {
@@ -152,10 +156,14 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<DrpA
         .map_err(internal)?
         .ok_or_else(|| DrpError::new(401, "the bearer token is unknown; pair again"))?;
     if agent.suspended_at.is_some() {
-        return Err(DrpError::forbidden("this agent is suspended by the covered business"));
+        return Err(DrpError::forbidden(
+            "this agent is suspended by the covered business",
+        ));
     }
     if !agent.in_directory {
-        return Err(DrpError::forbidden("this agent is no longer in the DRP directory"));
+        return Err(DrpError::forbidden(
+            "this agent is no longer in the DRP directory",
+        ));
     }
     Ok(agent)
 }
@@ -215,7 +223,11 @@ struct Exercise {
     email_verified: bool,
 }
 
-fn opt_text(claims: &Map<String, Value>, key: &str, max: usize) -> Result<Option<String>, DrpError> {
+fn opt_text(
+    claims: &Map<String, Value>,
+    key: &str,
+    max: usize,
+) -> Result<Option<String>, DrpError> {
     match claims.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.len() <= max && !s.chars().any(char::is_control) => {
@@ -229,8 +241,8 @@ fn opt_text(claims: &Map<String, Value>, key: &str, max: usize) -> Result<Option
 
 fn parse_exercise(state: &AppState, v: &Verified) -> Result<Exercise, DrpError> {
     let c = &v.claims;
-    let exercise = opt_text(c, "exercise", 100)?
-        .ok_or_else(|| DrpError::bad("`exercise` is missing"))?;
+    let exercise =
+        opt_text(c, "exercise", 100)?.ok_or_else(|| DrpError::bad("`exercise` is missing"))?;
     let right = Right::parse(&exercise).ok_or_else(|| DrpError::bad(UNSUPPORTED))?;
     let drp_version = opt_text(c, "drp.version", 20)?;
     let regime = match opt_text(c, "regime", 40)? {
@@ -308,10 +320,9 @@ fn parse_exercise(state: &AppState, v: &Verified) -> Result<Exercise, DrpError> 
 
 fn app_error(e: AppError) -> DrpError {
     match e {
-        AppError::TooManyRequests { .. } => DrpError::new(
-            429,
-            "too many requests for this subject; try again later",
-        ),
+        AppError::TooManyRequests { .. } => {
+            DrpError::new(429, "too many requests for this subject; try again later")
+        }
         AppError::Validation(fields) => DrpError::bad(
             fields
                 .iter()
@@ -342,7 +353,10 @@ pub async fn exercise(
         .await
         .map_err(internal)?
     {
-        return Err(DrpError::new(409, "this signed request was received already (replay)"));
+        return Err(DrpError::new(
+            409,
+            "this signed request was received already (replay)",
+        ));
     }
     match create(state, &agent, &v, ex).await {
         Ok(out) => Ok(out),
@@ -399,12 +413,16 @@ async fn create(
         agent_request_id: ex.agent_request_id,
         drp_version: ex.drp_version,
         status_callback: ex.callback,
-        claims_ct,
+        claims_ct: Some(claims_ct),
         callback_digest: None,
         callback_at: None,
         created_at: now,
     };
-    state.store.drp_insert_request(&drp).await.map_err(internal)?;
+    state
+        .store
+        .drp_insert_request(&drp)
+        .await
+        .map_err(internal)?;
     state
         .store
         .append_audit(&NewAudit {
@@ -502,18 +520,26 @@ pub async fn revoke(
             .await
             .map_err(internal)?
     {
-        return Err(DrpError::new(409, "this signed request was received already (replay)"));
+        return Err(DrpError::new(
+            409,
+            "this signed request was received already (replay)",
+        ));
     }
     let note = Some(match reason {
         Some(r) => format!("revoked through DRP agent {}: {r}", agent.id),
         None => format!("revoked through DRP agent {}", agent.id),
     });
-    let next = workflow::act(state, &actor(&agent.id), &req.reference, StaffAction::Withdraw { note })
-        .await
-        .map_err(|e| match e {
-            AppError::Conflict { detail, .. } => DrpError::new(409, detail),
-            other => internal(other),
-        })?;
+    let next = workflow::act(
+        state,
+        &actor(&agent.id),
+        &req.reference,
+        StaffAction::Withdraw { note },
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::Conflict { detail, .. } => DrpError::new(409, detail),
+        other => internal(other),
+    })?;
     Ok(status_object(state, &drp, &next))
 }
 
@@ -598,7 +624,10 @@ pub fn status_object(state: &AppState, drp: &DrpRequest, req: &Request) -> Value
         o.insert("reason".into(), r.into());
     }
     if status == "in_progress" {
-        o.insert("expected_by".into(), rfc3339(expected_by(state, req)).into());
+        o.insert(
+            "expected_by".into(),
+            rfc3339(expected_by(state, req)).into(),
+        );
     }
     let details: Option<String> = match req.status {
         Status::AwaitingVerification => Some(
@@ -679,7 +708,6 @@ pub async fn set_suspended(
 pub fn callback_timeout() -> std::time::Duration {
     std::time::Duration::from_secs(10)
 }
-
 
 /// For the staff queue: reference -> agent id of the page's requests filed by an agent
 /// (one query for the page).

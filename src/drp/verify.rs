@@ -77,8 +77,8 @@ pub fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
 /// Steps 1 and 2: base64, then the signature against the agent's directory key.
 /// Returns the signed bytes.
 pub fn open(body: &[u8], verify_key: &[u8; 32]) -> Result<Vec<u8>, DrpError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| DrpError::bad("the body is not base64 text"))?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| DrpError::bad("the body is not base64 text"))?;
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let raw = base64::engine::general_purpose::STANDARD
         .decode(compact.as_bytes())
@@ -140,8 +140,7 @@ fn verify_with(body: &[u8], e: &Expect<'_>, envelope: bool) -> Result<Verified, 
     }
     let issued_at = match claims.get("issued-at") {
         Some(v) => Some(
-            parse_time(v)
-                .ok_or_else(|| DrpError::bad("`issued-at` is not an ISO 8601 time"))?,
+            parse_time(v).ok_or_else(|| DrpError::bad("`issued-at` is not an ISO 8601 time"))?,
         ),
         None if envelope => return Err(DrpError::bad("`issued-at` is missing")),
         None => None,
@@ -155,8 +154,7 @@ fn verify_with(body: &[u8], e: &Expect<'_>, envelope: bool) -> Result<Verified, 
     }
     let expires_at = match claims.get("expires-at") {
         Some(v) => Some(
-            parse_time(v)
-                .ok_or_else(|| DrpError::bad("`expires-at` is not an ISO 8601 time"))?,
+            parse_time(v).ok_or_else(|| DrpError::bad("`expires-at` is not an ISO 8601 time"))?,
         ),
         None if envelope => return Err(DrpError::bad("`expires-at` is missing")),
         None => None,
@@ -198,7 +196,9 @@ mod tests {
     use serde_json::json;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -228,14 +228,20 @@ mod tests {
         assert!(r.message.contains("business-id"), "{r:?}");
         let mut exp = good.clone();
         exp["expires-at"] = "2026-10-10T08:59:30Z".into();
-        assert!(verify(sign(&sk, &msg(exp)).as_bytes(), &e).expect_err("exp").fatal);
+        assert!(
+            verify(sign(&sk, &msg(exp)).as_bytes(), &e)
+                .expect_err("exp")
+                .fatal
+        );
         let mut fut = good.clone();
         fut["issued-at"] = "2026-10-10T09:02:00Z".into();
         fut["expires-at"] = "2026-10-10T09:08:00Z".into();
-        assert!(verify(sign(&sk, &msg(fut)).as_bytes(), &e)
-            .expect_err("future")
-            .message
-            .contains("future"));
+        assert!(
+            verify(sign(&sk, &msg(fut)).as_bytes(), &e)
+                .expect_err("future")
+                .message
+                .contains("future")
+        );
         let mut long = good;
         long["expires-at"] = "2026-10-10T09:30:00Z".into();
         assert!(verify(sign(&sk, &msg(long)).as_bytes(), &e).is_err());

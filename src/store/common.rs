@@ -1798,6 +1798,8 @@ macro_rules! store_impl {
                         "UPDATE identity_checks SET proof_ct = NULL, note_ct = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
                         // Status links die with the identity they show.
                         "DELETE FROM request_tokens WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
+                        // A DRP agent's identity claims (issue 22).
+                        "UPDATE drp_requests SET claims_ct = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
                     ] {
                         sqlx::query(sql).bind(now).execute(&mut *tx).await?;
                     }
