@@ -12,6 +12,7 @@ pub mod config;
 pub mod connectors;
 pub mod crypto;
 pub mod domain;
+
 pub mod email;
 pub mod error;
 pub mod http;

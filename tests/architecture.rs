@@ -275,7 +275,7 @@ fn a_planted_violation_is_reported() {
 
     let v = planted(
         "src/connectors/sql.rs",
-        "use crate::{\n    domain::identity::Identity, \n    store::Task, \n};\n",
+        "use crate::{\n    domain::identity::Identity,\n    store::Task,\n};\n",
     );
     assert_eq!(v.len(), 1, "{v:?}");
     assert!(

@@ -45,6 +45,10 @@ enum Rule {
     /// A connector's callback: only a live single-use link with the connector's
     /// signature is accepted; everyone else gets 401 or 410 problem+json.
     Callback,
+    /// A Data Rights Protocol route (docs/drp.md): only a paired agent's bearer token and
+    /// a body signed with its directory key count; everyone else gets 401 or 403 with
+    /// the spec's JSON error object, or the empty 403 of a refused pairing.
+    DrpAgent,
 }
 
 use Rule::*;
@@ -118,6 +122,27 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/holds", Api(Role::Agent)),
     ("POST", "/api/v1/holds", Api(Role::Admin)),
     ("DELETE", "/api/v1/holds/{hold_id}", Api(Role::Admin)),
+    // Data Rights Protocol: staff view of agents, and the agents' own routes
+    ("GET", "/api/v1/drp/agents", Api(Role::Agent)),
+    (
+        "POST",
+        "/api/v1/drp/agents/{agent_id}/suspend",
+        Api(Role::Admin),
+    ),
+    (
+        "POST",
+        "/api/v1/drp/agents/{agent_id}/reinstate",
+        Api(Role::Admin),
+    ),
+    ("POST", "/drp/v1/agent/{agent_id}", DrpAgent),
+    ("GET", "/drp/v1/agent/{agent_id}", DrpAgent),
+    ("POST", "/drp/v1/data-rights-request", DrpAgent),
+    ("GET", "/drp/v1/data-rights-request/{request_id}", DrpAgent),
+    (
+        "DELETE",
+        "/drp/v1/data-rights-request/{request_id}",
+        DrpAgent,
+    ),
     // staff portal
     ("GET", "/portal/login", SignIn),
     ("POST", "/portal/login", SignIn),
@@ -128,6 +153,12 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/portal/logout", Session),
     ("GET", "/portal", Portal(Role::Auditor)),
     ("GET", "/portal/requests", Portal(Role::Auditor)),
+    ("GET", "/portal/drp/agents", Portal(Role::Auditor)),
+    (
+        "POST",
+        "/portal/drp/agents/{id}/{action}",
+        Portal(Role::Admin),
+    ),
     ("GET", "/portal/requests/new", Portal(Role::Agent)),
     ("POST", "/portal/requests/new", Portal(Role::Agent)),
     ("GET", "/portal/requests/{reference}", Portal(Role::Auditor)),
@@ -611,6 +642,10 @@ fn judge(
         }
         MetricsListener => false,
         Callback => problem(a, 401) || problem(a, 410),
+        DrpAgent => {
+            (a.status == 401 || a.status == 403)
+                && (a.content_type == "application/json" || (a.status == 403 && a.body.is_empty()))
+        }
         Link(purpose) => {
             let own = creds.link_purpose == Some(purpose);
             let shows_target = a.body.contains(target);
@@ -687,9 +722,19 @@ fn options() -> Options {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_has_a_rule_and_every_caller_gets_it() {
-    let app = spawn_app_with(Backend::Sqlite, options())
-        .await
-        .expect("app");
+    // The DRP routes are served (with an empty agents directory).
+    let drp_dir = tempfile::tempdir().expect("tempdir");
+    let agents = drp_dir.path().join("agents.json");
+    std::fs::write(&agents, "[]").expect("agents directory");
+    let mut opts = options();
+    let base = opts.configure;
+    opts.configure = Box::new(move |c| {
+        base(c);
+        c.drp.enabled = true;
+        c.drp.business_id = "MATRIX_CB".into();
+        c.drp.directory = Some(agents);
+    });
+    let app = spawn_app_with(Backend::Sqlite, opts).await.expect("app");
     let mut served = source_routes();
     served.extend(openapi_routes(&app).await);
     let ruled: BTreeSet<(String, String)> = RULES

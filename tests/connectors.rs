@@ -937,7 +937,7 @@ async fn peer_workload_data_map_finds_17_rows_and_masks_14_mariadb() {
 /// access that portability and exports use never send it; the preview and the erasure
 /// do, so the statement log would show it if access did.
 async fn access_never_counts_shared_rows(engine: Engine) {
-    let Some(db) = TestDb::fresh(engine).await else {
+    let Some(db) = TestDb::fresh(engine, "rd_conn").await else {
         return;
     };
     load_peer(&db, 3).await;

@@ -9,6 +9,9 @@ use common::{Backend, json, spawn_app};
 
 /// Every route of the staff API as DESIGN.md lists it (for what exists so far).
 const EXPECTED: &[(&str, &str)] = &[
+    ("get", "/api/v1/drp/agents"),
+    ("post", "/api/v1/drp/agents/{agent_id}/suspend"),
+    ("post", "/api/v1/drp/agents/{agent_id}/reinstate"),
     ("post", "/api/v1/intake"),
     ("post", "/api/v1/intake/verify"),
     ("get", "/api/v1/requests"),
@@ -90,6 +93,7 @@ async fn openapi_documents_every_route_and_only_real_ones() {
         let url = app.url(
             &p.replace("{id}", "DSR-AAAA-AAAA")
                 .replace("{token_id}", "x")
+                .replace("{agent_id}", "x")
                 .replace("{job_id}", "x")
                 .replace("{task_id}", "x")
                 .replace("{name}", "x")

@@ -104,6 +104,15 @@ impl App {
     /// Build with a chosen clock (tests move time by hand).
     pub async fn build_with(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         let state = open(&config, clock).await?;
+        if let (true, Some(path)) = (config.drp.enabled, config.drp.directory.as_deref()) {
+            crate::services::drp::service::load_directory(
+                state.store.as_ref(),
+                path,
+                state.clock.now(),
+            )
+            .await
+            .map_err(|p| StartError::Config(format!("[drp] directory: {}", p.join("; "))))?;
+        }
         crate::store::audit_chain::mark_keyed_start(state.store.as_ref(), state.clock.now())
             .await?;
         let listener =
@@ -137,6 +146,10 @@ impl App {
         handlers.insert(
             crate::services::fanout::RUN_TASK.into(),
             Arc::new(crate::services::fanout::RunTask),
+        );
+        handlers.insert(
+            crate::store::drp::CALLBACK_JOB.into(),
+            Arc::new(crate::services::drp::callback::StatusCallback),
         );
         handlers.extend(crate::services::retention::job_handlers(&state));
         Ok(Self {

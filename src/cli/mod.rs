@@ -5,6 +5,7 @@
 //! not use `http`.
 
 pub mod demo;
+pub mod drp;
 pub mod retention;
 
 use std::path::PathBuf;
@@ -58,6 +59,9 @@ pub enum Command {
     /// The deployment key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Data Rights Protocol agents (docs/drp.md).
+    #[command(subcommand)]
+    Drp(crate::cli::drp::DrpCommand),
     /// Run the data map's retention policies now (all, or one).
     Purge {
         /// Count what each policy would purge now, changing nothing.
@@ -184,6 +188,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Token(cmd) => token(config, cmd).await,
+        Command::Drp(cmd) => crate::cli::drp::run(config, cmd).await,
         Command::Audit(AuditCommand::Verify {
             json,
             since_checkpoint,

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod deadline;
+pub mod drp_directory;
 pub mod identity;
 pub mod reference;
 pub mod regime;

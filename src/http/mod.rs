@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 
 pub mod api;
 pub mod auth;
+pub mod drp;
 pub mod extract;
 pub mod health;
 pub mod metrics;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(public::router())
         .merge(tasks::router())
         .merge(portal::router(state.clone()))
+        .merge(crate::http::drp::router(&state))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -109,7 +109,7 @@ pub async fn submit_answer(
     s: Submission,
 ) -> Result<Accepted, AppError> {
     let kind = s.kind;
-    let (request, real) = match submit_outcome(state, client, s).await? {
+    let (request, real) = match submit_outcome(state, client, s, None).await? {
         Outcome::Created(req) => {
             return Ok(Accepted {
                 reference: req.reference.clone(),
@@ -151,7 +151,18 @@ pub async fn submit(
     client: &ClientAddr,
     s: Submission,
 ) -> Result<Request, AppError> {
-    match submit_outcome(state, client, s).await? {
+    submit_under(state, client, s, None).await
+}
+
+/// [`submit`] under a chosen regime (`None`: from the residence), for requests filed by a
+/// Data Rights Protocol agent under the regime it names.
+pub async fn submit_under(
+    state: &AppState,
+    client: &ClientAddr,
+    s: Submission,
+    regime: Option<crate::domain::deadline::Regime>,
+) -> Result<Request, AppError> {
+    match submit_outcome(state, client, s, regime).await? {
         Outcome::Created(r) | Outcome::Resent(r) => Ok(r),
         Outcome::Limited { retry_after_secs } => {
             Err(AppError::TooManyRequests { retry_after_secs })
@@ -163,6 +174,7 @@ async fn submit_outcome(
     state: &AppState,
     client: &ClientAddr,
     s: Submission,
+    regime: Option<crate::domain::deadline::Regime>,
 ) -> Result<Outcome, AppError> {
     let now = state.clock.now();
     let index = state.keys.blind_index(s.email.expose());
@@ -229,7 +241,7 @@ async fn submit_outcome(
         &s,
         Source::Subject,
         Status::AwaitingVerification,
-        state.config.regime_for(s.residence.as_deref()),
+        regime.unwrap_or_else(|| state.config.regime_for(s.residence.as_deref())),
         now,
     );
     let event = Event {

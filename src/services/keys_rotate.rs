@@ -117,6 +117,16 @@ const TABLES: &[Spec] = &[
         indexes: &[],
         bound: true,
     },
+    // The identity claims of Data Rights Protocol requests (issue 22).
+    Spec {
+        table: RotatedTable {
+            name: "drp_requests",
+            key: &[("id", false)],
+            columns: &["claims_ct"],
+        },
+        indexes: &[],
+        bound: true,
+    },
     Spec {
         table: RotatedTable {
             name: "audit_keys",

@@ -8,6 +8,7 @@
 //! `error`, `secret`). Must not use: `http`, `cli`.
 
 pub mod deadlines;
+pub mod drp;
 pub mod export;
 pub mod fanout;
 pub mod hashing;

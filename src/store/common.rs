@@ -329,6 +329,7 @@ macro_rules! store_impl {
         ledger_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         exports_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         retention_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
+        drp_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         rotation_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
     };
 }

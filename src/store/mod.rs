@@ -36,6 +36,8 @@ pub mod tasks;
 #[macro_use]
 pub mod ledger;
 #[macro_use]
+pub mod drp;
+#[macro_use]
 pub mod exports;
 #[macro_use]
 pub mod retention;
@@ -47,6 +49,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use audit::AuditStore;
+pub use drp::DrpStore;
 pub use exports::ExportStore;
 pub use intake::IntakeStore;
 pub use jobs::JobStore;
@@ -617,6 +620,7 @@ pub trait Store:
     + ExportStore
     + RetentionStore
     + RotationStore
+    + DrpStore
     + Send
     + Sync
     + 'static

@@ -164,6 +164,7 @@ macro_rules! requests_queries {
                     Self::insert_event_tx(&mut tx, &req.id, e).await?;
                 }
                 Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
+                Self::drp_request_changed_tx(&mut tx, req).await?;
                 if let Some(a) = audit {
                     self.append_audit_tx(&mut tx, a).await?;
                 }
@@ -473,6 +474,8 @@ macro_rules! requests_queries {
                         "UPDATE identity_checks SET proof_ct = NULL, note_ct = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
                         // Status links die with the identity they show.
                         "DELETE FROM request_tokens WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
+                        // A DRP agent's identity claims.
+                        "UPDATE drp_requests SET claims_ct = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
                     ] {
                         sqlx::query(sql).bind(now).execute(&mut *tx).await?;
                     }

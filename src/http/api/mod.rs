@@ -90,15 +90,22 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke))
         .routes(routes!(jobs::list))
         .routes(routes!(jobs::retry))
+        .routes(routes!(crate::http::drp::agents))
+        .routes(routes!(crate::http::drp::suspend))
+        .routes(routes!(crate::http::drp::reinstate))
         .routes(routes!(openapi_json));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 
 /// The OpenAPI document of this API.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+pub async fn openapi_json(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Json<utoipa::openapi::OpenApi> {
     static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-    Json(DOC.get_or_init(|| router().split_for_parts().1).clone())
+    let mut doc = DOC.get_or_init(|| router().split_for_parts().1).clone();
+    crate::http::drp::document(&state, &mut doc);
+    Json(doc)
 }
 
 /// Unknown paths answer problem+json too.

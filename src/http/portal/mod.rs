@@ -13,6 +13,7 @@ use super::AppState;
 
 pub mod admin;
 pub mod auth;
+pub mod drp;
 pub mod manage;
 
 pub mod pages;
@@ -58,6 +59,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/portal/tokens/{id}/revoke", post(manage::revoke_token))
         .route("/portal/users/{id}/{action}", post(manage::user_action))
+        .route("/portal/drp/agents", get(crate::http::portal::drp::agents))
+        .route(
+            "/portal/drp/agents/{id}/{action}",
+            post(crate::http::portal::drp::agent_action),
+        )
         .route("/portal/retention", get(retention::page))
         .route("/portal/retention/{name}/{mode}", post(retention::run))
         .route(

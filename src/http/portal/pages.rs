@@ -15,6 +15,10 @@ use crate::error::AppError;
 
 const TEMPLATES: &[(&str, &str)] = &[
     (
+        "portal/drp_agents.html",
+        include_str!("../../../templates/portal/drp_agents.html"),
+    ),
+    (
         "portal/base.html",
         include_str!("../../../templates/portal/base.html"),
     ),

@@ -150,6 +150,7 @@ pub async fn queue(State(state): State<AppState>, s: Signed, RawQuery(raw): RawQ
     let result = async {
         let (q, values) = list_query(raw.as_deref())?;
         let list = search(&state, &q).await?;
+        let agents = crate::services::drp::service::agents_of(&state, &list.items).await?;
         let pages = (list.total + i64::from(list.per_page) - 1) / i64::from(list.per_page);
         // Keep the filters when paging.
         let mut keep = form_urlencoded::Serializer::new(String::new());
@@ -169,6 +170,7 @@ pub async fn queue(State(state): State<AppState>, s: Signed, RawQuery(raw): RawQ
                     "items": list.items, "total": list.total, "page": list.page, "pages": pages,
                     "values": values, "keep": keep,
                     "statuses": options(Status::ALL), "kinds": options(Kind::ALL),
+                    "drp_agents": agents,
                 }),
             ),
         ))
@@ -234,6 +236,7 @@ async fn detail_page(
         crate::domain::request::Kind::Access | crate::domain::request::Kind::Portability
     );
     let identity = crate::services::verification::view(state, &req).await?;
+    let drp = crate::services::drp::service::case_view(state, &req).await?;
     let view = full_view(state, &actor(s, client), req, true).await?;
     // The corrections form: every correction, and two empty rows to add one.
     let mut correction_rows: Vec<serde_json::Value> = view
@@ -260,6 +263,7 @@ async fn detail_page(
                 "deny_reasons": options(DenyReason::ALL),
                 "exports": exports, "exportable": exportable,
                 "identity": identity,
+                "drp": drp,
                 "correction_rows": correction_rows,
             }),
         ),

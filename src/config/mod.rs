@@ -1,6 +1,8 @@
 //! One `Config`: defaults, then `rightsdesk.toml`, then `RIGHTSDESK_<SECTION>__<KEY>`
 //! environment variables. Secrets are wrapped so `Debug` never prints them.
 
+pub mod drp;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -65,6 +67,8 @@ pub struct Config {
     /// `[regimes.<name>]`: per-regime overrides of the built-in rules (docs/regimes.md).
     /// The name is a regime (`vcdpa`, `gdpr`, `"days:30"`, ...).
     pub regimes: BTreeMap<String, RegimeOverride>,
+    /// `[drp]`: the Data Rights Protocol covered-business API (docs/drp.md).
+    pub drp: crate::config::drp::DrpConfig,
 }
 
 /// `[connectors]`: what data map files may read from the environment, and how much one
@@ -397,6 +401,7 @@ impl Default for Config {
             connectors: ConnectorsConfig::default(),
             audit: AuditConfig::default(),
             regimes: BTreeMap::new(),
+            drp: crate::config::drp::DrpConfig::default(),
         }
     }
 }
@@ -612,6 +617,9 @@ impl Config {
                 message,
             })
         };
+        for p in self.drp.problems() {
+            bad("drp", p);
+        }
         if self.listen.parse::<SocketAddr>().is_err() {
             bad(
                 "listen",
