@@ -558,7 +558,7 @@ fn submission(kind: Kind, p: &Person, details: &str) -> Result<workflow::Submiss
         Some(p.name),
         Some(details),
         None,
-        None,
+        (None, None),
         &mut errors,
     )
     .ok_or_else(|| format!("demo request does not validate: {errors:?}"))

@@ -590,7 +590,7 @@ pub async fn after_tasks(state: &AppState, reference: &str) -> Result<(), AppErr
         let interrupted = req.status == Status::Review
             && !tasks.is_empty()
             && all_ok
-            && state.config.workflow.auto_complete.contains(&req.kind);
+            && crate::suppression::auto_completes(state, &req);
         if req.status == Status::Review && !interrupted {
             return Ok(());
         }
@@ -611,7 +611,7 @@ pub async fn after_tasks(state: &AppState, reference: &str) -> Result<(), AppErr
         };
         match finished {
             Ok(next) => {
-                if all_ok && state.config.workflow.auto_complete.contains(&next.kind) {
+                if all_ok && crate::suppression::auto_completes(state, &next) {
                     // Access and portability: the package is built before completing,
                     // so the completion email carries its link. Without a package the
                     // request stays in review for staff.

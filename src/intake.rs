@@ -22,6 +22,10 @@ pub struct IntakeInput {
     pub corrections: Option<Vec<Correction>>,
     /// ISO 3166-1 alpha-2 (`DE`) or ISO 3166-2 (`US-VA`); empty means not given.
     pub residence: Option<String>,
+    /// For an objection: `marketing`, `profiling` or `processing` (then `processing`
+    /// names it).
+    pub scope: Option<String>,
+    pub processing: Option<String>,
 }
 
 /// Parse and validate; every problem named by its field.
@@ -33,7 +37,7 @@ pub fn parse(input: IntakeInput) -> Result<Submission, AppError> {
         input.name.as_deref(),
         input.details.as_deref(),
         input.corrections,
-        None,
+        (input.scope.as_deref(), input.processing.as_deref()),
         &mut errors,
     );
     let residence = match input.residence.as_deref().map(str::trim) {
@@ -505,7 +509,7 @@ pub async fn verify(
 
     // Kinds that need more than the link fan out only once the identity is confirmed.
     let confirmed = crate::verification::after_verify(state, &next).await?;
-    if confirmed && state.config.workflow.auto_start.contains(&next.kind) {
+    if confirmed && crate::suppression::auto_starts(state, &next) {
         return workflow::act(state, &Actor::system(), &next.reference, StaffAction::Start).await;
     }
     Ok(next)

@@ -29,6 +29,7 @@ pub mod retention;
 pub mod scheduler;
 pub mod secret;
 pub mod store;
+pub mod suppression;
 pub mod task_results;
 pub mod telemetry;
 pub mod verification;

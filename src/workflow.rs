@@ -62,7 +62,7 @@ pub fn parse_submission(
     name: Option<&str>,
     details: Option<&str>,
     corrections: Option<Vec<Correction>>,
-    scope: Option<&str>,
+    (scope, processing): (Option<&str>, Option<&str>),
     errors: &mut Vec<FieldError>,
 ) -> Option<Submission> {
     let email = match SubjectEmail::parse(email) {
@@ -86,16 +86,7 @@ pub fn parse_submission(
     if let Some(cs) = &corrections {
         check_corrections(kind, cs, errors);
     }
-    let scope = scope.map(clean_line).filter(|s| !s.is_empty());
-    if scope.is_some() && kind != Kind::Objection {
-        errors.push(FieldError::new(
-            "scope",
-            "only an objection carries a scope",
-        ));
-    }
-    if scope.as_ref().is_some_and(|s| s.chars().count() > 100) {
-        errors.push(FieldError::new("scope", "must be at most 100 characters"));
-    }
+    let scope = crate::suppression::parse_scope(kind, scope, processing, errors);
     Some(Submission {
         kind,
         email: email?,
@@ -404,6 +395,7 @@ pub async fn act(
     act: StaffAction,
 ) -> Result<Request, AppError> {
     let current = load(state, reference_text).await?;
+    crate::suppression::guard(&current, &act)?;
     if matches!(act, StaffAction::Start) {
         crate::verification::gate_start(state, &current).await?;
     }
@@ -557,6 +549,11 @@ pub async fn act(
         crate::fanout::Planned::default()
     };
     let tasks = planned.tasks;
+    // Before the completion is stored: a list entry without its completion errs on the
+    // side of the subject; a completion without its entry would not.
+    if action == Action::Complete {
+        crate::suppression::on_completed(state, &next).await?;
+    }
     state
         .store
         .update_request(&next, current.version, Some(&event), Some(&a), &changes)

@@ -3,6 +3,7 @@
 
 pub mod deadline;
 pub mod identity;
+pub mod objection;
 pub mod reference;
 pub mod regime;
 pub mod request;

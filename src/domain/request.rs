@@ -83,6 +83,8 @@ text_enum!(
         LegalExemption => "legal_exemption",
         OutsideJurisdiction => "outside_jurisdiction",
         Other => "other",
+        // Merged into an earlier open request of the same kind for the same person.
+        Duplicate => "duplicate",
     }
 );
 

@@ -2180,6 +2180,113 @@ macro_rules! store_impl {
                 .fetch_optional(&self.pool)
                 .await?)
             }
+
+            // ---- suppression list (issue 20 item 1) ----
+            async fn suppression_key(&self) -> $crate::store::Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT key_ct FROM suppression_keys WHERE id = 'v1'")
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn insert_suppression_key(
+                &self,
+                key_ct: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO suppression_keys (id, key_ct, created_at) VALUES ('v1', $1, $2) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(key_ct)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn add_suppression(
+                &self,
+                e: &$crate::store::Suppression,
+            ) -> $crate::store::Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO suppressions (address_hash, scope, processing, request_id, added_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, scope) DO NOTHING",
+                )
+                .bind(&e.address_hash)
+                .bind(&e.scope)
+                .bind(&e.processing)
+                .bind(&e.request_id)
+                .bind(e.added_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn suppressions_for(
+                &self,
+                hashes: &[String],
+            ) -> $crate::store::Result<Vec<$crate::store::Suppression>> {
+                if hashes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT id, address_hash, scope, processing, request_id, added_at FROM suppressions WHERE address_hash IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for h in hashes.iter().take($crate::store::SUPPRESSION_BATCH) {
+                    sep.push_bind(h.clone());
+                }
+                qb.push(") ORDER BY id");
+                Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+            }
+
+            async fn suppressions_after(
+                &self,
+                after_id: i64,
+                limit: i64,
+            ) -> $crate::store::Result<Vec<$crate::store::Suppression>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, address_hash, scope, processing, request_id, added_at FROM suppressions \
+                     WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn suppressions_of_request(
+                &self,
+                request_id: &str,
+            ) -> $crate::store::Result<Vec<$crate::store::Suppression>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, address_hash, scope, processing, request_id, added_at FROM suppressions \
+                     WHERE request_id = $1 ORDER BY id",
+                )
+                .bind(request_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn lift_suppressions(
+                &self,
+                request_id: &str,
+                event: &$crate::store::Event,
+                audit: &$crate::store::NewAudit,
+            ) -> $crate::store::Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let lifted = sqlx::query("DELETE FROM suppressions WHERE request_id = $1")
+                    .bind(request_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if lifted > 0 {
+                    Self::insert_event_tx(&mut tx, request_id, event).await?;
+                    self.append_audit_tx(&mut tx, audit).await?;
+                }
+                tx.commit().await?;
+                Ok(lifted)
+            }
         }
     };
 }

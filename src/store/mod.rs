@@ -936,6 +936,45 @@ pub trait Store: Send + Sync + 'static {
     /// Insert or replace the identity check of a request.
     async fn put_identity_check(&self, check: &IdentityCheck) -> Result<()>;
     async fn identity_check(&self, request_id: &str) -> Result<Option<IdentityCheck>>;
+
+    // ---- suppression list (issue 20 item 1) ----
+    /// The sealed key of the suppression list, if one was made.
+    async fn suppression_key(&self) -> Result<Option<String>>;
+    /// Store the list's sealed key unless one exists (two replicas may race: the first
+    /// wins, and both read it back).
+    async fn insert_suppression_key(&self, key_ct: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Add an entry; `false` when the request already added one with that scope.
+    async fn add_suppression(&self, entry: &Suppression) -> Result<bool>;
+    /// Every entry whose hash is among `hashes` (at most [`SUPPRESSION_BATCH`] of them).
+    async fn suppressions_for(&self, hashes: &[String]) -> Result<Vec<Suppression>>;
+    /// Up to `limit` entries with an id above `after_id`, in id order (export pages).
+    async fn suppressions_after(&self, after_id: i64, limit: i64) -> Result<Vec<Suppression>>;
+    /// The entries a request added.
+    async fn suppressions_of_request(&self, request_id: &str) -> Result<Vec<Suppression>>;
+    /// Delete the entries a request added, with the request's event and audit entry, in
+    /// one transaction. Returns how many were deleted.
+    async fn lift_suppressions(
+        &self,
+        request_id: &str,
+        event: &Event,
+        audit: &NewAudit,
+    ) -> Result<u64>;
+}
+
+/// At most this many hashes per `suppressions_for` call.
+pub const SUPPRESSION_BATCH: usize = 500;
+
+/// One entry of the suppression list: a keyed hash of a canonical address and a scope
+/// (`marketing`, `profiling`, `processing`, `erasure`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Suppression {
+    /// 0 for an entry not stored yet.
+    pub id: i64,
+    pub address_hash: String,
+    pub scope: String,
+    pub processing: Option<String>,
+    pub request_id: String,
+    pub added_at: DateTime<Utc>,
 }
 
 /// How a request's identity is checked beyond the emailed link, and where that stands

@@ -375,8 +375,11 @@ pub struct CreateRequest {
     pub name: Option<String>,
     pub details: Option<String>,
     pub corrections: Option<Vec<Correction>>,
-    /// For objections: e.g. `marketing`.
+    /// Only for an objection: `marketing` (never refused or held), `profiling`, or
+    /// `processing` with the processing named in `processing`.
     pub scope: Option<String>,
+    /// With `scope = "processing"`: the processing objected to (at most 200 characters).
+    pub processing: Option<String>,
     /// When the request was received; may be in the past, not in the future. Default: now.
     pub received_at: Option<DateTime<Utc>>,
     /// When identity was verified; default: `received_at`.
@@ -416,7 +419,7 @@ pub fn staff_entry(state: &AppState, body: CreateRequest) -> Result<StaffEntry, 
         body.name.as_deref(),
         body.details.as_deref(),
         body.corrections,
-        body.scope.as_deref(),
+        (body.scope.as_deref(), body.processing.as_deref()),
         &mut errors,
     );
     let received_at = body.received_at.unwrap_or(now);

@@ -226,7 +226,12 @@ async fn detail_page(
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let req = workflow::load(state, reference).await?;
-    let can = allowed(req.status, req.held_from, req.extended);
+    let mut can = allowed(req.status, req.held_from, req.extended);
+    // A marketing objection is never refused or held (GDPR art. 21(3)).
+    if crate::suppression::is_absolute(&req) {
+        can["deny"] = false.into();
+        can["hold"] = false.into();
+    }
     let exports =
         crate::http::api::exports::views(state, state.store.exports_for_request(&req.id).await?);
     let exportable = matches!(
@@ -485,7 +490,7 @@ pub async fn create(
     }
     let values = json!({
         "kind": f.text("kind"), "email": f.text("email"), "name": f.text("name"),
-        "details": f.text("details"), "corrections": f.text("corrections"), "scope": f.text("scope"),
+        "details": f.text("details"), "corrections": f.text("corrections"), "scope": f.text("scope"), "processing": f.text("processing"),
         "received_on": f.text("received_on"), "verified_on": f.text("verified_on"),
         "verification_note": f.text("verification_note"),
     });
@@ -505,6 +510,7 @@ pub async fn create(
             details: f.text("details"),
             corrections,
             scope: f.text("scope"),
+            processing: f.text("processing"),
             received_at: day_start(&state, "received_on", f.text("received_on"))?,
             verified_at: day_start(&state, "verified_on", f.text("verified_on"))?,
             regime: None,
