@@ -64,6 +64,11 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/verify/{token}", Link("verify")),
     ("GET", "/status/{token}", Link("status")),
     ("POST", "/status/{token}/link", Link("status")),
+    (
+        "POST",
+        "/status/{token}/withdraw-objection",
+        Link("status"),
+    ),
     ("GET", "/download/{token}", Link("download")),
     ("GET", "/tasks/{token}", Link("task")),
     ("POST", "/tasks/{token}", Link("task")),
@@ -118,6 +123,11 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/holds", Api(Role::Agent)),
     ("POST", "/api/v1/holds", Api(Role::Admin)),
     ("DELETE", "/api/v1/holds/{hold_id}", Api(Role::Admin)),
+    // The suppression list: agents check addresses (a lookup of people, not an audit
+    // read, so not auditors); the whole list and its key are an admin's.
+    ("POST", "/api/v1/suppressions/check", Api(Role::Agent)),
+    ("GET", "/api/v1/suppressions/export", Api(Role::Admin)),
+    ("GET", "/api/v1/suppressions/key", Api(Role::Admin)),
     // staff portal
     ("GET", "/portal/login", SignIn),
     ("POST", "/portal/login", SignIn),
