@@ -509,6 +509,10 @@ pub async fn verify(
 
     // Kinds that need more than the link fan out only once the identity is confirmed.
     let confirmed = crate::verification::after_verify(state, &next).await?;
+    // A repeat of the same person's open request is linked, not processed twice.
+    if crate::duplicates::link_if_duplicate(state, &next).await? {
+        return workflow::load(state, &next.reference).await;
+    }
     if confirmed && crate::suppression::auto_starts(state, &next) {
         return workflow::act(state, &Actor::system(), &next.reference, StaffAction::Start).await;
     }

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod deadlines;
 pub mod demo;
 pub mod domain;
+pub mod duplicates;
 pub mod email;
 pub mod error;
 pub mod export;

@@ -311,6 +311,11 @@ pub async fn create_staff_request(
     );
     let req = insert_new(state, req, event, actor, "request.create", &changes).await?;
     state.queue.wake();
+    let req = if crate::duplicates::link_if_duplicate(state, &req).await? {
+        load(state, &req.reference).await?
+    } else {
+        req
+    };
     tracing::info!(reference = %req.reference, kind = %req.kind, "staff request created");
     Ok(req)
 }
@@ -396,6 +401,7 @@ pub async fn act(
 ) -> Result<Request, AppError> {
     let current = load(state, reference_text).await?;
     crate::suppression::guard(&current, &act)?;
+    crate::duplicates::guard(state, &current, &act).await?;
     if matches!(act, StaffAction::Start) {
         crate::verification::gate_start(state, &current).await?;
     }

@@ -2287,6 +2287,79 @@ macro_rules! store_impl {
                 tx.commit().await?;
                 Ok(lifted)
             }
+
+            // ---- duplicate requests (issue 20 item 4) ----
+            async fn earlier_open_request(
+                &self,
+                email_index: &str,
+                kind: $crate::domain::request::Kind,
+                except_id: &str,
+            ) -> $crate::store::Result<Option<$crate::store::Request>> {
+                let sql = format!(
+                    "SELECT {} FROM requests WHERE email_index = $1 AND kind = $2 AND id <> $3 \
+                     AND status IN ('open', 'in_progress', 'review', 'on_hold') \
+                     AND id NOT IN (SELECT request_id FROM request_links) \
+                     ORDER BY received_at, id LIMIT 1",
+                    $crate::store::common::REQUEST_COLUMNS
+                );
+                let row: Option<$crate::store::RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(email_index)
+                    .bind(kind.as_str())
+                    .bind(except_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map($crate::store::Request::try_from).transpose()
+            }
+
+            async fn link_request(
+                &self,
+                link: &$crate::store::RequestLink,
+            ) -> $crate::store::Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO request_links (request_id, first_id, linked_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (request_id) DO NOTHING",
+                )
+                .bind(&link.request_id)
+                .bind(&link.first_id)
+                .bind(link.linked_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn unlink_request(&self, request_id: &str) -> $crate::store::Result<bool> {
+                let done = sqlx::query("DELETE FROM request_links WHERE request_id = $1")
+                    .bind(request_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn link_of(
+                &self,
+                request_id: &str,
+            ) -> $crate::store::Result<Option<(String, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT r.id, r.reference FROM request_links l JOIN requests r ON r.id = l.first_id \
+                     WHERE l.request_id = $1",
+                )
+                .bind(request_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn links_to(
+                &self,
+                first_id: &str,
+            ) -> $crate::store::Result<Vec<(String, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT r.id, r.reference FROM request_links l JOIN requests r ON r.id = l.request_id \
+                     WHERE l.first_id = $1 ORDER BY l.linked_at, r.id",
+                )
+                .bind(first_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
         }
     };
 }

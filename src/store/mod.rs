@@ -959,6 +959,32 @@ pub trait Store: Send + Sync + 'static {
         event: &Event,
         audit: &NewAudit,
     ) -> Result<u64>;
+
+    // ---- duplicate requests (issue 20 item 4) ----
+    /// The earliest other request of this person and kind that is open (open, in
+    /// progress, in review or on hold) and not itself linked to another.
+    async fn earlier_open_request(
+        &self,
+        email_index: &str,
+        kind: Kind,
+        except_id: &str,
+    ) -> Result<Option<Request>>;
+    /// Link a request to the one it repeats; `false` when it was linked already.
+    async fn link_request(&self, link: &RequestLink) -> Result<bool>;
+    /// Remove a request's link; `false` when it had none.
+    async fn unlink_request(&self, request_id: &str) -> Result<bool>;
+    /// The request this one is linked to: `(id, reference)`.
+    async fn link_of(&self, request_id: &str) -> Result<Option<(String, String)>>;
+    /// The requests linked to this one: `(id, reference)`, oldest first.
+    async fn links_to(&self, first_id: &str) -> Result<Vec<(String, String)>>;
+}
+
+/// A request linked to the earlier one it repeats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestLink {
+    pub request_id: String,
+    pub first_id: String,
+    pub linked_at: DateTime<Utc>,
 }
 
 /// At most this many hashes per `suppressions_for` call.

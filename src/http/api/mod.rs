@@ -72,6 +72,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::rerun))
         .routes(routes!(requests::edit_corrections))
         .routes(routes!(requests::note))
+        .routes(routes!(requests::unlink))
+        .routes(routes!(requests::merge))
         .routes(routes!(identity::get_check, identity::confirm))
         .routes(routes!(exports::list, exports::rebuild))
         .routes(routes!(exports::reissue))

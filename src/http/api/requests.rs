@@ -74,6 +74,11 @@ pub struct RequestDetail {
     pub deny_note: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
     pub assignee: Option<String>,
+    /// The earlier open request of the same person and kind this one repeats (its
+    /// reference), while linked: it is not processed; `unlink` or `merge` it.
+    pub duplicate_of: Option<String>,
+    /// Later requests linked to this one as its duplicates.
+    pub duplicates: Vec<String>,
     pub events: Vec<Event>,
     /// Emails about this request (never the address): delivery state and errors.
     pub emails: Vec<EmailSummary>,
@@ -176,6 +181,8 @@ fn detail(
         deny_note: r.deny_note,
         completed_at: r.completed_at,
         assignee: r.assignee,
+        duplicate_of: None,
+        duplicates: Vec::new(),
         events,
         emails,
         tasks,
@@ -226,7 +233,11 @@ pub async fn full_view(
         .into_iter()
         .map(TaskView::from)
         .collect();
-    detail(state, r, events, emails, tasks)
+    let links = crate::duplicates::links(state, &r).await?;
+    let mut view = detail(state, r, events, emails, tasks)?;
+    view.duplicate_of = links.duplicate_of;
+    view.duplicates = links.duplicates;
+    Ok(view)
 }
 
 /// A connector task as staff see it: status, evidence (counts only), error or reason.
@@ -715,5 +726,38 @@ pub async fn note(
         .ok_or_else(|| AppError::field("note", "write the note"))?;
     let actor = actor(&staff, &client);
     let req = workflow::add_note(&state, &actor, &id, &text).await?;
+    Ok(Json(full_view(&state, &actor, req, false).await?))
+}
+
+/// Take a linked request off the request it repeats: it is then worked on its own.
+#[utoipa::path(post, path = "/requests/{id}/unlink", tag = "requests",
+    params(("id" = String, Path, description = "The request's reference")),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestDetail), (status = 409, body = crate::error::Problem)))]
+pub async fn unlink(
+    State(state): State<AppState>,
+    AgentStaff(staff): AgentStaff,
+    client: ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Json<RequestDetail>, AppError> {
+    let actor = actor(&staff, &client);
+    let req = crate::duplicates::unlink(&state, &actor, &id).await?;
+    Ok(Json(full_view(&state, &actor, req, false).await?))
+}
+
+/// Merge a linked request into the request it repeats: it closes as denied with the
+/// reason `duplicate`, and the subject is told which reference answers them.
+#[utoipa::path(post, path = "/requests/{id}/merge", tag = "requests",
+    params(("id" = String, Path, description = "The request's reference")),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestDetail), (status = 409, body = crate::error::Problem)))]
+pub async fn merge(
+    State(state): State<AppState>,
+    AgentStaff(staff): AgentStaff,
+    client: ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Json<RequestDetail>, AppError> {
+    let actor = actor(&staff, &client);
+    let req = crate::duplicates::merge(&state, &actor, &id).await?;
     Ok(Json(full_view(&state, &actor, req, false).await?))
 }

@@ -206,6 +206,8 @@ fn done_message(action: &str) -> Option<&'static str> {
         "retry-task" => "The task was queued again.",
         "corrections" => "The corrections were saved.",
         "rerun" => "The request is being run again.",
+        "unlink" => "The request is no longer linked; it is worked on its own.",
+        "merge" => "The request was merged into the one it repeats and closed as a duplicate; the subject was told.",
         "lift" => "The subject was told, and the restriction is being lifted on every connector.",
         "note" => "The note was added to the history (staff only; the subject does not see it).",
         "export-link" => {
@@ -231,6 +233,10 @@ async fn detail_page(
     if crate::suppression::is_absolute(&req) {
         can["deny"] = false.into();
         can["hold"] = false.into();
+    }
+    // A linked duplicate is not processed: unlink or merge it first.
+    if state.store.link_of(&req.id).await?.is_some() {
+        can["start"] = false.into();
     }
     let exports =
         crate::http::api::exports::views(state, state.store.exports_for_request(&req.id).await?);
@@ -262,7 +268,14 @@ async fn detail_page(
             json!({
                 "r": view, "status_label": status_label, "can": can, "agent": agent,
                 "flash": flash, "error": error,
-                "deny_reasons": options(DenyReason::ALL),
+                // `duplicate` is what merging a linked request records.
+                "deny_reasons": options(
+                    &DenyReason::ALL
+                        .iter()
+                        .copied()
+                        .filter(|d| *d != DenyReason::Duplicate)
+                        .collect::<Vec<_>>(),
+                ),
                 "exports": exports, "exportable": exportable,
                 "identity": identity,
                 "correction_rows": correction_rows,
@@ -385,6 +398,12 @@ pub async fn action(
             None => Err(AppError::field("task_id", "choose a task")),
         },
         // Staff record how they verified the requester (issue 12).
+        "unlink" => crate::duplicates::unlink(&state, &who, &reference)
+            .await
+            .map(Some),
+        "merge" => crate::duplicates::merge(&state, &who, &reference)
+            .await
+            .map(Some),
         "identity" => match workflow::load(&state, &reference).await {
             Ok(req) => crate::verification::staff_confirm(
                 &state,
