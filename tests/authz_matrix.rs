@@ -92,6 +92,8 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/requests/{id}/rerun", Api(Role::Agent)),
     ("PUT", "/api/v1/requests/{id}/corrections", Api(Role::Agent)),
     ("POST", "/api/v1/requests/{id}/notes", Api(Role::Agent)),
+    ("POST", "/api/v1/requests/{id}/unlink", Api(Role::Agent)),
+    ("POST", "/api/v1/requests/{id}/merge", Api(Role::Agent)),
     ("GET", "/api/v1/requests/{id}/identity", Api(Role::Auditor)),
     ("POST", "/api/v1/requests/{id}/identity", Api(Role::Agent)),
     ("GET", "/api/v1/requests/{id}/preview", Api(Role::Auditor)),
