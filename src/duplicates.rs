@@ -70,7 +70,10 @@ pub async fn link_if_duplicate(state: &AppState, req: &Request) -> Result<bool, 
     if let Some(email_ct) = &current.email_ct {
         let email = state
             .keys
-            .open_at(crate::crypto::Field::request("email_ct", &current.id), email_ct)
+            .open_at(
+                crate::crypto::Field::request("email_ct", &current.id),
+                email_ct,
+            )
             .map_err(|e| AppError::Internal(format!("request {}: {e}", current.reference)))?;
         let status_url = crate::intake::status_link(state, &mut changes, &current);
         crate::notify::queue(
@@ -87,7 +90,10 @@ pub async fn link_if_duplicate(state: &AppState, req: &Request) -> Result<bool, 
             }),
         );
     }
-    let note = format!("linked to {}, an earlier open request of the same kind for the same person; not processed twice", first.reference);
+    let note = format!(
+        "linked to {}, an earlier open request of the same kind for the same person; not processed twice",
+        first.reference
+    );
     record(
         state,
         &Actor::system(),
@@ -119,11 +125,7 @@ pub async fn guard(state: &AppState, req: &Request, act: &StaffAction) -> Result
 }
 
 /// Staff take the link away: the request is worked like any other.
-pub async fn unlink(
-    state: &AppState,
-    actor: &Actor,
-    reference: &str,
-) -> Result<Request, AppError> {
+pub async fn unlink(state: &AppState, actor: &Actor, reference: &str) -> Result<Request, AppError> {
     let current = workflow::load(state, reference).await?;
     let Some((_, first)) = state.store.link_of(&current.id).await? else {
         return Err(AppError::Conflict {
@@ -146,11 +148,7 @@ pub async fn unlink(
 
 /// Staff merge a linked request into the one it repeats: it closes as denied with the
 /// reason `duplicate` (the subject is told, and answered under the first reference).
-pub async fn merge(
-    state: &AppState,
-    actor: &Actor,
-    reference: &str,
-) -> Result<Request, AppError> {
+pub async fn merge(state: &AppState, actor: &Actor, reference: &str) -> Result<Request, AppError> {
     let current = workflow::load(state, reference).await?;
     let Some((_, first)) = state.store.link_of(&current.id).await? else {
         return Err(AppError::Conflict {

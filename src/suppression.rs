@@ -60,7 +60,10 @@ pub fn parse_scope(
             None
         }
         Some(_) if kind != Kind::Objection => {
-            errors.push(FieldError::new("scope", "only an objection carries a scope"));
+            errors.push(FieldError::new(
+                "scope",
+                "only an objection carries a scope",
+            ));
             None
         }
         Some(s) => match ObjectionScope::parse(s, processing) {
@@ -181,8 +184,9 @@ pub async fn on_completed(state: &AppState, req: &Request) -> Result<(), AppErro
         .keys
         .open_at(Field::request("email_ct", &req.id), email_ct)
         .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))?;
-    let email = SubjectEmail::parse(&email)
-        .map_err(|e| AppError::Internal(format!("request {}: stored address: {e}", req.reference)))?;
+    let email = SubjectEmail::parse(&email).map_err(|e| {
+        AppError::Internal(format!("request {}: stored address: {e}", req.reference))
+    })?;
     let key = list_key(state).await?;
     let added = state
         .store
@@ -273,8 +277,10 @@ pub async fn check(
             let mut scopes: Vec<String> = entries.iter().map(|s| s.scope.clone()).collect();
             scopes.sort();
             scopes.dedup();
-            let mut processing: Vec<String> =
-                entries.iter().filter_map(|s| s.processing.clone()).collect();
+            let mut processing: Vec<String> = entries
+                .iter()
+                .filter_map(|s| s.processing.clone())
+                .collect();
             processing.sort();
             processing.dedup();
             result.suppressed.push(Suppressed {
@@ -327,7 +333,11 @@ pub async fn can_withdraw(state: &AppState, req: &Request) -> Result<bool, AppEr
         return Ok(false);
     }
     if req.status == Status::Completed {
-        return Ok(!state.store.suppressions_of_request(&req.id).await?.is_empty());
+        return Ok(!state
+            .store
+            .suppressions_of_request(&req.id)
+            .await?
+            .is_empty());
     }
     Ok(!req.status.is_final())
 }

@@ -64,11 +64,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/verify/{token}", Link("verify")),
     ("GET", "/status/{token}", Link("status")),
     ("POST", "/status/{token}/link", Link("status")),
-    (
-        "POST",
-        "/status/{token}/withdraw-objection",
-        Link("status"),
-    ),
+    ("POST", "/status/{token}/withdraw-objection", Link("status")),
     ("GET", "/download/{token}", Link("download")),
     ("GET", "/tasks/{token}", Link("task")),
     ("POST", "/tasks/{token}", Link("task")),

@@ -101,7 +101,11 @@ async fn verify(app: &TestApp, sink: &SmtpSink, email: &str, nth: usize) -> Stri
 }
 
 async fn view(app: &TestApp, token: &str, reference: &str) -> Value {
-    let (s, v) = json(app.get(token, &format!("/api/v1/requests/{reference}")).await).await;
+    let (s, v) = json(
+        app.get(token, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     v
 }
@@ -215,8 +219,14 @@ async fn staff_entered_repeat_is_linked_and_can_be_unlinked(backend: Backend) {
     assert_eq!(second["duplicate_of"], first, "{second}");
     let second = second["reference"].as_str().unwrap().to_string();
     // Another kind, or another person: not linked.
-    assert_eq!(create("bob@example.com", "access").await["duplicate_of"], Value::Null);
-    assert_eq!(create("cy@example.com", "erasure").await["duplicate_of"], Value::Null);
+    assert_eq!(
+        create("bob@example.com", "access").await["duplicate_of"],
+        Value::Null
+    );
+    assert_eq!(
+        create("cy@example.com", "erasure").await["duplicate_of"],
+        Value::Null
+    );
 
     // Unlinked, it is worked on its own.
     let (s, v) = json(

@@ -56,9 +56,11 @@ fn link(app: &TestApp, mail: &smtp::ReceivedMail, prefix: &str) -> String {
 async fn mail_to(sink: &SmtpSink, to: &str, needle: &str) -> smtp::ReceivedMail {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        if let Some(m) = sink.messages().into_iter().find(|m| {
-            m.to.iter().any(|t| t == to) && smtp::decoded_text(&m.data).contains(needle)
-        }) {
+        if let Some(m) = sink
+            .messages()
+            .into_iter()
+            .find(|m| m.to.iter().any(|t| t == to) && smtp::decoded_text(&m.data).contains(needle))
+        {
             return m;
         }
         assert!(
@@ -71,8 +73,12 @@ async fn mail_to(sink: &SmtpSink, to: &str, needle: &str) -> smtp::ReceivedMail 
 
 async fn check(app: &TestApp, token: &str, emails: &[&str]) -> Value {
     let (s, v) = json(
-        app.post_json(token, "/api/v1/suppressions/check", &json!({ "emails": emails }))
-            .await,
+        app.post_json(
+            token,
+            "/api/v1/suppressions/check",
+            &json!({ "emails": emails }),
+        )
+        .await,
     )
     .await;
     assert_eq!(s, 200, "{v}");
@@ -96,9 +102,18 @@ async fn marketing_objection_is_absolute_then_suppressed_then_withdrawn(backend:
 
     // Scopes are checked on intake and on staff entry.
     for (body, field) in [
-        (json!({"kind": "objection", "email": "x@example.com", "scope": "spam"}), "scope"),
-        (json!({"kind": "objection", "email": "x@example.com", "scope": "processing"}), "processing"),
-        (json!({"kind": "access", "email": "x@example.com", "scope": "marketing"}), "scope"),
+        (
+            json!({"kind": "objection", "email": "x@example.com", "scope": "spam"}),
+            "scope",
+        ),
+        (
+            json!({"kind": "objection", "email": "x@example.com", "scope": "processing"}),
+            "processing",
+        ),
+        (
+            json!({"kind": "access", "email": "x@example.com", "scope": "marketing"}),
+            "scope",
+        ),
     ] {
         let v = problem(intake(&app, body).await, 422).await;
         assert_eq!(v["errors"][0]["field"], field, "{v}");
@@ -135,14 +150,22 @@ async fn marketing_objection_is_absolute_then_suppressed_then_withdrawn(backend:
         ("hold", json!({"reason": "waiting"})),
     ] {
         let v = problem(
-            app.post_json(&agent, &format!("/api/v1/requests/{staff_ref}/{action}"), &body)
-                .await,
+            app.post_json(
+                &agent,
+                &format!("/api/v1/requests/{staff_ref}/{action}"),
+                &body,
+            )
+            .await,
             409,
         )
         .await;
         assert!(v["detail"].as_str().unwrap().contains("21(3)"), "{v}");
     }
-    let (_, v) = json(app.get(&agent, &format!("/api/v1/requests/{staff_ref}")).await).await;
+    let (_, v) = json(
+        app.get(&agent, &format!("/api/v1/requests/{staff_ref}"))
+            .await,
+    )
+    .await;
     assert_eq!(v["status"], "open");
     // A profiling objection may be held (only marketing is absolute).
     let (s, v) = json(
@@ -277,13 +300,16 @@ async fn erasure_adds_and_the_entry_outlives_the_personal_data(backend: Backend)
     assert_eq!(v["suppressed"][0]["scopes"], json!(["erasure"]), "{v}");
 
     // Years later the request's identity is wiped; the entry stays.
-    app.clock
-        .set(common::t("2031-01-01T00:00:00Z"));
+    app.clock.set(common::t("2031-01-01T00:00:00Z"));
     let report = rightsdesk::retention::own::purge(&app.state, "test")
         .await
         .unwrap();
     assert!(report.requests_wiped >= 1, "{report:?}");
-    let (_, v) = json(app.get(&agent, &format!("/api/v1/requests/{reference}")).await).await;
+    let (_, v) = json(
+        app.get(&agent, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
     assert_eq!(v["subject"]["email"], Value::Null, "{v}");
     let v = check(&app, &agent, &["BOB@example.com"]).await;
     assert_eq!(v["suppressed"][0]["scopes"], json!(["erasure"]), "{v}");
@@ -327,8 +353,12 @@ async fn check_limits(backend: Backend) {
         .map(|i| format!("someone.{i}@example.com"))
         .collect();
     let (s, v) = json(
-        app.post_json(&agent, "/api/v1/suppressions/check", &json!({ "emails": many }))
-            .await,
+        app.post_json(
+            &agent,
+            "/api/v1/suppressions/check",
+            &json!({ "emails": many }),
+        )
+        .await,
     )
     .await;
     assert_eq!(s, 200, "{v}");
@@ -336,8 +366,12 @@ async fn check_limits(backend: Backend) {
     // One more is refused by name.
     let too_many: Vec<String> = (0..10_001).map(|i| format!("s.{i}@example.com")).collect();
     let v = problem(
-        app.post_json(&agent, "/api/v1/suppressions/check", &json!({ "emails": too_many }))
-            .await,
+        app.post_json(
+            &agent,
+            "/api/v1/suppressions/check",
+            &json!({ "emails": too_many }),
+        )
+        .await,
         422,
     )
     .await;
@@ -370,8 +404,12 @@ async fn check_limits(backend: Backend) {
     assert!(answer.contains("application/problem+json"), "{answer}");
     // Not JSON / missing field: problem+json too.
     let v = problem(
-        app.post_json(&agent, "/api/v1/suppressions/check", &json!({ "addresses": [] }))
-            .await,
+        app.post_json(
+            &agent,
+            "/api/v1/suppressions/check",
+            &json!({ "addresses": [] }),
+        )
+        .await,
         422,
     )
     .await;

@@ -60,7 +60,10 @@ impl ObjectionScope {
             "profiling" => Self::Profiling,
             "processing" => Self::Processing(None),
             other => Self::Processing(Some(
-                other.strip_prefix("processing:").unwrap_or(other).to_string(),
+                other
+                    .strip_prefix("processing:")
+                    .unwrap_or(other)
+                    .to_string(),
             )),
         }
     }
@@ -113,10 +116,7 @@ mod tests {
 
     #[test]
     fn refusals_name_the_field() {
-        assert_eq!(
-            ObjectionScope::parse("spam", None).unwrap_err().0,
-            "scope"
-        );
+        assert_eq!(ObjectionScope::parse("spam", None).unwrap_err().0, "scope");
         assert_eq!(
             ObjectionScope::parse("processing", Some("  ")).unwrap_err(),
             ("processing", ScopeError::ProcessingMissing)

@@ -207,7 +207,9 @@ fn done_message(action: &str) -> Option<&'static str> {
         "corrections" => "The corrections were saved.",
         "rerun" => "The request is being run again.",
         "unlink" => "The request is no longer linked; it is worked on its own.",
-        "merge" => "The request was merged into the one it repeats and closed as a duplicate; the subject was told.",
+        "merge" => {
+            "The request was merged into the one it repeats and closed as a duplicate; the subject was told."
+        }
         "lift" => "The subject was told, and the restriction is being lifted on every connector.",
         "note" => "The note was added to the history (staff only; the subject does not see it).",
         "export-link" => {
