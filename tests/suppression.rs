@@ -416,7 +416,68 @@ async fn check_limits(backend: Backend) {
     assert!(v["errors"].to_string().contains("addresses"), "{v}");
 }
 
+async fn public_form_carries_the_scope(backend: Backend) {
+    let Some((app, sink, _dir)) = app(backend).await else {
+        return;
+    };
+    let form = app.client.get(app.url("/")).send().await.unwrap();
+    let html = form.text().await.unwrap();
+    assert!(html.contains("name=\"scope\""), "{html}");
+    assert!(html.contains("name=\"processing\""), "{html}");
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .post(app.url("/requests"))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // "Another use" without naming it: the form again, saying what is missing.
+    let (s, page) = post(vec![
+        ("kind", "objection"),
+        ("email", "ada@example.com"),
+        ("scope", "processing"),
+        ("processing", ""),
+    ])
+    .await;
+    assert_eq!(s, 422, "{page}");
+    assert!(page.contains("Name the processing"), "{page}");
+    let (s, page) = post(vec![
+        ("kind", "objection"),
+        ("email", "ada@example.com"),
+        ("scope", "processing"),
+        ("processing", "Lead scoring"),
+    ])
+    .await;
+    assert_eq!(s, 202, "{page}");
+    // Confirmed, the request carries the processing named.
+    let verify = mail_to(&sink, "ada@example.com", "/verify/").await;
+    let resp = app
+        .client
+        .post(link(&app, &verify, "/verify/"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success() || resp.status().is_redirection());
+    let agent = app.token(Role::Agent).await;
+    let (_, v) = json(app.get(&agent, "/api/v1/requests?kind=objection").await).await;
+    let reference = v["items"][0]["reference"].as_str().unwrap().to_string();
+    let (_, v) = json(
+        app.get(&agent, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
+    assert_eq!(v["scope"], "processing:Lead scoring", "{v}");
+    assert_eq!(v["status"], "open", "only marketing starts by itself: {v}");
+}
+
 backend_fn_tests!(
+    public_form_carries_the_scope,
     marketing_objection_is_absolute_then_suppressed_then_withdrawn,
     erasure_adds_and_the_entry_outlives_the_personal_data,
     check_limits,
