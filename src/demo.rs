@@ -777,6 +777,7 @@ async fn seed(state: &AppState, real_now: DateTime<Utc>) -> Result<Vec<String>, 
         &held,
         StaffAction::Hold {
             reason: "Waiting for the account owner to confirm the workspace transfer".into(),
+            code: crate::domain::request::HoldReason::AwaitingSubject,
         },
     )
     .await?;

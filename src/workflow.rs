@@ -223,6 +223,7 @@ pub fn new_request(
         created_at: now,
         updated_at: now,
         residence: s.residence.clone(),
+        hold_reason: None,
     }
 }
 
@@ -334,6 +335,8 @@ pub enum StaffAction {
     },
     Hold {
         reason: String,
+        /// Why, as a code: only `awaiting_subject` may pause the clock.
+        code: crate::domain::request::HoldReason,
     },
     Resume,
     Complete {
@@ -471,7 +474,9 @@ pub async fn act(
             note = Some(format!("due date {due} -> {new_due}: {reason}"));
             detail["due_date"] = new_due.to_string().into();
         }
-        StaffAction::Hold { reason } => {
+        StaffAction::Hold { reason, code } => {
+            next.hold_reason = Some(*code);
+            detail["hold_reason"] = code.as_str().into();
             let reason = clean_text(reason);
             if reason.is_empty() {
                 return Err(AppError::field(
@@ -484,8 +489,13 @@ pub async fn act(
             note = Some(reason);
         }
         StaffAction::Resume => {
-            // Under a regime whose clock a hold may not pause, the due date stays.
-            let pauses = state.config.regime_rules(current.regime).hold_pauses;
+            // Under a regime whose clock a hold may not pause, or for a hold whose reason
+            // is not waiting for the subject, the due date stays.
+            let regime_pauses = state.config.regime_rules(current.regime).hold_pauses;
+            let reason = current
+                .hold_reason
+                .unwrap_or(crate::domain::request::HoldReason::Other);
+            let pauses = regime_pauses && reason.may_pause();
             if let (true, Some(due), Some(held_at)) =
                 (pauses, current.due_date, current.hold_started_at)
             {
@@ -500,12 +510,17 @@ pub async fn act(
                 ));
                 detail["due_date"] = moved.to_string().into();
             } else if let (false, Some(due)) = (pauses, current.due_date) {
-                note = Some(format!(
-                    "the {} clock does not pause on hold; due date stays {due}",
-                    current.regime
-                ));
+                note = Some(if regime_pauses {
+                    format!("a hold for {reason} does not pause the clock; due date stays {due}")
+                } else {
+                    format!(
+                        "the {} clock does not pause on hold; due date stays {due}",
+                        current.regime
+                    )
+                });
             }
             next.held_from = None;
+            next.hold_reason = None;
             next.hold_started_at = None;
         }
         StaffAction::Assign { assignee } => {
@@ -639,7 +654,7 @@ fn tell_subject(
                 .unwrap_or_default()
                 .into();
         }
-        StaffAction::Hold { reason } => ctx["reason"] = clean_text(reason).into(),
+        StaffAction::Hold { reason, .. } => ctx["reason"] = clean_text(reason).into(),
         StaffAction::Deny { reason, .. } => {
             ctx["reason_label"] = crate::notify::deny_reason_label(*reason).into();
             ctx["note"] = req.deny_note.clone().into();

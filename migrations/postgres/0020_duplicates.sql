@@ -9,3 +9,7 @@ CREATE TABLE request_links (
 CREATE INDEX request_links_first ON request_links (first_id);
 -- The duplicate search: same person and kind, open statuses.
 CREATE INDEX requests_email_kind ON requests (email_index, kind, status);
+
+-- Why a request is on hold (issue 20 item 5): only `awaiting_subject` may pause the clock,
+-- and only where the regime lets a hold pause it.
+ALTER TABLE requests ADD COLUMN hold_reason TEXT;

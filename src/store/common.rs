@@ -8,7 +8,7 @@ pub(crate) const REQUEST_COLUMNS: &str = "id, reference, kind, status, held_from
     email_ct, email_index, name_ct, details_ct, corrections_ct, scope, verification_note_ct, \
     received_at, verified_at, clock_started_on, due_date, original_due_date, extended, \
     extension_reason, deny_reason, deny_note, completed_at, closed_at, assignee, version, \
-    created_at, updated_at, residence";
+    created_at, updated_at, residence, hold_reason";
 
 /// `REQUEST_COLUMNS` qualified by a table alias, for joins.
 pub(crate) fn request_columns_of(alias: &str) -> String {
@@ -64,6 +64,7 @@ macro_rules! bind_request {
             .bind($r.created_at)
             .bind($r.updated_at)
             .bind(&$r.residence)
+            .bind($r.hold_reason.map(|h| h.as_str()))
     };
 }
 
@@ -327,7 +328,7 @@ macro_rules! store_impl {
                 let mut tx = self.begin_write().await?;
                 let sql = format!(
                     "INSERT INTO requests ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
+                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)",
                     $crate::store::common::REQUEST_COLUMNS
                 );
                 bind_request!(sqlx::query(sqlx::AssertSqlSafe(sql)), req)
@@ -356,7 +357,7 @@ macro_rules! store_impl {
                      scope = $10, verification_note_ct = $11, verified_at = $12, clock_started_on = $13, \
                      due_date = $14, original_due_date = $15, extended = $16, extension_reason = $17, \
                      deny_reason = $18, deny_note = $19, completed_at = $20, closed_at = $21, assignee = $22, \
-                     version = $23, updated_at = $24 \
+                     version = $23, updated_at = $24, hold_reason = $26 \
                      WHERE id = $1 AND version = $25",
                 )
                 .bind(&req.id)
@@ -384,6 +385,7 @@ macro_rules! store_impl {
                 .bind(req.version)
                 .bind(req.updated_at)
                 .bind(expected_version)
+                .bind(req.hold_reason.map(|h| h.as_str()))
                 .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() != 1 {

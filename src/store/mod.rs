@@ -71,6 +71,8 @@ pub struct Request {
     pub updated_at: DateTime<Utc>,
     /// The subject's residence as given (ISO 3166-1 alpha-2 or ISO 3166-2), if any.
     pub residence: Option<String>,
+    /// Why the request is on hold, while it is (issue 20 item 5).
+    pub hold_reason: Option<crate::domain::request::HoldReason>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -106,6 +108,7 @@ struct RequestRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     residence: Option<String>,
+    hold_reason: Option<String>,
 }
 
 fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
@@ -127,6 +130,7 @@ impl TryFrom<RequestRow> for Request {
             source: parse("source", &r.source)?,
             regime: parse("regime", &r.regime)?,
             deny_reason: parse_opt("deny reason", r.deny_reason)?,
+            hold_reason: parse_opt("hold reason", r.hold_reason)?,
             id: r.id,
             reference: r.reference,
             hold_started_at: r.hold_started_at,

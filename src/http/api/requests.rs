@@ -61,6 +61,8 @@ pub struct RequestDetail {
     pub overdue: bool,
     pub held_from: Option<Status>,
     pub hold_started_at: Option<DateTime<Utc>>,
+    /// Why the request is on hold, while it is.
+    pub hold_reason: Option<crate::domain::request::HoldReason>,
     pub subject: Subject,
     pub details: Option<String>,
     pub corrections: Option<Vec<Correction>>,
@@ -176,6 +178,7 @@ fn detail(
         extension_reason: r.extension_reason,
         held_from: r.held_from,
         hold_started_at: r.hold_started_at,
+        hold_reason: r.hold_reason,
         scope: r.scope,
         deny_reason: r.deny_reason,
         deny_note: r.deny_note,
@@ -526,7 +529,12 @@ pub struct ExtendBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldBody {
+    /// Told to the subject.
     pub reason: String,
+    /// `awaiting_subject` (information needed to identify the subject or clarify the
+    /// request: pauses the clock where the regime allows), `awaiting_third_party` or
+    /// `other` (default; never pauses it).
+    pub reason_code: Option<crate::domain::request::HoldReason>,
 }
 
 macro_rules! action_handler {
@@ -610,9 +618,14 @@ action_handler!(
 action_handler!(
     hold,
     "/requests/{id}/hold",
-    "Put on hold (stops the clock).",
+    "Put on hold. Only `reason_code = awaiting_subject` stops the clock, and only under a regime whose holds may (GDPR, UK GDPR, LGPD; not CCPA or days:N).",
     HoldBody,
-    |b| required(b).map(|b| StaffAction::Hold { reason: b.reason })
+    |b| required(b).map(|b| StaffAction::Hold {
+        reason: b.reason,
+        code: b
+            .reason_code
+            .unwrap_or(crate::domain::request::HoldReason::Other)
+    })
 );
 action_handler!(
     resume,

@@ -230,6 +230,7 @@ async fn detail_page(
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let req = workflow::load(state, reference).await?;
+    let clock_pauses = state.config.regime_rules(req.regime).hold_pauses;
     let mut can = allowed(req.status, req.held_from, req.extended);
     // A marketing objection is never refused or held (GDPR art. 21(3)).
     if crate::suppression::is_absolute(&req) {
@@ -269,6 +270,7 @@ async fn detail_page(
             &s.0,
             json!({
                 "r": view, "status_label": status_label, "can": can, "agent": agent,
+                "clock_pauses": clock_pauses,
                 "flash": flash, "error": error,
                 // `duplicate` is what merging a linked request records.
                 "deny_reasons": options(
@@ -329,6 +331,14 @@ fn staff_action(action: &str, f: &Fields) -> Result<StaffAction, AppError> {
         "resume" => StaffAction::Resume,
         "hold" => StaffAction::Hold {
             reason: f.text("reason").unwrap_or_default(),
+            code: match f.text("reason_code") {
+                Some(c) => c
+                    .parse()
+                    .map_err(|e: crate::domain::request::UnknownValue| {
+                        AppError::field("reason_code", e.to_string())
+                    })?,
+                None => crate::domain::request::HoldReason::Other,
+            },
         },
         "extend" => StaffAction::Extend {
             reason: f.text("reason").unwrap_or_default(),
