@@ -654,7 +654,12 @@ fn tell_subject(
                 .unwrap_or_default()
                 .into();
         }
-        StaffAction::Hold { reason, .. } => ctx["reason"] = clean_text(reason).into(),
+        StaffAction::Hold { reason, code } => {
+            ctx["reason"] = clean_text(reason).into();
+            // Tell the subject the truth about their deadline.
+            ctx["clock_paused"] =
+                (code.may_pause() && state.config.regime_rules(req.regime).hold_pauses).into();
+        }
         StaffAction::Deny { reason, .. } => {
             ctx["reason_label"] = crate::notify::deny_reason_label(*reason).into();
             ctx["note"] = req.deny_note.clone().into();

@@ -86,6 +86,28 @@ async fn only_awaiting_subject_pauses_and_only_where_the_law_lets_it(app: TestAp
             assert!(note.contains("3 whole day(s) on hold"), "{note}");
         }
     }
+    // The on-hold emails tell each subject the truth about their deadline.
+    let outbox = app.state.config.data_dir.join("outbox");
+    let texts = || -> Vec<String> {
+        std::fs::read_dir(&outbox)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|f| common::smtp::decoded_text(&std::fs::read_to_string(f.path()).unwrap()))
+            .filter(|t| t.contains("on hold"))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while texts().len() < 8 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let texts = texts();
+    assert_eq!(texts.len(), 8);
+    assert_eq!(texts.iter().filter(|t| t.contains("is paused")).count(), 3);
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("keeps running")).count(),
+        5
+    );
     // An unknown reason code is refused by name.
     let (_, created) = json(
         app.post_json(
