@@ -54,7 +54,7 @@ async fn story_back_dated_request_through_hold_extend_complete(app: TestApp) {
         app.post_json(
             &agent,
             &path("hold"),
-            &json!({"reason": "waiting for the subject to clarify"}),
+            &json!({"reason": "waiting for the subject to clarify", "reason_code": "awaiting_subject"}),
         )
         .await,
     )

@@ -68,6 +68,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/verify/{token}", Link("verify")),
     ("GET", "/status/{token}", Link("status")),
     ("POST", "/status/{token}/link", Link("status")),
+    ("POST", "/status/{token}/withdraw-objection", Link("status")),
     ("GET", "/download/{token}", Link("download")),
     ("GET", "/tasks/{token}", Link("task")),
     ("POST", "/tasks/{token}", Link("task")),
@@ -91,6 +92,8 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/requests/{id}/rerun", Api(Role::Agent)),
     ("PUT", "/api/v1/requests/{id}/corrections", Api(Role::Agent)),
     ("POST", "/api/v1/requests/{id}/notes", Api(Role::Agent)),
+    ("POST", "/api/v1/requests/{id}/unlink", Api(Role::Agent)),
+    ("POST", "/api/v1/requests/{id}/merge", Api(Role::Agent)),
     ("GET", "/api/v1/requests/{id}/identity", Api(Role::Auditor)),
     ("POST", "/api/v1/requests/{id}/identity", Api(Role::Agent)),
     ("GET", "/api/v1/requests/{id}/preview", Api(Role::Auditor)),
@@ -143,6 +146,11 @@ const RULES: &[(&str, &str, Rule)] = &[
         "/drp/v1/data-rights-request/{request_id}",
         DrpAgent,
     ),
+    // The suppression list: agents check addresses (a lookup of people, not an audit
+    // read, so not auditors); the whole list and its key are an admin's.
+    ("POST", "/api/v1/suppressions/check", Api(Role::Agent)),
+    ("GET", "/api/v1/suppressions/export", Api(Role::Admin)),
+    ("GET", "/api/v1/suppressions/key", Api(Role::Admin)),
     // staff portal
     ("GET", "/portal/login", SignIn),
     ("POST", "/portal/login", SignIn),

@@ -194,8 +194,12 @@ async fn hold_silences_reminders_and_extension_moves_them(backend: Backend) {
     let path = |a: &str| format!("/api/v1/requests/{reference}/{a}");
     assert_eq!(
         json(
-            app.post_json(&agent, &path("hold"), &json!({"reason": "waiting for ID"}))
-                .await
+            app.post_json(
+                &agent,
+                &path("hold"),
+                &json!({"reason": "waiting for ID", "reason_code": "awaiting_subject"})
+            )
+            .await
         )
         .await
         .0,
@@ -558,7 +562,7 @@ async fn us_state_regimes_through_the_staff_api(backend: Backend) {
             app.post_json(
                 &agent,
                 &path(r, "hold"),
-                &json!({"reason": "waiting for ID"}),
+                &json!({"reason": "waiting for ID", "reason_code": "awaiting_subject"}),
             )
             .await,
         )

@@ -1202,3 +1202,85 @@ async fn corrections_are_edited_and_run_again_postgres() {
         corrections_are_edited_and_run_again(common::Backend::Postgres).await;
     }
 }
+
+/// Issue 20: the case page offers neither refusal nor hold for a marketing objection,
+/// shows a duplicate's link without Start, and merges it into the first request.
+async fn marketing_objection_and_duplicate_on_the_case_page(backend: common::Backend) {
+    let Some(app) = common::spawn_app(backend).await else {
+        return;
+    };
+    let token = app.token(Role::Agent).await;
+    let create = |body: serde_json::Value| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let (s, v) = common::json(app.post_json(&token, "/api/v1/requests", &body).await).await;
+            assert_eq!(s, 201, "{v}");
+            v["reference"].as_str().unwrap().to_string()
+        }
+    };
+    let marketing = create(json!({ "kind": "objection", "email": "ada@example.com",
+        "scope": "marketing", "verification_note": "by phone" }))
+    .await;
+    let profiling = create(json!({ "kind": "objection", "email": "bob@example.com",
+        "scope": "profiling", "verification_note": "by phone" }))
+    .await;
+    let first = create(json!({ "kind": "access", "email": "cy@example.com",
+        "verification_note": "by phone" }))
+    .await;
+    let second = create(json!({ "kind": "access", "email": "CY@example.com",
+        "verification_note": "by phone" }))
+    .await;
+
+    let mut b = agent(&app, Role::Agent).await;
+    let page = b.get(&format!("/portal/requests/{marketing}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"action-start\""), "{}", page.body);
+    assert!(!page.body.contains("id=\"action-deny\""), "{}", page.body);
+    assert!(!page.body.contains("id=\"action-hold\""), "{}", page.body);
+    // Only marketing is absolute: a profiling objection can be refused or held.
+    let page = b.get(&format!("/portal/requests/{profiling}")).await;
+    assert!(page.body.contains("id=\"action-deny\""), "{}", page.body);
+    assert!(page.body.contains("id=\"action-hold\""), "{}", page.body);
+    // A forged post is refused too.
+    let r = b
+        .post(
+            &format!("/portal/requests/{marketing}/deny"),
+            &[("csrf", &page.csrf()), ("reason", "excessive")],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+
+    let page = b.get(&format!("/portal/requests/{first}")).await;
+    assert!(page.body.contains("id=\"duplicates\""), "{}", page.body);
+    assert!(page.body.contains(&second), "{}", page.body);
+    let page = b.get(&format!("/portal/requests/{second}")).await;
+    assert!(page.body.contains("id=\"duplicate-of\""), "{}", page.body);
+    assert!(!page.body.contains("id=\"action-start\""), "{}", page.body);
+    assert!(page.body.contains("id=\"action-unlink\""), "{}", page.body);
+    let r = b
+        .post(
+            &format!("/portal/requests/{second}/merge"),
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get(r.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("closed as a duplicate"), "{}", page.body);
+    let (_, v) = common::json(app.get(&token, &format!("/api/v1/requests/{second}")).await).await;
+    assert_eq!(v["status"], "denied");
+    assert_eq!(v["deny_reason"], "duplicate");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marketing_objection_and_duplicate_on_the_case_page_sqlite() {
+    marketing_objection_and_duplicate_on_the_case_page(common::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marketing_objection_and_duplicate_on_the_case_page_postgres() {
+    if common::postgres_url().is_some() {
+        marketing_objection_and_duplicate_on_the_case_page(common::Backend::Postgres).await;
+    }
+}

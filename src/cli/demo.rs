@@ -559,7 +559,7 @@ fn submission(kind: Kind, p: &Person, details: &str) -> Result<workflow::Submiss
         Some(p.name),
         Some(details),
         None,
-        None,
+        (None, None),
         &mut errors,
     )
     .ok_or_else(|| format!("demo request does not validate: {errors:?}"))
@@ -781,6 +781,7 @@ async fn seed(state: &AppState, real_now: DateTime<Utc>) -> Result<Vec<String>, 
         &held,
         StaffAction::Hold {
             reason: "Waiting for the account owner to confirm the workspace transfer".into(),
+            code: crate::domain::request::HoldReason::AwaitingSubject,
         },
     )
     .await?;

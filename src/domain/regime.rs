@@ -298,8 +298,9 @@ impl Regime {
                 extension: Some(Period::days(45)),
                 extension_notice_before_due: true,
                 acknowledge: Some(Period::business_days(10)),
-                // Kept from earlier releases; see docs/regimes.md before relying on it.
-                hold_pauses: true,
+                // § 7021(b): the 45 days run "regardless of time required to verify"
+                // (issue 20 item 5; earlier releases paused it).
+                hold_pauses: false,
                 appeal: None,
                 appeal_extension: None,
                 opt_out: Some(Period::business_days(15)),
@@ -368,7 +369,8 @@ impl Regime {
                 extension: None,
                 extension_notice_before_due: false,
                 acknowledge: None,
-                hold_pauses: true,
+                // The company's own promise: no statute lets a hold stop it.
+                hold_pauses: false,
                 appeal: None,
                 appeal_extension: None,
                 opt_out: None,
@@ -795,7 +797,7 @@ mod tests {
                 OptOut(d(2026, 1, 30), Some(d(2026, 2, 20))),
                 Appeal(d(2026, 12, 7), None),
                 AppealExt(d(2026, 12, 7), None),
-                HoldPauses(true),
+                HoldPauses(false),
                 Authority(Some("cppa.ca.gov")),
             ],
         );
@@ -948,7 +950,7 @@ mod tests {
                 Appeal(d(2026, 11, 1), None),
                 OptOut(d(2026, 11, 1), None),
                 Ack(d(2026, 11, 1), None),
-                HoldPauses(true),
+                HoldPauses(false),
                 Authority(None),
             ],
         );

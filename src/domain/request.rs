@@ -83,8 +83,28 @@ text_enum!(
         LegalExemption => "legal_exemption",
         OutsideJurisdiction => "outside_jurisdiction",
         Other => "other",
+        // Merged into an earlier open request of the same kind for the same person.
+        Duplicate => "duplicate",
     }
 );
+
+text_enum!(
+    /// Why a request is on hold. Only `awaiting_subject` (information needed to identify
+    /// the subject or clarify the request) may pause the clock, and only where the
+    /// regime lets a hold pause it (`RegimeRules::hold_pauses`).
+    HoldReason {
+        AwaitingSubject => "awaiting_subject",
+        AwaitingThirdParty => "awaiting_third_party",
+        Other => "other",
+    }
+);
+
+impl HoldReason {
+    /// Whether a hold for this reason stops the clock under a regime whose holds may.
+    pub fn may_pause(self) -> bool {
+        self == HoldReason::AwaitingSubject
+    }
+}
 
 text_enum!(
     /// Who entered the request.

@@ -25,6 +25,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "manual_task",
     "restriction_lifted",
     "account_locked",
+    "duplicate",
 ];
 
 /// The files of one template, in the order `BUILTIN` holds them.
@@ -57,6 +58,7 @@ const BUILTIN: &[(&str, [&str; 3])] = builtin!(
     "manual_task",
     "restriction_lifted",
     "account_locked",
+    "duplicate",
 );
 
 /// One email, rendered and ready to send.
@@ -265,6 +267,11 @@ mod tests {
                 ],
             }),
             "expired" => json!({ "kind_label": "erasure" }),
+            "duplicate" => json!({
+                "kind_label": "a copy of your personal data",
+                "first_reference": "DSR-4HJK-2PQR",
+                "status_url": "https://privacy.example.com/status/c3RhdHVzdG9rZW4",
+            }),
             "restriction_lifted" => json!({
                 "reason": "The accuracy of your address was checked and confirmed.",
                 "complaint_authority": "your local data protection authority",

@@ -27,6 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/verify/{token}", get(confirm_page).post(confirm))
         .route("/status/{token}", get(status))
         .route("/status/{token}/link", axum::routing::post(email_link))
+        .route(
+            "/status/{token}/withdraw-objection",
+            axum::routing::post(withdraw_objection),
+        )
         .route("/download/{token}", get(download))
         .route("/static/site.css", get(stylesheet))
 }
@@ -66,6 +70,12 @@ struct FormValues {
     /// Where the subject lives (`DE`, `US-VA`); optional.
     #[serde(default)]
     residence: String,
+    /// For an objection: `marketing`, `profiling` or `processing`.
+    #[serde(default)]
+    scope: String,
+    /// For an objection to a named processing: its name.
+    #[serde(default)]
+    processing: String,
 }
 
 /// The extra field of `[verification]` with `account_field`: its label and the kinds
@@ -193,6 +203,11 @@ async fn submit(
             details: Some(values.details.clone()),
             corrections,
             residence: Some(values.residence.clone()),
+            scope: (kind == Kind::Objection)
+                .then(|| values.scope.clone())
+                .filter(|s| !s.is_empty()),
+            processing: (kind == Kind::Objection && values.scope == "processing")
+                .then(|| values.processing.clone()),
         })
     });
     if let Ok(kind) = values.kind.parse::<Kind>()
@@ -358,6 +373,9 @@ fn history_text(action: &str) -> &'static str {
             "We lifted the restriction of processing; we wrote to you first with the reason."
         }
         "expire" => "The request expired because the email address was not confirmed.",
+        "objection_withdrawn" => {
+            "You withdrew your objection; we took you off our suppression list."
+        }
         _ => "Your request was updated.",
     }
 }
@@ -405,10 +423,16 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
         .filter(|e| e.action != "note")
         .map(|e| json!({ "date": date(e.at), "text": history_text(&e.action) }))
         .collect();
+    let withdraw_objection = match crate::services::suppression::can_withdraw(&state, &req).await {
+        Ok(w) => w.then(|| token.clone()),
+        Err(e) => return error_page(&state, e, &FormValues::default()),
+    };
     page(
         StatusCode::OK,
         "status.html",
         json!({
+            "withdraw_objection": withdraw_objection,
+            "objection_completed": req.status == crate::domain::request::Status::Completed,
             "organisation": state.config.organisation,
             "reference": req.reference,
             "kind_label": kind_label(req.kind),
@@ -455,6 +479,38 @@ async fn email_link(
             }
             resp
         }
+        Err(e) => error_page(&state, e, &FormValues::default()),
+    }
+}
+
+/// "Withdraw my objection": an open objection is withdrawn; a completed one leaves the
+/// suppression list.
+async fn withdraw_objection(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    Path(token): Path<String>,
+) -> Response {
+    use crate::services::suppression::Withdrawal;
+    match crate::services::suppression::withdraw_objection(&state, &client, &token).await {
+        Ok(Withdrawal::Lifted) => message(
+            &state,
+            StatusCode::OK,
+            "Objection withdrawn",
+            "We have taken your address off our suppression list. We may again use your data for the purpose you had objected to; you can object again at any time.",
+        ),
+        Ok(Withdrawal::RequestWithdrawn) => message(
+            &state,
+            StatusCode::OK,
+            "Objection withdrawn",
+            "We have stopped working on your objection. You can object again at any time.",
+        ),
+        Ok(Withdrawal::Nothing) => message(
+            &state,
+            StatusCode::OK,
+            "Nothing to withdraw",
+            "This request has no objection in force that could be withdrawn.",
+        ),
+        Err(AppError::Gone) => gone(&state),
         Err(e) => error_page(&state, e, &FormValues::default()),
     }
 }

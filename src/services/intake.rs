@@ -23,6 +23,10 @@ pub struct IntakeInput {
     pub corrections: Option<Vec<Correction>>,
     /// ISO 3166-1 alpha-2 (`DE`) or ISO 3166-2 (`US-VA`); empty means not given.
     pub residence: Option<String>,
+    /// For an objection: `marketing`, `profiling` or `processing` (then `processing`
+    /// names it).
+    pub scope: Option<String>,
+    pub processing: Option<String>,
 }
 
 /// Parse and validate; every problem named by its field.
@@ -34,7 +38,7 @@ pub fn parse(input: IntakeInput) -> Result<Submission, AppError> {
         input.name.as_deref(),
         input.details.as_deref(),
         input.corrections,
-        None,
+        (input.scope.as_deref(), input.processing.as_deref()),
         &mut errors,
     );
     let residence = match input.residence.as_deref().map(str::trim) {
@@ -518,7 +522,11 @@ pub async fn verify(
 
     // Kinds that need more than the link fan out only once the identity is confirmed.
     let confirmed = crate::services::verification::after_verify(state, &next).await?;
-    if confirmed && state.config.workflow.auto_start.contains(&next.kind) {
+    // A repeat of the same person's open request is linked, not processed twice.
+    if crate::services::duplicates::link_if_duplicate(state, &next).await? {
+        return workflow::load(state, &next.reference).await;
+    }
+    if confirmed && crate::services::suppression::auto_starts(state, &next) {
         return workflow::act(state, &Actor::system(), &next.reference, StaffAction::Start).await;
     }
     Ok(next)

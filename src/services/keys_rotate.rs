@@ -136,6 +136,17 @@ const TABLES: &[Spec] = &[
         indexes: &[],
         bound: true,
     },
+    // The suppression list's own key: re-sealed, never changed, so the list's hashes
+    // (whose addresses are gone) stay valid across a rotation.
+    Spec {
+        table: RotatedTable {
+            name: "suppression_keys",
+            key: &[("id", false)],
+            columns: &["key_ct"],
+        },
+        indexes: &[],
+        bound: true,
+    },
 ];
 
 /// Whether the values of `table` are bound to table, column and row (`Keys::seal_at`).

@@ -9,6 +9,7 @@
 
 pub mod deadlines;
 pub mod drp;
+pub mod duplicates;
 pub mod export;
 pub mod fanout;
 pub mod hashing;
@@ -18,6 +19,7 @@ pub mod notify;
 pub mod outcomes;
 pub mod retention;
 pub mod staff;
+pub mod suppression;
 pub mod task_results;
 pub mod tasks;
 pub mod verification;

@@ -44,6 +44,9 @@ pub fn deny_reason_label(reason: crate::domain::request::DenyReason) -> &'static
             "the data protection law you relied on does not apply to this processing"
         }
         D::Other => "of the reason explained below",
+        D::Duplicate => {
+            "it repeats a request of yours that we are already working on; we answer you there"
+        }
     }
 }
 

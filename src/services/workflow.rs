@@ -63,7 +63,7 @@ pub fn parse_submission(
     name: Option<&str>,
     details: Option<&str>,
     corrections: Option<Vec<Correction>>,
-    scope: Option<&str>,
+    (scope, processing): (Option<&str>, Option<&str>),
     errors: &mut Vec<FieldError>,
 ) -> Option<Submission> {
     let email = match SubjectEmail::parse(email) {
@@ -87,16 +87,7 @@ pub fn parse_submission(
     if let Some(cs) = &corrections {
         check_corrections(kind, cs, errors);
     }
-    let scope = scope.map(clean_line).filter(|s| !s.is_empty());
-    if scope.is_some() && kind != Kind::Objection {
-        errors.push(FieldError::new(
-            "scope",
-            "only an objection carries a scope",
-        ));
-    }
-    if scope.as_ref().is_some_and(|s| s.chars().count() > 100) {
-        errors.push(FieldError::new("scope", "must be at most 100 characters"));
-    }
+    let scope = crate::services::suppression::parse_scope(kind, scope, processing, errors);
     Some(Submission {
         kind,
         email: email?,
@@ -233,6 +224,7 @@ pub fn new_request(
         created_at: now,
         updated_at: now,
         residence: s.residence.clone(),
+        hold_reason: None,
     }
 }
 
@@ -321,6 +313,11 @@ pub async fn create_staff_request(
     );
     let req = insert_new(state, req, event, actor, "request.create", &changes).await?;
     state.queue.wake();
+    let req = if crate::services::duplicates::link_if_duplicate(state, &req).await? {
+        load(state, &req.reference).await?
+    } else {
+        req
+    };
     tracing::info!(reference = %req.reference, kind = %req.kind, "staff request created");
     Ok(req)
 }
@@ -339,6 +336,8 @@ pub enum StaffAction {
     },
     Hold {
         reason: String,
+        /// Why, as a code: only `awaiting_subject` may pause the clock.
+        code: crate::domain::request::HoldReason,
     },
     Resume,
     Complete {
@@ -405,6 +404,8 @@ pub async fn act(
     act: StaffAction,
 ) -> Result<Request, AppError> {
     let current = load(state, reference_text).await?;
+    crate::services::suppression::guard(&current, &act)?;
+    crate::services::duplicates::guard(state, &current, &act).await?;
     if matches!(act, StaffAction::Start) {
         crate::services::verification::gate_start(state, &current).await?;
     }
@@ -474,7 +475,9 @@ pub async fn act(
             note = Some(format!("due date {due} -> {new_due}: {reason}"));
             detail["due_date"] = new_due.to_string().into();
         }
-        StaffAction::Hold { reason } => {
+        StaffAction::Hold { reason, code } => {
+            next.hold_reason = Some(*code);
+            detail["hold_reason"] = code.as_str().into();
             let reason = clean_text(reason);
             if reason.is_empty() {
                 return Err(AppError::field(
@@ -487,8 +490,13 @@ pub async fn act(
             note = Some(reason);
         }
         StaffAction::Resume => {
-            // Under a regime whose clock a hold may not pause, the due date stays.
-            let pauses = state.config.regime_rules(current.regime).hold_pauses;
+            // Under a regime whose clock a hold may not pause, or for a hold whose reason
+            // is not waiting for the subject, the due date stays.
+            let regime_pauses = state.config.regime_rules(current.regime).hold_pauses;
+            let reason = current
+                .hold_reason
+                .unwrap_or(crate::domain::request::HoldReason::Other);
+            let pauses = regime_pauses && reason.may_pause();
             if let (true, Some(due), Some(held_at)) =
                 (pauses, current.due_date, current.hold_started_at)
             {
@@ -503,12 +511,17 @@ pub async fn act(
                 ));
                 detail["due_date"] = moved.to_string().into();
             } else if let (false, Some(due)) = (pauses, current.due_date) {
-                note = Some(format!(
-                    "the {} clock does not pause on hold; due date stays {due}",
-                    current.regime
-                ));
+                note = Some(if regime_pauses {
+                    format!("a hold for {reason} does not pause the clock; due date stays {due}")
+                } else {
+                    format!(
+                        "the {} clock does not pause on hold; due date stays {due}",
+                        current.regime
+                    )
+                });
             }
             next.held_from = None;
+            next.hold_reason = None;
             next.hold_started_at = None;
         }
         StaffAction::Assign { assignee } => {
@@ -558,6 +571,11 @@ pub async fn act(
         crate::services::fanout::Planned::default()
     };
     let tasks = planned.tasks;
+    // Before the completion is stored: a list entry without its completion errs on the
+    // side of the subject; a completion without its entry would not.
+    if action == Action::Complete {
+        crate::services::suppression::on_completed(state, &next).await?;
+    }
     state
         .store
         .update_request(&next, current.version, Some(&event), Some(&a), &changes)
@@ -638,7 +656,12 @@ fn tell_subject(
                 .unwrap_or_default()
                 .into();
         }
-        StaffAction::Hold { reason } => ctx["reason"] = clean_text(reason).into(),
+        StaffAction::Hold { reason, code } => {
+            ctx["reason"] = clean_text(reason).into();
+            // Tell the subject the truth about their deadline.
+            ctx["clock_paused"] =
+                (code.may_pause() && state.config.regime_rules(req.regime).hold_pauses).into();
+        }
         StaffAction::Deny { reason, .. } => {
             ctx["reason_label"] = crate::services::notify::deny_reason_label(*reason).into();
             ctx["note"] = req.deny_note.clone().into();
@@ -1120,7 +1143,7 @@ pub async fn tasks_progressed(state: &AppState, reference: &str) -> Result<(), A
         let interrupted = req.status == Status::Review
             && !tasks.is_empty()
             && all_ok
-            && state.config.workflow.auto_complete.contains(&req.kind);
+            && crate::services::suppression::auto_completes(state, &req);
         if req.status == Status::Review && !interrupted {
             return Ok(());
         }
@@ -1138,7 +1161,7 @@ pub async fn tasks_progressed(state: &AppState, reference: &str) -> Result<(), A
         };
         match finished {
             Ok(next) => {
-                if all_ok && state.config.workflow.auto_complete.contains(&next.kind) {
+                if all_ok && crate::services::suppression::auto_completes(state, &next) {
                     // Access and portability: the package is built before completing,
                     // so the completion email carries its link. Without a package the
                     // request stays in review for staff.

@@ -28,6 +28,8 @@ pub mod outbox;
 #[macro_use]
 pub mod staff;
 #[macro_use]
+pub mod suppression;
+#[macro_use]
 pub mod audit;
 #[macro_use]
 pub mod jobs;
@@ -35,6 +37,8 @@ pub mod jobs;
 pub mod tasks;
 #[macro_use]
 pub mod ledger;
+#[macro_use]
+pub mod links;
 #[macro_use]
 pub mod drp;
 #[macro_use]
@@ -54,11 +58,13 @@ pub use exports::ExportStore;
 pub use intake::IntakeStore;
 pub use jobs::JobStore;
 pub use ledger::LedgerStore;
+pub use links::{LinkStore, RequestLink};
 pub use outbox::OutboxStore;
 pub use requests::RequestStore;
 pub use retention::RetentionStore;
 pub use rotation::RotationStore;
 pub use staff::StaffStore;
+pub use suppression::{SUPPRESSION_BATCH, Suppression, SuppressionStore};
 pub use tasks::TaskStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +122,8 @@ pub struct Request {
     pub updated_at: DateTime<Utc>,
     /// The subject's residence as given (ISO 3166-1 alpha-2 or ISO 3166-2), if any.
     pub residence: Option<String>,
+    /// Why the request is on hold, while it is (issue 20 item 5).
+    pub hold_reason: Option<crate::domain::request::HoldReason>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -151,6 +159,7 @@ struct RequestRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     residence: Option<String>,
+    hold_reason: Option<String>,
 }
 
 fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
@@ -172,6 +181,7 @@ impl TryFrom<RequestRow> for Request {
             source: parse("source", &r.source)?,
             regime: parse("regime", &r.regime)?,
             deny_reason: parse_opt("deny reason", r.deny_reason)?,
+            hold_reason: parse_opt("hold reason", r.hold_reason)?,
             id: r.id,
             reference: r.reference,
             hold_started_at: r.hold_started_at,
@@ -621,6 +631,8 @@ pub trait Store:
     + RetentionStore
     + RotationStore
     + DrpStore
+    + SuppressionStore
+    + LinkStore
     + Send
     + Sync
     + 'static

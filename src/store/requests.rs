@@ -98,7 +98,7 @@ macro_rules! requests_queries {
                 let mut tx = self.begin_write().await?;
                 let sql = format!(
                     "INSERT INTO requests ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
+                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)",
                     $crate::store::common::REQUEST_COLUMNS
                 );
                 bind_request!(sqlx::query(sqlx::AssertSqlSafe(sql)), req)
@@ -127,7 +127,7 @@ macro_rules! requests_queries {
                      scope = $10, verification_note_ct = $11, verified_at = $12, clock_started_on = $13, \
                      due_date = $14, original_due_date = $15, extended = $16, extension_reason = $17, \
                      deny_reason = $18, deny_note = $19, completed_at = $20, closed_at = $21, assignee = $22, \
-                     version = $23, updated_at = $24 \
+                     version = $23, updated_at = $24, hold_reason = $26 \
                      WHERE id = $1 AND version = $25",
                 )
                 .bind(&req.id)
@@ -155,6 +155,7 @@ macro_rules! requests_queries {
                 .bind(req.version)
                 .bind(req.updated_at)
                 .bind(expected_version)
+                .bind(req.hold_reason.map(|h| h.as_str()))
                 .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() != 1 {

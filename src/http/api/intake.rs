@@ -30,6 +30,13 @@ pub struct IntakeBody {
     /// Where the subject lives: ISO 3166-1 alpha-2 (`DE`) or, for the US, ISO 3166-2
     /// (`US-VA`). Chooses the request's regime through `[deadlines.jurisdictions]`.
     pub residence: Option<String>,
+    /// Only for an objection: what it objects to. `marketing` (direct marketing: never
+    /// refused, completed as soon as every connector confirms), `profiling`, or
+    /// `processing` with the processing named in `processing`.
+    #[schema(example = "marketing")]
+    pub scope: Option<String>,
+    /// With `scope = "processing"`: the processing objected to (at most 200 characters).
+    pub processing: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,6 +65,8 @@ pub async fn submit(
         details: body.details,
         corrections: body.corrections,
         residence: body.residence,
+        scope: body.scope,
+        processing: body.processing,
     })?;
     crate::services::verification::check_field(&state, body.kind, body.account_value.as_deref())?;
     let answer = intake::submit_answer(&state, &client, submission).await?;

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod reports;
 pub mod requests;
 pub mod retention;
+pub mod suppressions;
 pub mod tokens;
 
 #[derive(OpenApi)]
@@ -34,6 +35,7 @@ pub mod tokens;
         (name = "connectors", description = "Product data stores declared in the data map"),
         (name = "reports", description = "Deadline performance"),
         (name = "retention", description = "Retention purges of product data, and legal holds"),
+        (name = "suppressions", description = "The suppression list: completed objections and erasures, as keyed hashes"),
         (name = "meta", description = "This document")
     )
 )]
@@ -70,6 +72,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::rerun))
         .routes(routes!(requests::edit_corrections))
         .routes(routes!(requests::note))
+        .routes(routes!(requests::unlink))
+        .routes(routes!(requests::merge))
         .routes(routes!(identity::get_check, identity::confirm))
         .routes(routes!(exports::list, exports::rebuild))
         .routes(routes!(exports::reissue))
@@ -93,7 +97,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::http::drp::agents))
         .routes(routes!(crate::http::drp::suspend))
         .routes(routes!(crate::http::drp::reinstate))
-        .routes(routes!(openapi_json));
+        .routes(routes!(suppressions::export))
+        .routes(routes!(suppressions::key))
+        .routes(routes!(openapi_json))
+        // A check carries up to 10,000 addresses: more than the usual body limit.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(suppressions::check))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    suppressions::CHECK_BODY_LIMIT,
+                )),
+        );
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 

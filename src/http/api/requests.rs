@@ -61,6 +61,8 @@ pub struct RequestDetail {
     pub overdue: bool,
     pub held_from: Option<Status>,
     pub hold_started_at: Option<DateTime<Utc>>,
+    /// Why the request is on hold, while it is.
+    pub hold_reason: Option<crate::domain::request::HoldReason>,
     pub subject: Subject,
     pub details: Option<String>,
     pub corrections: Option<Vec<Correction>>,
@@ -74,6 +76,11 @@ pub struct RequestDetail {
     pub deny_note: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
     pub assignee: Option<String>,
+    /// The earlier open request of the same person and kind this one repeats (its
+    /// reference), while linked: it is not processed; `unlink` or `merge` it.
+    pub duplicate_of: Option<String>,
+    /// Later requests linked to this one as its duplicates.
+    pub duplicates: Vec<String>,
     pub events: Vec<Event>,
     /// Emails about this request (never the address): delivery state and errors.
     pub emails: Vec<EmailSummary>,
@@ -171,11 +178,14 @@ fn detail(
         extension_reason: r.extension_reason,
         held_from: r.held_from,
         hold_started_at: r.hold_started_at,
+        hold_reason: r.hold_reason,
         scope: r.scope,
         deny_reason: r.deny_reason,
         deny_note: r.deny_note,
         completed_at: r.completed_at,
         assignee: r.assignee,
+        duplicate_of: None,
+        duplicates: Vec::new(),
         events,
         emails,
         tasks,
@@ -226,7 +236,11 @@ pub async fn full_view(
         .into_iter()
         .map(TaskView::from)
         .collect();
-    detail(state, r, events, emails, tasks)
+    let links = crate::services::duplicates::links(state, &r).await?;
+    let mut view = detail(state, r, events, emails, tasks)?;
+    view.duplicate_of = links.duplicate_of;
+    view.duplicates = links.duplicates;
+    Ok(view)
 }
 
 /// A connector task as staff see it: status, evidence (counts only), error or reason.
@@ -375,8 +389,11 @@ pub struct CreateRequest {
     pub name: Option<String>,
     pub details: Option<String>,
     pub corrections: Option<Vec<Correction>>,
-    /// For objections: e.g. `marketing`.
+    /// Only for an objection: `marketing` (never refused or held), `profiling`, or
+    /// `processing` with the processing named in `processing`.
     pub scope: Option<String>,
+    /// With `scope = "processing"`: the processing objected to (at most 200 characters).
+    pub processing: Option<String>,
     /// When the request was received; may be in the past, not in the future. Default: now.
     pub received_at: Option<DateTime<Utc>>,
     /// When identity was verified; default: `received_at`.
@@ -416,7 +433,7 @@ pub fn staff_entry(state: &AppState, body: CreateRequest) -> Result<StaffEntry, 
         body.name.as_deref(),
         body.details.as_deref(),
         body.corrections,
-        body.scope.as_deref(),
+        (body.scope.as_deref(), body.processing.as_deref()),
         &mut errors,
     );
     let received_at = body.received_at.unwrap_or(now);
@@ -512,7 +529,12 @@ pub struct ExtendBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldBody {
+    /// Told to the subject.
     pub reason: String,
+    /// `awaiting_subject` (information needed to identify the subject or clarify the
+    /// request: pauses the clock where the regime allows), `awaiting_third_party` or
+    /// `other` (default; never pauses it).
+    pub reason_code: Option<crate::domain::request::HoldReason>,
 }
 
 macro_rules! action_handler {
@@ -596,9 +618,14 @@ action_handler!(
 action_handler!(
     hold,
     "/requests/{id}/hold",
-    "Put on hold (stops the clock).",
+    "Put on hold. Only `reason_code = awaiting_subject` stops the clock, and only under a regime whose holds may (GDPR, UK GDPR, LGPD; not CCPA or days:N).",
     HoldBody,
-    |b| required(b).map(|b| StaffAction::Hold { reason: b.reason })
+    |b| required(b).map(|b| StaffAction::Hold {
+        reason: b.reason,
+        code: b
+            .reason_code
+            .unwrap_or(crate::domain::request::HoldReason::Other)
+    })
 );
 action_handler!(
     resume,
@@ -712,5 +739,38 @@ pub async fn note(
         .ok_or_else(|| AppError::field("note", "write the note"))?;
     let actor = actor(&staff, &client);
     let req = workflow::add_note(&state, &actor, &id, &text).await?;
+    Ok(Json(full_view(&state, &actor, req, false).await?))
+}
+
+/// Take a linked request off the request it repeats: it is then worked on its own.
+#[utoipa::path(post, path = "/requests/{id}/unlink", tag = "requests",
+    params(("id" = String, Path, description = "The request's reference")),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestDetail), (status = 409, body = crate::error::Problem)))]
+pub async fn unlink(
+    State(state): State<AppState>,
+    AgentStaff(staff): AgentStaff,
+    client: ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Json<RequestDetail>, AppError> {
+    let actor = actor(&staff, &client);
+    let req = crate::services::duplicates::unlink(&state, &actor, &id).await?;
+    Ok(Json(full_view(&state, &actor, req, false).await?))
+}
+
+/// Merge a linked request into the request it repeats: it closes as denied with the
+/// reason `duplicate`, and the subject is told which reference answers them.
+#[utoipa::path(post, path = "/requests/{id}/merge", tag = "requests",
+    params(("id" = String, Path, description = "The request's reference")),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestDetail), (status = 409, body = crate::error::Problem)))]
+pub async fn merge(
+    State(state): State<AppState>,
+    AgentStaff(staff): AgentStaff,
+    client: ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Json<RequestDetail>, AppError> {
+    let actor = actor(&staff, &client);
+    let req = crate::services::duplicates::merge(&state, &actor, &id).await?;
     Ok(Json(full_view(&state, &actor, req, false).await?))
 }

@@ -208,6 +208,10 @@ fn done_message(action: &str) -> Option<&'static str> {
         "retry-task" => "The task was queued again.",
         "corrections" => "The corrections were saved.",
         "rerun" => "The request is being run again.",
+        "unlink" => "The request is no longer linked; it is worked on its own.",
+        "merge" => {
+            "The request was merged into the one it repeats and closed as a duplicate; the subject was told."
+        }
         "lift" => "The subject was told, and the restriction is being lifted on every connector.",
         "note" => "The note was added to the history (staff only; the subject does not see it).",
         "export-link" => {
@@ -228,7 +232,17 @@ async fn detail_page(
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let req = workflow::load(state, reference).await?;
-    let can = allowed(req.status, req.held_from, req.extended);
+    let clock_pauses = state.config.regime_rules(req.regime).hold_pauses;
+    let mut can = allowed(req.status, req.held_from, req.extended);
+    // A marketing objection is never refused or held (GDPR art. 21(3)).
+    if crate::services::suppression::is_absolute(&req) {
+        can["deny"] = false.into();
+        can["hold"] = false.into();
+    }
+    // A linked duplicate is not processed: unlink or merge it first.
+    if state.store.link_of(&req.id).await?.is_some() {
+        can["start"] = false.into();
+    }
     let exports =
         crate::http::api::exports::views(state, state.store.exports_for_request(&req.id).await?);
     let exportable = matches!(
@@ -259,8 +273,16 @@ async fn detail_page(
             &s.0,
             json!({
                 "r": view, "status_label": status_label, "can": can, "agent": agent,
+                "clock_pauses": clock_pauses,
                 "flash": flash, "error": error,
-                "deny_reasons": options(DenyReason::ALL),
+                // `duplicate` is what merging a linked request records.
+                "deny_reasons": options(
+                    &DenyReason::ALL
+                        .iter()
+                        .copied()
+                        .filter(|d| *d != DenyReason::Duplicate)
+                        .collect::<Vec<_>>(),
+                ),
                 "exports": exports, "exportable": exportable,
                 "identity": identity,
                 "drp": drp,
@@ -313,6 +335,14 @@ fn staff_action(action: &str, f: &Fields) -> Result<StaffAction, AppError> {
         "resume" => StaffAction::Resume,
         "hold" => StaffAction::Hold {
             reason: f.text("reason").unwrap_or_default(),
+            code: match f.text("reason_code") {
+                Some(c) => c
+                    .parse()
+                    .map_err(|e: crate::domain::request::UnknownValue| {
+                        AppError::field("reason_code", e.to_string())
+                    })?,
+                None => crate::domain::request::HoldReason::Other,
+            },
         },
         "extend" => StaffAction::Extend {
             reason: f.text("reason").unwrap_or_default(),
@@ -384,6 +414,12 @@ pub async fn action(
             None => Err(AppError::field("task_id", "choose a task")),
         },
         // Staff record how they verified the requester (issue 12).
+        "unlink" => crate::services::duplicates::unlink(&state, &who, &reference)
+            .await
+            .map(Some),
+        "merge" => crate::services::duplicates::merge(&state, &who, &reference)
+            .await
+            .map(Some),
         "identity" => match workflow::load(&state, &reference).await {
             Ok(req) => crate::services::verification::staff_confirm(
                 &state,
@@ -489,7 +525,7 @@ pub async fn create(
     }
     let values = json!({
         "kind": f.text("kind"), "email": f.text("email"), "name": f.text("name"),
-        "details": f.text("details"), "corrections": f.text("corrections"), "scope": f.text("scope"),
+        "details": f.text("details"), "corrections": f.text("corrections"), "scope": f.text("scope"), "processing": f.text("processing"),
         "received_on": f.text("received_on"), "verified_on": f.text("verified_on"),
         "verification_note": f.text("verification_note"),
     });
@@ -509,6 +545,7 @@ pub async fn create(
             details: f.text("details"),
             corrections,
             scope: f.text("scope"),
+            processing: f.text("processing"),
             received_at: day_start(&state, "received_on", f.text("received_on"))?,
             verified_at: day_start(&state, "verified_on", f.text("verified_on"))?,
             regime: None,

@@ -290,7 +290,7 @@ fn parse_exercise(state: &AppState, v: &Verified) -> Result<Exercise, DrpError> 
         name.as_deref(),
         None,
         None,
-        None,
+        (None, None),
         &mut errors,
     );
     let submission = match submission {
@@ -568,7 +568,9 @@ pub fn deny_reason(r: Option<DenyReason>) -> &'static str {
     match r {
         Some(DenyReason::InsufficientVerification) => "insuf_verification",
         Some(DenyReason::NoMatch) => "no_match",
-        Some(DenyReason::Excessive) => "too_many_requests",
+        // A repeat merged into the same person's open request: the spec's reason for a
+        // request the business already has.
+        Some(DenyReason::Excessive) | Some(DenyReason::Duplicate) => "too_many_requests",
         Some(DenyReason::OutsideJurisdiction) => "outside_jurisdiction",
         Some(DenyReason::LegalExemption) => "claim_not_covered",
         Some(DenyReason::ManifestlyUnfounded) | Some(DenyReason::Other) | None => "other",
