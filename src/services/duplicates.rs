@@ -7,9 +7,9 @@
 
 use serde_json::json;
 
+use crate::app::context::AppState;
 use crate::domain::request::DenyReason;
 use crate::error::AppError;
-use crate::http::AppState;
 use crate::services::workflow::{self, Actor, StaffAction};
 use crate::store::{Changes, Event, NewAudit, Request, RequestLink};
 

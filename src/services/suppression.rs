@@ -15,12 +15,13 @@ use serde_json::json;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
+use crate::app::context::AppState;
 use crate::crypto::Field;
+use crate::domain::client::ClientAddr;
 use crate::domain::identity::SubjectEmail;
 use crate::domain::objection::ObjectionScope;
 use crate::domain::request::{DenyReason, Kind, Status};
 use crate::error::{AppError, FieldError};
-use crate::http::{AppState, ClientAddr};
 use crate::secret::Secret;
 use crate::services::workflow::{Actor, StaffAction};
 use crate::store::{Event, NewAudit, Request, SUPPRESSION_BATCH, Suppression};

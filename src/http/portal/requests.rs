@@ -150,7 +150,15 @@ pub async fn queue(State(state): State<AppState>, s: Signed, RawQuery(raw): RawQ
     let result = async {
         let (q, values) = list_query(raw.as_deref())?;
         let list = search(&state, &q).await?;
-        let agents = crate::services::drp::service::agents_of(&state, &list.items).await?;
+        let agents = crate::services::drp::service::agents_of(
+            &state,
+            &list
+                .items
+                .iter()
+                .map(|r| r.reference.clone())
+                .collect::<Vec<_>>(),
+        )
+        .await?;
         let pages = (list.total + i64::from(list.per_page) - 1) / i64::from(list.per_page);
         // Keep the filters when paging.
         let mut keep = form_urlencoded::Serializer::new(String::new());

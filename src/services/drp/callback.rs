@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use crate::http::AppState;
+use crate::app::context::AppState;
 use crate::jobs::{JobError, JobHandler};
 use crate::services::drp::service;
 use crate::store::{Job, NewAudit};

@@ -5,11 +5,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::app::context::AppState;
 use crate::crypto::{Field, new_token, token_hash};
+use crate::domain::client::ClientAddr;
 use crate::domain::deadline::Regime;
 use crate::domain::request::{DenyReason, Kind, Status};
 use crate::error::AppError;
-use crate::http::{AppState, ClientAddr};
 use crate::services::drp::verify::{self, DrpError, Expect, Verified};
 use crate::services::workflow::{self, Actor, StaffAction, StaffEntry};
 use crate::store::drp::{DirectoryLoad, DrpAgent, DrpRequest};
@@ -716,16 +717,15 @@ pub fn callback_timeout() -> std::time::Duration {
     std::time::Duration::from_secs(10)
 }
 
-/// For the staff queue: reference -> agent id of the page's requests filed by an agent
-/// (one query for the page).
+/// For the staff queue: reference -> agent id of the page's requests (by reference) that
+/// an agent filed (one query for the page).
 pub async fn agents_of(
     state: &AppState,
-    items: &[crate::http::api::requests::RequestSummary],
+    references: &[String],
 ) -> Result<std::collections::BTreeMap<String, String>, AppError> {
-    let refs: Vec<String> = items.iter().map(|r| r.reference.clone()).collect();
     Ok(state
         .store
-        .drp_requests_of(&refs)
+        .drp_requests_of(references)
         .await?
         .into_iter()
         .map(|d| (d.request_ref, d.agent_id))
