@@ -8,6 +8,7 @@ mod common;
 use chrono::TimeDelta;
 use common::{TestApp, json, problem};
 use rightsdesk::domain::staff::Role;
+use rightsdesk::store::{JobStatus, PageRequest};
 use serde_json::{Value, json};
 
 /// A staff-entered request under `regime`, received at T0, held for three whole days
@@ -18,11 +19,12 @@ async fn held_three_days(
     regime: &str,
     code: Option<&str>,
 ) -> (Value, Value) {
+    let email = format!("{regime}-{code:?}@example.com").replace([':', '"', '(', ')'], "");
     let (s, created) = json(
         app.post_json(
             agent,
             "/api/v1/requests",
-            &json!({"kind": "access", "email": format!("{regime}-{code:?}@example.com").replace([':', '"', '(', ')'], ""),
+            &json!({"kind": "access", "email": email,
                     "regime": regime, "verification_note": "by phone"}),
         )
         .await,
@@ -41,6 +43,37 @@ async fn held_three_days(
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["hold_reason"], code.unwrap_or("other"), "{v}");
+    // Both emails (received, on hold) are sent and their jobs done before the clock jumps:
+    // a job still running when three days pass would see its lease expire and run twice.
+    let to = format!("To: {}", email.to_lowercase());
+    let outbox = app.state.config.data_dir.join("outbox");
+    let sent = || {
+        std::fs::read_dir(&outbox)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|f| std::fs::read_to_string(f.path()).is_ok_and(|raw| raw.contains(&to)))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let busy = || async {
+        let mut n = 0;
+        for status in [JobStatus::Queued, JobStatus::Running] {
+            n += app
+                .state
+                .store
+                .list_jobs(Some(status), PageRequest::default())
+                .await
+                .expect("jobs")
+                .items
+                .len();
+        }
+        n
+    };
+    while (sent() < 2 || busy().await > 0) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(sent(), 2, "received and on-hold emails for {to}");
     app.clock.advance(TimeDelta::hours(3 * 24 + 2));
     let (s, resumed) = json(
         app.post_empty(agent, &format!("/api/v1/requests/{reference}/resume"))
