@@ -265,7 +265,8 @@ async fn shutdown_releases_leases(backend: Backend) {
         .unwrap();
     wait_status(&app, &token, "running", 1).await;
     let store = app.state.store.clone();
-    app.stop().await;
+    // The stopped app keeps its database until `_stopped` is dropped.
+    let _stopped = app.stop().await;
     let queued = store
         .list_jobs(Some(JobStatus::Queued), PageRequest::default())
         .await
