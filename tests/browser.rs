@@ -465,3 +465,131 @@ async fn public_form_to_completion_in_the_portal() {
     )
     .await;
 }
+
+/// Issue 20 item 6: an erasure request received on `day`; its reference and due date.
+async fn request_received(app: &TestApp, email: &str, day: &str) -> (String, chrono::NaiveDate) {
+    let token = app.token(Role::Agent).await;
+    let (status, v) = common::json(
+        app.post_json(
+            &token,
+            "/api/v1/requests",
+            &json!({ "kind": "erasure", "email": email, "received_at": format!("{day}T12:00:00Z"),
+                     "verification_note": "Called back on the number on file" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    (
+        v["reference"].as_str().unwrap().to_string(),
+        v["due_date"].as_str().unwrap().parse().unwrap(),
+    )
+}
+
+/// The references in the queue table, sorted.
+async fn listed(c: &Client) -> Result<Vec<String>, String> {
+    find(c, "h1").await?;
+    let mut refs = Vec::new();
+    for a in c
+        .find_all(Locator::Css("table.queue a.ref"))
+        .await
+        .map_err(err)?
+    {
+        refs.push(a.text().await.map_err(err)?);
+    }
+    refs.sort();
+    Ok(refs)
+}
+
+async fn due_soon_and_paging(c: &Client, app: &TestApp) -> Outcome {
+    let today = app.state.clock.now().date_naive();
+    let window_end = today + chrono::Days::new(7);
+    let mut due_soon = Vec::new();
+    for (i, day) in ["2026-09-01", "2026-09-11", "2026-09-13", "2026-09-25"]
+        .iter()
+        .enumerate()
+    {
+        let (r, due) = request_received(app, &format!("s{i}@example.com"), day).await;
+        if due >= today && due <= window_end {
+            due_soon.push(r);
+        }
+    }
+    ensure(due_soon.len() == 2, "two requests due within the window")?;
+    let (_, pw) =
+        rightsdesk::http::portal::auth::create_user(&app.state, "agent@staff.example", Role::Agent)
+            .await
+            .map_err(err)?;
+    sign_in(c, app, "agent@staff.example", &pw, "/portal").await?;
+    click(c, "#due-soon-tile").await?;
+    at(c, "/portal/requests?due_within=7").await?;
+    due_soon.sort();
+    let shown = listed(c).await?;
+    ensure(
+        shown == due_soon,
+        &format!("the tile lists exactly {due_soon:?}, got {shown:?}"),
+    )?;
+
+    // 26 more due soon, assigned to Bea: two pages with the filters set in the form.
+    let token = app.token(Role::Agent).await;
+    let mut hers = Vec::new();
+    for i in 0..26 {
+        let (r, _) = request_received(app, &format!("p{i}@example.com"), "2026-09-13").await;
+        let (s, _) = common::json(
+            app.post_json(
+                &token,
+                &format!("/api/v1/requests/{r}/assign"),
+                &json!({"assignee": "bea@staff.example"}),
+            )
+            .await,
+        )
+        .await;
+        ensure(s == 200, "assigned")?;
+        hers.push(r);
+    }
+    hers.sort();
+    fill(c, "#assignee", "bea@staff.example").await?;
+    click(c, "#search").await?;
+    at(c, "/portal/requests?*").await?;
+    let first = listed(c).await?;
+    ensure(
+        first.len() == 25,
+        &format!("a full first page, got {}", first.len()),
+    )?;
+    click(c, "nav.pager a").await?;
+    at(
+        c,
+        "/portal/requests?status=open&assignee=bea%40staff.example&due_within=7&page=2",
+    )
+    .await?;
+    let url = c.current_url().await.map_err(err)?;
+    let query = url.query().unwrap_or("").to_string();
+    for kept in [
+        "due_within=7",
+        "assignee=bea%40staff.example",
+        "status=open",
+    ] {
+        ensure(query.contains(kept), &format!("{kept} kept in {query}"))?;
+    }
+    let mut both = first;
+    both.extend(listed(c).await?);
+    both.sort();
+    ensure(
+        both == hers,
+        &format!(
+            "both pages: exactly Bea's requests, got {} rows",
+            both.len()
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_soon_tile_and_paging_keep_their_filters() {
+    run(
+        "due_soon_tile_and_paging_keep_their_filters",
+        |c, app| async move {
+            let outcome = due_soon_and_paging(&c, &app).await;
+            (c, app, outcome)
+        },
+    )
+    .await;
+}

@@ -627,7 +627,7 @@ async fn agent_conformance(backend: Backend) {
             r.text().await.unwrap()
         }
     };
-    let queue = page("/portal/requests?per_page=100".into()).await;
+    let queue = page("/portal/requests?status=all".into()).await;
     assert_eq!(queue.matches("DRP agent AGENT_A").count(), 4, "{queue}");
     let case = page(format!("/portal/requests/{reference}")).await;
     assert!(

@@ -38,7 +38,7 @@ fn verify_mail(mailer: &Mailer, organisation: &str, verify_url: &str) -> Rendere
             &json!({
                 "reference": "DSR-7KQ2-M9XD",
                 "organisation": organisation,
-                "kind_label": "access",
+                "kind_label": "a copy of your personal data",
                 "verify_url": verify_url,
                 "expires_hours": 24,
             }),
@@ -82,7 +82,7 @@ async fn smtp_delivers_a_multipart_verify_mail() {
     );
     assert_eq!(
         header(&mail.data, "Subject").as_deref(),
-        Some("Please confirm your access request (DSR-7KQ2-M9XD)")
+        Some("Please confirm your request for a copy of your personal data (DSR-7KQ2-M9XD)")
     );
     assert!(header(&mail.data, "Message-ID").is_some_and(|id| id.ends_with("@example.com>")));
     assert!(header(&mail.data, "Date").is_some());

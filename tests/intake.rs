@@ -640,7 +640,11 @@ async fn file_outbox_is_the_embedded_default(backend: Backend) {
 }
 
 async fn staff_actions_email_the_subject(backend: Backend) {
-    let Some((app, sink)) = app_with_sink(backend, no_tune).await else {
+    let Some((app, sink)) = app_with_sink(backend, |c| {
+        c.processing.supervisory_authority = "the Autoriteit Persoonsgegevens (Netherlands)".into()
+    })
+    .await
+    else {
         return;
     };
     let r = submit_api(&app, json!({"kind": "erasure", "email": "fay@example.com"})).await;
@@ -678,7 +682,15 @@ async fn staff_actions_email_the_subject(backend: Backend) {
         "{text}"
     );
     assert!(text.contains("2027-01-09"), "new due date stated: {text}");
-    assert!(link(&app, &mails[3], "/status/").contains("/status/"));
+    let status_url = link(&app, &mails[3], "/status/");
+    let page = |url: String| {
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(
+        page(status_url.clone()).await.contains("We will answer by"),
+        "an open request states its due date"
+    );
 
     let (s, _) = json(
         app.post_json(
@@ -710,6 +722,21 @@ async fn staff_actions_email_the_subject(backend: Backend) {
     assert!(
         text.contains("supervisory authority"),
         "right to complain: {text}"
+    );
+    assert!(
+        text.contains("the Autoriteit Persoonsgegevens (Netherlands)"),
+        "the configured authority is named: {text}"
+    );
+    assert!(
+        !text.contains("where you live or work"),
+        "not the generic authority: {text}"
+    );
+    assert!(text.contains("judicial remedy"), "{text}");
+    let closed = page(status_url).await;
+    assert!(closed.contains("Refused"), "{closed}");
+    assert!(
+        !closed.contains("We will answer by"),
+        "a refused request is answered: {closed}"
     );
 
     let v = staff_view(&app, &reference).await;

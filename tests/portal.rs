@@ -1284,3 +1284,212 @@ async fn marketing_objection_and_duplicate_on_the_case_page_postgres() {
         marketing_objection_and_duplicate_on_the_case_page(common::Backend::Postgres).await;
     }
 }
+
+/// Issue 20 item 6: an erasure request received on `day` (its due date follows from the
+/// regime), returned with its due date as the API reports it.
+async fn request_received(app: &TestApp, token: &str, email: &str, day: &str) -> (String, String) {
+    let (status, v) = common::json(
+        app.post_json(
+            token,
+            "/api/v1/requests",
+            &json!({ "kind": "erasure", "email": email, "received_at": format!("{day}T12:00:00Z"),
+                     "verification_note": "Called back on the number on file" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    (
+        v["reference"].as_str().unwrap().to_string(),
+        v["due_date"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The references listed in a queue page's table.
+fn listed(body: &str) -> Vec<String> {
+    body.split("<a class=\"ref\" href=\"/portal/requests/")
+        .skip(1)
+        .filter_map(|s| s.split('"').next().map(str::to_string))
+        .collect()
+}
+
+/// The dashboard's "due within 7 days" tile lists exactly the open requests due in the
+/// window; the default queue shows open requests only; every filter survives paging;
+/// "Extend" is offered exactly where the API accepts it.
+async fn due_soon_open_queue_paging_and_offered_actions(backend: common::Backend) {
+    let Some(app) = common::spawn_app(backend).await else {
+        return;
+    };
+    let token = app.token(Role::Agent).await;
+    let today = app.state.clock.now().date_naive();
+    let window_end = today + chrono::Days::new(7);
+    let mut due_soon = Vec::new();
+    let mut others = Vec::new();
+    for (i, day) in [
+        "2026-09-01",
+        "2026-09-11",
+        "2026-09-13",
+        "2026-09-16",
+        "2026-09-25",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (r, due) = request_received(&app, &token, &format!("s{i}@example.com"), day).await;
+        let due: chrono::NaiveDate = due.parse().unwrap();
+        if due >= today && due <= window_end {
+            due_soon.push(r);
+        } else {
+            others.push(r);
+        }
+    }
+    assert!(
+        due_soon.len() >= 2 && others.len() >= 2,
+        "{due_soon:?} {others:?}"
+    );
+    // A request due in the window but answered already is not "due soon".
+    let (closed, _) = request_received(&app, &token, "closed@example.com", "2026-09-13").await;
+    for action in ["start", "complete"] {
+        let (s, v) = common::json(
+            app.post_empty(&token, &format!("/api/v1/requests/{closed}/{action}"))
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{action}: {v}");
+    }
+
+    let mut b = admin(&app).await;
+    let dash = b.get("/portal").await;
+    let tile = between(&dash.body, "id=\"due-soon-tile\"", "</a>").expect("due-soon tile");
+    assert!(
+        tile.contains(&format!(">{}</span> due within 7 days", due_soon.len())),
+        "{tile}"
+    );
+    let href = between(&dash.body, "<a class=\"tile warn\" href=\"", "\"").unwrap();
+    let page = b.get(&href).await;
+    assert_eq!(page.status, 200);
+    let mut shown = listed(&page.body);
+    shown.sort();
+    let mut expected = due_soon.clone();
+    expected.sort();
+    assert_eq!(
+        shown, expected,
+        "the tile lists exactly the requests due soon"
+    );
+
+    // The default queue: open requests only; "all statuses" brings the answered one back.
+    let queue = b.get("/portal/requests").await;
+    assert!(!listed(&queue.body).contains(&closed), "{}", queue.body);
+    assert!(listed(&queue.body).contains(&others[0]));
+    let all = b.get("/portal/requests?status=all").await;
+    assert!(listed(&all.body).contains(&closed));
+
+    // Paging: 27 requests assigned to Alice, due soon; one more, not hers.
+    let mut hers = Vec::new();
+    for i in 0..27 {
+        let (r, _) =
+            request_received(&app, &token, &format!("p{i}@example.com"), "2026-09-13").await;
+        let (s, _) = common::json(
+            app.post_json(
+                &token,
+                &format!("/api/v1/requests/{r}/assign"),
+                &json!({"assignee": "alice@staff.example"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        hers.push(r);
+    }
+    let first = b
+        .get("/portal/requests?status=open&kind=erasure&assignee=alice%40staff.example&due_within=7&q=DSR")
+        .await;
+    assert_eq!(first.status, 200);
+    assert!(first.body.contains("Page 1 of 2"), "{}", first.body);
+    let next = between(&first.body, "<span>Page 1 of 2</span>\n  <a href=\"", "\"")
+        .expect("next link")
+        .replace("&amp;", "&");
+    for kept in [
+        "status=open",
+        "kind=erasure",
+        "assignee=alice%40staff.example",
+        "due_within=7",
+        "q=DSR",
+        "page=2",
+    ] {
+        assert!(next.contains(kept), "{kept} kept in {next}");
+    }
+    let second = b.get(&next).await;
+    let mut paged = listed(&first.body);
+    paged.extend(listed(&second.body));
+    paged.sort();
+    hers.sort();
+    assert_eq!(paged, hers, "both pages together: exactly Alice's requests");
+    let prev = between(
+        &second.body,
+        "<nav class=\"pager\" aria-label=\"Pages\">\n  <a href=\"",
+        "\"",
+    )
+    .expect("previous link")
+    .replace("&amp;", "&");
+    assert!(
+        prev.contains("assignee=alice%40staff.example") && prev.contains("due_within=7"),
+        "{prev}"
+    );
+
+    // "Extend" is offered exactly where the API accepts it: an overdue request (notice
+    // is due before the due date where the regime requires it), one already extended,
+    // an answered one, a fresh one.
+    let (fresh, _) = request_received(&app, &token, "fresh@example.com", "2026-10-05").await;
+    let (twice, _) = request_received(&app, &token, "twice@example.com", "2026-10-05").await;
+    let (s, v) = common::json(
+        app.post_json(
+            &token,
+            &format!("/api/v1/requests/{twice}/extend"),
+            &json!({"reason": "Several systems"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let mut refused = 0;
+    for r in [&others[0], &twice, &closed, &fresh] {
+        let page = b.get(&format!("/portal/requests/{r}")).await;
+        let offered = page.body.contains("id=\"extend\"");
+        let (s, v) = common::json(
+            app.post_json(
+                &token,
+                &format!("/api/v1/requests/{r}/extend"),
+                &json!({"reason": "Several systems"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(offered, s == 200, "{r}: offered {offered}, API {s} {v}");
+        if s != 200 {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 2, "the test covers refusals");
+    // A bad filter is a readable page, not a crash.
+    let bad = b.get("/portal/requests?due_within=soon").await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("must be a whole number of days"),
+        "{}",
+        bad.body
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn due_soon_open_queue_paging_and_offered_actions_sqlite() {
+    due_soon_open_queue_paging_and_offered_actions(common::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn due_soon_open_queue_paging_and_offered_actions_postgres() {
+    if common::postgres_url().is_some() {
+        due_soon_open_queue_paging_and_offered_actions(common::Backend::Postgres).await;
+    }
+}

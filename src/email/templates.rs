@@ -229,12 +229,12 @@ mod tests {
         let mut ctx = json!({ "reference": "DSR-7KQ2-M9XD", "organisation": "Example Ltd" });
         let extra = match name {
             "verify" => json!({
-                "kind_label": "access",
+                "kind_label": "a copy of your personal data",
                 "verify_url": "https://privacy.example.com/verify/Zm9vYmFyYmF6cXV4",
                 "expires_hours": 24,
             }),
             "received" => json!({
-                "kind_label": "access",
+                "kind_label": "a copy of your personal data",
                 "due_date": "10 November 2026",
                 "status_url": "https://privacy.example.com/status/c3RhdHVzdG9rZW4",
             }),
@@ -254,7 +254,7 @@ mod tests {
                 "complaint_authority": "your local data protection authority",
             }),
             "completed" => json!({
-                "kind_label": "erasure",
+                "kind_label": "erasure of your personal data",
                 "status_url": "https://privacy.example.com/status/c3RhdHVzdG9rZW4",
                 "download_url": "https://privacy.example.com/download/ZG93bmxvYWQ",
                 "retained": [
@@ -266,7 +266,7 @@ mod tests {
                     { "system": "cache", "outcome": "not_done", "text": "not done: the operation did not complete in this system" },
                 ],
             }),
-            "expired" => json!({ "kind_label": "erasure" }),
+            "expired" => json!({ "kind_label": "erasure of your personal data" }),
             "duplicate" => json!({
                 "kind_label": "a copy of your personal data",
                 "first_reference": "DSR-4HJK-2PQR",
@@ -382,7 +382,10 @@ mod tests {
         obj.remove("retained");
         obj.remove("systems");
         let r = t.render("completed", &ctx).unwrap();
-        assert!(r.text.contains("We have completed your erasure request."));
+        assert!(
+            r.text
+                .contains("We have completed your request for erasure of your personal data.")
+        );
         assert!(
             !r.text.contains("\n\n\n"),
             "no empty paragraphs:\n{}",
@@ -445,7 +448,7 @@ mod tests {
         assert!(!r.subject.chars().any(char::is_control));
         assert_eq!(
             r.subject,
-            "Your access Bcc: x@y request was not confirmed (R X-Evil: 1)"
+            "Your request for access Bcc: x@y was not confirmed (R X-Evil: 1)"
         );
         assert_eq!(clean_subject("  a\u{2028}b \u{7f} c\r\n"), "a b c");
     }

@@ -438,7 +438,11 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             "kind_label": kind_label(req.kind),
             "status": req.status.plain_words(),
             "received": date(req.received_at),
-            "due_date": req.due_date.map(|d| d.format("%-d %B %Y").to_string()),
+            // A closed request is answered: no "We will answer by" any more.
+            "due_date": req
+                .due_date
+                .filter(|_| !req.status.is_final())
+                .map(|d| d.format("%-d %B %Y").to_string()),
             "history": history,
             "export": export,
             "systems": systems,

@@ -64,7 +64,7 @@ fn staff_mail(
     };
     let ctx = json!({
         "reference": req.reference,
-        "kind_label": kind_label(req.kind),
+        "kind_label": notify::staff_kind_label(req.kind),
         "due_date": due.to_string(),
         "headline": headline,
         "message": message,

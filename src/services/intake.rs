@@ -492,7 +492,7 @@ pub async fn verify(
         &state.config.email.privacy_team,
         json!({
             "reference": next.reference,
-            "kind_label": kind_label(next.kind),
+            "kind_label": notify::staff_kind_label(next.kind),
             "due_date": due.to_string(),
             "portal_url": notify::link(state, &format!("/portal/requests/{}", next.reference)),
         }),

@@ -16,6 +16,7 @@ pub mod hashing;
 pub mod intake;
 pub mod keys_rotate;
 pub mod notify;
+pub mod offers;
 pub mod outcomes;
 pub mod retention;
 pub mod staff;

@@ -11,7 +11,9 @@ use crate::store::{Changes, Job, NewJob, OutboxMessage, OutboxStatus};
 
 pub const SEND_EMAIL: &str = "email.send";
 
-/// How a kind is named to a person.
+/// How a kind is named to the subject: what they asked for. Every label reads after
+/// "your request for …" (emails) and "What you asked for: …" (status page), so a
+/// template never puts a possessive or an article in front of it.
 pub fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::Access => "a copy of your personal data",
@@ -19,13 +21,37 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::Erasure => "erasure of your personal data",
         Kind::Rectification => "correction of your personal data",
         Kind::Restriction => "restriction of the processing of your personal data",
-        Kind::Objection => "objection to the processing of your personal data",
+        Kind::Objection => "an end to the processing of your personal data (objection)",
     }
 }
 
-/// Who a subject may complain to (GDPR art. 77), named in refusals.
+/// How a kind is named to staff ("New erasure request …"): the short name, no "your".
+pub fn staff_kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Access => "access",
+        Kind::Portability => "portability",
+        Kind::Erasure => "erasure",
+        Kind::Rectification => "rectification",
+        Kind::Restriction => "restriction",
+        Kind::Objection => "objection",
+    }
+}
+
+/// Who a subject may complain to (GDPR art. 77) when `processing.supervisory_authority`
+/// is not configured.
 pub const COMPLAINT_AUTHORITY: &str =
     "the data protection supervisory authority where you live or work";
+
+/// Who a subject may complain to: the configured `processing.supervisory_authority`,
+/// else the generic wording.
+pub fn complaint_authority(config: &crate::config::Config) -> String {
+    let configured = config.processing.supervisory_authority.trim();
+    if configured.is_empty() {
+        COMPLAINT_AUTHORITY.to_owned()
+    } else {
+        configured.to_owned()
+    }
+}
 
 /// How a refusal reason is explained to the subject.
 pub fn deny_reason_label(reason: crate::domain::request::DenyReason) -> &'static str {
@@ -170,5 +196,172 @@ impl JobHandler for SendEmail {
             }
             Err(e) => Err(fail(e.message, e.permanent).await),
         }
+    }
+}
+
+#[cfg(test)]
+mod wording_tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::email::{TEMPLATE_NAMES, Templates};
+
+    /// The context the service gives template `name` for a request of `kind`, built with
+    /// the same label functions the call sites use.
+    fn context(name: &str, kind: Kind) -> Value {
+        let status_url = "https://privacy.example.com/status/c3RhdHVzdG9rZW4";
+        let mut ctx = json!({
+            "reference": "DSR-7KQ2-M9XD",
+            "organisation": "Example Ltd",
+            "kind_label": kind_label(kind),
+            "status_url": status_url,
+        });
+        let extra = match name {
+            "verify" => json!({
+                "verify_url": "https://privacy.example.com/verify/Zm9v",
+                "expires_hours": 24,
+            }),
+            "received" => json!({ "due_date": "2026-11-10" }),
+            "extended" => {
+                json!({ "reason": "We need to search several products.", "new_due_date": "2027-01-10" })
+            }
+            "on_hold" => json!({ "reason": "Which of your two accounts?", "clock_paused": true }),
+            "denied" => json!({
+                "reason_label": deny_reason_label(crate::domain::request::DenyReason::NoMatch),
+                "note": "",
+                "complaint_authority": "the Information Commissioner's Office (ico.org.uk)",
+            }),
+            "completed" => json!({
+                "download_url": null,
+                "retained": [{ "table": "invoices", "reason": "Tax law." }],
+                "systems": [{ "system": "shop", "outcome": "done", "text": "1 record deleted" }],
+            }),
+            "expired" => json!({}),
+            "staff_new_request" | "staff_deadline" => json!({
+                "kind_label": staff_kind_label(kind),
+                "due_date": "2026-11-10",
+                "headline": "Due in 3 days",
+                "message": "This request must be answered by its due date.",
+                "portal_url": "https://privacy.example.com/portal/requests/DSR-7KQ2-M9XD",
+            }),
+            "export_link" => json!({ "download_url": "https://privacy.example.com/download/ZG93" }),
+            "manual_task" => json!({
+                "connector": "crm-vendor",
+                "action": "erase the data you hold about this person",
+                "subject_email": "jane.doe@example.org",
+                "instructions": "",
+                "corrections": [],
+                "link": "https://privacy.example.com/tasks/dGFza3Rva2Vu",
+                "expires": "24 November 2026",
+            }),
+            "restriction_lifted" => json!({
+                "reason": "The accuracy of your address was confirmed.",
+                "complaint_authority": "the Information Commissioner's Office (ico.org.uk)",
+            }),
+            "account_locked" => json!({
+                "account": "carol@staff.example",
+                "locked_until": "2026-11-10 09:15 UTC",
+                "portal_url": "https://privacy.example.com/portal/login",
+            }),
+            "duplicate" => json!({ "first_reference": "DSR-4HJK-2PQR" }),
+            other => panic!("no context for {other}: add one"),
+        };
+        if let (Some(c), Value::Object(e)) = (ctx.as_object_mut(), extra) {
+            c.extend(e);
+        }
+        ctx
+    }
+
+    /// Words a person would not write twice in a row, and phrases that show a label put
+    /// in the wrong place ("your a copy …", "your your personal data …").
+    fn wording_faults(text: &str) -> Vec<String> {
+        let mut faults = Vec::new();
+        // Words are compared within one phrase: punctuation and line breaks end it.
+        for phrase in text.split(['(', ')', ',', '.', ':', ';', '"', '!', '?']) {
+            let words: Vec<String> = phrase.split_whitespace().map(str::to_lowercase).collect();
+            for pair in words.windows(2) {
+                if pair[0] == pair[1] && pair[0].chars().all(char::is_alphabetic) {
+                    faults.push(format!("doubled word {:?}", pair[0]));
+                }
+                if pair[0] == "your" && ["a", "an", "the", "my"].contains(&pair[1].as_str()) {
+                    faults.push(format!("\"your {}\"", pair[1]));
+                }
+            }
+        }
+        for empty in [
+            "()",
+            "( )",
+            "{{",
+            "}}",
+            "{%",
+            "undefined",
+            "none",
+            "null",
+            "<strong></strong>",
+            "\"\"",
+        ] {
+            if text.to_lowercase().contains(empty) {
+                faults.push(format!("empty placeholder {empty:?}"));
+            }
+        }
+        faults
+    }
+
+    /// What a reader sees of an HTML body: no style sheet, no tags.
+    fn visible_text(html: &str) -> String {
+        let body = html.split("</style>").last().unwrap_or(html);
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in body.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => {
+                    in_tag = false;
+                    out.push(' ');
+                }
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_email_reads_as_written_by_a_person_for_every_kind() {
+        let templates = Templates::new(None).unwrap();
+        for name in TEMPLATE_NAMES {
+            for kind in Kind::ALL {
+                let r = templates.render(name, &context(name, *kind)).unwrap();
+                let html = visible_text(&r.html);
+                for (part, text) in [("subject", &r.subject), ("text", &r.text), ("html", &html)] {
+                    let faults = wording_faults(text);
+                    assert!(
+                        faults.is_empty(),
+                        "{name}/{part} for {kind:?}: {faults:?}\n{text}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_fault_finder_finds_the_faults_once_seen() {
+        assert!(
+            !wording_faults("Please confirm your a copy of your personal data request").is_empty()
+        );
+        assert!(!wording_faults("your your personal data in a portable format request").is_empty());
+        assert!(!wording_faults("Request: () due").is_empty());
+        assert!(
+            wording_faults("Please confirm your request for a copy of your personal data")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_configured_authority() {
+        let mut config = crate::config::Config::default();
+        assert_eq!(complaint_authority(&config), COMPLAINT_AUTHORITY);
+        config.processing.supervisory_authority = "Autoriteit Persoonsgegevens".into();
+        assert_eq!(complaint_authority(&config), "Autoriteit Persoonsgegevens");
     }
 }

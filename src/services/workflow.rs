@@ -665,7 +665,8 @@ fn tell_subject(
         StaffAction::Deny { reason, .. } => {
             ctx["reason_label"] = crate::services::notify::deny_reason_label(*reason).into();
             ctx["note"] = req.deny_note.clone().into();
-            ctx["complaint_authority"] = crate::services::notify::COMPLAINT_AUTHORITY.into();
+            ctx["complaint_authority"] =
+                crate::services::notify::complaint_authority(&state.config).into();
         }
         StaffAction::Complete { download_url, .. } => {
             ctx["kind_label"] = crate::services::notify::kind_label(req.kind).into();
@@ -1001,7 +1002,7 @@ pub async fn lift_restriction(
         serde_json::json!({
             "reference": current.reference,
             "reason": reason,
-            "complaint_authority": crate::services::notify::COMPLAINT_AUTHORITY,
+            "complaint_authority": crate::services::notify::complaint_authority(&state.config),
             "status_url": status_url,
         }),
     );

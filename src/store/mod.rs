@@ -339,6 +339,12 @@ pub struct RequestFilter {
     /// Only requests assigned to this staff member (their email address).
     pub assignee: Option<String>,
     pub page: PageRequest,
+    // ---- portal truths ----
+    /// Only requests that are not final (open, in progress, in review, on hold, or
+    /// awaiting verification).
+    pub open_only: bool,
+    /// Only requests that are not final and due between these days (both included).
+    pub due_between: Option<(NaiveDate, NaiveDate)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]

@@ -207,6 +207,17 @@ macro_rules! requests_queries {
                     if let Some(d) = f.overdue_before {
                         qb.push(open).push(" AND due_date < ").push_bind(d);
                     }
+                    // ---- portal truths ----
+                    if f.open_only {
+                        qb.push(open);
+                    }
+                    if let Some((from, to)) = f.due_between {
+                        qb.push(open)
+                            .push(" AND due_date >= ")
+                            .push_bind(from)
+                            .push(" AND due_date <= ")
+                            .push_bind(to);
+                    }
                     if let Some(d) = f.not_overdue_on {
                         qb.push(" AND (due_date IS NULL OR due_date >= ")
                             .push_bind(d)

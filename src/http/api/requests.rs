@@ -311,6 +311,11 @@ pub struct ListQuery {
     pub assignee: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
+    /// Only requests not yet closed that are due within this many days from today
+    /// (today included; overdue ones excluded), as the dashboard's "due soon" counts them.
+    pub due_within_days: Option<u32>,
+    /// true: only requests not yet closed (any open status).
+    pub open_only: Option<bool>,
 }
 
 /// List requests, soonest due first.
@@ -341,6 +346,13 @@ pub async fn search(state: &AppState, q: &ListQuery) -> Result<RequestList, AppE
         page,
         ..Default::default()
     };
+    if let Some(days) = q.due_within_days {
+        if days > 366 {
+            return Err(AppError::field("due_within_days", "must be at most 366"));
+        }
+        filter.due_between = Some((today, today + chrono::Days::new(u64::from(days))));
+    }
+    filter.open_only = q.open_only.unwrap_or(false);
     match q.overdue {
         Some(true) => filter.overdue_before = Some(today),
         Some(false) => filter.not_overdue_on = Some(today),

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::auth::Signed;
 use super::pages::{Fields, error_page, page_ctx, readable, render};
-use crate::domain::request::{Action, DenyReason, Kind, Status, transition};
+use crate::domain::request::{DenyReason, Kind, Status};
 use crate::domain::staff::Role;
 use crate::error::AppError;
 use crate::http::api::requests::{CreateRequest, ListQuery, full_view, search, staff_entry};
@@ -108,11 +108,22 @@ pub async fn dashboard(State(state): State<AppState>, s: Signed) -> Response {
 /// The queue's filters as typed in the form (empty means "any").
 fn list_query(raw: Option<&str>) -> Result<(ListQuery, serde_json::Value), AppError> {
     let f = Fields::parse(raw.unwrap_or("").as_bytes());
-    let status = f
-        .text("status")
-        .map(|v| {
+    // The queue shows open requests unless staff choose "all statuses" or one status.
+    let status_choice = f.text("status").unwrap_or_else(|| "open".to_owned());
+    let open_only = status_choice == "open";
+    let status = match status_choice.as_str() {
+        "open" | "all" => None,
+        v => Some(
             v.parse::<Status>()
-                .map_err(|e| AppError::field("status", e.to_string()))
+                .map_err(|e| AppError::field("status", e.to_string()))?,
+        ),
+    };
+    let due_within_days = f
+        .text("due_within")
+        .map(|v| {
+            v.parse::<u32>().map_err(|_| {
+                AppError::field("due_within", "must be a whole number of days, 0 to 366")
+            })
         })
         .transpose()?;
     let kind = f
@@ -129,8 +140,9 @@ fn list_query(raw: Option<&str>) -> Result<(ListQuery, serde_json::Value), AppEr
     };
     let page = f.text("page").and_then(|p| p.parse::<u32>().ok());
     let values = json!({
-        "status": f.text("status"), "kind": f.text("kind"),
+        "status": status_choice, "kind": f.text("kind"),
         "overdue": f.text("overdue"), "q": f.text("q"), "assignee": f.text("assignee"),
+        "due_within": f.text("due_within"),
     });
     Ok((
         ListQuery {
@@ -141,6 +153,8 @@ fn list_query(raw: Option<&str>) -> Result<(ListQuery, serde_json::Value), AppEr
             assignee: f.text("assignee"),
             page,
             per_page: Some(25),
+            due_within_days,
+            open_only: Some(open_only),
         },
         values,
     ))
@@ -162,7 +176,7 @@ pub async fn queue(State(state): State<AppState>, s: Signed, RawQuery(raw): RawQ
         let pages = (list.total + i64::from(list.per_page) - 1) / i64::from(list.per_page);
         // Keep the filters when paging.
         let mut keep = form_urlencoded::Serializer::new(String::new());
-        for key in ["status", "kind", "overdue", "q"] {
+        for key in ["status", "kind", "overdue", "q", "assignee", "due_within"] {
             if let Some(v) = values[key].as_str() {
                 keep.append_pair(key, v);
             }
@@ -185,21 +199,6 @@ pub async fn queue(State(state): State<AppState>, s: Signed, RawQuery(raw): RawQ
     }
     .await;
     result.unwrap_or_else(error_page)
-}
-
-/// Which action forms the request's status allows.
-fn allowed(status: Status, held_from: Option<Status>, extended: bool) -> serde_json::Value {
-    let ok = |a| transition(status, a, held_from).is_ok();
-    json!({
-        "start": ok(Action::Start),
-        "assign": ok(Action::Assign),
-        "hold": ok(Action::Hold),
-        "resume": ok(Action::Resume),
-        "extend": ok(Action::Extend) && !extended,
-        "deny": ok(Action::Deny),
-        "complete": ok(Action::Complete),
-        "withdraw": ok(Action::Withdraw),
-    })
 }
 
 fn done_message(action: &str) -> Option<&'static str> {
@@ -241,16 +240,8 @@ async fn detail_page(
 ) -> Result<Response, AppError> {
     let req = workflow::load(state, reference).await?;
     let clock_pauses = state.config.regime_rules(req.regime).hold_pauses;
-    let mut can = allowed(req.status, req.held_from, req.extended);
-    // A marketing objection is never refused or held (GDPR art. 21(3)).
-    if crate::services::suppression::is_absolute(&req) {
-        can["deny"] = false.into();
-        can["hold"] = false.into();
-    }
-    // A linked duplicate is not processed: unlink or merge it first.
-    if state.store.link_of(&req.id).await?.is_some() {
-        can["start"] = false.into();
-    }
+    // Offered only what the workflow would accept (the same rules, in services/offers).
+    let can = crate::services::offers::allowed(state, &req).await?;
     let exports =
         crate::http::api::exports::views(state, state.store.exports_for_request(&req.id).await?);
     let exportable = matches!(
