@@ -451,10 +451,29 @@ async fn two_replicas_run_each_tick_once() {
         };
         apps.push(spawn_app_with(Backend::Sqlite, opts).await.unwrap());
     }
+    // Wait for a few ticks (a loaded machine may start the schedulers late), then stop.
     let started = std::time::Instant::now();
-    tokio::time::sleep(Duration::from_millis(3500)).await;
-    let elapsed = started.elapsed().as_secs_f64();
     let store = apps[0].state.store.clone();
+    let sweep_keys = || async {
+        store
+            .list_jobs(
+                None,
+                rightsdesk::store::PageRequest {
+                    page: 1,
+                    per_page: 100,
+                },
+            )
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|j| j.kind == "deadlines.sweep")
+            .count()
+    };
+    while sweep_keys().await < 3 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
     for a in apps {
         a.stop().await;
     }
