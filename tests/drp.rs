@@ -180,6 +180,7 @@ async fn world(backend: Backend, trust: bool) -> Option<World> {
             c.drp.business_id = BUSINESS.into();
             c.drp.directory = Some(path);
             c.drp.callback_allow_http = true;
+            c.drp.callback_allow_private = true;
             c.drp.trust_agent_verification = trust;
         }),
         handlers: Vec::new(),

@@ -28,6 +28,9 @@ pub struct DrpConfig {
     pub max_window: HumanDuration,
     /// Status callbacks to plain `http://` URLs (tests, private networks). Off: `https://` only.
     pub callback_allow_http: bool,
+    /// Status callbacks to private, loopback or link-local addresses (tests, agents inside
+    /// the company's network). Off: a callback URL that resolves to one is refused.
+    pub callback_allow_private: bool,
 }
 
 impl Default for DrpConfig {
@@ -41,6 +44,7 @@ impl Default for DrpConfig {
             allowed_skew: HumanDuration(Duration::from_secs(60)),
             max_window: HumanDuration(Duration::from_secs(600)),
             callback_allow_http: false,
+            callback_allow_private: false,
         }
     }
 }

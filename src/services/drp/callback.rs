@@ -40,9 +40,25 @@ impl JobHandler for StatusCallback {
         if drp.callback_digest.as_deref() == Some(digest.as_str()) {
             return Ok(());
         }
+        let (host, addrs) = match callback_target(&url, state.config.drp.callback_allow_private)
+            .await
+        {
+            Ok(t) => t,
+            Err(Refused::Now(why)) => {
+                tracing::warn!(reference = %drp.request_ref, agent = %drp.agent_id, why, "DRP status callback refused");
+                return Err(JobError::permanent(format!(
+                    "status callback of agent {} refused: {why}",
+                    drp.agent_id
+                )));
+            }
+            Err(Refused::Later(why)) => return Err(JobError::retry(why)),
+        };
+        // No proxy and no second lookup: the request goes to the addresses checked above.
         let client = reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(service::callback_timeout())
+            .resolve_to_addrs(&host, &addrs)
             .build()
             .map_err(|e| JobError::retry(format!("http client: {e}")))?;
         let answer = client.post(&url).json(&status).send().await;
@@ -105,5 +121,87 @@ impl JobHandler for StatusCallback {
                     .unwrap_or_else(|| "nothing".into())
             )))
         }
+    }
+}
+
+/// Why a callback URL is not called: for good (`Now`) or until its name resolves (`Later`).
+#[derive(Debug, PartialEq)]
+enum Refused {
+    Now(&'static str),
+    Later(String),
+}
+
+/// The host and the addresses a callback URL resolves to, refused when any of them is
+/// private, loopback or link-local (unless `allow_private`): an agent must not make the
+/// service call into the company's own network.
+async fn callback_target(
+    url: &str,
+    allow_private: bool,
+) -> Result<(String, Vec<std::net::SocketAddr>), Refused> {
+    let url = reqwest::Url::parse(url).map_err(|_| Refused::Now("not a valid URL"))?;
+    let host = url
+        .host_str()
+        .ok_or(Refused::Now("the URL has no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = url
+        .port_or_known_default()
+        .ok_or(Refused::Now("the URL has no port"))?;
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|_| Refused::Later("the callback host does not resolve".into()))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(Refused::Later("the callback host does not resolve".into()));
+    }
+    if !allow_private
+        && addrs
+            .iter()
+            .any(|a| !crate::connectors::http::is_public(a.ip()))
+    {
+        return Err(Refused::Now(
+            "the URL resolves to a private, loopback or link-local address",
+        ));
+    }
+    Ok((host, addrs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn callbacks_into_private_networks_are_refused() {
+        for url in [
+            "https://127.0.0.1/cb",
+            "https://10.1.2.3:8443/cb",
+            "https://192.168.0.10/cb",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/cb",
+            "https://[fd00::1]/cb",
+            "https://localhost/cb",
+        ] {
+            assert_eq!(
+                callback_target(url, false).await,
+                Err(Refused::Now(
+                    "the URL resolves to a private, loopback or link-local address"
+                )),
+                "{url}"
+            );
+        }
+        let (host, addrs) = callback_target("http://127.0.0.1:9/cb", true)
+            .await
+            .expect("allowed when the operator says so");
+        assert_eq!(host, "127.0.0.1");
+        assert_eq!(addrs, vec!["127.0.0.1:9".parse().unwrap()]);
+        let (_, addrs) = callback_target("https://93.184.216.34/cb", false)
+            .await
+            .expect("a public address");
+        assert_eq!(addrs, vec!["93.184.216.34:443".parse().unwrap()]);
+        assert_eq!(
+            callback_target("not a url", false).await,
+            Err(Refused::Now("not a valid URL"))
+        );
     }
 }
