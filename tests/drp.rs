@@ -163,6 +163,11 @@ struct World {
 }
 
 async fn world(backend: Backend, trust: bool) -> Option<World> {
+    world_with(backend, trust, None).await
+}
+
+/// A world whose connectors come from the data map directory `datamap`, if given.
+async fn world_with(backend: Backend, trust: bool, datamap: Option<PathBuf>) -> Option<World> {
     let dir = tempfile::tempdir().unwrap();
     let (ka, kb, kc) = (new_key(), new_key(), new_key());
     let path = directory(
@@ -182,6 +187,9 @@ async fn world(backend: Backend, trust: bool) -> Option<World> {
             c.drp.callback_allow_http = true;
             c.drp.callback_allow_private = true;
             c.drp.trust_agent_verification = trust;
+            if let Some(d) = datamap {
+                c.datamap_dir = d;
+            }
         }),
         handlers: Vec::new(),
     };
@@ -753,6 +761,105 @@ async fn trusted_agent_verification(backend: Backend) {
     w.app.stop().await;
 }
 
+/// `access:categories` answers with the categories found per table, and no record: the
+/// package the subject downloads names `contact.email` for the customers table and counts
+/// its rows, but holds neither Ada's name nor her phone number nor any data/ file.
+async fn access_categories_package(backend: Backend) {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (_pool, datamap) = common::product::product(product_dir.path()).await;
+    let Some(w) = world_with(backend, true, Some(datamap)).await else {
+        return;
+    };
+    let (s, v) = file(
+        &w,
+        &w.a,
+        &exercise_message(&w, &w.a, "access:categories", "ada@example.com"),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let id = v["request_id"].as_str().unwrap().to_string();
+    let reference = staff_view(&w, &id).await["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    staff_act(&w, &reference, "start", json!({})).await;
+    let token = w.app.token(Role::Agent).await;
+    common::product::wait_for_status(&w.app, &token, &reference, "completed").await;
+
+    // The package link goes to the subject.
+    let end = tokio::time::Instant::now() + WAIT;
+    let link = loop {
+        let found = w.sink.messages().iter().find_map(|m| {
+            let text = smtp::decoded_text(&m.data);
+            let at = text.find("/download/")?;
+            assert!(m.to.iter().any(|t| t == "ada@example.com"), "{:?}", m.to);
+            let token: String = text[at + "/download/".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            Some(format!("/download/{token}"))
+        });
+        if let Some(l) = found {
+            break l;
+        }
+        assert!(tokio::time::Instant::now() < end, "no package email");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let r = w.app.client.get(w.app.url(&link)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut f, &mut text).unwrap();
+        files.insert(f.name().unwrap().to_string(), text);
+    }
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "README.txt",
+            "about-your-data.json",
+            "categories.json",
+            "manifest.json",
+            "request.json"
+        ],
+        "no records, no data/ folder"
+    );
+    let all: String = files.values().cloned().collect();
+    for personal in ["Ada Lovelace", "+44 1", "argon2id"] {
+        assert!(!all.contains(personal), "{personal} in the package");
+    }
+    let cats: Value = serde_json::from_str(&files["categories.json"]).unwrap();
+    let customers = cats["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "customers")
+        .expect("customers listed");
+    assert_eq!(customers["connector"], "shop");
+    assert_eq!(customers["records"], 1);
+    assert_eq!(
+        customers["categories"],
+        json!(["contact.email", "contact.phone", "name"])
+    );
+    // A column with no declared category is named, never its value; the credential the
+    // data map excludes from exports is not even named.
+    let other = customers["other_fields"].as_array().unwrap();
+    assert!(other.contains(&json!("id")), "{customers}");
+    assert!(!other.contains(&json!("password_hash")), "{customers}");
+    for c in ["contact.address", "contact.email", "name"] {
+        assert!(
+            cats["categories"].as_array().unwrap().contains(&json!(c)),
+            "{cats}"
+        );
+    }
+    assert!(files["README.txt"].contains("does not\ncontain the records"));
+    w.app.stop().await;
+}
+
 /// Rows that any accepted call would add to.
 async fn counts(app: &TestApp) -> Vec<i64> {
     const SQL: &str = "SELECT (SELECT COUNT(*) FROM requests), (SELECT COUNT(*) FROM drp_requests), \
@@ -1194,5 +1301,6 @@ async fn negative_table(backend: Backend) {
 backend_fn_tests!(
     agent_conformance,
     trusted_agent_verification,
+    access_categories_package,
     negative_table
 );

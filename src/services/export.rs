@@ -16,8 +16,19 @@ use zip::write::SimpleFileOptions;
 
 use crate::app::context::AppState;
 use crate::crypto::Keys;
+use crate::domain::request::Kind;
 use crate::services::task_results;
 use crate::store::{Export, Request, ResultPartInfo};
+
+/// The `scope` of an access request whose package names the categories of personal
+/// information found, per table, and holds no records (the right to know categories,
+/// CCPA § 1798.110(a)(1); the Data Rights Protocol's `access:categories`).
+pub const CATEGORIES_ONLY: &str = "categories";
+
+/// Whether `req`'s package holds categories only.
+pub fn categories_only(req: &Request) -> bool {
+    req.kind == Kind::Access && req.scope.as_deref() == Some(CATEGORIES_ONLY)
+}
 
 /// Downloads allowed per link.
 pub const DEFAULT_MAX_DOWNLOADS: i32 = 5;
@@ -209,6 +220,68 @@ Keep this package safe: it contains personal data. If anything looks wrong or mi
 reply to the email that brought you the link and quote the reference above.
 ";
 
+const CATEGORIES_README: &str = "\
+This package tells you which categories of personal information we hold about you, as
+you asked in request {reference}. It was prepared on {created}. As asked, it does not
+contain the records themselves: ask for a copy of your data to receive them.
+
+What is in it
+-------------
+
+README.txt            this guide
+request.json          your request: its reference, what you asked for, when we received
+                      it and when we completed it
+categories.json       the categories of personal information we found, and per system
+                      and table the categories it holds and how many records it has
+about-your-data.json  why we process your data, who receives it, where it comes from,
+                      and your rights
+manifest.json         a list of every file with its size and SHA-256 checksum, so you
+                      can check that nothing was changed or is missing
+
+If anything looks wrong or missing, reply to the email that brought you the link and quote
+the reference above.
+";
+
+/// Per table of the access results: the categories its columns are declared with in the
+/// data map (a column with no declared category is named instead, under `other_fields`)
+/// and its record count; and every category found, sorted. Reads no record: the column
+/// names and counts come from the result parts' headers.
+fn categories_found(state: &AppState, sources: &[Source]) -> (Vec<Value>, Vec<String>) {
+    let mut all = std::collections::BTreeSet::new();
+    let mut found = Vec::new();
+    for source in sources {
+        let decl = state.connectors.decl(&source.connector);
+        for (table, parts) in source.tables() {
+            let fields = decl.and_then(|d| d.tables().iter().find(|t| t.name == table));
+            let records: u64 = parts.iter().map(|p| p.row_count.max(0) as u64).sum();
+            let mut categories = std::collections::BTreeSet::new();
+            let mut other = std::collections::BTreeSet::new();
+            for column in parts.iter().flat_map(|p| p.columns.iter()) {
+                match fields
+                    .and_then(|t| t.fields.get(column))
+                    .and_then(|f| f.category.clone())
+                {
+                    Some(c) => {
+                        all.insert(c.clone());
+                        categories.insert(c);
+                    }
+                    None => {
+                        other.insert(column.clone());
+                    }
+                }
+            }
+            found.push(json!({
+                "connector": source.connector,
+                "table": table,
+                "records": records,
+                "categories": categories,
+                "other_fields": other,
+            }));
+        }
+    }
+    (found, all.into_iter().collect())
+}
+
 fn options() -> SimpleFileOptions {
     SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
@@ -257,7 +330,23 @@ pub fn build_package(
     };
 
     let mut used = std::collections::HashSet::new();
-    for source in sources {
+    if categories_only(req) {
+        let (found, all) = categories_found(state, sources);
+        for f in &found {
+            searched.push(json!({ "connector": f["connector"], "table": f["table"], "records": f["records"] }));
+        }
+        let categories = json!({
+            "reference": req.reference,
+            "what_this_is": "The categories of personal information we hold about you, per system and table, and how many records each table holds. As asked, this package does not contain the records themselves; ask for a copy of your data to receive them.",
+            "categories": all,
+            "tables": found,
+        });
+        files.push(entry(&mut zip, "categories.json", |w| {
+            serde_json::to_writer_pretty(&mut *w, &categories)?;
+            Ok(())
+        })?);
+    }
+    for source in sources.iter().filter(|_| !categories_only(req)) {
         let conn = segment(&source.connector);
         for (table, parts) in source.tables() {
             let base = unique_base(&mut used, &format!("data/{conn}/{}", segment(table)));
@@ -322,7 +411,12 @@ pub fn build_package(
         }
     }
 
-    let readme = README
+    let readme = if categories_only(req) {
+        CATEGORIES_README
+    } else {
+        README
+    };
+    let readme = readme
         .replace("{reference}", &req.reference)
         .replace("{created}", &created_at.format("%-d %B %Y").to_string());
     files.push(entry(&mut zip, "README.txt", |w| {

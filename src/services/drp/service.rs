@@ -188,7 +188,8 @@ pub async fn agent_info(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Right {
     Access,
-    /// `access:categories`: an access request whose answer is categories only.
+    /// `access:categories`: an access request whose package holds the categories of
+    /// personal information found, per table, and no records.
     AccessCategories,
     Deletion,
 }
@@ -294,7 +295,7 @@ fn parse_exercise(state: &AppState, v: &Verified) -> Result<Exercise, DrpError> 
         (None, None),
         &mut errors,
     );
-    let submission = match submission {
+    let mut submission = match submission {
         Some(s) if errors.is_empty() => s,
         _ => {
             let text: Vec<String> = errors
@@ -307,6 +308,10 @@ fn parse_exercise(state: &AppState, v: &Verified) -> Result<Exercise, DrpError> 
             )));
         }
     };
+    if right == Right::AccessCategories {
+        // The package answers with categories only (see `export::CATEGORIES_ONLY`).
+        submission.scope = Some(crate::services::export::CATEGORIES_ONLY.to_string());
+    }
     Ok(Exercise {
         right,
         exercise,
