@@ -219,7 +219,16 @@ impl App {
                 stopped(stop_rx.clone()),
             ))
         });
+        let inbox = self.state.config.inbox.enabled().then(|| {
+            tokio::spawn(crate::services::inbox::run(
+                self.state.clone(),
+                stop_rx.clone(),
+            ))
+        });
         let served = http::server::serve(self.listener, router, limits, stopped(stop_rx)).await;
+        if let Some(i) = inbox {
+            let _ = i.await;
+        }
         if let Some(m) = metrics {
             let _ = m.await;
         }

@@ -2,6 +2,7 @@
 //! environment variables. Secrets are wrapped so `Debug` never prints them.
 
 pub mod drp;
+pub mod inbox;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -69,6 +70,8 @@ pub struct Config {
     pub regimes: BTreeMap<String, RegimeOverride>,
     /// `[drp]`: the Data Rights Protocol covered-business API (docs/drp.md).
     pub drp: crate::config::drp::DrpConfig,
+    /// `[inbox]`: the privacy inbox read over IMAP (docs/inbox.md).
+    pub inbox: crate::config::inbox::InboxConfig,
 }
 
 /// `[connectors]`: what data map files may read from the environment, and how much one
@@ -402,6 +405,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             regimes: BTreeMap::new(),
             drp: crate::config::drp::DrpConfig::default(),
+            inbox: crate::config::inbox::InboxConfig::default(),
         }
     }
 }
@@ -617,6 +621,9 @@ impl Config {
                 message,
             })
         };
+        for p in self.inbox.problems() {
+            bad("inbox", p);
+        }
         for p in self.drp.problems() {
             bad("drp", p);
         }

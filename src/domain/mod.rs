@@ -7,6 +7,7 @@ pub mod client;
 pub mod deadline;
 pub mod drp_directory;
 pub mod identity;
+pub mod inbox;
 pub mod objection;
 pub mod reference;
 pub mod regime;

@@ -13,6 +13,7 @@ pub mod duplicates;
 pub mod export;
 pub mod fanout;
 pub mod hashing;
+pub mod inbox;
 pub mod intake;
 pub mod keys_rotate;
 pub mod notify;

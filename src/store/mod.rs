@@ -1,5 +1,5 @@
 //! Persistence of our own data: one trait per aggregate (requests, intake, outbox, staff,
-//! audit, jobs, tasks, ledger, exports, retention, rotation, suppression, links, drp; a
+//! audit, jobs, tasks, ledger, exports, retention, rotation, suppression, links, drp, inbox; a
 //! file each), all of them supertraits of `Store`, implemented for SQLite (embedded
 //! default) and PostgreSQL (replicas) from one SQL text per query. No SQL of ours lives
 //! outside this module.
@@ -43,6 +43,8 @@ pub mod links;
 #[macro_use]
 pub mod drp;
 #[macro_use]
+pub mod inbox;
+#[macro_use]
 pub mod exports;
 #[macro_use]
 pub mod retention;
@@ -56,6 +58,7 @@ pub mod sqlite;
 pub use audit::AuditStore;
 pub use drp::DrpStore;
 pub use exports::ExportStore;
+pub use inbox::InboxStore;
 pub use intake::IntakeStore;
 pub use jobs::JobStore;
 pub use ledger::LedgerStore;
@@ -638,6 +641,7 @@ pub trait Store:
     + RetentionStore
     + RotationStore
     + DrpStore
+    + InboxStore
     + SuppressionStore
     + LinkStore
     + Send

@@ -14,6 +14,7 @@ use super::AppState;
 pub mod admin;
 pub mod auth;
 pub mod drp;
+pub mod inbox;
 pub mod manage;
 
 pub mod pages;
@@ -71,6 +72,13 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(retention::holds).post(retention::add_hold),
         )
         .route("/portal/holds/{id}/release", post(retention::release_hold))
+        .route("/portal/inbox", get(inbox::queue))
+        .route("/portal/inbox/{id}", get(inbox::item))
+        .route("/portal/inbox/{id}/{action}", post(inbox::decide))
+        .route(
+            "/portal/inbox/{id}/attachments/{attachment}",
+            get(inbox::attachment),
+        )
         .route("/portal/audit", get(admin::audit))
         .route("/portal/audit/verify", post(admin::verify))
         .route("/portal/users", get(admin::users).post(admin::add_user))

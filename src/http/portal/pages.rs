@@ -86,6 +86,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "portal/holds.html",
         include_str!("../../../templates/portal/holds.html"),
     ),
+    (
+        "portal/inbox.html",
+        include_str!("../../../templates/portal/inbox.html"),
+    ),
+    (
+        "portal/inbox_item.html",
+        include_str!("../../../templates/portal/inbox_item.html"),
+    ),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../../static/portal.css");

@@ -25,7 +25,7 @@ fn actor(s: &Signed, client: &ClientAddr) -> Actor {
     }
 }
 
-fn label(s: &str) -> String {
+pub(super) fn label(s: &str) -> String {
     let mut out = s.replace('_', " ");
     if let Some(f) = out.get(..1) {
         out = f.to_uppercase() + &out[1..];

@@ -2,7 +2,8 @@
 //! schedule: expired export packages (file deleted, row kept as expired so the status
 //! page can say so), the identity and free text of requests closed longer than
 //! `closed_request_pii` (reference, kind, dates and outcome stay), dead links, expired
-//! sessions and rate-limit windows, and finished jobs older than `finished_jobs_keep`.
+//! sessions and rate-limit windows, finished jobs older than `finished_jobs_keep`, and
+//! privacy-inbox items decided longer than `closed_request_pii` ago.
 //!
 //! The audit log is kept: its hash chain is the evidence of what was done, and its
 //! entries hold references and counts, not identities.
@@ -27,6 +28,8 @@ pub struct OwnPurgeReport {
     pub tokens_deleted: u64,
     pub sessions_deleted: u64,
     pub jobs_pruned: u64,
+    /// Privacy-inbox items converted or dismissed before the `closed_request_pii` cutoff.
+    pub inbox_items_deleted: u64,
 }
 
 /// Run the own-data purge once, in batches; audited.
@@ -66,6 +69,9 @@ pub async fn purge(state: &AppState, actor: &str) -> Result<OwnPurgeReport, Stor
         }
     }
 
+    // A decided triage item's message (sender, text, attachments) goes on the same
+    // schedule as a closed request's identity; a converted one lives on as its request.
+    report.inbox_items_deleted = state.store.inbox_purge_decided(cutoff).await?;
     report.tokens_deleted = state.store.purge_dead_tokens(now).await?;
     report.sessions_deleted = state.store.delete_expired_sessions(now).await?;
 
