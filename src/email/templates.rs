@@ -390,7 +390,7 @@ mod tests {
         let mut ctx = sample("completed");
         merge(
             &mut ctx,
-            json!({ "download_url": null, "retained": [], "systems": [] }),
+            json!({ "download_url": null, "retained": [], "systems": [], "recipients_asked": false }),
         );
         let r = t.render("completed", &ctx).unwrap();
         assert!(!r.text.contains("download"));
@@ -402,6 +402,9 @@ mod tests {
         obj.remove("download_url");
         obj.remove("retained");
         obj.remove("systems");
+        obj.remove("recipients_asked");
+        obj.remove("recipients");
+        obj.remove("register_provided");
         let r = t.render("completed", &ctx).unwrap();
         assert!(
             r.text
