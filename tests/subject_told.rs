@@ -313,8 +313,10 @@ async fn subjects_and_recipients_are_told(backend: Backend) {
 /// A recipient's `notify` must be an address, and a recipient is told one way only.
 #[test]
 fn recipients_are_checked_in_the_configuration() {
-    let mut config = rightsdesk::config::Config::default();
-    config.processing = register();
+    let mut config = rightsdesk::config::Config {
+        processing: register(),
+        ..Default::default()
+    };
     assert!(config.problems().is_empty(), "{:?}", config.problems());
     config.processing.recipients[0].notify = "not an address".into();
     config.processing.recipients[1].notify = NOTIFY.into();
