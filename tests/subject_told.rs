@@ -310,6 +310,74 @@ async fn subjects_and_recipients_are_told(backend: Backend) {
     let _stopped = app.stop().await;
 }
 
+/// "Tell me who received my data" is kept from the public form (the ticked box) and the
+/// intake API (`recipients_requested`); left out, it is not.
+async fn the_ask_is_kept_from_the_form_and_the_api(app: TestApp) {
+    let asked = |reference: String| {
+        let app = &app;
+        async move {
+            let req = app
+                .state
+                .store
+                .request_by_reference(&reference)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("no request {reference}"));
+            app.state.store.recipients_asked(&req.id).await.unwrap()
+        }
+    };
+    let form = |email: &'static str, tick: bool| {
+        let app = &app;
+        async move {
+            let mut fields = vec![("kind", "erasure"), ("email", email)];
+            if tick {
+                fields.push(("recipients_requested", "yes"));
+            }
+            let resp = app
+                .client
+                .post(app.url("/requests"))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 202);
+            let page = resp.text().await.unwrap();
+            let i = page.find("DSR-").expect("a reference on the page");
+            page[i..i + 13].to_string()
+        }
+    };
+    let page = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Tell me who received my data"), "{page}");
+    assert!(asked(form("ticked@example.com", true).await).await);
+    assert!(!asked(form("unticked@example.com", false).await).await);
+    for (email, tick) in [("api-yes@example.com", true), ("api-no@example.com", false)] {
+        let (s, v) = json(
+            app.client
+                .post(app.url("/api/v1/intake"))
+                .json(
+                    &json!({"kind": "rectification", "email": email, "recipients_requested": tick}),
+                )
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, 202, "{v}");
+        assert_eq!(
+            asked(v["reference"].as_str().unwrap().to_string()).await,
+            tick
+        );
+    }
+}
+
 /// A recipient's `notify` must be an address, and a recipient is told one way only.
 #[test]
 fn recipients_are_checked_in_the_configuration() {
@@ -331,3 +399,8 @@ fn recipients_are_checked_in_the_configuration() {
 }
 
 backend_fn_tests!(subjects_and_recipients_are_told);
+
+mod ask {
+    use super::*;
+    backend_tests!(the_ask_is_kept_from_the_form_and_the_api);
+}
