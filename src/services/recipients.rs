@@ -113,7 +113,11 @@ pub fn queue_notices(
     if recipients.is_empty() {
         return Ok(Vec::new());
     }
-    let subject_email = crate::services::workflow::subject_email(state, req)?;
+    // A request whose identity was already wiped cannot be passed on: said, not sent.
+    let subject_email = match req.email_ct {
+        Some(_) => Some(crate::services::workflow::subject_email(state, req)?),
+        None => None,
+    };
     let corrections = if req.kind == Kind::Rectification {
         crate::services::workflow::corrections(state, req)?
     } else {
@@ -123,7 +127,9 @@ pub fn queue_notices(
     let mut out = Vec::new();
     for r in recipients {
         let notify = r.notify.trim();
-        if !notify.is_empty() {
+        if let (false, None) = (notify.is_empty(), &subject_email) {
+            out.push(json!({ "recipient": r.name, "via": "email", "status": "no address on the request" }));
+        } else if let (false, Some(subject_email)) = (notify.is_empty(), &subject_email) {
             crate::services::notify::queue(
                 state,
                 changes,
@@ -167,7 +173,10 @@ pub fn timeline_note(kind: Kind, notices: &[Value]) -> String {
         .map(|n| {
             let name = n["recipient"].as_str().unwrap_or("?");
             match n["via"].as_str() {
-                Some("email") => format!("{name}: notice emailed"),
+                Some("email") if n["status"] == "queued" => format!("{name}: notice emailed"),
+                Some("email") => {
+                    format!("{name}: NOT told, {}", n["status"].as_str().unwrap_or("?"))
+                }
                 _ => {
                     let status = n["status"].as_str().unwrap_or("?");
                     let connector = n["connector"].as_str().unwrap_or("?");
