@@ -378,6 +378,63 @@ async fn the_ask_is_kept_from_the_form_and_the_api(app: TestApp) {
     }
 }
 
+/// Without a register, the access package's `about-your-data.json` says plainly that the
+/// company did not provide the art. 15(1) information, (h) included.
+async fn a_package_without_a_register_says_so(backend: Backend) {
+    let sink = smtp::start().await;
+    let addr = sink.addr;
+    let dir = tempfile::tempdir().unwrap();
+    let (_shop, datamap) = product(dir.path()).await;
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.email.transport = EmailTransport::Smtp;
+            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
+            c.organisation = "Shop Ltd".into();
+        }),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let access = create_and_start(&app, &agent, "access", "ada@example.com").await;
+    wait_for_status(&app, &agent, &access, "completed").await;
+    let mail = completion_email(&sink, &access).await;
+    let i = mail.find("/download/").expect("a download link");
+    let path: String = mail[i..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let resp = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let bytes = resp.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("about-your-data.json").unwrap(), &mut text)
+        .unwrap();
+    let about: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(about["register_provided"], false, "{about:#}");
+    assert!(
+        about["register_not_provided"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Shop Ltd did not provide its register of processing"),
+        "{about:#}"
+    );
+    let h = &about["automated_decision_making_and_profiling"];
+    assert_eq!(h["article"], "GDPR art. 15(1)(h)");
+    assert_eq!(h["provided"], false);
+    assert!(
+        h["statement"]
+            .as_str()
+            .unwrap()
+            .starts_with("Shop Ltd did not provide this information to us."),
+        "{h}"
+    );
+    let _stopped = app.stop().await;
+}
+
 /// A recipient's `notify` must be an address, and a recipient is told one way only.
 #[test]
 fn recipients_are_checked_in_the_configuration() {
@@ -398,7 +455,10 @@ fn recipients_are_checked_in_the_configuration() {
     );
 }
 
-backend_fn_tests!(subjects_and_recipients_are_told);
+backend_fn_tests!(
+    subjects_and_recipients_are_told,
+    a_package_without_a_register_says_so
+);
 
 mod ask {
     use super::*;
