@@ -1,7 +1,11 @@
 //! `rightsdesk demo` as a newcomer meets it: run it twice in an empty directory (the
 //! second run changes nothing), start `rightsdesk serve` there, and run the three printed
 //! curl lines: the seeded requests are listed, a new request is entered, and the open one
-//! is started and goes through the demo product's fan-out to completion.
+//! is started and goes through the demo product's fan-out to completion. Every seeded
+//! kind changed the demo product's data or says truthfully why not, with the demo's
+//! register of processing (recipients told, profiling in access packages).
+
+mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -113,7 +117,7 @@ async fn demo_twice_then_serve_and_the_printed_curl_lines_work() {
     let first = demo(dir, port);
     assert!(first.contains("Demo ready."), "{first}");
     let seeded = listed(&first);
-    assert_eq!(seeded.len(), 12, "a dozen requests:\n{first}");
+    assert_eq!(seeded.len(), 14, "fourteen requests:\n{first}");
     let statuses: std::collections::BTreeSet<&str> =
         seeded.iter().map(|(_, _, s)| s.as_str()).collect();
     for s in [
@@ -144,7 +148,7 @@ async fn demo_twice_then_serve_and_the_printed_curl_lines_work() {
     // Running it again changes nothing and shows the same token and requests.
     let second = demo(dir, port);
     assert!(second.contains("already present"), "{second}");
-    assert_eq!(listed(&second).len(), 12);
+    assert_eq!(listed(&second).len(), 14);
     assert_eq!(curl_lines(&second), lines, "same token, same lines");
 
     let token = first
@@ -212,6 +216,232 @@ async fn demo_twice_then_serve_and_the_printed_curl_lines_work() {
     assert_eq!(last["status"], "completed", "{last}");
     let list = run_line(dir, &lines[0]).to_string();
     assert!(list.contains(&new_ref));
+}
+
+/// The decoded text and `To` header of every email the demo wrote to the outbox folder.
+fn outbox(dir: &Path) -> Vec<(String, String)> {
+    std::fs::read_dir(dir.join("data/outbox"))
+        .expect("the outbox folder")
+        .flatten()
+        .filter(|f| f.path().extension().and_then(|e| e.to_str()) == Some("eml"))
+        .map(|f| {
+            let data = std::fs::read_to_string(f.path()).expect("eml");
+            (
+                common::smtp::header(&data, "To").unwrap_or_default(),
+                common::smtp::decoded_text(&data),
+            )
+        })
+        .collect()
+}
+
+/// Each seeded kind did its work on the demo product, or says why not: the erasure
+/// deleted and anonymised with reasons and the subject who asked sees the recipients;
+/// the restriction and the marketing objection set their columns; the recipients are
+/// told of the erasure and the restriction, never of an access; the register carries
+/// profiling, and `check` has nothing to warn about.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_seeded_kind_changes_demo_data_or_says_why_not() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let out = demo(dir, free_port());
+    let seeded = listed(&out);
+    let kinds: std::collections::BTreeSet<(&str, &str)> = seeded
+        .iter()
+        .map(|(_, k, s)| (k.as_str(), s.as_str()))
+        .collect();
+    for done in [
+        ("access", "completed"),
+        ("erasure", "completed"),
+        ("restriction", "completed"),
+        ("objection", "completed"),
+        ("objection", "denied"),
+    ] {
+        assert!(kinds.contains(&done), "no {done:?}:\n{out}");
+    }
+    let datamap = std::fs::read_to_string(dir.join("datamap/demo.toml")).expect("data map");
+    assert!(datamap.contains("[restriction]") && datamap.contains("[objection]"));
+    let config = std::fs::read_to_string(dir.join("rightsdesk.toml")).expect("register");
+    for section in [
+        "[[processing.purposes]]",
+        "[[processing.recipients]]",
+        "[[processing.automated_decisions]]",
+        "profiling = true",
+        "notify = ",
+    ] {
+        assert!(config.contains(section), "{section} missing:\n{config}");
+    }
+    assert!(out.contains("register          rightsdesk.toml"), "{out}");
+
+    let product = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.join("data/demo/product.sqlite").display()
+    ))
+    .await
+    .expect("demo product database");
+    let flag = |column: &'static str, email: &'static str| {
+        let product = product.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                "SELECT MAX({column}) FROM leads WHERE email = ?"
+            )))
+            .bind(email)
+            .fetch_one(&product)
+            .await
+            .expect("flag")
+        }
+    };
+    // The restriction and the objection marked the person's leads, no one else's.
+    assert_eq!(
+        flag("processing_restricted", "tomas.ortega@example.net").await,
+        1
+    );
+    assert_eq!(
+        flag("processing_restricted", "maria.jensen@example.com").await,
+        0
+    );
+    assert_eq!(
+        flag("marketing_opt_out", "priya.raman@example.net").await,
+        1
+    );
+    assert_eq!(
+        flag("marketing_opt_out", "maria.jensen@example.com").await,
+        0
+    );
+    // The erasure deleted the leads and anonymised the user line.
+    let count = |sql: &'static str| {
+        let product = product.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&product)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM leads WHERE email = 'mateo.rossi@example.net'").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM users WHERE email = 'mateo.rossi@example.net' OR full_name = 'Mateo Rossi'").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM users").await,
+        6,
+        "the line is kept, masked"
+    );
+    product.close().await;
+
+    let mails = outbox(dir);
+    let completion = mails
+        .iter()
+        .map(|(_, t)| t)
+        .find(|t| t.contains("completed your request for erasure"))
+        .expect("the erasure's completion email");
+    for line in [
+        "- users: 1 record anonymised: what identifies you was removed, the rest kept. Why: The customer account keeps a masked user line",
+        "- feedback: 2 records anonymised: what identifies you was removed, the rest kept. Why: Ratings are kept",
+        "- leads: 1 record deleted",
+        "- chat_conversations: 1 record deleted",
+        "You asked us to tell you who received your data",
+        "- Example Mail Delivery Inc. (processor), for sending product and notification emails; transfer outside the EEA: USA",
+        "We have told them of your request.",
+    ] {
+        assert!(completion.contains(line), "{line:?} missing:\n{completion}");
+    }
+    let notices: Vec<&String> = mails
+        .iter()
+        .filter(|(to, _)| to.contains("dsr@mail-delivery.example"))
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(
+        notices.len(),
+        2,
+        "erasure and restriction, not access or objection"
+    );
+    assert!(
+        notices
+            .iter()
+            .any(|t| t.contains("Person: mateo.rossi@example.net")
+                && t.contains("Please erase the personal data"))
+    );
+    assert!(
+        notices
+            .iter()
+            .any(|t| t.contains("Person: tomas.ortega@example.net")
+                && t.contains("Please stop processing"))
+    );
+    for t in &notices {
+        assert!(
+            !t.contains("Mateo Rossi") && !t.contains("Tomás Ortega"),
+            "no names: {t}"
+        );
+    }
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|(to, _)| to.contains("privacy@crm-partner.example"))
+            .count(),
+        2
+    );
+    // The restriction and the objection say what they did per system.
+    assert!(mails.iter().any(
+        |(_, t)| t.contains("completed your request for restriction")
+            && t.contains("- demo: processing restricted (1 record marked)")
+    ));
+    assert!(
+        mails
+            .iter()
+            .any(|(_, t)| t.contains("an end to the processing")
+                && t.contains("- demo: your objection recorded (1 record marked)"))
+    );
+
+    let (ok, report) = cli_json(dir, &["check"]);
+    assert!(ok, "{report:#}");
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report:#}");
+}
+
+/// Without a register, `check` warns (and still passes): access packages would say the
+/// company did not provide the information of GDPR art. 15(1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_warns_without_a_register() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    std::fs::create_dir_all(dir.join("data")).expect("data dir");
+    std::fs::create_dir_all(dir.join("datamap")).expect("datamap dir");
+    let (ok, report) = cli_json(dir, &["check"]);
+    assert!(ok, "a warning does not fail check: {report:#}");
+    let warnings = report["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{report:#}");
+    assert_eq!(warnings[0]["key"], "processing");
+    assert!(
+        warnings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not provide"),
+        "{report:#}"
+    );
+    let out = rightsdesk(dir, free_port())
+        .arg("check")
+        .output()
+        .expect("run check");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("warning: processing: no register of processing"),
+        "{text}"
+    );
+
+    // With a register, no warning.
+    std::fs::write(
+        dir.join("rightsdesk.toml"),
+        "[[processing.purposes]]\nname = \"service\"\nlegal_basis = \"contract\"\n",
+    )
+    .expect("config");
+    let (ok, report) = cli_json(dir, &["check"]);
+    assert!(ok, "{report:#}");
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report:#}");
 }
 
 /// `rightsdesk <args> --json` in the demo directory: exit status and JSON answer.

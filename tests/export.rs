@@ -163,10 +163,19 @@ fn register() -> rightsdesk::config::ProcessingConfig {
             role: "processor".into(),
             purpose: "delivery".into(),
             transfer: String::new(),
+            ..Default::default()
         }],
         sources: vec![ProcessingSource {
             name: "you, when you order".into(),
             categories: vec!["name".into()],
+        }],
+        automated_decisions: vec![AutomatedDecision {
+            name: "fraud screening".into(),
+            profiling: true,
+            solely_automated: true,
+            logic: "Orders whose address and card country differ are scored".into(),
+            significance: "A high score holds the order".into(),
+            consequences: "A held order ships after a person checked it".into(),
         }],
     }
 }
@@ -340,6 +349,33 @@ async fn access_export_story(backend: Backend) {
     assert_eq!(purpose["retention"], "10 years after the order");
     assert_eq!(about["recipients"][0]["transfer_outside_eea"], Value::Null);
     assert_eq!(about["sources"][0]["name"], "you, when you order");
+    // GDPR art. 15(1)(h): automated decision-making and profiling, from the register.
+    let h = &about["automated_decision_making_and_profiling"];
+    assert_eq!(h["article"], "GDPR art. 15(1)(h)", "{about:#}");
+    assert_eq!(h["provided"], true);
+    assert_eq!(h["items"][0]["name"], "fraud screening");
+    assert_eq!(h["items"][0]["profiling"], true);
+    assert_eq!(
+        h["items"][0]["solely_automated_with_significant_effects"],
+        true
+    );
+    assert_eq!(
+        h["items"][0]["logic_involved"],
+        "Orders whose address and card country differ are scored"
+    );
+    assert_eq!(
+        h["items"][0]["significance"],
+        "A high score holds the order"
+    );
+    assert_eq!(
+        h["items"][0]["envisaged_consequences"],
+        "A held order ships after a person checked it"
+    );
+    assert!(
+        h["statement"].as_str().unwrap().contains("art. 22(3)"),
+        "{h}"
+    );
+    assert_eq!(about["register_not_provided"], Value::Null);
     let rights: Vec<&str> = about["your_rights"]
         .as_array()
         .unwrap()

@@ -1,5 +1,5 @@
-//! `rightsdesk demo`: a sample product database, its data map, a dozen requests in every
-//! status and a staff token, so a newcomer sees the whole flow in a minute.
+//! `rightsdesk demo`: a sample product database, its data map and register of processing,
+//! fourteen requests in every status and a staff token, so a newcomer sees the whole flow in a minute.
 //!
 //! The product database (`data_dir/demo/product.sqlite`) is shaped like a lead-capture
 //! SaaS: accounts and their users, leads with company data, website visits, chat
@@ -27,6 +27,81 @@ use crate::services::workflow::{self, Actor, StaffAction, StaffEntry};
 /// File name of the demo's data map in `datamap_dir`.
 pub const DATAMAP_FILE: &str = "demo.toml";
 
+/// The configuration file the demo writes (when there is none) with the demo product's
+/// register of processing: GDPR art. 15(1) for access packages, the recipients told of
+/// erasures, rectifications and restrictions (art. 19), and its profiling (art. 15(1)(h)).
+pub const CONFIG_FILE: &str = "rightsdesk.toml";
+
+const REGISTER: &str = r#"# Written by `rightsdesk demo`: the demo product's register of processing. Access
+# packages carry it (about-your-data.json, GDPR art. 15(1)); recipients with `notify` are
+# emailed when an erasure, rectification or restriction is completed (art. 19). The
+# notify addresses are fictional: with the default file transport the notices land in
+# data/outbox/ like every other email. See ops/rightsdesk.example.toml for every key.
+
+[processing]
+controller = "Example Ltd, 1 Example Street, Amsterdam, NL (privacy@example.com)"
+dpo = "privacy@example.com"
+supervisory_authority = "Autoriteit Persoonsgegevens (NL), autoriteitpersoonsgegevens.nl"
+
+[[processing.purposes]]
+name = "service"
+description = "Provide the product to customer accounts: sign-in, workspaces, support"
+legal_basis = "contract"
+categories = ["name", "contact.email", "network.ip_address"]
+retention = "account lifetime + 90 days"
+
+[[processing.purposes]]
+name = "lead-capture"
+description = "Capture and route leads submitted through customers' forms and chat"
+legal_basis = "processor"
+categories = ["name", "contact.email", "contact.phone", "professional.job_title", "free_text"]
+retention = "24 months after the last activity"
+
+[[processing.purposes]]
+name = "visitor-analytics"
+description = "Pages viewed and time on site, to score leads and improve the product"
+legal_basis = "legitimate_interests"
+categories = ["network.ip_address", "activity.pages_viewed", "device.browser"]
+retention = "13 months"
+
+[[processing.purposes]]
+name = "marketing"
+description = "Product news to account users"
+legal_basis = "consent"
+categories = ["name", "contact.email"]
+retention = "until you unsubscribe or object"
+
+[[processing.recipients]]
+name = "Example Cloud Hosting B.V."
+role = "processor"
+purpose = "hosting in the EU"
+
+[[processing.recipients]]
+name = "Example Mail Delivery Inc."
+role = "processor"
+purpose = "sending product and notification emails"
+transfer = "USA, under the EU standard contractual clauses"
+notify = "dsr@mail-delivery.example"
+
+[[processing.recipients]]
+name = "Example CRM Partner GmbH"
+role = "independent controller"
+purpose = "leads passed on to the customer's CRM"
+notify = "privacy@crm-partner.example"
+
+[[processing.sources]]
+name = "the customer whose website form or chat you used"
+categories = ["name", "contact.email", "free_text"]
+
+[[processing.automated_decisions]]
+name = "lead scoring"
+profiling = true
+solely_automated = false
+logic = "Points for pages viewed, time on site, company size and the answers in the form; the highest scores are listed first to the customer's sales team"
+significance = "Decides how soon a salesperson contacts you"
+consequences = "A low score may mean a later answer; no offer, price or refusal depends on it"
+"#;
+
 /// What the demo created or found, for the next-steps text.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -43,6 +118,10 @@ pub struct Outcome {
     /// An `open` request the printed curl line starts.
     pub open_reference: Option<String>,
     pub api: String,
+    /// The configuration file the demo wrote with its register, on the run that wrote it.
+    pub register_written: Option<PathBuf>,
+    /// The configuration in use has a register of processing.
+    pub register_provided: bool,
 }
 
 /// One fictional person of the sample product.
@@ -158,7 +237,10 @@ CREATE TABLE leads (
     ip_address TEXT,
     source TEXT,
     submitted_at TEXT NOT NULL,
-    last_activity_at TEXT NOT NULL
+    last_activity_at TEXT NOT NULL,
+    -- Set by a restriction (GDPR art. 18) and an objection to marketing (art. 21(3)).
+    processing_restricted INTEGER NOT NULL DEFAULT 0,
+    marketing_opt_out INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX leads_email ON leads (email);
 -- Identity matching compares lower(email): these indexes serve it (`rightsdesk check`).
@@ -297,6 +379,17 @@ comment = { category = "free_text", mask = "redact" }
 screenshot_filename = { category = "screenshot", mask = "null" }
 browser = { category = "device.browser", mask = "null" }
 created_at = { type = "timestamp" }
+
+# A restriction (GDPR art. 18) marks the person's leads: the product's sales views and
+# lead scoring leave marked leads alone, and nothing is deleted. An objection to
+# marketing (art. 21(3)) marks them too: no more campaign emails.
+[restriction]
+table = "leads"
+set = { processing_restricted = 1 }
+
+[objection]
+table = "leads"
+set = { marketing_opt_out = 1 }
 
 [[retention]]
 name = "stale-website-visits"
@@ -552,6 +645,15 @@ fn person(i: usize) -> &'static Person {
 }
 
 fn submission(kind: Kind, p: &Person, details: &str) -> Result<workflow::Submission, String> {
+    scoped_submission(kind, p, details, None)
+}
+
+fn scoped_submission(
+    kind: Kind,
+    p: &Person,
+    details: &str,
+    scope: Option<&str>,
+) -> Result<workflow::Submission, String> {
     let mut errors = Vec::new();
     workflow::parse_submission(
         kind,
@@ -559,7 +661,7 @@ fn submission(kind: Kind, p: &Person, details: &str) -> Result<workflow::Submiss
         Some(p.name),
         Some(details),
         None,
-        (None, None),
+        (scope, None),
         &mut errors,
     )
     .ok_or_else(|| format!("demo request does not validate: {errors:?}"))
@@ -595,9 +697,19 @@ impl Seeder {
         received: DateTime<Utc>,
         details: &str,
     ) -> Result<String, String> {
+        let s = submission(kind, person(who), details)?;
+        self.enter(s, received).await
+    }
+
+    /// Enter a prepared submission as staff would.
+    async fn enter(
+        &mut self,
+        submission: workflow::Submission,
+        received: DateTime<Utc>,
+    ) -> Result<String, String> {
         self.clock.set(received);
         let entry = StaffEntry {
-            submission: submission(kind, person(who), details)?,
+            submission,
             received_at: received,
             verified_at: received,
             regime: self.state.config.deadlines.regime,
@@ -666,7 +778,7 @@ impl Seeder {
     }
 }
 
-/// Seed a dozen requests in every status; returns their references.
+/// Seed fourteen requests in every status; returns their references.
 async fn seed(state: &AppState, real_now: DateTime<Utc>) -> Result<Vec<String>, String> {
     let clock = ManualClock::new(real_now);
     let state = AppState {
@@ -710,14 +822,16 @@ async fn seed(state: &AppState, real_now: DateTime<Utc>) -> Result<Vec<String>, 
         .await?;
     s.act(days(9), &access, StaffAction::Start).await?;
     s.drain(days(9) + TimeDelta::minutes(2)).await?;
-    let erased = s
-        .staff_request(
-            Kind::Erasure,
-            1,
-            days(8),
-            "I closed my trial; remove my details.",
-        )
-        .await?;
+    // A product user wants everything erased and asks who received their data (GDPR
+    // art. 19): the users line and feedback are anonymised with their reasons, leads,
+    // visits and chats deleted, and the recipients are told.
+    let mut sub = submission(
+        Kind::Erasure,
+        person(10),
+        "I left the company; please delete my account and everything about me.",
+    )?;
+    sub.recipients_requested = true;
+    let erased = s.enter(sub, days(8)).await?;
     s.act(days(8), &erased, StaffAction::Start).await?;
     s.drain(days(8) + TimeDelta::minutes(2)).await?;
     s.act(
@@ -741,6 +855,62 @@ async fn seed(state: &AppState, real_now: DateTime<Utc>) -> Result<Vec<String>, 
         .await?;
     s.act(days(4), &review, StaffAction::Start).await?;
     s.drain(days(4) + TimeDelta::minutes(2)).await?;
+
+    // A completed restriction (GDPR art. 18): the person's leads are marked, nothing is
+    // deleted, and the recipients are told (art. 19).
+    let restricted = s
+        .staff_request(
+            Kind::Restriction,
+            1,
+            days(6),
+            "The phone number you hold is wrong; stop using my data until you have checked it.",
+        )
+        .await?;
+    s.act(days(6), &restricted, StaffAction::Start).await?;
+    s.drain(days(6) + TimeDelta::minutes(2)).await?;
+    s.act(
+        days(5),
+        &restricted,
+        StaffAction::Complete {
+            note: Some("Leads marked restricted; the phone number is being checked".into()),
+            download_url: None,
+        },
+    )
+    .await?;
+    s.drain(days(5) + TimeDelta::minutes(2)).await?;
+
+    // A completed objection to marketing (GDPR art. 21(3)): the leads are marked opted
+    // out and the address goes on the suppression list. Marketing objections complete by
+    // themselves once every connector confirmed.
+    let objected = s
+        .enter(
+            scoped_submission(
+                Kind::Objection,
+                person(4),
+                "No more marketing emails, please.",
+                Some("marketing"),
+            )?,
+            days(3),
+        )
+        .await?;
+    s.act(days(3), &objected, StaffAction::Start).await?;
+    s.drain(days(3) + TimeDelta::minutes(2)).await?;
+    let status = workflow::load(&s.state, &objected)
+        .await
+        .map_err(|e| e.to_string())?
+        .status;
+    if status == Status::Review {
+        s.act(
+            days(3) + TimeDelta::minutes(5),
+            &objected,
+            StaffAction::Complete {
+                note: None,
+                download_url: None,
+            },
+        )
+        .await?;
+        s.drain(days(3) + TimeDelta::minutes(6)).await?;
+    }
 
     // Denied and withdrawn.
     let denied = s
@@ -842,8 +1012,24 @@ async fn seed(state: &AppState, real_now: DateTime<Utc>) -> Result<Vec<String>, 
     Ok(s.made)
 }
 
-/// Create (or find) the demo and say what to do next.
-pub async fn run(config: &Config) -> Result<Outcome, String> {
+/// Write the register of processing to `rightsdesk.toml` when the demo runs without a
+/// configuration file, and read the configuration again; otherwise the operator's own
+/// file stands (the next steps say whether it has a register).
+fn with_register(config: &Config, config_given: bool) -> Result<(Config, Option<PathBuf>), String> {
+    let file = Path::new(CONFIG_FILE);
+    if config_given || file.exists() {
+        return Ok((config.clone(), None));
+    }
+    std::fs::write(file, REGISTER).map_err(|e| format!("{CONFIG_FILE}: {e}"))?;
+    let config = Config::load(None).map_err(|p| p.to_string())?;
+    Ok((config, Some(file.to_path_buf())))
+}
+
+/// Create (or find) the demo and say what to do next. `config_given`: the configuration
+/// came from `--config` or `RIGHTSDESK_CONFIG`, so the demo writes no `rightsdesk.toml`.
+pub async fn run(config: &Config, config_given: bool) -> Result<Outcome, String> {
+    let (config, register_written) = with_register(config, config_given)?;
+    let config = &config;
     let demo_dir = config.data_dir.join("demo");
     let product_db = demo_dir.join("product.sqlite");
     let real_now = Utc::now();
@@ -904,6 +1090,8 @@ pub async fn run(config: &Config) -> Result<Outcome, String> {
         admin_password_file: admin_file.exists().then_some(admin_file),
         open_reference,
         api: format!("{public}/api/v1"),
+        register_written,
+        register_provided: config.processing.provided(),
     })
 }
 
@@ -945,11 +1133,21 @@ pub fn next_steps(o: &Outcome) -> String {
         out.push_str("Demo data already present; nothing was changed.\n");
     }
     out.push_str(&format!(
-        "  product database  {}\n  data map          {}\n  requests          {}\n",
+        "  product database  {}\n  data map          {}\n",
         o.product_db.display(),
         o.datamap.display(),
-        o.requests.len()
     ));
+    match (&o.register_written, o.register_provided) {
+        (Some(f), _) => out.push_str(&format!(
+            "  register          {} (purposes, recipients, profiling: GDPR art. 15(1), 19)\n",
+            f.display()
+        )),
+        (None, true) => out.push_str("  register          from your configuration\n"),
+        (None, false) => out.push_str(
+            "  register          none: your configuration has no [processing] register, so access packages say it was not provided\n",
+        ),
+    }
+    out.push_str(&format!("  requests          {}\n", o.requests.len()));
     for (reference, kind, status) in &o.requests {
         out.push_str(&format!("    {reference}  {kind:14} {status}\n"));
     }

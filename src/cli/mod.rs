@@ -35,7 +35,7 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Create a sample product database, its data map, a dozen requests in every status
+    /// Create a sample product database, its data map, fourteen requests in every status
     /// and a staff token, then print what to try next. Safe to run twice.
     Demo,
     /// Validate the configuration and test the database connection.
@@ -180,7 +180,12 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Check { json } => check(config, json).await,
-        Command::Demo => match crate::cli::demo::run(&config).await {
+        Command::Demo => match crate::cli::demo::run(
+            &config,
+            cli.config.is_some() || std::env::var_os("RIGHTSDESK_CONFIG").is_some(),
+        )
+        .await
+        {
             Ok(outcome) => {
                 println!("{}", crate::cli::demo::next_steps(&outcome));
                 ExitCode::SUCCESS
@@ -231,6 +236,7 @@ async fn serve(config: Config) -> ExitCode {
 
 async fn check(config: Config, json: bool) -> ExitCode {
     let mut problems: Vec<Problem> = config.problems();
+    let warnings: Vec<Problem> = config.warnings();
     if problems.is_empty() {
         match crate::store::connect(config.database_url.expose()).await {
             Ok(store) => {
@@ -261,6 +267,7 @@ async fn check(config: Config, json: bool) -> ExitCode {
         let out = serde_json::json!({
             "ok": problems.is_empty() && connectors_ok,
             "problems": problems,
+            "warnings": warnings,
             "datamap": connectors.as_ref().map(|c| &c.datamap),
             "connectors": connectors.as_ref().map(|c| &c.connectors),
         });
@@ -270,6 +277,9 @@ async fn check(config: Config, json: bool) -> ExitCode {
         }
     } else if problems.is_empty() {
         println!("configuration OK; database reachable");
+        for w in &warnings {
+            println!("warning: {}: {}", w.key, w.message);
+        }
         if let Some(c) = &connectors {
             print!("{c}");
         }

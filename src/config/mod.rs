@@ -226,6 +226,44 @@ pub struct ProcessingConfig {
     pub recipients: Vec<ProcessingRecipient>,
     /// `[[processing.sources]]`: where data comes from when not from the subject.
     pub sources: Vec<ProcessingSource>,
+    /// `[[processing.automated_decisions]]`: automated decision-making and profiling
+    /// (GDPR art. 15(1)(h), art. 22). Empty with a register given: the register lists none.
+    pub automated_decisions: Vec<AutomatedDecision>,
+}
+
+impl ProcessingConfig {
+    /// Whether the company gave its register at all (purposes are its backbone): without
+    /// it, access packages say plainly that the art. 15(1) information was not provided.
+    pub fn provided(&self) -> bool {
+        !self.purposes.is_empty()
+    }
+
+    /// Recipients told of erasures, rectifications and restrictions (GDPR art. 19).
+    pub fn notified_recipients(&self) -> impl Iterator<Item = &ProcessingRecipient> {
+        self.recipients
+            .iter()
+            .filter(|r| !r.notify.trim().is_empty() || !r.connector.trim().is_empty())
+    }
+}
+
+/// One automated decision or profiling activity, as the subject is told it (GDPR art.
+/// 15(1)(h)): that it exists, the logic involved, its significance and its envisaged
+/// consequences for the subject.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutomatedDecision {
+    pub name: String,
+    /// It evaluates personal aspects (art. 4(4)): profiling.
+    pub profiling: bool,
+    /// A decision based solely on automated processing with legal or similarly
+    /// significant effects (art. 22(1)).
+    pub solely_automated: bool,
+    /// Meaningful information about the logic involved.
+    pub logic: String,
+    /// Its significance for the subject.
+    pub significance: String,
+    /// The envisaged consequences for the subject.
+    pub consequences: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -285,6 +323,11 @@ pub struct ProcessingRecipient {
     pub purpose: String,
     /// Transfer outside the EEA/UK and its safeguard; empty when none.
     pub transfer: String,
+    /// Where this recipient is told of an erasure, rectification or restriction (GDPR
+    /// art. 19): an email address. Empty: not told by email.
+    pub notify: String,
+    /// Or the connector through which it is told: its task for the request is the notice.
+    pub connector: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -803,6 +846,26 @@ impl Config {
                 }
             }
         }
+        for (i, r) in self.processing.recipients.iter().enumerate() {
+            let key = format!("processing.recipients[{i}]");
+            if r.name.trim().is_empty() {
+                bad(&format!("{key}.name"), "a recipient needs a name".into());
+            }
+            let notify = r.notify.trim();
+            if !notify.is_empty() && notify.parse::<lettre::Address>().is_err() {
+                bad(
+                    &format!("{key}.notify"),
+                    format!("`{notify}` is not an email address"),
+                );
+            }
+            if !notify.is_empty() && !r.connector.trim().is_empty() {
+                bad(
+                    &key,
+                    "give `notify` (an email address) or `connector` (a connector's name), not both"
+                        .into(),
+                );
+            }
+        }
         if self
             .portal
             .initial_admin_email
@@ -813,6 +876,23 @@ impl Config {
                 "portal.initial_admin_email",
                 "is not an email address".into(),
             );
+        }
+        out
+    }
+
+    /// What is allowed but probably not meant: `rightsdesk check` prints these and still
+    /// passes.
+    pub fn warnings(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if !self.processing.provided() {
+            out.push(Problem {
+                key: "processing".into(),
+                message: "no register of processing ([[processing.purposes]]) is configured: \
+                          access packages will tell subjects that the company did not provide \
+                          the information of GDPR art. 15(1) (purposes, legal bases, recipients, \
+                          retention, sources, automated decisions and profiling)"
+                    .into(),
+            });
         }
         out
     }

@@ -11,7 +11,8 @@
 //! | `extended` | `reason`, `new_due_date`, `status_url` |
 //! | `on_hold` | `reason`, `status_url` |
 //! | `denied` | `reason_label` (a sentence), `note` (optional), `status_url`, `complaint_authority` |
-//! | `completed` | `kind_label`, `status_url`, `download_url` (optional), `retained` (optional list of `{table, reason}`) |
+//! | `completed` | `kind_label`, `status_url`, `download_url` (optional), `retained` (optional list of `{table, reason}`: what was kept for this subject), `systems` (list of `{system, outcome, text, tables: [{table, outcome, records, text, reason}]}`), `recipients_asked` (bool, optional), `recipients` (list of `{name, role, purpose, transfer, told}`), `register_provided` (bool) |
+//! | `recipient_notice` | to a recipient (GDPR art. 19): `recipient`, `request_words`, `article`, `action`, `subject_email`, `corrections` (list of `{field, value}`), `privacy_team` |
 //! | `expired` | `kind_label` |
 //! | `staff_new_request` | `kind_label`, `due_date`, `portal_url` — never the subject's identity |
 //!

@@ -26,6 +26,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "restriction_lifted",
     "account_locked",
     "duplicate",
+    "recipient_notice",
 ];
 
 /// The files of one template, in the order `BUILTIN` holds them.
@@ -59,6 +60,7 @@ const BUILTIN: &[(&str, [&str; 3])] = builtin!(
     "restriction_lifted",
     "account_locked",
     "duplicate",
+    "recipient_notice",
 );
 
 /// One email, rendered and ready to send.
@@ -262,8 +264,18 @@ mod tests {
                     { "table": "fraud_reports", "reason": "Needed to defend legal claims." },
                 ],
                 "systems": [
-                    { "system": "shop", "outcome": "done", "text": "customers: 1 record deleted; invoices: 2 records anonymised" },
-                    { "system": "cache", "outcome": "not_done", "text": "not done: the operation did not complete in this system" },
+                    { "system": "shop", "outcome": "done", "text": "1 record deleted, 2 records anonymised; per table:", "tables": [
+                        { "table": "customers", "outcome": "erased", "records": 1, "text": "1 record deleted", "reason": null },
+                        { "table": "invoices", "outcome": "anonymised", "records": 2, "text": "2 records anonymised: what identifies you was removed, the rest kept", "reason": "Tax law requires us to keep invoices for 10 years." },
+                        { "table": "newsletter", "outcome": "not_found", "records": 0, "text": "nothing about you was found", "reason": null },
+                    ] },
+                    { "system": "cache", "outcome": "not_done", "text": "not done: the operation did not complete in this system", "tables": [] },
+                ],
+                "recipients_asked": true,
+                "register_provided": true,
+                "recipients": [
+                    { "name": "Mailer Inc", "role": "processor", "purpose": "sending our emails", "transfer": "United States, EU standard contractual clauses", "told": true },
+                    { "name": "Hosting Ltd", "role": "processor", "purpose": "hosting", "transfer": "", "told": false },
                 ],
             }),
             "expired" => json!({ "kind_label": "erasure of your personal data" }),
@@ -307,6 +319,15 @@ mod tests {
                 "corrections": [],
                 "link": "https://privacy.example.com/tasks/dGFza3Rva2Vu",
                 "expires": "24 November 2026",
+            }),
+            "recipient_notice" => json!({
+                "recipient": "Mailer Inc",
+                "request_words": "rectification (correction)",
+                "article": "16",
+                "action": "correct the personal data about this person that we disclosed to you, as listed below",
+                "subject_email": "jane.doe@example.org",
+                "corrections": [{ "field": "name", "value": "Jane Roe" }],
+                "privacy_team": "privacy@example.com",
             }),
             other => panic!("no sample for {other}"),
         };
@@ -369,7 +390,7 @@ mod tests {
         let mut ctx = sample("completed");
         merge(
             &mut ctx,
-            json!({ "download_url": null, "retained": [], "systems": [] }),
+            json!({ "download_url": null, "retained": [], "systems": [], "recipients_asked": false }),
         );
         let r = t.render("completed", &ctx).unwrap();
         assert!(!r.text.contains("download"));
@@ -381,6 +402,9 @@ mod tests {
         obj.remove("download_url");
         obj.remove("retained");
         obj.remove("systems");
+        obj.remove("recipients_asked");
+        obj.remove("recipients");
+        obj.remove("register_provided");
         let r = t.render("completed", &ctx).unwrap();
         assert!(
             r.text

@@ -76,6 +76,9 @@ struct FormValues {
     /// For an objection to a named processing: its name.
     #[serde(default)]
     processing: String,
+    /// The "Tell me who received my data" box (GDPR art. 19): present when ticked.
+    #[serde(default)]
+    recipients_requested: String,
 }
 
 /// The extra field of `[verification]` with `account_field`: its label and the kinds
@@ -208,6 +211,7 @@ async fn submit(
                 .filter(|s| !s.is_empty()),
             processing: (kind == Kind::Objection && values.scope == "processing")
                 .then(|| values.processing.clone()),
+            recipients_requested: !values.recipients_requested.is_empty(),
         })
     });
     if let Ok(kind) = values.kind.parse::<Kind>()
@@ -373,6 +377,7 @@ fn history_text(action: &str) -> &'static str {
             "We lifted the restriction of processing; we wrote to you first with the reason."
         }
         "expire" => "The request expired because the email address was not confirmed.",
+        "recipients_notified" => "We told those who received your data from us of your request.",
         "objection_withdrawn" => {
             "You withdrew your objection; we took you off our suppression list."
         }
@@ -408,14 +413,21 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             None
         }
     };
-    // Once answered, what was done in each system (and what was skipped, and why).
-    let systems = if req.status == crate::domain::request::Status::Completed {
-        match crate::services::outcomes::for_request(&state, &req).await {
+    // Once answered, what was done in each system and table (and what was skipped, and
+    // why), and who received the data when the subject asked (issue 20 item 2).
+    let (systems, recipients) = if req.status == crate::domain::request::Status::Completed {
+        let told = async {
+            Ok::<_, AppError>((
+                crate::services::outcomes::for_request(&state, &req).await?,
+                crate::services::recipients::subject_context(&state, &req).await?,
+            ))
+        };
+        match told.await {
             Ok(s) => s,
             Err(e) => return error_page(&state, e, &FormValues::default()),
         }
     } else {
-        Vec::new()
+        (Vec::new(), serde_json::Value::Null)
     };
     // Internal notes are the staff's; the subject sees what happened, not what was said.
     let history: Vec<_> = events
@@ -446,6 +458,7 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             "history": history,
             "export": export,
             "systems": systems,
+            "recipients": recipients,
         }),
     )
 }

@@ -197,8 +197,11 @@ What is in it
 README.txt            this guide
 request.json          your request: its reference, what you asked for, when we received
                       it and when we completed it
-about-your-data.json  which tables we searched and, where we keep data we are required
-                      to keep, why
+about-your-data.json  why we process your data and on which legal basis, who receives
+                      it, how long we keep it, where it comes from, any automated
+                      decisions and profiling (or that we were not given this
+                      information), which tables we searched and, where we keep data we
+                      are required to keep, why
 manifest.json         a list of every file with its size, number of records and SHA-256
                       checksum, so you can check that nothing was changed or is missing
 data/                 your data, one folder per system and one pair of files per table:
@@ -501,6 +504,55 @@ pub fn about_your_data(
         .iter()
         .map(|s| json!({ "name": s.name, "categories": s.categories }))
         .collect();
+    let company = if p.controller.trim().is_empty() {
+        config.organisation.as_str()
+    } else {
+        p.controller.as_str()
+    };
+    // GDPR art. 15(1)(h): said in words either way, so an empty list is never read as
+    // "none" when the company simply did not say.
+    let automated: Vec<Value> = p
+        .automated_decisions
+        .iter()
+        .map(|d| {
+            json!({
+                "name": d.name,
+                "profiling": d.profiling,
+                "solely_automated_with_significant_effects": d.solely_automated,
+                "logic_involved": or_ask(&d.logic),
+                "significance": or_ask(&d.significance),
+                "envisaged_consequences": or_ask(&d.consequences),
+            })
+        })
+        .collect();
+    let automated_statement = if !p.provided() {
+        format!(
+            "{company} did not provide this information to us. Ask {company} directly whether \
+             they make decisions about you by automated means or profile you."
+        )
+    } else if automated.is_empty() {
+        format!(
+            "{company}'s register of processing lists no automated decision-making and no \
+             profiling."
+        )
+    } else if p.automated_decisions.iter().any(|d| d.solely_automated) {
+        "Some decisions about you are made by automated means alone. You may ask for a \
+         person to review such a decision, give your point of view and contest it (GDPR \
+         art. 22(3))."
+            .to_string()
+    } else {
+        "Your data is used in the automated processing listed here; no decision with legal \
+         or similarly significant effects is made about you by automated means alone."
+            .to_string()
+    };
+    let register_notice = (!p.provided()).then(|| {
+        format!(
+            "{company} did not provide its register of processing, so this file cannot tell \
+             you the purposes, legal bases, recipients, retention periods, sources, or any \
+             automated decision-making and profiling (GDPR art. 15(1)). You are entitled to \
+             this information: ask {company}, quoting your request's reference."
+        )
+    });
     let authority = if p.supervisory_authority.trim().is_empty() {
         "the data protection supervisory authority of the country where you live or work, or where you think your rights were infringed".to_string()
     } else {
@@ -509,10 +561,17 @@ pub fn about_your_data(
     json!({
         "controller": or_ask(if p.controller.trim().is_empty() { &config.organisation } else { &p.controller }),
         "data_protection_contact": or_ask(&p.dpo),
-        "register_provided": !p.purposes.is_empty(),
+        "register_provided": p.provided(),
+        "register_not_provided": register_notice,
         "purposes": purposes,
         "recipients": recipients,
         "sources": sources,
+        "automated_decision_making_and_profiling": {
+            "article": "GDPR art. 15(1)(h)",
+            "provided": p.provided(),
+            "statement": automated_statement,
+            "items": automated,
+        },
         "tables_searched": searched,
         "kept_despite_erasure": retained,
         "your_rights": [
@@ -1005,6 +1064,46 @@ pub async fn zip_chunks(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_a_register_the_package_says_the_company_did_not_provide_it() {
+        let config = crate::config::Config::default();
+        let about = about_your_data(&config, Vec::new(), Vec::new());
+        assert_eq!(about["register_provided"], false);
+        let notice = about["register_not_provided"].as_str().unwrap();
+        assert!(
+            notice.starts_with("Example Ltd did not provide its register of processing"),
+            "{notice}"
+        );
+        let h = &about["automated_decision_making_and_profiling"];
+        assert_eq!(h["article"], "GDPR art. 15(1)(h)");
+        assert_eq!(h["provided"], false);
+        assert!(
+            h["statement"]
+                .as_str()
+                .unwrap()
+                .contains("did not provide this information"),
+            "{h}"
+        );
+        assert_eq!(h["items"], json!([]));
+    }
+
+    #[test]
+    fn a_register_without_automated_decisions_says_it_lists_none() {
+        let mut config = crate::config::Config::default();
+        config.processing.purposes.push(Default::default());
+        let about = about_your_data(&config, Vec::new(), Vec::new());
+        assert_eq!(about["register_not_provided"], Value::Null);
+        let h = &about["automated_decision_making_and_profiling"];
+        assert_eq!(h["provided"], true);
+        assert!(
+            h["statement"]
+                .as_str()
+                .unwrap()
+                .contains("lists no automated decision-making and no profiling"),
+            "{h}"
+        );
+    }
 
     #[tokio::test]
     async fn on_complete_runs_only_after_the_whole_stream() {

@@ -27,6 +27,8 @@ pub struct IntakeInput {
     /// names it).
     pub scope: Option<String>,
     pub processing: Option<String>,
+    /// "Tell me who received my data" (GDPR art. 19).
+    pub recipients_requested: bool,
 }
 
 /// Parse and validate; every problem named by its field.
@@ -51,7 +53,11 @@ pub fn parse(input: IntakeInput) -> Result<Submission, AppError> {
             }
         },
     };
-    let s = s.map(|s| Submission { residence, ..s });
+    let s = s.map(|s| Submission {
+        residence,
+        recipients_requested: input.recipients_requested,
+        ..s
+    });
     match s {
         Some(s) if errors.is_empty() => Ok(s),
         _ => Err(AppError::Validation(errors)),
@@ -307,6 +313,7 @@ fn link_changes(
             created_at: now,
         }],
         verification_send: Some(state.keys.blind_index(s.email.expose())),
+        recipients_asked: s.recipients_requested,
         ..Default::default()
     };
     notify::queue(

@@ -19,6 +19,7 @@ pub mod keys_rotate;
 pub mod notify;
 pub mod offers;
 pub mod outcomes;
+pub mod recipients;
 pub mod retention;
 pub mod staff;
 pub mod suppression;

@@ -231,11 +231,23 @@ mod wording_tests {
                 "note": "",
                 "complaint_authority": "the Information Commissioner's Office (ico.org.uk)",
             }),
-            "completed" => json!({
-                "download_url": null,
-                "retained": [{ "table": "invoices", "reason": "Tax law." }],
-                "systems": [{ "system": "shop", "outcome": "done", "text": "1 record deleted" }],
-            }),
+            "completed" => completed_context(kind),
+            "recipient_notice" => {
+                let corrections = if kind == Kind::Rectification {
+                    json!([{ "field": "name", "value": "Jane Roe" }])
+                } else {
+                    json!([])
+                };
+                json!({
+                    "recipient": "Mailer Inc",
+                    "request_words": "erasure",
+                    "article": "17",
+                    "action": crate::services::recipients::action_for(kind),
+                    "subject_email": "jane.doe@example.org",
+                    "corrections": corrections,
+                    "privacy_team": "privacy@example.com",
+                })
+            }
             "expired" => json!({}),
             "staff_new_request" | "staff_deadline" => json!({
                 "kind_label": staff_kind_label(kind),
@@ -270,6 +282,65 @@ mod wording_tests {
             c.extend(e);
         }
         ctx
+    }
+
+    /// The completion context as the workflow builds it: per-table outcomes from real
+    /// erasure evidence (every outcome a table can have), the art. 17(3) list derived
+    /// from them, and the recipients the subject asked for.
+    fn completed_context(kind: Kind) -> Value {
+        let evidence = json!({"tables": [
+            {"table": "customers", "action": "delete", "rows_affected": 1, "rows_kept": 0, "rows_left": 0},
+            {"table": "addresses", "action": "delete", "rows_affected": 1, "rows_kept": 1, "rows_left": 0},
+            {"table": "invoices", "action": "anonymize", "rows_affected": 2, "rows_kept": 0, "rows_left": 0, "retain_reason": "Invoices are kept for 10 years under tax law"},
+            {"table": "consents", "action": "retain", "rows_affected": 1, "rows_kept": 0, "rows_left": 0, "retain_reason": "Proof of consent is kept (GDPR art. 7(1))"},
+            {"table": "orders", "action": "delete", "rows_affected": 0, "rows_kept": 0, "rows_left": 0},
+        ]});
+        let now = chrono::Utc::now();
+        let task = |connector: &str, op: &str, status: &str, ev: Value| crate::store::Task {
+            id: format!("{connector}-{op}"),
+            request_id: "r".into(),
+            connector: connector.into(),
+            operation: op.into(),
+            status: status.into(),
+            attempts: 1,
+            error: (status == "skipped").then(|| "nothing is declared for this".into()),
+            evidence: Some(ev.to_string()),
+            result_ct: None,
+            created_at: now,
+            updated_at: now,
+            finished_at: Some(now),
+        };
+        let op = crate::services::tasks::operation(kind);
+        let ev = if op == "erase" {
+            evidence
+        } else {
+            json!({"rows": 2, "tables": [{"table": "customers", "fields": ["name"], "rows_affected": 1, "rows_skipped": 0}], "restriction": {"rows_affected": 1}, "objection": {"rows_affected": 1}})
+        };
+        let tasks = vec![
+            task("shop", op, "succeeded", ev),
+            task("crm", op, "skipped", Value::Null),
+            task("cache", op, "failed", Value::Null),
+        ];
+        let systems = crate::services::outcomes::summarise(kind, &tasks);
+        let retained: Vec<Value> = systems
+            .iter()
+            .flat_map(|s| &s.tables)
+            .filter(|t| matches!(t.outcome, "kept" | "anonymised"))
+            .map(|t| json!({ "table": t.table, "reason": t.reason }))
+            .collect();
+        let told = crate::services::recipients::notifies(kind);
+        json!({
+            "download_url": matches!(kind, Kind::Access | Kind::Portability)
+                .then_some("https://privacy.example.com/download/ZG93"),
+            "retained": retained,
+            "systems": systems,
+            "recipients_asked": true,
+            "register_provided": true,
+            "recipients": [
+                { "name": "Mailer Inc", "role": "processor", "purpose": "sending our emails", "transfer": "United States, EU standard contractual clauses", "told": told },
+                { "name": "Hosting Ltd", "role": "", "purpose": "", "transfer": "", "told": false },
+            ],
+        })
     }
 
     /// Words a person would not write twice in a row, and phrases that show a label put
@@ -338,6 +409,62 @@ mod wording_tests {
                     assert!(
                         faults.is_empty(),
                         "{name}/{part} for {kind:?}: {faults:?}\n{text}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The completion email in each state of the recipients part (asked or not, register
+    /// given or not, no recipients) reads right, and lists every table with its reason.
+    #[test]
+    fn completion_emails_read_right_in_every_recipient_state() {
+        let templates = Templates::new(None).unwrap();
+        for kind in Kind::ALL {
+            for (asked, provided, none) in [
+                (false, true, false),
+                (true, false, true),
+                (true, true, true),
+                (true, true, false),
+            ] {
+                let mut ctx = context("completed", *kind);
+                ctx["recipients_asked"] = asked.into();
+                ctx["register_provided"] = provided.into();
+                if none {
+                    ctx["recipients"] = json!([]);
+                }
+                let r = templates.render("completed", &ctx).unwrap();
+                let html = visible_text(&r.html);
+                for text in [&r.text, &html] {
+                    let faults = wording_faults(text);
+                    assert!(
+                        faults.is_empty(),
+                        "{kind:?} {asked} {provided} {none}: {faults:?}\n{text}"
+                    );
+                    assert_eq!(text.contains("Mailer Inc"), asked && !none, "{text}");
+                    if asked && none && !provided {
+                        assert!(text.contains("not yet recorded in this service"), "{text}");
+                    }
+                    if asked && none && provided {
+                        assert!(text.contains("names no one who received"), "{text}");
+                    }
+                }
+                if *kind == Kind::Erasure {
+                    for line in [
+                        "    - customers: 1 record deleted",
+                        "    - invoices: 2 records anonymised: what identifies you was removed, the rest kept. Why: Invoices are kept for 10 years under tax law",
+                        "    - consents: 1 record kept. Why: Proof of consent is kept (GDPR art. 7(1))",
+                        "    - orders: nothing about you was found",
+                        "    - addresses: 1 record deleted, 1 record kept. Why:",
+                    ] {
+                        assert!(r.text.contains(line), "{line:?} missing:\n{}", r.text);
+                    }
+                    assert!(
+                        r.text
+                            .contains("Mailer Inc (processor), for sending our emails")
+                            == (asked && !none),
+                        "{}",
+                        r.text
                     );
                 }
             }

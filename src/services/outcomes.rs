@@ -20,6 +20,23 @@ pub struct SystemOutcome {
     pub outcome: &'static str,
     /// One sentence for the subject.
     pub text: String,
+    /// For an erasure that ran: every table the system declares, with what happened to
+    /// the subject's records there and why (GDPR art. 17(3)); empty otherwise.
+    pub tables: Vec<TableOutcome>,
+}
+
+/// One table's part of an erasure, as the subject is told it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableOutcome {
+    pub table: String,
+    /// `erased`, `anonymised`, `kept`, `not_found` or `not_erased`.
+    pub outcome: &'static str,
+    /// The subject's records the outcome is about.
+    pub records: u64,
+    /// What was done, in words ("2 records deleted").
+    pub text: String,
+    /// Why records were kept or only anonymised; `None` when nothing was kept.
+    pub reason: Option<String>,
 }
 
 /// The outcome per system of `req`'s current tasks for its kind's operation.
@@ -35,8 +52,14 @@ pub fn summarise(kind: Kind, tasks: &[Task]) -> Vec<SystemOutcome> {
         .into_iter()
         .filter(|t| t.operation == operation)
         .map(|t| {
+            let ev = evidence(t);
+            let tables = match (t.status.as_str(), operation, ev.as_ref()) {
+                ("succeeded", "erase", Some(e)) => erase_tables(e),
+                _ => Vec::new(),
+            };
             let (outcome, text) = match t.status.as_str() {
-                "succeeded" => ("done", done_text(operation, evidence(t).as_ref())),
+                "succeeded" if !tables.is_empty() => ("done", erase_summary(&tables)),
+                "succeeded" => ("done", done_text(operation, ev.as_ref())),
                 "skipped" => (
                     "skipped",
                     format!(
@@ -54,6 +77,7 @@ pub fn summarise(kind: Kind, tasks: &[Task]) -> Vec<SystemOutcome> {
                 system: t.connector.clone(),
                 outcome,
                 text,
+                tables,
             }
         })
         .collect()
@@ -92,7 +116,11 @@ fn done_text(operation: &str, evidence: Option<&Value>) -> String {
             Some(n) => format!("searched; {} about you found and included", records(n)),
             None => "searched".into(),
         },
-        "erase" => erase_text(e),
+        // Erasures with table evidence are listed per table; this is the rest.
+        "erase" if e.get("tables").is_some() => {
+            "searched; nothing about you was found to erase".into()
+        }
+        "erase" => "erased".into(),
         "rectify" => {
             let tables = e.get("tables").and_then(Value::as_array);
             let parts: Vec<String> = tables
@@ -148,37 +176,113 @@ fn done_text(operation: &str, evidence: Option<&Value>) -> String {
     }
 }
 
-fn erase_text(e: &Value) -> String {
+/// Every table of an erasure's evidence, in the order the system declares them, with
+/// its outcome and reason in the subject's words.
+fn erase_tables(e: &Value) -> Vec<TableOutcome> {
     let Some(tables) = e.get("tables").and_then(Value::as_array) else {
-        return "erased".into();
+        return Vec::new();
+    };
+    let text_of = |t: &Value, key: &str| {
+        t.get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    tables
+        .iter()
+        .map(|t| {
+            let table = t.get("table").and_then(Value::as_str).unwrap_or("?").to_string();
+            let affected = u(t, "rows_affected");
+            let kept = u(t, "rows_kept");
+            let left = u(t, "rows_left");
+            let retain_reason = text_of(t, "retain_reason");
+            let (outcome, records, text, reason) = match t.get("action").and_then(Value::as_str) {
+                _ if left > 0 => (
+                    "not_erased",
+                    left,
+                    format!("{} still found after the erasure", records(left)),
+                    Some("the check after the erasure still found them; we are looking into it".to_string()),
+                ),
+                Some("retain") if affected + kept > 0 => (
+                    "kept",
+                    affected.max(kept),
+                    format!("{} kept", records(affected.max(kept))),
+                    Some(retain_reason.unwrap_or_else(|| "no reason was recorded".into())),
+                ),
+                Some("anonymize") if affected > 0 => (
+                    "anonymised",
+                    affected,
+                    format!(
+                        "{} anonymised: what identifies you was removed, the rest kept",
+                        records(affected)
+                    ),
+                    Some(retain_reason.unwrap_or_else(|| {
+                        "the records are needed without the details that identify you".into()
+                    })),
+                ),
+                Some("anonymize") if kept > 0 => (
+                    "kept",
+                    kept,
+                    format!("{} kept unchanged", records(kept)),
+                    Some("they are shared with records of other people".into()),
+                ),
+                Some(_) if affected > 0 && kept > 0 => (
+                    "erased",
+                    affected,
+                    format!("{} deleted, {} kept", records(affected), records(kept)),
+                    Some("the kept records are shared with other people's records or with records we must keep".into()),
+                ),
+                Some(_) if affected > 0 => (
+                    "erased",
+                    affected,
+                    format!("{} deleted", records(affected)),
+                    None,
+                ),
+                Some(_) if kept > 0 => (
+                    "kept",
+                    kept,
+                    format!("{} kept", records(kept)),
+                    Some("they are shared with other people's records or with records we must keep".into()),
+                ),
+                _ => ("not_found", 0, "nothing about you was found".to_string(), None),
+            };
+            TableOutcome {
+                table,
+                outcome,
+                records,
+                text,
+                reason,
+            }
+        })
+        .collect()
+}
+
+/// One line for a system whose tables are listed under it.
+fn erase_summary(tables: &[TableOutcome]) -> String {
+    let count = |o: &str| {
+        tables
+            .iter()
+            .filter(|t| t.outcome == o)
+            .map(|t| t.records)
+            .sum::<u64>()
     };
     let mut parts = Vec::new();
-    for t in tables {
-        let table = t.get("table").and_then(Value::as_str).unwrap_or("?");
-        let affected = u(t, "rows_affected");
-        let kept = u(t, "rows_kept");
-        match t.get("action").and_then(Value::as_str) {
-            Some("retain") if affected + kept > 0 => parts.push(format!(
-                "{table}: {} kept{}",
-                records(affected.max(kept)),
-                t.get("retain_reason")
-                    .and_then(Value::as_str)
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
-            )),
-            Some("anonymize") if affected > 0 => {
-                parts.push(format!("{table}: {} anonymised", records(affected)))
-            }
-            Some(_) if affected > 0 => {
-                parts.push(format!("{table}: {} deleted", records(affected)))
-            }
-            _ => {}
+    for (o, word) in [
+        ("erased", "deleted"),
+        ("anonymised", "anonymised"),
+        ("kept", "kept"),
+        ("not_erased", "still found"),
+    ] {
+        let n = count(o);
+        if n > 0 {
+            parts.push(format!("{} {word}", records(n)));
         }
     }
     if parts.is_empty() {
         "searched; nothing about you was found to erase".into()
     } else {
-        parts.join("; ")
+        format!("{}; per table:", parts.join(", "))
     }
 }
 
@@ -273,9 +377,37 @@ mod tests {
             {"table": "consents", "action": "retain", "rows_affected": 1, "rows_kept": 0, "rows_left": 0, "retain_reason": "proof"},
             {"table": "orders", "action": "delete", "rows_affected": 0, "rows_kept": 0, "rows_left": 0},
         ]});
+        let tables = erase_tables(&e);
+        let line = |t: &TableOutcome| {
+            format!(
+                "{}: {} {}{}",
+                t.table,
+                t.outcome,
+                t.text,
+                t.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )
+        };
+        let lines: Vec<String> = tables.iter().map(line).collect();
         assert_eq!(
-            erase_text(&e),
-            "customers: 1 record deleted; invoices: 2 records anonymised; consents: 1 record kept (proof)"
+            lines,
+            [
+                "customers: erased 1 record deleted",
+                "invoices: anonymised 2 records anonymised: what identifies you was removed, the rest kept (the records are needed without the details that identify you)",
+                "consents: kept 1 record kept (proof)",
+                "orders: not_found nothing about you was found",
+            ]
         );
+        assert_eq!(
+            erase_summary(&tables),
+            "1 record deleted, 2 records anonymised, 1 record kept; per table:"
+        );
+        let out = summarise(
+            Kind::Erasure,
+            &[task("3", "shop", "erase", "succeeded", None, e)],
+        );
+        assert_eq!(out[0].tables, tables, "every table is listed");
     }
 }

@@ -53,6 +53,8 @@ pub struct Submission {
     pub scope: Option<String>,
     /// The subject's residence (normalised ISO 3166 code), when given.
     pub residence: Option<String>,
+    /// "Tell me who received my data" (GDPR art. 19): the completion email lists them.
+    pub recipients_requested: bool,
 }
 
 /// Check the parts of a submission that intake and staff entry share.
@@ -103,6 +105,7 @@ pub fn parse_submission(
         }),
         scope,
         residence: None,
+        recipients_requested: false,
     })
 }
 
@@ -295,6 +298,7 @@ pub async fn create_staff_request(
     // confirmation CCPA asks for).
     let mut changes = Changes {
         now: Some(now),
+        recipients_asked: entry.submission.recipients_requested,
         ..Default::default()
     };
     let status_url = crate::services::intake::status_link(state, &mut changes, &req);
@@ -547,6 +551,25 @@ pub async fn act(
         to_status: next_status,
         note,
     };
+    let mut changes = Changes {
+        now: Some(now),
+        ..Default::default()
+    };
+    // The completion email says per system and table what was done, skipped and why, and
+    // who received the data when the subject asked; recipients are told (GDPR art. 19).
+    let (systems, recipients, notices) = if action == Action::Complete {
+        let tasks = state.store.tasks_for_request(&current.id).await?;
+        let systems = crate::services::outcomes::summarise(current.kind, &tasks);
+        let recipients = crate::services::recipients::subject_context(state, &current).await?;
+        let notices =
+            crate::services::recipients::queue_notices(state, &mut changes, &current, &tasks)?;
+        (systems, recipients, notices)
+    } else {
+        (Vec::new(), serde_json::Value::Null, Vec::new())
+    };
+    if !notices.is_empty() {
+        detail["recipients_notified"] = notices.clone().into();
+    }
     let a = audit(
         actor,
         &format!("request.{action}"),
@@ -554,17 +577,7 @@ pub async fn act(
         now,
         detail,
     );
-    let mut changes = Changes {
-        now: Some(now),
-        ..Default::default()
-    };
-    // The completion email says per system what was done, skipped and why.
-    let systems = if action == Action::Complete {
-        crate::services::outcomes::for_request(state, &current).await?
-    } else {
-        Vec::new()
-    };
-    tell_subject(state, &mut changes, &next, &act, &systems)?;
+    tell_subject(state, &mut changes, &next, &act, (&systems, &recipients))?;
     let planned = if matches!(action, Action::Start | Action::Rerun) {
         crate::services::fanout::plan(state, &next, &mut changes)
     } else {
@@ -590,6 +603,27 @@ pub async fn act(
         erase_own_copies(state, actor, next).await?
     } else {
         next
+    };
+    // The notices went out with the completion; the timeline and the audit log say to
+    // whom and how.
+    let next = if notices.is_empty() {
+        next
+    } else {
+        tracing::info!(reference = %next.reference, recipients = notices.len(), "recipients told (art. 19)");
+        record_edit(
+            state,
+            actor,
+            &next,
+            next.clone(),
+            "recipients_notified",
+            (
+                "request.recipients_notified",
+                serde_json::json!({ "recipients": notices }),
+            ),
+            crate::services::recipients::timeline_note(next.kind, &notices),
+            &Changes::default(),
+        )
+        .await?
     };
 
     match action {
@@ -623,7 +657,10 @@ fn tell_subject(
     changes: &mut Changes,
     req: &Request,
     act: &StaffAction,
-    systems: &[crate::services::outcomes::SystemOutcome],
+    (systems, recipients): (
+        &[crate::services::outcomes::SystemOutcome],
+        &serde_json::Value,
+    ),
 ) -> Result<(), AppError> {
     let template = match act {
         StaffAction::Extend { .. } => "extended",
@@ -671,12 +708,22 @@ fn tell_subject(
         StaffAction::Complete { download_url, .. } => {
             ctx["kind_label"] = crate::services::notify::kind_label(req.kind).into();
             ctx["download_url"] = download_url.clone().into();
-            ctx["retained"] = if req.kind == Kind::Erasure {
-                state.connectors.retained().into()
-            } else {
-                serde_json::json!([])
-            };
+            // What was kept (or kept anonymised) for this subject, and why (art. 17(3)).
+            let retained: Vec<serde_json::Value> = systems
+                .iter()
+                .flat_map(|s| &s.tables)
+                .filter(|t| matches!(t.outcome, "kept" | "anonymised"))
+                .filter_map(|t| {
+                    t.reason
+                        .as_ref()
+                        .map(|r| serde_json::json!({ "table": t.table, "reason": r }))
+                })
+                .collect();
+            ctx["retained"] = retained.into();
             ctx["systems"] = serde_json::to_value(systems).unwrap_or_default();
+            if let (Some(c), Some(r)) = (ctx.as_object_mut(), recipients.as_object()) {
+                c.extend(r.clone());
+            }
         }
         _ => {}
     }
@@ -831,7 +878,7 @@ async fn record_edit(
 
 /// The subject's address, to write to them; closed requests lose it after
 /// `retention_own.closed_request_pii`.
-fn subject_email(state: &AppState, req: &Request) -> Result<String, AppError> {
+pub(crate) fn subject_email(state: &AppState, req: &Request) -> Result<String, AppError> {
     let email_ct = req.email_ct.as_deref().ok_or_else(|| AppError::Conflict {
         detail: "the request no longer holds the subject's email address".into(),
         current_status: Some(req.status.to_string()),

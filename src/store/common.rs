@@ -209,6 +209,16 @@ macro_rules! store_impl {
                         .execute(&mut **tx)
                         .await?;
                 }
+                if c.recipients_asked {
+                    sqlx::query(
+                        "INSERT INTO recipient_asks (request_id, asked_at) VALUES ($1, $2) \
+                         ON CONFLICT (request_id) DO NOTHING",
+                    )
+                    .bind(request_id)
+                    .bind(c.now.unwrap_or_else(chrono::Utc::now))
+                    .execute(&mut **tx)
+                    .await?;
+                }
                 for t in &c.tasks {
                     sqlx::query(
                         "INSERT INTO tasks (id, request_id, connector, operation, status, attempts, error, evidence, \
@@ -335,5 +345,6 @@ macro_rules! store_impl {
         links_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         inbox_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         rotation_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
+        recipients_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
     };
 }

@@ -1,5 +1,6 @@
 //! Persistence of our own data: one trait per aggregate (requests, intake, outbox, staff,
-//! audit, jobs, tasks, ledger, exports, retention, rotation, suppression, links, drp, inbox; a
+//! audit, jobs, tasks, ledger, exports, retention, rotation, suppression, links, recipients, drp,
+//! inbox; a
 //! file each), all of them supertraits of `Store`, implemented for SQLite (embedded
 //! default) and PostgreSQL (replicas) from one SQL text per query. No SQL of ours lives
 //! outside this module.
@@ -50,6 +51,8 @@ pub mod exports;
 pub mod retention;
 #[macro_use]
 pub mod rotation;
+#[macro_use]
+pub mod recipients;
 pub mod audit_chain;
 mod migrations;
 pub mod postgres;
@@ -64,6 +67,7 @@ pub use jobs::JobStore;
 pub use ledger::LedgerStore;
 pub use links::{LinkStore, RequestLink};
 pub use outbox::OutboxStore;
+pub use recipients::RecipientStore;
 pub use requests::RequestStore;
 pub use retention::RetentionStore;
 pub use rotation::RotationStore;
@@ -523,6 +527,8 @@ pub struct Changes {
     pub delete_tokens: bool,
     /// Connector tasks of a fan-out.
     pub tasks: Vec<Task>,
+    /// The subject asked to be told who received their data (GDPR art. 19).
+    pub recipients_asked: bool,
 }
 
 /// One connector's part of a request's fan-out. `status` is `pending`, `running`,
@@ -644,6 +650,7 @@ pub trait Store:
     + InboxStore
     + SuppressionStore
     + LinkStore
+    + RecipientStore
     + Send
     + Sync
     + 'static

@@ -78,6 +78,7 @@ async fn bench(dir: &std::path::Path, mb: u64) -> Result<(), BoxError> {
             corrections: None,
             scope: None,
             residence: None,
+            recipients_requested: false,
         },
         received_at: state.clock.now(),
         verified_at: state.clock.now(),

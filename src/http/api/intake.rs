@@ -37,6 +37,10 @@ pub struct IntakeBody {
     pub scope: Option<String>,
     /// With `scope = "processing"`: the processing objected to (at most 200 characters).
     pub processing: Option<String>,
+    /// `true`: the subject wants to be told who received their data (GDPR art. 19); the
+    /// completion email lists the recipients.
+    #[serde(default)]
+    pub recipients_requested: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,6 +71,7 @@ pub async fn submit(
         residence: body.residence,
         scope: body.scope,
         processing: body.processing,
+        recipients_requested: body.recipients_requested,
     })?;
     crate::services::verification::check_field(&state, body.kind, body.account_value.as_deref())?;
     let answer = intake::submit_answer(&state, &client, submission).await?;

@@ -416,6 +416,9 @@ pub struct CreateRequest {
     pub regime: Option<Regime>,
     /// How the requester's identity was verified.
     pub verification_note: String,
+    /// `true`: the subject asked to be told who received their data (GDPR art. 19).
+    #[serde(default)]
+    pub recipients_requested: bool,
 }
 
 /// Enter a request on behalf of a subject; it starts `open`.
@@ -473,9 +476,10 @@ pub fn staff_entry(state: &AppState, body: CreateRequest) -> Result<StaffEntry, 
             "must be at most 2000 characters",
         ));
     }
-    let Some(submission) = submission.filter(|_| errors.is_empty()) else {
+    let Some(mut submission) = submission.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
+    submission.recipients_requested = body.recipients_requested;
     Ok(StaffEntry {
         submission,
         received_at,

@@ -527,6 +527,7 @@ pub async fn create(
         "details": f.text("details"), "corrections": f.text("corrections"), "scope": f.text("scope"), "processing": f.text("processing"),
         "received_on": f.text("received_on"), "verified_on": f.text("verified_on"),
         "verification_note": f.text("verification_note"),
+        "recipients_requested": f.text("recipients_requested").is_some(),
     });
     let result = async {
         let kind = f
@@ -549,6 +550,7 @@ pub async fn create(
             verified_at: day_start(&state, "verified_on", f.text("verified_on"))?,
             regime: None,
             verification_note: f.text("verification_note").unwrap_or_default(),
+            recipients_requested: f.text("recipients_requested").is_some(),
         };
         let entry = staff_entry(&state, body)?;
         workflow::create_staff_request(&state, &actor(&s, &client), entry).await
