@@ -48,6 +48,10 @@ pub mod exports;
 pub mod retention;
 #[macro_use]
 pub mod rotation;
+#[macro_use]
+pub mod webhooks;
+#[macro_use]
+pub mod reports;
 pub mod audit_chain;
 mod migrations;
 pub mod postgres;
@@ -61,12 +65,14 @@ pub use jobs::JobStore;
 pub use ledger::LedgerStore;
 pub use links::{LinkStore, RequestLink};
 pub use outbox::OutboxStore;
+pub use reports::{RegisterRow, ReportStore};
 pub use requests::RequestStore;
 pub use retention::RetentionStore;
 pub use rotation::RotationStore;
 pub use staff::StaffStore;
 pub use suppression::{SUPPRESSION_BATCH, Suppression, SuppressionStore};
 pub use tasks::TaskStore;
+pub use webhooks::{WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -640,6 +646,8 @@ pub trait Store:
     + DrpStore
     + SuppressionStore
     + LinkStore
+    + WebhookStore
+    + ReportStore
     + Send
     + Sync
     + 'static
