@@ -165,6 +165,16 @@ struct Page {
     body: String,
 }
 
+/// Undo the page's HTML escaping (the secret's base64 may hold `/`).
+fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 fn between(text: &str, start: &str, end: &str) -> Option<String> {
     let i = text.find(start)? + start.len();
     let j = text[i..].find(end)? + i;
@@ -397,11 +407,14 @@ async fn events_arrive_signed_retried_and_logged_without_personal_data(backend: 
     }
     let created = admin.post("/portal/webhooks", &form).await;
     assert_eq!(created.status, 201, "{}", created.body);
-    let secret = between(&created.body, "<code id=\"webhook-secret\">", "</code>").expect("secret");
+    let secret = unescape(
+        &between(&created.body, "<code id=\"webhook-secret\">", "</code>").expect("secret"),
+    );
     assert!(secret.starts_with("whsec_"));
     let endpoint = between(&created.body, "href=\"/portal/webhooks/", "\"").expect("endpoint link");
     let listed = admin.get("/portal/webhooks").await;
-    assert!(listed.body.contains(&url));
+    // (Templates escape the slashes of the URL.)
+    assert!(listed.body.contains(&hook.addr.to_string()));
     assert!(
         !listed.body.contains(&secret),
         "the secret is shown only once"
