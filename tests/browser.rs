@@ -621,11 +621,10 @@ async fn bulk_deny(c: &Client, app: &TestApp) -> Outcome {
             .await
             .map_err(err)?;
     sign_in(c, app, "agent@staff.example", &pw, "/portal").await?;
-    c.goto(&app.url("/portal/requests?status=all"))
-        .await
-        .map_err(err)?;
 
-    // Tick two rows and assign them.
+    // Tick two open requests and assign them.
+    click(c, "nav a[href='/portal/requests']").await?;
+    at(c, "/portal/requests").await?;
     find(c, "#bulk").await?;
     let boxes = c
         .find_all(Locator::Css("input[name='ref']"))
@@ -646,10 +645,8 @@ async fn bulk_deny(c: &Client, app: &TestApp) -> Outcome {
     fill(c, "#bulk-assignee", "agent@staff.example").await?;
     click(c, "#bulk-apply").await?;
     at(c, "/portal/requests/bulk").await?;
-    ensure(
-        text_when(c, "#done-count", |t| !t.is_empty()).await? == "2",
-        "two assigned",
-    )?;
+    let assigned = text_when(c, "#done-count", |t| !t.is_empty()).await?;
+    ensure(assigned == "2", &format!("two assigned, got {assigned}"))?;
     for r in &ticked {
         let (_, v) = common::json(app.get(&token, &format!("/api/v1/requests/{r}")).await).await;
         ensure(
@@ -658,9 +655,18 @@ async fn bulk_deny(c: &Client, app: &TestApp) -> Outcome {
         )?;
     }
 
-    // All fifty matching "all statuses": refused with one reason and note.
+    // Back to the queue, then all fifty matching "all statuses": refused with one
+    // reason and note.
     click(c, "#back").await?;
-    at(c, "/portal/requests?status=all").await?;
+    at(c, "/portal/requests*").await?;
+    c.find(Locator::Css("#status"))
+        .await
+        .map_err(err)?
+        .select_by_value("all")
+        .await
+        .map_err(err)?;
+    click(c, "#search").await?;
+    at(c, "/portal/requests?q=&status=all*").await?;
     for (css, value) in [
         ("#bulk-scope", "matching"),
         ("#bulk-action", "deny"),
