@@ -24,7 +24,8 @@ use sha2::Sha256;
 
 backend_fn_tests!(
     events_arrive_signed_retried_and_logged_without_personal_data,
-    private_endpoints_are_refused_unless_allowed
+    private_endpoints_are_refused_unless_allowed,
+    a_failed_task_is_reported_without_its_error
 );
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -522,5 +523,74 @@ async fn private_endpoints_are_refused_unless_allowed(backend: Backend) {
     );
     assert!(hook.got.lock().unwrap().is_empty(), "nothing was sent");
     assert_eq!(hook.failed.load(Ordering::SeqCst), 0);
+    let _stopped = app.stop().await;
+}
+
+async fn a_failed_task_is_reported_without_its_error(backend: Backend) {
+    // A product endpoint on loopback without `allow_private`: its task fails at once.
+    let dir = tempfile::tempdir().unwrap();
+    let datamap = dir.path().join("datamap");
+    std::fs::create_dir_all(&datamap).unwrap();
+    std::fs::write(
+        datamap.join("product.toml"),
+        "name = \"product\"\nkind = \"http\"\nurl = \"http://127.0.0.1:9/privacy\"\n\
+         secret = \"a-secret-of-the-product-endpoint\"\ntimeout_secs = 5\n",
+    )
+    .unwrap();
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.webhooks.allow_http = true;
+            c.webhooks.allow_private = true;
+        }),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
+    let hook = hook(app.clock.clone()).await;
+    let actor = rightsdesk::services::workflow::Actor {
+        name: "user:admin@example.com".into(),
+        client_addr: None,
+    };
+    let (_, secret) = rightsdesk::services::webhooks::create_endpoint(
+        &app.state,
+        &actor,
+        &hook.url(),
+        "failures",
+        &["task.failed".to_string()],
+    )
+    .await
+    .unwrap();
+    let agent = app.token(Role::Agent).await;
+    let (s, v) = common::json(
+        app.post_json(
+            &agent,
+            "/api/v1/requests",
+            &json!({ "kind": "erasure", "email": "cy.hooks@example.com",
+                     "received_at": "2026-10-01T12:00:00Z",
+                     "verification_note": "Called back on the number on file" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let reference = v["reference"].as_str().unwrap().to_string();
+    staff_act(&app, &agent, &reference, "start", json!({})).await;
+    hook.wait_until("task.failed", |e| !e.is_empty()).await;
+    let (headers, body, at) = hook.got.lock().unwrap()[0].clone();
+    verify(&secret, &headers, &body, at).unwrap();
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["type"], "task.failed",
+        "only what the endpoint subscribed to"
+    );
+    assert_eq!(v["data"]["reference"], reference.as_str());
+    assert_eq!(v["data"]["task"]["connector"], "product");
+    assert_eq!(v["data"]["task"]["status"], "failed");
+    assert!(
+        !body.contains("cy.hooks") && !body.contains("allow_private"),
+        "{body}"
+    );
     let _stopped = app.stop().await;
 }
