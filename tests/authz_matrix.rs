@@ -209,6 +209,19 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/portal/holds/{id}/release", Portal(Role::Admin)),
     ("GET", "/portal/users", Portal(Role::Admin)),
     ("POST", "/portal/users", Portal(Role::Admin)),
+    // Bulk work from the queue acts like the per-request forms; reports carry no
+    // personal data; webhooks are configuration.
+    ("POST", "/portal/requests/bulk", Portal(Role::Agent)),
+    ("GET", "/portal/reports/sla", Portal(Role::Auditor)),
+    ("GET", "/portal/reports/register", Portal(Role::Auditor)),
+    ("GET", "/portal/webhooks", Portal(Role::Admin)),
+    ("POST", "/portal/webhooks", Portal(Role::Admin)),
+    ("GET", "/portal/webhooks/{id}", Portal(Role::Admin)),
+    (
+        "POST",
+        "/portal/webhooks/{id}/{action}",
+        Portal(Role::Admin),
+    ),
 ];
 
 // ---- the routes the service serves ---------------------------------------------------

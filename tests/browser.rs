@@ -593,3 +593,161 @@ async fn due_soon_tile_and_paging_keep_their_filters() {
     )
     .await;
 }
+
+/// Bulk work from the queue: two ticked requests assigned, then all fifty matching
+/// refused with one reason and note; the two already completed are reported, not changed.
+async fn bulk_deny(c: &Client, app: &TestApp) -> Outcome {
+    let token = app.token(Role::Agent).await;
+    let mut refs = Vec::new();
+    for i in 0..50 {
+        refs.push(request(app, &format!("bulk{i}@example.com")).await);
+    }
+    for r in &refs[..2] {
+        for action in ["start", "complete"] {
+            let (s, v) = common::json(
+                app.post_json(
+                    &token,
+                    &format!("/api/v1/requests/{r}/{action}"),
+                    &json!({}),
+                )
+                .await,
+            )
+            .await;
+            ensure(s == 200, &format!("{action} {r}: {v}"))?;
+        }
+    }
+    let (_, pw) =
+        rightsdesk::http::portal::auth::create_user(&app.state, "agent@staff.example", Role::Agent)
+            .await
+            .map_err(err)?;
+    sign_in(c, app, "agent@staff.example", &pw, "/portal").await?;
+
+    // Tick two open requests and assign them.
+    click(c, "nav a[href='/portal/requests']").await?;
+    at(c, "/portal/requests").await?;
+    find(c, "#bulk").await?;
+    let boxes = c
+        .find_all(Locator::Css("input[name='ref']"))
+        .await
+        .map_err(err)?;
+    ensure(boxes.len() == 25, "a page of 25 with a checkbox each")?;
+    let mut ticked = Vec::new();
+    for b in boxes.iter().take(2) {
+        ticked.push(b.attr("value").await.map_err(err)?.unwrap_or_default());
+        b.click().await.map_err(err)?;
+    }
+    c.find(Locator::Css("#bulk-action"))
+        .await
+        .map_err(err)?
+        .select_by_value("assign")
+        .await
+        .map_err(err)?;
+    fill(c, "#bulk-assignee", "agent@staff.example").await?;
+    click(c, "#bulk-apply").await?;
+    at(c, "/portal/requests/bulk").await?;
+    let assigned = text_when(c, "#done-count", |t| !t.is_empty()).await?;
+    ensure(assigned == "2", &format!("two assigned, got {assigned}"))?;
+    for r in &ticked {
+        let (_, v) = common::json(app.get(&token, &format!("/api/v1/requests/{r}")).await).await;
+        ensure(
+            v["assignee"] == "agent@staff.example",
+            &format!("{r} assigned: {v}"),
+        )?;
+    }
+
+    // Back to the queue, then all fifty matching "all statuses": refused with one
+    // reason and note.
+    click(c, "#back").await?;
+    at(c, "/portal/requests*").await?;
+    c.find(Locator::Css("#status"))
+        .await
+        .map_err(err)?
+        .select_by_value("all")
+        .await
+        .map_err(err)?;
+    click(c, "#search").await?;
+    at(c, "/portal/requests?q=&status=all*").await?;
+    for (css, value) in [
+        ("#bulk-scope", "matching"),
+        ("#bulk-action", "deny"),
+        ("#bulk-deny-reason", "no_match"),
+    ] {
+        c.find(Locator::Css(css))
+            .await
+            .map_err(err)?
+            .select_by_value(value)
+            .await
+            .map_err(err)?;
+    }
+    fill(c, "#bulk-note", "We hold no data about you.").await?;
+    click(c, "#bulk-apply").await?;
+    at(c, "/portal/requests/bulk").await?;
+    let done = text_when(c, "#done-count", |t| !t.is_empty()).await?;
+    let refused = text(c, "#refused-count").await?;
+    ensure(
+        done == "48" && refused == "2",
+        &format!("48 done and 2 refused, got {done} and {refused}"),
+    )?;
+    let mut reported = Vec::new();
+    for row in c
+        .find_all(Locator::Css("#outcomes tr.refused"))
+        .await
+        .map_err(err)?
+    {
+        let r = row
+            .attr("data-reference")
+            .await
+            .map_err(err)?
+            .unwrap_or_default();
+        let why = row
+            .find(Locator::Css("td.why"))
+            .await
+            .map_err(err)?
+            .text()
+            .await
+            .map_err(err)?;
+        ensure(
+            why.contains("cannot deny a request that is completed"),
+            &format!("{r}: the reason is given, got {why:?}"),
+        )?;
+        reported.push(r);
+    }
+    reported.sort();
+    let mut completed = refs[..2].to_vec();
+    completed.sort();
+    ensure(
+        reported == completed,
+        &format!("the completed ones are reported: {reported:?}"),
+    )?;
+    for (i, r) in refs.iter().enumerate() {
+        let (_, v) = common::json(app.get(&token, &format!("/api/v1/requests/{r}")).await).await;
+        if i < 2 {
+            ensure(v["status"] == "completed", &format!("{r} unchanged: {v}"))?;
+        } else {
+            ensure(
+                v["status"] == "denied"
+                    && v["deny_reason"] == "no_match"
+                    && v["deny_note"] == "We hold no data about you.",
+                &format!("{r} refused with the reason: {v}"),
+            )?;
+            let events = v["events"].as_array().cloned().unwrap_or_default();
+            ensure(
+                events.iter().any(|e| e["action"] == "deny"),
+                &format!("{r} has its own deny event"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_deny_of_fifty_reports_the_refused() {
+    run(
+        "bulk_deny_of_fifty_reports_the_refused",
+        |c, app| async move {
+            let outcome = bulk_deny(&c, &app).await;
+            (c, app, outcome)
+        },
+    )
+    .await;
+}

@@ -151,6 +151,10 @@ impl App {
             crate::store::drp::CALLBACK_JOB.into(),
             Arc::new(crate::services::drp::callback::StatusCallback),
         );
+        handlers.insert(
+            crate::store::webhooks::DELIVER_JOB.into(),
+            Arc::new(crate::services::webhooks::Deliver),
+        );
         handlers.extend(crate::services::retention::job_handlers(&state));
         Ok(Self {
             state,

@@ -72,6 +72,31 @@ pub struct Config {
     pub drp: crate::config::drp::DrpConfig,
     /// `[inbox]`: the privacy inbox read over IMAP (docs/inbox.md).
     pub inbox: crate::config::inbox::InboxConfig,
+    /// `[webhooks]`: outgoing webhooks (endpoints are configured in the portal).
+    pub webhooks: WebhooksConfig,
+}
+
+/// `[webhooks]`: where outgoing webhooks may be sent and how long one may take.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Endpoints on plain `http://` URLs (tests, private networks). Off: `https://` only.
+    pub allow_http: bool,
+    /// Endpoints that resolve to private, loopback or link-local addresses. Off: refused,
+    /// like the HTTP connector and the DRP callbacks.
+    pub allow_private: bool,
+    /// How long one delivery attempt may take.
+    pub timeout: HumanDuration,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            allow_private: false,
+            timeout: HumanDuration(std::time::Duration::from_secs(10)),
+        }
+    }
 }
 
 /// `[connectors]`: what data map files may read from the environment, and how much one
@@ -449,6 +474,7 @@ impl Default for Config {
             regimes: BTreeMap::new(),
             drp: crate::config::drp::DrpConfig::default(),
             inbox: crate::config::inbox::InboxConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }

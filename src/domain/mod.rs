@@ -14,3 +14,4 @@ pub mod regime;
 pub mod request;
 pub mod schedule;
 pub mod staff;
+pub mod webhook;

@@ -365,6 +365,17 @@ async fn store_item(
     if !state.store.inbox_insert(&item, &files).await? {
         return Ok(Ingested::Known);
     }
+    // Other systems hear of it by id and guess only: the sender and text stay here.
+    if let Err(e) = crate::services::webhooks::emit(
+        state,
+        "inbox.item",
+        None,
+        json!({ "item": id, "guessed_kind": item.guessed_kind, "received_at": item.received_at }),
+    )
+    .await
+    {
+        tracing::warn!(item = %id, error = %e, "inbox: the inbox.item webhook event was not queued");
+    }
     tracing::info!(item = %id, kind = ?item.guessed_kind, attachments = files.len(), "inbox: new triage item");
     Ok(Ingested::Item(id))
 }

@@ -127,6 +127,16 @@ const TABLES: &[Spec] = &[
         indexes: &[],
         bound: true,
     },
+    // The signing secrets of outgoing webhook endpoints (issue 23).
+    Spec {
+        table: RotatedTable {
+            name: "webhook_endpoints",
+            key: &[("id", false)],
+            columns: &["secret_ct"],
+        },
+        indexes: &[],
+        bound: true,
+    },
     Spec {
         table: RotatedTable {
             name: "audit_keys",

@@ -7,6 +7,7 @@
 //! `app::context` and the foundation modules (`config`, `crypto`, `clock`, `email`,
 //! `error`, `secret`). Must not use: `http`, `cli`.
 
+pub mod bulk;
 pub mod deadlines;
 pub mod drp;
 pub mod duplicates;
@@ -26,4 +27,5 @@ pub mod suppression;
 pub mod task_results;
 pub mod tasks;
 pub mod verification;
+pub mod webhooks;
 pub mod workflow;

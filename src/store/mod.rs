@@ -1,7 +1,6 @@
 //! Persistence of our own data: one trait per aggregate (requests, intake, outbox, staff,
 //! audit, jobs, tasks, ledger, exports, retention, rotation, suppression, links, recipients, drp,
-//! inbox; a
-//! file each), all of them supertraits of `Store`, implemented for SQLite (embedded
+//! inbox, webhooks, reports; a file each), all of them supertraits of `Store`, implemented for SQLite (embedded
 //! default) and PostgreSQL (replicas) from one SQL text per query. No SQL of ours lives
 //! outside this module.
 //!
@@ -53,6 +52,10 @@ pub mod retention;
 pub mod rotation;
 #[macro_use]
 pub mod recipients;
+#[macro_use]
+pub mod webhooks;
+#[macro_use]
+pub mod reports;
 pub mod audit_chain;
 mod migrations;
 pub mod postgres;
@@ -68,12 +71,14 @@ pub use ledger::LedgerStore;
 pub use links::{LinkStore, RequestLink};
 pub use outbox::OutboxStore;
 pub use recipients::RecipientStore;
+pub use reports::{RegisterRow, ReportStore};
 pub use requests::RequestStore;
 pub use retention::RetentionStore;
 pub use rotation::RotationStore;
 pub use staff::StaffStore;
 pub use suppression::{SUPPRESSION_BATCH, Suppression, SuppressionStore};
 pub use tasks::TaskStore;
+pub use webhooks::{WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -651,6 +656,8 @@ pub trait Store:
     + SuppressionStore
     + LinkStore
     + RecipientStore
+    + WebhookStore
+    + ReportStore
     + Send
     + Sync
     + 'static

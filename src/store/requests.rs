@@ -106,6 +106,7 @@ macro_rules! requests_queries {
                     .await
                     .map_err(unique_violation)?;
                 Self::insert_event_tx(&mut tx, &req.id, event).await?;
+                Self::webhook_request_event_tx(&mut tx, req, event).await?;
                 Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
                 self.append_audit_tx(&mut tx, audit).await?;
                 tx.commit().await?;
@@ -163,6 +164,7 @@ macro_rules! requests_queries {
                 }
                 if let Some(e) = event {
                     Self::insert_event_tx(&mut tx, &req.id, e).await?;
+                    Self::webhook_request_event_tx(&mut tx, req, e).await?;
                 }
                 Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
                 Self::drp_request_changed_tx(&mut tx, req).await?;
@@ -391,6 +393,13 @@ macro_rules! requests_queries {
                     == 1;
                 if added {
                     Self::apply_changes_tx(&mut tx, request_id, changes).await?;
+                    Self::webhook_notice_tx(
+                        &mut tx,
+                        request_id,
+                        notice,
+                        changes.now.unwrap_or_else(chrono::Utc::now),
+                    )
+                    .await?;
                 }
                 tx.commit().await?;
                 Ok(added)

@@ -137,6 +137,7 @@ macro_rules! tasks_queries {
                 if let Some(l) = ledger {
                     Self::insert_ledger_tx(&mut tx, l).await?;
                 }
+                Self::webhook_task_tx(&mut tx, t).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -373,6 +374,7 @@ macro_rules! tasks_queries {
                 if let Some(l) = ledger {
                     Self::insert_ledger_tx(&mut tx, l).await?;
                 }
+                Self::webhook_task_tx(&mut tx, t).await?;
                 tx.commit().await?;
                 Ok(true)
             }

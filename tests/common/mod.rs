@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod database;
+pub mod portal;
 pub mod product;
 pub mod smtp;
 

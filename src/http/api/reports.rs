@@ -121,7 +121,7 @@ pub fn aggregate(rows: &[SlaRow], today: NaiveDate, tz: chrono_tz::Tz) -> Vec<Sl
         .collect()
 }
 
-fn csv(report: &SlaReport) -> String {
+pub fn csv(report: &SlaReport) -> String {
     let mut out = String::from(
         "month,kind,received,answered_on_time,answered_late,open,overdue,median_days_to_answer\r\n",
     );
@@ -143,21 +143,19 @@ fn csv(report: &SlaReport) -> String {
     out
 }
 
-/// On-time performance per month and kind (`?format=csv` for a spreadsheet).
-#[utoipa::path(get, path = "/reports/sla", tag = "reports", params(SlaQuery), security(("bearer" = [])),
-    responses((status = 200, body = SlaReport), (status = 422, body = crate::error::Problem)))]
-pub async fn sla(
-    State(state): State<AppState>,
-    staff: Staff,
-    ApiQuery(q): ApiQuery<SlaQuery>,
-) -> Result<Response, AppError> {
-    staff.require(Role::Auditor)?;
-    let today = workflow::today(&state);
-    let to = match &q.to {
+/// The first and last month of a report: `to` defaults to this month, `from` to 11
+/// months before `to`; at most 10 years.
+pub fn period(
+    state: &AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(NaiveDate, NaiveDate), AppError> {
+    let today = workflow::today(state);
+    let to = match to.filter(|t| !t.is_empty()) {
         Some(t) => month(t, "to")?,
         None => today.with_day(1).unwrap_or(today),
     };
-    let from = match &q.from {
+    let from = match from.filter(|f| !f.is_empty()) {
         Some(f) => month(f, "from")?,
         None => to.checked_sub_months(chrono::Months::new(11)).unwrap_or(to),
     };
@@ -167,6 +165,16 @@ pub async fn sla(
     if (to.year() - from.year()) * 12 + (to.month() as i32 - from.month() as i32) > 120 {
         return Err(AppError::field("from", "a report covers at most 10 years"));
     }
+    Ok((from, to))
+}
+
+/// The instants a period of whole months covers, `[first day of from, first day after to)`,
+/// in the deployment's time zone.
+pub fn period_bounds(
+    state: &AppState,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
     let tz = state.config.deadlines.timezone.0;
     let start = |d: NaiveDate| {
         tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
@@ -174,29 +182,109 @@ pub async fn sla(
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_default()
     };
-    let rows = state
-        .store
-        .sla_rows(start(from), start(next_month(to)))
-        .await?;
-    let report = SlaReport {
+    (start(from), start(next_month(to)))
+}
+
+/// The SLA report of a period (months `from` to `to`, as typed).
+pub async fn sla_report(
+    state: &AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<SlaReport, AppError> {
+    let (from, to) = period(state, from, to)?;
+    let (start, end) = period_bounds(state, from, to);
+    let rows = state.store.sla_rows(start, end).await?;
+    Ok(SlaReport {
         from: from.format("%Y-%m").to_string(),
         to: to.format("%Y-%m").to_string(),
-        lines: aggregate(&rows, today, tz),
+        lines: aggregate(
+            &rows,
+            workflow::today(state),
+            state.config.deadlines.timezone.0,
+        ),
+    })
+}
+
+/// A CSV download's answer.
+pub fn csv_download(body: String, filename: &str) -> Response {
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// The request register of a period as CSV: reference, kind, regime, source, dates and
+/// outcome; no personal data. Times are RFC 3339 UTC, dates `YYYY-MM-DD`.
+pub fn register_csv(rows: &[crate::store::RegisterRow]) -> String {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
     };
+    let mut out = String::from(
+        "reference,kind,regime,source,received_at,verified_at,due_date,extended,status,outcome,deny_reason,closed_at\r\n",
+    );
+    for r in rows {
+        let outcome = match r.status.as_str() {
+            "completed" => "completed",
+            "denied" => "refused",
+            "withdrawn" => "withdrawn",
+            "expired" => "expired",
+            _ => "open",
+        };
+        let cells = [
+            r.reference.clone(),
+            r.kind.clone(),
+            r.regime.clone(),
+            r.source.clone(),
+            time(Some(r.received_at)),
+            time(r.verified_at),
+            r.due_date.map(|d| d.to_string()).unwrap_or_default(),
+            r.extended.to_string(),
+            r.status.clone(),
+            outcome.to_string(),
+            r.deny_reason.clone().unwrap_or_default(),
+            time(r.closed_at),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// One CSV cell: quoted when it must be, and a leading `= + - @` neutralised so a
+/// spreadsheet does not run it as a formula.
+fn csv_cell(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+/// On-time performance per month and kind (`?format=csv` for a spreadsheet).
+#[utoipa::path(get, path = "/reports/sla", tag = "reports", params(SlaQuery), security(("bearer" = [])),
+    responses((status = 200, body = SlaReport), (status = 422, body = crate::error::Problem)))]
+pub async fn sla(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiQuery(q): ApiQuery<SlaQuery>,
+) -> Result<Response, AppError> {
+    staff.require(Role::Auditor)?;
+    let report = sla_report(&state, q.from.as_deref(), q.to.as_deref()).await?;
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(report).into_response()),
-        Some("csv") => {
-            let mut resp = csv(&report).into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            resp.headers_mut().insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"sla-report.csv\""),
-            );
-            Ok(resp)
-        }
+        Some("csv") => Ok(csv_download(csv(&report), "sla-report.csv")),
         Some(_) => Err(AppError::field("format", "must be json or csv")),
     }
 }

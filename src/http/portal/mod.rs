@@ -13,13 +13,17 @@ use super::AppState;
 
 pub mod admin;
 pub mod auth;
+pub mod bulk;
+pub mod charts;
 pub mod drp;
 pub mod inbox;
 pub mod manage;
 
 pub mod pages;
+pub mod reports;
 pub mod requests;
 pub mod retention;
+pub mod webhooks;
 
 pub fn router(state: AppState) -> Router<AppState> {
     let portal = Router::new()
@@ -35,6 +39,15 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(auth::enrol_form).post(auth::enrol_submit),
         )
         .route("/portal/requests", get(requests::queue))
+        .route("/portal/requests/bulk", post(bulk::apply))
+        .route("/portal/reports/sla", get(reports::sla))
+        .route("/portal/reports/register", get(reports::register))
+        .route(
+            "/portal/webhooks",
+            get(webhooks::page).post(webhooks::create),
+        )
+        .route("/portal/webhooks/{id}", get(webhooks::endpoint))
+        .route("/portal/webhooks/{id}/{action}", post(webhooks::action))
         .route(
             "/portal/requests/new",
             get(requests::new_form).post(requests::create),

@@ -94,6 +94,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "portal/inbox_item.html",
         include_str!("../../../templates/portal/inbox_item.html"),
     ),
+    (
+        "portal/bulk.html",
+        include_str!("../../../templates/portal/bulk.html"),
+    ),
+    (
+        "portal/webhooks.html",
+        include_str!("../../../templates/portal/webhooks.html"),
+    ),
+    (
+        "portal/webhook.html",
+        include_str!("../../../templates/portal/webhook.html"),
+    ),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../../static/portal.css");

@@ -80,6 +80,10 @@ pub async fn dashboard(State(state): State<AppState>, s: Signed) -> Response {
         Ok(x) => x,
         Err(e) => return error_page(e),
     };
+    let charts = match super::charts::dashboard_charts(&state, today).await {
+        Ok(c) => c,
+        Err(e) => return error_page(e),
+    };
     match state.store.metrics(today, week).await {
         Ok(m) => {
             let by_status: Vec<_> = m
@@ -97,7 +101,9 @@ pub async fn dashboard(State(state): State<AppState>, s: Signed) -> Response {
                     json!({ "by_status": by_status, "open": open, "overdue": m.overdue,
                             "due_soon": m.due_within_7_days, "today": today.to_string(),
                             "answered": answered, "on_time": on_time,
-                            "on_time_pct": (answered > 0).then(|| on_time * 100 / answered) }),
+                            "on_time_pct": (answered > 0).then(|| on_time * 100 / answered),
+                            "charts": charts,
+                            "this_month": today.format("%Y-%m").to_string() }),
                 ),
             )
         }
@@ -106,7 +112,7 @@ pub async fn dashboard(State(state): State<AppState>, s: Signed) -> Response {
 }
 
 /// The queue's filters as typed in the form (empty means "any").
-fn list_query(raw: Option<&str>) -> Result<(ListQuery, serde_json::Value), AppError> {
+pub(super) fn list_query(raw: Option<&str>) -> Result<(ListQuery, serde_json::Value), AppError> {
     let f = Fields::parse(raw.unwrap_or("").as_bytes());
     // The queue shows open requests unless staff choose "all statuses" or one status.
     let status_choice = f.text("status").unwrap_or_else(|| "open".to_owned());
@@ -193,6 +199,14 @@ pub async fn queue(State(state): State<AppState>, s: Signed, RawQuery(raw): RawQ
                     "values": values, "keep": keep,
                     "statuses": options(Status::ALL), "kinds": options(Kind::ALL),
                     "drp_agents": agents,
+                    "agent": s.0.user.role >= Role::Agent,
+                    "deny_reasons": options(
+                        &DenyReason::ALL
+                            .iter()
+                            .copied()
+                            .filter(|d| *d != DenyReason::Duplicate)
+                            .collect::<Vec<_>>(),
+                    ),
                 }),
             ),
         ))

@@ -126,15 +126,15 @@ impl JobHandler for StatusCallback {
 
 /// Why a callback URL is not called: for good (`Now`) or until its name resolves (`Later`).
 #[derive(Debug, PartialEq)]
-enum Refused {
+pub enum Refused {
     Now(&'static str),
     Later(String),
 }
 
 /// The host and the addresses a callback URL resolves to, refused when any of them is
 /// private, loopback or link-local (unless `allow_private`): an agent must not make the
-/// service call into the company's own network.
-async fn callback_target(
+/// service call into the company's own network. Outgoing webhooks use the same check.
+pub async fn callback_target(
     url: &str,
     allow_private: bool,
 ) -> Result<(String, Vec<std::net::SocketAddr>), Refused> {
