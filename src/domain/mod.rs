@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod drp_directory;
 pub mod identity;
 pub mod objection;
+pub mod optout;
 pub mod reference;
 pub mod regime;
 pub mod request;

@@ -17,6 +17,7 @@ pub mod intake;
 pub mod keys_rotate;
 pub mod notify;
 pub mod offers;
+pub mod optout;
 pub mod outcomes;
 pub mod retention;
 pub mod staff;
