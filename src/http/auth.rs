@@ -54,11 +54,30 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-/// Any valid token, the `site` role included: for the few routes the company's site may
-/// call (`POST /api/v1/optouts`, `POST /api/v1/suppressions/check`), which check the
-/// role they need themselves.
+/// Any valid token, the `site` role included (the base of [`Staff`] and [`SiteOrAgent`]).
 #[derive(Debug, Clone)]
 pub struct SiteOrStaff(pub Staff);
+
+/// The few routes the company's site may call (`POST /api/v1/optouts`,
+/// `POST /api/v1/suppressions/check`): a `site` token, or an agent or admin. Refused
+/// with 403 before the body is read.
+#[derive(Debug, Clone)]
+pub struct SiteOrAgent(pub Staff);
+
+impl FromRequestParts<AppState> for SiteOrAgent {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = SiteOrStaff::from_request_parts(parts, state).await?.0;
+        if caller.role != Role::Site {
+            caller.require(Role::Agent)?;
+        }
+        Ok(Self(caller))
+    }
+}
 
 impl FromRequestParts<AppState> for SiteOrStaff {
     type Rejection = AppError;

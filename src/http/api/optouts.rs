@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::domain::request::{Kind, Status};
 use crate::error::AppError;
-use crate::http::auth::{Role, SiteOrStaff};
+use crate::http::auth::SiteOrAgent;
 use crate::http::extract::ApiJson;
 use crate::http::{AppState, ClientAddr};
 use crate::services::optout::{self, Signal};
@@ -60,13 +60,10 @@ pub struct OptOutAccepted {
         (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
-    SiteOrStaff(caller): SiteOrStaff,
+    SiteOrAgent(caller): SiteOrAgent,
     client: ClientAddr,
     ApiJson(body): ApiJson<OptOutBody>,
 ) -> Result<(StatusCode, Json<OptOutAccepted>), AppError> {
-    if caller.role != Role::Site {
-        caller.require(Role::Agent)?;
-    }
     let signal = Signal::parse(
         body.kind,
         body.email.as_deref(),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::AppError;
-use crate::http::auth::{AdminStaff, Role, SiteOrStaff};
+use crate::http::auth::{AdminStaff, SiteOrAgent};
 use crate::http::extract::ApiJson;
 use crate::http::{AppState, ClientAddr};
 use crate::services::suppression::{self, CheckResult};
@@ -45,13 +45,10 @@ fn actor(staff: &crate::http::auth::Staff, client: &ClientAddr) -> Actor {
         (status = 413, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn check(
     State(state): State<AppState>,
-    SiteOrStaff(staff): SiteOrStaff,
+    SiteOrAgent(staff): SiteOrAgent,
     client: ClientAddr,
     ApiJson(body): ApiJson<CheckBody>,
 ) -> Result<Json<CheckResult>, AppError> {
-    if staff.role != Role::Site {
-        staff.require(Role::Agent)?;
-    }
     Ok(Json(
         suppression::check(&state, &actor(&staff, &client), body.emails).await?,
     ))
