@@ -1568,6 +1568,48 @@ mod tests {
     }
 
     #[test]
+    fn opt_out_sections_take_back_what_they_declare() {
+        const BASE: &str = "name = \"app\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_DB_URL}\"\n\
+            [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\n\
+            identities = { email = \"email\" }\nerase = \"delete\"\n";
+        let d = parse(&format!(
+            "{BASE}[optout]\ntable = \"customers\"\nset = {{ sale_opt_out = true, tier = \"none\" }}\n\
+             [limit_sensitive]\ntable = \"customers\"\nset = {{ sensitive = \"limited\" }}\n\
+             unset = {{ sensitive = \"allowed\" }}\n"
+        ))
+        .expect("valid");
+        let sale = d
+            .opt_out_set(crate::domain::optout::OptOutScope::Sale)
+            .unwrap();
+        assert_eq!(
+            sale.reversed("sale_opt_out", &ScalarValue::Bool(true)),
+            Some(ScalarValue::Bool(false))
+        );
+        // A text column without an `unset` value goes back to NULL.
+        assert_eq!(
+            sale.reversed("tier", &ScalarValue::Text("none".into())),
+            None
+        );
+        let sensitive = d.limit_sensitive().unwrap();
+        assert_eq!(
+            sensitive.reversed("sensitive", &ScalarValue::Text("limited".into())),
+            Some(ScalarValue::Text("allowed".into()))
+        );
+        // `unset` names only columns of `set`; `[objection]` has no `unset`.
+        let err = parse(&format!(
+            "{BASE}[optout]\ntable = \"customers\"\nset = {{ a = true }}\nunset = {{ b = false }}\n"
+        ))
+        .unwrap_err();
+        assert!(err.iter().any(|p| p.key == "optout.unset.b"), "{err:?}");
+        assert!(
+            parse(&format!(
+                "{BASE}[objection]\ntable = \"customers\"\nset = {{ a = true }}\nunset = {{ a = false }}\n"
+            ))
+            .is_err()
+        );
+    }
+
+    #[test]
     fn line_of_counts_newlines_and_clamps() {
         assert_eq!(line_of("a\nb\nc", 0), 1);
         assert_eq!(line_of("a\nb\nc", 2), 2);
