@@ -26,8 +26,11 @@ enum Rule {
     /// route (404 for everyone).
     MetricsListener,
     /// The JSON API with a bearer token of at least this role: 401 without a valid token,
-    /// 403 with a weaker role.
+    /// 403 with a weaker role (a `site` token is weaker than every staff role).
     Api(Role),
+    /// A JSON API route the company's site may call with a `site` token, and staff with
+    /// at least this role: 401 without a valid token, 403 for a weaker staff role.
+    SiteApi(Role),
     /// A portal page or form for a fully signed-in user with at least this role: without
     /// a session, back to the sign-in page; a weaker role gets a 403 page; a form post
     /// without the session's CSRF token gets a 403 page.
@@ -69,6 +72,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/status/{token}", Link("status")),
     ("POST", "/status/{token}/link", Link("status")),
     ("POST", "/status/{token}/withdraw-objection", Link("status")),
+    ("POST", "/status/{token}/opt-in", Link("status")),
     ("GET", "/download/{token}", Link("download")),
     ("GET", "/tasks/{token}", Link("task")),
     ("POST", "/tasks/{token}", Link("task")),
@@ -76,6 +80,8 @@ const RULES: &[(&str, &str, Rule)] = &[
     // JSON API
     ("POST", "/api/v1/intake", Public),
     ("POST", "/api/v1/intake/verify", Public),
+    // Opt-outs forwarded by the company's site (a `site` token) or entered by staff.
+    ("POST", "/api/v1/optouts", SiteApi(Role::Agent)),
     ("GET", "/api/v1/openapi.json", Public),
     ("GET", "/api/v1/requests", Api(Role::Auditor)),
     ("POST", "/api/v1/requests", Api(Role::Agent)),
@@ -146,9 +152,10 @@ const RULES: &[(&str, &str, Rule)] = &[
         "/drp/v1/data-rights-request/{request_id}",
         DrpAgent,
     ),
-    // The suppression list: agents check addresses (a lookup of people, not an audit
-    // read, so not auditors); the whole list and its key are an admin's.
-    ("POST", "/api/v1/suppressions/check", Api(Role::Agent)),
+    // The suppression list: agents and the company's site check addresses (a lookup of
+    // people, not an audit read, so not auditors); the whole list and its key are an
+    // admin's.
+    ("POST", "/api/v1/suppressions/check", SiteApi(Role::Agent)),
     ("GET", "/api/v1/suppressions/export", Api(Role::Admin)),
     ("GET", "/api/v1/suppressions/key", Api(Role::Admin)),
     // staff portal
@@ -343,18 +350,30 @@ enum Caller {
     Expired,
     /// The holder of another request's status link, using it everywhere.
     OtherSubject,
+    /// The company's site: a `site` API token, no portal session (the role is for
+    /// tokens only).
+    Site,
     Auditor,
     Agent,
     Admin,
 }
 
 impl Caller {
+    /// The role of a staff member (portal session and API token).
     fn role(self) -> Option<Role> {
         match self {
             Caller::Auditor => Some(Role::Auditor),
             Caller::Agent => Some(Role::Agent),
             Caller::Admin => Some(Role::Admin),
             _ => None,
+        }
+    }
+
+    /// The role of the caller's API token (`site` included).
+    fn token_role(self) -> Option<Role> {
+        match self {
+            Caller::Site => Some(Role::Site),
+            other => other.role(),
         }
     }
 }
@@ -440,6 +459,14 @@ async fn world(app: &TestApp) -> World {
             },
         ),
     ];
+    callers.push((
+        Caller::Site,
+        Credentials {
+            bearer: Some(app.token(Role::Site).await),
+            link: rightsdesk::crypto::new_token(),
+            ..Default::default()
+        },
+    ));
     for caller in [Caller::Auditor, Caller::Agent, Caller::Admin] {
         let role = caller.role().expect("staff");
         let login: PortalLogin = portal_login(app, role).await;
@@ -637,9 +664,15 @@ fn judge(
     }
     let ok = match rule {
         Public => a.status != 401 && a.status != 403,
-        Api(need) => match caller.role() {
+        Api(need) => match caller.token_role() {
             None => problem(a, 401),
             // The role is checked before the body or query is read.
+            Some(r) if r < need => problem(a, 403),
+            Some(_) => a.status != 401 && a.status != 403,
+        },
+        SiteApi(need) => match caller.token_role() {
+            None => problem(a, 401),
+            Some(Role::Site) => a.status != 401 && a.status != 403,
             Some(r) if r < need => problem(a, 403),
             Some(_) => a.status != 401 && a.status != 403,
         },
@@ -800,8 +833,10 @@ async fn every_route_has_a_rule_and_every_caller_gets_it() {
         for (caller, creds) in &world.callers {
             // A weaker role sending a malformed body (and query) to a write route is
             // refused for its role, so it learns nothing of the validation rules.
-            let weaker = match (rule, caller.role()) {
-                (Api(need) | Portal(need), Some(r)) => r < *need,
+            let weaker = match (rule, caller.role(), caller.token_role()) {
+                (Api(need), _, Some(r)) => r < *need,
+                (SiteApi(need), Some(r), _) => r < *need,
+                (Portal(need), Some(r), _) => r < *need,
                 _ => false,
             };
             if weaker && *method != "GET" {

@@ -96,6 +96,10 @@ async fn product(State(e): State<Endpoint>, headers: HeaderMap, body: Bytes) -> 
             axum::Json(json!({ "skipped": "objections are handled in the marketing tool" }))
                 .into_response()
         }
+        // Opt-outs (both scopes) and opt-ins: the product flags its one account.
+        ("opt_out" | "opt_in", Mode::Immediate) => {
+            axum::Json(json!({ "rows_affected": 1 })).into_response()
+        }
         (_, Mode::Redirect) => (
             StatusCode::TEMPORARY_REDIRECT,
             [("location", "http://127.0.0.1:9/elsewhere")],
@@ -348,5 +352,22 @@ async fn an_endpoint_with_nothing_to_do_skips_the_task_with_its_reason() {
     );
     let v = common::product::wait_for_status(&app, &agent, &reference, "review").await;
     assert!(v["completed_at"].is_null(), "{v}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opt_outs_are_sent_as_opt_out_with_their_scope_and_complete() {
+    let (url, endpoint) = start_endpoint(Mode::Immediate).await;
+    let app = app_with_endpoint(&url, true).await;
+    let agent = app.token(Role::Agent).await;
+    for (kind, scope) in [("opt_out_sale", "sale"), ("limit_sensitive", "sensitive")] {
+        let reference = create_and_start(&app, &agent, kind, "ada@example.com").await;
+        let v = common::product::wait_for_status(&app, &agent, &reference, "completed").await;
+        assert_eq!(v["tasks"][0]["status"], "succeeded", "{v}");
+        let sent = endpoint.received.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(sent["action"], "opt_out", "{sent}");
+        assert_eq!(sent["scope"], scope, "{sent}");
+        assert_eq!(sent["identity"]["email"], "ada@example.com", "{sent}");
+    }
     app.stop().await;
 }

@@ -1083,10 +1083,10 @@ async fn negative_table(backend: Backend) {
             Some(false),
         ),
         (
-            "sale:opt_out (unsupported right)",
+            "sale:opt_out_everything (unsupported right)",
             Call::Exercise(
                 tok.clone(),
-                sign_a(&with("exercise", "sale:opt_out".into())),
+                sign_a(&with("exercise", "sale:opt_out_everything".into())),
             ),
             400,
             Some(false),
@@ -1298,9 +1298,94 @@ async fn negative_table(backend: Backend) {
     w.app.stop().await;
 }
 
+/// `sale:opt_out` files an `opt_out_sale` request, honoured without our verification
+/// link (an opt-out needs none) and carried out at once: the product's declared
+/// `[optout]` column is set and the address is on the list for `sale`. `sale:opt_in`
+/// files an `opt_in`, verified by our link as usual, which takes both back.
+async fn sale_opt_out_and_opt_in(backend: Backend) {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (shop, datamap) = common::product::product(product_dir.path()).await;
+    sqlx::raw_sql("ALTER TABLE customers ADD COLUMN sale_opt_out BOOLEAN NOT NULL DEFAULT FALSE")
+        .execute(&shop)
+        .await
+        .unwrap();
+    let map_file = datamap.join("shop.toml");
+    let toml = std::fs::read_to_string(&map_file).unwrap()
+        + "\n[optout]\ntable = \"customers\"\nset = { sale_opt_out = true }\n";
+    std::fs::write(&map_file, toml).unwrap();
+    let Some(w) = world_with(backend, false, Some(datamap)).await else {
+        return;
+    };
+    let opted_out = || async {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT sale_opt_out FROM customers WHERE email = 'bob@example.com'",
+        )
+        .fetch_one(&shop)
+        .await
+        .unwrap()
+    };
+    let agent_token = w.app.token(Role::Agent).await;
+    let suppressed = |v: Value| v["suppressed"].as_array().unwrap().len();
+    let check = || async {
+        json(
+            w.app
+                .post_json(
+                    &agent_token,
+                    "/api/v1/suppressions/check",
+                    &json!({ "emails": ["bob@example.com"] }),
+                )
+                .await,
+        )
+        .await
+        .1
+    };
+
+    // Not verified by the agent, and no verification asked of the subject.
+    let mut m = exercise_message(&w, &w.a, "sale:opt_out", "bob@example.com");
+    m["email_verified"] = false.into();
+    let (s, v) = file(&w, &w.a, &m).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v.get("user_verification_url").is_none(), "{v}");
+    let id = v["request_id"].as_str().unwrap().to_string();
+    let view = staff_view(&w, &id).await;
+    assert_eq!(view["kind"], "opt_out_sale", "{view}");
+    let reference = view["reference"].as_str().unwrap().to_string();
+    let done =
+        common::product::wait_for_status(&w.app, &agent_token, &reference, "completed").await;
+    assert_eq!(done["tasks"][0]["operation"], "opt_out", "{done}");
+    assert_eq!(done["tasks"][0]["status"], "succeeded", "{done}");
+    let (_, v) = status(&w, &w.a, &id).await;
+    assert_eq!(v["status"], "fulfilled", "{v}");
+    assert!(opted_out().await);
+    assert_eq!(suppressed(check().await), 1);
+
+    // The opt-in is verified through our link, then reverses the opt-out.
+    let (s, v) = file(
+        &w,
+        &w.a,
+        &exercise_message(&w, &w.a, "sale:opt_in", "bob@example.com"),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["reason"], "need_user_verification", "{v}");
+    let id = v["request_id"].as_str().unwrap().to_string();
+    subject_confirms(&w, "bob@example.com").await;
+    let view = staff_view(&w, &id).await;
+    assert_eq!(view["kind"], "opt_in", "{view}");
+    assert_eq!(view["scope"], "sale", "{view}");
+    let reference = view["reference"].as_str().unwrap().to_string();
+    common::product::wait_for_status(&w.app, &agent_token, &reference, "completed").await;
+    let (_, v) = status(&w, &w.a, &id).await;
+    assert_eq!(v["status"], "fulfilled", "{v}");
+    assert!(!opted_out().await);
+    assert_eq!(suppressed(check().await), 0);
+    w.app.stop().await;
+}
+
 backend_fn_tests!(
     agent_conformance,
     trusted_agent_verification,
     access_categories_package,
-    negative_table
+    negative_table,
+    sale_opt_out_and_opt_in,
 );

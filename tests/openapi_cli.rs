@@ -59,6 +59,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/holds"),
     ("delete", "/api/v1/holds/{hold_id}"),
     ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/optouts"),
 ];
 
 #[tokio::test]
@@ -170,6 +171,36 @@ fn cli_token_create_prints_only_the_token() {
     let list = rightsdesk(dir.path(), &["token", "list"]);
     let listed = String::from_utf8(list.stdout).unwrap();
     assert!(listed.contains("agent") && listed.contains("ci") && !listed.contains(lines[0]));
+    // The company's site gets a `site` token the same way; a person cannot hold the role.
+    let site = rightsdesk(
+        dir.path(),
+        &["token", "create", "--name", "www", "--role", "site"],
+    );
+    assert!(
+        site.status.success(),
+        "{}",
+        String::from_utf8_lossy(&site.stderr)
+    );
+    assert!(String::from_utf8(site.stdout).unwrap().starts_with("rd_"));
+    let list = rightsdesk(dir.path(), &["token", "list"]);
+    assert!(String::from_utf8(list.stdout).unwrap().contains("site"));
+    let user = rightsdesk(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--email",
+            "web@example.com",
+            "--role",
+            "site",
+        ],
+    );
+    assert!(!user.status.success());
+    assert!(
+        String::from_utf8_lossy(&user.stderr).contains("site role is for API tokens only"),
+        "{}",
+        String::from_utf8_lossy(&user.stderr)
+    );
     let verify = rightsdesk(dir.path(), &["audit", "verify"]);
     assert!(verify.status.success());
     assert!(String::from_utf8_lossy(&verify.stdout).contains("intact"));

@@ -212,11 +212,28 @@ impl TableDecl {
     }
 }
 
-/// `[restriction]` / `[objection]`: columns set on the subject's rows of one table.
+/// `[restriction]` / `[objection]` / `[optout]` / `[limit_sensitive]`: columns set on the
+/// subject's rows of one table. `unset` (opt-outs only) gives the values that take it
+/// back (an `opt_in`); a column it does not name is reset as a lifted restriction is: a
+/// boolean to its negation, anything else to NULL.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SetDecl {
     pub table: String,
     pub set: Vec<(String, ScalarValue)>,
+    pub unset: Vec<(String, ScalarValue)>,
+}
+
+impl SetDecl {
+    /// The value that reverses `column` (declared `set = { column = value }`).
+    pub fn reversed(&self, column: &str, value: &ScalarValue) -> Option<ScalarValue> {
+        match self.unset.iter().find(|(c, _)| c == column) {
+            Some((_, v)) => Some(v.clone()),
+            None => match value {
+                ScalarValue::Bool(b) => Some(ScalarValue::Bool(!b)),
+                _ => None,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -310,6 +327,8 @@ pub struct ConnectorDecl {
     tables: Vec<TableDecl>,
     restriction: Option<SetDecl>,
     objection: Option<SetDecl>,
+    optout: Option<SetDecl>,
+    limit_sensitive: Option<SetDecl>,
     retention: Vec<RetentionDecl>,
     settings: toml::Table,
     kind_settings: KindSettings,
@@ -338,6 +357,8 @@ impl fmt::Debug for ConnectorDecl {
             .field("tables", &self.tables)
             .field("restriction", &self.restriction)
             .field("objection", &self.objection)
+            .field("optout", &self.optout)
+            .field("limit_sensitive", &self.limit_sensitive)
             .field("retention", &self.retention)
             .field("settings", &self.settings.keys().collect::<Vec<_>>())
             .finish()
@@ -373,6 +394,21 @@ impl ConnectorDecl {
     }
     pub fn objection(&self) -> Option<&SetDecl> {
         self.objection.as_ref()
+    }
+    /// `[optout]`: what an opt-out of sale and sharing sets.
+    pub fn optout(&self) -> Option<&SetDecl> {
+        self.optout.as_ref()
+    }
+    /// `[limit_sensitive]`: what a limit on the use of sensitive data sets.
+    pub fn limit_sensitive(&self) -> Option<&SetDecl> {
+        self.limit_sensitive.as_ref()
+    }
+    /// The declaration of an opt-out scope.
+    pub fn opt_out_set(&self, scope: crate::domain::optout::OptOutScope) -> Option<&SetDecl> {
+        match scope {
+            crate::domain::optout::OptOutScope::Sale => self.optout(),
+            crate::domain::optout::OptOutScope::Sensitive => self.limit_sensitive(),
+        }
     }
     pub fn retention(&self) -> &[RetentionDecl] {
         &self.retention
@@ -626,6 +662,8 @@ struct SqlFile {
     tables: Vec<TableFile>,
     restriction: Option<SetFile>,
     objection: Option<SetFile>,
+    optout: Option<OptOutFile>,
+    limit_sensitive: Option<OptOutFile>,
     #[serde(default)]
     retention: Vec<RetentionFile>,
 }
@@ -678,6 +716,17 @@ fn yes() -> bool {
 struct SetFile {
     table: String,
     set: BTreeMap<String, toml::Value>,
+}
+
+/// `[optout]` / `[limit_sensitive]`: a `[objection]`-like set, and optionally the values
+/// that take it back.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptOutFile {
+    table: String,
+    set: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    unset: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -905,6 +954,8 @@ fn validate_other(
         tables: Vec::new(),
         restriction: None,
         objection: None,
+        optout: None,
+        limit_sensitive: None,
         retention: Vec::new(),
         settings: raw.settings,
         kind_settings,
@@ -1122,6 +1173,14 @@ fn validate_sql(
         .objection
         .as_ref()
         .and_then(|s| validate_set(&mut p, "objection", s, &index));
+    let optout = raw
+        .optout
+        .as_ref()
+        .and_then(|s| validate_opt_out(&mut p, "optout", s, &index));
+    let limit_sensitive = raw
+        .limit_sensitive
+        .as_ref()
+        .and_then(|s| validate_opt_out(&mut p, "limit_sensitive", s, &index));
 
     let mut retention = Vec::new();
     let mut retention_names = HashSet::new();
@@ -1205,6 +1264,8 @@ fn validate_sql(
         tables,
         restriction,
         objection,
+        optout,
+        limit_sensitive,
         retention,
         settings: toml::Table::new(),
         kind_settings: KindSettings::None,
@@ -1241,7 +1302,37 @@ fn validate_set(
     Some(SetDecl {
         table: s.table.clone(),
         set,
+        unset: Vec::new(),
     })
+}
+
+/// An opt-out section: a set as `[objection]`'s, and `unset` naming only columns of
+/// `set` (a set column it does not name is reversed as a lifted restriction is).
+fn validate_opt_out(
+    p: &mut Problems<'_>,
+    section: &str,
+    s: &OptOutFile,
+    index: &HashMap<&str, usize>,
+) -> Option<SetDecl> {
+    let mut decl = validate_set(
+        p,
+        section,
+        &SetFile {
+            table: s.table.clone(),
+            set: s.set.clone(),
+        },
+        index,
+    )?;
+    for col in s.unset.keys() {
+        if !s.set.contains_key(col) {
+            p.push(
+                format!("{section}.unset.{col}"),
+                "names a column that `set` does not: unset says how each set column is taken back",
+            );
+        }
+    }
+    decl.unset = scalars(p, &format!("{section}.unset"), &s.unset);
+    Some(decl)
 }
 
 fn scalars(
@@ -1474,6 +1565,48 @@ mod tests {
 
     fn parse(text: &str) -> Result<ConnectorDecl, Vec<DatamapProblem>> {
         parse_str_with_env("datamap/app.toml", text, &env)
+    }
+
+    #[test]
+    fn opt_out_sections_take_back_what_they_declare() {
+        const BASE: &str = "name = \"app\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_DB_URL}\"\n\
+            [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\n\
+            identities = { email = \"email\" }\nerase = \"delete\"\n";
+        let d = parse(&format!(
+            "{BASE}[optout]\ntable = \"customers\"\nset = {{ sale_opt_out = true, tier = \"none\" }}\n\
+             [limit_sensitive]\ntable = \"customers\"\nset = {{ sensitive = \"limited\" }}\n\
+             unset = {{ sensitive = \"allowed\" }}\n"
+        ))
+        .expect("valid");
+        let sale = d
+            .opt_out_set(crate::domain::optout::OptOutScope::Sale)
+            .unwrap();
+        assert_eq!(
+            sale.reversed("sale_opt_out", &ScalarValue::Bool(true)),
+            Some(ScalarValue::Bool(false))
+        );
+        // A text column without an `unset` value goes back to NULL.
+        assert_eq!(
+            sale.reversed("tier", &ScalarValue::Text("none".into())),
+            None
+        );
+        let sensitive = d.limit_sensitive().unwrap();
+        assert_eq!(
+            sensitive.reversed("sensitive", &ScalarValue::Text("limited".into())),
+            Some(ScalarValue::Text("allowed".into()))
+        );
+        // `unset` names only columns of `set`; `[objection]` has no `unset`.
+        let err = parse(&format!(
+            "{BASE}[optout]\ntable = \"customers\"\nset = {{ a = true }}\nunset = {{ b = false }}\n"
+        ))
+        .unwrap_err();
+        assert!(err.iter().any(|p| p.key == "optout.unset.b"), "{err:?}");
+        assert!(
+            parse(&format!(
+                "{BASE}[objection]\ntable = \"customers\"\nset = {{ a = true }}\nunset = {{ a = false }}\n"
+            ))
+            .is_err()
+        );
     }
 
     #[test]

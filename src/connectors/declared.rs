@@ -4,10 +4,18 @@
 //! nothing.
 
 use super::datamap::{ConnectorDecl, ConnectorKind};
+use crate::domain::optout::OptOutScope;
+
+/// The scope an `opt_in` takes back, from the `fields` of [`skip_reason`].
+fn opt_in_scope(fields: &[&str]) -> OptOutScope {
+    OptOutScope::of_opt_in(fields.first().copied())
+}
 
 /// Why `decl` has nothing to do for `operation` (`access`, `erase`, `rectify`,
-/// `restrict`, `lift`, `object`), or `None` when it has something to do. For `rectify`,
-/// `fields` are the fields the request's corrections name (`column` or `table.column`).
+/// `restrict`, `lift`, `object`, `opt_out`, `limit_sensitive`, `opt_in`), or `None` when
+/// it has something to do. For `rectify`, `fields` are the fields the request's
+/// corrections name (`column` or `table.column`); for `opt_in`, the scope taken back
+/// (`sale`, the default, or `sensitive`).
 ///
 /// HTTP endpoints and people (manual connectors) are asked for every operation: what
 /// they can do is theirs to answer.
@@ -28,6 +36,10 @@ pub fn skip_reason(decl: &ConnectorDecl, operation: &str, fields: &[&str]) -> Op
                 "a redis connector holds copies under keys (sessions, caches); it has no flag to record an objection"
                     .into(),
             ),
+            "opt_out" | "limit_sensitive" | "opt_in" => Some(
+                "a redis connector holds copies under keys (sessions, caches); it has no flag to record an opt-out"
+                    .into(),
+            ),
             other => Some(format!("a redis connector cannot {other}")),
         },
         ConnectorKind::Postgres | ConnectorKind::Mysql | ConnectorKind::Sqlite => match operation {
@@ -42,7 +54,24 @@ pub fn skip_reason(decl: &ConnectorDecl, operation: &str, fields: &[&str]) -> Op
             "object" if decl.objection().is_none() => {
                 Some("no [objection] declared for this connector".into())
             }
-            "restrict" | "lift" | "object" => None,
+            "opt_out" if decl.optout().is_none() => {
+                Some("no [optout] declared for this connector".into())
+            }
+            "limit_sensitive" if decl.limit_sensitive().is_none() => {
+                Some("no [limit_sensitive] declared for this connector".into())
+            }
+            "opt_in" => match opt_in_scope(fields) {
+                OptOutScope::Sale if decl.optout().is_none() => Some(
+                    "no [optout] declared for this connector, so there is no opt-out to take back"
+                        .into(),
+                ),
+                OptOutScope::Sensitive if decl.limit_sensitive().is_none() => Some(
+                    "no [limit_sensitive] declared for this connector, so there is no limit to take back"
+                        .into(),
+                ),
+                _ => None,
+            },
+            "restrict" | "lift" | "object" | "opt_out" | "limit_sensitive" => None,
             "rectify" if fields.is_empty() => {
                 Some("the request names no correction to make".into())
             }
@@ -144,6 +173,31 @@ name = { rectify = true }
         for op in ["restrict", "lift", "object"] {
             assert_eq!(skip_reason(&d, op, &[]), None, "{op}");
         }
+    }
+
+    #[test]
+    fn opt_outs_run_where_declared() {
+        let d = decl(BARE);
+        assert_eq!(
+            skip_reason(&d, "opt_out", &[]).as_deref(),
+            Some("no [optout] declared for this connector")
+        );
+        assert!(
+            skip_reason(&d, "limit_sensitive", &[])
+                .unwrap()
+                .contains("[limit_sensitive]")
+        );
+        let d = decl(&format!(
+            "{BARE}\n[optout]\ntable = \"customers\"\nset = {{ sale_opt_out = true }}\n"
+        ));
+        assert_eq!(skip_reason(&d, "opt_out", &[]), None);
+        assert_eq!(skip_reason(&d, "opt_in", &["sale"]), None);
+        assert!(
+            skip_reason(&d, "opt_in", &["sensitive"])
+                .unwrap()
+                .contains("[limit_sensitive]")
+        );
+        assert!(skip_reason(&d, "limit_sensitive", &[]).is_some());
     }
 
     #[test]

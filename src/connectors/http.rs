@@ -619,6 +619,18 @@ impl Connector for HttpConnector {
         self.call_now("object", who, json!({})).await?;
         Ok(None)
     }
+
+    async fn opt_out(
+        &self,
+        who: &Identity,
+        scope: crate::domain::optout::OptOutScope,
+        opt_in: bool,
+    ) -> Result<Option<SetReport>, ConnectorError> {
+        let operation = if opt_in { "opt_in" } else { "opt_out" };
+        self.call_now(operation, who, json!({ "scope": scope.code() }))
+            .await?;
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

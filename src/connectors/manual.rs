@@ -106,6 +106,15 @@ pub fn action_label(operation: &str) -> &'static str {
         "rectify" => "correct the data you hold about this person as described below",
         "restrict" => "restrict the processing of this person's data",
         "object" => "stop processing this person's data for the purpose they objected to",
+        "opt_out" => {
+            "stop selling or sharing this person's personal information (including for targeted advertising)"
+        }
+        "limit_sensitive" => {
+            "limit the use of this person's sensitive personal information to what is necessary to provide the service"
+        }
+        "opt_in" => {
+            "take back this person's opt-out: they agreed again to what they had opted out of"
+        }
         _ => "handle this request",
     }
 }
@@ -218,6 +227,15 @@ impl Connector for ManualConnector {
     }
 
     async fn object(&self, _who: &Identity) -> Result<Option<SetReport>, ConnectorError> {
+        Err(self.unsupported())
+    }
+
+    async fn opt_out(
+        &self,
+        _who: &Identity,
+        _scope: crate::domain::optout::OptOutScope,
+        _opt_in: bool,
+    ) -> Result<Option<SetReport>, ConnectorError> {
         Err(self.unsupported())
     }
 }

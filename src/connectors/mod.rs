@@ -442,6 +442,15 @@ pub trait Connector: Send + Sync {
     ) -> Result<Option<SetReport>, ConnectorError>;
     /// `None` when the connector declares no `[objection]`.
     async fn object(&self, who: &Identity) -> Result<Option<SetReport>, ConnectorError>;
+    /// Record an opt-out of `scope` (`[optout]` for sale and sharing, `[limit_sensitive]`
+    /// for sensitive data), or with `opt_in` take it back. `None` when the connector
+    /// declares nothing for the scope.
+    async fn opt_out(
+        &self,
+        who: &Identity,
+        scope: crate::domain::optout::OptOutScope,
+        opt_in: bool,
+    ) -> Result<Option<SetReport>, ConnectorError>;
 }
 
 /// Manual `Debug` for the result types: they hold personal data, so only their shape

@@ -748,6 +748,15 @@ impl Connector for RedisConnector {
     async fn object(&self, _who: &Identity) -> Result<Option<SetReport>, ConnectorError> {
         Ok(None)
     }
+
+    async fn opt_out(
+        &self,
+        _who: &Identity,
+        _scope: crate::domain::optout::OptOutScope,
+        _opt_in: bool,
+    ) -> Result<Option<SetReport>, ConnectorError> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::domain::optout::OptOutScope;
+
 pub use advisor::{FilterUse, IndexAdvice};
 pub use backend::{SqlPool, with_statement_log};
 pub use purge::{BatchOutcome, HeldRows, PurgeCursor, PurgeError};
@@ -978,6 +980,19 @@ impl SqlConnector {
         self.apply_set(who, self.decl.objection(), false).await
     }
 
+    /// Set the `[optout]` (sale) or `[limit_sensitive]` columns on the subject's rows;
+    /// with `opt_in`, take them back: the declared `unset` values, else a boolean's
+    /// negation, else NULL. `None` when the connector declares nothing for the scope.
+    pub async fn opt_out(
+        &self,
+        who: &Identity,
+        scope: OptOutScope,
+        opt_in: bool,
+    ) -> Result<Option<SetReport>, ConnectorError> {
+        self.apply_set(who, self.decl.opt_out_set(scope), opt_in)
+            .await
+    }
+
     async fn apply_set(
         &self,
         who: &Identity,
@@ -1002,13 +1017,17 @@ impl SqlConnector {
         let mut sets = Vec::new();
         for (column, value) in &set.set {
             let info = self.column_info(&catalog, &table.name, column)?;
-            let json = match (value, lift) {
-                (ScalarValue::Bool(b), true) => serde_json::Value::Bool(!b),
-                (_, true) => serde_json::Value::Null,
-                (ScalarValue::Bool(b), false) => serde_json::Value::Bool(*b),
-                (ScalarValue::Int(i), false) => serde_json::Value::from(*i),
-                (ScalarValue::Float(f), false) => serde_json::Value::from(*f),
-                (ScalarValue::Text(s), false) => serde_json::Value::String(s.clone()),
+            let target = if lift {
+                set.reversed(column, value)
+            } else {
+                Some(value.clone())
+            };
+            let json = match target {
+                None => serde_json::Value::Null,
+                Some(ScalarValue::Bool(b)) => serde_json::Value::Bool(b),
+                Some(ScalarValue::Int(i)) => serde_json::Value::from(i),
+                Some(ScalarValue::Float(f)) => serde_json::Value::from(f),
+                Some(ScalarValue::Text(s)) => serde_json::Value::String(s),
             };
             let v = self.convert(&table.name, &info, &json)?;
             sets.push((info, v));
@@ -1851,6 +1870,14 @@ impl Connector for SqlConnector {
     }
     async fn object(&self, who: &Identity) -> Result<Option<SetReport>, ConnectorError> {
         SqlConnector::object(self, who).await
+    }
+    async fn opt_out(
+        &self,
+        who: &Identity,
+        scope: OptOutScope,
+        opt_in: bool,
+    ) -> Result<Option<SetReport>, ConnectorError> {
+        SqlConnector::opt_out(self, who, scope, opt_in).await
     }
 }
 

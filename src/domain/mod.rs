@@ -9,6 +9,7 @@ pub mod drp_directory;
 pub mod identity;
 pub mod inbox;
 pub mod objection;
+pub mod optout;
 pub mod reference;
 pub mod regime;
 pub mod request;

@@ -55,6 +55,11 @@ text_enum!(
         Rectification => "rectification",
         Restriction => "restriction",
         Objection => "objection",
+        // US state laws: opt-outs of sale/sharing and of sensitive-data use, and taking
+        // an opt-out back (`domain::optout`).
+        OptOutSale => "opt_out_sale",
+        LimitSensitive => "limit_sensitive",
+        OptIn => "opt_in",
     }
 );
 

@@ -34,7 +34,52 @@ impl Staff {
     }
 }
 
+/// A staff token: every role but `site`, which is refused with 403 here, so that no
+/// staff route (and every read is one) serves the company's site.
 impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = SiteOrStaff::from_request_parts(parts, state).await?.0;
+        if caller.role == Role::Site {
+            return Err(AppError::Forbidden(
+                "a site token may only submit intake and opt-outs and check the suppression list"
+                    .into(),
+            ));
+        }
+        Ok(caller)
+    }
+}
+
+/// Any valid token, the `site` role included (the base of [`Staff`] and [`SiteOrAgent`]).
+#[derive(Debug, Clone)]
+pub struct SiteOrStaff(pub Staff);
+
+/// The few routes the company's site may call (`POST /api/v1/optouts`,
+/// `POST /api/v1/suppressions/check`): a `site` token, or an agent or admin. Refused
+/// with 403 before the body is read.
+#[derive(Debug, Clone)]
+pub struct SiteOrAgent(pub Staff);
+
+impl FromRequestParts<AppState> for SiteOrAgent {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = SiteOrStaff::from_request_parts(parts, state).await?.0;
+        if caller.role != Role::Site {
+            caller.require(Role::Agent)?;
+        }
+        Ok(Self(caller))
+    }
+}
+
+impl FromRequestParts<AppState> for SiteOrStaff {
     type Rejection = AppError;
 
     async fn from_request_parts(
@@ -59,11 +104,11 @@ impl FromRequestParts<AppState> for Staff {
         // Lookup is by SHA-256 of the token, so timing reveals nothing about stored tokens.
         let found = state.store.token_by_hash(&token_hash(token)).await?;
         match found {
-            Some(t) if t.revoked_at.is_none() => Ok(Staff {
+            Some(t) if t.revoked_at.is_none() => Ok(SiteOrStaff(Staff {
                 token_id: t.id,
                 name: t.name,
                 role: t.role,
-            }),
+            })),
             _ => Err(AppError::Unauthorized("the token is unknown or revoked")),
         }
     }

@@ -31,13 +31,16 @@ pub fn router() -> Router<AppState> {
             "/status/{token}/withdraw-objection",
             axum::routing::post(withdraw_objection),
         )
+        .route("/status/{token}/opt-in", axum::routing::post(opt_in))
         .route("/download/{token}", get(download))
         .route("/static/site.css", get(stylesheet))
 }
 
 fn kinds() -> Vec<serde_json::Value> {
+    // Taking an opt-out back starts from the opt-out's status link, not from the form.
     Kind::ALL
         .iter()
+        .filter(|k| **k != Kind::OptIn)
         .map(|k| {
             let label = match k {
                 Kind::Access => "Send me a copy of my data",
@@ -46,6 +49,11 @@ fn kinds() -> Vec<serde_json::Value> {
                 Kind::Rectification => "Correct my data",
                 Kind::Restriction => "Restrict how my data is used",
                 Kind::Objection => "Stop using my data (objection, e.g. marketing)",
+                Kind::OptOutSale => {
+                    "Do not sell or share my personal information (opt-out, incl. targeted ads)"
+                }
+                Kind::LimitSensitive => "Limit the use of my sensitive personal information",
+                Kind::OptIn => "Take back my opt-out (opt in again)",
             };
             json!({ "value": k.as_str(), "label": label })
         })
@@ -79,6 +87,17 @@ struct FormValues {
     /// The "Tell me who received my data" box (GDPR art. 19): present when ticked.
     #[serde(default)]
     recipients_requested: String,
+    /// `1` when the form was shown to a browser that sent a Global Privacy Control signal.
+    #[serde(default)]
+    gpc: String,
+}
+
+/// Whether the browser sends a Global Privacy Control signal (`Sec-GPC: 1`).
+fn gpc_signal(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-gpc")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "1")
 }
 
 /// The extra field of `[verification]` with `account_field`: its label and the kinds
@@ -108,17 +127,24 @@ fn form_page(
             "values": values,
             "errors": errors,
             "account_field": account_field(state),
+            "gpc": values.gpc == "1",
         }),
     )
 }
 
-async fn form(State(state): State<AppState>) -> Response {
-    form_page(
-        &state,
-        StatusCode::OK,
-        &FormValues::default(),
-        &BTreeMap::new(),
-    )
+/// The form; a browser that sends Global Privacy Control is told the signal was received
+/// and finds the opt-out of sale and sharing chosen.
+async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let values = if gpc_signal(&headers) {
+        FormValues {
+            kind: Kind::OptOutSale.as_str().into(),
+            gpc: "1".into(),
+            ..FormValues::default()
+        }
+    } else {
+        FormValues::default()
+    };
+    form_page(&state, StatusCode::OK, &values, &BTreeMap::new())
 }
 
 fn message(state: &AppState, status: StatusCode, title: &str, text: &str) -> Response {
@@ -166,7 +192,7 @@ async fn submit(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let mut errors = BTreeMap::new();
-    let values: FormValues = if ct.starts_with("application/x-www-form-urlencoded") {
+    let mut values: FormValues = if ct.starts_with("application/x-www-form-urlencoded") {
         serde_urlencoded::from_bytes(&body).unwrap_or_else(|_| {
             errors.insert(
                 "form".to_string(),
@@ -181,6 +207,9 @@ async fn submit(
         );
         FormValues::default()
     };
+    if gpc_signal(&headers) {
+        values.gpc = "1".into();
+    }
     if !errors.is_empty() {
         return form_page(&state, StatusCode::BAD_REQUEST, &values, &errors);
     }
@@ -254,6 +283,24 @@ async fn submit(
         },
         Err(e) => Err(e),
     };
+    // A Global Privacy Control opt-out is noted on its request (audit, reference only).
+    if let Ok(answer) = &submitted
+        && let Some(req) = &answer.request
+        && values.gpc == "1"
+        && req.kind == Kind::OptOutSale
+    {
+        let audit = crate::store::NewAudit {
+            at: state.clock.now(),
+            actor: "subject".into(),
+            action: "optout.gpc".into(),
+            request_ref: Some(req.reference.clone()),
+            client_addr: client.text(),
+            detail: json!({ "source": "gpc" }),
+        };
+        if let Err(e) = state.store.append_audit(&audit).await {
+            return error_page(&state, e.into(), &values);
+        }
+    }
     match submitted {
         Ok(req) => page(
             StatusCode::ACCEPTED,
@@ -381,6 +428,7 @@ fn history_text(action: &str) -> &'static str {
         "objection_withdrawn" => {
             "You withdrew your objection; we took you off our suppression list."
         }
+        "opted_in" => "Your opt-out was taken back; we took you off our suppression list for it.",
         _ => "Your request was updated.",
     }
 }
@@ -439,10 +487,15 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
         Ok(w) => w.then(|| token.clone()),
         Err(e) => return error_page(&state, e, &FormValues::default()),
     };
+    let opt_in = match crate::services::optout::can_opt_in(&state, &req).await {
+        Ok(w) => w.then(|| token.clone()),
+        Err(e) => return error_page(&state, e, &FormValues::default()),
+    };
     page(
         StatusCode::OK,
         "status.html",
         json!({
+            "opt_in": opt_in,
             "withdraw_objection": withdraw_objection,
             "objection_completed": req.status == crate::domain::request::Status::Completed,
             "organisation": state.config.organisation,
@@ -526,6 +579,40 @@ async fn withdraw_objection(
             StatusCode::OK,
             "Nothing to withdraw",
             "This request has no objection in force that could be withdrawn.",
+        ),
+        Err(AppError::Gone) => gone(&state),
+        Err(e) => error_page(&state, e, &FormValues::default()),
+    }
+}
+
+/// "Take back my opt-out": an opt-out still being worked on is withdrawn; a completed one
+/// gets an opt-in that reverses it.
+async fn opt_in(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    Path(token): Path<String>,
+) -> Response {
+    use crate::services::optout::OptIn;
+    match crate::services::optout::opt_in_from_status(&state, &client, &token).await {
+        Ok(OptIn::Requested(reference)) => message(
+            &state,
+            StatusCode::OK,
+            "Opt-out taken back",
+            &format!(
+                "We are taking back your opt-out (request {reference}): our systems will again treat your data as before, and we take your address off our suppression list for it. We will email you when it is done. You can opt out again at any time."
+            ),
+        ),
+        Ok(OptIn::Withdrawn) => message(
+            &state,
+            StatusCode::OK,
+            "Opt-out withdrawn",
+            "We have stopped working on your opt-out. You can opt out again at any time.",
+        ),
+        Ok(OptIn::Nothing) => message(
+            &state,
+            StatusCode::OK,
+            "Nothing to take back",
+            "This request has no opt-out in force that could be taken back.",
         ),
         Err(AppError::Gone) => gone(&state),
         Err(e) => error_page(&state, e, &FormValues::default()),

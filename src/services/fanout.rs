@@ -17,6 +17,7 @@ use crate::app::context::AppState;
 use crate::connectors::http::{External, HttpConnector, Outcome};
 use crate::connectors::manual::ManualConnector;
 use crate::connectors::{ConnectorError, Identity};
+use crate::domain::optout::OptOutScope;
 use crate::domain::request::{Kind, Status};
 use crate::error::AppError;
 use crate::jobs::{JobError, JobHandler};
@@ -48,8 +49,12 @@ pub fn plan(state: &AppState, req: &Request, changes: &mut Changes) -> Planned {
     } else {
         Vec::new()
     };
-    let fields: Vec<&str> = corrections.iter().map(|(f, _)| f.as_str()).collect();
+    let mut fields: Vec<&str> = corrections.iter().map(|(f, _)| f.as_str()).collect();
     let unmatched = state.connectors.unmatched_corrections(&fields);
+    let opt_in = opt_in_scope(req);
+    if req.kind == Kind::OptIn {
+        fields = vec![opt_in.code()];
+    }
     if !unmatched.is_empty() {
         return Planned {
             not_run: Some(not_run_note(&unmatched)),
@@ -79,6 +84,11 @@ pub fn plan(state: &AppState, req: &Request, changes: &mut Changes) -> Planned {
         changes.tasks.push(task);
     }
     planned
+}
+
+/// The scope an `opt_in` request takes back (`sale` for any other request; unused there).
+fn opt_in_scope(req: &Request) -> OptOutScope {
+    OptOutScope::of_opt_in(req.scope.as_deref())
 }
 
 /// The staff note of a rectification that was not run.
@@ -284,7 +294,11 @@ async fn run_operation(
     } else {
         Vec::new()
     };
-    let fields: Vec<&str> = corrections.iter().map(|(f, _)| f.as_str()).collect();
+    let mut fields: Vec<&str> = corrections.iter().map(|(f, _)| f.as_str()).collect();
+    let opt_in = opt_in_scope(req);
+    if task.operation == "opt_in" {
+        fields = vec![opt_in.code()];
+    }
     if let Some(reason) = state
         .connectors
         .skip_reason(&task.connector, &task.operation, &fields)
@@ -410,6 +424,20 @@ async fn run_operation(
             Some(report) => Done::evidence(json!({ "objection": report })),
             None => Done::skipped("no [objection] declared for this connector".into()),
         }),
+        "opt_out" | "limit_sensitive" | "opt_in" => {
+            let (scope, taking_back) = match task.operation.as_str() {
+                "opt_out" => (OptOutScope::Sale, false),
+                "limit_sensitive" => (OptOutScope::Sensitive, false),
+                _ => (opt_in, true),
+            };
+            Ok(match engine.opt_out(&who, scope, taking_back).await? {
+                Some(report) => Done::evidence(json!({ "optout": report, "scope": scope.code() })),
+                None => Done::skipped(format!(
+                    "nothing declared for the opt-out ({}) in this connector",
+                    scope.code()
+                )),
+            })
+        }
         other => Err(missing(&format!("unknown operation {other}"))),
     }
 }
@@ -613,6 +641,10 @@ async fn run_external(
                     json!({ "corrections": list })
                 }
                 "restrict" => json!({ "lift": false }),
+                // Both opt-outs are `opt_out` to an endpoint, told apart by the scope.
+                "opt_out" => json!({ "scope": OptOutScope::Sale.code() }),
+                "limit_sensitive" => json!({ "scope": OptOutScope::Sensitive.code() }),
+                "opt_in" => json!({ "scope": opt_in_scope(req).code() }),
                 _ => json!({}),
             };
             start_http(state, &h, req, task, &who, extra).await
@@ -649,9 +681,13 @@ async fn start_http(
         .await
         .map_err(db)?;
     let callback_url = crate::services::notify::link(state, &format!("/api/v1/callbacks/{token}"));
+    let operation = match task.operation.as_str() {
+        "limit_sensitive" => "opt_out",
+        other => other,
+    };
     let answer = h
         .send_task(
-            &task.operation,
+            operation,
             &req.reference,
             &task.id,
             who,

@@ -456,7 +456,7 @@ pub async fn verify(
     next.status = status;
     next.verified_at = Some(now);
     next.clock_started_on = Some(policy.start_day_under(&rules, received, verified));
-    let due = policy.due_date_under(&rules, received, verified);
+    let due = crate::domain::optout::due_date(&policy, &rules, current.kind, received, verified);
     next.due_date = Some(due);
     next.version += 1;
     next.updated_at = now;

@@ -19,6 +19,7 @@ pub mod intake;
 pub mod keys_rotate;
 pub mod notify;
 pub mod offers;
+pub mod optout;
 pub mod outcomes;
 pub mod recipients;
 pub mod retention;

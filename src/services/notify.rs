@@ -22,6 +22,9 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::Rectification => "correction of your personal data",
         Kind::Restriction => "restriction of the processing of your personal data",
         Kind::Objection => "an end to the processing of your personal data (objection)",
+        Kind::OptOutSale => "an end to the sale and sharing of your personal information (opt-out)",
+        Kind::LimitSensitive => "a limit on the use of your sensitive personal information",
+        Kind::OptIn => "taking back your opt-out",
     }
 }
 
@@ -34,6 +37,9 @@ pub fn staff_kind_label(kind: Kind) -> &'static str {
         Kind::Rectification => "rectification",
         Kind::Restriction => "restriction",
         Kind::Objection => "objection",
+        Kind::OptOutSale => "opt-out of sale/sharing",
+        Kind::LimitSensitive => "limit sensitive data",
+        Kind::OptIn => "opt-in (opt-out taken back)",
     }
 }
 

@@ -25,8 +25,13 @@ pub async fn allowed(state: &AppState, req: &Request) -> Result<serde_json::Valu
             && absolute_ok(&StaffAction::Hold { reason: String::new(), code: HoldReason::Other }),
         "resume": ok(Action::Resume),
         "extend": ok(Action::Extend) && may_extend(state, req),
+        // An opt-out may still be refused as believed fraudulent (with a note).
         "deny": ok(Action::Deny)
-            && absolute_ok(&StaffAction::Deny { reason: DenyReason::Other, note: None }),
+            && (absolute_ok(&StaffAction::Deny { reason: DenyReason::Other, note: None })
+                || absolute_ok(&StaffAction::Deny {
+                    reason: DenyReason::ManifestlyUnfounded,
+                    note: Some("believed fraudulent".into()),
+                })),
         "complete": ok(Action::Complete),
         "withdraw": ok(Action::Withdraw),
     }))

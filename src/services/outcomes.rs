@@ -172,6 +172,22 @@ fn done_text(operation: &str, evidence: Option<&Value>) -> String {
                 None => what.into(),
             }
         }
+        "opt_out" | "limit_sensitive" | "opt_in" => {
+            let n = e
+                .get("optout")
+                .map(|r| u(r, "rows_affected"))
+                .or_else(|| e.get("rows_affected").and_then(Value::as_u64));
+            let what = match operation {
+                "opt_out" => "your opt-out of sale and sharing recorded",
+                "limit_sensitive" => "the limit on the use of your sensitive data recorded",
+                _ => "your opt-out taken back",
+            };
+            match n {
+                Some(0) => format!("no record about you was found here ({what} on none)"),
+                Some(n) => format!("{what} ({} marked)", records(n)),
+                None => what.into(),
+            }
+        }
         _ => "done".into(),
     }
 }

@@ -87,6 +87,12 @@ pub async fn create_user(
     email: &str,
     role: Role,
 ) -> Result<(User, String), AppError> {
+    if !role.is_for_people() {
+        return Err(AppError::field(
+            "role",
+            "the site role is for API tokens only (the company's site), not for people",
+        ));
+    }
     let email = crate::domain::identity::SubjectEmail::parse(email)
         .map_err(|e| AppError::field("email", e.to_string()))?;
     let password = generate_password();

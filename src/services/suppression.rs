@@ -20,6 +20,7 @@ use crate::crypto::Field;
 use crate::domain::client::ClientAddr;
 use crate::domain::identity::SubjectEmail;
 use crate::domain::objection::ObjectionScope;
+use crate::domain::optout::{OptOutScope, is_opt_out_kind};
 use crate::domain::request::{DenyReason, Kind, Status};
 use crate::error::{AppError, FieldError};
 use crate::secret::Secret;
@@ -51,6 +52,10 @@ pub fn parse_scope(
     let scope = scope.map(str::trim).filter(|s| !s.is_empty());
     let processing = processing.map(str::trim).filter(|s| !s.is_empty());
     match scope {
+        // An opt-in takes back the opt-out of sale and sharing unless it names another.
+        None if kind == Kind::OptIn && processing.is_none() => {
+            Some(OptOutScope::Sale.code().to_string())
+        }
         None => {
             if processing.is_some() {
                 errors.push(FieldError::new(
@@ -60,10 +65,27 @@ pub fn parse_scope(
             }
             None
         }
+        Some(s) if kind == Kind::OptIn => match OptOutScope::parse(s) {
+            Some(sc) if processing.is_none() => Some(sc.code().to_string()),
+            Some(_) => {
+                errors.push(FieldError::new(
+                    "processing",
+                    "only an objection to a named processing (scope processing) names one",
+                ));
+                None
+            }
+            None => {
+                errors.push(FieldError::new(
+                    "scope",
+                    "the opt-out taken back is sale or sensitive",
+                ));
+                None
+            }
+        },
         Some(_) if kind != Kind::Objection => {
             errors.push(FieldError::new(
                 "scope",
-                "only an objection carries a scope",
+                "only an objection (or an opt_in: sale or sensitive) carries a scope",
             ));
             None
         }
@@ -90,19 +112,57 @@ pub fn is_absolute(req: &Request) -> bool {
     objection_scope(req).is_some_and(|s| s.is_absolute())
 }
 
-/// Whether the request starts by itself once the subject confirmed the address.
+/// Whether the request starts by itself once the subject confirmed the address:
+/// configured kinds, marketing objections, and opt-outs (and taking one back), which
+/// need nothing from staff.
 pub fn auto_starts(state: &AppState, req: &Request) -> bool {
-    state.config.workflow.auto_start.contains(&req.kind) || is_absolute(req)
+    state.config.workflow.auto_start.contains(&req.kind)
+        || is_absolute(req)
+        || is_opt_out_kind(req.kind)
 }
 
 /// Whether the request completes by itself once every task succeeded.
 pub fn auto_completes(state: &AppState, req: &Request) -> bool {
-    state.config.workflow.auto_complete.contains(&req.kind) || is_absolute(req)
+    state.config.workflow.auto_complete.contains(&req.kind)
+        || is_absolute(req)
+        || is_opt_out_kind(req.kind)
 }
 
 /// Refuse what the law does not allow for a marketing objection: a refusal (other than
-/// merging it into an earlier duplicate) or a hold.
+/// merging it into an earlier duplicate) or a hold. An opt-out (or opt-in) is never put
+/// on hold and is refused only as a duplicate or as believed fraudulent
+/// (`manifestly_unfounded`, with the note telling the subject why; CCPA regs.
+/// § 7026(e)): never for want of verification.
 pub fn guard(req: &Request, act: &StaffAction) -> Result<(), AppError> {
+    if is_opt_out_kind(req.kind) {
+        let what = match act {
+            StaffAction::Deny { reason, .. }
+                if !matches!(
+                    reason,
+                    DenyReason::Duplicate | DenyReason::ManifestlyUnfounded
+                ) =>
+            {
+                "refused for this reason"
+            }
+            StaffAction::Hold { .. } => "put on hold",
+            StaffAction::Deny {
+                reason: DenyReason::ManifestlyUnfounded,
+                note,
+            } if note.as_deref().is_none_or(|n| n.trim().is_empty()) => {
+                return Err(AppError::field(
+                    "note",
+                    "say why the opt-out is believed fraudulent: the subject is told",
+                ));
+            }
+            _ => return Ok(()),
+        };
+        return Err(AppError::Conflict {
+            detail: format!(
+                "an opt-out cannot be {what}: it needs no verification beyond the address, and may be refused only as a duplicate or as believed fraudulent (manifestly_unfounded, saying why)"
+            ),
+            current_status: Some(req.status.to_string()),
+        });
+    }
     if !is_absolute(req) {
         return Ok(());
     }
@@ -170,30 +230,29 @@ pub async fn key_hex(state: &AppState) -> Result<String, AppError> {
 /// After a request completed: an objection or an erasure puts its subject on the list.
 /// Called before the completion is stored; adding twice is harmless.
 pub async fn on_completed(state: &AppState, req: &Request) -> Result<(), AppError> {
+    if req.kind == Kind::OptIn {
+        return opted_in(state, req).await;
+    }
     let (scope, processing) = match req.kind {
         Kind::Objection => match objection_scope(req) {
             Some(s) => (s.code().to_string(), s.processing().map(str::to_string)),
             None => ("processing".to_string(), None),
         },
         Kind::Erasure => (ERASURE_SCOPE.to_string(), None),
+        Kind::OptOutSale | Kind::LimitSensitive => match OptOutScope::of_opt_out(req.kind) {
+            Some(s) => (s.code().to_string(), None),
+            None => return Ok(()),
+        },
         _ => return Ok(()),
     };
-    let Some(email_ct) = &req.email_ct else {
+    let Some(hash) = subject_hash(state, req).await? else {
         return Ok(());
     };
-    let email = state
-        .keys
-        .open_at(Field::request("email_ct", &req.id), email_ct)
-        .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))?;
-    let email = SubjectEmail::parse(&email).map_err(|e| {
-        AppError::Internal(format!("request {}: stored address: {e}", req.reference))
-    })?;
-    let key = list_key(state).await?;
     let added = state
         .store
         .add_suppression(&Suppression {
             id: 0,
-            address_hash: address_hash(key.expose(), email.expose()),
+            address_hash: hash,
             scope: scope.clone(),
             processing,
             request_id: req.id.clone(),
@@ -203,6 +262,64 @@ pub async fn on_completed(state: &AppState, req: &Request) -> Result<(), AppErro
     if added {
         tracing::info!(reference = %req.reference, scope = %scope, "subject added to the suppression list");
     }
+    Ok(())
+}
+
+/// The list's hash of a request's subject (`None` once the identity is wiped).
+async fn subject_hash(state: &AppState, req: &Request) -> Result<Option<String>, AppError> {
+    let Some(email_ct) = &req.email_ct else {
+        return Ok(None);
+    };
+    let email = state
+        .keys
+        .open_at(Field::request("email_ct", &req.id), email_ct)
+        .map_err(|e| AppError::Internal(format!("request {}: {e}", req.reference)))?;
+    let email = SubjectEmail::parse(&email).map_err(|e| {
+        AppError::Internal(format!("request {}: stored address: {e}", req.reference))
+    })?;
+    let key = list_key(state).await?;
+    Ok(Some(address_hash(key.expose(), email.expose())))
+}
+
+/// The list's hash of an address (for looking up an identity's opt-outs).
+pub async fn hash_of(state: &AppState, email: &SubjectEmail) -> Result<String, AppError> {
+    let key = list_key(state).await?;
+    Ok(address_hash(key.expose(), email.expose()))
+}
+
+/// A completed `opt_in`: the subject's entries of the scope it takes back leave the
+/// list (whichever opt-out request put them there), with an event on the opt-in and an
+/// audit entry naming its reference only.
+async fn opted_in(state: &AppState, req: &Request) -> Result<(), AppError> {
+    let scope = OptOutScope::of_opt_in(req.scope.as_deref());
+    let Some(hash) = subject_hash(state, req).await? else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let event = Event {
+        at: now,
+        actor: "system".into(),
+        action: "opted_in".into(),
+        from_status: Some(req.status),
+        to_status: req.status,
+        note: Some(format!(
+            "the opt-out ({}) was taken back; taken off the suppression list",
+            scope.code()
+        )),
+    };
+    let audit = NewAudit {
+        at: now,
+        actor: "system".into(),
+        action: "suppression.lifted".into(),
+        request_ref: Some(req.reference.clone()),
+        client_addr: None,
+        detail: json!({ "scope": scope.code() }),
+    };
+    let lifted = state
+        .store
+        .lift_suppressions_of(&hash, scope.code(), &req.id, &event, &audit)
+        .await?;
+    tracing::info!(reference = %req.reference, scope = scope.code(), entries = lifted, "opt-out taken back; suppression lifted");
     Ok(())
 }
 

@@ -14,6 +14,9 @@ pub fn operation(kind: Kind) -> &'static str {
         Kind::Rectification => "rectify",
         Kind::Restriction => "restrict",
         Kind::Objection => "object",
+        Kind::OptOutSale => "opt_out",
+        Kind::LimitSensitive => "limit_sensitive",
+        Kind::OptIn => "opt_in",
     }
 }
 

@@ -25,9 +25,11 @@ pub const NO_MATCH: &str = "no_match";
 /// The intake field that carries the value for `account_field`.
 pub const FIELD: &str = "account_value";
 
-/// Whether `kind` needs more than the emailed link.
+/// Whether `kind` needs more than the emailed link. Opt-outs (and taking one back) never
+/// do: they are honoured for the address given, whatever `extra_for` lists.
 pub fn needs_extra(state: &AppState, kind: Kind) -> bool {
     state.config.verification.extra_for.contains(&kind)
+        && !crate::domain::optout::is_opt_out_kind(kind)
 }
 
 /// At intake: for `account_field` kinds the value is required (at most 200 characters).

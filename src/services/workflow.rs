@@ -265,11 +265,24 @@ pub async fn create_staff_request(
     actor: &Actor,
     entry: StaffEntry,
 ) -> Result<Request, AppError> {
+    create_open_request(state, actor, entry, Source::Staff, "entered by staff").await
+}
+
+/// Store a request that starts `open` with its clock already running (staff entry, or
+/// an opt-out the company's site forwarded): the subject is told it is on file, with a
+/// status link; a repeat of an open request is linked to it.
+pub async fn create_open_request(
+    state: &AppState,
+    actor: &Actor,
+    entry: StaffEntry,
+    source: Source,
+    note: &str,
+) -> Result<Request, AppError> {
     let now = state.clock.now();
     let mut req = new_request(
         state,
         &entry.submission,
-        Source::Staff,
+        source,
         Status::Open,
         entry.regime,
         now,
@@ -285,14 +298,16 @@ pub async fn create_staff_request(
     let received = local_date(state, entry.received_at);
     let verified = local_date(state, entry.verified_at);
     req.clock_started_on = Some(policy.start_day_under(&rules, received, verified));
-    req.due_date = Some(policy.due_date_under(&rules, received, verified));
+    req.due_date = Some(crate::domain::optout::due_date(
+        &policy, &rules, req.kind, received, verified,
+    ));
     let event = Event {
         at: now,
         actor: actor.name.clone(),
         action: "create".into(),
         from_status: None,
         to_status: Status::Open,
-        note: Some("entered by staff".into()),
+        note: Some(note.into()),
     };
     // The subject is told the request is on file, with a status link (also the receipt
     // confirmation CCPA asks for).

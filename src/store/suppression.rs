@@ -43,6 +43,20 @@ pub trait SuppressionStore: Send + Sync {
         event: &Event,
         audit: &NewAudit,
     ) -> Result<u64>;
+    /// Delete every entry of `address_hash` with `scope` (an opt-out taken back, whichever
+    /// request added it), with the event of request `request_id` and the audit entry, in
+    /// one transaction. Returns how many were deleted.
+    async fn lift_suppressions_of(
+        &self,
+        address_hash: &str,
+        scope: &str,
+        request_id: &str,
+        event: &Event,
+        audit: &NewAudit,
+    ) -> Result<u64>;
+    /// The reference of the request that put `address_hash` on the list with `scope`
+    /// (the earliest such entry), if it is there.
+    async fn suppressed_by(&self, address_hash: &str, scope: &str) -> Result<Option<String>>;
 }
 
 /// The queries of [`SuppressionStore`], one text for both backends.
@@ -161,6 +175,43 @@ macro_rules! suppression_queries {
                 }
                 tx.commit().await?;
                 Ok(lifted)
+            }
+
+            async fn lift_suppressions_of(
+                &self,
+                address_hash: &str,
+                scope: &str,
+                request_id: &str,
+                event: &$crate::store::Event,
+                audit: &$crate::store::NewAudit,
+            ) -> $crate::store::Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let lifted =
+                    sqlx::query("DELETE FROM suppressions WHERE address_hash = $1 AND scope = $2")
+                        .bind(address_hash)
+                        .bind(scope)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                Self::insert_event_tx(&mut tx, request_id, event).await?;
+                self.append_audit_tx(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(lifted)
+            }
+
+            async fn suppressed_by(
+                &self,
+                address_hash: &str,
+                scope: &str,
+            ) -> $crate::store::Result<Option<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT r.reference FROM suppressions s JOIN requests r ON r.id = s.request_id \
+                     WHERE s.address_hash = $1 AND s.scope = $2 ORDER BY s.id LIMIT 1",
+                )
+                .bind(address_hash)
+                .bind(scope)
+                .fetch_optional(&self.pool)
+                .await?)
             }
         }
     };

@@ -277,6 +277,8 @@ pub(crate) fn check(decl: &ConnectorDecl, catalog: &Catalog) -> Vec<DatamapProbl
     for (section, set) in [
         ("restriction", decl.restriction()),
         ("objection", decl.objection()),
+        ("optout", decl.optout()),
+        ("limit_sensitive", decl.limit_sensitive()),
     ] {
         if let Some(set) = set {
             for (col, _) in &set.set {

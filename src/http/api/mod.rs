@@ -17,6 +17,7 @@ pub mod exports;
 pub mod identity;
 pub mod intake;
 pub mod jobs;
+pub mod optouts;
 pub mod reports;
 pub mod requests;
 pub mod retention;
@@ -58,6 +59,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .routes(routes!(intake::submit))
         .routes(routes!(intake::verify))
+        .routes(routes!(optouts::create))
         .routes(routes!(requests::list, requests::create))
         .routes(routes!(requests::get_one))
         .routes(routes!(requests::start))

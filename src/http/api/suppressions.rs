@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::AppError;
-use crate::http::auth::{AdminStaff, AgentStaff};
+use crate::http::auth::{AdminStaff, SiteOrAgent};
 use crate::http::extract::ApiJson;
 use crate::http::{AppState, ClientAddr};
 use crate::services::suppression::{self, CheckResult};
@@ -35,16 +35,17 @@ fn actor(staff: &crate::http::auth::Staff, client: &ClientAddr) -> Actor {
     }
 }
 
-/// Which of these addresses are on the suppression list (completed objections and
-/// erasures), and for which scopes. Only suppressed addresses are listed. Agents and
-/// admins; audited with counts only.
+/// Which of these addresses are on the suppression list (completed objections, opt-outs
+/// and erasures), and for which scopes. Only suppressed addresses are listed. Agents,
+/// admins and `site` tokens (the company's site checks before it sells or shares);
+/// audited with counts only.
 #[utoipa::path(post, path = "/suppressions/check", tag = "suppressions", request_body = CheckBody,
     security(("bearer" = [])),
     responses((status = 200, body = CheckResult), (status = 403, body = crate::error::Problem),
         (status = 413, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn check(
     State(state): State<AppState>,
-    AgentStaff(staff): AgentStaff,
+    SiteOrAgent(staff): SiteOrAgent,
     client: ClientAddr,
     ApiJson(body): ApiJson<CheckBody>,
 ) -> Result<Json<CheckResult>, AppError> {

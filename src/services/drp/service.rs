@@ -192,16 +192,21 @@ pub enum Right {
     /// personal information found, per table, and no records.
     AccessCategories,
     Deletion,
+    /// `sale:opt_out`: an `opt_out_sale` request.
+    SaleOptOut,
+    /// `sale:opt_in`: an `opt_in` request taking back the opt-out of sale and sharing.
+    SaleOptIn,
 }
 
 impl Right {
-    /// `None`: a right this deployment does not handle (`sale:opt_out`, `sale:opt_in`:
-    /// the opt-out request kinds are another issue's).
+    /// `None`: a right this deployment does not handle.
     pub fn parse(exercise: &str) -> Option<Right> {
         match exercise {
             "access" | "access:specific" => Some(Right::Access),
             "access:categories" => Some(Right::AccessCategories),
             "deletion" => Some(Right::Deletion),
+            "sale:opt_out" => Some(Right::SaleOptOut),
+            "sale:opt_in" => Some(Right::SaleOptIn),
             _ => None,
         }
     }
@@ -209,6 +214,8 @@ impl Right {
         match self {
             Right::Access | Right::AccessCategories => Kind::Access,
             Right::Deletion => Kind::Erasure,
+            Right::SaleOptOut => Kind::OptOutSale,
+            Right::SaleOptIn => Kind::OptIn,
         }
     }
 }
@@ -382,7 +389,11 @@ async fn create(
 ) -> Result<Value, DrpError> {
     let now = state.clock.now();
     let who = actor(&agent.id);
-    let trusted = state.config.drp.trust_agent_verification && ex.email_verified;
+    // An opt-out needs no verification (CCPA regs. § 7026(d)): the agent's is honoured
+    // for the identity it gives. Taking one back (`sale:opt_in`) is verified as usual:
+    // done by someone else, it would take a protection away from the subject.
+    let opt_out = ex.right == Right::SaleOptOut;
+    let trusted = (state.config.drp.trust_agent_verification && ex.email_verified) || opt_out;
     let req = if trusted {
         workflow::create_staff_request(
             state,
@@ -392,10 +403,17 @@ async fn create(
                 received_at: now,
                 verified_at: now,
                 regime: ex.regime,
-                verification_note: format!(
-                    "email verified by DRP agent {} (email_verified claim; trust_agent_verification)",
-                    agent.id
-                ),
+                verification_note: if opt_out && !ex.email_verified {
+                    format!(
+                        "opt-out from DRP agent {}: honoured for the identity given, no verification needed",
+                        agent.id
+                    )
+                } else {
+                    format!(
+                        "email verified by DRP agent {} (email_verified claim; trust_agent_verification)",
+                        agent.id
+                    )
+                },
             },
         )
         .await
@@ -453,6 +471,24 @@ async fn create(
         .await
         .map_err(internal)?;
     tracing::info!(reference = %req.reference, agent = %agent.id, exercise = %ex.exercise, "DRP request filed");
+    // Opt-outs (and opt-ins) open with the identity in hand are carried out at once, once
+    // the DRP request is stored (so its callbacks find it).
+    let req = if trusted
+        && req.status == Status::Open
+        && crate::domain::optout::is_opt_out_kind(req.kind)
+        && state
+            .store
+            .link_of(&req.id)
+            .await
+            .map_err(internal)?
+            .is_none()
+    {
+        workflow::act(state, &who, &req.reference, StaffAction::Start)
+            .await
+            .map_err(app_error)?
+    } else {
+        req
+    };
     Ok(status_object(state, &drp, &req))
 }
 
@@ -606,10 +642,13 @@ pub fn expected_by(state: &AppState, req: &Request) -> DateTime<Utc> {
             .received_at
             .with_timezone(&state.config.deadlines.timezone.0)
             .date_naive();
-        state
-            .config
-            .deadline_policy(Some(req.regime))
-            .due_date_under(&state.config.regime_rules(req.regime), received, received)
+        crate::domain::optout::due_date(
+            &state.config.deadline_policy(Some(req.regime)),
+            &state.config.regime_rules(req.regime),
+            req.kind,
+            received,
+            received,
+        )
     });
     end_of_day(state, due)
 }
