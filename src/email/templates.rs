@@ -26,6 +26,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "restriction_lifted",
     "account_locked",
     "duplicate",
+    "appeal_decided",
 ];
 
 /// The files of one template, in the order `BUILTIN` holds them.
@@ -59,6 +60,7 @@ const BUILTIN: &[(&str, [&str; 3])] = builtin!(
     "restriction_lifted",
     "account_locked",
     "duplicate",
+    "appeal_decided",
 );
 
 /// One email, rendered and ready to send.
@@ -307,6 +309,16 @@ mod tests {
                 "corrections": [],
                 "link": "https://privacy.example.com/tasks/dGFza3Rva2Vu",
                 "expires": "24 November 2026",
+            }),
+            "appeal_decided" => json!({
+                "original_reference": "DSR-4HJK-2PQR",
+                "kind_label": "a copy of your personal data",
+                "reversed": false,
+                "reason": "The account was closed in 2019 and its data deleted then.",
+                "authority_name": "Office of the Attorney General of Virginia",
+                "authority_url": "https://www.oag.state.va.us/consumer-protection/",
+                "due_date": null,
+                "status_url": "https://privacy.example.com/status/c3RhdHVzdG9rZW4",
             }),
             other => panic!("no sample for {other}"),
         };

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
             "/status/{token}/withdraw-objection",
             axum::routing::post(withdraw_objection),
         )
+        .route("/status/{token}/appeal", axum::routing::post(appeal))
         .route("/download/{token}", get(download))
         .route("/static/site.css", get(stylesheet))
 }
@@ -38,6 +39,8 @@ pub fn router() -> Router<AppState> {
 fn kinds() -> Vec<serde_json::Value> {
     Kind::ALL
         .iter()
+        // An appeal is made from the status page of the refused request.
+        .filter(|k| **k != Kind::Appeal)
         .map(|k| {
             let label = match k {
                 Kind::Access => "Send me a copy of my data",
@@ -46,6 +49,7 @@ fn kinds() -> Vec<serde_json::Value> {
                 Kind::Rectification => "Correct my data",
                 Kind::Restriction => "Restrict how my data is used",
                 Kind::Objection => "Stop using my data (objection, e.g. marketing)",
+                Kind::Appeal => "Appeal our decision",
             };
             json!({ "value": k.as_str(), "label": label })
         })
@@ -373,6 +377,10 @@ fn history_text(action: &str) -> &'static str {
             "We lifted the restriction of processing; we wrote to you first with the reason."
         }
         "expire" => "The request expired because the email address was not confirmed.",
+        "appealed" => "You appealed our decision; your appeal has its own reference and status page.",
+        "decide" => "We decided your appeal; we wrote to you with the decision and our reasons.",
+        "reopen" => "Your appeal was successful: we are working on your request again.",
+        "regime" => "We changed the law your request is handled under; the date we will answer by was recalculated.",
         "objection_withdrawn" => {
             "You withdrew your objection; we took you off our suppression list."
         }
@@ -427,10 +435,21 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
         Ok(w) => w.then(|| token.clone()),
         Err(e) => return error_page(&state, e, &FormValues::default()),
     };
+    let appeal = match crate::services::appeals::offer(&state, &req).await {
+        Ok(o) => o.map(|o| {
+            json!({
+                "token": token,
+                "until": o.until.format("%-d %B %Y").to_string(),
+                "answer_within": o.answer_within.to_string(),
+            })
+        }),
+        Err(e) => return error_page(&state, e, &FormValues::default()),
+    };
     page(
         StatusCode::OK,
         "status.html",
         json!({
+            "appeal": appeal,
             "withdraw_objection": withdraw_objection,
             "objection_completed": req.status == crate::domain::request::Status::Completed,
             "organisation": state.config.organisation,
@@ -515,6 +534,53 @@ async fn withdraw_objection(
             "This request has no objection in force that could be withdrawn.",
         ),
         Err(AppError::Gone) => gone(&state),
+        Err(e) => error_page(&state, e, &FormValues::default()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AppealForm {
+    #[serde(default)]
+    reasons: String,
+}
+
+/// "Appeal this decision": the appeal becomes a request of its own, with its reference
+/// and status link emailed to the subject.
+async fn appeal(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form: AppealForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    match crate::services::appeals::file(&state, client.text(), &token, &form.reasons).await {
+        Ok(req) => page(
+            StatusCode::ACCEPTED,
+            "message.html",
+            json!({
+                "organisation": state.config.organisation,
+                "title": "Appeal received",
+                "message": format!(
+                    "Your appeal has the reference {}. A member of our team who did not take the decision will review it and answer you by {}. We have emailed you a link to follow it.",
+                    req.reference,
+                    req.due_date.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default()
+                ),
+                "back": false,
+            }),
+        ),
+        Err(AppError::Gone) => gone(&state),
+        Err(AppError::Conflict { .. }) => message(
+            &state,
+            StatusCode::CONFLICT,
+            "This decision cannot be appealed",
+            "This decision was already appealed, or the time to appeal it has passed. Please look for our email about your appeal.",
+        ),
+        Err(AppError::Validation(_)) => message(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Your reasons are too long",
+            "Please shorten your reasons to at most 5000 characters and try again.",
+        ),
         Err(e) => error_page(&state, e, &FormValues::default()),
     }
 }

@@ -7,6 +7,7 @@
 //! `app::context` and the foundation modules (`config`, `crypto`, `clock`, `email`,
 //! `error`, `secret`). Must not use: `http`, `cli`.
 
+pub mod appeals;
 pub mod deadlines;
 pub mod drp;
 pub mod duplicates;
@@ -18,6 +19,7 @@ pub mod keys_rotate;
 pub mod notify;
 pub mod offers;
 pub mod outcomes;
+pub mod regime_change;
 pub mod retention;
 pub mod staff;
 pub mod suppression;

@@ -22,6 +22,7 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::Rectification => "correction of your personal data",
         Kind::Restriction => "restriction of the processing of your personal data",
         Kind::Objection => "an end to the processing of your personal data (objection)",
+        Kind::Appeal => "a review of our decision to refuse your earlier request (appeal)",
     }
 }
 
@@ -34,6 +35,7 @@ pub fn staff_kind_label(kind: Kind) -> &'static str {
         Kind::Rectification => "rectification",
         Kind::Restriction => "restriction",
         Kind::Objection => "objection",
+        Kind::Appeal => "appeal",
     }
 }
 
@@ -264,6 +266,14 @@ mod wording_tests {
                 "portal_url": "https://privacy.example.com/portal/login",
             }),
             "duplicate" => json!({ "first_reference": "DSR-4HJK-2PQR" }),
+            "appeal_decided" => json!({
+                "original_reference": "DSR-4HJK-2PQR",
+                "reversed": true,
+                "reason": "We found the account under a second address.",
+                "authority_name": "Office of the Attorney General of Virginia",
+                "authority_url": "https://www.oag.state.va.us/consumer-protection/",
+                "due_date": "10 January 2027",
+            }),
             other => panic!("no context for {other}: add one"),
         };
         if let (Some(c), Value::Object(e)) = (ctx.as_object_mut(), extra) {

@@ -14,6 +14,8 @@ pub fn operation(kind: Kind) -> &'static str {
         Kind::Rectification => "rectify",
         Kind::Restriction => "restrict",
         Kind::Objection => "object",
+        // An appeal is decided by staff; it never reaches a connector.
+        Kind::Appeal => "appeal",
     }
 }
 

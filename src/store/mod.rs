@@ -48,11 +48,14 @@ pub mod exports;
 pub mod retention;
 #[macro_use]
 pub mod rotation;
+#[macro_use]
+pub mod appeals;
 pub mod audit_chain;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;
 
+pub use appeals::{Appeal, AppealStore};
 pub use audit::AuditStore;
 pub use drp::DrpStore;
 pub use exports::ExportStore;
@@ -640,6 +643,7 @@ pub trait Store:
     + DrpStore
     + SuppressionStore
     + LinkStore
+    + AppealStore
     + Send
     + Sync
     + 'static
