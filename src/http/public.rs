@@ -555,7 +555,7 @@ async fn appeal(
     let form: AppealForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     match crate::services::appeals::file(&state, client.text(), &token, &form.reasons).await {
         Ok(req) => page(
-            StatusCode::ACCEPTED,
+            StatusCode::OK,
             "message.html",
             json!({
                 "organisation": state.config.organisation,
@@ -569,9 +569,10 @@ async fn appeal(
             }),
         ),
         Err(AppError::Gone) => gone(&state),
+        // Like the other forms of a status page: a readable answer, not an error.
         Err(AppError::Conflict { .. }) => message(
             &state,
-            StatusCode::CONFLICT,
+            StatusCode::OK,
             "This decision cannot be appealed",
             "This decision was already appealed, or the time to appeal it has passed. Please look for our email about your appeal.",
         ),

@@ -215,6 +215,8 @@ fn done_message(action: &str) -> Option<&'static str> {
         "retry-task" => "The task was queued again.",
         "corrections" => "The corrections were saved.",
         "rerun" => "The request is being run again.",
+        "regime" => "The regime was changed and the due date recomputed from the same clock start.",
+        "decide" => "The appeal was decided; the subject was told the decision and the reasons.",
         "unlink" => "The request is no longer linked; it is worked on its own.",
         "merge" => {
             "The request was merged into the one it repeats and closed as a duplicate; the subject was told."
@@ -264,6 +266,11 @@ async fn detail_page(
     ]);
     let status_label = label(view.status.as_str());
     let agent = s.0.user.role >= Role::Agent;
+    let may_decide = crate::services::appeals::user_may_decide(state, &s.0.user).await?;
+    let regimes: Vec<String> = crate::domain::deadline::Regime::NAMED
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
     Ok(render(
         status,
         "portal/detail.html",
@@ -286,6 +293,7 @@ async fn detail_page(
                 "identity": identity,
                 "drp": drp,
                 "correction_rows": correction_rows,
+                "may_decide": may_decide, "regimes": regimes,
             }),
         ),
     ))
@@ -411,6 +419,36 @@ pub async fn action(
                 .await
                 .map(|_| None),
             None => Err(AppError::field("task_id", "choose a task")),
+        },
+        "regime" => match f.text("regime").map(|r| r.parse::<crate::domain::deadline::Regime>()) {
+            Some(Ok(regime)) => crate::services::regime_change::change(
+                &state,
+                &who,
+                &reference,
+                regime,
+                &f.text("reason").unwrap_or_default(),
+            )
+            .await
+            .map(Some),
+            Some(Err(e)) => Err(AppError::field("regime", e.to_string())),
+            None => Err(AppError::field("regime", "choose a regime")),
+        },
+        "decide" => match crate::services::appeals::user_may_decide(&state, &s.0.user).await {
+            Ok(may) => match f.text("outcome").map(|o| o.parse()) {
+                Some(Ok(outcome)) => crate::services::appeals::decide(
+                    &state,
+                    &who,
+                    may,
+                    &reference,
+                    outcome,
+                    &f.text("reason").unwrap_or_default(),
+                )
+                .await
+                .map(Some),
+                Some(Err(e)) => Err(AppError::field("outcome", e)),
+                None => Err(AppError::field("outcome", "choose upheld or reversed")),
+            },
+            Err(e) => Err(e),
         },
         // Staff record how they verified the requester (issue 12).
         "unlink" => crate::services::duplicates::unlink(&state, &who, &reference)
