@@ -345,7 +345,10 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
 
     let actions = audit_actions(&app, &appeal).await;
     assert!(actions.contains(&"appeal.file".to_string()), "{actions:?}");
-    assert!(actions.contains(&"appeal.decide".to_string()), "{actions:?}");
+    assert!(
+        actions.contains(&"appeal.decide".to_string()),
+        "{actions:?}"
+    );
     app.stop().await;
 }
 
@@ -390,9 +393,11 @@ async fn reversed_appeal_reopens_the_refusal(backend: Backend) {
     assert_eq!(reopen["from_status"], "denied");
     assert_eq!(reopen["to_status"], "open");
     assert!(reopen["note"].as_str().unwrap().contains(&appeal));
-    assert!(audit_actions(&app, &original)
-        .await
-        .contains(&"request.reopen".to_string()));
+    assert!(
+        audit_actions(&app, &original)
+            .await
+            .contains(&"request.reopen".to_string())
+    );
 
     let decision = mail_text(&sink, email, "your appeal is successful").await;
     assert!(decision.contains("reopened your request"), "{decision}");
@@ -462,10 +467,12 @@ async fn gdpr_refusal_names_the_authority_and_offers_no_appeal(backend: Backend)
     assert_eq!(resp.status(), 200);
     let text = resp.text().await.unwrap();
     assert!(text.contains("cannot be appealed"), "{text}");
-    assert!(staff_view(&app, &original).await["appeals"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        staff_view(&app, &original).await["appeals"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     // Nobody files an appeal through intake either.
     let p = problem(
@@ -493,16 +500,29 @@ async fn the_appeal_window_closes(backend: Backend) {
     let admin = app.token(Role::Admin).await;
     deny(&app, &admin, &original).await;
     let refusal = mail_text(&sink, email, "We have decided not to act").await;
-    assert!(
-        refusal.contains("until 20 October 2026"),
-        "{refusal}"
-    );
+    assert!(refusal.contains("until 20 October 2026"), "{refusal}");
     let status_url = link(&app, &refusal, "/status/");
     app.clock.advance(chrono::TimeDelta::days(10));
-    let page = app.client.get(&status_url).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .client
+        .get(&status_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Appeal this decision"), "{page}");
     app.clock.advance(chrono::TimeDelta::days(1));
-    let page = app.client.get(&status_url).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .client
+        .get(&status_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains("Appeal this decision"), "{page}");
     let token = status_url.rsplit('/').next().unwrap();
     let resp = app
@@ -547,7 +567,12 @@ async fn staff_change_the_regime_with_a_reason(backend: Backend) {
     let path = format!("/api/v1/requests/{reference}/regime");
 
     // No reason, an empty one, an unknown regime, the same regime: 422. An auditor: 403.
-    let p = problem(app.post_json(&agent, &path, &json!({"regime": "vcdpa"})).await, 422).await;
+    let p = problem(
+        app.post_json(&agent, &path, &json!({"regime": "vcdpa"}))
+            .await,
+        422,
+    )
+    .await;
     assert_eq!(p["errors"][0]["field"], "reason", "{p}");
     let p = problem(
         app.post_json(&agent, &path, &json!({"regime": "vcdpa", "reason": "  "}))
@@ -601,9 +626,11 @@ async fn staff_change_the_regime_with_a_reason(backend: Backend) {
     assert!(note.contains("gdpr -> vcdpa"), "{note}");
     assert!(note.contains("2026-11-07 -> 2026-11-21"), "{note}");
     assert!(note.contains("ticket 4411"), "{note}");
-    assert!(audit_actions(&app, &reference)
-        .await
-        .contains(&"request.regime".to_string()));
+    assert!(
+        audit_actions(&app, &reference)
+            .await
+            .contains(&"request.regime".to_string())
+    );
 
     // An extended request keeps its extension's length, capped by the new regime.
     let (s, v) = json(

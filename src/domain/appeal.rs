@@ -36,7 +36,9 @@ impl std::str::FromStr for AppealOutcome {
         match s {
             "upheld" => Ok(AppealOutcome::Upheld),
             "reversed" => Ok(AppealOutcome::Reversed),
-            _ => Err(format!("unknown appeal outcome `{s}`; expected upheld or reversed")),
+            _ => Err(format!(
+                "unknown appeal outcome `{s}`; expected upheld or reversed"
+            )),
         }
     }
 }

@@ -1017,11 +1017,23 @@ mod tests {
         for regime in Regime::NAMED.into_iter().chain([Regime::Days(30)]) {
             let rules = regime.rules().with(&o);
             // Friday -> Friday two weeks on (two weekends skipped).
-            assert_eq!(rules.statutory_due(d(2026, 12, 4)), d(2026, 12, 18), "{regime}");
+            assert_eq!(
+                rules.statutory_due(d(2026, 12, 4)),
+                d(2026, 12, 18),
+                "{regime}"
+            );
             // Received on a Saturday: Monday is day 1, the fifth is Friday.
-            assert_eq!(rules.appeal_due(d(2026, 12, 5)), Some(d(2026, 12, 11)), "{regime}");
+            assert_eq!(
+                rules.appeal_due(d(2026, 12, 5)),
+                Some(d(2026, 12, 11)),
+                "{regime}"
+            );
             // Wednesday: one weekend crossed.
-            assert_eq!(rules.appeal_due(d(2026, 12, 9)), Some(d(2026, 12, 16)), "{regime}");
+            assert_eq!(
+                rules.appeal_due(d(2026, 12, 9)),
+                Some(d(2026, 12, 16)),
+                "{regime}"
+            );
             assert_eq!(
                 rules.appeal_max_extension(d(2026, 12, 11)),
                 Some(d(2026, 12, 18)),

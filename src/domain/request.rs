@@ -246,7 +246,10 @@ mod tests {
     #[test]
     fn final_statuses_accept_nothing() {
         for s in [S::Completed, S::Denied, S::Withdrawn, S::Expired] {
-            for a in Action::ALL.iter().filter(|a| (**a, s) != (A::Reopen, S::Denied)) {
+            for a in Action::ALL
+                .iter()
+                .filter(|a| (**a, s) != (A::Reopen, S::Denied))
+            {
                 let err = transition(s, *a, None).unwrap_err();
                 assert_eq!(err.current, s);
             }

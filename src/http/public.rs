@@ -377,10 +377,14 @@ fn history_text(action: &str) -> &'static str {
             "We lifted the restriction of processing; we wrote to you first with the reason."
         }
         "expire" => "The request expired because the email address was not confirmed.",
-        "appealed" => "You appealed our decision; your appeal has its own reference and status page.",
+        "appealed" => {
+            "You appealed our decision; your appeal has its own reference and status page."
+        }
         "decide" => "We decided your appeal; we wrote to you with the decision and our reasons.",
         "reopen" => "Your appeal was successful: we are working on your request again.",
-        "regime" => "We changed the law your request is handled under; the date we will answer by was recalculated.",
+        "regime" => {
+            "We changed the law your request is handled under; the date we will answer by was recalculated."
+        }
         "objection_withdrawn" => {
             "You withdrew your objection; we took you off our suppression list."
         }

@@ -175,7 +175,10 @@ pub async fn file(
     };
     let email = open_field(state, &original, "email_ct", email_ct)?;
     let email = SubjectEmail::parse(&email).map_err(|e| {
-        AppError::Internal(format!("request {}: stored address: {e}", original.reference))
+        AppError::Internal(format!(
+            "request {}: stored address: {e}",
+            original.reference
+        ))
     })?;
     let denied_by = refused_by(state, &original).await?;
     let now = state.clock.now();
@@ -327,8 +330,7 @@ pub async fn decide(
     }
     if appeal.denied_by == actor.name {
         return Err(AppError::Forbidden(
-            "you made the refusal under appeal; another staff member must decide the appeal"
-                .into(),
+            "you made the refusal under appeal; another staff member must decide the appeal".into(),
         ));
     }
     let reason = clean_text(reason);
@@ -344,12 +346,13 @@ pub async fn decide(
             format!("must be at most {MAX_REASONS} characters"),
         ));
     }
-    let next_status = transition(current.status, Action::Decide, current.held_from).map_err(
-        |e| AppError::Conflict {
-            detail: e.to_string(),
-            current_status: Some(current.status.to_string()),
-        },
-    )?;
+    let next_status =
+        transition(current.status, Action::Decide, current.held_from).map_err(|e| {
+            AppError::Conflict {
+                detail: e.to_string(),
+                current_status: Some(current.status.to_string()),
+            }
+        })?;
     let now = state.clock.now();
     let mut next = current.clone();
     next.status = next_status;

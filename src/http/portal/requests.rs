@@ -420,7 +420,10 @@ pub async fn action(
                 .map(|_| None),
             None => Err(AppError::field("task_id", "choose a task")),
         },
-        "regime" => match f.text("regime").map(|r| r.parse::<crate::domain::deadline::Regime>()) {
+        "regime" => match f
+            .text("regime")
+            .map(|r| r.parse::<crate::domain::deadline::Regime>())
+        {
             Some(Ok(regime)) => crate::services::regime_change::change(
                 &state,
                 &who,
