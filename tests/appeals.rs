@@ -27,6 +27,7 @@ async fn app_with_sink(
         configure: Box::new(move |c| {
             c.email.transport = EmailTransport::Smtp;
             c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
+            c.email.privacy_team = "privacy-team@example.com".into();
             c.workflow.auto_start.clear();
             c.deadlines.policy_days = 0;
             c.deadlines
@@ -246,6 +247,9 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
     let appeal = appeal_from_status_page(&app, &status_url).await;
     assert_ne!(appeal, original);
     let received = mail_text(&sink, email, &appeal).await;
+    let staff = mail_text(&sink, "privacy-team@example.com", &appeal).await;
+    assert!(staff.contains("appeal"), "{staff}");
+    assert!(!staff.contains(email), "{staff}");
     assert!(received.contains("appeal"), "{received}");
     assert!(received.contains("2026-12-09"), "{received}");
 

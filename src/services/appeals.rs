@@ -227,6 +227,23 @@ pub async fn file(
                 "status_url": status_url,
             }),
         );
+        // The privacy team hears of it like of any new request (never the subject's identity).
+        crate::services::notify::queue(
+            state,
+            &mut changes,
+            Some(&appeal.id),
+            "staff_new_request",
+            &state.config.email.privacy_team,
+            serde_json::json!({
+                "reference": appeal.reference,
+                "kind_label": crate::services::notify::staff_kind_label(Kind::Appeal),
+                "due_date": appeal.due_date.map(|d| d.to_string()).unwrap_or_default(),
+                "portal_url": crate::services::notify::link(
+                    state,
+                    &format!("/portal/requests/{}", appeal.reference),
+                ),
+            }),
+        );
         let event = Event {
             at: now,
             actor: actor.name.clone(),

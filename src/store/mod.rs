@@ -1,6 +1,6 @@
 //! Persistence of our own data: one trait per aggregate (requests, intake, outbox, staff,
-//! audit, jobs, tasks, ledger, exports, retention, rotation, suppression, links, drp; a
-//! file each), all of them supertraits of `Store`, implemented for SQLite (embedded
+//! audit, jobs, tasks, ledger, exports, retention, rotation, suppression, links, drp,
+//! appeals; a file each), all of them supertraits of `Store`, implemented for SQLite (embedded
 //! default) and PostgreSQL (replicas) from one SQL text per query. No SQL of ours lives
 //! outside this module.
 //!
