@@ -520,7 +520,11 @@ fn new_page(
         page_ctx(
             state,
             &s.0,
-            json!({ "kinds": options(Kind::ALL), "values": values, "error": error,
+            json!({ "kinds": options(
+                        // An appeal is made from the refused request's status page.
+                        &Kind::ALL.iter().copied().filter(|k| *k != Kind::Appeal).collect::<Vec<_>>(),
+                    ),
+                    "values": values, "error": error,
                     "regime": state.config.deadlines.regime.to_string() }),
         ),
     )
