@@ -73,6 +73,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/status/{token}/link", Link("status")),
     ("POST", "/status/{token}/withdraw-objection", Link("status")),
     ("POST", "/status/{token}/opt-in", Link("status")),
+    ("POST", "/status/{token}/appeal", Link("status")),
     ("GET", "/download/{token}", Link("download")),
     ("GET", "/tasks/{token}", Link("task")),
     ("POST", "/tasks/{token}", Link("task")),
@@ -100,6 +101,10 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/requests/{id}/notes", Api(Role::Agent)),
     ("POST", "/api/v1/requests/{id}/unlink", Api(Role::Agent)),
     ("POST", "/api/v1/requests/{id}/merge", Api(Role::Agent)),
+    ("POST", "/api/v1/requests/{id}/regime", Api(Role::Agent)),
+    // Agent tokens pass the role check; deciding then needs an admin token (403 for an
+    // agent, whatever the appeal).
+    ("POST", "/api/v1/requests/{id}/decide", Api(Role::Agent)),
     ("GET", "/api/v1/requests/{id}/identity", Api(Role::Auditor)),
     ("POST", "/api/v1/requests/{id}/identity", Api(Role::Agent)),
     ("GET", "/api/v1/requests/{id}/preview", Api(Role::Auditor)),

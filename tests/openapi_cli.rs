@@ -31,6 +31,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/requests/{id}/notes"),
     ("post", "/api/v1/requests/{id}/unlink"),
     ("post", "/api/v1/requests/{id}/merge"),
+    ("post", "/api/v1/requests/{id}/regime"),
+    ("post", "/api/v1/requests/{id}/decide"),
     ("post", "/api/v1/suppressions/check"),
     ("get", "/api/v1/suppressions/export"),
     ("get", "/api/v1/suppressions/key"),

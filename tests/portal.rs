@@ -1493,3 +1493,208 @@ async fn due_soon_open_queue_paging_and_offered_actions_postgres() {
         due_soon_open_queue_paging_and_offered_actions(common::Backend::Postgres).await;
     }
 }
+
+/// The text of the newest file-outbox email containing `marker`, waiting for the send job.
+async fn outbox_text(app: &TestApp, marker: &str) -> String {
+    let dir = app.dir.path().join("data/outbox");
+    for _ in 0..150 {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let data = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let text = common::smtp::decoded_text(&data);
+            if text.contains(marker) {
+                found.push((entry.path(), text));
+            }
+        }
+        found.sort();
+        if let Some((_, text)) = found.pop() {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no email containing {marker:?} in {}", dir.display());
+}
+
+/// Issue 21 on the case page: an agent changes the regime with a reason; the refusal is
+/// appealed by the subject; the agent who refused cannot decide the appeal even after an
+/// admin gives them the appeals permission; an admin reverses it and the refusal reopens.
+async fn regime_and_appeal_on_the_case_page(backend: common::Backend) {
+    let Some(app) = common::spawn_app_with(
+        backend,
+        common::Options {
+            configure: Box::new(|c| c.deadlines.policy_days = 0),
+            handlers: Vec::new(),
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let token = app.token(Role::Agent).await;
+    let (s, v) = common::json(
+        app.post_json(
+            &token,
+            "/api/v1/requests",
+            &json!({ "kind": "access", "email": "va@example.com", "regime": "gdpr",
+                     "verification_note": "by phone" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let reference = v["reference"].as_str().unwrap().to_string();
+    assert_eq!(v["due_date"], "2026-11-10");
+
+    let mut b = agent(&app, Role::Agent).await;
+    let page = b.get(&format!("/portal/requests/{reference}")).await;
+    assert!(page.body.contains("id=\"change-regime\""), "{}", page.body);
+    let path = format!("/portal/requests/{reference}/regime");
+    let r = b
+        .post(
+            &path,
+            &[("csrf", &page.csrf()), ("regime", "vcdpa"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"error\""), "{}", r.body);
+    let r = b
+        .post(
+            &path,
+            &[
+                ("csrf", &page.csrf()),
+                ("regime", "vcdpa"),
+                ("reason", "Lives in Virginia"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get(r.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("due date recomputed"), "{}", page.body);
+    assert!(page.body.contains("2026-11-24"), "{}", page.body);
+
+    // The agent refuses it; the subject appeals from the link in the refusal email.
+    let r = b
+        .post(
+            &format!("/portal/requests/{reference}/deny"),
+            &[("csrf", &page.csrf()), ("reason", "no_match")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let refusal = outbox_text(&app, "You may appeal this decision").await;
+    let start = refusal.find("/status/").expect("status link");
+    let status_path: String = refusal[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let resp = app
+        .client
+        .post(app.url(&format!("{status_path}/appeal")))
+        .form(&[("reasons", "Please look again.")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.text().await.unwrap();
+    let appeal = between(&body, "the reference ", ".").expect("appeal reference");
+
+    // Without the appeals permission: no form, and a forged post is refused.
+    let page = b.get(&format!("/portal/requests/{appeal}")).await;
+    assert!(page.body.contains("id=\"appeal-of\""), "{}", page.body);
+    assert!(page.body.contains(&reference), "{}", page.body);
+    assert!(!page.body.contains("id=\"action-decide\""), "{}", page.body);
+    assert!(!page.body.contains("id=\"action-start\""), "{}", page.body);
+    let decide = format!("/portal/requests/{appeal}/decide");
+    let reason = "The account exists under another address.";
+    let r = b
+        .post(
+            &decide,
+            &[
+                ("csrf", &page.csrf()),
+                ("outcome", "reversed"),
+                ("reason", reason),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // An admin gives the agent the permission: still not for their own refusal.
+    let mut a = admin(&app).await;
+    let users = a.get("/portal/users").await;
+    let end = users.body.find("/grant-appeals\"").expect("grant form");
+    let start = users.body[..end]
+        .rfind("/portal/users/")
+        .expect("grant form")
+        + "/portal/users/".len();
+    let grant = users.body[start..end].to_string();
+    let r = a
+        .post(
+            &format!("/portal/users/{grant}/grant-appeals"),
+            &[("csrf", &users.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let users = a.get("/portal/users").await;
+    assert!(
+        users.body.contains("id=\"appeals-agent@staff.example\""),
+        "{}",
+        users.body
+    );
+    let page = b.get(&format!("/portal/requests/{appeal}")).await;
+    assert!(page.body.contains("id=\"action-decide\""), "{}", page.body);
+    let r = b
+        .post(
+            &decide,
+            &[
+                ("csrf", &page.csrf()),
+                ("outcome", "reversed"),
+                ("reason", reason),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // The admin decides: reversed, the refusal reopens.
+    let page = a.get(&format!("/portal/requests/{appeal}")).await;
+    let r = a
+        .post(
+            &decide,
+            &[
+                ("csrf", &page.csrf()),
+                ("outcome", "reversed"),
+                ("reason", reason),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = a.get(r.location.as_deref().unwrap()).await;
+    assert!(
+        page.body.contains("The appeal was decided"),
+        "{}",
+        page.body
+    );
+    let (_, v) = common::json(
+        app.get(&token, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
+    assert_eq!(v["status"], "open", "{v}");
+    assert_eq!(v["appeals"][0]["outcome"], "reversed", "{v}");
+    let decision = outbox_text(&app, "your appeal is successful").await;
+    assert!(
+        decision.contains("Office of the Attorney General of Virginia"),
+        "{decision}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regime_and_appeal_on_the_case_page_sqlite() {
+    regime_and_appeal_on_the_case_page(common::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regime_and_appeal_on_the_case_page_postgres() {
+    if common::postgres_url().is_some() {
+        regime_and_appeal_on_the_case_page(common::Backend::Postgres).await;
+    }
+}

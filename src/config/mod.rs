@@ -176,6 +176,9 @@ pub struct DeadlinesConfig {
     /// built-in table (EU/EEA -> gdpr, GB -> uk_gdpr, BR -> lgpd, US-CA -> ccpa, US-VA ->
     /// vcdpa, ...); a residence in neither table gets `regime`.
     pub jurisdictions: BTreeMap<String, Regime>,
+    /// Under a regime with an appeal right, a refusal may be appealed from the status page
+    /// for this many days after it was made.
+    pub appeal_window_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -502,6 +505,7 @@ impl Default for DeadlinesConfig {
             verification_expires: HumanDuration::parse("24h").unwrap_or_default(),
             unverified_expire: HumanDuration::parse("14d").unwrap_or_default(),
             jurisdictions: BTreeMap::new(),
+            appeal_window_days: 60,
         }
     }
 }
@@ -836,6 +840,12 @@ impl Config {
                     format!("`{p}` is not an IP address or a CIDR range like 10.0.0.0/8"),
                 );
             }
+        }
+        if !(1..=3650).contains(&self.deadlines.appeal_window_days) {
+            bad(
+                "deadlines.appeal_window_days",
+                "must be from 1 to 3650 days".into(),
+            );
         }
         for code in self.deadlines.jurisdictions.keys() {
             if crate::domain::regime::parse_residence(code).ok().as_deref() != Some(code.as_str()) {

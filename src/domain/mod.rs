@@ -3,6 +3,7 @@
 //!
 //! Layer rule (tests/architecture.rs): the domain uses nothing of ours but itself.
 
+pub mod appeal;
 pub mod client;
 pub mod deadline;
 pub mod drp_directory;

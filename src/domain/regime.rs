@@ -812,6 +812,8 @@ mod tests {
             // 45 days from receipt, across a month end (Sunday due date stays).
             Due(d(2026, 1, 15), d(2026, 3, 1)),
             Due(d(2026, 11, 20), d(2027, 1, 4)),
+            // Calendar days: from a Friday across seven weekends to a Monday.
+            Due(d(2026, 12, 4), d(2027, 1, 18)),
             // Counted from receipt even when verification comes later.
             ClockStart(d(2026, 1, 15), d(2026, 1, 20), d(2026, 1, 15)),
             ExtMax(d(2026, 3, 1), Some(d(2026, 4, 15))),
@@ -996,6 +998,46 @@ mod tests {
                 p.after(NaiveDate::MAX - Days::new(2)),
                 NaiveDate::MAX,
                 "{p}"
+            );
+        }
+    }
+
+    /// A counsel who reads a period as business days overrides it; every regime then
+    /// counts Monday to Friday across weekends, for answers, appeals and their extension.
+    #[test]
+    fn business_day_overrides_cross_weekends_in_every_regime() {
+        let o: RegimeOverride = toml::from_str(
+            r#"
+            response = "10 business days"
+            appeal = "5 business days"
+            appeal_extension = "5 business days"
+            "#,
+        )
+        .expect("override parses");
+        for regime in Regime::NAMED.into_iter().chain([Regime::Days(30)]) {
+            let rules = regime.rules().with(&o);
+            // Friday -> Friday two weeks on (two weekends skipped).
+            assert_eq!(
+                rules.statutory_due(d(2026, 12, 4)),
+                d(2026, 12, 18),
+                "{regime}"
+            );
+            // Received on a Saturday: Monday is day 1, the fifth is Friday.
+            assert_eq!(
+                rules.appeal_due(d(2026, 12, 5)),
+                Some(d(2026, 12, 11)),
+                "{regime}"
+            );
+            // Wednesday: one weekend crossed.
+            assert_eq!(
+                rules.appeal_due(d(2026, 12, 9)),
+                Some(d(2026, 12, 16)),
+                "{regime}"
+            );
+            assert_eq!(
+                rules.appeal_max_extension(d(2026, 12, 11)),
+                Some(d(2026, 12, 18)),
+                "{regime}"
             );
         }
     }

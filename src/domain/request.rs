@@ -60,6 +60,8 @@ text_enum!(
         OptOutSale => "opt_out_sale",
         LimitSensitive => "limit_sensitive",
         OptIn => "opt_in",
+        // A subject's appeal of a refusal, linked to the refused request (issue 21).
+        Appeal => "appeal",
     }
 );
 
@@ -134,6 +136,10 @@ text_enum!(
         Extend => "extend",
         Assign => "assign",
         Rerun => "rerun",
+        // An appeal decided (upheld or reversed): the appeal request is answered.
+        Decide => "decide",
+        // A refusal reversed on appeal: the refused request is worked again.
+        Reopen => "reopen",
     }
 );
 
@@ -180,6 +186,10 @@ pub fn transition(
     use Action as A;
     use Status as S;
     let illegal = || IllegalTransition { action, current };
+    // The one way out of a final status: a refusal reversed on appeal.
+    if (action, current) == (A::Reopen, S::Denied) {
+        return Ok(S::Open);
+    }
     if current.is_final() {
         return Err(illegal());
     }
@@ -191,6 +201,7 @@ pub fn transition(
         // A reviewed request run again (a rectification whose corrections staff edited).
         (A::Rerun, S::Review) => S::InProgress,
         (A::Complete, S::Review) => S::Completed,
+        (A::Decide, S::Open | S::InProgress | S::Review) => S::Completed,
         (A::Hold, S::Open | S::InProgress | S::Review) => S::OnHold,
         (A::Resume, S::OnHold) => match held_from {
             Some(prev @ (S::Open | S::InProgress | S::Review)) => prev,
@@ -240,7 +251,10 @@ mod tests {
     #[test]
     fn final_statuses_accept_nothing() {
         for s in [S::Completed, S::Denied, S::Withdrawn, S::Expired] {
-            for a in Action::ALL {
+            for a in Action::ALL
+                .iter()
+                .filter(|a| (**a, s) != (A::Reopen, S::Denied))
+            {
                 let err = transition(s, *a, None).unwrap_err();
                 assert_eq!(err.current, s);
             }
@@ -252,6 +266,20 @@ mod tests {
         for s in Status::ALL.iter().filter(|s| !s.is_final()) {
             assert_eq!(transition(*s, A::Deny, None).unwrap(), S::Denied);
             assert_eq!(transition(*s, A::Withdraw, None).unwrap(), S::Withdrawn);
+        }
+    }
+
+    #[test]
+    fn only_a_refusal_reopens_and_only_an_open_appeal_is_decided() {
+        assert_eq!(transition(S::Denied, A::Reopen, None).unwrap(), S::Open);
+        for s in Status::ALL.iter().filter(|s| **s != S::Denied) {
+            assert!(transition(*s, A::Reopen, None).is_err(), "{s}");
+        }
+        for s in [S::Open, S::InProgress, S::Review] {
+            assert_eq!(transition(s, A::Decide, None).unwrap(), S::Completed);
+        }
+        for s in [S::AwaitingVerification, S::OnHold, S::Completed, S::Denied] {
+            assert!(transition(s, A::Decide, None).is_err(), "{s}");
         }
     }
 

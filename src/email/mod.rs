@@ -10,7 +10,8 @@
 //! | `received` | `kind_label`, `due_date`, `status_url` |
 //! | `extended` | `reason`, `new_due_date`, `status_url` |
 //! | `on_hold` | `reason`, `status_url` |
-//! | `denied` | `reason_label` (a sentence), `note` (optional), `status_url`, `complaint_authority` |
+//! | `denied` | `reason_label` (a sentence), `note` (optional), `status_url`, `complaint_authority`, `appeal` (optional: `until`, `answer_within`, `authority`) |
+//! | `appeal_decided` | `original_reference`, `kind_label`, `reversed` (bool), `reason`, `authority_name`, `authority_url`, `due_date` (optional), `status_url` |
 //! | `completed` | `kind_label`, `status_url`, `download_url` (optional), `retained` (optional list of `{table, reason}`: what was kept for this subject), `systems` (list of `{system, outcome, text, tables: [{table, outcome, records, text, reason}]}`), `recipients_asked` (bool, optional), `recipients` (list of `{name, role, purpose, transfer, told}`), `register_provided` (bool) |
 //! | `recipient_notice` | to a recipient (GDPR art. 19): `recipient`, `request_words`, `article`, `action`, `subject_email`, `corrections` (list of `{field, value}`), `privacy_team` |
 //! | `expired` | `kind_label` |

@@ -27,6 +27,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "account_locked",
     "duplicate",
     "recipient_notice",
+    "appeal_decided",
 ];
 
 /// The files of one template, in the order `BUILTIN` holds them.
@@ -61,6 +62,7 @@ const BUILTIN: &[(&str, [&str; 3])] = builtin!(
     "account_locked",
     "duplicate",
     "recipient_notice",
+    "appeal_decided",
 );
 
 /// One email, rendered and ready to send.
@@ -328,6 +330,16 @@ mod tests {
                 "subject_email": "jane.doe@example.org",
                 "corrections": [{ "field": "name", "value": "Jane Roe" }],
                 "privacy_team": "privacy@example.com",
+            }),
+            "appeal_decided" => json!({
+                "original_reference": "DSR-4HJK-2PQR",
+                "kind_label": "a copy of your personal data",
+                "reversed": false,
+                "reason": "The account was closed in 2019 and its data deleted then.",
+                "authority_name": "Office of the Attorney General of Virginia",
+                "authority_url": "https://www.oag.state.va.us/consumer-protection/",
+                "due_date": null,
+                "status_url": "https://privacy.example.com/status/c3RhdHVzdG9rZW4",
             }),
             other => panic!("no sample for {other}"),
         };

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(withdraw_objection),
         )
         .route("/status/{token}/opt-in", axum::routing::post(opt_in))
+        .route("/status/{token}/appeal", axum::routing::post(appeal))
         .route("/download/{token}", get(download))
         .route("/static/site.css", get(stylesheet))
 }
@@ -40,7 +41,8 @@ fn kinds() -> Vec<serde_json::Value> {
     // Taking an opt-out back starts from the opt-out's status link, not from the form.
     Kind::ALL
         .iter()
-        .filter(|k| **k != Kind::OptIn)
+        // An appeal is made from the status page of the refused request.
+        .filter(|k| !matches!(k, Kind::OptIn | Kind::Appeal))
         .map(|k| {
             let label = match k {
                 Kind::Access => "Send me a copy of my data",
@@ -54,6 +56,7 @@ fn kinds() -> Vec<serde_json::Value> {
                 }
                 Kind::LimitSensitive => "Limit the use of my sensitive personal information",
                 Kind::OptIn => "Take back my opt-out (opt in again)",
+                Kind::Appeal => "Appeal our decision",
             };
             json!({ "value": k.as_str(), "label": label })
         })
@@ -425,6 +428,14 @@ fn history_text(action: &str) -> &'static str {
         }
         "expire" => "The request expired because the email address was not confirmed.",
         "recipients_notified" => "We told those who received your data from us of your request.",
+        "appealed" => {
+            "You appealed our decision; your appeal has its own reference and status page."
+        }
+        "decide" => "We decided your appeal; we wrote to you with the decision and our reasons.",
+        "reopen" => "Your appeal was successful: we are working on your request again.",
+        "regime" => {
+            "We changed the law your request is handled under; the date we will answer by was recalculated."
+        }
         "objection_withdrawn" => {
             "You withdrew your objection; we took you off our suppression list."
         }
@@ -491,11 +502,22 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
         Ok(w) => w.then(|| token.clone()),
         Err(e) => return error_page(&state, e, &FormValues::default()),
     };
+    let appeal = match crate::services::appeals::offer(&state, &req).await {
+        Ok(o) => o.map(|o| {
+            json!({
+                "token": token,
+                "until": o.until.format("%-d %B %Y").to_string(),
+                "answer_within": o.answer_within.to_string(),
+            })
+        }),
+        Err(e) => return error_page(&state, e, &FormValues::default()),
+    };
     page(
         StatusCode::OK,
         "status.html",
         json!({
             "opt_in": opt_in,
+            "appeal": appeal,
             "withdraw_objection": withdraw_objection,
             "objection_completed": req.status == crate::domain::request::Status::Completed,
             "organisation": state.config.organisation,
@@ -615,6 +637,54 @@ async fn opt_in(
             "This request has no opt-out in force that could be taken back.",
         ),
         Err(AppError::Gone) => gone(&state),
+        Err(e) => error_page(&state, e, &FormValues::default()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AppealForm {
+    #[serde(default)]
+    reasons: String,
+}
+
+/// "Appeal this decision": the appeal becomes a request of its own, with its reference
+/// and status link emailed to the subject.
+async fn appeal(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form: AppealForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    match crate::services::appeals::file(&state, client.text(), &token, &form.reasons).await {
+        Ok(req) => page(
+            StatusCode::OK,
+            "message.html",
+            json!({
+                "organisation": state.config.organisation,
+                "title": "Appeal received",
+                "message": format!(
+                    "Your appeal has the reference {}. A member of our team who did not take the decision will review it and answer you by {}. We have emailed you a link to follow it.",
+                    req.reference,
+                    req.due_date.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default()
+                ),
+                "back": false,
+            }),
+        ),
+        Err(AppError::Gone) => gone(&state),
+        // Like the other forms of a status page: a readable answer, not an error.
+        Err(AppError::Conflict { .. }) => message(
+            &state,
+            StatusCode::OK,
+            "This decision cannot be appealed",
+            "This decision was already appealed, or the time to appeal it has passed. Please look for our email about your appeal.",
+        ),
+        Err(AppError::Validation(_)) => message(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Your reasons are too long",
+            "Please shorten your reasons to at most 5000 characters and try again.",
+        ),
         Err(e) => error_page(&state, e, &FormValues::default()),
     }
 }

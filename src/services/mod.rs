@@ -7,6 +7,7 @@
 //! `app::context` and the foundation modules (`config`, `crypto`, `clock`, `email`,
 //! `error`, `secret`). Must not use: `http`, `cli`.
 
+pub mod appeals;
 pub mod bulk;
 pub mod deadlines;
 pub mod drp;
@@ -22,6 +23,7 @@ pub mod offers;
 pub mod optout;
 pub mod outcomes;
 pub mod recipients;
+pub mod regime_change;
 pub mod retention;
 pub mod staff;
 pub mod suppression;

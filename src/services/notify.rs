@@ -25,6 +25,7 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::OptOutSale => "an end to the sale and sharing of your personal information (opt-out)",
         Kind::LimitSensitive => "a limit on the use of your sensitive personal information",
         Kind::OptIn => "taking back your opt-out",
+        Kind::Appeal => "a review of our decision to refuse your earlier request (appeal)",
     }
 }
 
@@ -40,6 +41,7 @@ pub fn staff_kind_label(kind: Kind) -> &'static str {
         Kind::OptOutSale => "opt-out of sale/sharing",
         Kind::LimitSensitive => "limit sensitive data",
         Kind::OptIn => "opt-in (opt-out taken back)",
+        Kind::Appeal => "appeal",
     }
 }
 
@@ -282,6 +284,14 @@ mod wording_tests {
                 "portal_url": "https://privacy.example.com/portal/login",
             }),
             "duplicate" => json!({ "first_reference": "DSR-4HJK-2PQR" }),
+            "appeal_decided" => json!({
+                "original_reference": "DSR-4HJK-2PQR",
+                "reversed": true,
+                "reason": "We found the account under a second address.",
+                "authority_name": "Office of the Attorney General of Virginia",
+                "authority_url": "https://www.oag.state.va.us/consumer-protection/",
+                "due_date": "10 January 2027",
+            }),
             other => panic!("no context for {other}: add one"),
         };
         if let (Some(c), Value::Object(e)) = (ctx.as_object_mut(), extra) {

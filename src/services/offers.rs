@@ -13,13 +13,17 @@ use crate::store::Request;
 /// What the case page may offer, action by action.
 pub async fn allowed(state: &AppState, req: &Request) -> Result<serde_json::Value, AppError> {
     let ok = |a| transition(req.status, a, req.held_from).is_ok();
-    let absolute_ok = |act: &StaffAction| crate::services::suppression::guard(req, act).is_ok();
+    let absolute_ok = |act: &StaffAction| {
+        crate::services::suppression::guard(req, act).is_ok()
+            && crate::services::appeals::guard(req, act).is_ok()
+    };
     let linked = state.store.link_of(&req.id).await?.is_some();
     let identity_ok = crate::services::verification::gate_start(state, req)
         .await
         .is_ok();
     Ok(serde_json::json!({
-        "start": ok(Action::Start) && !linked && identity_ok,
+        "start": ok(Action::Start) && !linked && identity_ok
+            && absolute_ok(&StaffAction::Start),
         "assign": ok(Action::Assign),
         "hold": ok(Action::Hold)
             && absolute_ok(&StaffAction::Hold { reason: String::new(), code: HoldReason::Other }),
@@ -32,7 +36,8 @@ pub async fn allowed(state: &AppState, req: &Request) -> Result<serde_json::Valu
                     reason: DenyReason::ManifestlyUnfounded,
                     note: Some("believed fraudulent".into()),
                 })),
-        "complete": ok(Action::Complete),
+        "complete": ok(Action::Complete)
+            && absolute_ok(&StaffAction::Complete { note: None, download_url: None }),
         "withdraw": ok(Action::Withdraw),
     }))
 }
@@ -45,7 +50,7 @@ pub fn may_extend(state: &AppState, req: &Request) -> bool {
         return false;
     };
     deadline::extend_under(
-        &state.config.regime_rules(req.regime),
+        &crate::services::appeals::extension_rules(state, req),
         due,
         req.extended,
         workflow::today(state),

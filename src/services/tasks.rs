@@ -17,6 +17,8 @@ pub fn operation(kind: Kind) -> &'static str {
         Kind::OptOutSale => "opt_out",
         Kind::LimitSensitive => "limit_sensitive",
         Kind::OptIn => "opt_in",
+        // An appeal is decided by staff; it never reaches a connector.
+        Kind::Appeal => "appeal",
     }
 }
 

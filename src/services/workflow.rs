@@ -89,6 +89,12 @@ pub fn parse_submission(
     if let Some(cs) = &corrections {
         check_corrections(kind, cs, errors);
     }
+    if kind == Kind::Appeal {
+        errors.push(FieldError::new(
+            "kind",
+            "an appeal is made from the status page of the refused request",
+        ));
+    }
     let scope = crate::services::suppression::parse_scope(kind, scope, processing, errors);
     Some(Submission {
         kind,
@@ -424,6 +430,7 @@ pub async fn act(
 ) -> Result<Request, AppError> {
     let current = load(state, reference_text).await?;
     crate::services::suppression::guard(&current, &act)?;
+    crate::services::appeals::guard(&current, &act)?;
     crate::services::duplicates::guard(state, &current, &act).await?;
     if matches!(act, StaffAction::Start) {
         crate::services::verification::gate_start(state, &current).await?;
@@ -479,7 +486,7 @@ pub async fn act(
             })?;
             let reason = clean_text(reason);
             let new_due = deadline::extend_under(
-                &state.config.regime_rules(current.regime),
+                &crate::services::appeals::extension_rules(state, &current),
                 due,
                 current.extended,
                 today(state),
@@ -718,7 +725,8 @@ fn tell_subject(
             ctx["reason_label"] = crate::services::notify::deny_reason_label(*reason).into();
             ctx["note"] = req.deny_note.clone().into();
             ctx["complaint_authority"] =
-                crate::services::notify::complaint_authority(&state.config).into();
+                crate::services::appeals::complaint_authority(state, req.regime).into();
+            ctx["appeal"] = crate::services::appeals::denial_context(state, req);
         }
         StaffAction::Complete { download_url, .. } => {
             ctx["kind_label"] = crate::services::notify::kind_label(req.kind).into();

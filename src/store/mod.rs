@@ -1,6 +1,6 @@
 //! Persistence of our own data: one trait per aggregate (requests, intake, outbox, staff,
 //! audit, jobs, tasks, ledger, exports, retention, rotation, suppression, links, recipients, drp,
-//! inbox, webhooks, reports; a file each), all of them supertraits of `Store`, implemented for SQLite (embedded
+//! inbox, webhooks, reports, appeals; a file each), all of them supertraits of `Store`, implemented for SQLite (embedded
 //! default) and PostgreSQL (replicas) from one SQL text per query. No SQL of ours lives
 //! outside this module.
 //!
@@ -56,11 +56,14 @@ pub mod recipients;
 pub mod webhooks;
 #[macro_use]
 pub mod reports;
+#[macro_use]
+pub mod appeals;
 pub mod audit_chain;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;
 
+pub use appeals::{Appeal, AppealStore};
 pub use audit::AuditStore;
 pub use drp::DrpStore;
 pub use exports::ExportStore;
@@ -658,6 +661,7 @@ pub trait Store:
     + RecipientStore
     + WebhookStore
     + ReportStore
+    + AppealStore
     + Send
     + Sync
     + 'static

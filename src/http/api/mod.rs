@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use crate::error::AppError;
 
+pub mod appeals;
 pub mod audit;
 pub mod callbacks;
 pub mod connectors;
@@ -76,6 +77,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::note))
         .routes(routes!(requests::unlink))
         .routes(routes!(requests::merge))
+        .routes(routes!(appeals::change_regime))
+        .routes(routes!(appeals::decide))
         .routes(routes!(identity::get_check, identity::confirm))
         .routes(routes!(exports::list, exports::rebuild))
         .routes(routes!(exports::reissue))

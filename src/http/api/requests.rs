@@ -81,6 +81,10 @@ pub struct RequestDetail {
     pub duplicate_of: Option<String>,
     /// Later requests linked to this one as its duplicates.
     pub duplicates: Vec<String>,
+    /// For an appeal: the refused request it contests, and its decision.
+    pub appeal: Option<super::appeals::AppealView>,
+    /// The appeals made against this request's refusals, oldest first.
+    pub appeals: Vec<super::appeals::AppealView>,
     pub events: Vec<Event>,
     /// Emails about this request (never the address): delivery state and errors.
     pub emails: Vec<EmailSummary>,
@@ -186,6 +190,8 @@ fn detail(
         assignee: r.assignee,
         duplicate_of: None,
         duplicates: Vec::new(),
+        appeal: None,
+        appeals: Vec::new(),
         events,
         emails,
         tasks,
@@ -237,9 +243,12 @@ pub async fn full_view(
         .map(TaskView::from)
         .collect();
     let links = crate::services::duplicates::links(state, &r).await?;
+    let (appeal, appeals) = super::appeals::views(state, &r).await?;
     let mut view = detail(state, r, events, emails, tasks)?;
     view.duplicate_of = links.duplicate_of;
     view.duplicates = links.duplicates;
+    view.appeal = appeal;
+    view.appeals = appeals;
     Ok(view)
 }
 

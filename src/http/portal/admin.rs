@@ -82,13 +82,21 @@ pub(super) async fn users_page(
     created: Option<serde_json::Value>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let users: Vec<_> = state
-        .store
-        .list_users()
-        .await?
+    let mut users = Vec::new();
+    for u in state.store.list_users().await? {
+        let appeals = state
+            .store
+            .permissions_of(&u.id)
+            .await?
+            .iter()
+            .any(|p| p == crate::services::appeals::PERMISSION);
+        users.push((u, appeals));
+    }
+    let users: Vec<_> = users
         .into_iter()
-        .map(|u| {
+        .map(|(u, appeals)| {
             json!({
+                "appeals": appeals,
                 "id": u.id, "email": u.email, "role": u.role.as_str(), "totp": u.totp_enabled,
                 "created": u.created_at.format("%Y-%m-%d").to_string(),
                 "disabled": u.disabled_at.is_some(),

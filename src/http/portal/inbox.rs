@@ -72,8 +72,11 @@ async fn item_page(
 ) -> Response {
     match inbox::open_item(state, &s.0.actor_name(), client, id).await {
         Ok(item) => {
+            // An appeal comes from a refused request's status page, an opt-in from an
+            // opt-out's: neither is made from a message.
             let kinds: Vec<_> = Kind::ALL
                 .iter()
+                .filter(|k| !matches!(k, Kind::OptIn | Kind::Appeal))
                 .map(
                     |k| json!({ "value": k.as_str(), "label": super::requests::label(k.as_str()) }),
                 )
@@ -123,7 +126,14 @@ pub async fn decide(
                 .get("kind")
                 .unwrap_or_default()
                 .parse::<Kind>()
-                .map_err(|e| AppError::field("kind", e.to_string()));
+                .map_err(|e| AppError::field("kind", e.to_string()))
+                .and_then(|k| match k {
+                    Kind::OptIn | Kind::Appeal => Err(AppError::field(
+                        "kind",
+                        "an appeal or an opt-in is made from the status page of the request it concerns",
+                    )),
+                    k => Ok(k),
+                });
             let regime =
                 match f.get("regime").map(str::trim).filter(|r| !r.is_empty()) {
                     None => Ok(None),

@@ -276,6 +276,28 @@ pub async fn user_action(
                 state.store.set_user_password(&id, &hash).await?;
                 Some(password)
             }
+            // The appeals permission: an agent may then decide appeals (issue 21). The
+            // store writes the audit entry with the change.
+            "grant-appeals" | "revoke-appeals" => {
+                let granted = action == "grant-appeals";
+                state
+                    .store
+                    .set_permission(
+                        &id,
+                        crate::services::appeals::PERMISSION,
+                        granted,
+                        &crate::store::NewAudit {
+                            at: now,
+                            actor: s.0.actor_name(),
+                            action: format!("user.{action}"),
+                            request_ref: None,
+                            client_addr: client.text(),
+                            detail: json!({ "user_id": id, "role": user.role.as_str() }),
+                        },
+                    )
+                    .await?;
+                return Ok((user.email, None));
+            }
             _ => return Err(AppError::NotFound(format!("no action `{action}`"))),
         };
         audit(

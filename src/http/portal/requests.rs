@@ -229,6 +229,8 @@ fn done_message(action: &str) -> Option<&'static str> {
         "retry-task" => "The task was queued again.",
         "corrections" => "The corrections were saved.",
         "rerun" => "The request is being run again.",
+        "regime" => "The regime was changed and the due date recomputed from the same clock start.",
+        "decide" => "The appeal was decided; the subject was told the decision and the reasons.",
         "unlink" => "The request is no longer linked; it is worked on its own.",
         "merge" => {
             "The request was merged into the one it repeats and closed as a duplicate; the subject was told."
@@ -278,6 +280,11 @@ async fn detail_page(
     ]);
     let status_label = label(view.status.as_str());
     let agent = s.0.user.role >= Role::Agent;
+    let may_decide = crate::services::appeals::user_may_decide(state, &s.0.user).await?;
+    let regimes: Vec<String> = crate::domain::deadline::Regime::NAMED
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
     Ok(render(
         status,
         "portal/detail.html",
@@ -300,6 +307,7 @@ async fn detail_page(
                 "identity": identity,
                 "drp": drp,
                 "correction_rows": correction_rows,
+                "may_decide": may_decide, "regimes": regimes,
             }),
         ),
     ))
@@ -426,6 +434,39 @@ pub async fn action(
                 .map(|_| None),
             None => Err(AppError::field("task_id", "choose a task")),
         },
+        "regime" => match f
+            .text("regime")
+            .map(|r| r.parse::<crate::domain::deadline::Regime>())
+        {
+            Some(Ok(regime)) => crate::services::regime_change::change(
+                &state,
+                &who,
+                &reference,
+                regime,
+                &f.text("reason").unwrap_or_default(),
+            )
+            .await
+            .map(Some),
+            Some(Err(e)) => Err(AppError::field("regime", e.to_string())),
+            None => Err(AppError::field("regime", "choose a regime")),
+        },
+        "decide" => match crate::services::appeals::user_may_decide(&state, &s.0.user).await {
+            Ok(may) => match f.text("outcome").map(|o| o.parse()) {
+                Some(Ok(outcome)) => crate::services::appeals::decide(
+                    &state,
+                    &who,
+                    may,
+                    &reference,
+                    outcome,
+                    &f.text("reason").unwrap_or_default(),
+                )
+                .await
+                .map(Some),
+                Some(Err(e)) => Err(AppError::field("outcome", e)),
+                None => Err(AppError::field("outcome", "choose upheld or reversed")),
+            },
+            Err(e) => Err(e),
+        },
         // Staff record how they verified the requester (issue 12).
         "unlink" => crate::services::duplicates::unlink(&state, &who, &reference)
             .await
@@ -493,7 +534,11 @@ fn new_page(
         page_ctx(
             state,
             &s.0,
-            json!({ "kinds": options(Kind::ALL), "values": values, "error": error,
+            json!({ "kinds": options(
+                        // An appeal is made from the refused request's status page.
+                        &Kind::ALL.iter().copied().filter(|k| *k != Kind::Appeal).collect::<Vec<_>>(),
+                    ),
+                    "values": values, "error": error,
                     "regime": state.config.deadlines.regime.to_string() }),
         ),
     )
