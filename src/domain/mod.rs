@@ -13,3 +13,4 @@ pub mod regime;
 pub mod request;
 pub mod schedule;
 pub mod staff;
+pub mod upload;

@@ -26,6 +26,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "restriction_lifted",
     "account_locked",
     "duplicate",
+    "message",
+    "agent_received",
 ];
 
 /// The files of one template, in the order `BUILTIN` holds them.
@@ -59,6 +61,8 @@ const BUILTIN: &[(&str, [&str; 3])] = builtin!(
     "restriction_lifted",
     "account_locked",
     "duplicate",
+    "message",
+    "agent_received",
 );
 
 /// One email, rendered and ready to send.
@@ -307,6 +311,14 @@ mod tests {
                 "corrections": [],
                 "link": "https://privacy.example.com/tasks/dGFza3Rva2Vu",
                 "expires": "24 November 2026",
+            }),
+            "message" => json!({
+                "message": "Thank you. Could you also send us the order number\nof your last purchase?",
+                "status_url": "https://privacy.example.com/status/c3RhdHVzdG9rZW4",
+            }),
+            "agent_received" => json!({
+                "kind_label": "a copy of your personal data",
+                "agent_url": "https://privacy.example.com/agent/YWdlbnR0b2tlbg",
             }),
             other => panic!("no sample for {other}"),
         };

@@ -112,8 +112,19 @@ pub async fn submit_answer(
     client: &ClientAddr,
     s: Submission,
 ) -> Result<Accepted, AppError> {
+    submit_answer_for(state, client, s, None).await
+}
+
+/// [`submit_answer`] for a request an authorized agent sends: the subject's verification
+/// email says who asked (`agent`: the agent's name and organisation).
+pub async fn submit_answer_for(
+    state: &AppState,
+    client: &ClientAddr,
+    s: Submission,
+    agent: Option<&serde_json::Value>,
+) -> Result<Accepted, AppError> {
     let kind = s.kind;
-    let (request, real) = match submit_outcome(state, client, s, None).await? {
+    let (request, real) = match submit_outcome(state, client, s, None, agent).await? {
         Outcome::Created(req) => {
             return Ok(Accepted {
                 reference: req.reference.clone(),
@@ -166,7 +177,7 @@ pub async fn submit_under(
     s: Submission,
     regime: Option<crate::domain::deadline::Regime>,
 ) -> Result<Request, AppError> {
-    match submit_outcome(state, client, s, regime).await? {
+    match submit_outcome(state, client, s, regime, None).await? {
         Outcome::Created(r) | Outcome::Resent(r) => Ok(r),
         Outcome::Limited { retry_after_secs } => {
             Err(AppError::TooManyRequests { retry_after_secs })
@@ -179,6 +190,7 @@ async fn submit_outcome(
     client: &ClientAddr,
     s: Submission,
     regime: Option<crate::domain::deadline::Regime>,
+    agent: Option<&serde_json::Value>,
 ) -> Result<Outcome, AppError> {
     let now = state.clock.now();
     let index = state.keys.blind_index(s.email.expose());
@@ -218,7 +230,7 @@ async fn submit_outcome(
         .div_ceil(3600);
 
     if let Some(pending) = state.store.pending_request(&index, s.kind).await? {
-        let mut changes = link_changes(state, &pending, &token, expires, &s, hours);
+        let mut changes = link_changes(state, &pending, &token, expires, &s, (hours, agent));
         changes.revoke_purpose = Some(TokenPurpose::Verify);
         let mut next = pending.clone();
         next.version += 1;
@@ -257,7 +269,7 @@ async fn submit_outcome(
         note: None,
     };
     for _ in 0..5 {
-        let changes = link_changes(state, &req, &token, expires, &s, hours);
+        let changes = link_changes(state, &req, &token, expires, &s, (hours, agent));
         let audit = NewAudit {
             at: now,
             actor: actor.name.clone(),
@@ -294,7 +306,7 @@ fn link_changes(
     token: &str,
     expires: DateTime<Utc>,
     s: &Submission,
-    hours: u64,
+    (hours, agent): (u64, Option<&serde_json::Value>),
 ) -> Changes {
     let now = state.clock.now();
     let mut changes = Changes {
@@ -309,18 +321,23 @@ fn link_changes(
         verification_send: Some(state.keys.blind_index(s.email.expose())),
         ..Default::default()
     };
+    let mut context = json!({
+        "reference": req.reference,
+        "kind_label": kind_label(req.kind),
+        "verify_url": notify::link(state, &format!("/verify/{token}")),
+        "expires_hours": hours,
+    });
+    // Sent by an authorized agent: the subject confirms directly (CCPA regs § 7063).
+    if let Some(agent) = agent {
+        context["agent"] = agent.clone();
+    }
     notify::queue(
         state,
         &mut changes,
         Some(&req.id),
         "verify",
         s.email.expose(),
-        json!({
-            "reference": req.reference,
-            "kind_label": kind_label(req.kind),
-            "verify_url": notify::link(state, &format!("/verify/{token}")),
-            "expires_hours": hours,
-        }),
+        context,
     );
     changes
 }

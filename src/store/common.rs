@@ -333,6 +333,7 @@ macro_rules! store_impl {
         drp_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         suppression_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         links_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
+        conversation_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         rotation_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
     };
 }

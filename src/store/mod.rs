@@ -41,6 +41,8 @@ pub mod ledger;
 #[macro_use]
 pub mod links;
 #[macro_use]
+pub mod conversation;
+#[macro_use]
 pub mod drp;
 #[macro_use]
 pub mod exports;
@@ -54,6 +56,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use audit::AuditStore;
+pub use conversation::{AgentRecord, ConversationStore, Message, NewFile, StoredFile};
 pub use drp::DrpStore;
 pub use exports::ExportStore;
 pub use intake::IntakeStore;
@@ -434,6 +437,8 @@ pub struct MetricsSnapshot {
 pub enum TokenPurpose {
     Verify,
     Status,
+    /// The status link of an authorized agent: progress only, never the subject's data.
+    Agent,
 }
 
 impl TokenPurpose {
@@ -441,6 +446,7 @@ impl TokenPurpose {
         match self {
             TokenPurpose::Verify => "verify",
             TokenPurpose::Status => "status",
+            TokenPurpose::Agent => "agent",
         }
     }
 }
@@ -640,6 +646,7 @@ pub trait Store:
     + DrpStore
     + SuppressionStore
     + LinkStore
+    + ConversationStore
     + Send
     + Sync
     + 'static

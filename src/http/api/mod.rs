@@ -13,6 +13,7 @@ use crate::error::AppError;
 pub mod audit;
 pub mod callbacks;
 pub mod connectors;
+pub mod conversation;
 pub mod exports;
 pub mod identity;
 pub mod intake;
@@ -74,6 +75,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::note))
         .routes(routes!(requests::unlink))
         .routes(routes!(requests::merge))
+        .routes(routes!(conversation::ask))
+        .routes(routes!(conversation::message))
+        .routes(routes!(conversation::get))
+        .routes(routes!(conversation::file))
+        .routes(routes!(conversation::agent_consent))
         .routes(routes!(identity::get_check, identity::confirm))
         .routes(routes!(exports::list, exports::rebuild))
         .routes(routes!(exports::reissue))
