@@ -264,6 +264,8 @@ mod wording_tests {
                 "portal_url": "https://privacy.example.com/portal/login",
             }),
             "duplicate" => json!({ "first_reference": "DSR-4HJK-2PQR" }),
+            "message" => json!({ "message": "Thank you. Could you also send the order number?" }),
+            "agent_received" => json!({ "agent_url": "https://privacy.example.com/agent/YWdlbnQ" }),
             other => panic!("no context for {other}: add one"),
         };
         if let (Some(c), Value::Object(e)) = (ctx.as_object_mut(), extra) {
