@@ -105,18 +105,33 @@ mod tests {
     #[test]
     fn types_are_told_by_content_not_by_name() {
         assert_eq!(check("a.txt", b"%PDF-1.7\n..."), Ok(FileType::Pdf));
-        assert_eq!(
-            check("x.pdf", b"\x89PNG\r\n\x1a\n\0\0"),
-            Ok(FileType::Png)
-        );
+        assert_eq!(check("x.pdf", b"\x89PNG\r\n\x1a\n\0\0"), Ok(FileType::Png));
         assert_eq!(check("x", &[0xFF, 0xD8, 0xFF, 0xE0]), Ok(FileType::Jpeg));
-        assert_eq!(check("note", "Mein Konto: 42\r\n".as_bytes()), Ok(FileType::Text));
-        assert!(matches!(check("scan.pdf", b"MZ\x90\0\x03"), Err(UploadError::WrongType(_))));
-        assert!(matches!(check("a.pdf", b"PK\x03\x04"), Err(UploadError::WrongType(_))));
-        assert!(matches!(check("a.txt", b"<html><script>"), Err(UploadError::WrongType(_))));
-        assert!(matches!(check("a.txt", b""), Err(UploadError::WrongType(_))));
+        assert_eq!(
+            check("note", "Mein Konto: 42\r\n".as_bytes()),
+            Ok(FileType::Text)
+        );
+        assert!(matches!(
+            check("scan.pdf", b"MZ\x90\0\x03"),
+            Err(UploadError::WrongType(_))
+        ));
+        assert!(matches!(
+            check("a.pdf", b"PK\x03\x04"),
+            Err(UploadError::WrongType(_))
+        ));
+        assert!(matches!(
+            check("a.txt", b"<html><script>"),
+            Err(UploadError::WrongType(_))
+        ));
+        assert!(matches!(
+            check("a.txt", b""),
+            Err(UploadError::WrongType(_))
+        ));
         let big = vec![b'a'; MAX_FILE_BYTES + 1];
-        assert!(matches!(check("big.txt", &big), Err(UploadError::TooLarge(_))));
+        assert!(matches!(
+            check("big.txt", &big),
+            Err(UploadError::TooLarge(_))
+        ));
     }
 
     #[test]

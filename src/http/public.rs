@@ -138,9 +138,13 @@ enum FormProblem {
 impl FormProblem {
     fn text(&self) -> String {
         match self {
-            FormProblem::Unreadable => "The form could not be read. Please fill it in again.".into(),
+            FormProblem::Unreadable => {
+                "The form could not be read. Please fill it in again.".into()
+            }
             FormProblem::Upload(e) => sentence(&e.to_string()),
-            FormProblem::TooLarge => "The files are too large together. Send at most 3 files of 10 MB each.".into(),
+            FormProblem::TooLarge => {
+                "The files are too large together. Send at most 3 files of 10 MB each.".into()
+            }
         }
     }
 
@@ -410,7 +414,10 @@ async fn submit(
             &mut fields,
         );
         for f in fields {
-            let key = f.field.replace("agent.power_of_attorney", "agent_statement").replace('.', "_");
+            let key = f
+                .field
+                .replace("agent.power_of_attorney", "agent_statement")
+                .replace('.', "_");
             errors.entry(key).or_insert_with(|| sentence(&f.message));
         }
         agent
@@ -432,29 +439,28 @@ async fn submit(
         _ => return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, &values, &errors),
     };
     let told = agent.as_ref().map(|a| a.verify_context());
-    let submitted = match intake::submit_answer_for(&state, &client, submission, told.as_ref())
-        .await
-    {
-        Ok(answer) => match &answer.request {
-            Some(req) => {
-                let recorded = crate::services::verification::record_intake(
-                    &state,
-                    req,
-                    Some(values.account_value.as_str()).filter(|v| !v.trim().is_empty()),
-                )
-                .await;
-                match (recorded, agent) {
-                    (Ok(()), Some(agent)) => {
-                        crate::services::agents::attach(&state, &client, req, agent).await
+    let submitted =
+        match intake::submit_answer_for(&state, &client, submission, told.as_ref()).await {
+            Ok(answer) => match &answer.request {
+                Some(req) => {
+                    let recorded = crate::services::verification::record_intake(
+                        &state,
+                        req,
+                        Some(values.account_value.as_str()).filter(|v| !v.trim().is_empty()),
+                    )
+                    .await;
+                    match (recorded, agent) {
+                        (Ok(()), Some(agent)) => {
+                            crate::services::agents::attach(&state, &client, req, agent).await
+                        }
+                        (r, _) => r,
                     }
-                    (r, _) => r,
+                    .map(|()| answer)
                 }
-                .map(|()| answer)
-            }
-            None => Ok(answer),
-        },
-        Err(e) => Err(e),
-    };
+                None => Ok(answer),
+            },
+            Err(e) => Err(e),
+        };
     match submitted {
         Ok(req) => page(
             StatusCode::ACCEPTED,
@@ -731,16 +737,51 @@ async fn reply(
                     "message": format!("{text} Please go back and try again."), "back": false }),
         )
     };
-    let form = match axum::extract::Multipart::from_request(request, &state).await {
-        Ok(mp) => read_multipart(mp).await,
-        Err(_) => Err(FormProblem::Unreadable),
+    // The link first: a dead link answers the same whatever was sent with it.
+    match intake::request_for_status_link(&state, &token).await {
+        Ok(_) => {}
+        Err(AppError::Gone) => return gone(&state),
+        Err(e) => return error_page(&state, e, &FormValues::default()),
+    }
+    let ct = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    // A form without files may come urlencoded.
+    let form = if ct.starts_with("application/x-www-form-urlencoded") {
+        match Bytes::from_request(request, &state).await {
+            Ok(b) if b.len() <= crate::http::BODY_LIMIT => {
+                serde_urlencoded::from_bytes::<BTreeMap<String, String>>(&b)
+                    .map(|fields| MultipartForm {
+                        fields,
+                        files: Vec::new(),
+                    })
+                    .map_err(|_| FormProblem::Unreadable)
+            }
+            _ => Err(FormProblem::TooLarge),
+        }
+    } else {
+        match axum::extract::Multipart::from_request(request, &state).await {
+            Ok(mp) => read_multipart(mp).await,
+            Err(_) => Err(FormProblem::Unreadable),
+        }
     };
     let form = match form {
         Ok(f) => f,
         Err(p) => return back(p.status(), &p.text()),
     };
     let text = form.fields.get("text").cloned().unwrap_or_default();
-    let files = form.files.into_iter().map(|(_, u)| u).collect();
+    let files: Vec<_> = form.files.into_iter().map(|(_, u)| u).collect();
+    if text.trim().is_empty() && files.is_empty() {
+        return message(
+            &state,
+            StatusCode::OK,
+            "Nothing was sent",
+            "Your answer was empty, so we did not send anything. Go back to write an answer or add a file.",
+        );
+    }
     match crate::services::conversation::reply(&state, &client, &token, &text, files).await {
         Ok(_) => page(
             StatusCode::OK,
@@ -789,7 +830,12 @@ async fn agent_status(State(state): State<AppState>, Path(token): Path<String>) 
     // with the subject and internal notes stay out.
     let history: Vec<_> = events
         .iter()
-        .filter(|e| !matches!(e.action.as_str(), "note" | "message" | "question" | "subject_reply" | "export_link"))
+        .filter(|e| {
+            !matches!(
+                e.action.as_str(),
+                "note" | "message" | "question" | "subject_reply" | "export_link"
+            )
+        })
         .map(|e| json!({ "date": date(e.at), "text": agent_history_text(&e.action) }))
         .collect();
     page(

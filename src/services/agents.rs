@@ -62,7 +62,10 @@ pub fn parse(
 ) -> Option<Agent> {
     let name = clean_line(&input.name);
     if name.is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new("agent.name", "give the agent's name (at most 200 characters)"));
+        errors.push(FieldError::new(
+            "agent.name",
+            "give the agent's name (at most 200 characters)",
+        ));
     }
     let email = match SubjectEmail::parse(&input.email) {
         Ok(e) => Some(e),
@@ -84,15 +87,24 @@ pub fn parse(
         .as_deref()
         .map(clean_line)
         .filter(|o| !o.is_empty());
-    if organisation.as_ref().is_some_and(|o| o.chars().count() > 200) {
-        errors.push(FieldError::new("agent.organisation", "must be at most 200 characters"));
+    if organisation
+        .as_ref()
+        .is_some_and(|o| o.chars().count() > 200)
+    {
+        errors.push(FieldError::new(
+            "agent.organisation",
+            "must be at most 200 characters",
+        ));
     }
     let power_of_attorney = input
         .power_of_attorney
         .as_deref()
         .map(clean_text)
         .filter(|p| !p.is_empty());
-    if power_of_attorney.as_ref().is_some_and(|p| p.chars().count() > 4000) {
+    if power_of_attorney
+        .as_ref()
+        .is_some_and(|p| p.chars().count() > 4000)
+    {
         errors.push(FieldError::new(
             "agent.power_of_attorney",
             "must be at most 4000 characters",
@@ -150,7 +162,10 @@ pub async fn attach(
         request_id: req.id.clone(),
         name_ct: Some(seal("name_ct", &agent.name)),
         email_ct: Some(seal("email_ct", agent.email.expose())),
-        organisation_ct: agent.organisation.as_deref().map(|o| seal("organisation_ct", o)),
+        organisation_ct: agent
+            .organisation
+            .as_deref()
+            .map(|o| seal("organisation_ct", o)),
         authority: authority.into(),
         statement_ct: agent
             .power_of_attorney

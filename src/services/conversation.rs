@@ -231,7 +231,14 @@ fn checked_text(field: &str, text: &str) -> Result<String, AppError> {
     Ok(text)
 }
 
-fn new_message(state: &AppState, req: &Request, author: &str, actor: &str, purpose: &str, text: &str) -> Message {
+fn new_message(
+    state: &AppState,
+    req: &Request,
+    author: &str,
+    actor: &str,
+    purpose: &str,
+    text: &str,
+) -> Message {
     let id = uuid::Uuid::now_v7().to_string();
     Message {
         body_ct: Some(

@@ -93,8 +93,12 @@ pub trait ConversationStore: Send + Sync {
     async fn agent(&self, request_id: &str) -> Result<Option<AgentRecord>>;
     /// Store a staff decision about the agent (power of attorney accepted, the subject's
     /// consent recorded) with its event and audit entry.
-    async fn update_agent(&self, agent: &AgentRecord, event: &Event, audit: &NewAudit)
-    -> Result<()>;
+    async fn update_agent(
+        &self,
+        agent: &AgentRecord,
+        event: &Event,
+        audit: &NewAudit,
+    ) -> Result<()>;
     /// Of the requests whose personal data was wiped: delete their files and wipe their
     /// messages and agents' identities. Returns how many files were deleted.
     async fn wipe_conversations(&self) -> Result<u64>;

@@ -146,7 +146,13 @@ pub(crate) fn file_response(f: conversation::OpenedFile) -> Response {
     let ascii: String = f
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
