@@ -7,6 +7,9 @@
 //! its own link, and answered to the subject only.
 
 mod common;
+#[path = "security/support.rs"]
+#[allow(dead_code)]
+mod support;
 
 use std::time::Duration;
 
@@ -631,6 +634,10 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
+    let kim_ref = r.json::<Value>().await.unwrap()["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let verify = mails_to(&sink, "kim@example.com", "/verify/", 1).await;
     assert!(smtp::decoded_text(&verify[0].data).contains("Alex Agent"));
     assert_eq!(
@@ -639,10 +646,133 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
             .len(),
         2
     );
+    // Staff accept the power of attorney: the request opens without the subject's link,
+    // which stops working; accepting twice is refused.
+    let (s, v) = json(
+        app.post_empty(&staff, &format!("/api/v1/requests/{kim_ref}/agent/accept"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "open", "{v}");
+    assert!(v["due_date"].is_string(), "{v}");
+    let kim_verify = link(&app, &verify[0], "/verify/");
+    assert_eq!(
+        app.client.post(&kim_verify).send().await.unwrap().status(),
+        410
+    );
+    problem(
+        app.post_empty(&staff, &format!("/api/v1/requests/{kim_ref}/agent/accept"))
+            .await,
+        409,
+    )
+    .await;
+    // Without a power of attorney there is nothing to accept.
+    problem(
+        app.post_empty(
+            &staff,
+            &format!("/api/v1/requests/{reference}/agent/accept"),
+        )
+        .await,
+        409,
+    )
+    .await;
+    let _stopped = app.stop().await;
+}
+
+async fn staff_ask_and_read_the_answer_in_the_portal(backend: Backend) {
+    let Some((app, sink)) = app_with_sink(backend, None).await else {
+        return;
+    };
+    let api = app.token(Role::Agent).await;
+    let (reference, status_url) = entered(&app, &sink, &api, "gdpr", "pat@example.com").await;
+    let login = support::portal_login(&app, Role::Agent).await;
+    let post = |action: &'static str, field: &'static str, text: &'static str| {
+        app.client
+            .post(app.url(&format!("/portal/requests/{reference}/{action}")))
+            .header("cookie", &login.cookie)
+            .header("origin", &app.base)
+            .form(&[("csrf", login.csrf.as_str()), (field, text)])
+    };
+    let r = post(
+        "ask",
+        "question",
+        "Please send a copy of your last invoice.",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let v = staff_view(&app, &api, &reference).await;
+    assert_eq!(v["status"], "on_hold");
+    assert_eq!(v["hold_reason"], "awaiting_subject");
+    assert_eq!(
+        mails_to(&sink, "pat@example.com", "last invoice", 1)
+            .await
+            .len(),
+        1
+    );
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    let (s, page) = post_multipart(
+        &app,
+        &format!("{status_url}/reply"),
+        &[("text", "Attached.")],
+        &[("files", "scan.png", png)],
+    )
+    .await;
+    assert_eq!(s, 200, "{page}");
+    let page = app
+        .client
+        .get(app.url(&format!("/portal/requests/{reference}")))
+        .header("cookie", &login.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Please send a copy of your last invoice.") && page.contains("Attached."),
+        "{page}"
+    );
+    let file_id = page
+        .split(&format!("/portal/requests/{reference}/files/"))
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .client
+        .get(app.url(&format!("/portal/requests/{reference}/files/{file_id}")))
+        .header("cookie", &login.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), png);
+    assert_eq!(staff_view(&app, &api, &reference).await["status"], "open");
+    // A message from the case page; an empty one is refused on the page.
+    let r = post("message", "text", "We have found your account.")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        mails_to(&sink, "pat@example.com", "We have found your account.", 1)
+            .await
+            .len(),
+        1
+    );
+    let r = post("message", "text", " ").send().await.unwrap();
+    assert_eq!(r.status(), 422);
     let _stopped = app.stop().await;
 }
 
 backend_fn_tests!(
+    staff_ask_and_read_the_answer_in_the_portal,
     question_answered_with_a_file_resumes_and_the_file_is_purged,
     an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_package
 );

@@ -36,6 +36,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/requests/{id}/conversation"),
     ("get", "/api/v1/requests/{id}/files/{file_id}"),
     ("post", "/api/v1/requests/{id}/agent/consent"),
+    ("post", "/api/v1/requests/{id}/agent/accept"),
     ("post", "/api/v1/suppressions/check"),
     ("get", "/api/v1/suppressions/export"),
     ("get", "/api/v1/suppressions/key"),

@@ -592,6 +592,7 @@ fn history_text(action: &str) -> &'static str {
         "subject_reply" => "You answered us.",
         "agent" => "The request was sent for you by an authorized agent.",
         "agent_consent" => "You agreed that your agent receives our answer.",
+        "agent_poa_accepted" => "We accepted your authorized agent's power of attorney.",
         _ => "Your request was updated.",
     }
 }
@@ -612,6 +613,7 @@ fn agent_history_text(action: &str) -> &'static str {
         "withdraw" => "The request was withdrawn.",
         "expire" => "The request expired because the person did not confirm it.",
         "agent_consent" => "The person agreed that you receive our answer.",
+        "agent_poa_accepted" => "We accepted your power of attorney.",
         _ => "The request was updated.",
     }
 }

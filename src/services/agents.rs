@@ -356,6 +356,58 @@ pub async fn record_consent(
     Ok(req)
 }
 
+/// Staff accept the agent's power of attorney: the request opens without the subject's
+/// confirmation (their unused verification link stops working), its clock starts.
+pub async fn accept_power_of_attorney(
+    state: &AppState,
+    actor: &Actor,
+    reference: &str,
+) -> Result<Request, AppError> {
+    let req = workflow::load(state, reference).await?;
+    let conflict = |detail: &str| AppError::Conflict {
+        detail: detail.into(),
+        current_status: Some(req.status.to_string()),
+    };
+    let mut a = state
+        .store
+        .agent(&req.id)
+        .await?
+        .ok_or_else(|| conflict("this request was not submitted by an agent"))?;
+    if a.statement_ct.is_none() {
+        return Err(conflict("the agent gave no power of attorney"));
+    }
+    if req.status != Status::AwaitingVerification {
+        return Err(conflict("the request is not waiting for confirmation"));
+    }
+    let now = state.clock.now();
+    a.poa_accepted_at = Some(now);
+    a.poa_accepted_by = Some(actor.name.clone());
+    let event = Event {
+        at: now,
+        actor: actor.name.clone(),
+        action: "agent_poa_accepted".into(),
+        from_status: Some(req.status),
+        to_status: req.status,
+        note: Some("the agent's power of attorney was accepted".into()),
+    };
+    let audit = NewAudit {
+        at: now,
+        actor: actor.name.clone(),
+        action: "request.agent_poa_accepted".into(),
+        request_ref: Some(req.reference.clone()),
+        client_addr: actor.client_addr.clone(),
+        detail: json!({}),
+    };
+    state.store.update_agent(&a, &event, &audit).await?;
+    crate::services::intake::confirm_by_staff(
+        state,
+        actor,
+        req,
+        "verified on the agent's power of attorney, accepted by staff",
+    )
+    .await
+}
+
 /// What the agent's page shows: progress only.
 pub async fn agent_page(state: &AppState, req: &Request) -> Result<serde_json::Value, AppError> {
     let agent = state.store.agent(&req.id).await?;

@@ -455,6 +455,47 @@ pub async fn verify(
     token: &str,
 ) -> Result<Request, AppError> {
     let current = pending_for_link(state, token).await?;
+    let subject = Actor {
+        name: "subject".into(),
+        client_addr: client.text(),
+    };
+    confirm_request(
+        state,
+        &subject,
+        current,
+        Some(token_hash(token)),
+        "email address confirmed through the emailed link",
+    )
+    .await
+}
+
+/// Open a request waiting for verification on staff's word (an authorized agent's power
+/// of attorney that staff accepted): as [`verify`], and the subject's unused verification
+/// links stop working. 409 when the request is not waiting for verification.
+pub async fn confirm_by_staff(
+    state: &AppState,
+    actor: &Actor,
+    current: Request,
+    note: &str,
+) -> Result<Request, AppError> {
+    if current.status != Status::AwaitingVerification {
+        return Err(AppError::Conflict {
+            detail: "the request is not waiting for verification".into(),
+            current_status: Some(current.status.to_string()),
+        });
+    }
+    confirm_request(state, actor, current, None, note).await
+}
+
+/// The shared part of [`verify`] and [`confirm_by_staff`]: with `consume` the subject's
+/// link is used up; without it every unused verification link is revoked.
+async fn confirm_request(
+    state: &AppState,
+    actor: &Actor,
+    current: Request,
+    consume: Option<String>,
+    note: &str,
+) -> Result<Request, AppError> {
     let now = state.clock.now();
     let status = transition(current.status, Action::Verify, None).map_err(|_| AppError::Gone)?;
     let policy = state.config.deadline_policy(Some(current.regime));
@@ -472,7 +513,8 @@ pub async fn verify(
     next.updated_at = now;
 
     let mut changes = Changes {
-        consume_token: Some(token_hash(token)),
+        revoke_purpose: consume.is_none().then_some(TokenPurpose::Verify),
+        consume_token: consume,
         now: Some(now),
         ..Default::default()
     };
@@ -516,18 +558,18 @@ pub async fn verify(
     );
     let event = Event {
         at: now,
-        actor: "subject".into(),
+        actor: actor.name.clone(),
         action: Action::Verify.to_string(),
         from_status: Some(current.status),
         to_status: status,
-        note: Some("email address confirmed through the emailed link".into()),
+        note: Some(note.into()),
     };
     let audit = NewAudit {
         at: now,
-        actor: "subject".into(),
+        actor: actor.name.clone(),
         action: "request.verify".into(),
         request_ref: Some(next.reference.clone()),
-        client_addr: client.text(),
+        client_addr: actor.client_addr.clone(),
         detail: json!({ "due_date": due.to_string() }),
     };
     state

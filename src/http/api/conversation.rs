@@ -180,3 +180,20 @@ pub async fn agent_consent(
     let req = agents::record_consent(&state, &actor, &id).await?;
     Ok(Json(full_view(&state, &actor, req, false).await?))
 }
+
+/// Accept the agent's power of attorney: the request is verified without the subject's
+/// confirmation (their unused link stops working) and its clock starts.
+#[utoipa::path(post, path = "/requests/{id}/agent/accept", tag = "requests",
+    params(("id" = String, Path, description = "The request's reference")),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestDetail), (status = 409, body = crate::error::Problem)))]
+pub async fn agent_accept(
+    State(state): State<AppState>,
+    AgentStaff(staff): AgentStaff,
+    client: ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Json<RequestDetail>, AppError> {
+    let actor = actor(&staff, &client);
+    let req = agents::accept_power_of_attorney(&state, &actor, &id).await?;
+    Ok(Json(full_view(&state, &actor, req, false).await?))
+}

@@ -80,6 +80,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(conversation::get))
         .routes(routes!(conversation::file))
         .routes(routes!(conversation::agent_consent))
+        .routes(routes!(conversation::agent_accept))
         .routes(routes!(identity::get_check, identity::confirm))
         .routes(routes!(exports::list, exports::rebuild))
         .routes(routes!(exports::reissue))

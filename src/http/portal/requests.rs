@@ -228,6 +228,9 @@ fn done_message(action: &str) -> Option<&'static str> {
         "ask" => "The subject was emailed the question; the request waits for the answer.",
         "message" => "The message was emailed to the subject.",
         "agent-consent" => "The subject's consent to share the answer with the agent is recorded.",
+        "agent-accept" => {
+            "The power of attorney was accepted; the request is open and its clock runs."
+        }
         _ => return None,
     })
 }
@@ -445,6 +448,11 @@ pub async fn action(
         "agent-consent" => crate::services::agents::record_consent(&state, &who, &reference)
             .await
             .map(Some),
+        "agent-accept" => {
+            crate::services::agents::accept_power_of_attorney(&state, &who, &reference)
+                .await
+                .map(Some)
+        }
         "identity" => match workflow::load(&state, &reference).await {
             Ok(req) => crate::services::verification::staff_confirm(
                 &state,
