@@ -8,7 +8,6 @@
 
 mod common;
 #[path = "security/support.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::time::Duration;

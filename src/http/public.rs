@@ -320,8 +320,10 @@ async fn submit(
                 FormValues::from_fields(&form.fields)
             }
             Err(p) => {
-                let mut values = FormValues::default();
-                values.for_someone_else = "on".into();
+                let values = FormValues {
+                    for_someone_else: "on".into(),
+                    ..FormValues::default()
+                };
                 errors.insert("agent_document".to_string(), p.text());
                 return form_page(&state, p.status(), &values, &errors);
             }
