@@ -113,6 +113,11 @@ const RULES: &[(&str, &str, Rule)] = &[
         "/api/v1/requests/{id}/agent/consent",
         Api(Role::Agent),
     ),
+    (
+        "POST",
+        "/api/v1/requests/{id}/agent/accept",
+        Api(Role::Agent),
+    ),
     ("GET", "/api/v1/requests/{id}/identity", Api(Role::Auditor)),
     ("POST", "/api/v1/requests/{id}/identity", Api(Role::Agent)),
     ("GET", "/api/v1/requests/{id}/preview", Api(Role::Auditor)),
