@@ -499,6 +499,10 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
     )
     .await;
     assert_eq!(s, 202, "{page}");
+    assert!(
+        page.contains("We will email the person you act for"),
+        "{page}"
+    );
     let reference = page
         .split("class=\"ref\">")
         .nth(1)

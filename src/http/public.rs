@@ -470,6 +470,7 @@ async fn submit(
             json!({
                 "organisation": state.config.organisation,
                 "reference": req.reference,
+                "agent": !values.for_someone_else.is_empty(),
                 "expires_hours": state.config.deadlines.verification_expires.0.as_secs().div_ceil(3600),
             }),
         ),
