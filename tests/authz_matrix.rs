@@ -74,6 +74,8 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/status/{token}/withdraw-objection", Link("status")),
     ("POST", "/status/{token}/opt-in", Link("status")),
     ("POST", "/status/{token}/appeal", Link("status")),
+    ("POST", "/status/{token}/reply", Link("status")),
+    ("GET", "/agent/{token}", Link("agent")),
     ("GET", "/download/{token}", Link("download")),
     ("GET", "/tasks/{token}", Link("task")),
     ("POST", "/tasks/{token}", Link("task")),
@@ -105,6 +107,28 @@ const RULES: &[(&str, &str, Rule)] = &[
     // Agent tokens pass the role check; deciding then needs an admin token (403 for an
     // agent, whatever the appeal).
     ("POST", "/api/v1/requests/{id}/decide", Api(Role::Agent)),
+    ("POST", "/api/v1/requests/{id}/ask", Api(Role::Agent)),
+    ("POST", "/api/v1/requests/{id}/messages", Api(Role::Agent)),
+    (
+        "GET",
+        "/api/v1/requests/{id}/conversation",
+        Api(Role::Auditor),
+    ),
+    (
+        "GET",
+        "/api/v1/requests/{id}/files/{file_id}",
+        Api(Role::Auditor),
+    ),
+    (
+        "POST",
+        "/api/v1/requests/{id}/agent/consent",
+        Api(Role::Agent),
+    ),
+    (
+        "POST",
+        "/api/v1/requests/{id}/agent/accept",
+        Api(Role::Agent),
+    ),
     ("GET", "/api/v1/requests/{id}/identity", Api(Role::Auditor)),
     ("POST", "/api/v1/requests/{id}/identity", Api(Role::Agent)),
     ("GET", "/api/v1/requests/{id}/preview", Api(Role::Auditor)),
@@ -182,6 +206,11 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/portal/requests/new", Portal(Role::Agent)),
     ("POST", "/portal/requests/new", Portal(Role::Agent)),
     ("GET", "/portal/requests/{reference}", Portal(Role::Auditor)),
+    (
+        "GET",
+        "/portal/requests/{reference}/files/{file_id}",
+        Portal(Role::Auditor),
+    ),
     (
         "POST",
         "/portal/requests/{reference}/{action}",

@@ -16,4 +16,5 @@ pub mod regime;
 pub mod request;
 pub mod schedule;
 pub mod staff;
+pub mod upload;
 pub mod webhook;

@@ -28,6 +28,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "duplicate",
     "recipient_notice",
     "appeal_decided",
+    "message",
+    "agent_received",
 ];
 
 /// The files of one template, in the order `BUILTIN` holds them.
@@ -63,6 +65,8 @@ const BUILTIN: &[(&str, [&str; 3])] = builtin!(
     "duplicate",
     "recipient_notice",
     "appeal_decided",
+    "message",
+    "agent_received",
 );
 
 /// One email, rendered and ready to send.
@@ -340,6 +344,14 @@ mod tests {
                 "authority_url": "https://www.oag.state.va.us/consumer-protection/",
                 "due_date": null,
                 "status_url": "https://privacy.example.com/status/c3RhdHVzdG9rZW4",
+            }),
+            "message" => json!({
+                "message": "Thank you. Could you also send us the order number\nof your last purchase?",
+                "status_url": "https://privacy.example.com/status/c3RhdHVzdG9rZW4",
+            }),
+            "agent_received" => json!({
+                "kind_label": "a copy of your personal data",
+                "agent_url": "https://privacy.example.com/agent/YWdlbnR0b2tlbg",
             }),
             other => panic!("no sample for {other}"),
         };

@@ -25,6 +25,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("gone.html", include_str!("../../templates/gone.html")),
     ("message.html", include_str!("../../templates/message.html")),
     ("status.html", include_str!("../../templates/status.html")),
+    (
+        "agent_status.html",
+        include_str!("../../templates/agent_status.html"),
+    ),
 ];
 
 pub const STYLESHEET: &str = include_str!("../../static/site.css");

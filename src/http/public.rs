@@ -20,10 +20,20 @@ use crate::services::intake::{self, IntakeInput};
 use crate::services::notify::kind_label;
 use crate::services::workflow::Correction;
 
+/// The body limit of the pages that take files: three files of 10 MiB and the form.
+pub const UPLOAD_BODY_LIMIT: usize =
+    crate::domain::upload::MAX_FILES * crate::domain::upload::MAX_FILE_BYTES + 1024 * 1024;
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(form))
+    // Only the routes that take files get the larger limit.
+    let uploads = Router::new()
         .route("/requests", axum::routing::post(submit))
+        .route("/status/{token}/reply", axum::routing::post(reply))
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_BODY_LIMIT));
+    Router::new()
+        .merge(uploads)
+        .route("/", get(form))
+        .route("/agent/{token}", get(agent_status))
         .route("/verify/{token}", get(confirm_page).post(confirm))
         .route("/status/{token}", get(status))
         .route("/status/{token}/link", axum::routing::post(email_link))
@@ -93,6 +103,18 @@ struct FormValues {
     /// `1` when the form was shown to a browser that sent a Global Privacy Control signal.
     #[serde(default)]
     gpc: String,
+    /// "I am asking for someone else" (checkbox): the agent's fields below apply.
+    #[serde(default)]
+    for_someone_else: String,
+    #[serde(default)]
+    agent_name: String,
+    #[serde(default)]
+    agent_email: String,
+    #[serde(default)]
+    agent_organisation: String,
+    /// A power of attorney statement, instead of a signed permission document.
+    #[serde(default)]
+    agent_statement: String,
 }
 
 /// Whether the browser sends a Global Privacy Control signal (`Sec-GPC: 1`).
@@ -101,6 +123,122 @@ fn gpc_signal(headers: &HeaderMap) -> bool {
         .get("sec-gpc")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim() == "1")
+}
+
+impl FormValues {
+    fn from_fields(f: &BTreeMap<String, String>) -> Self {
+        let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+        FormValues {
+            kind: get("kind"),
+            email: get("email"),
+            name: get("name"),
+            details: get("details"),
+            corrections: get("corrections"),
+            account_value: get("account_value"),
+            residence: get("residence"),
+            scope: get("scope"),
+            processing: get("processing"),
+            for_someone_else: get("for_someone_else"),
+            agent_name: get("agent_name"),
+            agent_email: get("agent_email"),
+            agent_organisation: get("agent_organisation"),
+            agent_statement: get("agent_statement"),
+            recipients_requested: get("recipients_requested"),
+            gpc: get("gpc"),
+        }
+    }
+}
+
+/// A multipart form as read: its text fields and its files (empty file inputs dropped).
+struct MultipartForm {
+    fields: BTreeMap<String, String>,
+    files: Vec<(String, crate::services::conversation::Upload)>,
+}
+
+/// Why a multipart form was refused before its content was looked at.
+enum FormProblem {
+    Unreadable,
+    Upload(crate::domain::upload::UploadError),
+    TooLarge,
+}
+
+impl FormProblem {
+    fn text(&self) -> String {
+        match self {
+            FormProblem::Unreadable => {
+                "The form could not be read. Please fill it in again.".into()
+            }
+            FormProblem::Upload(e) => sentence(&e.to_string()),
+            FormProblem::TooLarge => {
+                "The files are too large together. Send at most 3 files of 10 MB each.".into()
+            }
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            FormProblem::Unreadable => StatusCode::BAD_REQUEST,
+            FormProblem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            FormProblem::Upload(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+}
+
+/// Read a multipart form: text fields up to 64 KiB in all, at most three files of at
+/// most 10 MiB each (stopping as soon as a limit is passed).
+async fn read_multipart(mut mp: axum::extract::Multipart) -> Result<MultipartForm, FormProblem> {
+    use crate::domain::upload::{MAX_FILE_BYTES, MAX_FILES, UploadError, clean_name};
+    let mut form = MultipartForm {
+        fields: BTreeMap::new(),
+        files: Vec::new(),
+    };
+    let mut text_bytes = 0usize;
+    let failed = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            FormProblem::TooLarge
+        } else {
+            FormProblem::Unreadable
+        }
+    };
+    while let Some(mut field) = mp.next_field().await.map_err(failed)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match field.file_name().map(str::to_string) {
+            Some(file_name) => {
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(failed)? {
+                    if bytes.len() + chunk.len() > MAX_FILE_BYTES {
+                        return Err(FormProblem::Upload(UploadError::TooLarge(clean_name(
+                            &file_name,
+                        ))));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                // A file input left empty still sends a part, with no name and no bytes.
+                if file_name.is_empty() && bytes.is_empty() {
+                    continue;
+                }
+                if form.files.len() == MAX_FILES {
+                    return Err(FormProblem::Upload(UploadError::TooMany));
+                }
+                form.files.push((
+                    name,
+                    crate::services::conversation::Upload {
+                        name: file_name,
+                        bytes,
+                    },
+                ));
+            }
+            None => {
+                let text = field.text().await.map_err(failed)?;
+                text_bytes += text.len();
+                if text_bytes > crate::http::BODY_LIMIT {
+                    return Err(FormProblem::TooLarge);
+                }
+                form.fields.insert(name, text);
+            }
+        }
+    }
+    Ok(form)
 }
 
 /// The extra field of `[verification]` with `account_field`: its label and the kinds
@@ -187,15 +325,56 @@ pub(crate) fn parse_corrections(text: &str) -> Result<Option<Vec<Correction>>, S
 async fn submit(
     State(state): State<AppState>,
     client: ClientAddr,
-    headers: HeaderMap,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> Response {
-    let ct = headers
+    use axum::extract::FromRequest;
+    let gpc = gpc_signal(request.headers());
+    let ct = request
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+        .unwrap_or("")
+        .to_string();
     let mut errors = BTreeMap::new();
-    let mut values: FormValues = if ct.starts_with("application/x-www-form-urlencoded") {
+    let mut document = None;
+    let mut values: FormValues = if ct.starts_with("multipart/form-data") {
+        let form = match axum::extract::Multipart::from_request(request, &state).await {
+            Ok(mp) => read_multipart(mp).await,
+            Err(_) => Err(FormProblem::Unreadable),
+        };
+        match form {
+            Ok(form) => {
+                let mut files = form.files;
+                if files.iter().any(|(n, _)| n != "agent_document") || files.len() > 1 {
+                    errors.insert(
+                        "agent_document".to_string(),
+                        "Add one file: the signed permission.".to_string(),
+                    );
+                }
+                document = files.pop().map(|(_, u)| u);
+                FormValues::from_fields(&form.fields)
+            }
+            Err(p) => {
+                let values = FormValues {
+                    for_someone_else: "on".into(),
+                    ..FormValues::default()
+                };
+                errors.insert("agent_document".to_string(), p.text());
+                return form_page(&state, p.status(), &values, &errors);
+            }
+        }
+    } else if ct.starts_with("application/x-www-form-urlencoded") {
+        let body = match Bytes::from_request(request, &state).await {
+            Ok(b) if b.len() <= crate::http::BODY_LIMIT => b,
+            _ => {
+                return message(
+                    &state,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Too much text",
+                    "The form you sent is larger than we accept. Please shorten it and try again.",
+                );
+            }
+        };
         serde_urlencoded::from_bytes(&body).unwrap_or_else(|_| {
             errors.insert(
                 "form".to_string(),
@@ -210,7 +389,7 @@ async fn submit(
         );
         FormValues::default()
     };
-    if gpc_signal(&headers) {
+    if gpc {
         values.gpc = "1".into();
     }
     if !errors.is_empty() {
@@ -257,6 +436,33 @@ async fn submit(
             errors.insert(f.field.clone(), sentence(&f.message));
         }
     }
+    // "I am asking for someone else": the agent's name, address, organisation, and a
+    // signed permission or a power of attorney statement.
+    let agent = if values.for_someone_else.is_empty() {
+        None
+    } else {
+        let mut fields = Vec::new();
+        let agent = crate::services::agents::parse(
+            crate::services::agents::AgentInput {
+                name: values.agent_name.clone(),
+                email: values.agent_email.clone(),
+                organisation: Some(values.agent_organisation.clone()),
+                power_of_attorney: Some(values.agent_statement.clone()),
+            },
+            document.take(),
+            &values.email,
+            true,
+            &mut fields,
+        );
+        for f in fields {
+            let key = f
+                .field
+                .replace("agent.power_of_attorney", "agent_statement")
+                .replace('.', "_");
+            errors.entry(key).or_insert_with(|| sentence(&f.message));
+        }
+        agent
+    };
     let submission = match parsed {
         Some(Ok(s)) if errors.is_empty() => s,
         Some(Err(AppError::Validation(fields))) => {
@@ -273,19 +479,29 @@ async fn submit(
         }
         _ => return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, &values, &errors),
     };
-    let submitted = match intake::submit_answer(&state, &client, submission).await {
-        Ok(answer) => match &answer.request {
-            Some(req) => crate::services::verification::record_intake(
-                &state,
-                req,
-                Some(values.account_value.as_str()).filter(|v| !v.trim().is_empty()),
-            )
-            .await
-            .map(|()| answer),
-            None => Ok(answer),
-        },
-        Err(e) => Err(e),
-    };
+    let told = agent.as_ref().map(|a| a.verify_context());
+    let submitted =
+        match intake::submit_answer_for(&state, &client, submission, told.as_ref()).await {
+            Ok(answer) => match &answer.request {
+                Some(req) => {
+                    let recorded = crate::services::verification::record_intake(
+                        &state,
+                        req,
+                        Some(values.account_value.as_str()).filter(|v| !v.trim().is_empty()),
+                    )
+                    .await;
+                    match (recorded, agent) {
+                        (Ok(()), Some(agent)) => {
+                            crate::services::agents::attach(&state, &client, req, agent).await
+                        }
+                        (r, _) => r,
+                    }
+                    .map(|()| answer)
+                }
+                None => Ok(answer),
+            },
+            Err(e) => Err(e),
+        };
     // A Global Privacy Control opt-out is noted on its request (audit, reference only).
     if let Ok(answer) = &submitted
         && let Some(req) = &answer.request
@@ -311,6 +527,7 @@ async fn submit(
             json!({
                 "organisation": state.config.organisation,
                 "reference": req.reference,
+                "agent": !values.for_someone_else.is_empty(),
                 "expires_hours": state.config.deadlines.verification_expires.0.as_secs().div_ceil(3600),
             }),
         ),
@@ -440,7 +657,34 @@ fn history_text(action: &str) -> &'static str {
             "You withdrew your objection; we took you off our suppression list."
         }
         "opted_in" => "Your opt-out was taken back; we took you off our suppression list for it.",
+        "question" => "We asked you for information.",
+        "message" => "We sent you a message.",
+        "subject_reply" => "You answered us.",
+        "agent" => "The request was sent for you by an authorized agent.",
+        "agent_consent" => "You agreed that your agent receives our answer.",
+        "agent_poa_accepted" => "We accepted your authorized agent's power of attorney.",
         _ => "Your request was updated.",
+    }
+}
+
+/// What happened, for the agent: the subject is "the person you act for".
+fn agent_history_text(action: &str) -> &'static str {
+    match action {
+        "submit" | "create" => "We received the request.",
+        "agent" => "We recorded you as the person's authorized agent.",
+        "verify" => "The person confirmed the request.",
+        "start" => "We started working on the request.",
+        "tasks_done" => "We finished searching our systems and are reviewing the result.",
+        "hold" => "The request was put on hold.",
+        "resume" => "Work on the request resumed.",
+        "extend" => "We extended the deadline and told the person why.",
+        "complete" => "The request was completed; we answered the person directly.",
+        "deny" => "We could not fulfil the request; we told the person why.",
+        "withdraw" => "The request was withdrawn.",
+        "expire" => "The request expired because the person did not confirm it.",
+        "agent_consent" => "The person agreed that you receive our answer.",
+        "agent_poa_accepted" => "We accepted your power of attorney.",
+        _ => "The request was updated.",
     }
 }
 
@@ -494,6 +738,29 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
         .filter(|e| e.action != "note")
         .map(|e| json!({ "date": date(e.at), "text": history_text(&e.action) }))
         .collect();
+    // The conversation with us, and the answer form while the request takes answers.
+    let conversation = match crate::services::conversation::view(&state, &req, false).await {
+        Ok(c) => c
+            .into_iter()
+            .map(|m| {
+                json!({
+                    "date": t_minutes(m.at.with_timezone(&tz)),
+                    "from_us": m.author == "staff",
+                    "question": m.purpose == "question",
+                    "text": m.text,
+                    "files": m.files.iter().map(|f| json!({"name": f.name, "size": size_text(f.size_bytes)})).collect::<Vec<_>>(),
+                })
+            })
+            .collect::<Vec<_>>(),
+        Err(e) => return error_page(&state, e, &FormValues::default()),
+    };
+    let reply = crate::services::conversation::may_reply(&req).then(|| {
+        json!({
+            "token": token,
+            "asked": req.status == crate::domain::request::Status::OnHold
+                && req.hold_reason == Some(crate::domain::request::HoldReason::AwaitingSubject),
+        })
+    });
     let withdraw_objection = match crate::services::suppression::can_withdraw(&state, &req).await {
         Ok(w) => w.then(|| token.clone()),
         Err(e) => return error_page(&state, e, &FormValues::default()),
@@ -534,6 +801,158 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             "export": export,
             "systems": systems,
             "recipients": recipients,
+            "conversation": conversation,
+            "reply": reply,
+        }),
+    )
+}
+
+/// "2.4 MB", "830 KB", "12 bytes".
+fn size_text(bytes: i64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{} KB", b / 1024),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// The subject answers us on the status page: text and up to three files. Refused files
+/// get a readable page saying which and why; nothing is stored then.
+async fn reply(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    Path(token): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
+    use axum::extract::FromRequest;
+    let back = |status: StatusCode, text: &str| {
+        page(
+            status,
+            "message.html",
+            json!({ "organisation": state.config.organisation, "title": "Your answer was not sent",
+                    "message": format!("{text} Please go back and try again."), "back": false }),
+        )
+    };
+    // The link first: a dead link answers the same whatever was sent with it.
+    match intake::request_for_status_link(&state, &token).await {
+        Ok(_) => {}
+        Err(AppError::Gone) => return gone(&state),
+        Err(e) => return error_page(&state, e, &FormValues::default()),
+    }
+    let ct = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    // A form without files may come urlencoded.
+    let form = if ct.starts_with("application/x-www-form-urlencoded") {
+        match Bytes::from_request(request, &state).await {
+            Ok(b) if b.len() <= crate::http::BODY_LIMIT => {
+                serde_urlencoded::from_bytes::<BTreeMap<String, String>>(&b)
+                    .map(|fields| MultipartForm {
+                        fields,
+                        files: Vec::new(),
+                    })
+                    .map_err(|_| FormProblem::Unreadable)
+            }
+            _ => Err(FormProblem::TooLarge),
+        }
+    } else {
+        match axum::extract::Multipart::from_request(request, &state).await {
+            Ok(mp) => read_multipart(mp).await,
+            Err(_) => Err(FormProblem::Unreadable),
+        }
+    };
+    let form = match form {
+        Ok(f) => f,
+        Err(p) => return back(p.status(), &p.text()),
+    };
+    let text = form.fields.get("text").cloned().unwrap_or_default();
+    let files: Vec<_> = form.files.into_iter().map(|(_, u)| u).collect();
+    if text.trim().is_empty() && files.is_empty() {
+        return message(
+            &state,
+            StatusCode::OK,
+            "Nothing was sent",
+            "Your answer was empty, so we did not send anything. Go back to write an answer or add a file.",
+        );
+    }
+    match crate::services::conversation::reply(&state, &client, &token, &text, files).await {
+        Ok(_) => page(
+            StatusCode::OK,
+            "message.html",
+            json!({ "organisation": state.config.organisation, "title": "Thank you",
+                    "message": "We received your answer. If your request was waiting for it, we have resumed work on it. You can follow it on the same page as before.",
+                    "back": false }),
+        ),
+        Err(AppError::Gone) => gone(&state),
+        Err(AppError::Validation(fields)) => back(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &fields
+                .iter()
+                .map(|f| sentence(&f.message))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Err(AppError::Conflict { .. }) => back(
+            StatusCode::CONFLICT,
+            "This request no longer takes answers.",
+        ),
+        Err(e) => error_page(&state, e, &FormValues::default()),
+    }
+}
+
+/// The authorized agent's page: the progress of the request it sent, and nothing of the
+/// subject's data beyond what the agent gave (no conversation, no package).
+async fn agent_status(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let req = match crate::services::agents::request_for_agent_link(&state, &token).await {
+        Ok(r) => r,
+        Err(AppError::Gone) => return gone(&state),
+        Err(e) => return error_page(&state, e, &FormValues::default()),
+    };
+    let (events, agent) = match (
+        state.store.events(&req.id).await,
+        crate::services::agents::agent_page(&state, &req).await,
+    ) {
+        (Ok(e), Ok(a)) => (e, a),
+        (Err(e), _) => return error_page(&state, e.into(), &FormValues::default()),
+        (_, Err(e)) => return error_page(&state, e, &FormValues::default()),
+    };
+    let tz = state.config.deadlines.timezone.0;
+    let date =
+        |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%-d %B %Y").to_string();
+    // What happened, in the subject-neutral words of the status page; the conversation
+    // with the subject and internal notes stay out.
+    let history: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            !matches!(
+                e.action.as_str(),
+                "note" | "message" | "question" | "subject_reply" | "export_link"
+            )
+        })
+        .map(|e| json!({ "date": date(e.at), "text": agent_history_text(&e.action) }))
+        .collect();
+    page(
+        StatusCode::OK,
+        "agent_status.html",
+        json!({
+            "organisation": state.config.organisation,
+            "reference": req.reference,
+            "kind_label": kind_label(req.kind),
+            "status": if req.status == crate::domain::request::Status::AwaitingVerification {
+                "Waiting for the person you act for to confirm the request"
+            } else {
+                req.status.plain_words()
+            },
+            "received": date(req.received_at),
+            "due_date": req
+                .due_date
+                .filter(|_| !req.status.is_final())
+                .map(|d| d.format("%-d %B %Y").to_string()),
+            "agent": agent,
+            "history": history,
         }),
     )
 }

@@ -118,8 +118,19 @@ pub async fn submit_answer(
     client: &ClientAddr,
     s: Submission,
 ) -> Result<Accepted, AppError> {
+    submit_answer_for(state, client, s, None).await
+}
+
+/// [`submit_answer`] for a request an authorized agent sends: the subject's verification
+/// email says who asked (`agent`: the agent's name and organisation).
+pub async fn submit_answer_for(
+    state: &AppState,
+    client: &ClientAddr,
+    s: Submission,
+    agent: Option<&serde_json::Value>,
+) -> Result<Accepted, AppError> {
     let kind = s.kind;
-    let (request, real) = match submit_outcome(state, client, s, None).await? {
+    let (request, real) = match submit_outcome(state, client, s, None, agent).await? {
         Outcome::Created(req) => {
             return Ok(Accepted {
                 reference: req.reference.clone(),
@@ -172,7 +183,7 @@ pub async fn submit_under(
     s: Submission,
     regime: Option<crate::domain::deadline::Regime>,
 ) -> Result<Request, AppError> {
-    match submit_outcome(state, client, s, regime).await? {
+    match submit_outcome(state, client, s, regime, None).await? {
         Outcome::Created(r) | Outcome::Resent(r) => Ok(r),
         Outcome::Limited { retry_after_secs } => {
             Err(AppError::TooManyRequests { retry_after_secs })
@@ -185,6 +196,7 @@ async fn submit_outcome(
     client: &ClientAddr,
     s: Submission,
     regime: Option<crate::domain::deadline::Regime>,
+    agent: Option<&serde_json::Value>,
 ) -> Result<Outcome, AppError> {
     let now = state.clock.now();
     let index = state.keys.blind_index(s.email.expose());
@@ -224,7 +236,7 @@ async fn submit_outcome(
         .div_ceil(3600);
 
     if let Some(pending) = state.store.pending_request(&index, s.kind).await? {
-        let mut changes = link_changes(state, &pending, &token, expires, &s, hours);
+        let mut changes = link_changes(state, &pending, &token, expires, &s, (hours, agent));
         changes.revoke_purpose = Some(TokenPurpose::Verify);
         let mut next = pending.clone();
         next.version += 1;
@@ -263,7 +275,7 @@ async fn submit_outcome(
         note: None,
     };
     for _ in 0..5 {
-        let changes = link_changes(state, &req, &token, expires, &s, hours);
+        let changes = link_changes(state, &req, &token, expires, &s, (hours, agent));
         let audit = NewAudit {
             at: now,
             actor: actor.name.clone(),
@@ -300,7 +312,7 @@ fn link_changes(
     token: &str,
     expires: DateTime<Utc>,
     s: &Submission,
-    hours: u64,
+    (hours, agent): (u64, Option<&serde_json::Value>),
 ) -> Changes {
     let now = state.clock.now();
     let mut changes = Changes {
@@ -316,18 +328,23 @@ fn link_changes(
         recipients_asked: s.recipients_requested,
         ..Default::default()
     };
+    let mut context = json!({
+        "reference": req.reference,
+        "kind_label": kind_label(req.kind),
+        "verify_url": notify::link(state, &format!("/verify/{token}")),
+        "expires_hours": hours,
+    });
+    // Sent by an authorized agent: the subject confirms directly (CCPA regs § 7063).
+    if let Some(agent) = agent {
+        context["agent"] = agent.clone();
+    }
     notify::queue(
         state,
         &mut changes,
         Some(&req.id),
         "verify",
         s.email.expose(),
-        json!({
-            "reference": req.reference,
-            "kind_label": kind_label(req.kind),
-            "verify_url": notify::link(state, &format!("/verify/{token}")),
-            "expires_hours": hours,
-        }),
+        context,
     );
     changes
 }
@@ -445,6 +462,47 @@ pub async fn verify(
     token: &str,
 ) -> Result<Request, AppError> {
     let current = pending_for_link(state, token).await?;
+    let subject = Actor {
+        name: "subject".into(),
+        client_addr: client.text(),
+    };
+    confirm_request(
+        state,
+        &subject,
+        current,
+        Some(token_hash(token)),
+        "email address confirmed through the emailed link",
+    )
+    .await
+}
+
+/// Open a request waiting for verification on staff's word (an authorized agent's power
+/// of attorney that staff accepted): as [`verify`], and the subject's unused verification
+/// links stop working. 409 when the request is not waiting for verification.
+pub async fn confirm_by_staff(
+    state: &AppState,
+    actor: &Actor,
+    current: Request,
+    note: &str,
+) -> Result<Request, AppError> {
+    if current.status != Status::AwaitingVerification {
+        return Err(AppError::Conflict {
+            detail: "the request is not waiting for verification".into(),
+            current_status: Some(current.status.to_string()),
+        });
+    }
+    confirm_request(state, actor, current, None, note).await
+}
+
+/// The shared part of [`verify`] and [`confirm_by_staff`]: with `consume` the subject's
+/// link is used up; without it every unused verification link is revoked.
+async fn confirm_request(
+    state: &AppState,
+    actor: &Actor,
+    current: Request,
+    consume: Option<String>,
+    note: &str,
+) -> Result<Request, AppError> {
     let now = state.clock.now();
     let status = transition(current.status, Action::Verify, None).map_err(|_| AppError::Gone)?;
     let policy = state.config.deadline_policy(Some(current.regime));
@@ -462,7 +520,8 @@ pub async fn verify(
     next.updated_at = now;
 
     let mut changes = Changes {
-        consume_token: Some(token_hash(token)),
+        revoke_purpose: consume.is_none().then_some(TokenPurpose::Verify),
+        consume_token: consume,
         now: Some(now),
         ..Default::default()
     };
@@ -506,18 +565,18 @@ pub async fn verify(
     );
     let event = Event {
         at: now,
-        actor: "subject".into(),
+        actor: actor.name.clone(),
         action: Action::Verify.to_string(),
         from_status: Some(current.status),
         to_status: status,
-        note: Some("email address confirmed through the emailed link".into()),
+        note: Some(note.into()),
     };
     let audit = NewAudit {
         at: now,
-        actor: "subject".into(),
+        actor: actor.name.clone(),
         action: "request.verify".into(),
         request_ref: Some(next.reference.clone()),
-        client_addr: client.text(),
+        client_addr: actor.client_addr.clone(),
         detail: json!({ "due_date": due.to_string() }),
     };
     state

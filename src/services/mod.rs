@@ -7,8 +7,10 @@
 //! `app::context` and the foundation modules (`config`, `crypto`, `clock`, `email`,
 //! `error`, `secret`). Must not use: `http`, `cli`.
 
+pub mod agents;
 pub mod appeals;
 pub mod bulk;
+pub mod conversation;
 pub mod deadlines;
 pub mod drp;
 pub mod duplicates;

@@ -292,6 +292,8 @@ mod wording_tests {
                 "authority_url": "https://www.oag.state.va.us/consumer-protection/",
                 "due_date": "10 January 2027",
             }),
+            "message" => json!({ "message": "Thank you. Could you also send the order number?" }),
+            "agent_received" => json!({ "agent_url": "https://privacy.example.com/agent/YWdlbnQ" }),
             other => panic!("no context for {other}: add one"),
         };
         if let (Some(c), Value::Object(e)) = (ctx.as_object_mut(), extra) {

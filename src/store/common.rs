@@ -344,6 +344,7 @@ macro_rules! store_impl {
         suppression_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         links_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         inbox_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
+        conversation_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         rotation_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         recipients_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);
         webhooks_queries!(store = $store, db = $db, migrator = $migrator, begin_write = $begin, audit_lock = $lock, claim_sql = $claim);

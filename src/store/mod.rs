@@ -41,6 +41,8 @@ pub mod ledger;
 #[macro_use]
 pub mod links;
 #[macro_use]
+pub mod conversation;
+#[macro_use]
 pub mod drp;
 #[macro_use]
 pub mod inbox;
@@ -65,6 +67,7 @@ pub mod sqlite;
 
 pub use appeals::{Appeal, AppealStore};
 pub use audit::AuditStore;
+pub use conversation::{AgentRecord, ConversationStore, Message, NewFile, StoredFile};
 pub use drp::DrpStore;
 pub use exports::ExportStore;
 pub use inbox::InboxStore;
@@ -449,6 +452,8 @@ pub struct MetricsSnapshot {
 pub enum TokenPurpose {
     Verify,
     Status,
+    /// The status link of an authorized agent: progress only, never the subject's data.
+    Agent,
 }
 
 impl TokenPurpose {
@@ -456,6 +461,7 @@ impl TokenPurpose {
         match self {
             TokenPurpose::Verify => "verify",
             TokenPurpose::Status => "status",
+            TokenPurpose::Agent => "agent",
         }
     }
 }
@@ -662,6 +668,7 @@ pub trait Store:
     + WebhookStore
     + ReportStore
     + AppealStore
+    + ConversationStore
     + Send
     + Sync
     + 'static

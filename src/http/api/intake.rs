@@ -41,6 +41,24 @@ pub struct IntakeBody {
     /// completion email lists the recipients.
     #[serde(default)]
     pub recipients_requested: bool,
+    /// Sent by an authorized agent for the subject whose `email` this is: the subject is
+    /// emailed to confirm the request directly, the agent gets its own status link, and
+    /// whatever the request yields goes to the subject only.
+    pub agent: Option<IntakeAgent>,
+}
+
+/// The authorized agent of an intake request. A signed permission document is uploaded
+/// with the request form; through the API the agent may give a power of attorney
+/// statement, and the subject's direct confirmation is the proof either way (until staff
+/// accept the power of attorney).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeAgent {
+    pub name: String,
+    pub email: String,
+    pub organisation: Option<String>,
+    /// A power of attorney statement: who granted it to whom, when, and for what.
+    pub power_of_attorney: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,7 +80,22 @@ pub async fn submit(
     ApiJson(body): ApiJson<IntakeBody>,
 ) -> Result<(StatusCode, Json<IntakeAccepted>), AppError> {
     intake::limit_client(&state, &client).await?;
-    let submission = intake::parse(IntakeInput {
+    let mut agent_errors = Vec::new();
+    let agent = body.agent.and_then(|a| {
+        crate::services::agents::parse(
+            crate::services::agents::AgentInput {
+                name: a.name,
+                email: a.email,
+                organisation: a.organisation,
+                power_of_attorney: a.power_of_attorney,
+            },
+            None,
+            &body.email,
+            false,
+            &mut agent_errors,
+        )
+    });
+    let submission = match intake::parse(IntakeInput {
         kind: body.kind,
         email: body.email,
         name: body.name,
@@ -72,12 +105,24 @@ pub async fn submit(
         scope: body.scope,
         processing: body.processing,
         recipients_requested: body.recipients_requested,
-    })?;
+    }) {
+        Ok(s) if agent_errors.is_empty() => s,
+        Ok(_) => return Err(AppError::Validation(agent_errors)),
+        Err(AppError::Validation(mut fields)) => {
+            fields.extend(agent_errors);
+            return Err(AppError::Validation(fields));
+        }
+        Err(e) => return Err(e),
+    };
     crate::services::verification::check_field(&state, body.kind, body.account_value.as_deref())?;
-    let answer = intake::submit_answer(&state, &client, submission).await?;
+    let told = agent.as_ref().map(|a| a.verify_context());
+    let answer = intake::submit_answer_for(&state, &client, submission, told.as_ref()).await?;
     if let Some(req) = &answer.request {
         crate::services::verification::record_intake(&state, req, body.account_value.as_deref())
             .await?;
+        if let Some(agent) = agent {
+            crate::services::agents::attach(&state, &client, req, agent).await?;
+        }
     }
     Ok((
         StatusCode::ACCEPTED,

@@ -14,6 +14,7 @@ pub mod appeals;
 pub mod audit;
 pub mod callbacks;
 pub mod connectors;
+pub mod conversation;
 pub mod exports;
 pub mod identity;
 pub mod intake;
@@ -79,6 +80,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::merge))
         .routes(routes!(appeals::change_regime))
         .routes(routes!(appeals::decide))
+        .routes(routes!(conversation::ask))
+        .routes(routes!(conversation::message))
+        .routes(routes!(conversation::get))
+        .routes(routes!(conversation::file))
+        .routes(routes!(conversation::agent_consent))
+        .routes(routes!(conversation::agent_accept))
         .routes(routes!(identity::get_check, identity::confirm))
         .routes(routes!(exports::list, exports::rebuild))
         .routes(routes!(exports::reissue))

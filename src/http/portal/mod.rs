@@ -62,6 +62,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(requests::action),
         )
         .route("/portal/requests/{reference}/note", post(manage::add_note))
+        .route(
+            "/portal/requests/{reference}/files/{file_id}",
+            get(requests::file),
+        )
         .route("/portal/connectors", get(manage::connectors))
         .route(
             "/portal/connectors/{name}/test",

@@ -241,6 +241,12 @@ fn done_message(action: &str) -> Option<&'static str> {
             "A new download link was emailed to the subject; earlier links stop working."
         }
         "export-rebuild" => "The package was built again and its link emailed to the subject.",
+        "ask" => "The subject was emailed the question; the request waits for the answer.",
+        "message" => "The message was emailed to the subject.",
+        "agent-consent" => "The subject's consent to share the answer with the agent is recorded.",
+        "agent-accept" => {
+            "The power of attorney was accepted; the request is open and its clock runs."
+        }
         _ => return None,
     })
 }
@@ -266,6 +272,8 @@ async fn detail_page(
     );
     let identity = crate::services::verification::view(state, &req).await?;
     let drp = crate::services::drp::service::case_view(state, &req).await?;
+    let conversation = crate::services::conversation::view(state, &req, true).await?;
+    let authorized_agent = crate::services::agents::view(state, &req).await?;
     let view = full_view(state, &actor(s, client), req, true).await?;
     // The corrections form: every correction, and two empty rows to add one.
     let mut correction_rows: Vec<serde_json::Value> = view
@@ -306,6 +314,7 @@ async fn detail_page(
                 "exports": exports, "exportable": exportable,
                 "identity": identity,
                 "drp": drp,
+                "conversation": conversation, "authorized_agent": authorized_agent,
                 "correction_rows": correction_rows,
                 "may_decide": may_decide, "regimes": regimes,
             }),
@@ -474,6 +483,31 @@ pub async fn action(
         "merge" => crate::services::duplicates::merge(&state, &who, &reference)
             .await
             .map(Some),
+        // Ask the subject for information (on hold, awaiting the subject) or write to them.
+        "ask" => crate::services::conversation::ask(
+            &state,
+            &who,
+            &reference,
+            &f.text("question").unwrap_or_default(),
+        )
+        .await
+        .map(Some),
+        "message" => crate::services::conversation::message(
+            &state,
+            &who,
+            &reference,
+            &f.text("text").unwrap_or_default(),
+        )
+        .await
+        .map(Some),
+        "agent-consent" => crate::services::agents::record_consent(&state, &who, &reference)
+            .await
+            .map(Some),
+        "agent-accept" => {
+            crate::services::agents::accept_power_of_attorney(&state, &who, &reference)
+                .await
+                .map(Some)
+        }
         "identity" => match workflow::load(&state, &reference).await {
             Ok(req) => crate::services::verification::staff_confirm(
                 &state,
@@ -650,6 +684,26 @@ pub async fn preview(
             "portal/preview.html",
             page_ctx(&state, &s.0, json!({ "reference": reference, "p": p })),
         ),
+        Err(e) => error_page(e),
+    }
+}
+
+/// A file the subject or their agent sent, for staff (audited).
+pub async fn file(
+    State(state): State<AppState>,
+    s: Signed,
+    client: ClientAddr,
+    Path((reference, file_id)): Path<(String, String)>,
+) -> Response {
+    let opened = match workflow::load(&state, &reference).await {
+        Ok(req) => {
+            crate::services::conversation::open_file(&state, &actor(&s, &client), &req, &file_id)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match opened {
+        Ok(f) => crate::http::api::conversation::file_response(f),
         Err(e) => error_page(e),
     }
 }

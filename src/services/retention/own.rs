@@ -25,6 +25,8 @@ const BATCH: i64 = 500;
 pub struct OwnPurgeReport {
     pub exports_expired: u64,
     pub requests_wiped: u64,
+    /// Files the subjects and their agents sent, of the wiped requests.
+    pub files_deleted: u64,
     pub tokens_deleted: u64,
     pub sessions_deleted: u64,
     pub jobs_pruned: u64,
@@ -72,6 +74,8 @@ pub async fn purge(state: &AppState, actor: &str) -> Result<OwnPurgeReport, Stor
     // A decided triage item's message (sender, text, attachments) goes on the same
     // schedule as a closed request's identity; a converted one lives on as its request.
     report.inbox_items_deleted = state.store.inbox_purge_decided(cutoff).await?;
+    // The conversation, files and agent identity of every wiped request go with it.
+    report.files_deleted = state.store.wipe_conversations().await?;
     report.tokens_deleted = state.store.purge_dead_tokens(now).await?;
     report.sessions_deleted = state.store.delete_expired_sessions(now).await?;
 
