@@ -245,6 +245,15 @@ const RULES: &[(&str, &str, Rule)] = &[
         Portal(Role::Admin),
     ),
     // Any signed-in role sees the holds page, while the API's list needs an agent.
+    // The privacy inbox: messages are personal data, like legal holds.
+    ("GET", "/portal/inbox", Portal(Role::Agent)),
+    ("GET", "/portal/inbox/{id}", Portal(Role::Agent)),
+    ("POST", "/portal/inbox/{id}/{action}", Portal(Role::Agent)),
+    (
+        "GET",
+        "/portal/inbox/{id}/attachments/{attachment}",
+        Portal(Role::Agent),
+    ),
     ("GET", "/portal/holds", Portal(Role::Agent)),
     ("POST", "/portal/holds", Portal(Role::Admin)),
     ("POST", "/portal/holds/{id}/release", Portal(Role::Admin)),

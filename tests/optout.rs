@@ -538,6 +538,19 @@ async fn limit_sensitive_unsets_as_declared_and_opt_outs_are_refused_only_as_fra
         .await;
         assert!(v["detail"].as_str().unwrap().contains("opt-out"), "{v}");
     }
+    // The opt-out period has no extension (CCPA regs § 7026(f)); the case page does not
+    // offer one either.
+    let v = problem(
+        app.post_json(
+            &agent,
+            &format!("/api/v1/requests/{staff_ref}/extend"),
+            &json!({"reason": "many systems to change"}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert!(v["detail"].as_str().unwrap().contains("extension"), "{v}");
     let v = problem(
         app.post_json(
             &agent,

@@ -44,12 +44,21 @@ pub fn guard(req: &Request, act: &StaffAction) -> Result<(), AppError> {
     }
 }
 
-/// The rules a request's extension follows: an appeal's extension is the regime's
-/// `appeal_extension`.
+/// The rules an extension of `req` follows: an appeal's own extension, none for an
+/// opt-out under a regime with an opt-out period, else the regime's.
 pub fn extension_rules(state: &AppState, req: &Request) -> RegimeRules {
     let mut rules = state.config.regime_rules(req.regime);
     if req.kind == Kind::Appeal {
         rules.extension = rules.appeal.and(rules.appeal_extension);
+    }
+    // An opt-out (or taking one back) is due on the regime's opt-out period, which has no
+    // extension (CCPA regs § 7026(f): 15 business days, no extension provided).
+    if matches!(
+        req.kind,
+        Kind::OptOutSale | Kind::LimitSensitive | Kind::OptIn
+    ) && rules.opt_out.is_some()
+    {
+        rules.extension = None;
     }
     rules
 }
