@@ -1,7 +1,7 @@
 -- The privacy inbox (issue 23): each message read from the IMAP folder becomes a triage
 -- item until staff convert it into a request or dismiss it. Sender, subject, body and
 -- attachments are personal data: encrypted under the deployment key (columns *_ct, and
--- attachments sealed as one chunk each).
+-- attachments as base64 text sealed the same way, so a key rotation re-seals them all).
 CREATE TABLE inbox_items (
     id            TEXT PRIMARY KEY,
     message_key   TEXT NOT NULL UNIQUE,    -- SHA-256 of the Message-ID (or of the message)
@@ -27,6 +27,6 @@ CREATE TABLE inbox_attachments (
     name_ct       TEXT NOT NULL,
     content_type  TEXT NOT NULL,
     size_bytes    BIGINT NOT NULL,
-    data          BYTEA NOT NULL
+    data_ct       TEXT NOT NULL            -- base64 of the content, sealed like name_ct
 );
 CREATE INDEX inbox_attachments_item ON inbox_attachments (item_id);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_imap::Session;
+use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::json;
@@ -353,9 +354,10 @@ async fn store_item(
                     .keys
                     .seal_at(Field::new("inbox_attachments", "name_ct", &aid), &name),
                 size_bytes: data.len() as i64,
-                data: state
-                    .keys
-                    .seal_chunk(attachment_aad(&aid).as_bytes(), &data),
+                data_ct: state.keys.seal_at(
+                    Field::new("inbox_attachments", "data_ct", &aid),
+                    &base64::engine::general_purpose::STANDARD.encode(&data),
+                ),
                 content_type,
                 item_id: id.clone(),
                 id: aid,
@@ -378,10 +380,6 @@ async fn store_item(
     }
     tracing::info!(item = %id, kind = ?item.guessed_kind, attachments = files.len(), "inbox: new triage item");
     Ok(Ingested::Item(id))
-}
-
-fn attachment_aad(id: &str) -> String {
-    format!("inbox_attachments.data.{id}")
 }
 
 /// Read the inbox until `stop`: at start, whenever the server announces new mail (IDLE,
@@ -581,8 +579,13 @@ pub async fn attachment(
         .ok_or_else(|| AppError::NotFound("no such attachment".into()))?;
     let data = state
         .keys
-        .open_chunk(attachment_aad(&a.id).as_bytes(), &a.data)
-        .map_err(|_| AppError::Internal("the attachment could not be decrypted".into()))?;
+        .open_at(
+            Field::new("inbox_attachments", "data_ct", &a.id),
+            &a.data_ct,
+        )
+        .ok()
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .ok_or_else(|| AppError::Internal("the attachment could not be decrypted".into()))?;
     let name = state
         .keys
         .open_at(

@@ -137,6 +137,25 @@ const TABLES: &[Spec] = &[
         indexes: &[],
         bound: true,
     },
+    // The privacy inbox's triage items and their attachments (issue 23).
+    Spec {
+        table: RotatedTable {
+            name: "inbox_items",
+            key: &[("id", false)],
+            columns: &["from_ct", "subject_ct", "body_ct"],
+        },
+        indexes: &[],
+        bound: true,
+    },
+    Spec {
+        table: RotatedTable {
+            name: "inbox_attachments",
+            key: &[("id", false)],
+            columns: &["name_ct", "data_ct"],
+        },
+        indexes: &[],
+        bound: true,
+    },
     Spec {
         table: RotatedTable {
             name: "audit_keys",

@@ -29,7 +29,8 @@ pub struct TriageItem {
     pub created_at: DateTime<Utc>,
 }
 
-/// An attachment of a triage item; `data` is one sealed chunk.
+/// An attachment of a triage item; `data_ct` is its content in base64, sealed like the
+/// other columns (bound to table, column and row).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TriageAttachment {
     pub id: String,
@@ -37,7 +38,7 @@ pub struct TriageAttachment {
     pub name_ct: String,
     pub content_type: String,
     pub size_bytes: i64,
-    pub data: Vec<u8>,
+    pub data_ct: String,
 }
 
 /// How staff decided a triage item.
@@ -142,7 +143,7 @@ macro_rules! inbox_queries {
                 }
                 for a in attachments {
                     sqlx::query(
-                        "INSERT INTO inbox_attachments (id, item_id, name_ct, content_type, size_bytes, data) \
+                        "INSERT INTO inbox_attachments (id, item_id, name_ct, content_type, size_bytes, data_ct) \
                          VALUES ($1, $2, $3, $4, $5, $6)",
                     )
                     .bind(&a.id)
@@ -150,7 +151,7 @@ macro_rules! inbox_queries {
                     .bind(&a.name_ct)
                     .bind(&a.content_type)
                     .bind(a.size_bytes)
-                    .bind(&a.data)
+                    .bind(&a.data_ct)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -213,7 +214,7 @@ macro_rules! inbox_queries {
                 id: &str,
             ) -> $crate::store::Result<Option<$crate::store::inbox::TriageAttachment>> {
                 Ok(sqlx::query_as(
-                    "SELECT id, item_id, name_ct, content_type, size_bytes, data FROM inbox_attachments WHERE id = $1",
+                    "SELECT id, item_id, name_ct, content_type, size_bytes, data_ct FROM inbox_attachments WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&self.pool)
