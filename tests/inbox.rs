@@ -369,6 +369,10 @@ async fn inbox_story(backend: Backend) {
             c.inbox.password = Secret::new(PASSWORD.into());
             c.inbox.ca_file = Some(cert);
             c.inbox.poll_interval = rightsdesk::config::HumanDuration(Duration::from_secs(2));
+            // A webhook endpoint on loopback hears of new items (nothing listens there:
+            // the test reads the queued delivery, not the wire).
+            c.webhooks.allow_http = true;
+            c.webhooks.allow_private = true;
         }),
         handlers: Vec::new(),
     };
@@ -376,6 +380,18 @@ async fn inbox_story(backend: Backend) {
         return;
     };
     let store = app.state.store.clone();
+    let (hook, _secret) = rightsdesk::services::webhooks::create_endpoint(
+        &app.state,
+        &rightsdesk::services::workflow::Actor {
+            name: "test".into(),
+            client_addr: None,
+        },
+        "http://127.0.0.1:9/hook",
+        "triage",
+        &["inbox.item".to_string()],
+    )
+    .await
+    .unwrap();
 
     // One person's message, an auto-reply, a bounce, list mail, and the person's message
     // again (same Message-ID): read as the service runs (IDLE wakes it).
@@ -407,6 +423,15 @@ async fn inbox_story(backend: Backend) {
     // Stored encrypted: no clear sender or text in the row.
     assert!(!item.from_ct.contains("anna@example.com"));
     assert!(!item.body_ct.contains("löschen"));
+    // One inbox.item event, for the person's message only, naming the item and its guess.
+    let deliveries = store.webhook_deliveries(&hook.id, 10).await.unwrap();
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0].event_type, "inbox.item");
+    let payload: serde_json::Value = serde_json::from_str(&deliveries[0].payload).unwrap();
+    assert_eq!(payload["data"]["item"], item.id.as_str(), "{payload}");
+    assert_eq!(payload["data"]["guessed_kind"], "erasure", "{payload}");
+    assert!(!deliveries[0].payload.contains("anna@example.com"));
+    assert!(!deliveries[0].payload.contains("Löschung"));
 
     // The triage queue and the item, for an agent; not for an auditor.
     let agent = support::portal_login(&app, Role::Agent).await;
