@@ -64,6 +64,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Io for T {}
 
 type ImapSession = Session<Box<dyn Io>>;
 
+/// What the server can do, read once per connection.
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    /// `MOVE` (RFC 6851); else copy, flag deleted and expunge.
+    can_move: bool,
+    /// `IDLE` (RFC 2177); else poll every `poll_interval`.
+    idle: bool,
+}
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest text body kept for staff (the rest is cut with a note).
 const MAX_BODY_CHARS: usize = 100_000;
@@ -90,8 +99,9 @@ fn tls_config(state: &AppState) -> Result<rustls::ClientConfig, InboxError> {
         .map(|b| b.with_root_certificates(roots).with_no_client_auth())
 }
 
-/// Connect and sign in.
-async fn connect(state: &AppState) -> Result<ImapSession, InboxError> {
+/// Connect, sign in, read the server's capabilities and make sure the processed folder
+/// exists (once per connection, not per read).
+async fn connect(state: &AppState) -> Result<(ImapSession, Caps), InboxError> {
     let cfg = &state.config.inbox;
     if !cfg.enabled() {
         return Err(InboxError::NotConfigured);
@@ -121,17 +131,31 @@ async fn connect(state: &AppState) -> Result<ImapSession, InboxError> {
         .await
         .map_err(|e| InboxError::Connect(e.to_string()))?
         .ok_or_else(|| InboxError::Connect("the server closed the connection".into()))?;
-    client
+    let mut session = client
         .login(&cfg.username, cfg.password.expose())
         .await
-        .map_err(|(e, _)| InboxError::Imap(format!("sign-in refused: {e}")))
+        .map_err(|(e, _)| InboxError::Imap(format!("sign-in refused: {e}")))?;
+    let caps = session
+        .capabilities()
+        .await
+        .map(|c| Caps {
+            can_move: c.has_str("MOVE"),
+            idle: c.has_str("IDLE"),
+        })
+        .unwrap_or(Caps {
+            can_move: false,
+            idle: false,
+        });
+    // The processed folder may exist already; a real failure shows at the move.
+    let _ = session.create(&cfg.processed_folder).await;
+    Ok((session, caps))
 }
 
 /// Read the folder once: every message becomes an item (or is recognised as automatic)
 /// and moves to the processed folder.
 pub async fn poll_once(state: &AppState) -> Result<PollReport, InboxError> {
-    let mut session = connect(state).await?;
-    let report = process_folder(state, &mut session).await;
+    let (mut session, caps) = connect(state).await?;
+    let report = process_folder(state, &mut session, caps).await;
     let _ = session.logout().await;
     report
 }
@@ -139,10 +163,9 @@ pub async fn poll_once(state: &AppState) -> Result<PollReport, InboxError> {
 async fn process_folder(
     state: &AppState,
     session: &mut ImapSession,
+    caps: Caps,
 ) -> Result<PollReport, InboxError> {
     let cfg = &state.config.inbox;
-    // The processed folder may exist already; a real failure shows at the move.
-    let _ = session.create(&cfg.processed_folder).await;
     session.select(&cfg.folder).await?;
     let mut uids: Vec<u32> = session.uid_search("ALL").await?.into_iter().collect();
     uids.sort_unstable();
@@ -150,11 +173,6 @@ async fn process_folder(
         read: uids.len(),
         ..Default::default()
     };
-    let can_move = session
-        .capabilities()
-        .await
-        .map(|c| c.has_str("MOVE"))
-        .unwrap_or(false);
     for uid in uids {
         let raw = {
             let fetches: Vec<_> = session
@@ -179,7 +197,7 @@ async fn process_folder(
             Ingested::Known => report.known += 1,
         }
         let set = uid.to_string();
-        if can_move {
+        if caps.can_move {
             session.uid_mv(&set, &cfg.processed_folder).await?;
         } else {
             session.uid_copy(&set, &cfg.processed_folder).await?;
@@ -393,14 +411,9 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
             return;
         }
         let outcome = async {
-            let mut session = connect(&state).await?;
-            let idle = session
-                .capabilities()
-                .await
-                .map(|c| c.has_str("IDLE"))
-                .unwrap_or(false);
+            let (mut session, caps) = connect(&state).await?;
             loop {
-                let report = process_folder(&state, &mut session).await?;
+                let report = process_folder(&state, &mut session, caps).await?;
                 if report.read > 0 {
                     tracing::info!(
                         read = report.read,
@@ -414,7 +427,7 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
                     let _ = session.logout().await;
                     return Ok::<(), InboxError>(());
                 }
-                if idle {
+                if caps.idle {
                     let mut handle = session.idle();
                     handle.init().await?;
                     {
@@ -481,13 +494,18 @@ fn open(state: &AppState, item: &TriageItem, column: &str, ct: &str) -> String {
         .unwrap_or_else(|_| "(could not be decrypted)".into())
 }
 
-fn view(state: &AppState, item: &TriageItem, attachments: Vec<AttachmentView>) -> ItemView {
+/// An item for staff; `attachments: None` is a queue line (no body, no attachments).
+fn view(state: &AppState, item: &TriageItem, attachments: Option<Vec<AttachmentView>>) -> ItemView {
     ItemView {
         id: item.id.clone(),
         received_at: item.received_at,
         from: open(state, item, "from_ct", &item.from_ct),
         subject: open(state, item, "subject_ct", &item.subject_ct),
-        body: open(state, item, "body_ct", &item.body_ct),
+        body: if attachments.is_some() {
+            open(state, item, "body_ct", &item.body_ct)
+        } else {
+            String::new()
+        },
         guessed_kind: item.guessed_kind.clone(),
         language: item.language.clone(),
         status: item.status.clone(),
@@ -495,7 +513,7 @@ fn view(state: &AppState, item: &TriageItem, attachments: Vec<AttachmentView>) -
         request_ref: item.request_ref.clone(),
         decided_by: item.decided_by.clone(),
         decided_at: item.decided_at,
-        attachments,
+        attachments: attachments.unwrap_or_default(),
     }
 }
 
@@ -509,12 +527,8 @@ pub async fn list(
     let items = found
         .items
         .iter()
-        .map(|i| {
-            let mut v = view(state, i, Vec::new());
-            // Lists show the start of the text only.
-            v.body = v.body.chars().take(200).collect();
-            v
-        })
+        // The queue shows sender, subject and guess: the bodies stay sealed.
+        .map(|i| view(state, i, None))
         .collect();
     Ok((items, found.total))
 }
@@ -560,7 +574,7 @@ pub async fn open_item(
             detail: json!({ "item": item.id }),
         })
         .await?;
-    Ok(view(state, &item, attachments))
+    Ok(view(state, &item, Some(attachments)))
 }
 
 /// An attachment's name, type and content, for download (audited).

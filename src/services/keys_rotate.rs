@@ -237,7 +237,7 @@ pub async fn rotate(state: &AppState, old: &Keys) -> Result<Report, RotateError>
     }
     let mut report = Report::default();
     for spec in TABLES {
-        let t = rotate_table(store, spec, old, new).await?;
+        let t = rewrite_table(store, spec, |row| rotate_row(spec, row, old, new)).await?;
         tracing::info!(
             table = t.table,
             rows = t.rows,
@@ -272,11 +272,13 @@ pub async fn rotate(state: &AppState, old: &Keys) -> Result<Report, RotateError>
     Ok(report)
 }
 
-async fn rotate_table(
+/// Rewrite every row of `spec`'s table in primary-key batches: `next` gives a row's new
+/// values and whether an index had to be kept as it was; changed rows are written back
+/// batch by batch, so an interrupted run resumes where it stopped.
+async fn rewrite_table(
     store: &SharedStore,
     spec: &Spec,
-    old: &Keys,
-    new: &Keys,
+    mut next: impl FnMut(&RotatedRow) -> Result<(RotatedRow, bool), RotateError>,
 ) -> Result<TableReport, RotateError> {
     let mut report = TableReport {
         table: spec.table.name,
@@ -293,12 +295,12 @@ async fn rotate_table(
         let mut changed = Vec::new();
         for row in rows {
             report.rows += 1;
-            let (next, kept) = rotate_row(spec, &row, old, new)?;
+            let (row_next, kept) = next(&row)?;
             if kept {
                 report.index_kept += 1;
             }
-            if next != row {
-                changed.push(next);
+            if row_next != row {
+                changed.push(row_next);
             }
         }
         report.rotated += changed.len() as u64;
@@ -430,57 +432,34 @@ pub async fn reseal(state: &AppState) -> Result<ResealReport, RotateError> {
     let (store, keys) = (&state.store, state.keys.as_ref());
     let mut report = ResealReport::default();
     for spec in TABLES.iter().filter(|s| s.bound) {
-        let mut t = TableReport {
-            table: spec.table.name,
-            ..TableReport::default()
-        };
-        let mut after: Option<Vec<String>> = None;
-        loop {
-            let rows = store
-                .rotation_rows(&spec.table, after.as_deref(), BATCH)
-                .await?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.key.clone());
-            let full = rows.len() as i64 == BATCH;
-            let mut changed = Vec::new();
-            for row in rows {
-                t.rows += 1;
-                let row_id = row.key.join(":");
-                let mut next = row.clone();
-                for (i, value) in row.values.iter().enumerate() {
-                    let Some(ct) = value else { continue };
-                    if spec.indexes.iter().any(|(ix, _)| *ix == i) {
-                        continue;
-                    }
-                    let at = Field {
-                        table: spec.table.name,
-                        column: spec.table.columns[i],
-                        row: &row_id,
-                    };
-                    let undecryptable = || RotateError::Undecryptable {
-                        table: spec.table.name,
-                        column: spec.table.columns[i],
-                        key: row_id.clone(),
-                    };
-                    if ct.starts_with("v2.") {
-                        keys.open_at(at, ct).map_err(|_| undecryptable())?;
-                    } else {
-                        let p = keys.decrypt(ct).map_err(|_| undecryptable())?;
-                        next.values[i] = Some(keys.seal_at(at, &p));
-                    }
+        let t = rewrite_table(store, spec, |row| {
+            let row_id = row.key.join(":");
+            let mut next = row.clone();
+            for (i, value) in row.values.iter().enumerate() {
+                let Some(ct) = value else { continue };
+                if spec.indexes.iter().any(|(ix, _)| *ix == i) {
+                    continue;
                 }
-                if next != row {
-                    changed.push(next);
+                let at = Field {
+                    table: spec.table.name,
+                    column: spec.table.columns[i],
+                    row: &row_id,
+                };
+                let undecryptable = || RotateError::Undecryptable {
+                    table: spec.table.name,
+                    column: spec.table.columns[i],
+                    key: row_id.clone(),
+                };
+                if ct.starts_with("v2.") {
+                    keys.open_at(at, ct).map_err(|_| undecryptable())?;
+                } else {
+                    let p = keys.decrypt(ct).map_err(|_| undecryptable())?;
+                    next.values[i] = Some(keys.seal_at(at, &p));
                 }
             }
-            t.rotated += changed.len() as u64;
-            if !changed.is_empty() {
-                store.rotation_write(&spec.table, &changed).await?;
-            }
-            if !full {
-                break;
-            }
-        }
+            Ok((next, false))
+        })
+        .await?;
         report.tables.push(t);
     }
     store
