@@ -6,93 +6,29 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::smtp::{self, SmtpSink};
-use common::{Backend, Options, TestApp, json, problem, spawn_app_with};
-use rightsdesk::config::EmailTransport;
+use common::smtp::SmtpSink;
+use common::{Backend, TestApp, json, problem, spawn_app_with_sink};
 use rightsdesk::domain::staff::Role;
-use rightsdesk::secret::Secret;
 use serde_json::{Value, json};
-
-const WAIT: Duration = Duration::from_secs(15);
 
 async fn app_with_sink(
     backend: Backend,
     tune: fn(&mut rightsdesk::config::Config),
 ) -> Option<(TestApp, SmtpSink)> {
-    let sink = smtp::start().await;
-    let addr = sink.addr;
-    let opts = Options {
-        configure: Box::new(move |c| {
-            c.email.transport = EmailTransport::Smtp;
-            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
-            c.email.privacy_team = "privacy-team@example.com".into();
-            c.workflow.auto_start.clear();
-            c.deadlines.policy_days = 0;
-            c.deadlines
-                .jurisdictions
-                .insert("US-VA".into(), "vcdpa".parse().expect("regime"));
-            c.processing.supervisory_authority =
-                "Autoriteit Persoonsgegevens (autoriteitpersoonsgegevens.nl)".into();
-            tune(c);
-        }),
-        handlers: Vec::new(),
-    };
-    let app = spawn_app_with(backend, opts).await?;
-    Some((app, sink))
+    spawn_app_with_sink(backend, move |c| {
+        c.workflow.auto_start.clear();
+        c.deadlines.policy_days = 0;
+        c.deadlines
+            .jurisdictions
+            .insert("US-VA".into(), "vcdpa".parse().expect("regime"));
+        c.processing.supervisory_authority =
+            "Autoriteit Persoonsgegevens (autoriteitpersoonsgegevens.nl)".into();
+        tune(c);
+    })
+    .await
 }
 
 fn no_tune(_: &mut rightsdesk::config::Config) {}
-
-/// The text part of the newest mail to `to` whose text contains `marker`, waiting for it.
-async fn mail_text(sink: &SmtpSink, to: &str, marker: &str) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let found = sink
-            .messages()
-            .iter()
-            .rev()
-            .filter(|m| m.to.iter().any(|t| t == to))
-            .map(|m| smtp::decoded_text(&m.data))
-            .find(|t| t.contains(marker));
-        if let Some(text) = found {
-            return text;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no mail to {to} containing {marker:?}; got: {:#?}",
-            sink.messages()
-                .iter()
-                .map(|m| smtp::decoded_text(&m.data))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The first link to `prefix` in `text`, rewritten to the test server.
-fn link(app: &TestApp, text: &str, prefix: &str) -> String {
-    let start = text
-        .find(prefix)
-        .unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
-    let rest = &text[start..];
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '"')
-        .unwrap_or(rest.len());
-    app.url(&rest[..end])
-}
-
-async fn staff_view(app: &TestApp, reference: &str) -> Value {
-    let token = app.token(Role::Auditor).await;
-    let (s, v) = json(
-        app.get(&token, &format!("/api/v1/requests/{reference}"))
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    v
-}
 
 /// A subject's access request through the intake API, verified from the emailed link.
 /// Returns the reference and the verify answer.
@@ -112,8 +48,9 @@ async fn verified_request(
     )
     .await;
     assert_eq!(s, 202, "{accepted}");
-    let text = mail_text(sink, email, "/verify/").await;
-    let token = link(app, &text, "/verify/")
+    let text = sink.newest_text_to(email, "/verify/").await;
+    let token = app
+        .link_in(&text, "/verify/")
         .rsplit('/')
         .next()
         .unwrap()
@@ -223,7 +160,7 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
     // Received and verified 2026-10-10.
     let (original, verified) = verified_request(&app, &sink, email, "US-VA").await;
     assert_eq!(verified["due_date"], "2026-11-24", "{verified}");
-    let view = staff_view(&app, &original).await;
+    let view = app.staff_view(&original).await;
     assert_eq!(view["regime"], "vcdpa");
 
     let denier = app.token(Role::Admin).await;
@@ -232,7 +169,9 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
     deny(&app, &denier, &original).await;
 
     // The refusal tells how to appeal, until when and how long the answer may take.
-    let refusal = mail_text(&sink, email, "We have decided not to act").await;
+    let refusal = sink
+        .newest_text_to(email, "We have decided not to act")
+        .await;
     assert!(
         refusal.contains("You may appeal this decision until 9 December 2026"),
         "{refusal}"
@@ -242,19 +181,21 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
         refusal.contains("Office of the Attorney General of Virginia"),
         "{refusal}"
     );
-    let status_url = link(&app, &refusal, "/status/");
+    let status_url = app.link_in(&refusal, "/status/");
 
     let appeal = appeal_from_status_page(&app, &status_url).await;
     assert_ne!(appeal, original);
-    let received = mail_text(&sink, email, &appeal).await;
-    let staff = mail_text(&sink, "privacy-team@example.com", &appeal).await;
+    let received = sink.newest_text_to(email, &appeal).await;
+    let staff = sink
+        .newest_text_to("privacy-team@example.com", &appeal)
+        .await;
     assert!(staff.contains("appeal"), "{staff}");
     assert!(!staff.contains(email), "{staff}");
     assert!(received.contains("appeal"), "{received}");
     assert!(received.contains("2026-12-09"), "{received}");
 
     // The appeal is a request of its own, linked both ways, due 60 days after receipt.
-    let a = staff_view(&app, &appeal).await;
+    let a = app.staff_view(&appeal).await;
     assert_eq!(a["kind"], "appeal", "{a}");
     assert_eq!(a["status"], "open");
     assert_eq!(a["regime"], "vcdpa");
@@ -270,7 +211,7 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
         a["details"],
         "I have had an account since 2019; please search again."
     );
-    let o = staff_view(&app, &original).await;
+    let o = app.staff_view(&original).await;
     assert_eq!(o["appeals"][0]["reference"], appeal.as_str(), "{o}");
     assert_eq!(o["status"], "denied");
 
@@ -336,9 +277,11 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
             .any(|e| e["action"] == "decide")
     );
     problem(decide(&app, &other_admin, &appeal, upheld).await, 409).await;
-    assert_eq!(staff_view(&app, &original).await["status"], "denied");
+    assert_eq!(app.staff_view(&original).await["status"], "denied");
 
-    let decision = mail_text(&sink, email, "Our decision: the refusal stands").await;
+    let decision = sink
+        .newest_text_to(email, "Our decision: the refusal stands")
+        .await;
     assert!(
         decision.contains("Office of the Attorney General of Virginia"),
         "{decision}"
@@ -353,6 +296,17 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
         actions.contains(&"appeal.decide".to_string()),
         "{actions:?}"
     );
+
+    // The decision's reasons are about the subject's case: they go with the personal data
+    // when `closed_request_pii` wipes the appeal; the outcome stays.
+    app.clock.advance(chrono::TimeDelta::days(800));
+    let report = rightsdesk::services::retention::own::purge(&app.state, "test")
+        .await
+        .unwrap();
+    assert!(report.requests_wiped >= 2, "{report:?}");
+    let a = app.staff_view(&appeal).await;
+    assert_eq!(a["appeal"]["outcome"], "upheld", "{a}");
+    assert!(!a.to_string().contains("closed in 2021"), "{a}");
     app.stop().await;
 }
 
@@ -367,8 +321,10 @@ async fn reversed_appeal_reopens_the_refusal(backend: Backend) {
     let denier = app.token(Role::Admin).await;
     let decider = app.token(Role::Admin).await;
     deny(&app, &denier, &original).await;
-    let refusal = mail_text(&sink, email, "We have decided not to act").await;
-    let appeal = appeal_from_status_page(&app, &link(&app, &refusal, "/status/")).await;
+    let refusal = sink
+        .newest_text_to(email, "We have decided not to act")
+        .await;
+    let appeal = appeal_from_status_page(&app, &app.link_in(&refusal, "/status/")).await;
 
     let (s, decided) = json(
         decide(
@@ -383,7 +339,7 @@ async fn reversed_appeal_reopens_the_refusal(backend: Backend) {
     assert_eq!(s, 200, "{decided}");
     assert_eq!(decided["appeal"]["outcome"], "reversed");
 
-    let o = staff_view(&app, &original).await;
+    let o = app.staff_view(&original).await;
     assert_eq!(o["status"], "open", "{o}");
     assert_eq!(o["deny_reason"], Value::Null);
     // Due by the later of its own due date and the appeal's.
@@ -403,14 +359,16 @@ async fn reversed_appeal_reopens_the_refusal(backend: Backend) {
             .contains(&"request.reopen".to_string())
     );
 
-    let decision = mail_text(&sink, email, "your appeal is successful").await;
+    let decision = sink
+        .newest_text_to(email, "your appeal is successful")
+        .await;
     assert!(decision.contains("reopened your request"), "{decision}");
     assert!(decision.contains("9 December 2026"), "{decision}");
     assert!(decision.contains("second address"), "{decision}");
     // Its link leads to the reopened request.
     let page = app
         .client
-        .get(link(&app, &decision, "/status/"))
+        .get(app.link_in(&decision, "/status/"))
         .send()
         .await
         .unwrap()
@@ -441,7 +399,9 @@ async fn gdpr_refusal_names_the_authority_and_offers_no_appeal(backend: Backend)
     assert_eq!(verified["due_date"], "2026-11-10", "{verified}");
     let admin = app.token(Role::Admin).await;
     deny(&app, &admin, &original).await;
-    let refusal = mail_text(&sink, email, "We have decided not to act").await;
+    let refusal = sink
+        .newest_text_to(email, "We have decided not to act")
+        .await;
     assert!(
         refusal.contains("Autoriteit Persoonsgegevens (autoriteitpersoonsgegevens.nl)"),
         "{refusal}"
@@ -449,7 +409,7 @@ async fn gdpr_refusal_names_the_authority_and_offers_no_appeal(backend: Backend)
     assert!(refusal.contains("judicial remedy"), "{refusal}");
     assert!(!refusal.to_lowercase().contains("appeal"), "{refusal}");
 
-    let status_url = link(&app, &refusal, "/status/");
+    let status_url = app.link_in(&refusal, "/status/");
     let page = app
         .client
         .get(&status_url)
@@ -472,7 +432,7 @@ async fn gdpr_refusal_names_the_authority_and_offers_no_appeal(backend: Backend)
     let text = resp.text().await.unwrap();
     assert!(text.contains("cannot be appealed"), "{text}");
     assert!(
-        staff_view(&app, &original).await["appeals"]
+        app.staff_view(&original).await["appeals"]
             .as_array()
             .unwrap()
             .is_empty()
@@ -503,9 +463,11 @@ async fn the_appeal_window_closes(backend: Backend) {
     let (original, _) = verified_request(&app, &sink, email, "US-VA").await;
     let admin = app.token(Role::Admin).await;
     deny(&app, &admin, &original).await;
-    let refusal = mail_text(&sink, email, "We have decided not to act").await;
+    let refusal = sink
+        .newest_text_to(email, "We have decided not to act")
+        .await;
     assert!(refusal.contains("until 20 October 2026"), "{refusal}");
-    let status_url = link(&app, &refusal, "/status/");
+    let status_url = app.link_in(&refusal, "/status/");
     app.clock.advance(chrono::TimeDelta::days(10));
     let page = app
         .client
@@ -604,7 +566,7 @@ async fn staff_change_the_regime_with_a_reason(backend: Backend) {
         403,
     )
     .await;
-    assert_eq!(staff_view(&app, &reference).await["due_date"], "2026-11-07");
+    assert_eq!(app.staff_view(&reference).await["due_date"], "2026-11-07");
 
     // Virginia: 45 days from the same clock start day (not moved to receipt).
     let (s, v) = json(

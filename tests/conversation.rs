@@ -14,10 +14,8 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use common::smtp::{self, SmtpSink};
-use common::{Backend, Options, TestApp, json, problem, spawn_app_with};
-use rightsdesk::config::EmailTransport;
+use common::{Backend, TestApp, json, problem, spawn_app_with_sink};
 use rightsdesk::domain::staff::Role;
-use rightsdesk::secret::Secret;
 use rightsdesk::store::{JobStatus, PageRequest};
 use serde_json::{Value, json};
 
@@ -28,52 +26,13 @@ async fn app_with_sink(
     backend: Backend,
     datamap: Option<std::path::PathBuf>,
 ) -> Option<(TestApp, SmtpSink)> {
-    let sink = smtp::start().await;
-    let addr = sink.addr;
-    let opts = Options {
-        configure: Box::new(move |c| {
-            if let Some(d) = datamap {
-                c.datamap_dir = d;
-            }
-            c.email.transport = EmailTransport::Smtp;
-            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
-            c.email.privacy_team = "privacy-team@example.com".into();
-            c.schedules.enabled = false;
-        }),
-        handlers: Vec::new(),
-    };
-    let app = spawn_app_with(backend, opts).await?;
-    Some((app, sink))
-}
-
-/// The first link to `prefix` in a mail's text part, rewritten to the test server.
-fn link(app: &TestApp, mail: &smtp::ReceivedMail, prefix: &str) -> String {
-    let text = smtp::decoded_text(&mail.data);
-    let start = text
-        .find(prefix)
-        .unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
-    let rest = &text[start..];
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '"')
-        .unwrap_or(rest.len());
-    app.url(&rest[..end])
-}
-
-/// Mails to `to` whose text holds `needle`, waiting up to `WAIT` for `n` of them.
-async fn mails_to(sink: &SmtpSink, to: &str, needle: &str, n: usize) -> Vec<smtp::ReceivedMail> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let found: Vec<_> = sink
-            .messages()
-            .into_iter()
-            .filter(|m| m.to.iter().any(|t| t == to))
-            .filter(|m| smtp::decoded_text(&m.data).contains(needle))
-            .collect();
-        if found.len() >= n || std::time::Instant::now() > deadline {
-            return found;
+    spawn_app_with_sink(backend, move |c| {
+        if let Some(d) = datamap {
+            c.datamap_dir = d;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        c.schedules.enabled = false;
+    })
+    .await
 }
 
 /// Wait until no job is queued or running (before the test clock jumps).
@@ -175,9 +134,9 @@ async fn entered(
     .await;
     assert_eq!(s, 201, "{v}");
     let reference = v["reference"].as_str().unwrap().to_string();
-    let ack = mails_to(sink, email, "/status/", 1).await;
+    let ack = sink.mails_to(email, "/status/", 1).await;
     assert_eq!(ack.len(), 1, "acknowledgement to {email}");
-    (reference, link(app, &ack[0], "/status/"))
+    (reference, app.link(&ack[0], "/status/"))
 }
 
 async fn question_answered_with_a_file_resumes_and_the_file_is_purged(backend: Backend) {
@@ -217,7 +176,9 @@ async fn question_answered_with_a_file_resumes_and_the_file_is_purged(backend: B
         assert_eq!(v["hold_reason"], "awaiting_subject");
     }
     // The question reaches the subject by email, with the status link.
-    let asked = mails_to(&sink, "ada@example.com", "Which of your two accounts", 1).await;
+    let asked = sink
+        .mails_to("ada@example.com", "Which of your two accounts", 1)
+        .await;
     assert_eq!(asked.len(), 1);
     assert!(smtp::decoded_text(&asked[0].data).contains("/status/"));
     let page = app
@@ -392,7 +353,9 @@ async fn question_answered_with_a_file_resumes_and_the_file_is_purged(backend: B
     )
     .await;
     assert_eq!(s, 200, "{v}");
-    let msg = mails_to(&sink, "ada@example.com", "that is all we need", 1).await;
+    let msg = sink
+        .mails_to("ada@example.com", "that is all we need", 1)
+        .await;
     assert_eq!(msg.len(), 1);
     assert!(
         smtp::header(&msg[0].data, "subject")
@@ -513,12 +476,12 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
         .to_string();
 
     // The subject is asked to confirm directly, and told who asked; the agent gets its link.
-    let verify = mails_to(&sink, "bob@example.com", "/verify/", 1).await;
+    let verify = sink.mails_to("bob@example.com", "/verify/", 1).await;
     assert_eq!(verify.len(), 1);
     assert!(smtp::decoded_text(&verify[0].data).contains("Alex Agent"));
-    let to_agent = mails_to(&sink, "alex@agency.example", "/agent/", 1).await;
+    let to_agent = sink.mails_to("alex@agency.example", "/agent/", 1).await;
     assert_eq!(to_agent.len(), 1);
-    let agent_url = link(&app, &to_agent[0], "/agent/");
+    let agent_url = app.link(&to_agent[0], "/agent/");
     let agent_text = smtp::decoded_text(&to_agent[0].data);
     assert!(
         !agent_text.contains("/verify/") && !agent_text.contains("bob@"),
@@ -560,7 +523,7 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
     assert_eq!(r.bytes().await.unwrap().as_ref(), PDF);
 
     // The subject confirms; the agent's page shows it.
-    let verify_url = link(&app, &verify[0], "/verify/");
+    let verify_url = app.link(&verify[0], "/verify/");
     assert_eq!(
         app.client.post(&verify_url).send().await.unwrap().status(),
         200
@@ -582,7 +545,7 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
     // Answered (access starts and completes by itself): the package link goes to the
     // subject, never to the agent.
     common::product::wait_for_status(&app, &staff, &reference, "completed").await;
-    let done = mails_to(&sink, "bob@example.com", "/download/", 1).await;
+    let done = sink.mails_to("bob@example.com", "/download/", 1).await;
     assert_eq!(done.len(), 1, "the subject gets the package link");
     settle(&app).await;
     for m in sink
@@ -641,10 +604,10 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
         .as_str()
         .unwrap()
         .to_string();
-    let verify = mails_to(&sink, "kim@example.com", "/verify/", 1).await;
+    let verify = sink.mails_to("kim@example.com", "/verify/", 1).await;
     assert!(smtp::decoded_text(&verify[0].data).contains("Alex Agent"));
     assert_eq!(
-        mails_to(&sink, "alex@agency.example", "/agent/", 2)
+        sink.mails_to("alex@agency.example", "/agent/", 2)
             .await
             .len(),
         2
@@ -659,7 +622,7 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "open", "{v}");
     assert!(v["due_date"].is_string(), "{v}");
-    let kim_verify = link(&app, &verify[0], "/verify/");
+    let kim_verify = app.link(&verify[0], "/verify/");
     assert_eq!(
         app.client.post(&kim_verify).send().await.unwrap().status(),
         410
@@ -710,7 +673,7 @@ async fn staff_ask_and_read_the_answer_in_the_portal(backend: Backend) {
     assert_eq!(v["status"], "on_hold");
     assert_eq!(v["hold_reason"], "awaiting_subject");
     assert_eq!(
-        mails_to(&sink, "pat@example.com", "last invoice", 1)
+        sink.mails_to("pat@example.com", "last invoice", 1)
             .await
             .len(),
         1
@@ -764,7 +727,7 @@ async fn staff_ask_and_read_the_answer_in_the_portal(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(
-        mails_to(&sink, "pat@example.com", "We have found your account.", 1)
+        sink.mails_to("pat@example.com", "We have found your account.", 1)
             .await
             .len(),
         1
@@ -774,7 +737,55 @@ async fn staff_ask_and_read_the_answer_in_the_portal(backend: Backend) {
     let _stopped = app.stop().await;
 }
 
+/// A status link takes a bounded number of answers a day: the next one is refused with
+/// 429, a readable page and `Retry-After`, and nothing of it is stored; a day later the
+/// link takes answers again.
+async fn answers_are_limited_per_request_and_day(backend: Backend) {
+    let Some((app, sink)) = app_with_sink(backend, None).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let (reference, status) = entered(&app, &sink, &agent, "gdpr", "flo@example.com").await;
+    let reply_url = format!("{status}/reply");
+    let limit = rightsdesk::services::conversation::MAX_REPLIES_PER_DAY;
+    let answer = |n: i64| {
+        app.client
+            .post(&reply_url)
+            .form(&[("text", format!("Answer number {n}."))])
+            .send()
+    };
+    for n in 1..=limit {
+        let r = answer(n).await.unwrap();
+        assert_eq!(r.status(), 200, "answer {n}");
+    }
+    let r = answer(limit + 1).await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Please wait a little"), "{page}");
+    let (s, conv) = json(
+        app.get(
+            &agent,
+            &format!("/api/v1/requests/{reference}/conversation"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{conv}");
+    let messages = conv["messages"].as_array().unwrap();
+    assert_eq!(
+        messages.len() as i64,
+        limit,
+        "the refused answer is not stored"
+    );
+    app.clock
+        .advance(TimeDelta::days(1) + TimeDelta::minutes(1));
+    assert_eq!(answer(limit + 2).await.unwrap().status(), 200);
+    let _stopped = app.stop().await;
+}
+
 backend_fn_tests!(
+    answers_are_limited_per_request_and_day,
     staff_ask_and_read_the_answer_in_the_portal,
     question_answered_with_a_file_resumes_and_the_file_is_purged,
     an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_package

@@ -4,16 +4,15 @@
 //! nothing away. SQLite and PostgreSQL where the store is involved.
 
 mod common;
+
+use common::portal::{Browser, between, totp_code};
 #[path = "security/support.rs"]
 mod support;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::TimeDelta;
 use common::{Backend, Options, TestApp, json, smtp, spawn_app_with};
-use reqwest::StatusCode;
-use rightsdesk::clock::Clock;
 use rightsdesk::config::{Config, HumanDuration};
 use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
@@ -21,162 +20,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 // ---- a browser without JavaScript ----------------------------------------------------
-
-/// A cookie jar kept by hand (reqwest has no cookie feature here).
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: HashMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    retry_after: Option<u64>,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        between(&self.body, "name=\"csrf\" value=\"", "\"").expect("page has a csrf field")
-    }
-}
-
-fn between(text: &str, start: &str, end: &str) -> Option<String> {
-    let i = text.find(start)? + start.len();
-    let j = text[i..].find(end)? + i;
-    Some(text[i..j].to_string())
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self {
-            app,
-            cookies: HashMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn finish(&mut self, resp: reqwest::Response) -> Page {
-        for v in resp.headers().get_all("set-cookie") {
-            let v = v.to_str().expect("ascii cookie");
-            let first = v.split(';').next().unwrap_or("");
-            let (name, value) = first.split_once('=').expect("name=value");
-            if value.is_empty() || v.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let status = resp.status();
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
-        let body = resp.text().await.expect("body");
-        Page {
-            status,
-            location,
-            retry_after,
-            body,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let resp = self
-            .app
-            .client
-            .get(self.app.url(path))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .expect("request");
-        self.finish(resp).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let resp = self
-            .app
-            .client
-            .post(self.app.url(path))
-            .header("cookie", self.cookie_header())
-            .header("origin", &self.app.base)
-            .form(form)
-            .send()
-            .await
-            .expect("request");
-        self.finish(resp).await
-    }
-
-    /// Sign in with email and password; the answer to the POST.
-    async fn password(&mut self, email: &str, password: &str) -> Page {
-        let form = self.get("/portal/login").await;
-        assert_eq!(form.status, 200);
-        let csrf = form.csrf();
-        self.post(
-            "/portal/login",
-            &[("csrf", &csrf), ("email", email), ("password", password)],
-        )
-        .await
-    }
-
-    /// The second step with `code`; the answer to the POST.
-    async fn code(&mut self, code: &str) -> Page {
-        let form = self.get("/portal/login/totp").await;
-        assert_eq!(form.status, 200, "{}", form.body);
-        self.post(
-            "/portal/login/totp",
-            &[("csrf", &form.csrf()), ("code", code)],
-        )
-        .await
-    }
-
-    /// Enrol TOTP; returns the secret and the recovery codes shown once.
-    async fn enrol(&mut self) -> (String, Vec<String>) {
-        let page = self.get("/portal/account/totp").await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        let secret = between(&page.body, "<code id=\"totp-secret\">", "</code>").expect("secret");
-        let code = totp_code(self.app, &secret);
-        let done = self
-            .post(
-                "/portal/account/totp",
-                &[("csrf", &page.csrf()), ("code", &code)],
-            )
-            .await;
-        assert_eq!(done.status, 200, "{}", done.body);
-        let codes: Vec<String> = done
-            .body
-            .split("<li><code>")
-            .skip(1)
-            .filter_map(|s| s.split("</code>").next())
-            .map(str::to_string)
-            .collect();
-        assert_eq!(codes.len(), 10, "{}", done.body);
-        (secret, codes)
-    }
-}
-
-/// The code an authenticator app shows now (the app's clock, not the machine's).
-fn totp_code(app: &TestApp, secret: &str) -> String {
-    totp_rs::Builder::new()
-        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32"))
-        .build()
-        .expect("totp")
-        .generate(app.clock.now().timestamp() as u64)
-        .to_string()
-}
 
 fn wrong_code(right: &str) -> &'static str {
     if right == "000000" {

@@ -8,62 +8,18 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use common::smtp::{self, SmtpSink};
-use common::{Backend, Options, TestApp, json, problem, spawn_app_with};
+use common::{Backend, Options, TestApp, json, problem, spawn_app_with, spawn_app_with_sink};
 use rightsdesk::config::EmailTransport;
 use rightsdesk::domain::staff::Role;
-use rightsdesk::secret::Secret;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(15);
-
-async fn app_with_sink(
-    backend: Backend,
-    tune: fn(&mut rightsdesk::config::Config),
-) -> Option<(TestApp, SmtpSink)> {
-    let sink = smtp::start().await;
-    let addr = sink.addr;
-    let opts = Options {
-        configure: Box::new(move |c| {
-            c.email.transport = EmailTransport::Smtp;
-            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
-            c.email.privacy_team = "privacy-team@example.com".into();
-            tune(c);
-        }),
-        handlers: Vec::new(),
-    };
-    let app = spawn_app_with(backend, opts).await?;
-    Some((app, sink))
-}
-
-/// The first link to `prefix` in a mail's text part, rewritten to the test server.
-fn link(app: &TestApp, mail: &smtp::ReceivedMail, prefix: &str) -> String {
-    let text = smtp::decoded_text(&mail.data);
-    let start = text
-        .find(prefix)
-        .unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
-    let rest = &text[start..];
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '"')
-        .unwrap_or(rest.len());
-    app.url(&rest[..end])
-}
 
 fn mail_to<'a>(mails: &'a [smtp::ReceivedMail], to: &str) -> Vec<&'a smtp::ReceivedMail> {
     mails
         .iter()
         .filter(|m| m.to.iter().any(|t| t == to))
         .collect()
-}
-
-async fn staff_view(app: &TestApp, reference: &str) -> Value {
-    let token = app.token(Role::Auditor).await;
-    let (s, v) = json(
-        app.get(&token, &format!("/api/v1/requests/{reference}"))
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    v
 }
 
 async fn submit_api(app: &TestApp, body: Value) -> reqwest::Response {
@@ -78,7 +34,8 @@ async fn submit_api(app: &TestApp, body: Value) -> reqwest::Response {
 fn no_tune(_: &mut rightsdesk::config::Config) {}
 
 async fn form_to_status_page_over_smtp(backend: Backend) {
-    let Some((app, sink)) = app_with_sink(backend, |c| c.workflow.auto_start.clear()).await else {
+    let Some((app, sink)) = spawn_app_with_sink(backend, |c| c.workflow.auto_start.clear()).await
+    else {
         return;
     };
     // The form page itself: labelled fields, no scripts, our CSP.
@@ -118,7 +75,7 @@ async fn form_to_status_page_over_smtp(backend: Backend) {
 
     let mails = sink.wait_for(1, WAIT).await;
     assert_eq!(mails[0].to, ["ada.lovelace@example.com"]);
-    let verify_url = link(&app, &mails[0], "/verify/");
+    let verify_url = app.link(&mails[0], "/verify/");
 
     // Mail scanners fetch links: GET shows a page and changes nothing, however often.
     for _ in 0..2 {
@@ -127,13 +84,13 @@ async fn form_to_status_page_over_smtp(backend: Backend) {
         assert!(r.text().await.unwrap().contains(&reference));
     }
     assert_eq!(
-        staff_view(&app, &reference).await["status"],
+        app.staff_view(&reference).await["status"],
         "awaiting_verification"
     );
 
     let r = app.client.post(&verify_url).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let v = staff_view(&app, &reference).await;
+    let v = app.staff_view(&reference).await;
     assert_eq!(v["status"], "open");
     assert_eq!(v["verified_at"], common::T0);
     assert_eq!(v["clock_started_on"], "2026-10-10");
@@ -161,7 +118,7 @@ async fn form_to_status_page_over_smtp(backend: Backend) {
         "staff mail carries the reference, not the identity"
     );
 
-    let status_url = link(&app, ack[1], "/status/");
+    let status_url = app.link(ack[1], "/status/");
     let r = app.client.get(&status_url).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
@@ -178,7 +135,7 @@ async fn form_to_status_page_over_smtp(backend: Backend) {
 }
 
 async fn links_cannot_be_replayed_or_reused(backend: Backend) {
-    let Some((app, sink)) = app_with_sink(backend, no_tune).await else {
+    let Some((app, sink)) = spawn_app_with_sink(backend, no_tune).await else {
         return;
     };
     let r = submit_api(&app, json!({"kind": "access", "email": "bob@example.com"})).await;
@@ -186,7 +143,7 @@ async fn links_cannot_be_replayed_or_reused(backend: Backend) {
     assert_eq!(s, 202);
     assert_eq!(first["status"], "awaiting_verification");
     let mails = sink.wait_for(1, WAIT).await;
-    let url = link(&app, &mails[0], "/verify/");
+    let url = app.link(&mails[0], "/verify/");
     let token = url.rsplit('/').next().unwrap().to_string();
 
     let (s, v) = json(
@@ -232,7 +189,7 @@ async fn links_cannot_be_replayed_or_reused(backend: Backend) {
 
     // Another request's status link is no verification link.
     let mails = sink.wait_for(3, WAIT).await;
-    let status_url = link(&app, mail_to(&mails, "bob@example.com")[1], "/status/");
+    let status_url = app.link(mail_to(&mails, "bob@example.com")[1], "/status/");
     let status_token = status_url.rsplit('/').next().unwrap();
     problem(
         app.client
@@ -253,7 +210,7 @@ async fn links_cannot_be_replayed_or_reused(backend: Backend) {
     .await;
     assert_eq!(r.status(), 202);
     let mails = sink.wait_for(4, WAIT).await;
-    let carol = link(&app, mail_to(&mails, "carol@example.com")[0], "/verify/");
+    let carol = app.link(mail_to(&mails, "carol@example.com")[0], "/verify/");
     app.clock
         .advance(TimeDelta::hours(24) + TimeDelta::seconds(1));
     assert_eq!(app.client.post(&carol).send().await.unwrap().status(), 410);
@@ -261,7 +218,8 @@ async fn links_cannot_be_replayed_or_reused(backend: Backend) {
 }
 
 async fn resend_replaces_the_link_and_is_capped(backend: Backend) {
-    let Some((app, sink)) = app_with_sink(backend, |c| c.intake.per_email_per_hour = 10).await
+    let Some((app, sink)) =
+        spawn_app_with_sink(backend, |c| c.intake.per_email_per_hour = 10).await
     else {
         return;
     };
@@ -283,7 +241,7 @@ async fn resend_replaces_the_link_and_is_capped(backend: Backend) {
     assert_ne!(references[1], references[0]);
     assert_ne!(references[2], references[1]);
     let mails = sink.messages();
-    let links: Vec<String> = mails.iter().map(|m| link(&app, m, "/verify/")).collect();
+    let links: Vec<String> = mails.iter().map(|m| app.link(m, "/verify/")).collect();
     // The fourth send within 24 hours sends nothing, and answers like a fresh request.
     let (s, v) = json(
         submit_api(
@@ -318,7 +276,8 @@ async fn resend_replaces_the_link_and_is_capped(backend: Backend) {
 }
 
 async fn client_rate_limit_answers_429(backend: Backend) {
-    let Some((app, _sink)) = app_with_sink(backend, |c| c.intake.per_client_per_hour = 2).await
+    let Some((app, _sink)) =
+        spawn_app_with_sink(backend, |c| c.intake.per_client_per_hour = 2).await
     else {
         return;
     };
@@ -359,7 +318,8 @@ async fn client_rate_limit_answers_429(backend: Backend) {
 }
 
 async fn malformed_payloads_get_clear_answers(backend: Backend) {
-    let Some((app, sink)) = app_with_sink(backend, |c| c.intake.per_client_per_hour = 1000).await
+    let Some((app, sink)) =
+        spawn_app_with_sink(backend, |c| c.intake.per_client_per_hour = 1000).await
     else {
         return;
     };
@@ -519,7 +479,7 @@ async fn malformed_payloads_get_clear_answers(backend: Backend) {
 }
 
 async fn identity_is_encrypted_at_rest_and_headers_are_safe(backend: Backend) {
-    let Some((app, sink)) = app_with_sink(backend, no_tune).await else {
+    let Some((app, sink)) = spawn_app_with_sink(backend, no_tune).await else {
         return;
     };
     let r = submit_api(
@@ -640,7 +600,7 @@ async fn file_outbox_is_the_embedded_default(backend: Backend) {
 }
 
 async fn staff_actions_email_the_subject(backend: Backend) {
-    let Some((app, sink)) = app_with_sink(backend, |c| {
+    let Some((app, sink)) = spawn_app_with_sink(backend, |c| {
         c.processing.supervisory_authority = "the Autoriteit Persoonsgegevens (Netherlands)".into()
     })
     .await
@@ -653,7 +613,7 @@ async fn staff_actions_email_the_subject(backend: Backend) {
     let mails = sink.wait_for(1, WAIT).await;
     assert_eq!(
         app.client
-            .post(link(&app, &mails[0], "/verify/"))
+            .post(app.link(&mails[0], "/verify/"))
             .send()
             .await
             .unwrap()
@@ -682,7 +642,7 @@ async fn staff_actions_email_the_subject(backend: Backend) {
         "{text}"
     );
     assert!(text.contains("2027-01-09"), "new due date stated: {text}");
-    let status_url = link(&app, &mails[3], "/status/");
+    let status_url = app.link(&mails[3], "/status/");
     let page = |url: String| {
         let client = app.client.clone();
         async move { client.get(url).send().await.unwrap().text().await.unwrap() }
@@ -739,7 +699,7 @@ async fn staff_actions_email_the_subject(backend: Backend) {
         "a refused request is answered: {closed}"
     );
 
-    let v = staff_view(&app, &reference).await;
+    let v = app.staff_view(&reference).await;
     let templates: Vec<&str> = v["emails"]
         .as_array()
         .unwrap()
@@ -772,7 +732,7 @@ async fn staff_actions_email_the_subject(backend: Backend) {
 }
 
 async fn permanent_delivery_failure_is_visible_on_the_request(backend: Backend) {
-    let Some((app, sink)) = app_with_sink(backend, no_tune).await else {
+    let Some((app, sink)) = spawn_app_with_sink(backend, no_tune).await else {
         return;
     };
     sink.reject_next(550);
@@ -782,7 +742,7 @@ async fn permanent_delivery_failure_is_visible_on_the_request(backend: Backend) 
     let reference = v["reference"].as_str().unwrap().to_string();
     let mut email = Value::Null;
     for _ in 0..100 {
-        email = staff_view(&app, &reference).await["emails"][0].clone();
+        email = app.staff_view(&reference).await["emails"][0].clone();
         if email["status"] == "failed" {
             break;
         }
@@ -804,7 +764,8 @@ async fn permanent_delivery_failure_is_visible_on_the_request(backend: Backend) 
 }
 
 async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
-    let Some((app, _sink)) = app_with_sink(backend, |c| c.intake.per_client_per_hour = 1).await
+    let Some((app, _sink)) =
+        spawn_app_with_sink(backend, |c| c.intake.per_client_per_hour = 1).await
     else {
         return;
     };
@@ -820,7 +781,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
     assert_eq!(send("203.0.113.2", 2).await.unwrap().status(), 429);
     app.stop().await;
 
-    let Some((app, _sink)) = app_with_sink(backend, |c| {
+    let Some((app, _sink)) = spawn_app_with_sink(backend, |c| {
         c.intake.per_client_per_hour = 1;
         c.intake.trusted_proxies = vec!["127.0.0.1".into()];
     })
@@ -864,7 +825,7 @@ async fn token_for(app: &TestApp, sink: &SmtpSink, to: &str) -> String {
             .into_iter()
             .find(|m| smtp::decoded_text(&m.data).contains("/verify/"))
         {
-            let url = link(app, m, "/verify/");
+            let url = app.link(m, "/verify/");
             return url.rsplit('/').next().unwrap().to_string();
         }
         seen += 1;
@@ -890,7 +851,7 @@ async fn verify_token(app: &TestApp, token: &str) -> Value {
 /// in 45 days, a configured `[deadlines.jurisdictions]` entry wins, no residence means
 /// `deadlines.regime`; a bad code is a problem on the API and a readable error on the form.
 async fn residence_chooses_the_regime(backend: Backend) {
-    let Some((app, sink)) = app_with_sink(backend, |c| {
+    let Some((app, sink)) = spawn_app_with_sink(backend, |c| {
         c.deadlines.policy_days = 0;
         c.deadlines
             .jurisdictions
@@ -942,7 +903,9 @@ async fn residence_chooses_the_regime(backend: Backend) {
         let token = token_for(&app, &sink, email).await;
         let v = verify_token(&app, &token).await;
         assert_eq!(v["due_date"], due, "{email}: {v}");
-        let view = staff_view(&app, accepted["reference"].as_str().unwrap()).await;
+        let view = app
+            .staff_view(accepted["reference"].as_str().unwrap())
+            .await;
         assert_eq!(view["regime"], regime, "{view}");
         assert_eq!(view["residence"], json!(stored), "{view}");
         assert_eq!(view["due_date"], due);
@@ -987,7 +950,7 @@ async fn residence_chooses_the_regime(backend: Backend) {
         .next()
         .unwrap()
         .to_string();
-    let view = staff_view(&app, &reference).await;
+    let view = app.staff_view(&reference).await;
     assert_eq!(view["regime"], "lgpd", "{view}");
     assert_eq!(view["residence"], "BR", "{view}");
 }

@@ -7,19 +7,13 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::product::{product, wait_for_status};
-use common::smtp::{self, SmtpSink};
-use common::{Backend, Options, TestApp, json, problem, spawn_app_with};
-use rightsdesk::config::EmailTransport;
+use common::smtp::SmtpSink;
+use common::{Backend, TestApp, json, problem, spawn_app_with_sink};
 use rightsdesk::domain::deadline::Regime;
 use rightsdesk::domain::staff::Role;
-use rightsdesk::secret::Secret;
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
-
-const WAIT: Duration = Duration::from_secs(15);
 
 /// The declarations this test adds to the shop's data map.
 const OPT_OUT_DECLS: &str = r#"
@@ -53,20 +47,13 @@ async fn world(backend: Backend) -> Option<World> {
     let file = datamap.join("shop.toml");
     let toml = std::fs::read_to_string(&file).unwrap() + OPT_OUT_DECLS;
     std::fs::write(&file, toml).unwrap();
-    let sink = smtp::start().await;
-    let addr = sink.addr;
-    let opts = Options {
-        configure: Box::new(move |c| {
-            c.datamap_dir = datamap;
-            c.email.transport = EmailTransport::Smtp;
-            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
-            c.email.privacy_team = "team@example.com".into();
-            c.schedules.enabled = false;
-            c.deadlines.regime = Regime::Ccpa;
-        }),
-        handlers: Vec::new(),
-    };
-    let app = spawn_app_with(backend, opts).await?;
+    let (app, sink) = spawn_app_with_sink(backend, move |c| {
+        c.datamap_dir = datamap;
+        c.email.privacy_team = "team@example.com".into();
+        c.schedules.enabled = false;
+        c.deadlines.regime = Regime::Ccpa;
+    })
+    .await?;
     // Monday 7 December 2026: 15 business days on is Monday 28 December.
     app.clock.set(common::t("2026-12-07T10:00:00Z"));
     Some(World {
@@ -77,53 +64,13 @@ async fn world(backend: Backend) -> Option<World> {
     })
 }
 
-/// The first link to `prefix` in a mail's text part, rewritten to the test server.
-fn link(app: &TestApp, mail: &smtp::ReceivedMail, prefix: &str) -> String {
-    let text = smtp::decoded_text(&mail.data);
-    let start = text
-        .find(prefix)
-        .unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
-    let rest = &text[start..];
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '"')
-        .unwrap_or(rest.len());
-    app.url(&rest[..end])
-}
-
-/// Wait for the `nth` (0-based) mail to `to` whose text contains `needle`.
-async fn nth_mail_to(sink: &SmtpSink, to: &str, needle: &str, nth: usize) -> smtp::ReceivedMail {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let found: Vec<_> = sink
-            .messages()
-            .into_iter()
-            .filter(|m| {
-                m.to.iter().any(|t| t == to) && smtp::decoded_text(&m.data).contains(needle)
-            })
-            .collect();
-        if let Some(m) = found.into_iter().nth(nth) {
-            return m;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no mail #{nth} to {to} containing {needle:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn check(app: &TestApp, token: &str, emails: &[&str]) -> Value {
-    let (s, v) = json(
-        app.post_json(
-            token,
-            "/api/v1/suppressions/check",
-            &json!({ "emails": emails }),
-        )
-        .await,
+    app.post_ok(
+        token,
+        "/api/v1/suppressions/check",
+        &json!({ "emails": emails }),
     )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    v
+    .await
 }
 
 /// The product's row of `email`: (sale_opt_out, sensitive_use).
@@ -218,10 +165,10 @@ async fn gpc_form_opt_out_is_one_request_due_in_15_business_days_then_opt_in(bac
     // in either order, so try both: exactly one works, the other is gone.
     let mut answers = Vec::new();
     for nth in 0..2 {
-        let verify = nth_mail_to(&w.sink, "ada@example.com", "/verify/", nth).await;
+        let verify = w.sink.nth_mail_to("ada@example.com", "/verify/", nth).await;
         let r = app
             .client
-            .post(link(app, &verify, "/verify/"))
+            .post(app.link(&verify, "/verify/"))
             .send()
             .await
             .unwrap();
@@ -278,8 +225,8 @@ async fn gpc_form_opt_out_is_one_request_due_in_15_business_days_then_opt_in(bac
     assert_eq!(suppressed[0]["scopes"], json!(["sale"]), "{v}");
 
     // The subject takes it back from the status link of the completion email.
-    let completed = nth_mail_to(&w.sink, "ada@example.com", "/status/", 1).await;
-    let status_url = link(app, &completed, "/status/");
+    let completed = w.sink.nth_mail_to("ada@example.com", "/status/", 1).await;
+    let status_url = app.link(&completed, "/status/");
     let page = app
         .client
         .get(&status_url)
@@ -410,7 +357,7 @@ async fn site_signals_join_one_request_and_the_site_token_reads_nothing(backend:
         vec![reference.clone()]
     );
     // The subject was told, with a status link.
-    nth_mail_to(&w.sink, "bob@example.com", "/status/", 0).await;
+    w.sink.nth_mail_to("bob@example.com", "/status/", 0).await;
 
     // The site may check the list before it sells or shares...
     let v = check(app, &site, &["bob@example.com", "cy@example.com"]).await;
@@ -471,10 +418,10 @@ async fn limit_sensitive_unsets_as_declared_and_opt_outs_are_refused_only_as_fra
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let verify = nth_mail_to(&w.sink, "cy@example.com", "/verify/", 0).await;
+    let verify = w.sink.nth_mail_to("cy@example.com", "/verify/", 0).await;
     let r = app
         .client
-        .post(link(app, &verify, "/verify/"))
+        .post(app.link(&verify, "/verify/"))
         .send()
         .await
         .unwrap();
@@ -489,8 +436,8 @@ async fn limit_sensitive_unsets_as_declared_and_opt_outs_are_refused_only_as_fra
     let v = check(app, &agent, &["cy@example.com"]).await;
     assert_eq!(v["suppressed"][0]["scopes"], json!(["sensitive"]), "{v}");
     // The opt-in takes back this scope only: the `unset` value, not NULL.
-    let completed = nth_mail_to(&w.sink, "cy@example.com", "/status/", 1).await;
-    let status_url = link(app, &completed, "/status/");
+    let completed = w.sink.nth_mail_to("cy@example.com", "/status/", 1).await;
+    let status_url = app.link(&completed, "/status/");
     let r = app
         .client
         .post(format!("{status_url}/opt-in"))

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::product::{create_and_start, product, wait_for_status};
-use common::smtp::{self, SmtpSink, decoded_text};
+use common::smtp;
 use common::{Backend, Options, TestApp, json, spawn_app_with};
 use rightsdesk::config::EmailTransport;
 use rightsdesk::domain::request::Kind;
@@ -61,22 +61,6 @@ async fn task_of(app: &TestApp, token: &str, reference: &str, connector: &str) -
         .find(|t| t["connector"] == connector)
         .cloned()
         .unwrap_or_else(|| panic!("no {connector} task: {v}"))
-}
-
-/// The plain text of the completion email of `reference`, read from the SMTP sink.
-async fn completion_email(sink: &SmtpSink, reference: &str) -> String {
-    for _ in 0..150 {
-        if let Some(text) = sink
-            .messages()
-            .iter()
-            .map(|m| decoded_text(&m.data))
-            .find(|t| t.contains("We have completed") && t.contains(reference))
-        {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no completion email for {reference}");
 }
 
 fn status_link(text: &str) -> String {
@@ -149,7 +133,7 @@ async fn outcomes_are_honest(backend: Backend) {
     let v = wait_for_status(&app, &agent, &restriction, "review").await;
     assert!(v["completed_at"].is_null(), "{v}");
     complete(&app, &agent, &restriction).await;
-    let mail = completion_email(&sink, &restriction).await;
+    let mail = sink.text_with(&["We have completed", &restriction]).await;
     assert!(
         mail.contains("- shop: processing restricted (1 record marked)"),
         "{mail}"
@@ -224,7 +208,7 @@ async fn outcomes_are_honest(backend: Backend) {
         "no [objection] declared for this connector"
     );
     complete(&app, &agent, &objection).await;
-    let mail = completion_email(&sink, &objection).await;
+    let mail = sink.text_with(&["We have completed", &objection]).await;
     assert!(
         mail.contains("- shop: your objection recorded (1 record marked)"),
         "{mail}"
@@ -366,7 +350,7 @@ async fn outcomes_are_honest(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     wait_for_status(&app, &agent, &rect, "review").await;
     complete(&app, &agent, &rect).await;
-    let mail = completion_email(&sink, &rect).await;
+    let mail = sink.text_with(&["We have completed", &rect]).await;
     assert!(
         mail.contains("- shop: name corrected in customers (1 record)"),
         "{mail}"

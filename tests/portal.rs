@@ -4,12 +4,10 @@
 
 mod common;
 
-use std::collections::HashMap;
+use common::portal::{Browser, between, totp_code};
 
 use chrono::TimeDelta;
 use common::TestApp;
-use reqwest::StatusCode;
-use rightsdesk::clock::Clock;
 use rightsdesk::domain::staff::Role;
 use serde_json::json;
 
@@ -26,150 +24,6 @@ backend_tests!(
     audit_page_verifies_chain,
     totp_secret_moved_to_another_user_is_refused
 );
-
-/// A browser: a cookie jar kept by hand (reqwest has no cookie feature here).
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookies: HashMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        between(&self.body, "name=\"csrf\" value=\"", "\"").expect("page has a csrf field")
-    }
-}
-
-fn between(text: &str, start: &str, end: &str) -> Option<String> {
-    let i = text.find(start)? + start.len();
-    let j = text[i..].find(end)? + i;
-    Some(text[i..j].to_string())
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self {
-            app,
-            cookies: HashMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn finish(&mut self, resp: reqwest::Response) -> Page {
-        for v in resp.headers().get_all("set-cookie") {
-            let v = v.to_str().expect("ascii cookie");
-            let first = v.split(';').next().unwrap_or("");
-            let (name, value) = first.split_once('=').expect("name=value");
-            if value.is_empty() || v.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let status = resp.status();
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let headers = resp.headers().clone();
-        let body = resp.text().await.expect("body");
-        Page {
-            status,
-            location,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let resp = self
-            .app
-            .client
-            .get(self.app.url(path))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .expect("request");
-        self.finish(resp).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let resp = self
-            .app
-            .client
-            .post(self.app.url(path))
-            .header("cookie", self.cookie_header())
-            .header("origin", &self.app.base)
-            .form(form)
-            .send()
-            .await
-            .expect("request");
-        self.finish(resp).await
-    }
-
-    /// Sign in with email and password; returns the answer to the POST.
-    async fn password(&mut self, email: &str, password: &str) -> Page {
-        let form = self.get("/portal/login").await;
-        assert_eq!(form.status, 200);
-        let csrf = form.csrf();
-        self.post(
-            "/portal/login",
-            &[("csrf", &csrf), ("email", email), ("password", password)],
-        )
-        .await
-    }
-
-    /// Enrol TOTP on the enrolment page; returns the secret.
-    async fn enrol(&mut self) -> String {
-        let page = self.get("/portal/account/totp").await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        assert!(
-            page.body.contains("src=\"data:image"),
-            "QR code drawn locally"
-        );
-        let secret = between(&page.body, "<code id=\"totp-secret\">", "</code>").expect("secret");
-        let code = code(self.app, &secret);
-        let done = self
-            .post(
-                "/portal/account/totp",
-                &[("csrf", &page.csrf()), ("code", &code)],
-            )
-            .await;
-        assert_eq!(done.status, 200, "{}", done.body);
-        assert_eq!(done.body.matches("<li><code>").count(), 10);
-        secret
-    }
-
-    async fn sign_out(&mut self) {
-        let page = self.get("/portal").await;
-        let out = self.post("/portal/logout", &[("csrf", &page.csrf())]).await;
-        assert_eq!(out.status, 303);
-        assert!(!self.cookies.contains_key("rd_session"));
-    }
-}
-
-/// The code an authenticator app shows now (the app's clock, not the machine's).
-fn code(app: &TestApp, secret: &str) -> String {
-    let t = totp_rs::Builder::new()
-        .with_secret(totp_rs::Secret::try_from_base32(secret).expect("base32"))
-        .build()
-        .expect("totp");
-    t.generate(app.clock.now().timestamp() as u64).to_string()
-}
 
 fn initial_admin_password(app: &TestApp) -> String {
     let path = app.dir.path().join("data/initial-admin-password");
@@ -448,7 +302,7 @@ async fn wrong_or_reused_totp_code_is_refused(app: TestApp) {
     let pw = initial_admin_password(&app);
     let mut b = Browser::new(&app);
     b.password("admin@example.com", &pw).await;
-    let secret = b.enrol().await;
+    let (secret, _) = b.enrol().await;
     b.sign_out().await;
 
     let r = b.password("admin@example.com", &pw).await;
@@ -460,7 +314,7 @@ async fn wrong_or_reused_totp_code_is_refused(app: TestApp) {
     );
     let form = b.get("/portal/login/totp").await;
     let csrf = form.csrf();
-    let good = code(&app, &secret);
+    let good = totp_code(&app, &secret);
     let wrong = if good == "000000" { "111111" } else { "000000" };
     let r = b
         .post("/portal/login/totp", &[("csrf", &csrf), ("code", wrong)])
@@ -475,7 +329,7 @@ async fn wrong_or_reused_totp_code_is_refused(app: TestApp) {
     let r = b
         .post(
             "/portal/login/totp",
-            &[("csrf", &csrf), ("code", &code(&app, &secret))],
+            &[("csrf", &csrf), ("code", &totp_code(&app, &secret))],
         )
         .await;
     assert_eq!(r.status, 303);
@@ -609,7 +463,7 @@ async fn totp_secret_moved_to_another_user_is_refused(app: TestApp) {
     let pw = initial_admin_password(&app);
     let mut admin = Browser::new(&app);
     admin.password("admin@example.com", &pw).await;
-    let admin_secret = admin.enrol().await;
+    let (admin_secret, _) = admin.enrol().await;
 
     let mut bob = agent(&app, Role::Agent).await;
     let page = bob.get("/portal/account/totp").await;
@@ -675,7 +529,10 @@ async fn totp_secret_moved_to_another_user_is_refused(app: TestApp) {
     let r = admin
         .post(
             "/portal/login/totp",
-            &[("csrf", &form.csrf()), ("code", &code(&app, &admin_secret))],
+            &[
+                ("csrf", &form.csrf()),
+                ("code", &totp_code(&app, &admin_secret)),
+            ],
         )
         .await;
     assert_eq!(r.status, 303);

@@ -67,22 +67,6 @@ fn mails_to(sink: &SmtpSink, to: &str, reference: &str) -> Vec<String> {
         .collect()
 }
 
-/// The completion email of `reference`, from the SMTP listener.
-async fn completion_email(sink: &SmtpSink, reference: &str) -> String {
-    for _ in 0..150 {
-        if let Some(text) = sink
-            .messages()
-            .iter()
-            .map(|m| decoded_text(&m.data))
-            .find(|t| t.contains("We have completed") && t.contains(reference))
-        {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no completion email for {reference}");
-}
-
 /// Wait until `n` notices about `reference` reached the recipient.
 async fn notices(sink: &SmtpSink, reference: &str, n: usize) -> Vec<String> {
     for _ in 0..150 {
@@ -154,7 +138,7 @@ async fn subjects_and_recipients_are_told(backend: Backend) {
     .await;
     wait_for_status(&app, &agent, &erasure, "review").await;
     complete(&app, &agent, &erasure).await;
-    let mail = completion_email(&sink, &erasure).await;
+    let mail = sink.text_with(&["We have completed", &erasure]).await;
     let tables = [
         "    - customers: 1 record deleted\n",
         "    - orders: 2 records deleted\n",
@@ -269,7 +253,7 @@ async fn subjects_and_recipients_are_told(backend: Backend) {
     .await;
     wait_for_status(&app, &agent, &rect, "review").await;
     complete(&app, &agent, &rect).await;
-    let mail = completion_email(&sink, &rect).await;
+    let mail = sink.text_with(&["We have completed", &rect]).await;
     assert!(!mail.contains("Mail Delivery Ltd"), "not asked: {mail}");
     assert!(!mail.contains("who received"), "{mail}");
     let notice = notices(&sink, &rect, 1).await;
@@ -288,7 +272,7 @@ async fn subjects_and_recipients_are_told(backend: Backend) {
     let restriction = create_and_start(&app, &agent, "restriction", "cy@example.com").await;
     wait_for_status(&app, &agent, &restriction, "review").await;
     complete(&app, &agent, &restriction).await;
-    completion_email(&sink, &restriction).await;
+    sink.text_with(&["We have completed", &restriction]).await;
     let notice = notices(&sink, &restriction, 1).await;
     assert!(
         notice[0].contains("Please stop processing"),
@@ -299,7 +283,7 @@ async fn subjects_and_recipients_are_told(backend: Backend) {
     // An access: completed, and no recipient is told.
     let access = create_and_start(&app, &agent, "access", "bob@example.com").await;
     wait_for_status(&app, &agent, &access, "completed").await;
-    completion_email(&sink, &access).await;
+    sink.text_with(&["We have completed", &access]).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(mails_to(&sink, NOTIFY, &access).is_empty());
     let (_, v) = json(app.get(&agent, &format!("/api/v1/requests/{access}")).await).await;
@@ -400,7 +384,7 @@ async fn a_package_without_a_register_says_so(backend: Backend) {
     let agent = app.token(Role::Agent).await;
     let access = create_and_start(&app, &agent, "access", "ada@example.com").await;
     wait_for_status(&app, &agent, &access, "completed").await;
-    let mail = completion_email(&sink, &access).await;
+    let mail = sink.text_with(&["We have completed", &access]).await;
     let i = mail.find("/download/").expect("a download link");
     let path: String = mail[i..]
         .chars()

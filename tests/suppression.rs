@@ -9,12 +9,10 @@ mod common;
 use std::time::Duration;
 
 use common::product::{product, wait_for_status};
-use common::smtp::{self, SmtpSink};
-use common::{Backend, Options, TestApp, json, problem, spawn_app_with};
+use common::smtp::SmtpSink;
+use common::{Backend, TestApp, json, problem, spawn_app_with_sink};
 use hmac::{Hmac, KeyInit, Mac};
-use rightsdesk::config::EmailTransport;
 use rightsdesk::domain::staff::Role;
-use rightsdesk::secret::Secret;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -23,66 +21,22 @@ const WAIT: Duration = Duration::from_secs(15);
 async fn app(backend: Backend) -> Option<(TestApp, SmtpSink, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let (_pool, datamap) = product(dir.path()).await;
-    let sink = smtp::start().await;
-    let addr = sink.addr;
-    let opts = Options {
-        configure: Box::new(move |c| {
-            c.datamap_dir = datamap;
-            c.email.transport = EmailTransport::Smtp;
-            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
-            c.email.privacy_team = "team@example.com".into();
-            c.schedules.enabled = false;
-        }),
-        handlers: Vec::new(),
-    };
-    let app = spawn_app_with(backend, opts).await?;
+    let (app, sink) = spawn_app_with_sink(backend, move |c| {
+        c.datamap_dir = datamap;
+        c.email.privacy_team = "team@example.com".into();
+        c.schedules.enabled = false;
+    })
+    .await?;
     Some((app, sink, dir))
 }
 
-/// The first link to `prefix` in a mail's text part, rewritten to the test server.
-fn link(app: &TestApp, mail: &smtp::ReceivedMail, prefix: &str) -> String {
-    let text = smtp::decoded_text(&mail.data);
-    let start = text
-        .find(prefix)
-        .unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
-    let rest = &text[start..];
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '"')
-        .unwrap_or(rest.len());
-    app.url(&rest[..end])
-}
-
-/// Wait for a mail to `to` whose text contains `needle`.
-async fn mail_to(sink: &SmtpSink, to: &str, needle: &str) -> smtp::ReceivedMail {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Some(m) = sink
-            .messages()
-            .into_iter()
-            .find(|m| m.to.iter().any(|t| t == to) && smtp::decoded_text(&m.data).contains(needle))
-        {
-            return m;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no mail to {to} containing {needle:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn check(app: &TestApp, token: &str, emails: &[&str]) -> Value {
-    let (s, v) = json(
-        app.post_json(
-            token,
-            "/api/v1/suppressions/check",
-            &json!({ "emails": emails }),
-        )
-        .await,
+    app.post_ok(
+        token,
+        "/api/v1/suppressions/check",
+        &json!({ "emails": emails }),
     )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    v
+    .await
 }
 
 async fn intake(app: &TestApp, body: Value) -> reqwest::Response {
@@ -203,8 +157,9 @@ async fn marketing_objection_is_absolute_then_suppressed_then_withdrawn(backend:
     )
     .await;
     assert_eq!(resp.status(), 202);
-    let verify = mail_to(&sink, "ada@example.com", "/verify/").await;
-    let token = link(&app, &verify, "/verify/")
+    let verify = sink.mail_to("ada@example.com", "/verify/").await;
+    let token = app
+        .link(&verify, "/verify/")
         .rsplit('/')
         .next()
         .unwrap()
@@ -222,7 +177,7 @@ async fn marketing_objection_is_absolute_then_suppressed_then_withdrawn(backend:
     let reference = v["reference"].as_str().unwrap().to_string();
     let done = wait_for_status(&app, &agent, &reference, "completed").await;
     assert_eq!(done["tasks"][0]["status"], "succeeded", "{done}");
-    let completed = mail_to(&sink, "ada@example.com", "completed").await;
+    let completed = sink.mail_to("ada@example.com", "completed").await;
 
     // The address and its case variant are suppressed; an accented variant, another
     // address and a non-address are not.
@@ -246,7 +201,7 @@ async fn marketing_objection_is_absolute_then_suppressed_then_withdrawn(backend:
     assert_eq!(v["invalid"], json!(["not an address"]));
 
     // Withdrawal from the status link lifts the entry, audited by reference.
-    let status_url = link(&app, &completed, "/status/");
+    let status_url = app.link(&completed, "/status/");
     let page = app.client.get(&status_url).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Withdraw my objection"));
@@ -456,10 +411,10 @@ async fn public_form_carries_the_scope(backend: Backend) {
     .await;
     assert_eq!(s, 202, "{page}");
     // Confirmed, the request carries the processing named.
-    let verify = mail_to(&sink, "ada@example.com", "/verify/").await;
+    let verify = sink.mail_to("ada@example.com", "/verify/").await;
     let resp = app
         .client
-        .post(link(&app, &verify, "/verify/"))
+        .post(app.link(&verify, "/verify/"))
         .send()
         .await
         .unwrap();

@@ -23,6 +23,10 @@ use crate::store::{Changes, Event, Message, NewAudit, NewFile, Request, StoredFi
 /// Longest question, message or reply.
 pub const MAX_TEXT: usize = 4000;
 
+/// Answers one request takes from its status link in a day (each may carry three files of
+/// 10 MiB): enough for any conversation, a bound for someone flooding a link.
+pub const MAX_REPLIES_PER_DAY: i64 = 20;
+
 /// A file as received, before it is checked.
 #[derive(Clone)]
 pub struct Upload {
@@ -381,6 +385,21 @@ pub async fn reply(
         return Err(AppError::Conflict {
             detail: "this request no longer takes answers".into(),
             current_status: Some(req.status.to_string()),
+        });
+    }
+    let now = state.clock.now();
+    let (hits, ends) = state
+        .store
+        .hit_rate_limit(
+            &format!("reply:{}", req.id),
+            now + chrono::TimeDelta::days(1),
+            now,
+        )
+        .await?;
+    if hits > MAX_REPLIES_PER_DAY {
+        tracing::warn!(reference = %req.reference, "subject answers over the daily limit");
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: u64::try_from((ends - now).num_seconds().max(1)).unwrap_or(1),
         });
     }
     let text = clean_text(text);

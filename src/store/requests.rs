@@ -497,6 +497,9 @@ macro_rules! requests_queries {
                         "DELETE FROM request_tokens WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
                         // A DRP agent's identity claims.
                         "UPDATE drp_requests SET claims_ct = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
+                        // An appeal's decision reasons were written to the subject about
+                        // their case (the outcome stays).
+                        "UPDATE appeals SET outcome_reason = NULL WHERE request_id IN (SELECT id FROM requests WHERE pii_wiped_at = $1)",
                     ] {
                         sqlx::query(sql).bind(now).execute(&mut *tx).await?;
                     }

@@ -193,9 +193,66 @@ pub async fn spawn_app_with(backend: Backend, opts: Options) -> Option<TestApp> 
     })
 }
 
+/// Start the app sending its email over real SMTP to a sink of its own (the privacy
+/// team is `privacy-team@example.com`), then `tune` the configuration further.
+pub async fn spawn_app_with_sink(
+    backend: Backend,
+    tune: impl FnOnce(&mut Config) + Send + 'static,
+) -> Option<(TestApp, smtp::SmtpSink)> {
+    let sink = smtp::start().await;
+    let addr = sink.addr;
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.email.transport = rightsdesk::config::EmailTransport::Smtp;
+            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
+            c.email.privacy_team = "privacy-team@example.com".into();
+            tune(c);
+        }),
+        handlers: Vec::new(),
+    };
+    let app = spawn_app_with(backend, opts).await?;
+    Some((app, sink))
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The first link to `prefix` (e.g. `/verify/`) in a text, rewritten to this server.
+    pub fn link_in(&self, text: &str, prefix: &str) -> String {
+        let start = text
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
+        let rest = &text[start..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '"')
+            .unwrap_or(rest.len());
+        self.url(&rest[..end])
+    }
+
+    /// The first link to `prefix` in a mail's text part, rewritten to this server.
+    pub fn link(&self, mail: &smtp::ReceivedMail, prefix: &str) -> String {
+        self.link_in(&smtp::decoded_text(&mail.data), prefix)
+    }
+
+    /// POST `body` as JSON and return the answer's JSON, asserting a 2xx status.
+    pub async fn post_ok(&self, token: &str, path: &str, body: &Value) -> Value {
+        let (s, v) = json(self.post_json(token, path, body).await).await;
+        assert!((200..300).contains(&s), "POST {path}: {s} {v}");
+        v
+    }
+
+    /// The request as the staff API shows it (read with an auditor token).
+    pub async fn staff_view(&self, reference: &str) -> Value {
+        let token = self.token(Role::Auditor).await;
+        let (s, v) = json(
+            self.get(&token, &format!("/api/v1/requests/{reference}"))
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        v
     }
 
     /// `/metrics` on the metrics listener.

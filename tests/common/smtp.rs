@@ -61,6 +61,9 @@ pub async fn start() -> SmtpSink {
     }
 }
 
+/// How long the mail helpers wait for a message.
+pub const MAIL_WAIT: Duration = Duration::from_secs(15);
+
 impl SmtpSink {
     /// Every message accepted so far.
     pub fn messages(&self) -> Vec<ReceivedMail> {
@@ -87,6 +90,73 @@ impl SmtpSink {
                 );
             }
         }
+    }
+
+    /// The messages to `to` whose text part contains `needle`, oldest first.
+    pub fn matching(&self, to: &str, needle: &str) -> Vec<ReceivedMail> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == to) && decoded_text(&m.data).contains(needle))
+            .collect()
+    }
+
+    /// Wait up to `MAIL_WAIT` for `n` messages to `to` containing `needle`; returns what
+    /// arrived (fewer than `n` when the wait ran out: the caller's assertion says so).
+    pub async fn mails_to(&self, to: &str, needle: &str, n: usize) -> Vec<ReceivedMail> {
+        let deadline = tokio::time::Instant::now() + MAIL_WAIT;
+        loop {
+            let arrived = self.shared.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let found = self.matching(to, needle);
+            if found.len() >= n || tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return found;
+            }
+        }
+    }
+
+    /// The `nth` (0-based) message to `to` containing `needle`; panics when it does not
+    /// arrive within `MAIL_WAIT`.
+    pub async fn nth_mail_to(&self, to: &str, needle: &str, nth: usize) -> ReceivedMail {
+        self.mails_to(to, needle, nth + 1)
+            .await
+            .into_iter()
+            .nth(nth)
+            .unwrap_or_else(|| panic!("no mail #{nth} to {to} containing {needle:?}"))
+    }
+
+    /// The first message to `to` containing `needle`, waiting for it.
+    pub async fn mail_to(&self, to: &str, needle: &str) -> ReceivedMail {
+        self.nth_mail_to(to, needle, 0).await
+    }
+
+    /// The text part of the first message (to anyone) containing every one of `needles`,
+    /// waiting up to `MAIL_WAIT` for it.
+    pub async fn text_with(&self, needles: &[&str]) -> String {
+        let deadline = tokio::time::Instant::now() + MAIL_WAIT;
+        loop {
+            let arrived = self.shared.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let found = self
+                .messages()
+                .iter()
+                .map(|m| decoded_text(&m.data))
+                .find(|t| needles.iter().all(|n| t.contains(n)));
+            if let Some(text) = found {
+                return text;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!("no mail containing all of {needles:?}");
+            }
+        }
+    }
+
+    /// The text part of the newest message to `to` containing `needle`, waiting for one.
+    pub async fn newest_text_to(&self, to: &str, needle: &str) -> String {
+        self.mail_to(to, needle).await;
+        let newest = self.matching(to, needle).pop().expect("a mail arrived");
+        decoded_text(&newest.data)
     }
 
     /// Answer the next `RCPT TO` with `code` (e.g. 550 for a permanent failure, 451 for a
