@@ -439,6 +439,9 @@ async fn two_replicas_run_each_tick_once() {
     common::install_crypto();
     let database = common::fresh_postgres_database(&base).await;
     let url = database.url.clone();
+    // Time counts from before the first replica starts: it may tick while the second one
+    // is still starting on a loaded machine.
+    let started = std::time::Instant::now();
     let mut apps = Vec::new();
     for _ in 0..2 {
         let url = url.clone();
@@ -452,7 +455,6 @@ async fn two_replicas_run_each_tick_once() {
         apps.push(spawn_app_with(Backend::Sqlite, opts).await.unwrap());
     }
     // Wait for a few ticks (a loaded machine may start the schedulers late), then stop.
-    let started = std::time::Instant::now();
     let store = apps[0].state.store.clone();
     let sweep_keys = || async {
         store
@@ -473,10 +475,11 @@ async fn two_replicas_run_each_tick_once() {
     while sweep_keys().await < 3 && started.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let elapsed = started.elapsed().as_secs_f64();
     for a in apps {
         a.stop().await;
     }
+    // Ticks may still be queued while the replicas stop.
+    let elapsed = started.elapsed().as_secs_f64();
     let jobs = store
         .list_jobs(
             None,
@@ -506,7 +509,8 @@ async fn two_replicas_run_each_tick_once() {
         .iter()
         .filter(|j| j.status == rightsdesk::store::JobStatus::Done)
         .count();
-    assert!(done + 1 >= sweeps.len(), "the sweeps ran: {sweeps:?}");
+    // Each replica may have queued a last sweep as it stopped; every other one ran.
+    assert!(done + 2 >= sweeps.len(), "the sweeps ran: {sweeps:?}");
     assert!(keys.len() >= 2, "ticks ran: {keys:?}");
     assert!(
         (keys.len() as f64) <= elapsed + 1.0,
