@@ -234,14 +234,7 @@ pub async fn can_opt_in(state: &AppState, req: &Request) -> Result<bool, AppErro
     if OptOutScope::of_opt_out(req.kind).is_none() {
         return Ok(false);
     }
-    if req.status == Status::Completed {
-        return Ok(!state
-            .store
-            .suppressions_of_request(&req.id)
-            .await?
-            .is_empty());
-    }
-    Ok(!req.status.is_final())
+    crate::services::suppression::in_force(state, req).await
 }
 
 /// The subject takes their opt-out back from its status link: one still being worked on

@@ -450,6 +450,12 @@ pub async fn can_withdraw(state: &AppState, req: &Request) -> Result<bool, AppEr
     if req.kind != Kind::Objection {
         return Ok(false);
     }
+    in_force(state, req).await
+}
+
+/// Whether what `req` asked (an objection, an opt-out) still stands and may be taken
+/// back: still being worked on, or completed with entries on the suppression list.
+pub async fn in_force(state: &AppState, req: &Request) -> Result<bool, AppError> {
     if req.status == Status::Completed {
         return Ok(!state
             .store
