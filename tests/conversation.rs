@@ -16,10 +16,8 @@ use chrono::TimeDelta;
 use common::smtp::{self, SmtpSink};
 use common::{Backend, TestApp, json, problem, spawn_app_with_sink};
 use rightsdesk::domain::staff::Role;
-use rightsdesk::store::{JobStatus, PageRequest};
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(15);
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n";
 
 async fn app_with_sink(
@@ -33,27 +31,6 @@ async fn app_with_sink(
         c.schedules.enabled = false;
     })
     .await
-}
-
-/// Wait until no job is queued or running (before the test clock jumps).
-async fn settle(app: &TestApp) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let mut busy = 0;
-        for status in [JobStatus::Queued, JobStatus::Running] {
-            busy += app
-                .state
-                .store
-                .list_jobs(Some(status), PageRequest::default())
-                .await
-                .unwrap()
-                .total;
-        }
-        if busy == 0 || std::time::Instant::now() > deadline {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// A `multipart/form-data` body: text fields and `(field, file name, bytes)` files.
@@ -193,7 +170,7 @@ async fn question_answered_with_a_file_resumes_and_the_file_is_purged(backend: B
     assert!(page.contains("Which of your two accounts"), "{page}");
     assert!(page.contains("waiting for your answer"), "{page}");
 
-    settle(&app).await;
+    app.settle().await;
     app.clock.advance(TimeDelta::hours(3 * 24 + 2));
 
     // Garbage is refused with a readable page, and nothing changes.
@@ -370,7 +347,7 @@ async fn question_answered_with_a_file_resumes_and_the_file_is_purged(backend: B
     )
     .await;
     assert_eq!(s, 200, "{v}");
-    settle(&app).await;
+    app.settle().await;
     app.clock.advance(TimeDelta::days(800));
     let report = rightsdesk::services::retention::own::purge(&app.state, "test")
         .await
@@ -547,7 +524,7 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
     common::product::wait_for_status(&app, &staff, &reference, "completed").await;
     let done = sink.mails_to("bob@example.com", "/download/", 1).await;
     assert_eq!(done.len(), 1, "the subject gets the package link");
-    settle(&app).await;
+    app.settle().await;
     for m in sink
         .messages()
         .iter()

@@ -13,7 +13,6 @@ use rightsdesk::config::{Config, EmailTransport};
 use rightsdesk::domain::staff::Role;
 use rightsdesk::secret::Secret;
 use rightsdesk::services::deadlines::sweep;
-use rightsdesk::store::{JobStatus, PageRequest};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -40,28 +39,9 @@ async fn create(app: &TestApp, token: &str, body: Value) -> String {
     v["reference"].as_str().unwrap().to_string()
 }
 
-/// Wait until no job is running. The test clock jumps by days: a job still running when
-/// it jumps (an email already delivered but not yet marked sent) would look like one whose
-/// lease ran out, and be run (and its email sent) a second time.
-async fn settle(app: &TestApp) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let running = app
-            .state
-            .store
-            .list_jobs(Some(JobStatus::Running), PageRequest::default())
-            .await
-            .unwrap();
-        if running.total == 0 || std::time::Instant::now() > deadline {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Set the clock to `at` once no job is running.
 async fn set_clock(app: &TestApp, at: &str) {
-    settle(app).await;
+    app.settle().await;
     app.clock.set(t(at));
 }
 

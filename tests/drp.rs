@@ -533,6 +533,9 @@ async fn agent_conformance(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The worker records the failure (and its retry time, from the clock) after the
+    // answer arrives: only then may the clock move past the backoff.
+    w.app.settle().await;
     w.app.clock.advance(TimeDelta::hours(1)); // past the job's backoff
     w.cb.wait_for(id, |c| c["expected_by"] == format!("{new_due}T23:59:59Z"))
         .await;
@@ -605,6 +608,7 @@ async fn agent_conformance(backend: Backend) {
     assert_eq!((s, v["status"].clone()), (200, json!("revoked")));
 
     // Never confirmed: the request expires, the agent sees denied / insuf_verification.
+    w.app.settle().await;
     w.app.clock.advance(TimeDelta::days(15));
     rightsdesk::services::deadlines::sweep(&w.app.state)
         .await
@@ -1203,6 +1207,9 @@ async fn negative_table(backend: Backend) {
         ),
     ];
     assert!(cases.len() >= 20);
+    // The two requests' emails and callbacks go out first: only the refused calls may
+    // change nothing.
+    w.app.settle().await;
     let before = counts(&w.app).await;
     let tokens_before = w.app.state.store.drp_agents().await.unwrap();
     for (name, call, want, fatal) in cases {

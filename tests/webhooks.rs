@@ -211,27 +211,6 @@ async fn staff_act(
     v
 }
 
-/// Wait until no job is running (before the test clock jumps).
-async fn no_running_jobs(app: &TestApp) {
-    let end = tokio::time::Instant::now() + WAIT;
-    loop {
-        let running = app
-            .state
-            .store
-            .list_jobs(
-                Some(rightsdesk::store::JobStatus::Running),
-                rightsdesk::store::PageRequest::default(),
-            )
-            .await
-            .unwrap();
-        if running.total == 0 {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < end, "jobs still running");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Move the test clock to 09:00 UTC of `d`.
 fn to_day(app: &TestApp, d: chrono::NaiveDate) {
     let target = d.and_hms_opt(9, 0, 0).unwrap().and_utc();
@@ -335,7 +314,7 @@ async fn events_arrive_signed_retried_and_logged_without_personal_data(backend: 
     .await;
 
     // Past the backoff, the failed delivery is sent again.
-    no_running_jobs(&app).await;
+    app.settle().await;
     app.clock.advance(TimeDelta::minutes(10));
     app.state.queue.wake();
     hook.wait_until("created, after a retry", |e| {
@@ -430,12 +409,12 @@ async fn events_arrive_signed_retried_and_logged_without_personal_data(backend: 
     let second = v["reference"].as_str().unwrap().to_string();
     let due =
         chrono::NaiveDate::parse_from_str(v["due_date"].as_str().unwrap(), "%Y-%m-%d").unwrap();
-    no_running_jobs(&app).await;
+    app.settle().await;
     to_day(&app, due - chrono::Days::new(2));
     rightsdesk::services::deadlines::sweep(&app.state)
         .await
         .unwrap();
-    no_running_jobs(&app).await;
+    app.settle().await;
     to_day(&app, due + chrono::Days::new(1));
     rightsdesk::services::deadlines::sweep(&app.state)
         .await

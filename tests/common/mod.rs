@@ -236,6 +236,38 @@ impl TestApp {
         self.link_in(&smtp::decoded_text(&mail.data), prefix)
     }
 
+    /// Wait (up to 15 s) until no job is running and none is queued to run now: the
+    /// background work that follows an answer (emails, callbacks, webhooks) is done.
+    /// Jobs queued for later (retries, reminders) do not count.
+    pub async fn settle(&self) {
+        use rightsdesk::store::{JobStatus, PageRequest};
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let now = rightsdesk::clock::Clock::now(&self.clock);
+            let mut busy = 0;
+            for status in [JobStatus::Queued, JobStatus::Running] {
+                let page = PageRequest {
+                    page: 1,
+                    per_page: 1000,
+                };
+                busy += self
+                    .state
+                    .store
+                    .list_jobs(Some(status), page)
+                    .await
+                    .expect("jobs")
+                    .items
+                    .iter()
+                    .filter(|j| status == JobStatus::Running || j.run_at <= now)
+                    .count();
+            }
+            if busy == 0 || std::time::Instant::now() > deadline {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// POST `body` as JSON and return the answer's JSON, asserting a 2xx status.
     pub async fn post_ok(&self, token: &str, path: &str, body: &Value) -> Value {
         let (s, v) = json(self.post_json(token, path, body).await).await;
