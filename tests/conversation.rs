@@ -10,7 +10,6 @@ mod common;
 #[path = "security/support.rs"]
 mod support;
 
-use std::time::Duration;
 
 use chrono::TimeDelta;
 use common::smtp::{self, SmtpSink};
