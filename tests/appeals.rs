@@ -455,7 +455,13 @@ async fn gdpr_refusal_names_the_authority_and_offers_no_appeal(backend: Backend)
 
 /// The appeal form closes `appeal_window_days` after the refusal.
 async fn the_appeal_window_closes(backend: Backend) {
-    let Some((app, sink)) = app_with_sink(backend, |c| c.deadlines.appeal_window_days = 10).await
+    // Status links of closed requests live 5 days, the appeal window 10: the link of a
+    // refusal lives until the window has closed.
+    let Some((app, sink)) = app_with_sink(backend, |c| {
+        c.deadlines.appeal_window_days = 10;
+        c.retention_own.status_link_days = 5;
+    })
+    .await
     else {
         return;
     };

@@ -10,7 +10,6 @@ mod common;
 #[path = "security/support.rs"]
 mod support;
 
-
 use chrono::TimeDelta;
 use common::smtp::{self, SmtpSink};
 use common::{Backend, TestApp, json, problem, spawn_app_with_sink};

@@ -365,13 +365,24 @@ pub fn status_link(state: &AppState, changes: &mut Changes, req: &Request) -> St
 /// How many times a day a status page may email the download link.
 const LINK_EMAILS_PER_DAY: i64 = 3;
 
-/// When the status links of `req` stop working: `status_link_days` after it closed, and
-/// never later than `closed_request_pii` (when its identity is wiped). `None` while open.
+/// When the status links of `req` stop working: `status_link_days` after it closed — for
+/// a refusal the subject may appeal, not before the appeal window has closed (the appeal
+/// form is on the status page) — and never later than `closed_request_pii` (when its
+/// identity is wiped). `None` while open.
 pub fn status_link_end(state: &AppState, req: &Request) -> Option<DateTime<Utc>> {
     let closed = req.closed_at?;
     let cfg = &state.config.retention_own;
-    let days = TimeDelta::days(i64::from(cfg.status_link_days));
-    Some(closed + days.min(cfg.closed_request_pii.chrono()))
+    let mut days = i64::from(cfg.status_link_days);
+    let appealable = req.status == Status::Denied
+        && req.kind != crate::domain::request::Kind::Appeal
+        && req.deny_reason != Some(crate::domain::request::DenyReason::Duplicate)
+        && state.config.regime_rules(req.regime).appeal.is_some();
+    if appealable {
+        // The window counts whole days from the refusal's local date: one more day covers
+        // its last day in every time zone, and one after it the page says it has closed.
+        days = days.max(i64::from(state.config.deadlines.appeal_window_days) + 2);
+    }
+    Some(closed + TimeDelta::days(days).min(cfg.closed_request_pii.chrono()))
 }
 
 /// The request a status link belongs to, while the link lives (see [`status_link_end`]);
