@@ -7,65 +7,65 @@ mod common;
 use std::time::Duration;
 
 use common::product::{create_and_start, wait_for_status};
-use common::smtp::{self, decoded_text};
-use common::{Backend, Options, json, spawn_app_with};
-use rightsdesk::config::EmailTransport;
+use common::smtp::{SmtpSink, decoded_text};
+use common::{Backend, json, spawn_app_with_sink};
 use rightsdesk::domain::staff::Role;
-use rightsdesk::secret::Secret;
 
 const VENDOR: &str = "privacy@vendor.example";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_confirms_the_task_through_a_single_use_link() {
-    let sink = smtp::start().await;
-    let addr = sink.addr;
+/// The app with one manual connector `crm-vendor` whose person is `VENDOR` (`extra` lines
+/// added to its declaration), email over real SMTP.
+async fn app_with_vendor(
+    extra: &str,
+    tune: impl FnOnce(&mut rightsdesk::config::Config) + Send + 'static,
+) -> Option<(common::TestApp, SmtpSink, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let datamap = dir.path().join("datamap");
     std::fs::create_dir_all(&datamap).unwrap();
     std::fs::write(
         datamap.join("crm.toml"),
-        format!(
-            "name = \"crm-vendor\"\nkind = \"manual\"\nemail = \"{VENDOR}\"\n\
-             instructions = \"Search the CRM by email and delete the contact.\"\n"
-        ),
+        format!("name = \"crm-vendor\"\nkind = \"manual\"\nemail = \"{VENDOR}\"\n{extra}"),
     )
     .unwrap();
-    let opts = Options {
-        configure: Box::new(move |c| {
-            c.datamap_dir = datamap;
-            c.email.transport = EmailTransport::Smtp;
-            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
-        }),
-        handlers: Vec::new(),
-    };
-    let Some(app) = spawn_app_with(Backend::Sqlite, opts).await else {
+    let (app, sink) = spawn_app_with_sink(Backend::Sqlite, move |c| {
+        c.datamap_dir = datamap;
+        c.email.privacy_team = "privacy@example.com".into();
+        tune(c);
+    })
+    .await?;
+    Some((app, sink, dir))
+}
+
+/// The vendor's task email: its text and the path of the completion link.
+async fn vendor_task(sink: &SmtpSink) -> (String, String) {
+    let text = decoded_text(&sink.mail_to(VENDOR, "/tasks/").await.data);
+    let start = text.find("/tasks/").expect("a completion link");
+    let path: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    (text, path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_confirms_the_task_through_a_single_use_link() {
+    let Some((app, sink, _dir)) = app_with_vendor(
+        "instructions = \"Search the CRM by email and delete the contact.\"\n",
+        |_| {},
+    )
+    .await
+    else {
         return;
     };
     let agent = app.token(Role::Agent).await;
     let reference = create_and_start(&app, &agent, "erasure", "ada@example.com").await;
 
     // The vendor's email: who, what, the instructions and the link.
-    let mut mail = None;
-    for _ in 0..100 {
-        mail = sink
-            .messages()
-            .into_iter()
-            .find(|m| m.to.iter().any(|t| t == VENDOR));
-        if mail.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let text = decoded_text(&mail.expect("the vendor got an email").data);
+    let (text, path) = vendor_task(&sink).await;
     assert!(text.contains("ada@example.com"), "{text}");
     assert!(text.contains(&reference), "{text}");
     assert!(text.contains("delete the contact"), "{text}");
     assert!(text.contains("erase the data you hold"), "{text}");
-    let start = text.find("/tasks/").expect("a completion link");
-    let path: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
 
     let (_, v) = json(
         app.get(&agent, &format!("/api/v1/requests/{reference}"))
@@ -166,46 +166,12 @@ fn a_manual_connector_needs_an_address() {
 /// `skipped` with their reason (which is required), not `succeeded`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_may_answer_there_is_nothing_to_do() {
-    let sink = smtp::start().await;
-    let addr = sink.addr;
-    let dir = tempfile::tempdir().unwrap();
-    let datamap = dir.path().join("datamap");
-    std::fs::create_dir_all(&datamap).unwrap();
-    std::fs::write(
-        datamap.join("crm.toml"),
-        format!("name = \"crm-vendor\"\nkind = \"manual\"\nemail = \"{VENDOR}\"\n"),
-    )
-    .unwrap();
-    let opts = Options {
-        configure: Box::new(move |c| {
-            c.datamap_dir = datamap;
-            c.email.transport = EmailTransport::Smtp;
-            c.email.smtp_url = Secret::new(format!("smtp://{addr}"));
-        }),
-        handlers: Vec::new(),
-    };
-    let Some(app) = spawn_app_with(Backend::Sqlite, opts).await else {
+    let Some((app, sink, _dir)) = app_with_vendor("", |_| {}).await else {
         return;
     };
     let agent = app.token(Role::Agent).await;
     let reference = create_and_start(&app, &agent, "objection", "ada@example.com").await;
-    let mut mail = None;
-    for _ in 0..100 {
-        mail = sink
-            .messages()
-            .into_iter()
-            .find(|m| m.to.iter().any(|t| t == VENDOR));
-        if mail.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let text = decoded_text(&mail.expect("the vendor got an email").data);
-    let start = text.find("/tasks/").expect("a completion link");
-    let path: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let (_, path) = vendor_task(&sink).await;
 
     // A reason is required; without one nothing changes.
     let resp = app
@@ -250,5 +216,35 @@ async fn a_person_may_answer_there_is_nothing_to_do() {
     );
     let again = app.client.post(app.url(&path)).send().await.unwrap();
     assert_eq!(again.status(), 410, "the link works once");
+    app.stop().await;
+}
+
+/// A sale opt-out (CCPA) through a manual connector: the person is asked, in those words,
+/// to stop selling or sharing the subject's personal information; their confirmation
+/// completes the task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_is_asked_to_stop_selling_for_an_opt_out() {
+    let Some((app, sink, _dir)) = app_with_vendor("", |c| {
+        c.deadlines.regime = rightsdesk::domain::deadline::Regime::Ccpa;
+    })
+    .await
+    else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let reference = create_and_start(&app, &agent, "opt_out_sale", "ada@example.com").await;
+    let (text, path) = vendor_task(&sink).await;
+    assert!(text.contains(&reference), "{text}");
+    assert!(text.contains("ada@example.com"), "{text}");
+    assert!(
+        text.contains("stop selling or sharing this person's personal information"),
+        "{text}"
+    );
+    assert!(!text.contains("erase the data"), "{text}");
+    let done = app.client.post(app.url(&path)).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    let v = wait_for_status(&app, &agent, &reference, "completed").await;
+    assert_eq!(v["tasks"][0]["status"], "succeeded", "{v}");
+    assert_eq!(v["tasks"][0]["connector"], "crm-vendor", "{v}");
     app.stop().await;
 }
