@@ -31,6 +31,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{EmailConfig, EmailTransport};
 
+pub(crate) use templates::format_value;
 pub use templates::{Rendered, TEMPLATE_NAMES, Templates};
 
 /// How long one SMTP delivery may take, connection included.

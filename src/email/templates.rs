@@ -223,7 +223,11 @@ pub(crate) fn clean_subject(s: &str) -> String {
 /// minijinja's HTML escaping also turns `/` into `&#x2f;`, which makes every link in
 /// the HTML part unreadable in source and trips some link scanners. Escaping `& < > " '`
 /// is enough for text and quoted attribute values.
-fn format_value(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+pub(crate) fn format_value(
+    out: &mut Output,
+    state: &mut State,
+    value: &Value,
+) -> Result<(), Error> {
     match (state.auto_escape(), value.as_str()) {
         (AutoEscape::Html, Some(s)) if !value.is_safe() => {
             let mut escaped = String::with_capacity(s.len());

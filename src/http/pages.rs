@@ -40,6 +40,8 @@ fn env() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         crate::i18n::register(&mut env);
+        // Links stay readable: `& < > " '` are escaped, `/` is not.
+        env.set_formatter(crate::email::format_value);
         // `.html` templates autoescape by default in minijinja.
         for (name, src) in TEMPLATES {
             if let Err(e) = env.add_template(name, src) {
