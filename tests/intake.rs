@@ -681,7 +681,10 @@ async fn staff_actions_email_the_subject(backend: Backend) {
         text.contains("Several product databases hold your data"),
         "{text}"
     );
-    assert!(text.contains("2027-01-09"), "new due date stated: {text}");
+    assert!(
+        text.contains("9 January 2027"),
+        "new due date stated: {text}"
+    );
     let status_url = link(&app, &mails[3], "/status/");
     let page = |url: String| {
         let client = app.client.clone();

@@ -487,8 +487,22 @@ async fn submit(
     }
     let corrections = match parse_corrections(&values.corrections) {
         Ok(c) => c,
-        Err(e) => {
-            errors.insert("corrections".into(), e);
+        Err(_) => {
+            // The line that is not `field: value`, in the form's language.
+            let line: String = values
+                .corrections
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.contains(':'))
+                .unwrap_or_default()
+                .chars()
+                .take(40)
+                .collect();
+            errors.insert(
+                "corrections".into(),
+                ui.loc
+                    .text_with("form-error-corrections", &[("line", line.into())]),
+            );
             None
         }
     };

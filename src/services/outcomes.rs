@@ -359,6 +359,39 @@ mod tests {
     }
 
     #[test]
+    fn outcomes_are_told_in_the_subjects_language() {
+        let loc = Localiser::new(
+            crate::i18n::Catalog::builtin(),
+            crate::domain::language::Language::De,
+        );
+        let e = serde_json::json!({"tables": [
+            {"table": "customers", "action": "delete", "rows_affected": 2, "rows_kept": 0, "rows_left": 0},
+            {"table": "invoices", "action": "anonymize", "rows_affected": 1, "rows_kept": 0, "rows_left": 0},
+        ]});
+        let out = summarise_in(
+            Kind::Erasure,
+            &[
+                task("1", "shop", "erase", "succeeded", None, e),
+                task("2", "crm", "erase", "failed", None, serde_json::json!({})),
+            ],
+            &loc,
+        );
+        assert_eq!(
+            out[0].text,
+            "2 Datensätze gelöscht, 1 Datensatz anonymisiert; je Tabelle:"
+        );
+        assert_eq!(out[0].tables[0].text, "2 Datensätze gelöscht");
+        assert_eq!(
+            out[0].tables[1].reason.as_deref(),
+            Some("die Datensätze werden ohne die Angaben benötigt, die Sie identifizieren")
+        );
+        assert_eq!(
+            out[1].text,
+            "nicht erledigt: der Vorgang wurde in diesem System nicht abgeschlossen"
+        );
+    }
+
+    #[test]
     fn each_system_says_what_was_done_or_skipped_and_why() {
         let tasks = vec![
             task(
