@@ -376,17 +376,19 @@ mod tests {
             ],
             &loc,
         );
+        let shop = out.iter().find(|s| s.system == "shop").unwrap();
+        let crm = out.iter().find(|s| s.system == "crm").unwrap();
         assert_eq!(
-            out[0].text,
+            shop.text,
             "2 Datensätze gelöscht, 1 Datensatz anonymisiert; je Tabelle:"
         );
-        assert_eq!(out[0].tables[0].text, "2 Datensätze gelöscht");
+        assert_eq!(shop.tables[0].text, "2 Datensätze gelöscht");
         assert_eq!(
-            out[0].tables[1].reason.as_deref(),
+            shop.tables[1].reason.as_deref(),
             Some("die Datensätze werden ohne die Angaben benötigt, die Sie identifizieren")
         );
         assert_eq!(
-            out[1].text,
+            crm.text,
             "nicht erledigt: der Vorgang wurde in diesem System nicht abgeschlossen"
         );
     }
