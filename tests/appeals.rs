@@ -192,7 +192,7 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
     assert!(staff.contains("appeal"), "{staff}");
     assert!(!staff.contains(email), "{staff}");
     assert!(received.contains("appeal"), "{received}");
-    assert!(received.contains("2026-12-09"), "{received}");
+    assert!(received.contains("9 December 2026"), "{received}");
 
     // The appeal is a request of its own, linked both ways, due 60 days after receipt.
     let a = app.staff_view(&appeal).await;

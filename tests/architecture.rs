@@ -26,6 +26,7 @@ fn forbidden(layer: &str, path: &str) -> Vec<(&'static str, &'static str)> {
                 "email",
                 "error",
                 "http",
+                "i18n",
                 "jobs",
                 "secret",
                 "services",

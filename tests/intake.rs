@@ -641,7 +641,10 @@ async fn staff_actions_email_the_subject(backend: Backend) {
         text.contains("Several product databases hold your data"),
         "{text}"
     );
-    assert!(text.contains("2027-01-09"), "new due date stated: {text}");
+    assert!(
+        text.contains("9 January 2027"),
+        "new due date stated: {text}"
+    );
     let status_url = app.link(&mails[3], "/status/");
     let page = |url: String| {
         let client = app.client.clone();
@@ -757,6 +760,8 @@ async fn permanent_delivery_failure_is_visible_on_the_request(backend: Backend) 
         !email["last_error"].as_str().unwrap().contains("gone@"),
         "the address is never in errors"
     );
+    // The job is marked dead once the send has returned: wait for the worker.
+    app.settle().await;
     let token = app.token(Role::Auditor).await;
     let (_, dead) = json(app.get(&token, "/api/v1/jobs?status=dead").await).await;
     assert_eq!(dead["total"], 1);

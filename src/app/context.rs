@@ -19,6 +19,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub queue: Queue,
     pub mailer: Arc<crate::email::Mailer>,
+    /// The subject's languages: built-in messages and the company's replacements.
+    pub i18n: Arc<crate::i18n::Catalog>,
     pub connectors: Arc<crate::connectors::Connectors>,
     /// Turns for password hashing (bounded memory under a burst of sign-ins).
     pub hashing: Arc<crate::services::hashing::HashGate>,

@@ -56,6 +56,8 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
     let queue = Queue::new(store.clone(), clock.clone(), &config.jobs);
     let mailer = crate::email::Mailer::from_config(&config.email, &config.data_dir)
         .map_err(|e| StartError::Config(format!("email: {e}")))?;
+    let i18n = crate::i18n::Catalog::new(config.i18n.dir.as_deref(), config.i18n.strict)
+        .map_err(|e| StartError::Config(format!("i18n: {e}")))?;
     let datamap = crate::connectors::load_dir(&config.datamap_dir, &config.connectors.env_allow)
         .map_err(|problems| {
             let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
@@ -71,6 +73,7 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
     let state = AppState {
         connectors: Arc::new(connectors),
         mailer: Arc::new(mailer),
+        i18n: Arc::new(i18n),
         config: Arc::new(config.clone()),
         store,
         keys: Arc::new(keys),

@@ -74,6 +74,22 @@ pub struct Config {
     pub inbox: crate::config::inbox::InboxConfig,
     /// `[webhooks]`: outgoing webhooks (endpoints are configured in the portal).
     pub webhooks: WebhooksConfig,
+    /// `[i18n]`: the languages of the subject's pages and emails.
+    pub i18n: I18nConfig,
+}
+
+/// `[i18n]`: the subject's pages and emails come in English, German, French, Spanish and
+/// Brazilian Portuguese from built-in Fluent files; a company replaces any message with
+/// its own files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct I18nConfig {
+    /// Directory whose `<language>/*.ftl` files (`de/ours.ftl`) replace the built-in
+    /// messages of the same name in that language.
+    pub dir: Option<PathBuf>,
+    /// A message or argument missing in a language is an error instead of falling back to
+    /// English (for checking translation files; tests run with it).
+    pub strict: bool,
 }
 
 /// `[webhooks]`: where outgoing webhooks may be sent and how long one may take.
@@ -478,6 +494,7 @@ impl Default for Config {
             drp: crate::config::drp::DrpConfig::default(),
             inbox: crate::config::inbox::InboxConfig::default(),
             webhooks: WebhooksConfig::default(),
+            i18n: I18nConfig::default(),
         }
     }
 }
@@ -682,6 +699,9 @@ impl Config {
         if let Some(o) = v["email"].as_object_mut() {
             o.remove("templates_dir");
         }
+        if let Some(o) = v["i18n"].as_object_mut() {
+            o.remove("dir");
+        }
         v
     }
 
@@ -774,6 +794,11 @@ impl Config {
                     "must start with smtp:// or smtps://".into(),
                 );
             }
+        }
+        if let Some(dir) = &self.i18n.dir
+            && !dir.is_dir()
+        {
+            bad("i18n.dir", format!("{} is not a directory", dir.display()));
         }
         if let Some(dir) = &self.email.templates_dir
             && !dir.is_dir()

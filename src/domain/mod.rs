@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod drp_directory;
 pub mod identity;
 pub mod inbox;
+pub mod language;
 pub mod objection;
 pub mod optout;
 pub mod reference;

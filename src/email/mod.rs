@@ -19,6 +19,10 @@
 //!
 //! `kind_label` fits "your … request" (`access`, `erasure`, `data portability`);
 //! `complaint_authority` fits "a supervisory authority, such as …".
+//!
+//! The subject templates take their words from the translation files through `t(..)`
+//! ([`crate::i18n`]) and are rendered with [`Templates::render_in`] in the request's
+//! language; the staff templates are English text.
 
 mod templates;
 
@@ -31,6 +35,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{EmailConfig, EmailTransport};
 
+pub(crate) use templates::format_value;
 pub use templates::{Rendered, TEMPLATE_NAMES, Templates};
 
 /// How long one SMTP delivery may take, connection included.

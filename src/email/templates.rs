@@ -8,6 +8,7 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior};
 
 use super::EmailError;
+use crate::i18n::Localiser;
 
 /// Every template the service sends. Each is a directory with `subject.txt`, `body.txt`
 /// and `body.html`.
@@ -121,6 +122,7 @@ impl Templates {
             }
         });
         env.set_formatter(format_value);
+        crate::i18n::register(&mut env);
         let syntax = SyntaxConfig::builder()
             .trim_blocks(true)
             .lstrip_blocks(true)
@@ -150,12 +152,27 @@ impl Templates {
         Ok(Self { env })
     }
 
-    /// Render the three parts of template `name` with `ctx` (a JSON object).
+    /// Render the three parts of template `name` with `ctx` (a JSON object), in English.
     pub fn render(&self, name: &str, ctx: &serde_json::Value) -> Result<Rendered, EmailError> {
+        self.render_in(name, ctx, &Localiser::english())
+    }
+
+    /// Render the three parts of template `name` with `ctx` (a JSON object) in the
+    /// language of `loc`: the templates' `t(..)` and `|date` read it.
+    pub fn render_in(
+        &self,
+        name: &str,
+        ctx: &serde_json::Value,
+        loc: &Localiser,
+    ) -> Result<Rendered, EmailError> {
         if !TEMPLATE_NAMES.contains(&name) {
             return Err(EmailError::UnknownTemplate(name.to_owned()));
         }
-        let ctx = Value::from(minijinja::value::Serde(ctx));
+        let ctx = minijinja::context! {
+            i18n => loc.value(),
+            lang => loc.lang.tag(),
+            ..Value::from(minijinja::value::Serde(ctx))
+        };
         let render = |part: &str| {
             let key = format!("{name}/{part}");
             self.env
@@ -206,7 +223,11 @@ pub(crate) fn clean_subject(s: &str) -> String {
 /// minijinja's HTML escaping also turns `/` into `&#x2f;`, which makes every link in
 /// the HTML part unreadable in source and trips some link scanners. Escaping `& < > " '`
 /// is enough for text and quoted attribute values.
-fn format_value(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+pub(crate) fn format_value(
+    out: &mut Output,
+    state: &mut State,
+    value: &Value,
+) -> Result<(), Error> {
     match (state.auto_escape(), value.as_str()) {
         (AutoEscape::Html, Some(s)) if !value.is_safe() => {
             let mut escaped = String::with_capacity(s.len());

@@ -7,6 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 
+use crate::i18n::Localiser;
+
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("form.html", include_str!("../../templates/form.html")),
@@ -37,6 +39,9 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        crate::i18n::register(&mut env);
+        // Links stay readable: `& < > " '` are escaped, `/` is not.
+        env.set_formatter(crate::email::format_value);
         // `.html` templates autoescape by default in minijinja.
         for (name, src) in TEMPLATES {
             if let Err(e) = env.add_template(name, src) {
@@ -85,6 +90,12 @@ pub async fn headers(
     next: axum::middleware::Next,
 ) -> Response {
     let token_page = is_token_path(req.uri().path());
+    let accepted = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::domain::language::Language::negotiate)
+        .unwrap_or_default();
     let api = req.uri().path().starts_with("/api/");
     let mut resp = next.run(req).await;
     if plain_rejection(&resp) {
@@ -100,15 +111,18 @@ pub async fn headers(
             }
             .into_response()
         } else {
-            let text = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "What you sent is too long. Please shorten it and try again."
+            let loc = Localiser::new(state.i18n.clone(), accepted);
+            let text = loc.text(if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "message-too-long"
             } else {
-                "What you sent could not be read. Please go back and try again."
-            };
-            page(
+                "message-unreadable"
+            });
+            page_in(
+                &loc,
+                None,
                 status,
                 "message.html",
-                serde_json::json!({ "organisation": state.config.organisation, "title": "Not accepted", "message": text, "back": true }),
+                serde_json::json!({ "organisation": state.config.organisation, "title": loc.text("message-not-accepted"), "message": text, "back": true }),
             )
         };
     }
@@ -156,11 +170,57 @@ fn is_token_path(path: &str) -> bool {
     PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
-/// Render a page with `status`.
+/// Render a page with `status`, in English and without a language switcher (the staff's
+/// task pages, and answers given before a language is known).
 pub fn page(status: StatusCode, name: &str, ctx: serde_json::Value) -> Response {
-    let rendered = env()
-        .get_template(name)
-        .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(ctx))));
+    page_in(&Localiser::english(), None, status, name, ctx)
+}
+
+/// The names of the page templates built into the binary.
+pub fn template_names() -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|(n, _)| *n)
+}
+
+/// Render page `name` in the language of `loc` to HTML; `switch_to` is the path the
+/// language switcher's links lead to (`None`: no switcher).
+pub fn render(
+    loc: &Localiser,
+    switch_to: Option<&str>,
+    name: &str,
+    ctx: serde_json::Value,
+) -> Result<String, minijinja::Error> {
+    let links = switch_to.map(|path| {
+        crate::domain::language::Language::ALL
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "tag": l.tag(),
+                    "name": l.native_name(),
+                    "href": format!("{path}?lang={}", l.tag()),
+                    "current": *l == loc.lang,
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let ctx = minijinja::context! {
+        i18n => loc.value(),
+        lang => loc.lang.tag(),
+        lang_links => minijinja::value::Serde(links),
+        ..minijinja::value::Serde(ctx)
+    };
+    env().get_template(name).and_then(|t| t.render(ctx))
+}
+
+/// Render a page with `status` in the language of `loc`, with a language switcher whose
+/// links lead to `switch_to`.
+pub fn page_in(
+    loc: &Localiser,
+    switch_to: Option<&str>,
+    status: StatusCode,
+    name: &str,
+    ctx: serde_json::Value,
+) -> Response {
+    let rendered = render(loc, switch_to, name, ctx);
     let resp = match rendered {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {

@@ -12,13 +12,82 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::pages::{page, stylesheet};
+use super::pages::{page_in, stylesheet};
 use super::{AppState, ClientAddr};
+use crate::domain::language::Language;
 use crate::domain::request::Kind;
 use crate::error::AppError;
+use crate::i18n::Localiser;
 use crate::services::intake::{self, IntakeInput};
-use crate::services::notify::kind_label;
+use crate::services::notify::kind_label_in;
 use crate::services::workflow::Correction;
+
+/// What a visitor's request says about their language: `?lang=` (a language we have)
+/// and the best of `Accept-Language`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asked {
+    explicit: Option<Language>,
+    accepted: Option<Language>,
+}
+
+impl Asked {
+    /// `?lang=` wins, then the language remembered on the request, then the browser's;
+    /// anything else is English.
+    pub fn pick(&self, remembered: Option<Language>) -> Language {
+        self.explicit
+            .or(remembered)
+            .or(self.accepted)
+            .unwrap_or_default()
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Asked {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let explicit = parts.uri.query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "lang")
+                .and_then(|(_, v)| Language::parse(&v))
+        });
+        let accepted = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Language::negotiate);
+        Ok(Asked { explicit, accepted })
+    }
+}
+
+/// The language a page is shown in, and the path its language switcher leads to.
+struct Ui {
+    loc: Localiser,
+    here: String,
+}
+
+impl Ui {
+    fn new(state: &AppState, lang: Language, here: impl Into<String>) -> Self {
+        Ui {
+            loc: Localiser::new(state.i18n.clone(), lang),
+            here: here.into(),
+        }
+    }
+
+    fn t(&self, key: &str) -> String {
+        self.loc.text(key)
+    }
+
+    fn date(&self, d: chrono::NaiveDate) -> String {
+        self.loc.date(d)
+    }
+
+    fn page(&self, status: StatusCode, name: &str, ctx: serde_json::Value) -> Response {
+        page_in(&self.loc, Some(&self.here), status, name, ctx)
+    }
+}
 
 /// The body limit of the pages that take files: three files of 10 MiB and the form.
 pub const UPLOAD_BODY_LIMIT: usize =
@@ -47,27 +116,14 @@ pub fn router() -> Router<AppState> {
         .route("/static/site.css", get(stylesheet))
 }
 
-fn kinds() -> Vec<serde_json::Value> {
+fn kinds(ui: &Ui) -> Vec<serde_json::Value> {
     // Taking an opt-out back starts from the opt-out's status link, not from the form.
     Kind::ALL
         .iter()
         // An appeal is made from the status page of the refused request.
         .filter(|k| !matches!(k, Kind::OptIn | Kind::Appeal))
         .map(|k| {
-            let label = match k {
-                Kind::Access => "Send me a copy of my data",
-                Kind::Portability => "Send me my data in a portable format",
-                Kind::Erasure => "Delete my data",
-                Kind::Rectification => "Correct my data",
-                Kind::Restriction => "Restrict how my data is used",
-                Kind::Objection => "Stop using my data (objection, e.g. marketing)",
-                Kind::OptOutSale => {
-                    "Do not sell or share my personal information (opt-out, incl. targeted ads)"
-                }
-                Kind::LimitSensitive => "Limit the use of my sensitive personal information",
-                Kind::OptIn => "Take back my opt-out (opt in again)",
-                Kind::Appeal => "Appeal our decision",
-            };
+            let label = ui.t(&format!("kind-choice-{}", k.as_str()));
             json!({ "value": k.as_str(), "label": label })
         })
         .collect()
@@ -115,6 +171,9 @@ struct FormValues {
     /// A power of attorney statement, instead of a signed permission document.
     #[serde(default)]
     agent_statement: String,
+    /// The language the form was shown in (a hidden field): the request remembers it.
+    #[serde(default)]
+    language: String,
 }
 
 /// Whether the browser sends a Global Privacy Control signal (`Sec-GPC: 1`).
@@ -145,6 +204,7 @@ impl FormValues {
             agent_statement: get("agent_statement"),
             recipients_requested: get("recipients_requested"),
             gpc: get("gpc"),
+            language: get("language"),
         }
     }
 }
@@ -163,15 +223,11 @@ enum FormProblem {
 }
 
 impl FormProblem {
-    fn text(&self) -> String {
+    fn text(&self, ui: &Ui) -> String {
         match self {
-            FormProblem::Unreadable => {
-                "The form could not be read. Please fill it in again.".into()
-            }
+            FormProblem::Unreadable => ui.t("form-error-unreadable"),
             FormProblem::Upload(e) => sentence(&e.to_string()),
-            FormProblem::TooLarge => {
-                "The files are too large together. Send at most 3 files of 10 MB each.".into()
-            }
+            FormProblem::TooLarge => ui.t("form-error-too-large"),
         }
     }
 
@@ -243,31 +299,41 @@ async fn read_multipart(mut mp: axum::extract::Multipart) -> Result<MultipartFor
 
 /// The extra field of `[verification]` with `account_field`: its label and the kinds
 /// that need it; `null` when no kind does.
-fn account_field(state: &AppState) -> serde_json::Value {
+fn account_field(state: &AppState, ui: &Ui) -> serde_json::Value {
     let v = &state.config.verification;
     if v.method != crate::config::VerificationMethod::AccountField || v.extra_for.is_empty() {
         return serde_json::Value::Null;
     }
-    let kinds: Vec<&str> = v.extra_for.iter().map(|k| kind_label(*k)).collect();
-    json!({ "label": if v.field_label.is_empty() { "Customer number" } else { v.field_label.as_str() }, "kinds": kinds.join(", ") })
+    let kinds: Vec<String> = v
+        .extra_for
+        .iter()
+        .map(|k| kind_label_in(&ui.loc, *k))
+        .collect();
+    let label = if v.field_label.is_empty() {
+        ui.t("form-account-default-label")
+    } else {
+        v.field_label.clone()
+    };
+    json!({ "label": label, "kinds": kinds.join(", ") })
 }
 
 fn form_page(
     state: &AppState,
+    ui: &Ui,
     status: StatusCode,
     values: &FormValues,
     errors: &BTreeMap<String, String>,
 ) -> Response {
-    page(
+    ui.page(
         status,
         "form.html",
         json!({
             "organisation": state.config.organisation,
             "policy_days": if state.config.deadlines.policy_days > 0 { state.config.deadlines.policy_days } else { 30 },
-            "kinds": kinds(),
+            "kinds": kinds(ui),
             "values": values,
             "errors": errors,
-            "account_field": account_field(state),
+            "account_field": account_field(state, ui),
             "gpc": values.gpc == "1",
         }),
     )
@@ -275,7 +341,8 @@ fn form_page(
 
 /// The form; a browser that sends Global Privacy Control is told the signal was received
 /// and finds the opt-out of sale and sharing chosen.
-async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn form(State(state): State<AppState>, asked: Asked, headers: HeaderMap) -> Response {
+    let ui = Ui::new(&state, asked.pick(None), "/");
     let values = if gpc_signal(&headers) {
         FormValues {
             kind: Kind::OptOutSale.as_str().into(),
@@ -285,19 +352,31 @@ async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     } else {
         FormValues::default()
     };
-    form_page(&state, StatusCode::OK, &values, &BTreeMap::new())
+    form_page(&state, &ui, StatusCode::OK, &values, &BTreeMap::new())
 }
 
-fn message(state: &AppState, status: StatusCode, title: &str, text: &str) -> Response {
-    page(
+/// A short answer: the title and text are message names of the language files.
+fn message(state: &AppState, ui: &Ui, status: StatusCode, title: &str, text: &str) -> Response {
+    message_text(state, ui, status, title, &ui.t(text))
+}
+
+/// [`message`] whose text is already written.
+fn message_text(
+    state: &AppState,
+    ui: &Ui,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+) -> Response {
+    ui.page(
         status,
         "message.html",
-        json!({ "organisation": state.config.organisation, "title": title, "message": text, "back": true }),
+        json!({ "organisation": state.config.organisation, "title": ui.t(title), "message": text, "back": true }),
     )
 }
 
-fn gone(state: &AppState) -> Response {
-    page(
+fn gone(state: &AppState, ui: &Ui) -> Response {
+    ui.page(
         StatusCode::GONE,
         "gone.html",
         json!({ "organisation": state.config.organisation }),
@@ -325,10 +404,13 @@ pub(crate) fn parse_corrections(text: &str) -> Result<Option<Vec<Correction>>, S
 async fn submit(
     State(state): State<AppState>,
     client: ClientAddr,
+    asked: Asked,
     request: axum::extract::Request,
 ) -> Response {
     use axum::extract::FromRequest;
     let gpc = gpc_signal(request.headers());
+    // Until the form is read: the browser's language.
+    let mut ui = Ui::new(&state, asked.pick(None), "/");
     let ct = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -346,10 +428,7 @@ async fn submit(
             Ok(form) => {
                 let mut files = form.files;
                 if files.iter().any(|(n, _)| n != "agent_document") || files.len() > 1 {
-                    errors.insert(
-                        "agent_document".to_string(),
-                        "Add one file: the signed permission.".to_string(),
-                    );
+                    errors.insert("agent_document".to_string(), ui.t("form-error-one-file"));
                 }
                 document = files.pop().map(|(_, u)| u);
                 FormValues::from_fields(&form.fields)
@@ -359,8 +438,8 @@ async fn submit(
                     for_someone_else: "on".into(),
                     ..FormValues::default()
                 };
-                errors.insert("agent_document".to_string(), p.text());
-                return form_page(&state, p.status(), &values, &errors);
+                errors.insert("agent_document".to_string(), p.text(&ui));
+                return form_page(&state, &ui, p.status(), &values, &errors);
             }
         }
     } else if ct.starts_with("application/x-www-form-urlencoded") {
@@ -369,43 +448,61 @@ async fn submit(
             _ => {
                 return message(
                     &state,
+                    &ui,
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "Too much text",
-                    "The form you sent is larger than we accept. Please shorten it and try again.",
+                    "message-too-much-text",
+                    "message-too-much-text-text",
                 );
             }
         };
         serde_urlencoded::from_bytes(&body).unwrap_or_else(|_| {
-            errors.insert(
-                "form".to_string(),
-                "The form could not be read. Please fill it in again.".to_string(),
-            );
+            errors.insert("form".to_string(), ui.t("form-error-unreadable"));
             FormValues::default()
         })
     } else {
-        errors.insert(
-            "form".to_string(),
-            "The form could not be read. Please fill it in again.".to_string(),
-        );
+        errors.insert("form".to_string(), ui.t("form-error-unreadable"));
         FormValues::default()
     };
+    // The form says which language it was shown in; the request remembers it.
+    let language = Language::parse(&values.language).unwrap_or(ui.loc.lang);
+    if language != ui.loc.lang {
+        ui = Ui::new(&state, language, "/");
+        if let Some(e) = errors.get_mut("form") {
+            *e = ui.t("form-error-unreadable");
+        }
+    }
+    values.language = language.tag().to_string();
     if gpc {
         values.gpc = "1".into();
     }
     if !errors.is_empty() {
-        return form_page(&state, StatusCode::BAD_REQUEST, &values, &errors);
+        return form_page(&state, &ui, StatusCode::BAD_REQUEST, &values, &errors);
     }
     if let Err(e) = intake::limit_client(&state, &client).await {
-        return error_page(&state, e, &values);
+        return error_page(&state, &ui, e, &values);
     }
     let kind = values.kind.parse::<Kind>();
     if kind.is_err() {
-        errors.insert("kind".into(), "Choose what you would like us to do.".into());
+        errors.insert("kind".into(), ui.t("form-error-kind"));
     }
     let corrections = match parse_corrections(&values.corrections) {
         Ok(c) => c,
-        Err(e) => {
-            errors.insert("corrections".into(), e);
+        Err(_) => {
+            // The line that is not `field: value`, in the form's language.
+            let line: String = values
+                .corrections
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.contains(':'))
+                .unwrap_or_default()
+                .chars()
+                .take(40)
+                .collect();
+            errors.insert(
+                "corrections".into(),
+                ui.loc
+                    .text_with("form-error-corrections", &[("line", line.into())]),
+            );
             None
         }
     };
@@ -475,13 +572,28 @@ async fn submit(
                     .to_string();
                 errors.entry(key).or_insert_with(|| sentence(&f.message));
             }
-            return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, &values, &errors);
+            return form_page(
+                &state,
+                &ui,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &values,
+                &errors,
+            );
         }
-        _ => return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, &values, &errors),
+        _ => {
+            return form_page(
+                &state,
+                &ui,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &values,
+                &errors,
+            );
+        }
     };
     let told = agent.as_ref().map(|a| a.verify_context());
     let submitted =
-        match intake::submit_answer_for(&state, &client, submission, told.as_ref()).await {
+        match intake::submit_answer_for(&state, &client, submission, told.as_ref(), language).await
+        {
             Ok(answer) => match &answer.request {
                 Some(req) => {
                     let recorded = crate::services::verification::record_intake(
@@ -517,11 +629,11 @@ async fn submit(
             detail: json!({ "source": "gpc" }),
         };
         if let Err(e) = state.store.append_audit(&audit).await {
-            return error_page(&state, e.into(), &values);
+            return error_page(&state, &ui, e.into(), &values);
         }
     }
     match submitted {
-        Ok(req) => page(
+        Ok(req) => ui.page(
             StatusCode::ACCEPTED,
             "submitted.html",
             json!({
@@ -531,7 +643,7 @@ async fn submit(
                 "expires_hours": state.config.deadlines.verification_expires.0.as_secs().div_ceil(3600),
             }),
         ),
-        Err(e) => error_page(&state, e, &values),
+        Err(e) => error_page(&state, &ui, e, &values),
     }
 }
 
@@ -549,23 +661,25 @@ fn sentence(s: &str) -> String {
     }
 }
 
-fn error_page(state: &AppState, e: AppError, values: &FormValues) -> Response {
+fn error_page(state: &AppState, ui: &Ui, e: AppError, values: &FormValues) -> Response {
     match e {
         AppError::TooManyRequests { retry_after_secs } => {
             let mut resp = message(
                 state,
+                ui,
                 StatusCode::TOO_MANY_REQUESTS,
-                "Please wait a little",
-                "We have received several requests from you or for this address recently. Please try again later.",
+                "message-wait",
+                "message-wait-intake",
             );
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
             resp
         }
-        AppError::Gone => gone(state),
+        AppError::Gone => gone(state, ui),
         AppError::Validation(_) => form_page(
             state,
+            ui,
             StatusCode::UNPROCESSABLE_ENTITY,
             values,
             &BTreeMap::new(),
@@ -575,132 +689,170 @@ fn error_page(state: &AppState, e: AppError, values: &FormValues) -> Response {
             if status.is_server_error() {
                 tracing::error!(error = %other, "public page failed");
             }
-            message(
-                state,
-                status,
-                "Something went wrong",
-                "We could not take your request just now. Please try again in a few minutes.",
-            )
+            message(state, ui, status, "message-error", "message-error-intake")
         }
     }
 }
 
 /// Shows what the link confirms and changes nothing: mail scanners fetch links.
-async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+async fn confirm_page(
+    State(state): State<AppState>,
+    asked: Asked,
+    Path(token): Path<String>,
+) -> Response {
+    let here = format!("/verify/{token}");
     match intake::pending_for_link(&state, &token).await {
-        Ok(req) => page(
-            StatusCode::OK,
-            "verify_confirm.html",
-            json!({
-                "organisation": state.config.organisation,
-                "token": token,
-                "reference": req.reference,
-                "kind_label": kind_label(req.kind),
-            }),
+        Ok(req) => {
+            let ui = Ui::new(&state, asked.pick(Some(req.language)), here);
+            ui.page(
+                StatusCode::OK,
+                "verify_confirm.html",
+                json!({
+                    "organisation": state.config.organisation,
+                    "token": token,
+                    "reference": req.reference,
+                    "kind_label": kind_label_in(&ui.loc, req.kind),
+                }),
+            )
+        }
+        Err(AppError::Gone) => gone(&state, &Ui::new(&state, asked.pick(None), "/")),
+        Err(e) => error_page(
+            &state,
+            &Ui::new(&state, asked.pick(None), "/"),
+            e,
+            &FormValues::default(),
         ),
-        Err(AppError::Gone) => gone(&state),
-        Err(e) => error_page(&state, e, &FormValues::default()),
     }
 }
 
+/// The confirm page's form posts here with the page's `?lang=`.
 async fn confirm(
     State(state): State<AppState>,
     client: ClientAddr,
+    asked: Asked,
     Path(token): Path<String>,
 ) -> Response {
     match intake::verify(&state, &client, &token).await {
-        Ok(req) => page(
-            StatusCode::OK,
-            "verified.html",
-            json!({
-                "organisation": state.config.organisation,
-                "reference": req.reference,
-                "due_date": req.due_date.map(|d| d.format("%-d %B %Y").to_string()),
-            }),
+        Ok(req) => {
+            let ui = Ui::new(&state, asked.pick(Some(req.language)), "/");
+            ui.page(
+                StatusCode::OK,
+                "verified.html",
+                json!({
+                    "organisation": state.config.organisation,
+                    "reference": req.reference,
+                    "due_date": req.due_date.map(|d| ui.date(d)),
+                }),
+            )
+        }
+        Err(e) => error_page(
+            &state,
+            &Ui::new(&state, asked.pick(None), "/"),
+            e,
+            &FormValues::default(),
         ),
-        Err(e) => error_page(&state, e, &FormValues::default()),
     }
 }
 
-fn history_text(action: &str) -> &'static str {
-    match action {
-        "submit" | "create" => "We received your request.",
-        "verify" => "You confirmed your email address.",
-        "start" => "We started working on your request.",
-        "tasks_done" => "We finished searching our systems and are reviewing the result.",
-        "hold" => "Your request was put on hold.",
-        "resume" => "Work on your request resumed.",
-        "extend" => "We extended the deadline; we wrote to you with the reason.",
-        "complete" => "Your request was completed.",
-        "deny" => "We could not fulfil your request; we wrote to you with the reason.",
-        "withdraw" => "The request was withdrawn.",
-        "export_link" => "We sent you a new link to download your data.",
-        "corrections" => "We matched the corrections you asked for to the data we hold.",
-        "rerun" => "We worked on your request again.",
-        "own_copies_deleted" => {
-            "We also deleted the copies of your data that we kept from your earlier requests."
-        }
-        "lift_restriction" => {
-            "We lifted the restriction of processing; we wrote to you first with the reason."
-        }
-        "expire" => "The request expired because the email address was not confirmed.",
-        "recipients_notified" => "We told those who received your data from us of your request.",
-        "appealed" => {
-            "You appealed our decision; your appeal has its own reference and status page."
-        }
-        "decide" => "We decided your appeal; we wrote to you with the decision and our reasons.",
-        "reopen" => "Your appeal was successful: we are working on your request again.",
-        "regime" => {
-            "We changed the law your request is handled under; the date we will answer by was recalculated."
-        }
-        "objection_withdrawn" => {
-            "You withdrew your objection; we took you off our suppression list."
-        }
-        "opted_in" => "Your opt-out was taken back; we took you off our suppression list for it.",
-        "question" => "We asked you for information.",
-        "message" => "We sent you a message.",
-        "subject_reply" => "You answered us.",
-        "agent" => "The request was sent for you by an authorized agent.",
-        "agent_consent" => "You agreed that your agent receives our answer.",
-        "agent_poa_accepted" => "We accepted your authorized agent's power of attorney.",
-        _ => "Your request was updated.",
+/// What happened, in the subject's words; an action without words of its own is "updated".
+fn history_text(ui: &Ui, action: &str) -> String {
+    const KNOWN: &[&str] = &[
+        "submit",
+        "verify",
+        "start",
+        "tasks_done",
+        "hold",
+        "resume",
+        "extend",
+        "complete",
+        "deny",
+        "withdraw",
+        "export_link",
+        "corrections",
+        "rerun",
+        "own_copies_deleted",
+        "lift_restriction",
+        "expire",
+        "recipients_notified",
+        "appealed",
+        "decide",
+        "reopen",
+        "regime",
+        "objection_withdrawn",
+        "opted_in",
+        "question",
+        "message",
+        "subject_reply",
+        "agent",
+        "agent_consent",
+        "agent_poa_accepted",
+    ];
+    let action = if action == "create" { "submit" } else { action };
+    if KNOWN.contains(&action) {
+        ui.t(&format!("history-{action}"))
+    } else {
+        ui.t("history-other")
     }
 }
 
 /// What happened, for the agent: the subject is "the person you act for".
-fn agent_history_text(action: &str) -> &'static str {
-    match action {
-        "submit" | "create" => "We received the request.",
-        "agent" => "We recorded you as the person's authorized agent.",
-        "verify" => "The person confirmed the request.",
-        "start" => "We started working on the request.",
-        "tasks_done" => "We finished searching our systems and are reviewing the result.",
-        "hold" => "The request was put on hold.",
-        "resume" => "Work on the request resumed.",
-        "extend" => "We extended the deadline and told the person why.",
-        "complete" => "The request was completed; we answered the person directly.",
-        "deny" => "We could not fulfil the request; we told the person why.",
-        "withdraw" => "The request was withdrawn.",
-        "expire" => "The request expired because the person did not confirm it.",
-        "agent_consent" => "The person agreed that you receive our answer.",
-        "agent_poa_accepted" => "We accepted your power of attorney.",
-        _ => "The request was updated.",
+fn agent_history_text(ui: &Ui, action: &str) -> String {
+    const KNOWN: &[&str] = &[
+        "submit",
+        "agent",
+        "verify",
+        "start",
+        "tasks_done",
+        "hold",
+        "resume",
+        "extend",
+        "complete",
+        "deny",
+        "withdraw",
+        "expire",
+        "agent_consent",
+        "agent_poa_accepted",
+    ];
+    let action = if action == "create" { "submit" } else { action };
+    if KNOWN.contains(&action) {
+        ui.t(&format!("agent-history-{action}"))
+    } else {
+        ui.t("agent-history-other")
     }
 }
 
-async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+async fn status(
+    State(state): State<AppState>,
+    asked: Asked,
+    Path(token): Path<String>,
+) -> Response {
+    let here = format!("/status/{token}");
     let req = match intake::request_for_status_link(&state, &token).await {
         Ok(r) => r,
-        Err(AppError::Gone) => return gone(&state),
-        Err(e) => return error_page(&state, e, &FormValues::default()),
+        Err(AppError::Gone) => return gone(&state, &Ui::new(&state, asked.pick(None), "/")),
+        Err(e) => {
+            return error_page(
+                &state,
+                &Ui::new(&state, asked.pick(None), "/"),
+                e,
+                &FormValues::default(),
+            );
+        }
     };
+    // Switching language here is remembered: every later email is written in it.
+    let lang = asked.pick(Some(req.language));
+    let ui = Ui::new(&state, lang, here);
+    if lang != req.language
+        && let Err(e) = state.store.set_request_language(&req.id, lang).await
+    {
+        return error_page(&state, &ui, e.into(), &FormValues::default());
+    }
     let events = match state.store.events(&req.id).await {
         Ok(e) => e,
-        Err(e) => return error_page(&state, e.into(), &FormValues::default()),
+        Err(e) => return error_page(&state, &ui, e.into(), &FormValues::default()),
     };
     let tz = state.config.deadlines.timezone.0;
-    let date =
-        |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%-d %B %Y").to_string();
+    let date = |t: chrono::DateTime<chrono::Utc>| ui.date(t.with_timezone(&tz).date_naive());
     // The page never shows the download link: anyone holding an old status email could
     // use it. The subject asks for it by email instead (`email_link`).
     let export = match crate::services::export::newest(&state, &req.id).await {
@@ -708,7 +860,7 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             json!({
                 "state": st,
                 "token": token,
-                "expires": t_minutes(expires.with_timezone(&tz)),
+                "expires": t_minutes(&ui, expires.with_timezone(&tz)),
             })
         }),
         Err(e) => {
@@ -721,13 +873,13 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
     let (systems, recipients) = if req.status == crate::domain::request::Status::Completed {
         let told = async {
             Ok::<_, AppError>((
-                crate::services::outcomes::for_request(&state, &req).await?,
+                crate::services::outcomes::for_request_in(&state, &req, &ui.loc).await?,
                 crate::services::recipients::subject_context(&state, &req).await?,
             ))
         };
         match told.await {
             Ok(s) => s,
-            Err(e) => return error_page(&state, e, &FormValues::default()),
+            Err(e) => return error_page(&state, &ui, e, &FormValues::default()),
         }
     } else {
         (Vec::new(), serde_json::Value::Null)
@@ -736,7 +888,7 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
     let history: Vec<_> = events
         .iter()
         .filter(|e| e.action != "note")
-        .map(|e| json!({ "date": date(e.at), "text": history_text(&e.action) }))
+        .map(|e| json!({ "date": date(e.at), "text": history_text(&ui, &e.action) }))
         .collect();
     // The conversation with us, and the answer form while the request takes answers.
     let conversation = match crate::services::conversation::view(&state, &req, false).await {
@@ -744,15 +896,15 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             .into_iter()
             .map(|m| {
                 json!({
-                    "date": t_minutes(m.at.with_timezone(&tz)),
+                    "date": t_minutes(&ui, m.at.with_timezone(&tz)),
                     "from_us": m.author == "staff",
                     "question": m.purpose == "question",
                     "text": m.text,
-                    "files": m.files.iter().map(|f| json!({"name": f.name, "size": size_text(f.size_bytes)})).collect::<Vec<_>>(),
+                    "files": m.files.iter().map(|f| json!({"name": f.name, "size": size_text(&ui, f.size_bytes)})).collect::<Vec<_>>(),
                 })
             })
             .collect::<Vec<_>>(),
-        Err(e) => return error_page(&state, e, &FormValues::default()),
+        Err(e) => return error_page(&state, &ui, e, &FormValues::default()),
     };
     let reply = crate::services::conversation::may_reply(&req).then(|| {
         json!({
@@ -763,23 +915,23 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
     });
     let withdraw_objection = match crate::services::suppression::can_withdraw(&state, &req).await {
         Ok(w) => w.then(|| token.clone()),
-        Err(e) => return error_page(&state, e, &FormValues::default()),
+        Err(e) => return error_page(&state, &ui, e, &FormValues::default()),
     };
     let opt_in = match crate::services::optout::can_opt_in(&state, &req).await {
         Ok(w) => w.then(|| token.clone()),
-        Err(e) => return error_page(&state, e, &FormValues::default()),
+        Err(e) => return error_page(&state, &ui, e, &FormValues::default()),
     };
     let appeal = match crate::services::appeals::offer(&state, &req).await {
         Ok(o) => o.map(|o| {
             json!({
                 "token": token,
-                "until": o.until.format("%-d %B %Y").to_string(),
-                "answer_within": o.answer_within.to_string(),
+                "until": ui.date(o.until),
+                "answer_within": ui.loc.period(&o.answer_within.to_string()).unwrap_or_else(|| o.answer_within.to_string()),
             })
         }),
-        Err(e) => return error_page(&state, e, &FormValues::default()),
+        Err(e) => return error_page(&state, &ui, e, &FormValues::default()),
     };
-    page(
+    ui.page(
         StatusCode::OK,
         "status.html",
         json!({
@@ -789,14 +941,14 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
             "objection_completed": req.status == crate::domain::request::Status::Completed,
             "organisation": state.config.organisation,
             "reference": req.reference,
-            "kind_label": kind_label(req.kind),
-            "status": req.status.plain_words(),
+            "kind_label": kind_label_in(&ui.loc, req.kind),
+            "status": ui.t(&format!("status-{}", req.status.as_str())),
             "received": date(req.received_at),
             // A closed request is answered: no "We will answer by" any more.
             "due_date": req
                 .due_date
                 .filter(|_| !req.status.is_final())
-                .map(|d| d.format("%-d %B %Y").to_string()),
+                .map(|d| ui.date(d)),
             "history": history,
             "export": export,
             "systems": systems,
@@ -807,13 +959,19 @@ async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Res
     )
 }
 
-/// "2.4 MB", "830 KB", "12 bytes".
-fn size_text(bytes: i64) -> String {
-    match bytes {
-        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
-        b if b >= 1024 => format!("{} KB", b / 1024),
-        b => format!("{b} bytes"),
-    }
+/// "2.4 MB", "830 KB", "12 bytes" (the decimal mark as the language writes it).
+fn size_text(ui: &Ui, bytes: i64) -> String {
+    let (key, size) = match bytes {
+        b if b >= 1024 * 1024 => ("size-mb", format!("{:.1}", b as f64 / (1024.0 * 1024.0))),
+        b if b >= 1024 => ("size-kb", (b / 1024).to_string()),
+        b => ("size-bytes", b.to_string()),
+    };
+    let size = if ui.loc.lang == Language::En {
+        size
+    } else {
+        size.replace('.', ",")
+    };
+    ui.loc.text_with(key, &[("size", size.into())])
 }
 
 /// The subject answers us on the status page: text and up to three files. Refused files
@@ -821,23 +979,25 @@ fn size_text(bytes: i64) -> String {
 async fn reply(
     State(state): State<AppState>,
     client: ClientAddr,
+    asked: Asked,
     Path(token): Path<String>,
     request: axum::extract::Request,
 ) -> Response {
     use axum::extract::FromRequest;
+    let ui = status_ui(&state, asked, &token).await;
     let back = |status: StatusCode, text: &str| {
-        page(
+        ui.page(
             status,
             "message.html",
-            json!({ "organisation": state.config.organisation, "title": "Your answer was not sent",
-                    "message": format!("{text} Please go back and try again."), "back": false }),
+            json!({ "organisation": state.config.organisation, "title": ui.t("message-answer-not-sent"),
+                    "message": ui.loc.text_with("message-go-back", &[("problem", text.to_string().into())]), "back": false }),
         )
     };
     // The link first: a dead link answers the same whatever was sent with it.
     match intake::request_for_status_link(&state, &token).await {
         Ok(_) => {}
-        Err(AppError::Gone) => return gone(&state),
-        Err(e) => return error_page(&state, e, &FormValues::default()),
+        Err(AppError::Gone) => return gone(&state, &ui),
+        Err(e) => return error_page(&state, &ui, e, &FormValues::default()),
     }
     let ct = request
         .headers()
@@ -866,27 +1026,28 @@ async fn reply(
     };
     let form = match form {
         Ok(f) => f,
-        Err(p) => return back(p.status(), &p.text()),
+        Err(p) => return back(p.status(), &p.text(&ui)),
     };
     let text = form.fields.get("text").cloned().unwrap_or_default();
     let files: Vec<_> = form.files.into_iter().map(|(_, u)| u).collect();
     if text.trim().is_empty() && files.is_empty() {
         return message(
             &state,
+            &ui,
             StatusCode::OK,
-            "Nothing was sent",
-            "Your answer was empty, so we did not send anything. Go back to write an answer or add a file.",
+            "message-nothing-sent",
+            "message-nothing-sent-text",
         );
     }
     match crate::services::conversation::reply(&state, &client, &token, &text, files).await {
-        Ok(_) => page(
+        Ok(_) => ui.page(
             StatusCode::OK,
             "message.html",
-            json!({ "organisation": state.config.organisation, "title": "Thank you",
-                    "message": "We received your answer. If your request was waiting for it, we have resumed work on it. You can follow it on the same page as before.",
+            json!({ "organisation": state.config.organisation, "title": ui.t("message-thanks"),
+                    "message": ui.t("message-answer-received"),
                     "back": false }),
         ),
-        Err(AppError::Gone) => gone(&state),
+        Err(AppError::Gone) => gone(&state, &ui),
         Err(AppError::Validation(fields)) => back(
             StatusCode::UNPROCESSABLE_ENTITY,
             &fields
@@ -895,33 +1056,45 @@ async fn reply(
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
-        Err(AppError::Conflict { .. }) => back(
-            StatusCode::CONFLICT,
-            "This request no longer takes answers.",
-        ),
-        Err(e) => error_page(&state, e, &FormValues::default()),
+        Err(AppError::Conflict { .. }) => back(StatusCode::CONFLICT, &ui.t("message-no-answers")),
+        Err(e) => error_page(&state, &ui, e, &FormValues::default()),
     }
 }
 
 /// The authorized agent's page: the progress of the request it sent, and nothing of the
 /// subject's data beyond what the agent gave (no conversation, no package).
-async fn agent_status(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+async fn agent_status(
+    State(state): State<AppState>,
+    asked: Asked,
+    Path(token): Path<String>,
+) -> Response {
     let req = match crate::services::agents::request_for_agent_link(&state, &token).await {
         Ok(r) => r,
-        Err(AppError::Gone) => return gone(&state),
-        Err(e) => return error_page(&state, e, &FormValues::default()),
+        Err(AppError::Gone) => return gone(&state, &Ui::new(&state, asked.pick(None), "/")),
+        Err(e) => {
+            return error_page(
+                &state,
+                &Ui::new(&state, asked.pick(None), "/"),
+                e,
+                &FormValues::default(),
+            );
+        }
     };
+    let ui = Ui::new(
+        &state,
+        asked.pick(Some(req.language)),
+        format!("/agent/{token}"),
+    );
     let (events, agent) = match (
         state.store.events(&req.id).await,
         crate::services::agents::agent_page(&state, &req).await,
     ) {
         (Ok(e), Ok(a)) => (e, a),
-        (Err(e), _) => return error_page(&state, e.into(), &FormValues::default()),
-        (_, Err(e)) => return error_page(&state, e, &FormValues::default()),
+        (Err(e), _) => return error_page(&state, &ui, e.into(), &FormValues::default()),
+        (_, Err(e)) => return error_page(&state, &ui, e, &FormValues::default()),
     };
     let tz = state.config.deadlines.timezone.0;
-    let date =
-        |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%-d %B %Y").to_string();
+    let date = |t: chrono::DateTime<chrono::Utc>| ui.date(t.with_timezone(&tz).date_naive());
     // What happened, in the subject-neutral words of the status page; the conversation
     // with the subject and internal notes stay out.
     let history: Vec<_> = events
@@ -932,25 +1105,25 @@ async fn agent_status(State(state): State<AppState>, Path(token): Path<String>) 
                 "note" | "message" | "question" | "subject_reply" | "export_link"
             )
         })
-        .map(|e| json!({ "date": date(e.at), "text": agent_history_text(&e.action) }))
+        .map(|e| json!({ "date": date(e.at), "text": agent_history_text(&ui, &e.action) }))
         .collect();
-    page(
+    ui.page(
         StatusCode::OK,
         "agent_status.html",
         json!({
             "organisation": state.config.organisation,
             "reference": req.reference,
-            "kind_label": kind_label(req.kind),
+            "kind_label": kind_label_in(&ui.loc, req.kind),
             "status": if req.status == crate::domain::request::Status::AwaitingVerification {
-                "Waiting for the person you act for to confirm the request"
+                ui.t("status-agent-awaiting")
             } else {
-                req.status.plain_words()
+                ui.t(&format!("status-{}", req.status.as_str()))
             },
             "received": date(req.received_at),
             "due_date": req
                 .due_date
                 .filter(|_| !req.status.is_final())
-                .map(|d| d.format("%-d %B %Y").to_string()),
+                .map(|d| ui.date(d)),
             "agent": agent,
             "history": history,
         }),
@@ -962,35 +1135,40 @@ async fn agent_status(State(state): State<AppState>, Path(token): Path<String>) 
 async fn email_link(
     State(state): State<AppState>,
     client: ClientAddr,
+    asked: Asked,
     Path(token): Path<String>,
 ) -> Response {
+    let ui = status_ui(&state, asked, &token).await;
     match intake::email_download_link(&state, &client, &token).await {
         Ok(intake::LinkEmail::Sent) => message(
             &state,
+            &ui,
             StatusCode::OK,
-            "Link sent",
-            "We emailed the download link to the address you gave with your request. It may take a few minutes to arrive.",
+            "message-link-sent",
+            "message-link-sent-text",
         ),
         Ok(intake::LinkEmail::NoPackage) => message(
             &state,
+            &ui,
             StatusCode::OK,
-            "No package to download",
-            "There is no package with your data that can be downloaded now. To get a new copy, reply to our completion email quoting your reference.",
+            "message-no-package",
+            "message-no-package-text",
         ),
-        Err(AppError::Gone) => gone(&state),
+        Err(AppError::Gone) => gone(&state, &ui),
         Err(AppError::TooManyRequests { retry_after_secs }) => {
             let mut resp = message(
                 &state,
+                &ui,
                 StatusCode::TOO_MANY_REQUESTS,
-                "Please wait a little",
-                "We have already emailed you the link several times today. Please look for our email, or try again tomorrow.",
+                "message-wait",
+                "message-wait-link",
             );
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
             resp
         }
-        Err(e) => error_page(&state, e, &FormValues::default()),
+        Err(e) => error_page(&state, &ui, e, &FormValues::default()),
     }
 }
 
@@ -999,30 +1177,35 @@ async fn email_link(
 async fn withdraw_objection(
     State(state): State<AppState>,
     client: ClientAddr,
+    asked: Asked,
     Path(token): Path<String>,
 ) -> Response {
     use crate::services::suppression::Withdrawal;
+    let ui = status_ui(&state, asked, &token).await;
     match crate::services::suppression::withdraw_objection(&state, &client, &token).await {
         Ok(Withdrawal::Lifted) => message(
             &state,
+            &ui,
             StatusCode::OK,
-            "Objection withdrawn",
-            "We have taken your address off our suppression list. We may again use your data for the purpose you had objected to; you can object again at any time.",
+            "message-objection-withdrawn",
+            "message-objection-lifted",
         ),
         Ok(Withdrawal::RequestWithdrawn) => message(
             &state,
+            &ui,
             StatusCode::OK,
-            "Objection withdrawn",
-            "We have stopped working on your objection. You can object again at any time.",
+            "message-objection-withdrawn",
+            "message-objection-stopped",
         ),
         Ok(Withdrawal::Nothing) => message(
             &state,
+            &ui,
             StatusCode::OK,
-            "Nothing to withdraw",
-            "This request has no objection in force that could be withdrawn.",
+            "message-nothing-to-withdraw",
+            "message-nothing-to-withdraw-text",
         ),
-        Err(AppError::Gone) => gone(&state),
-        Err(e) => error_page(&state, e, &FormValues::default()),
+        Err(AppError::Gone) => gone(&state, &ui),
+        Err(e) => error_page(&state, &ui, e, &FormValues::default()),
     }
 }
 
@@ -1031,32 +1214,38 @@ async fn withdraw_objection(
 async fn opt_in(
     State(state): State<AppState>,
     client: ClientAddr,
+    asked: Asked,
     Path(token): Path<String>,
 ) -> Response {
     use crate::services::optout::OptIn;
+    let ui = status_ui(&state, asked, &token).await;
     match crate::services::optout::opt_in_from_status(&state, &client, &token).await {
-        Ok(OptIn::Requested(reference)) => message(
+        Ok(OptIn::Requested(reference)) => message_text(
             &state,
+            &ui,
             StatusCode::OK,
-            "Opt-out taken back",
-            &format!(
-                "We are taking back your opt-out (request {reference}): our systems will again treat your data as before, and we take your address off our suppression list for it. We will email you when it is done. You can opt out again at any time."
+            "message-opt-out-taken-back",
+            &ui.loc.text_with(
+                "message-opt-out-taken-back-text",
+                &[("reference", reference.into())],
             ),
         ),
         Ok(OptIn::Withdrawn) => message(
             &state,
+            &ui,
             StatusCode::OK,
-            "Opt-out withdrawn",
-            "We have stopped working on your opt-out. You can opt out again at any time.",
+            "message-opt-out-withdrawn",
+            "message-opt-out-withdrawn-text",
         ),
         Ok(OptIn::Nothing) => message(
             &state,
+            &ui,
             StatusCode::OK,
-            "Nothing to take back",
-            "This request has no opt-out in force that could be taken back.",
+            "message-nothing-to-take-back",
+            "message-nothing-to-take-back-text",
         ),
-        Err(AppError::Gone) => gone(&state),
-        Err(e) => error_page(&state, e, &FormValues::default()),
+        Err(AppError::Gone) => gone(&state, &ui),
+        Err(e) => error_page(&state, &ui, e, &FormValues::default()),
     }
 }
 
@@ -1071,48 +1260,70 @@ struct AppealForm {
 async fn appeal(
     State(state): State<AppState>,
     client: ClientAddr,
+    asked: Asked,
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
+    let ui = status_ui(&state, asked, &token).await;
     let form: AppealForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     match crate::services::appeals::file(&state, client.text(), &token, &form.reasons).await {
-        Ok(req) => page(
+        Ok(req) => ui.page(
             StatusCode::OK,
             "message.html",
             json!({
                 "organisation": state.config.organisation,
-                "title": "Appeal received",
-                "message": format!(
-                    "Your appeal has the reference {}. A member of our team who did not take the decision will review it and answer you by {}. We have emailed you a link to follow it.",
-                    req.reference,
-                    req.due_date.map(|d| d.format("%-d %B %Y").to_string()).unwrap_or_default()
+                "title": ui.t("message-appeal-received"),
+                "message": ui.loc.text_with(
+                    "message-appeal-received-text",
+                    &[
+                        ("reference", req.reference.clone().into()),
+                        ("due_date", req.due_date.map(|d| ui.date(d)).unwrap_or_default().into()),
+                    ],
                 ),
                 "back": false,
             }),
         ),
-        Err(AppError::Gone) => gone(&state),
+        Err(AppError::Gone) => gone(&state, &ui),
         // Like the other forms of a status page: a readable answer, not an error.
         Err(AppError::Conflict { .. }) => message(
             &state,
+            &ui,
             StatusCode::OK,
-            "This decision cannot be appealed",
-            "This decision was already appealed, or the time to appeal it has passed. Please look for our email about your appeal.",
+            "message-appeal-refused",
+            "message-appeal-refused-text",
         ),
         Err(AppError::Validation(_)) => message(
             &state,
+            &ui,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Your reasons are too long",
-            "Please shorten your reasons to at most 5000 characters and try again.",
+            "message-appeal-too-long",
+            "message-appeal-too-long-text",
         ),
-        Err(e) => error_page(&state, e, &FormValues::default()),
+        Err(e) => error_page(&state, &ui, e, &FormValues::default()),
     }
 }
 
-fn t_minutes<Tz: chrono::TimeZone>(t: chrono::DateTime<Tz>) -> String
+/// The language of an answer to a form of the status page: `?lang=`, else the one the
+/// request remembers (the status page's switcher changes it), else the browser's.
+async fn status_ui(state: &AppState, asked: Asked, token: &str) -> Ui {
+    let remembered = match asked.explicit {
+        Some(_) => None,
+        None => intake::request_for_status_link(state, token)
+            .await
+            .ok()
+            .map(|r| r.language),
+    };
+    Ui::new(state, asked.pick(remembered), format!("/status/{token}"))
+}
+
+/// A date and time of day the way the language writes it.
+fn t_minutes<Tz: chrono::TimeZone>(ui: &Ui, t: chrono::DateTime<Tz>) -> String
 where
     Tz::Offset: std::fmt::Display,
 {
-    t.format("%-d %B %Y, %H:%M").to_string()
+    ui.loc
+        .catalog
+        .date_time(ui.loc.lang, t.date_naive(), &t.format("%H:%M").to_string())
 }
 
 /// The subject's export package. Only a `GET` whose whole body was sent counts toward
@@ -1121,21 +1332,24 @@ where
 async fn download(
     State(state): State<AppState>,
     client: ClientAddr,
+    asked: Asked,
     method: axum::http::Method,
     Path(token): Path<String>,
 ) -> Response {
+    let ui = Ui::new(&state, asked.pick(None), "/");
     let failed = |state: &AppState, e: crate::services::export::ExportError| {
         tracing::error!(error = %e, "export download failed");
         message(
             state,
+            &ui,
             StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "We could not prepare your download just now. Please try again in a few minutes.",
+            "message-error",
+            "message-error-download",
         )
     };
     let export = match crate::services::export::live_download(&state, &token).await {
         Ok(Some(e)) => e,
-        Ok(None) => return gone(&state),
+        Ok(None) => return gone(&state, &ui),
         Err(e) => return failed(&state, e),
     };
     let body = if method == axum::http::Method::HEAD {

@@ -38,6 +38,8 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        // The shared base page calls `t(..)`; the manual-task pages are English.
+        crate::i18n::register(&mut env);
         for (name, src) in TEMPLATES {
             if let Err(e) = env.add_template(name, src) {
                 tracing::error!(template = name, error = %e, "built-in page template does not parse");
@@ -48,9 +50,13 @@ fn env() -> &'static Environment<'static> {
 }
 
 fn page(status: StatusCode, name: &str, ctx: serde_json::Value) -> Response {
-    let rendered = env()
-        .get_template(name)
-        .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(ctx))));
+    let rendered = env().get_template(name).and_then(|t| {
+        t.render(minijinja::context! {
+            i18n => crate::i18n::Localiser::english().value(),
+            lang => "en",
+            ..minijinja::value::Serde(ctx)
+        })
+    });
     let resp = match rendered {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {

@@ -212,6 +212,8 @@ pub async fn file(
         now,
     );
     appeal.verified_at = Some(now);
+    // The appeal is answered in the language the subject was answered in.
+    appeal.language = original.language;
     appeal.clock_started_on = Some(today);
     appeal.due_date = rules.appeal_due(today);
     let actor = Actor {

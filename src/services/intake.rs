@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::app::context::AppState;
 use crate::crypto::{new_token, token_hash};
 use crate::domain::client::ClientAddr;
+use crate::domain::language::Language;
 use crate::domain::request::{Action, Kind, Source, Status, transition};
 use crate::error::{AppError, FieldError};
 use crate::services::notify::{self, kind_label};
@@ -118,19 +119,21 @@ pub async fn submit_answer(
     client: &ClientAddr,
     s: Submission,
 ) -> Result<Accepted, AppError> {
-    submit_answer_for(state, client, s, None).await
+    submit_answer_for(state, client, s, None, Language::En).await
 }
 
 /// [`submit_answer`] for a request an authorized agent sends: the subject's verification
-/// email says who asked (`agent`: the agent's name and organisation).
+/// email says who asked (`agent`: the agent's name and organisation). `language` is the
+/// one the subject is written to in from now on (the form's, or the API's `language`).
 pub async fn submit_answer_for(
     state: &AppState,
     client: &ClientAddr,
     s: Submission,
     agent: Option<&serde_json::Value>,
+    language: Language,
 ) -> Result<Accepted, AppError> {
     let kind = s.kind;
-    let (request, real) = match submit_outcome(state, client, s, None, agent).await? {
+    let (request, real) = match submit_outcome(state, client, s, None, agent, language).await? {
         Outcome::Created(req) => {
             return Ok(Accepted {
                 reference: req.reference.clone(),
@@ -183,7 +186,7 @@ pub async fn submit_under(
     s: Submission,
     regime: Option<crate::domain::deadline::Regime>,
 ) -> Result<Request, AppError> {
-    match submit_outcome(state, client, s, regime, None).await? {
+    match submit_outcome(state, client, s, regime, None, Language::En).await? {
         Outcome::Created(r) | Outcome::Resent(r) => Ok(r),
         Outcome::Limited { retry_after_secs } => {
             Err(AppError::TooManyRequests { retry_after_secs })
@@ -197,6 +200,7 @@ async fn submit_outcome(
     s: Submission,
     regime: Option<crate::domain::deadline::Regime>,
     agent: Option<&serde_json::Value>,
+    language: Language,
 ) -> Result<Outcome, AppError> {
     let now = state.clock.now();
     let index = state.keys.blind_index(s.email.expose());
@@ -238,9 +242,17 @@ async fn submit_outcome(
     if let Some(pending) = state.store.pending_request(&index, s.kind).await? {
         let mut changes = link_changes(state, &pending, &token, expires, &s, (hours, agent));
         changes.revoke_purpose = Some(TokenPurpose::Verify);
+        // The fresh link's email is written in the language of this submission.
+        if pending.language != language {
+            state
+                .store
+                .set_request_language(&pending.id, language)
+                .await?;
+        }
         let mut next = pending.clone();
         next.version += 1;
         next.updated_at = now;
+        next.language = language;
         let audit = NewAudit {
             at: now,
             actor: actor.name.clone(),
@@ -266,6 +278,7 @@ async fn submit_outcome(
         regime.unwrap_or_else(|| state.config.regime_for(s.residence.as_deref())),
         now,
     );
+    req.language = language;
     let event = Event {
         at: now,
         actor: actor.name.clone(),

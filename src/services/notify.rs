@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use crate::app::context::AppState;
+use crate::domain::language::Language;
 use crate::domain::request::Kind;
+use crate::i18n::Localiser;
 use crate::jobs::{JobError, JobHandler};
 use crate::store::{Changes, Job, NewJob, OutboxMessage, OutboxStatus};
 
@@ -82,6 +84,98 @@ pub fn deny_reason_label(reason: crate::domain::request::DenyReason) -> &'static
             "it repeats a request of yours that we are already working on; we answer you there"
         }
     }
+}
+
+/// How a kind is named to the subject in the language of `loc`.
+pub fn kind_label_in(loc: &Localiser, kind: Kind) -> String {
+    loc.text(&format!("kind-label-{}", kind.as_str()))
+}
+
+/// The templates of emails to a subject or an authorized agent: written in the
+/// request's language. Staff emails and recipients' notices stay English.
+pub const SUBJECT_TEMPLATES: &[&str] = &[
+    "verify",
+    "received",
+    "extended",
+    "on_hold",
+    "denied",
+    "completed",
+    "expired",
+    "export_link",
+    "restriction_lifted",
+    "duplicate",
+    "appeal_decided",
+    "message",
+    "agent_received",
+];
+
+/// Put the words the code wrote into a subject email's context into the language of
+/// `loc`. Contexts are written (and sealed in the outbox) in English when the email is
+/// queued; the language is the request's when the email is sent, so a subject who
+/// switched language on the status page gets every later email in it.
+async fn localise(
+    state: &AppState,
+    request_id: Option<&str>,
+    ctx: &mut Value,
+    loc: &Localiser,
+) -> Result<(), JobError> {
+    let Some(obj) = ctx.as_object_mut() else {
+        return Ok(());
+    };
+    let kind = obj
+        .get("kind_label")
+        .and_then(Value::as_str)
+        .and_then(|l| Kind::ALL.iter().copied().find(|k| kind_label(*k) == l));
+    if let Some(k) = kind {
+        obj.insert("kind_label".into(), kind_label_in(loc, k).into());
+    }
+    if let Some(label) = obj.get("reason_label").and_then(Value::as_str) {
+        use crate::domain::request::DenyReason;
+        if let Some(r) = DenyReason::ALL
+            .iter()
+            .find(|r| deny_reason_label(**r) == label)
+        {
+            obj.insert(
+                "reason_label".into(),
+                loc.text(&format!("deny-reason-{}", r.as_str())).into(),
+            );
+        }
+    }
+    let generic = loc.text("complaint-authority-default");
+    if obj.get("complaint_authority").and_then(Value::as_str) == Some(COMPLAINT_AUTHORITY) {
+        obj.insert("complaint_authority".into(), generic.clone().into());
+    }
+    if let Some(appeal) = obj.get_mut("appeal").and_then(Value::as_object_mut)
+        && appeal.get("authority").and_then(Value::as_str) == Some(COMPLAINT_AUTHORITY)
+    {
+        appeal.insert("authority".into(), generic.into());
+    }
+    // What each system did: said again from the tasks, in the language.
+    let has_systems = obj
+        .get("systems")
+        .and_then(Value::as_array)
+        .is_some_and(|s| !s.is_empty());
+    if has_systems && let (Some(k), Some(id)) = (kind, request_id) {
+        let tasks = state
+            .store
+            .tasks_for_request(id)
+            .await
+            .map_err(|e| JobError::retry(e.to_string()))?;
+        let systems = crate::services::outcomes::summarise_in(k, &tasks, loc);
+        if !systems.is_empty() {
+            let retained: Vec<Value> = systems
+                .iter()
+                .flat_map(|s| &s.tables)
+                .filter(|t| matches!(t.outcome, "kept" | "anonymised"))
+                .map(|t| json!({ "table": t.table, "reason": t.reason }))
+                .collect();
+            if obj.contains_key("retained") {
+                obj.insert("retained".into(), retained.into());
+            }
+            obj.insert("systems".into(), json!(systems));
+        }
+    }
+    Ok(())
 }
 
 /// A link into the public site.
@@ -188,8 +282,28 @@ impl JobHandler for SendEmail {
                 .await);
             }
         };
-        let context: Value = serde_json::from_str(&context).unwrap_or(Value::Null);
-        let rendered = match state.mailer.templates().render(&msg.template, &context) {
+        let mut context: Value = serde_json::from_str(&context).unwrap_or(Value::Null);
+        let language = match (
+            SUBJECT_TEMPLATES.contains(&msg.template.as_str()),
+            msg.request_id.as_deref(),
+        ) {
+            (true, Some(id)) => state
+                .store
+                .request_language(id)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))?
+                .unwrap_or_default(),
+            _ => Language::En,
+        };
+        let loc = Localiser::new(state.i18n.clone(), language);
+        if language != Language::En {
+            localise(state, msg.request_id.as_deref(), &mut context, &loc).await?;
+        }
+        let rendered = match state
+            .mailer
+            .templates()
+            .render_in(&msg.template, &context, &loc)
+        {
             Ok(r) => r,
             Err(e) => return Err(fail(format!("template: {e}"), true).await),
         };

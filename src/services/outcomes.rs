@@ -6,9 +6,12 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use fluent_bundle::FluentValue;
+
 use crate::app::context::AppState;
 use crate::domain::request::Kind;
 use crate::error::AppError;
+use crate::i18n::Localiser;
 use crate::store::{Request, Task};
 
 /// One system's part of the answer.
@@ -39,14 +42,28 @@ pub struct TableOutcome {
     pub reason: Option<String>,
 }
 
-/// The outcome per system of `req`'s current tasks for its kind's operation.
+/// The outcome per system of `req`'s current tasks for its kind's operation, in English.
 pub async fn for_request(state: &AppState, req: &Request) -> Result<Vec<SystemOutcome>, AppError> {
+    for_request_in(state, req, &Localiser::english()).await
+}
+
+/// [`for_request`] in the language of `loc`.
+pub async fn for_request_in(
+    state: &AppState,
+    req: &Request,
+    loc: &Localiser,
+) -> Result<Vec<SystemOutcome>, AppError> {
     let tasks = state.store.tasks_for_request(&req.id).await?;
-    Ok(summarise(req.kind, &tasks))
+    Ok(summarise_in(req.kind, &tasks, loc))
 }
 
 /// [`for_request`] from tasks already read.
 pub fn summarise(kind: Kind, tasks: &[Task]) -> Vec<SystemOutcome> {
+    summarise_in(kind, tasks, &Localiser::english())
+}
+
+/// [`summarise`] in the language of `loc` (the words come from the translation files).
+pub fn summarise_in(kind: Kind, tasks: &[Task], loc: &Localiser) -> Vec<SystemOutcome> {
     let operation = crate::services::tasks::operation(kind);
     crate::services::tasks::current_tasks(tasks)
         .into_iter()
@@ -54,24 +71,24 @@ pub fn summarise(kind: Kind, tasks: &[Task]) -> Vec<SystemOutcome> {
         .map(|t| {
             let ev = evidence(t);
             let tables = match (t.status.as_str(), operation, ev.as_ref()) {
-                ("succeeded", "erase", Some(e)) => erase_tables(e),
+                ("succeeded", "erase", Some(e)) => erase_tables(e, loc),
                 _ => Vec::new(),
             };
             let (outcome, text) = match t.status.as_str() {
-                "succeeded" if !tables.is_empty() => ("done", erase_summary(&tables)),
-                "succeeded" => ("done", done_text(operation, ev.as_ref())),
-                "skipped" => (
-                    "skipped",
-                    format!(
-                        "skipped, nothing was changed: {}",
-                        t.error.as_deref().unwrap_or("nothing is declared for this")
-                    ),
-                ),
-                "failed" => (
-                    "not_done",
-                    "not done: the operation did not complete in this system".to_string(),
-                ),
-                _ => ("in_progress", "still in progress".to_string()),
+                "succeeded" if !tables.is_empty() => ("done", erase_summary(&tables, loc)),
+                "succeeded" => ("done", done_text(operation, ev.as_ref(), loc)),
+                "skipped" => {
+                    let reason = match t.error.as_deref() {
+                        Some(e) => e.to_string(),
+                        None => loc.text("outcome-skipped-default"),
+                    };
+                    (
+                        "skipped",
+                        loc.text_with("outcome-skipped", &[("reason", reason.into())]),
+                    )
+                }
+                "failed" => ("not_done", loc.text("outcome-not-done")),
+                _ => ("in_progress", loc.text("outcome-in-progress")),
             };
             SystemOutcome {
                 system: t.connector.clone(),
@@ -93,34 +110,34 @@ fn u(v: &Value, key: &str) -> u64 {
     v.get(key).and_then(Value::as_u64).unwrap_or(0)
 }
 
-fn records(n: u64) -> String {
-    if n == 1 {
-        "1 record".into()
-    } else {
-        format!("{n} records")
-    }
+/// "1 record", "3 records", in the language.
+fn records(n: u64, loc: &Localiser) -> String {
+    loc.text_with("records", &[("count", FluentValue::from(n))])
+}
+
+/// A message whose one argument is a number of records.
+fn with_records(loc: &Localiser, key: &str, n: u64) -> String {
+    loc.text_with(key, &[("records", records(n, loc).into())])
 }
 
 /// A sentence for a succeeded task, from its evidence (counts only).
-fn done_text(operation: &str, evidence: Option<&Value>) -> String {
+fn done_text(operation: &str, evidence: Option<&Value>, loc: &Localiser) -> String {
     let Some(e) = evidence else {
-        return "done".into();
+        return loc.text("outcome-done");
     };
     // A person confirmed through their completion link (manual connectors).
     if e.get("confirmed").is_some() {
-        return "done, confirmed by the person responsible for this system".into();
+        return loc.text("outcome-confirmed");
     }
     match operation {
         "access" => match e.get("rows").and_then(Value::as_u64) {
-            Some(0) => "searched; nothing about you was found".into(),
-            Some(n) => format!("searched; {} about you found and included", records(n)),
-            None => "searched".into(),
+            Some(0) => loc.text("outcome-access-none"),
+            Some(n) => with_records(loc, "outcome-access-found", n),
+            None => loc.text("outcome-access"),
         },
         // Erasures with table evidence are listed per table; this is the rest.
-        "erase" if e.get("tables").is_some() => {
-            "searched; nothing about you was found to erase".into()
-        }
-        "erase" => "erased".into(),
+        "erase" if e.get("tables").is_some() => loc.text("outcome-erase-none"),
+        "erase" => loc.text("outcome-erased"),
         "rectify" => {
             let tables = e.get("tables").and_then(Value::as_array);
             let parts: Vec<String> = tables
@@ -135,18 +152,27 @@ fn done_text(operation: &str, evidence: Option<&Value>) -> String {
                         .flatten()
                         .filter_map(Value::as_str)
                         .collect();
-                    format!(
-                        "{} corrected in {} ({})",
-                        fields.join(", "),
-                        t.get("table").and_then(Value::as_str).unwrap_or("?"),
-                        records(u(t, "rows_affected"))
+                    loc.text_with(
+                        "outcome-rectify-part",
+                        &[
+                            ("fields", fields.join(", ").into()),
+                            (
+                                "table",
+                                t.get("table")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("?")
+                                    .to_string()
+                                    .into(),
+                            ),
+                            ("records", records(u(t, "rows_affected"), loc).into()),
+                        ],
                     )
                 })
                 .collect();
             if parts.is_empty() && tables.is_some() {
-                "no record about you was found to correct".into()
+                loc.text("outcome-rectify-none")
             } else if parts.is_empty() {
-                "corrected".into()
+                loc.text("outcome-rectified")
             } else {
                 parts.join("; ")
             }
@@ -161,40 +187,35 @@ fn done_text(operation: &str, evidence: Option<&Value>) -> String {
                 .get(key)
                 .map(|r| u(r, "rows_affected"))
                 .or_else(|| e.get("rows_affected").and_then(Value::as_u64));
-            let what = match operation {
-                "restrict" => "processing restricted",
-                "object" => "your objection recorded",
-                _ => "restriction lifted",
-            };
-            match n {
-                Some(0) => format!("no record about you was found here ({what} on none)"),
-                Some(n) => format!("{what} ({} marked)", records(n)),
-                None => what.into(),
-            }
+            marked(operation, n, loc)
         }
         "opt_out" | "limit_sensitive" | "opt_in" => {
             let n = e
                 .get("optout")
                 .map(|r| u(r, "rows_affected"))
                 .or_else(|| e.get("rows_affected").and_then(Value::as_u64));
-            let what = match operation {
-                "opt_out" => "your opt-out of sale and sharing recorded",
-                "limit_sensitive" => "the limit on the use of your sensitive data recorded",
-                _ => "your opt-out taken back",
-            };
-            match n {
-                Some(0) => format!("no record about you was found here ({what} on none)"),
-                Some(n) => format!("{what} ({} marked)", records(n)),
-                None => what.into(),
-            }
+            marked(operation, n, loc)
         }
-        _ => "done".into(),
+        _ => loc.text("outcome-done"),
+    }
+}
+
+/// What a marking operation did: "processing restricted (2 records marked)".
+fn marked(operation: &str, n: Option<u64>, loc: &Localiser) -> String {
+    let what = loc.text(&format!("outcome-what-{operation}"));
+    match n {
+        Some(0) => loc.text_with("outcome-marked-none", &[("what", what.into())]),
+        Some(n) => loc.text_with(
+            "outcome-marked",
+            &[("what", what.into()), ("records", records(n, loc).into())],
+        ),
+        None => what,
     }
 }
 
 /// Every table of an erasure's evidence, in the order the system declares them, with
 /// its outcome and reason in the subject's words.
-fn erase_tables(e: &Value) -> Vec<TableOutcome> {
+fn erase_tables(e: &Value, loc: &Localiser) -> Vec<TableOutcome> {
     let Some(tables) = e.get("tables").and_then(Value::as_array) else {
         return Vec::new();
     };
@@ -208,60 +229,66 @@ fn erase_tables(e: &Value) -> Vec<TableOutcome> {
     tables
         .iter()
         .map(|t| {
-            let table = t.get("table").and_then(Value::as_str).unwrap_or("?").to_string();
+            let table = t
+                .get("table")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
             let affected = u(t, "rows_affected");
             let kept = u(t, "rows_kept");
             let left = u(t, "rows_left");
             let retain_reason = text_of(t, "retain_reason");
+            let reason = |key: &str| Some(loc.text(key));
             let (outcome, records, text, reason) = match t.get("action").and_then(Value::as_str) {
                 _ if left > 0 => (
                     "not_erased",
                     left,
-                    format!("{} still found after the erasure", records(left)),
-                    Some("the check after the erasure still found them; we are looking into it".to_string()),
+                    with_records(loc, "table-still-found", left),
+                    reason("reason-still-found"),
                 ),
                 Some("retain") if affected + kept > 0 => (
                     "kept",
                     affected.max(kept),
-                    format!("{} kept", records(affected.max(kept))),
-                    Some(retain_reason.unwrap_or_else(|| "no reason was recorded".into())),
+                    with_records(loc, "table-kept", affected.max(kept)),
+                    retain_reason.or_else(|| reason("reason-none-recorded")),
                 ),
                 Some("anonymize") if affected > 0 => (
                     "anonymised",
                     affected,
-                    format!(
-                        "{} anonymised: what identifies you was removed, the rest kept",
-                        records(affected)
-                    ),
-                    Some(retain_reason.unwrap_or_else(|| {
-                        "the records are needed without the details that identify you".into()
-                    })),
+                    with_records(loc, "table-anonymised", affected),
+                    retain_reason.or_else(|| reason("reason-anonymised")),
                 ),
                 Some("anonymize") if kept > 0 => (
                     "kept",
                     kept,
-                    format!("{} kept unchanged", records(kept)),
-                    Some("they are shared with records of other people".into()),
+                    with_records(loc, "table-kept-unchanged", kept),
+                    reason("reason-shared"),
                 ),
                 Some(_) if affected > 0 && kept > 0 => (
                     "erased",
                     affected,
-                    format!("{} deleted, {} kept", records(affected), records(kept)),
-                    Some("the kept records are shared with other people's records or with records we must keep".into()),
+                    loc.text_with(
+                        "table-deleted-kept",
+                        &[
+                            ("deleted", self::records(affected, loc).into()),
+                            ("kept", self::records(kept, loc).into()),
+                        ],
+                    ),
+                    reason("reason-partly-kept"),
                 ),
                 Some(_) if affected > 0 => (
                     "erased",
                     affected,
-                    format!("{} deleted", records(affected)),
+                    with_records(loc, "table-deleted", affected),
                     None,
                 ),
                 Some(_) if kept > 0 => (
                     "kept",
                     kept,
-                    format!("{} kept", records(kept)),
-                    Some("they are shared with other people's records or with records we must keep".into()),
+                    with_records(loc, "table-kept", kept),
+                    reason("reason-kept"),
                 ),
-                _ => ("not_found", 0, "nothing about you was found".to_string(), None),
+                _ => ("not_found", 0, loc.text("table-not-found"), None),
             };
             TableOutcome {
                 table,
@@ -275,7 +302,7 @@ fn erase_tables(e: &Value) -> Vec<TableOutcome> {
 }
 
 /// One line for a system whose tables are listed under it.
-fn erase_summary(tables: &[TableOutcome]) -> String {
+fn erase_summary(tables: &[TableOutcome], loc: &Localiser) -> String {
     let count = |o: &str| {
         tables
             .iter()
@@ -284,21 +311,21 @@ fn erase_summary(tables: &[TableOutcome]) -> String {
             .sum::<u64>()
     };
     let mut parts = Vec::new();
-    for (o, word) in [
-        ("erased", "deleted"),
-        ("anonymised", "anonymised"),
-        ("kept", "kept"),
-        ("not_erased", "still found"),
+    for (o, key) in [
+        ("erased", "summary-deleted"),
+        ("anonymised", "summary-anonymised"),
+        ("kept", "summary-kept"),
+        ("not_erased", "summary-still-found"),
     ] {
         let n = count(o);
         if n > 0 {
-            parts.push(format!("{} {word}", records(n)));
+            parts.push(with_records(loc, key, n));
         }
     }
     if parts.is_empty() {
-        "searched; nothing about you was found to erase".into()
+        loc.text("outcome-erase-none")
     } else {
-        format!("{}; per table:", parts.join(", "))
+        loc.text_with("summary-per-table", &[("parts", parts.join(", ").into())])
     }
 }
 
@@ -329,6 +356,41 @@ mod tests {
             updated_at: Utc::now(),
             finished_at: None,
         }
+    }
+
+    #[test]
+    fn outcomes_are_told_in_the_subjects_language() {
+        let loc = Localiser::new(
+            crate::i18n::Catalog::builtin(),
+            crate::domain::language::Language::De,
+        );
+        let e = serde_json::json!({"tables": [
+            {"table": "customers", "action": "delete", "rows_affected": 2, "rows_kept": 0, "rows_left": 0},
+            {"table": "invoices", "action": "anonymize", "rows_affected": 1, "rows_kept": 0, "rows_left": 0},
+        ]});
+        let out = summarise_in(
+            Kind::Erasure,
+            &[
+                task("1", "shop", "erase", "succeeded", None, e),
+                task("2", "crm", "erase", "failed", None, serde_json::json!({})),
+            ],
+            &loc,
+        );
+        let shop = out.iter().find(|s| s.system == "shop").unwrap();
+        let crm = out.iter().find(|s| s.system == "crm").unwrap();
+        assert_eq!(
+            shop.text,
+            "2 Datensätze gelöscht, 1 Datensatz anonymisiert; je Tabelle:"
+        );
+        assert_eq!(shop.tables[0].text, "2 Datensätze gelöscht");
+        assert_eq!(
+            shop.tables[1].reason.as_deref(),
+            Some("die Datensätze werden ohne die Angaben benötigt, die Sie identifizieren")
+        );
+        assert_eq!(
+            crm.text,
+            "nicht erledigt: der Vorgang wurde in diesem System nicht abgeschlossen"
+        );
     }
 
     #[test]
@@ -393,7 +455,7 @@ mod tests {
             {"table": "consents", "action": "retain", "rows_affected": 1, "rows_kept": 0, "rows_left": 0, "retain_reason": "proof"},
             {"table": "orders", "action": "delete", "rows_affected": 0, "rows_kept": 0, "rows_left": 0},
         ]});
-        let tables = erase_tables(&e);
+        let tables = erase_tables(&e, &Localiser::english());
         let line = |t: &TableOutcome| {
             format!(
                 "{}: {} {}{}",
@@ -417,7 +479,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            erase_summary(&tables),
+            erase_summary(&tables, &Localiser::english()),
             "1 record deleted, 2 records anonymised, 1 record kept; per table:"
         );
         let out = summarise(

@@ -234,6 +234,8 @@ pub fn new_request(
         updated_at: now,
         residence: s.residence.clone(),
         hold_reason: None,
+        // Intake sets the subject's language; staff-entered requests are English.
+        language: crate::domain::language::Language::En,
     }
 }
 

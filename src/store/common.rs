@@ -8,7 +8,7 @@ pub(crate) const REQUEST_COLUMNS: &str = "id, reference, kind, status, held_from
     email_ct, email_index, name_ct, details_ct, corrections_ct, scope, verification_note_ct, \
     received_at, verified_at, clock_started_on, due_date, original_due_date, extended, \
     extension_reason, deny_reason, deny_note, completed_at, closed_at, assignee, version, \
-    created_at, updated_at, residence, hold_reason";
+    created_at, updated_at, residence, hold_reason, language";
 
 /// `REQUEST_COLUMNS` qualified by a table alias, for joins.
 pub(crate) fn request_columns_of(alias: &str) -> String {
@@ -65,6 +65,7 @@ macro_rules! bind_request {
             .bind($r.updated_at)
             .bind(&$r.residence)
             .bind($r.hold_reason.map(|h| h.as_str()))
+            .bind($r.language.tag())
     };
 }
 

@@ -143,6 +143,9 @@ pub struct Request {
     pub residence: Option<String>,
     /// Why the request is on hold, while it is (issue 20 item 5).
     pub hold_reason: Option<crate::domain::request::HoldReason>,
+    /// The language the subject is written to in (issue 23 item 5); rows from before it
+    /// was recorded are English.
+    pub language: crate::domain::language::Language,
 }
 
 #[derive(sqlx::FromRow)]
@@ -179,6 +182,7 @@ struct RequestRow {
     updated_at: DateTime<Utc>,
     residence: Option<String>,
     hold_reason: Option<String>,
+    language: Option<String>,
 }
 
 fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
@@ -201,6 +205,11 @@ impl TryFrom<RequestRow> for Request {
             regime: parse("regime", &r.regime)?,
             deny_reason: parse_opt("deny reason", r.deny_reason)?,
             hold_reason: parse_opt("hold reason", r.hold_reason)?,
+            language: r
+                .language
+                .as_deref()
+                .and_then(crate::domain::language::Language::parse)
+                .unwrap_or_default(),
             id: r.id,
             reference: r.reference,
             hold_started_at: r.hold_started_at,

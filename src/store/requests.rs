@@ -27,6 +27,18 @@ pub trait RequestStore: Send + Sync {
         changes: &Changes,
     ) -> Result<()>;
     async fn request_by_reference(&self, reference: &str) -> Result<Option<Request>>;
+    /// The language the subject of request `request_id` is written to in; `None` when
+    /// there is no such request.
+    async fn request_language(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<crate::domain::language::Language>>;
+    /// Remember the language the subject chose (the status page's switcher).
+    async fn set_request_language(
+        &self,
+        request_id: &str,
+        language: crate::domain::language::Language,
+    ) -> Result<()>;
     async fn list_requests(&self, filter: &RequestFilter) -> Result<Page<Request>>;
     /// The request waiting for verification for this address and kind, if any.
     async fn pending_request(&self, email_index: &str, kind: Kind) -> Result<Option<Request>>;
@@ -98,7 +110,7 @@ macro_rules! requests_queries {
                 let mut tx = self.begin_write().await?;
                 let sql = format!(
                     "INSERT INTO requests ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)",
+                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
                     $crate::store::common::REQUEST_COLUMNS
                 );
                 bind_request!(sqlx::query(sqlx::AssertSqlSafe(sql)), req)
@@ -172,6 +184,35 @@ macro_rules! requests_queries {
                     self.append_audit_tx(&mut tx, a).await?;
                 }
                 tx.commit().await?;
+                Ok(())
+            }
+
+            async fn request_language(
+                &self,
+                request_id: &str,
+            ) -> $crate::store::Result<Option<$crate::domain::language::Language>> {
+                let row: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT language FROM requests WHERE id = $1")
+                        .bind(request_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(|(l,)| {
+                    l.as_deref()
+                        .and_then($crate::domain::language::Language::parse)
+                        .unwrap_or_default()
+                }))
+            }
+
+            async fn set_request_language(
+                &self,
+                request_id: &str,
+                language: $crate::domain::language::Language,
+            ) -> $crate::store::Result<()> {
+                sqlx::query("UPDATE requests SET language = $2 WHERE id = $1")
+                    .bind(request_id)
+                    .bind(language.tag())
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
 

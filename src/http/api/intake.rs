@@ -45,6 +45,10 @@ pub struct IntakeBody {
     /// emailed to confirm the request directly, the agent gets its own status link, and
     /// whatever the request yields goes to the subject only.
     pub agent: Option<IntakeAgent>,
+    /// The language the subject is written to in: `en` (the default), `de`, `fr`, `es`
+    /// or `pt-BR`. Every email about the request uses it.
+    #[schema(example = "de")]
+    pub language: Option<String>,
 }
 
 /// The authorized agent of an intake request. A signed permission document is uploaded
@@ -81,6 +85,19 @@ pub async fn submit(
 ) -> Result<(StatusCode, Json<IntakeAccepted>), AppError> {
     intake::limit_client(&state, &client).await?;
     let mut agent_errors = Vec::new();
+    let language = match body.language.as_deref().map(str::trim) {
+        None | Some("") => crate::domain::language::Language::En,
+        Some(tag) => match crate::domain::language::Language::parse(tag) {
+            Some(l) => l,
+            None => {
+                agent_errors.push(crate::error::FieldError::new(
+                    "language",
+                    "must be one of en, de, fr, es, pt-BR",
+                ));
+                crate::domain::language::Language::En
+            }
+        },
+    };
     let agent = body.agent.and_then(|a| {
         crate::services::agents::parse(
             crate::services::agents::AgentInput {
@@ -116,7 +133,8 @@ pub async fn submit(
     };
     crate::services::verification::check_field(&state, body.kind, body.account_value.as_deref())?;
     let told = agent.as_ref().map(|a| a.verify_context());
-    let answer = intake::submit_answer_for(&state, &client, submission, told.as_ref()).await?;
+    let answer =
+        intake::submit_answer_for(&state, &client, submission, told.as_ref(), language).await?;
     if let Some(req) = &answer.request {
         crate::services::verification::record_intake(&state, req, body.account_value.as_deref())
             .await?;
