@@ -481,7 +481,7 @@ async fn german_browser_gets_german_pages_and_emails(backend: Backend) {
         .unwrap();
     assert!(status.contains("<html lang=\"de\">"), "{status}");
     assert!(status.contains("Eingegangen und bestätigt"), "{status}");
-    assert!(status.contains("Wir antworten bis"), "{status}");
+    assert!(status.contains("Antwort spätestens am"), "{status}");
     assert!(
         status.contains("10. Oktober 2026"),
         "received date: {status}"
@@ -528,7 +528,7 @@ async fn german_browser_gets_german_pages_and_emails(backend: Backend) {
         status.contains("Ihr Antrag wurde abgeschlossen."),
         "{status}"
     );
-    assert!(!status.contains("Wir antworten bis"), "{status}");
+    assert!(!status.contains("Antwort spätestens am"), "{status}");
     app.stop().await;
 }
 
