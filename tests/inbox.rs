@@ -496,6 +496,8 @@ async fn inbox_story(backend: Backend) {
         text.contains("/verify/") && text.contains(&reference),
         "{text}"
     );
+    // The message was German: so are the link's email and the request's language.
+    assert!(text.contains("bestätigen Sie bitte"), "{text}");
     let req = store
         .request_by_reference(&reference)
         .await
@@ -503,6 +505,7 @@ async fn inbox_story(backend: Backend) {
         .unwrap();
     assert_eq!(req.kind.as_str(), "erasure");
     assert_eq!(req.status.as_str(), "awaiting_verification");
+    assert_eq!(req.language.tag(), "de");
     let item = store.inbox_item(&item.id).await.unwrap().unwrap();
     assert_eq!(
         (item.status.as_str(), item.request_ref.as_deref()),

@@ -678,7 +678,14 @@ pub async fn convert(
             return Err(AppError::Validation(errors));
         }
     };
-    let req = intake::submit_under(state, client, submission, regime).await?;
+    // The sender is written to in the language their message was in (English when the
+    // guess found none of ours).
+    let language = item
+        .language
+        .as_deref()
+        .and_then(crate::domain::language::Language::from_tag_loose)
+        .unwrap_or_default();
+    let req = intake::submit_under(state, client, submission, regime, language).await?;
     let now = state.clock.now();
     let decided = state
         .store

@@ -175,18 +175,20 @@ pub async fn submit(
     client: &ClientAddr,
     s: Submission,
 ) -> Result<Request, AppError> {
-    submit_under(state, client, s, None).await
+    submit_under(state, client, s, None, Language::En).await
 }
 
-/// [`submit`] under a chosen regime (`None`: from the residence), for requests filed by a
-/// Data Rights Protocol agent under the regime it names.
+/// [`submit`] under a chosen regime (`None`: from the residence) and in a language, for
+/// requests filed by a Data Rights Protocol agent under the regime it names, or converted
+/// from the privacy inbox in the language the message was written in.
 pub async fn submit_under(
     state: &AppState,
     client: &ClientAddr,
     s: Submission,
     regime: Option<crate::domain::deadline::Regime>,
+    language: Language,
 ) -> Result<Request, AppError> {
-    match submit_outcome(state, client, s, regime, None, Language::En).await? {
+    match submit_outcome(state, client, s, regime, None, language).await? {
         Outcome::Created(r) | Outcome::Resent(r) => Ok(r),
         Outcome::Limited { retry_after_secs } => {
             Err(AppError::TooManyRequests { retry_after_secs })

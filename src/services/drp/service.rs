@@ -424,6 +424,8 @@ async fn create(
             &ClientAddr(None),
             ex.submission,
             Some(ex.regime),
+            // The protocol carries no language: the subject is written to in English.
+            crate::domain::language::Language::En,
         )
         .await
         .map_err(app_error)?
