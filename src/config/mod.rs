@@ -390,7 +390,8 @@ pub struct JobsConfig {
     pub lease: HumanDuration,
     /// Attempts before a job is `dead`.
     pub max_attempts: u32,
-    /// How often an idle worker looks for work.
+    /// How often the pool looks for work nobody told it about (another replica's jobs,
+    /// retries whose time has come, expired leases): one idle worker per interval.
     pub poll_interval: HumanDuration,
     /// On shutdown, how long running jobs may finish before their leases are given back.
     pub shutdown_grace: HumanDuration,

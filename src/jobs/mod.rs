@@ -53,7 +53,9 @@ pub trait JobHandler: Send + Sync + 'static {
 
 pub type Handlers = Arc<HashMap<String, Arc<dyn JobHandler>>>;
 
-/// Handle for enqueueing work; wakes this process's idle workers.
+/// Handle for enqueueing work; wakes one of this process's idle workers, which wakes the
+/// next one each time it finds a job, so ready work is picked up at once without every
+/// idle worker asking the database for each enqueued job.
 #[derive(Clone)]
 pub struct Queue {
     store: SharedStore,
@@ -99,8 +101,9 @@ impl Queue {
         Ok(added)
     }
 
+    /// Wake one idle worker (or, when all are busy, the next one to become idle).
     pub fn wake(&self) {
-        self.notify.notify_waiters();
+        self.notify.notify_one();
     }
 }
 
@@ -132,6 +135,30 @@ impl WorkerPool {
         );
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
+        // The pool looks for work it was not told about (enqueued by another replica,
+        // retries whose time has come, expired leases) once per poll interval, through
+        // one idle worker, not once per worker.
+        {
+            let poll = state
+                .config
+                .jobs
+                .poll_interval
+                .0
+                .max(Duration::from_millis(50));
+            let notify = state.queue.notify.clone();
+            let mut stop = stop_rx.clone();
+            tasks.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(poll) => notify.notify_one(),
+                        _ = stop.changed() => return,
+                    }
+                    if *stop.borrow() {
+                        return;
+                    }
+                }
+            });
+        }
         for n in 0..state.config.jobs.workers {
             let w = Worker {
                 id: worker_id.clone(),
@@ -185,22 +212,18 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self) {
-        let poll = self
-            .state
-            .config
-            .jobs
-            .poll_interval
-            .0
-            .max(Duration::from_millis(50));
         let notify = self.state.queue.notify.clone();
         loop {
             if *self.stop.borrow() {
                 return;
             }
-            // Register interest before looking, so a wake between the look and the wait is not lost.
+            // Register interest before looking: a wake between the look and the wait
+            // leaves a permit, so it is not lost.
             let woken = notify.notified();
             match self.claim().await {
                 Ok(Some(job)) => {
+                    // There may be more: the next idle worker looks too.
+                    notify.notify_one();
                     self.execute(job).await;
                     continue;
                 }
@@ -209,7 +232,6 @@ impl Worker {
             }
             tokio::select! {
                 _ = woken => {}
-                _ = tokio::time::sleep(poll) => {}
                 _ = self.stop.changed() => {}
             }
         }

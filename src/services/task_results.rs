@@ -106,8 +106,11 @@ pub async fn store(
     Ok(parts.len())
 }
 
-/// A [`RowSink`] that writes an access task's rows into its result parts as they come,
-/// one part at a time: memory is one part whatever the subject's data weighs. It
+/// A [`RowSink`] that writes an access task's rows into its result parts as they come:
+/// finished parts wait until about [`PART_BYTES`] of them are ready and are then written
+/// in one statement (a small result, one part per table, is one INSERT and one commit
+/// instead of one per table), so memory stays about two parts whatever the subject's
+/// data weighs. It
 /// enforces `connectors.max_rows_per_subject` (the task fails, saying so). Call
 /// [`PartWriter::finish`] after the access to write the last part.
 pub struct PartWriter<'a> {
@@ -120,6 +123,9 @@ pub struct PartWriter<'a> {
     json: String,
     columns: Vec<String>,
     count: usize,
+    /// Finished parts not written yet, and their sealed size.
+    pending: Vec<ResultPart>,
+    pending_bytes: usize,
 }
 
 impl<'a> PartWriter<'a> {
@@ -136,6 +142,8 @@ impl<'a> PartWriter<'a> {
             json: String::from("["),
             columns: Vec::new(),
             count: 0,
+            pending: Vec::new(),
+            pending_bytes: 0,
         })
     }
 
@@ -156,16 +164,28 @@ impl<'a> PartWriter<'a> {
         );
         self.count = 0;
         self.seq += 1;
+        self.pending_bytes += p.rows_ct.len();
+        self.pending.push(p);
+        if self.pending_bytes >= PART_BYTES {
+            self.write_pending().await?;
+        }
+        Ok(())
+    }
+
+    async fn write_pending(&mut self) -> Result<(), SinkError> {
+        let parts = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
         self.state
             .store
-            .append_result_parts(&self.task_id, &[p])
+            .append_result_parts(&self.task_id, &parts)
             .await
             .map_err(|e| SinkError::Store(e.to_string()))
     }
 
-    /// Write the last part; the number of rows written.
+    /// Write the last parts; the number of rows written.
     pub async fn finish(mut self) -> Result<u64, SinkError> {
         self.flush().await?;
+        self.write_pending().await?;
         Ok(self.rows)
     }
 }

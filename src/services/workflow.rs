@@ -431,6 +431,17 @@ pub async fn act(
     act: StaffAction,
 ) -> Result<Request, AppError> {
     let current = load(state, reference_text).await?;
+    act_on(state, actor, current, act).await
+}
+
+/// [`act`] on a request the caller has just read or stored (its version is checked when
+/// the change is stored, so a stale copy fails with a conflict, never overwrites).
+pub async fn act_on(
+    state: &AppState,
+    actor: &Actor,
+    current: Request,
+    act: StaffAction,
+) -> Result<Request, AppError> {
     crate::services::suppression::guard(&current, &act)?;
     crate::services::appeals::guard(&current, &act)?;
     crate::services::duplicates::guard(state, &current, &act).await?;
@@ -1250,10 +1261,11 @@ pub async fn tasks_progressed(state: &AppState, reference: &str) -> Result<(), A
                         None
                     };
                     // Boxed: `act` itself calls back here when a request is resumed.
-                    Box::pin(act(
+                    // `next` is the request as just stored: no need to read it again.
+                    Box::pin(act_on(
                         state,
                         &Actor::system(),
-                        reference,
+                        next,
                         StaffAction::Complete {
                             note: None,
                             download_url,

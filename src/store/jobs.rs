@@ -64,15 +64,22 @@ macro_rules! jobs_queries {
                 lease_until: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::Result<Option<$crate::store::Job>> {
                 let sql = format!("{} RETURNING {}", $claim, $crate::store::common::JOB_COLUMNS);
-                let mut tx = self.begin_write().await?;
-                let job = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(worker)
                     .bind(now)
-                    .bind(lease_until)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(job)
+                    .bind(lease_until);
+                if $lock.is_empty() {
+                    // SQLite: the write lock first (`BEGIN IMMEDIATE`), so the claim's read
+                    // and write never race another writer.
+                    let mut tx = self.begin_write().await?;
+                    let job = query.fetch_optional(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(job)
+                } else {
+                    // PostgreSQL: one statement is atomic by itself (`FOR UPDATE SKIP
+                    // LOCKED` in the subquery), so no BEGIN/COMMIT round trips per claim.
+                    Ok(query.fetch_optional(&self.pool).await?)
+                }
             }
 
             async fn heartbeat(

@@ -165,20 +165,25 @@ macro_rules! tasks_queries {
             }
 
             async fn append_result_parts(&self, task_id: &str, parts: &[$crate::store::ResultPart]) -> $crate::store::Result<()> {
+                if parts.is_empty() {
+                    return Ok(());
+                }
+                // One multi-row INSERT per 500 parts (3,000 bound values: under SQLite's
+                // and PostgreSQL's limits), all in one transaction.
                 let mut tx = self.begin_write().await?;
-                for p in parts {
-                    sqlx::query(
-                        "INSERT INTO task_result_parts (task_id, seq, table_name, columns, row_count, rows_ct) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(task_id)
-                    .bind(p.seq)
-                    .bind(&p.table_name)
-                    .bind(serde_json::to_string(&p.columns).unwrap_or_else(|_| "[]".into()))
-                    .bind(p.row_count)
-                    .bind(&p.rows_ct)
-                    .execute(&mut *tx)
-                    .await?;
+                for chunk in parts.chunks(500) {
+                    let mut qb: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
+                        "INSERT INTO task_result_parts (task_id, seq, table_name, columns, row_count, rows_ct) ",
+                    );
+                    qb.push_values(chunk, |mut b, p| {
+                        b.push_bind(task_id.to_string())
+                            .push_bind(p.seq)
+                            .push_bind(p.table_name.clone())
+                            .push_bind(serde_json::to_string(&p.columns).unwrap_or_else(|_| "[]".into()))
+                            .push_bind(p.row_count)
+                            .push_bind(p.rows_ct.clone());
+                    });
+                    qb.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
