@@ -222,6 +222,7 @@ async fn one_access_request_sends_few_statements_to_our_own_database() {
     // wakes one more; never every idle worker for every job.
     assert!(claims - empty_claims >= 3, "{report}");
     assert!(empty_claims <= 2 * (claims - empty_claims), "{report}");
-    // Everything but the job claims.
-    assert!(statements.len() - claims <= 77, "{report}");
+    // Everything but the job claims (each email's send reads the request's language: the
+    // subject may have switched it since the email was queued).
+    assert!(statements.len() - claims <= 79, "{report}");
 }
