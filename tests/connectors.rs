@@ -995,6 +995,72 @@ async fn access_never_counts_shared_rows(engine: Engine) {
 
 on_every_engine!(access_never_counts_shared_rows);
 
+/// Issue 16 (erasure ratio): on PostgreSQL and SQLite an erasure's reads go to the
+/// database one round trip per level of the data map, not one per table. The peer data
+/// map has three levels (customer, visit, report, service_request by identity; then
+/// payment_card, orders, login through customer; then address through all three), so
+/// the locked reads are 3 statements plus the shared-row count, then the 7 `UPDATE`s, then
+/// ONE statement for the whole search after the erasure (identity searches and every
+/// changed row read again by key). MariaDB keeps one statement per search (its `UNION`
+/// merges types and collations): 9 reads, 7 updates, 7 reads after. Either way the
+/// evidence is exact and the rows are masked.
+async fn erasure_reads_one_round_trip_per_level(engine: Engine) {
+    let Some(db) = TestDb::fresh(engine, "rd_conn").await else {
+        return;
+    };
+    load_peer(&db, 3).await;
+    let peer = db.connector("peer_datamap.toml");
+    let who = Identity::from_email("Customer-2@Example.com");
+    let before_other = db.dump("customer", &["id"]).await;
+    let (evidence, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.erase(&who, &hasher)).await;
+    let evidence = evidence.expect("erasure");
+    assert!(evidence.is_complete(), "{evidence:?}");
+    let changed: u64 = evidence.tables.iter().map(|t| t.rows_affected).sum();
+    assert_eq!(changed, 14, "{evidence:?}");
+    let found: u64 = evidence.tables.iter().filter_map(|t| t.rows_found).sum();
+    assert_eq!(found, 17, "{evidence:?}");
+    assert!(
+        evidence.tables.iter().all(|t| t.rows_left == 0),
+        "{evidence:?}"
+    );
+    let writes = statements
+        .iter()
+        .filter(|s| s.starts_with("UPDATE") || s.starts_with("DELETE"))
+        .count();
+    let first_write = statements
+        .iter()
+        .position(|s| s.starts_with("UPDATE"))
+        .expect("an UPDATE");
+    let reads_after = statements.len() - first_write - writes;
+    let (reads_before, after) = match engine {
+        Engine::MySql => (9, 7),
+        _ => (4, 1),
+    };
+    assert_eq!(writes, 7, "{statements:#?}");
+    assert_eq!(first_write, reads_before, "{statements:#?}");
+    assert_eq!(reads_after, after, "{statements:#?}");
+    // Only the subject's customer row changed.
+    let after_other = db.dump("customer", &["id"]).await;
+    let changed_rows: Vec<&String> = before_other
+        .iter()
+        .filter(|(k, v)| after_other.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(changed_rows, ["2"], "{after_other:?}");
+    assert_eq!(
+        db.count(&format!(
+            "customer WHERE id = 2 AND email = '{}' AND name IS NULL",
+            hasher("customer-2@example.com")
+        ))
+        .await,
+        "1"
+    );
+    db.finish(&[&peer]).await;
+}
+
+on_every_engine!(erasure_reads_one_round_trip_per_level);
+
 /// Where a shared row leads on to other tables, access still checks it, so that it is
 /// exported but not followed: a parcel sent to the address Ada shares with Bob is not
 /// Ada's, one sent to her own holiday address is.

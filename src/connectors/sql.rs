@@ -27,6 +27,7 @@
 
 mod advisor;
 mod backend;
+mod batch;
 mod catalog;
 mod matching;
 mod purge;
@@ -50,7 +51,7 @@ use self::backend::Conn;
 use self::catalog::Catalog;
 use self::matching::Matching;
 use self::references::Counted;
-use self::statement::{CHUNK, Dialect, Stmt, rows_per_statement};
+use self::statement::{CHUNK, Stmt, rows_per_statement};
 use self::value::{ColumnClass, ColumnInfo, SqlValue, coerce, expected_form, to_json};
 use super::datamap::{
     ConnectorDecl, DatamapProblem, Edge, EraseAction, IdentityType, Mask, ScalarValue, SetDecl,
@@ -338,6 +339,32 @@ struct Traversal {
     /// Per table, the rows read again by primary key when the traversal was asked to
     /// (the search after an erasure), whether or not the search itself found them.
     reread: Vec<Vec<Vec<SqlValue>>>,
+}
+
+/// One step of a traversal: the searches it sends (table, which of its searches), and
+/// the tables complete after it.
+type Step = (Vec<(usize, Part)>, Vec<usize>);
+
+/// Which of a table's searches a traversal step sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// All of them, keys to read again attached to every search.
+    All,
+    /// The identity search (with keys to read again) and the keys read alone.
+    Identity,
+    /// The `via` searches.
+    Via,
+}
+
+/// One search statement of a traversal (see [`SqlConnector::traverse_with`]).
+struct Query {
+    table: usize,
+    /// `None`: the identity search; otherwise one chunk of `via` conditions (column,
+    /// values), or none at all for a statement that only reads keys again.
+    via: Option<Vec<(usize, Vec<SqlValue>)>>,
+    /// Primary keys read again in the same statement (`… OR key IN (…)`).
+    keys: Option<Vec<Vec<SqlValue>>>,
+    lock: bool,
 }
 
 /// What an erasure does to one table.
@@ -720,7 +747,17 @@ impl SqlConnector {
             .iter()
             .map(|t| t.erase != EraseAction::Retain)
             .collect();
-        let tr = self.traverse(&mut tx.conn(), &catalog, who, &lock).await?;
+        let tr = self
+            .traverse_with(
+                &mut tx.conn(),
+                &catalog,
+                who,
+                &lock,
+                SharedCheck::All,
+                None,
+                true,
+            )
+            .await?;
         let plans = self.plan(&tr, hash_len)?;
 
         let mut affected: HashMap<usize, u64> = HashMap::new();
@@ -763,6 +800,7 @@ impl SqlConnector {
                 &no_lock,
                 SharedCheck::Never,
                 Some((&tr, &plans)),
+                true,
             )
             .await?;
         let not_erased: Vec<BTreeSet<Vec<SqlValue>>> = plans
@@ -1071,8 +1109,16 @@ impl SqlConnector {
             .map_err(self.db_err("connecting"))?;
         let catalog = self.catalog(&mut held.conn()).await?;
         let lock = vec![false; self.decl.tables().len()];
-        self.traverse_with(&mut held.conn(), &catalog, who, &lock, shared_check, None)
-            .await
+        self.traverse_with(
+            &mut held.conn(),
+            &catalog,
+            who,
+            &lock,
+            shared_check,
+            None,
+            false,
+        )
+        .await
     }
 
     fn column_info(
@@ -1130,7 +1176,7 @@ impl SqlConnector {
         who: &Identity,
         lock: &[bool],
     ) -> Result<Traversal, ConnectorError> {
-        self.traverse_with(conn, catalog, who, lock, SharedCheck::All, None)
+        self.traverse_with(conn, catalog, who, lock, SharedCheck::All, None, false)
             .await
     }
 
@@ -1139,6 +1185,13 @@ impl SqlConnector {
     /// rows of those primary keys are read too, in the same statements as the table's
     /// searches where they fit (`… OR key IN (…)`), and returned apart in
     /// [`Traversal::reread`]; they join the traversal only when a search found them.
+    ///
+    /// With `batched`, statements that do not depend on each other go to the database
+    /// together (see [`batch`]): first every table's identity search and keys to read
+    /// again, then, level by level of the data map, the `via` searches of every table
+    /// whose parents have been read. An erasure's reads cost one round trip per level
+    /// instead of one per table.
+    #[allow(clippy::too_many_arguments)]
     async fn traverse_with(
         &self,
         conn: &mut Conn<'_>,
@@ -1147,6 +1200,7 @@ impl SqlConnector {
         lock: &[bool],
         shared_check: SharedCheck,
         reread: Option<(&Traversal, &[TablePlan])>,
+        batched: bool,
     ) -> Result<Traversal, ConnectorError> {
         let dialect = conn.dialect();
         let matching = self.matching(conn).await?;
@@ -1181,26 +1235,259 @@ impl SqlConnector {
             });
         }
 
-        for &t in self.decl.traversal_order() {
-            let decl = &decls[t];
-            let mut found = std::mem::replace(
-                &mut tables[t],
-                TableFound {
-                    columns: Vec::new(),
-                    key: Vec::new(),
-                    rows: Vec::new(),
-                    index: HashMap::new(),
-                },
-            );
-            let identity_cols: Vec<usize> = decl
-                .identities
+        // The steps: which searches of which tables, and which tables are complete
+        // after them (their shared-row check runs then).
+        let batched = batched && batch::supported(dialect);
+        let mut steps: Vec<Step> = Vec::new();
+        if batched {
+            let mut wave_of = vec![0usize; decls.len()];
+            for &t in self.decl.traversal_order() {
+                let mut w = 0;
+                for via in &decls[t].via {
+                    for parent in &via.parents {
+                        if let Some((pi, _)) = self.decl.table(&parent.table) {
+                            w = w.max(wave_of[pi] + 1);
+                        }
+                    }
+                }
+                wave_of[t] = w;
+            }
+            let order = self.decl.traversal_order();
+            steps.push((
+                order.iter().map(|&t| (t, Part::Identity)).collect(),
+                Vec::new(),
+            ));
+            for w in 0..=wave_of.iter().copied().max().unwrap_or(0) {
+                let wave: Vec<usize> = order.iter().copied().filter(|&t| wave_of[t] == w).collect();
+                steps.push((wave.iter().map(|&t| (t, Part::Via)).collect(), wave));
+            }
+        } else {
+            for &t in self.decl.traversal_order() {
+                steps.push((vec![(t, Part::All)], vec![t]));
+            }
+        }
+
+        for (parts, complete) in steps {
+            let mut queries: Vec<Query> = Vec::new();
+            for (t, part) in parts {
+                self.queries(t, part, &tables, lock, reread, &mut queries)?;
+            }
+            let identity_of: Vec<Vec<usize>> = decls
                 .iter()
-                .map(|(IdentityType::Email, c)| {
-                    found
-                        .column(c)
-                        .ok_or_else(|| self.missing_column(&decl.name, c))
-                })
+                .zip(&tables)
+                .map(|(decl, found)| self.identity_columns(decl, found))
                 .collect::<Result<_, _>>()?;
+            let arms: Vec<batch::Arm<'_>> = queries
+                .iter()
+                .map(|q| {
+                    let decl = &decls[q.table];
+                    let found = &tables[q.table];
+                    let identity_cols = &identity_of[q.table];
+                    let matching = &matching;
+                    let condition = move |s: &mut Stmt| {
+                        let mut first = true;
+                        match &q.via {
+                            None => {
+                                for &c in identity_cols {
+                                    if !std::mem::take(&mut first) {
+                                        s.push(" OR ");
+                                    }
+                                    let name = &found.columns[c].name;
+                                    let m = matching.column(&decl.name, name);
+                                    matching::push_search(s, dialect, name, &m, who.spellings());
+                                }
+                            }
+                            Some(via) => {
+                                for (c, values) in via {
+                                    if !std::mem::take(&mut first) {
+                                        s.push(" OR ");
+                                    }
+                                    s.column_in(&found.columns[*c], values);
+                                }
+                            }
+                        }
+                        if let Some(keys) = &q.keys {
+                            if !first {
+                                s.push(" OR ");
+                            }
+                            let key_cols = found.key_columns();
+                            let keys: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
+                            s.push("(").key_in(&key_cols, &keys).push(")");
+                        }
+                    };
+                    let binds = match &q.via {
+                        None => 200 * identity_cols.len().max(1),
+                        Some(via) => via.iter().map(|(_, v)| v.len()).sum(),
+                    } + q.keys.as_ref().map_or(0, |k| k.len() * found.key.len());
+                    batch::Arm {
+                        table: &decl.name,
+                        columns: &found.columns,
+                        binds,
+                        lock: q.lock,
+                        condition: Box::new(condition),
+                    }
+                })
+                .collect();
+            let results = batch::fetch_all(conn, &arms, batched)
+                .await
+                .map_err(|(i, e)| {
+                    let q = &queries[i];
+                    let again = if q.via.as_ref().is_some_and(Vec::is_empty) {
+                        " again"
+                    } else {
+                        ""
+                    };
+                    database_error(
+                        self.decl.name(),
+                        &format!("reading table \"{}\"{again}", decls[q.table].name),
+                        &e,
+                    )
+                })?;
+            drop(arms);
+
+            for (q, rows) in queries.iter().zip(results) {
+                let t = q.table;
+                let identity_cols = &identity_of[t];
+                let found = &mut tables[t];
+                let before = reread.map(|(tr, _)| &tr.tables[t]);
+                let is_reread = |values: &[SqlValue], found: &TableFound| {
+                    let (Some(before), Some((_, plans))) = (before, reread) else {
+                        return false;
+                    };
+                    let key: Vec<SqlValue> = found.key.iter().map(|&k| values[k].clone()).collect();
+                    before.index.get(&key).is_some_and(|&i| {
+                        plans[t].action != EraseAction::Retain
+                            && plans[t].targets.binary_search(&i).is_ok()
+                    })
+                };
+                match &q.via {
+                    // The identity search is a superset of the matching rule (see
+                    // `matching`): its rows count only when an identity column passes the
+                    // rule itself.
+                    None => {
+                        for values in rows {
+                            if q.keys.is_some() && is_reread(&values, found) {
+                                read_again[t].push(values.clone());
+                            }
+                            if matched(&values, identity_cols, who) {
+                                insert_row(found, values, identity_cols, who);
+                            }
+                        }
+                    }
+                    // Keys alone: rows read again, found by no search.
+                    Some(via) if via.is_empty() => read_again[t].extend(rows),
+                    Some(via) => {
+                        // A row of the keys joins the traversal only if a `via` value
+                        // found it.
+                        let via_sets: Vec<(usize, HashSet<&SqlValue>)> = match q.keys {
+                            Some(_) => via
+                                .iter()
+                                .map(|(c, vs)| (*c, vs.iter().collect()))
+                                .collect(),
+                            None => Vec::new(),
+                        };
+                        for values in rows {
+                            if q.keys.is_some() && is_reread(&values, found) {
+                                read_again[t].push(values.clone());
+                                if !via_sets.iter().any(|(c, vs)| vs.contains(&values[*c])) {
+                                    continue;
+                                }
+                            }
+                            insert_row(found, values, identity_cols, who);
+                        }
+                    }
+                }
+            }
+
+            for t in complete {
+                let mut found = std::mem::replace(
+                    &mut tables[t],
+                    TableFound {
+                        columns: Vec::new(),
+                        key: Vec::new(),
+                        rows: Vec::new(),
+                        index: HashMap::new(),
+                    },
+                );
+                let check = match shared_check {
+                    SharedCheck::All => true,
+                    SharedCheck::WhereFollowed => self.decl.edges().iter().any(|e| e.parent == t),
+                    SharedCheck::Never => false,
+                };
+                if check {
+                    self.mark_shared(conn, t, &mut found, &tables).await?;
+                }
+                total += found.rows.len() as u64;
+                if total > max_rows {
+                    return Err(self.too_many_rows());
+                }
+                tables[t] = found;
+            }
+        }
+        Ok(Traversal {
+            tables,
+            reread: read_again,
+        })
+    }
+
+    fn identity_columns(
+        &self,
+        decl: &TableDecl,
+        found: &TableFound,
+    ) -> Result<Vec<usize>, ConnectorError> {
+        decl.identities
+            .iter()
+            .map(|(IdentityType::Email, c)| {
+                found
+                    .column(c)
+                    .ok_or_else(|| self.missing_column(&decl.name, c))
+            })
+            .collect()
+    }
+
+    /// Table `t`'s searches of one [`Part`], appended to `out`. Keys to read again (a
+    /// plan's targets in the earlier traversal) are attached to the identity search and,
+    /// for [`Part::All`], to the `via` searches while they last; the rest are read by
+    /// key alone. `via` values come from the parents' rows found so far.
+    fn queries(
+        &self,
+        t: usize,
+        part: Part,
+        tables: &[TableFound],
+        lock: &[bool],
+        reread: Option<(&Traversal, &[TablePlan])>,
+        out: &mut Vec<Query>,
+    ) -> Result<(), ConnectorError> {
+        let decl = &self.decl.tables()[t];
+        let found = &tables[t];
+        let mut key_chunks: Vec<Vec<Vec<SqlValue>>> = Vec::new();
+        if part != Part::Via
+            && let Some((tr, plans)) = reread
+            && plans[t].action != EraseAction::Retain
+        {
+            let before = &tr.tables[t];
+            for chunk in plans[t]
+                .targets
+                .chunks(rows_per_statement(found.key.len(), CHUNK + 100))
+            {
+                key_chunks.push(
+                    chunk
+                        .iter()
+                        .map(|&i| before.key_of(&before.rows[i]))
+                        .collect(),
+                );
+            }
+        }
+        let mut key_chunks = key_chunks.into_iter();
+        if part != Part::Via && !decl.identities.is_empty() {
+            out.push(Query {
+                table: t,
+                via: None,
+                keys: key_chunks.next(),
+                lock: lock[t],
+            });
+        }
+        if part != Part::Identity {
             let mut via_conds: Vec<(usize, Vec<SqlValue>)> = Vec::new();
             for via in &decl.via {
                 let ci = found
@@ -1232,144 +1519,28 @@ impl SqlConnector {
                     via_conds.push((ci, values));
                 }
             }
-
-            // Keys to read again (a plan's targets in the earlier traversal), attached to
-            // this table's searches while they last; built a statement at a time.
-            let (before, targets): (Option<&TableFound>, &[usize]) = match reread {
-                Some((tr, plans)) if plans[t].action != EraseAction::Retain => {
-                    (Some(&tr.tables[t]), &plans[t].targets)
-                }
-                _ => (None, &[]),
-            };
-            let mut is_target = vec![false; before.map_or(0, |b| b.rows.len())];
-            for &i in targets {
-                is_target[i] = true;
-            }
-            let key_cols: Vec<ColumnInfo> = found
-                .key
-                .iter()
-                .map(|&k| found.columns[k].clone())
-                .collect();
-            let key_refs: Vec<&ColumnInfo> = key_cols.iter().collect();
-            let mut key_chunks = targets.chunks(rows_per_statement(found.key.len(), CHUNK + 100));
-            let push_keys = |s: &mut Stmt, chunk: &[usize]| {
-                let Some(before) = before else { return };
-                let keys: Vec<Vec<SqlValue>> = chunk
-                    .iter()
-                    .map(|&i| before.key_of(&before.rows[i]))
-                    .collect();
-                let keys: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
-                s.push("(").key_in(&key_refs, &keys).push(")");
-            };
-            let is_reread = |values: &[SqlValue], found: &TableFound| {
-                let Some(before) = before else { return false };
-                let key: Vec<SqlValue> = found.key.iter().map(|&k| values[k].clone()).collect();
-                before.index.get(&key).is_some_and(|&i| is_target[i])
-            };
-
-            // The identity search is a superset of the matching rule (see `matching`):
-            // its rows count only when an identity column passes the rule itself.
-            if !identity_cols.is_empty() {
-                let mut s = Stmt::new(dialect);
-                select_all(&mut s, &found.columns, &decl.name);
-                for (i, &c) in identity_cols.iter().enumerate() {
-                    if i > 0 {
-                        s.push(" OR ");
-                    }
-                    let name = &found.columns[c].name;
-                    let m = matching.column(&decl.name, name);
-                    matching::push_search(&mut s, dialect, name, &m, who.spellings());
-                }
-                let keys = key_chunks.next();
-                if let Some(keys) = keys {
-                    s.push(" OR ");
-                    push_keys(&mut s, keys);
-                }
-                if lock[t] && dialect != Dialect::Sqlite {
-                    s.push(" FOR UPDATE");
-                }
-                let rows = conn
-                    .fetch(s)
-                    .await
-                    .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
-                for values in rows {
-                    if keys.is_some() && is_reread(&values, &found) {
-                        read_again[t].push(values.clone());
-                    }
-                    if matched(&values, &identity_cols, who) {
-                        insert_row(&mut found, values, &identity_cols, who);
-                    }
-                }
-            }
             for chunk in pack(&via_conds) {
-                let mut s = Stmt::new(dialect);
-                select_all(&mut s, &found.columns, &decl.name);
-                let mut first = true;
-                for (c, values) in &chunk.via {
-                    if !std::mem::take(&mut first) {
-                        s.push(" OR ");
-                    }
-                    s.column_in(&found.columns[*c], values);
-                }
-                let keys = key_chunks.next();
-                if let Some(keys) = keys {
-                    s.push(" OR ");
-                    push_keys(&mut s, keys);
-                }
-                if lock[t] && dialect != Dialect::Sqlite {
-                    s.push(" FOR UPDATE");
-                }
-                let rows = conn
-                    .fetch(s)
-                    .await
-                    .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
-                // A row of the keys joins the traversal only if a `via` value found it.
-                let via_sets: Vec<(usize, HashSet<&SqlValue>)> = match keys {
-                    Some(_) => chunk
-                        .via
-                        .iter()
-                        .map(|(c, vs)| (*c, vs.iter().collect()))
-                        .collect(),
-                    None => Vec::new(),
-                };
-                for values in rows {
-                    if keys.is_some() && is_reread(&values, &found) {
-                        read_again[t].push(values.clone());
-                        if !via_sets.iter().any(|(c, vs)| vs.contains(&values[*c])) {
-                            continue;
-                        }
-                    }
-                    insert_row(&mut found, values, &identity_cols, who);
-                }
+                out.push(Query {
+                    table: t,
+                    via: Some(chunk.via.iter().map(|(c, vs)| (*c, vs.to_vec())).collect()),
+                    keys: if part == Part::All {
+                        key_chunks.next()
+                    } else {
+                        None
+                    },
+                    lock: lock[t],
+                });
             }
-            for keys in key_chunks {
-                let mut s = Stmt::new(dialect);
-                select_all(&mut s, &found.columns, &decl.name);
-                push_keys(&mut s, keys);
-                let rows = conn
-                    .fetch(s)
-                    .await
-                    .map_err(self.db_err(format!("reading table \"{}\" again", decl.name)))?;
-                read_again[t].extend(rows);
-            }
-            let check = match shared_check {
-                SharedCheck::All => true,
-                SharedCheck::WhereFollowed => self.decl.edges().iter().any(|e| e.parent == t),
-                SharedCheck::Never => false,
-            };
-            if check {
-                self.mark_shared(conn, t, &mut found, &tables).await?;
-            }
-            total += found.rows.len() as u64;
-            if total > max_rows {
-                return Err(self.too_many_rows());
-            }
-            tables[t] = found;
         }
-        Ok(Traversal {
-            tables,
-            reread: read_again,
-        })
+        for keys in key_chunks {
+            out.push(Query {
+                table: t,
+                via: Some(Vec::new()),
+                keys: Some(keys),
+                lock: false,
+            });
+        }
+        Ok(())
     }
 
     /// The shared-row check (see the module documentation) for rows of table `t`
