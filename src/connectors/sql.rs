@@ -29,6 +29,7 @@ mod advisor;
 mod backend;
 mod batch;
 mod catalog;
+mod large;
 mod matching;
 mod purge;
 mod references;
@@ -339,6 +340,8 @@ struct Traversal {
     /// Per table, the rows read again by primary key when the traversal was asked to
     /// (the search after an erasure), whether or not the search itself found them.
     reread: Vec<Vec<Vec<SqlValue>>>,
+    /// Per table, whether a probe found it large (its rows are not in `tables`).
+    large: Vec<bool>,
 }
 
 /// One step of a traversal: the searches it sends (table, which of its searches), and
@@ -365,6 +368,20 @@ struct Query {
     /// Primary keys read again in the same statement (`… OR key IN (…)`).
     keys: Option<Vec<Vec<SqlValue>>>,
     lock: bool,
+    /// A probe of a table that may be large (see [`large`]): at most this many rows.
+    limit: Option<usize>,
+}
+
+/// How a traversal reads a table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Every row it finds.
+    Full,
+    /// At most a page and one row: more, and the table is large (see [`large`]); its
+    /// rows are then left out of the traversal.
+    Probe,
+    /// Not at all (a large table, handled by [`large`]).
+    Skip,
 }
 
 /// What an erasure does to one table.
@@ -384,6 +401,9 @@ pub struct SqlConnector {
     matching: std::sync::Mutex<Option<Arc<Matching>>>,
     /// `connectors.max_rows_per_subject`: rows one traversal may hold.
     max_rows: std::sync::atomic::AtomicU64,
+    /// Rows of one table above which preview and erasure handle it in bounded memory
+    /// (see [`large`]).
+    page_rows: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for SqlConnector {
@@ -426,6 +446,7 @@ impl SqlConnector {
             catalog: std::sync::Mutex::new(None),
             matching: std::sync::Mutex::new(None),
             max_rows: std::sync::atomic::AtomicU64::new(5_000_000),
+            page_rows: std::sync::atomic::AtomicUsize::new(stream::PAGE),
         })
     }
 
@@ -434,6 +455,31 @@ impl SqlConnector {
     pub fn set_max_rows_per_subject(&self, max: u64) {
         self.max_rows
             .store(max, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Rows of one table above which preview and erasure stream that table's matches
+    /// and keep only their keys (see [`large`]; default 2,000). For tests and tuning.
+    pub fn set_page_rows(&self, rows: usize) {
+        self.page_rows
+            .store(rows.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn page_rows(&self) -> usize {
+        self.page_rows.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How an erasure or its preview reads each table first: tables that may be large
+    /// are probed.
+    fn probes(&self) -> Vec<Read> {
+        (0..self.decl.tables().len())
+            .map(|t| {
+                if self.may_be_large(t) {
+                    Read::Probe
+                } else {
+                    Read::Full
+                }
+            })
+            .collect()
     }
 
     fn too_many_rows(&self) -> ConnectorError {
@@ -671,8 +717,38 @@ impl SqlConnector {
     }
 
     /// What [`erase`](Self::erase) would delete, mask and keep, changing nothing.
+    ///
+    /// A table with more matches than a page (see [`large`]) is counted while its rows
+    /// stream past, and only the keys of its first rows are listed.
     pub async fn preview_erasure(&self, who: &Identity) -> Result<Preview, ConnectorError> {
-        let tr = self.read_only_traversal(who).await?;
+        let mut held = self
+            .pool
+            .acquire()
+            .await
+            .map_err(self.db_err("connecting"))?;
+        let catalog = self.catalog(&mut held.conn()).await?;
+        let lock = vec![false; self.decl.tables().len()];
+        let probes = self.probes();
+        let tr = self
+            .traverse_with(
+                &mut held.conn(),
+                &catalog,
+                who,
+                &lock,
+                SharedCheck::All,
+                None,
+                false,
+                Some(&probes),
+            )
+            .await?;
+        let mut large_previews: HashMap<usize, large::LargePreview> = HashMap::new();
+        for (t, _) in tr.large.iter().enumerate().filter(|(_, l)| **l) {
+            let preview = self
+                .preview_large(&mut held.conn(), t, &tr.tables[t], who)
+                .await?;
+            large_previews.insert(t, preview);
+        }
+        drop(held);
         let plans = self.plan(&tr, HASH_HEX_LEN)?;
         Ok(Preview {
             tables: plans
@@ -692,19 +768,25 @@ impl SqlConnector {
                         }
                     };
                     let implied = self.implied_columns(p.table);
+                    let (count, keys) = match large_previews.remove(&p.table) {
+                        Some(l) => (l.targets, l.keys),
+                        None => (
+                            rows.len() as u64,
+                            rows.iter()
+                                .map(|&i| found.key_json(&found.rows[i]))
+                                .collect(),
+                        ),
+                    };
                     PreviewTable {
                         table: decl.name.clone(),
                         action: p.action,
-                        rows: rows.len() as u64,
+                        rows: count,
                         kept: if p.action == EraseAction::Retain {
                             0
                         } else {
                             p.kept
                         },
-                        keys: rows
-                            .iter()
-                            .map(|&i| found.key_json(&found.rows[i]))
-                            .collect(),
+                        keys,
                         fields: match p.action {
                             EraseAction::Anonymize => decl
                                 .masks()
@@ -756,9 +838,12 @@ impl SqlConnector {
                 SharedCheck::All,
                 None,
                 true,
+                Some(&self.probes()),
             )
             .await?;
         let plans = self.plan(&tr, hash_len)?;
+        let mut rows_so_far: u64 = tr.tables.iter().map(|f| f.rows.len() as u64).sum();
+        let mut large_done: HashMap<usize, large::LargeErased> = HashMap::new();
 
         let mut affected: HashMap<usize, u64> = HashMap::new();
         // Masks first (with the implied nulls of retained tables), so that no kept row
@@ -774,12 +859,49 @@ impl SqlConnector {
                 .await?;
             affected.insert(p.table, n);
         }
+        for p in plans
+            .iter()
+            .filter(|p| p.action == EraseAction::Anonymize && tr.large[p.table])
+        {
+            let done = self
+                .erase_large(
+                    &mut tx.conn(),
+                    p.table,
+                    &tr.tables[p.table],
+                    who,
+                    hasher,
+                    hash_len,
+                    &mut rows_so_far,
+                )
+                .await?;
+            affected.insert(p.table, done.affected);
+            large_done.insert(p.table, done);
+        }
         let to_delete: Vec<&TablePlan> = plans
             .iter()
-            .filter(|p| p.action == EraseAction::Delete && !p.targets.is_empty())
+            .filter(|p| {
+                p.action == EraseAction::Delete && (!p.targets.is_empty() || tr.large[p.table])
+            })
             .collect();
         let order = self.delete_order(&catalog, &to_delete)?;
         for p in order {
+            if tr.large[p.table] {
+                let done = self
+                    .erase_large(
+                        &mut tx.conn(),
+                        p.table,
+                        &tr.tables[p.table],
+                        who,
+                        hasher,
+                        hash_len,
+                        &mut rows_so_far,
+                    )
+                    .await
+                    .map_err(|e| self.name_referencing_tables(e, &catalog, p.table))?;
+                affected.insert(p.table, done.affected);
+                large_done.insert(p.table, done);
+                continue;
+            }
             let n = self
                 .delete(&mut tx.conn(), &tr.tables[p.table], p)
                 .await
@@ -792,6 +914,11 @@ impl SqlConnector {
         // same statements (a row reached through a deleted or masked parent is no longer
         // reachable by traversal, so traversal alone could not see it).
         let no_lock = vec![false; self.decl.tables().len()];
+        let skip_large: Vec<Read> = tr
+            .large
+            .iter()
+            .map(|&l| if l { Read::Skip } else { Read::Full })
+            .collect();
         let after = self
             .traverse_with(
                 &mut tx.conn(),
@@ -801,12 +928,24 @@ impl SqlConnector {
                 SharedCheck::Never,
                 Some((&tr, &plans)),
                 true,
+                Some(&skip_large),
             )
             .await?;
-        let not_erased: Vec<BTreeSet<Vec<SqlValue>>> = plans
+        let mut not_erased: Vec<BTreeSet<Vec<SqlValue>>> = plans
             .iter()
             .map(|p| self.not_erased(&tr.tables[p.table], p, &after.reread[p.table], hash_len))
             .collect::<Result<_, _>>()?;
+        // Large tables: their own search after every write (see `large`).
+        let mut found_large: HashMap<usize, BTreeSet<Vec<SqlValue>>> = HashMap::new();
+        for (&t, done) in &large_done {
+            let left = self
+                .large_left(&mut tx.conn(), t, &tr.tables[t], who, done, hash_len)
+                .await?;
+            if let Some(i) = plans.iter().position(|p| p.table == t) {
+                not_erased[i] = left.stale;
+            }
+            found_large.insert(t, left.found);
+        }
         let again = self.plan(&after, hash_len)?;
         // Rows kept before the erasure (shared with other people, or still referenced)
         // stay kept; every other row the search finds again is left.
@@ -840,6 +979,9 @@ impl SqlConnector {
                             left.insert(key);
                         }
                     }
+                    if let Some(found) = found_large.get(&p.table) {
+                        left.extend(found.iter().cloned());
+                    }
                     let newly = left.len() - stale.len();
                     let mut why = Vec::new();
                     if !stale.is_empty() {
@@ -862,7 +1004,10 @@ impl SqlConnector {
                     ErasureTable {
                         table: decl.name.clone(),
                         action: p.action,
-                        rows_found: Some(tr.tables[p.table].rows.len() as u64),
+                        rows_found: Some(large_done.get(&p.table).map_or(
+                            tr.tables[p.table].rows.len() as u64,
+                            |done| done.found,
+                        )),
                         rows_affected: affected.get(&p.table).copied().unwrap_or(0),
                         rows_kept: p.kept,
                         kept_reason: (p.kept > 0).then(|| kept_reason(p.action, decl)),
@@ -1117,6 +1262,7 @@ impl SqlConnector {
             shared_check,
             None,
             false,
+            None,
         )
         .await
     }
@@ -1176,8 +1322,17 @@ impl SqlConnector {
         who: &Identity,
         lock: &[bool],
     ) -> Result<Traversal, ConnectorError> {
-        self.traverse_with(conn, catalog, who, lock, SharedCheck::All, None, false)
-            .await
+        self.traverse_with(
+            conn,
+            catalog,
+            who,
+            lock,
+            SharedCheck::All,
+            None,
+            false,
+            None,
+        )
+        .await
     }
 
     /// [`Self::traverse`], with the shared-row check everywhere, only where it decides
@@ -1201,8 +1356,12 @@ impl SqlConnector {
         shared_check: SharedCheck,
         reread: Option<(&Traversal, &[TablePlan])>,
         batched: bool,
+        reads: Option<&[Read]>,
     ) -> Result<Traversal, ConnectorError> {
         let dialect = conn.dialect();
+        let page = self.page_rows();
+        let read = |t: usize| reads.map_or(Read::Full, |r| r[t]);
+        let mut large = vec![false; self.decl.tables().len()];
         let matching = self.matching(conn).await?;
         let max_rows = self.max_rows.load(std::sync::atomic::Ordering::Relaxed);
         let mut total: u64 = 0;
@@ -1270,7 +1429,15 @@ impl SqlConnector {
         for (parts, complete) in steps {
             let mut queries: Vec<Query> = Vec::new();
             for (t, part) in parts {
-                self.queries(t, part, &tables, lock, reread, &mut queries)?;
+                match read(t) {
+                    Read::Skip => {}
+                    Read::Full => {
+                        self.queries(t, part, &tables, lock, reread, None, &mut queries)?
+                    }
+                    Read::Probe => {
+                        self.queries(t, part, &tables, lock, reread, Some(page + 1), &mut queries)?
+                    }
+                }
             }
             let identity_of: Vec<Vec<usize>> = decls
                 .iter()
@@ -1324,6 +1491,7 @@ impl SqlConnector {
                         columns: &found.columns,
                         binds,
                         lock: q.lock,
+                        limit: q.limit,
                         condition: Box::new(condition),
                     }
                 })
@@ -1347,6 +1515,12 @@ impl SqlConnector {
 
             for (q, rows) in queries.iter().zip(results) {
                 let t = q.table;
+                if q.limit.is_some_and(|n| rows.len() >= n) {
+                    large[t] = true;
+                }
+                if large[t] {
+                    continue;
+                }
                 let identity_cols = &identity_of[t];
                 let found = &mut tables[t];
                 let before = reread.map(|(tr, _)| &tr.tables[t]);
@@ -1409,6 +1583,10 @@ impl SqlConnector {
                         index: HashMap::new(),
                     },
                 );
+                if large[t] {
+                    found.rows.clear();
+                    found.index.clear();
+                }
                 let check = match shared_check {
                     SharedCheck::All => true,
                     SharedCheck::WhereFollowed => self.decl.edges().iter().any(|e| e.parent == t),
@@ -1427,6 +1605,7 @@ impl SqlConnector {
         Ok(Traversal {
             tables,
             reread: read_again,
+            large,
         })
     }
 
@@ -1449,6 +1628,7 @@ impl SqlConnector {
     /// plan's targets in the earlier traversal) are attached to the identity search and,
     /// for [`Part::All`], to the `via` searches while they last; the rest are read by
     /// key alone. `via` values come from the parents' rows found so far.
+    #[allow(clippy::too_many_arguments)]
     fn queries(
         &self,
         t: usize,
@@ -1456,6 +1636,7 @@ impl SqlConnector {
         tables: &[TableFound],
         lock: &[bool],
         reread: Option<(&Traversal, &[TablePlan])>,
+        limit: Option<usize>,
         out: &mut Vec<Query>,
     ) -> Result<(), ConnectorError> {
         let decl = &self.decl.tables()[t];
@@ -1485,6 +1666,7 @@ impl SqlConnector {
                 via: None,
                 keys: key_chunks.next(),
                 lock: lock[t],
+                limit,
             });
         }
         if part != Part::Identity {
@@ -1529,6 +1711,7 @@ impl SqlConnector {
                         None
                     },
                     lock: lock[t],
+                    limit,
                 });
             }
         }
@@ -1538,6 +1721,7 @@ impl SqlConnector {
                 via: Some(Vec::new()),
                 keys: Some(keys),
                 lock: false,
+                limit: None,
             });
         }
         Ok(())
@@ -2219,10 +2403,19 @@ fn row_json(
 /// A row not shared with others that still holds an unmasked value under one of `masks`.
 fn needs_mask(found: &TableFound, i: usize, masks: &[(usize, Mask)], hash_len: usize) -> bool {
     let r = &found.rows[i];
-    !r.shared
-        && masks
-            .iter()
-            .any(|&(c, m)| !is_masked(&r.values[c], m, found.columns[c].class, hash_len))
+    !r.shared && row_needs_mask(&r.values, &found.columns, masks, hash_len)
+}
+
+/// Row values that still hold an unmasked value under one of `masks`.
+fn row_needs_mask(
+    values: &[SqlValue],
+    columns: &[ColumnInfo],
+    masks: &[(usize, Mask)],
+    hash_len: usize,
+) -> bool {
+    masks
+        .iter()
+        .any(|&(c, m)| !is_masked(&values[c], m, columns[c].class, hash_len))
 }
 
 fn looks_hashed(value: &str, hash_len: usize) -> bool {

@@ -27,6 +27,8 @@ pub(crate) struct Arm<'a> {
     pub columns: &'a [ColumnInfo],
     pub binds: usize,
     pub lock: bool,
+    /// At most this many rows (`LIMIT`).
+    pub limit: Option<usize>,
     pub condition: Box<dyn Fn(&mut Stmt) + Send + Sync + 'a>,
 }
 
@@ -46,6 +48,9 @@ pub(crate) fn single(dialect: Dialect, arm: &Arm<'_>) -> Stmt {
 fn push_search(s: &mut Stmt, arm: &Arm<'_>) {
     super::select_all(s, arm.columns, arm.table);
     (arm.condition)(s);
+    if let Some(n) = arm.limit {
+        s.push(&format!(" LIMIT {n}"));
+    }
     if arm.lock && s.dialect() != Dialect::Sqlite {
         s.push(" FOR UPDATE");
     }
