@@ -995,6 +995,218 @@ async fn access_never_counts_shared_rows(engine: Engine) {
 
 on_every_engine!(access_never_counts_shared_rows);
 
+/// Issue 16 (erasure ratio): on PostgreSQL and SQLite an erasure's reads go to the
+/// database one round trip per level of the data map, not one per table. The peer data
+/// map has three levels (customer, visit, report, service_request by identity; then
+/// payment_card, orders, login through customer; then address through all three), so
+/// the locked reads are 3 statements plus the shared-row count, then the 7 `UPDATE`s, then
+/// ONE statement for the whole search after the erasure (identity searches and every
+/// changed row read again by key). MariaDB keeps one statement per search (its `UNION`
+/// merges types and collations): 9 reads, 7 updates, 7 reads after. Either way the
+/// evidence is exact and the rows are masked.
+async fn erasure_reads_one_round_trip_per_level(engine: Engine) {
+    let Some(db) = TestDb::fresh(engine, "rd_conn").await else {
+        return;
+    };
+    load_peer(&db, 3).await;
+    let peer = db.connector("peer_datamap.toml");
+    let who = Identity::from_email("Customer-2@Example.com");
+    let before_other = db.dump("customer", &["id"]).await;
+    let (evidence, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.erase(&who, &hasher)).await;
+    let evidence = evidence.expect("erasure");
+    assert!(evidence.is_complete(), "{evidence:?}");
+    let changed: u64 = evidence.tables.iter().map(|t| t.rows_affected).sum();
+    assert_eq!(changed, 14, "{evidence:?}");
+    let found: u64 = evidence.tables.iter().filter_map(|t| t.rows_found).sum();
+    assert_eq!(found, 17, "{evidence:?}");
+    assert!(
+        evidence.tables.iter().all(|t| t.rows_left == 0),
+        "{evidence:?}"
+    );
+    let writes = statements
+        .iter()
+        .filter(|s| s.starts_with("UPDATE") || s.starts_with("DELETE"))
+        .count();
+    let first_write = statements
+        .iter()
+        .position(|s| s.starts_with("UPDATE"))
+        .expect("an UPDATE");
+    let reads_after = statements.len() - first_write - writes;
+    let (reads_before, after) = match engine {
+        Engine::MySql => (9, 7),
+        _ => (4, 1),
+    };
+    assert_eq!(writes, 7, "{statements:#?}");
+    assert_eq!(first_write, reads_before, "{statements:#?}");
+    assert_eq!(reads_after, after, "{statements:#?}");
+    // Only the subject's customer row changed.
+    let after_other = db.dump("customer", &["id"]).await;
+    let changed_rows: Vec<&String> = before_other
+        .iter()
+        .filter(|(k, v)| after_other.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(changed_rows, ["2"], "{after_other:?}");
+    assert_eq!(
+        db.count(&format!(
+            "customer WHERE id = 2 AND email = '{}' AND name IS NULL",
+            hasher("customer-2@example.com")
+        ))
+        .await,
+        "1"
+    );
+    db.finish(&[&peer]).await;
+}
+
+on_every_engine!(erasure_reads_one_round_trip_per_level);
+
+/// Issue 16 item 6: a subject with more rows in a table than one page (here 4 rows a
+/// page) is previewed and erased with the table's matches streamed and only their keys
+/// kept: every row is deleted or masked, case variants are the subject's and the accent
+/// variant is not, and the evidence counts are exact. The row cap still stops a subject
+/// with too many rows.
+async fn large_subject_is_erased_in_pages(engine: Engine) {
+    let Some(db) = TestDb::empty(engine).await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE events (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, page VARCHAR(100));\n\
+         CREATE TABLE notes (id INT PRIMARY KEY, email VARCHAR(100), body VARCHAR(100));",
+    )
+    .await;
+    let mut sql = String::new();
+    for i in 1..=23 {
+        let email = if i % 2 == 0 {
+            "Big.Subject@Example.com"
+        } else {
+            "big.subject@example.com"
+        };
+        sql += &format!(
+            "INSERT INTO events (id, email, page) VALUES ({}, '{email}', '/p/{i}');\n",
+            3 * i
+        );
+    }
+    for i in 1..=5 {
+        sql += &format!(
+            "INSERT INTO events (id, email, page) VALUES ({}, 'other-{i}@example.com', '/o');\n",
+            3 * i + 1
+        );
+    }
+    sql += "INSERT INTO events (id, email, page) VALUES (2, 'big.subjéct@example.com', '/a');\n";
+    for i in 1..=11 {
+        sql += &format!(
+            "INSERT INTO notes (id, email, body) VALUES ({i}, 'BIG.subject@example.com', 'note {i}');\n"
+        );
+    }
+    sql += "INSERT INTO notes (id, email, body) VALUES (100, 'other@example.com', 'kept');\n";
+    db.exec(&sql).await;
+    let text = format!(
+        "name = \"big\"\nkind = \"{}\"\nurl = \"${{RIGHTSDESK_DM_BIG_DATABASE_URL}}\"\n\
+         max_connections = 2\n\n\
+         [[tables]]\nname = \"events\"\nprimary_key = \"id\"\nidentities = {{ email = \"email\" }}\n\
+         erase = \"delete\"\n\n\
+         [[tables]]\nname = \"notes\"\nprimary_key = \"id\"\nidentities = {{ email = \"email\" }}\n\
+         erase = \"anonymize\"\n[tables.fields]\n\
+         email = {{ category = \"contact.email\", mask = \"hash\" }}\n\
+         body = {{ category = \"activity\", mask = \"null\" }}\n",
+        engine.kind()
+    );
+    let url = db.url.clone();
+    let decl = datamap::parse_str_with_env("datamap/big.toml", &text, &|_| Some(url.clone()))
+        .expect("data map");
+    let big = SqlConnector::connect(decl).expect("connector");
+    big.set_page_rows(4);
+    let who = Identity::from_email("big.subject@example.com");
+
+    // The preview counts every row and lists keys (all of them here: fewer than its
+    // limit), though it never held a table's rows.
+    let (preview, statements) =
+        rightsdesk::connectors::sql::with_statement_log(big.preview_erasure(&who)).await;
+    let preview = preview.expect("preview");
+    let table = |name: &str| {
+        preview
+            .tables
+            .iter()
+            .find(|t| t.table == name)
+            .expect("table")
+    };
+    assert_eq!(table("events").rows, 23, "{statements:#?}");
+    assert_eq!(table("events").keys.len(), 23);
+    assert!(!table("events").keys.contains(&vec![json!(2)]));
+    assert_eq!(table("notes").rows, 11);
+    assert!(
+        statements.iter().any(|s| s.contains("LIMIT 5")),
+        "a probe of one page and one row: {statements:#?}"
+    );
+
+    // Too many rows for the cap: the erasure stops and changes nothing.
+    big.set_max_rows_per_subject(30);
+    let refused = big.erase(&who, &hasher).await;
+    assert!(
+        matches!(&refused, Err(e) if e.to_string().contains("max_rows_per_subject")),
+        "{refused:?}"
+    );
+    assert_eq!(db.count("events").await, "29");
+    big.set_max_rows_per_subject(5_000_000);
+
+    let (evidence, statements) =
+        rightsdesk::connectors::sql::with_statement_log(big.erase(&who, &hasher)).await;
+    let evidence = evidence.expect("erasure");
+    assert!(evidence.is_complete(), "{evidence:?}");
+    let events = evidence
+        .tables
+        .iter()
+        .find(|t| t.table == "events")
+        .expect("events");
+    assert_eq!(
+        (events.rows_found, events.rows_affected, events.rows_left),
+        (Some(23), 23, 0),
+        "{evidence:?}"
+    );
+    let notes = evidence
+        .tables
+        .iter()
+        .find(|t| t.table == "notes")
+        .expect("notes");
+    assert_eq!(
+        (notes.rows_found, notes.rows_affected, notes.rows_left),
+        (Some(11), 11, 0),
+        "{evidence:?}"
+    );
+    // Deleted and masked in chunks, never one statement for all rows.
+    let deletes = statements
+        .iter()
+        .filter(|s| s.starts_with("DELETE"))
+        .count();
+    assert_eq!(deletes, 1, "23 keys fit one chunk: {statements:#?}");
+    assert_eq!(db.count("events").await, "6");
+    assert_eq!(db.count("events WHERE id = 2").await, "1");
+    assert_eq!(
+        db.count(&format!(
+            "notes WHERE email = '{}' AND body IS NULL",
+            hasher("BIG.subject@example.com")
+        ))
+        .await,
+        "11"
+    );
+    assert_eq!(
+        db.count("notes WHERE id = 100 AND body = 'kept'").await,
+        "1"
+    );
+
+    // Running it again finds nothing more to do.
+    let again = big.erase(&who, &hasher).await.expect("again");
+    assert!(again.is_complete(), "{again:?}");
+    assert!(
+        again.tables.iter().all(|t| t.rows_affected == 0),
+        "{again:?}"
+    );
+    db.finish(&[&big]).await;
+}
+
+on_every_engine!(large_subject_is_erased_in_pages);
+
 /// Where a shared row leads on to other tables, access still checks it, so that it is
 /// exported but not followed: a parcel sent to the address Ada shares with Bob is not
 /// Ada's, one sent to her own holiday address is.

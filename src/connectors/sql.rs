@@ -27,7 +27,9 @@
 
 mod advisor;
 mod backend;
+mod batch;
 mod catalog;
+mod large;
 mod matching;
 mod purge;
 mod references;
@@ -50,7 +52,7 @@ use self::backend::Conn;
 use self::catalog::Catalog;
 use self::matching::Matching;
 use self::references::Counted;
-use self::statement::{CHUNK, Dialect, Stmt, rows_per_statement};
+use self::statement::{CHUNK, Stmt, rows_per_statement};
 use self::value::{ColumnClass, ColumnInfo, SqlValue, coerce, expected_form, to_json};
 use super::datamap::{
     ConnectorDecl, DatamapProblem, Edge, EraseAction, IdentityType, Mask, ScalarValue, SetDecl,
@@ -338,6 +340,48 @@ struct Traversal {
     /// Per table, the rows read again by primary key when the traversal was asked to
     /// (the search after an erasure), whether or not the search itself found them.
     reread: Vec<Vec<Vec<SqlValue>>>,
+    /// Per table, whether a probe found it large (its rows are not in `tables`).
+    large: Vec<bool>,
+}
+
+/// One step of a traversal: the searches it sends (table, which of its searches), and
+/// the tables complete after it.
+type Step = (Vec<(usize, Part)>, Vec<usize>);
+
+/// Which of a table's searches a traversal step sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// All of them, keys to read again attached to every search.
+    All,
+    /// The identity search (with keys to read again) and the keys read alone.
+    Identity,
+    /// The `via` searches.
+    Via,
+}
+
+/// One search statement of a traversal (see [`SqlConnector::traverse_with`]).
+struct Query {
+    table: usize,
+    /// `None`: the identity search; otherwise one chunk of `via` conditions (column,
+    /// values), or none at all for a statement that only reads keys again.
+    via: Option<Vec<(usize, Vec<SqlValue>)>>,
+    /// Primary keys read again in the same statement (`… OR key IN (…)`).
+    keys: Option<Vec<Vec<SqlValue>>>,
+    lock: bool,
+    /// A probe of a table that may be large (see [`large`]): at most this many rows.
+    limit: Option<usize>,
+}
+
+/// How a traversal reads a table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Every row it finds.
+    Full,
+    /// At most a page and one row: more, and the table is large (see [`large`]); its
+    /// rows are then left out of the traversal.
+    Probe,
+    /// Not at all (a large table, handled by [`large`]).
+    Skip,
 }
 
 /// What an erasure does to one table.
@@ -357,6 +401,9 @@ pub struct SqlConnector {
     matching: std::sync::Mutex<Option<Arc<Matching>>>,
     /// `connectors.max_rows_per_subject`: rows one traversal may hold.
     max_rows: std::sync::atomic::AtomicU64,
+    /// Rows of one table above which preview and erasure handle it in bounded memory
+    /// (see [`large`]).
+    page_rows: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for SqlConnector {
@@ -399,6 +446,7 @@ impl SqlConnector {
             catalog: std::sync::Mutex::new(None),
             matching: std::sync::Mutex::new(None),
             max_rows: std::sync::atomic::AtomicU64::new(5_000_000),
+            page_rows: std::sync::atomic::AtomicUsize::new(stream::PAGE),
         })
     }
 
@@ -407,6 +455,31 @@ impl SqlConnector {
     pub fn set_max_rows_per_subject(&self, max: u64) {
         self.max_rows
             .store(max, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Rows of one table above which preview and erasure stream that table's matches
+    /// and keep only their keys (see [`large`]; default 2,000). For tests and tuning.
+    pub fn set_page_rows(&self, rows: usize) {
+        self.page_rows
+            .store(rows.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn page_rows(&self) -> usize {
+        self.page_rows.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How an erasure or its preview reads each table first: tables that may be large
+    /// are probed.
+    fn probes(&self) -> Vec<Read> {
+        (0..self.decl.tables().len())
+            .map(|t| {
+                if self.may_be_large(t) {
+                    Read::Probe
+                } else {
+                    Read::Full
+                }
+            })
+            .collect()
     }
 
     fn too_many_rows(&self) -> ConnectorError {
@@ -644,8 +717,38 @@ impl SqlConnector {
     }
 
     /// What [`erase`](Self::erase) would delete, mask and keep, changing nothing.
+    ///
+    /// A table with more matches than a page (see [`large`]) is counted while its rows
+    /// stream past, and only the keys of its first rows are listed.
     pub async fn preview_erasure(&self, who: &Identity) -> Result<Preview, ConnectorError> {
-        let tr = self.read_only_traversal(who).await?;
+        let mut held = self
+            .pool
+            .acquire()
+            .await
+            .map_err(self.db_err("connecting"))?;
+        let catalog = self.catalog(&mut held.conn()).await?;
+        let lock = vec![false; self.decl.tables().len()];
+        let probes = self.probes();
+        let tr = self
+            .traverse_with(
+                &mut held.conn(),
+                &catalog,
+                who,
+                &lock,
+                SharedCheck::All,
+                None,
+                false,
+                Some(&probes),
+            )
+            .await?;
+        let mut large_previews: HashMap<usize, large::LargePreview> = HashMap::new();
+        for (t, _) in tr.large.iter().enumerate().filter(|(_, l)| **l) {
+            let preview = self
+                .preview_large(&mut held.conn(), t, &tr.tables[t], who)
+                .await?;
+            large_previews.insert(t, preview);
+        }
+        drop(held);
         let plans = self.plan(&tr, HASH_HEX_LEN)?;
         Ok(Preview {
             tables: plans
@@ -665,19 +768,25 @@ impl SqlConnector {
                         }
                     };
                     let implied = self.implied_columns(p.table);
+                    let (count, keys) = match large_previews.remove(&p.table) {
+                        Some(l) => (l.targets, l.keys),
+                        None => (
+                            rows.len() as u64,
+                            rows.iter()
+                                .map(|&i| found.key_json(&found.rows[i]))
+                                .collect(),
+                        ),
+                    };
                     PreviewTable {
                         table: decl.name.clone(),
                         action: p.action,
-                        rows: rows.len() as u64,
+                        rows: count,
                         kept: if p.action == EraseAction::Retain {
                             0
                         } else {
                             p.kept
                         },
-                        keys: rows
-                            .iter()
-                            .map(|&i| found.key_json(&found.rows[i]))
-                            .collect(),
+                        keys,
                         fields: match p.action {
                             EraseAction::Anonymize => decl
                                 .masks()
@@ -720,8 +829,21 @@ impl SqlConnector {
             .iter()
             .map(|t| t.erase != EraseAction::Retain)
             .collect();
-        let tr = self.traverse(&mut tx.conn(), &catalog, who, &lock).await?;
+        let tr = self
+            .traverse_with(
+                &mut tx.conn(),
+                &catalog,
+                who,
+                &lock,
+                SharedCheck::All,
+                None,
+                true,
+                Some(&self.probes()),
+            )
+            .await?;
         let plans = self.plan(&tr, hash_len)?;
+        let mut rows_so_far: u64 = tr.tables.iter().map(|f| f.rows.len() as u64).sum();
+        let mut large_done: HashMap<usize, large::LargeErased> = HashMap::new();
 
         let mut affected: HashMap<usize, u64> = HashMap::new();
         // Masks first (with the implied nulls of retained tables), so that no kept row
@@ -737,12 +859,49 @@ impl SqlConnector {
                 .await?;
             affected.insert(p.table, n);
         }
+        for p in plans
+            .iter()
+            .filter(|p| p.action == EraseAction::Anonymize && tr.large[p.table])
+        {
+            let done = self
+                .erase_large(
+                    &mut tx.conn(),
+                    p.table,
+                    &tr.tables[p.table],
+                    who,
+                    hasher,
+                    hash_len,
+                    &mut rows_so_far,
+                )
+                .await?;
+            affected.insert(p.table, done.affected);
+            large_done.insert(p.table, done);
+        }
         let to_delete: Vec<&TablePlan> = plans
             .iter()
-            .filter(|p| p.action == EraseAction::Delete && !p.targets.is_empty())
+            .filter(|p| {
+                p.action == EraseAction::Delete && (!p.targets.is_empty() || tr.large[p.table])
+            })
             .collect();
         let order = self.delete_order(&catalog, &to_delete)?;
         for p in order {
+            if tr.large[p.table] {
+                let done = self
+                    .erase_large(
+                        &mut tx.conn(),
+                        p.table,
+                        &tr.tables[p.table],
+                        who,
+                        hasher,
+                        hash_len,
+                        &mut rows_so_far,
+                    )
+                    .await
+                    .map_err(|e| self.name_referencing_tables(e, &catalog, p.table))?;
+                affected.insert(p.table, done.affected);
+                large_done.insert(p.table, done);
+                continue;
+            }
             let n = self
                 .delete(&mut tx.conn(), &tr.tables[p.table], p)
                 .await
@@ -755,6 +914,11 @@ impl SqlConnector {
         // same statements (a row reached through a deleted or masked parent is no longer
         // reachable by traversal, so traversal alone could not see it).
         let no_lock = vec![false; self.decl.tables().len()];
+        let skip_large: Vec<Read> = tr
+            .large
+            .iter()
+            .map(|&l| if l { Read::Skip } else { Read::Full })
+            .collect();
         let after = self
             .traverse_with(
                 &mut tx.conn(),
@@ -763,12 +927,25 @@ impl SqlConnector {
                 &no_lock,
                 SharedCheck::Never,
                 Some((&tr, &plans)),
+                true,
+                Some(&skip_large),
             )
             .await?;
-        let not_erased: Vec<BTreeSet<Vec<SqlValue>>> = plans
+        let mut not_erased: Vec<BTreeSet<Vec<SqlValue>>> = plans
             .iter()
             .map(|p| self.not_erased(&tr.tables[p.table], p, &after.reread[p.table], hash_len))
             .collect::<Result<_, _>>()?;
+        // Large tables: their own search after every write (see `large`).
+        let mut found_large: HashMap<usize, BTreeSet<Vec<SqlValue>>> = HashMap::new();
+        for (&t, done) in &large_done {
+            let left = self
+                .large_left(&mut tx.conn(), t, &tr.tables[t], who, done, hash_len)
+                .await?;
+            if let Some(i) = plans.iter().position(|p| p.table == t) {
+                not_erased[i] = left.stale;
+            }
+            found_large.insert(t, left.found);
+        }
         let again = self.plan(&after, hash_len)?;
         // Rows kept before the erasure (shared with other people, or still referenced)
         // stay kept; every other row the search finds again is left.
@@ -802,6 +979,9 @@ impl SqlConnector {
                             left.insert(key);
                         }
                     }
+                    if let Some(found) = found_large.get(&p.table) {
+                        left.extend(found.iter().cloned());
+                    }
                     let newly = left.len() - stale.len();
                     let mut why = Vec::new();
                     if !stale.is_empty() {
@@ -824,7 +1004,10 @@ impl SqlConnector {
                     ErasureTable {
                         table: decl.name.clone(),
                         action: p.action,
-                        rows_found: Some(tr.tables[p.table].rows.len() as u64),
+                        rows_found: Some(large_done.get(&p.table).map_or(
+                            tr.tables[p.table].rows.len() as u64,
+                            |done| done.found,
+                        )),
                         rows_affected: affected.get(&p.table).copied().unwrap_or(0),
                         rows_kept: p.kept,
                         kept_reason: (p.kept > 0).then(|| kept_reason(p.action, decl)),
@@ -1071,8 +1254,17 @@ impl SqlConnector {
             .map_err(self.db_err("connecting"))?;
         let catalog = self.catalog(&mut held.conn()).await?;
         let lock = vec![false; self.decl.tables().len()];
-        self.traverse_with(&mut held.conn(), &catalog, who, &lock, shared_check, None)
-            .await
+        self.traverse_with(
+            &mut held.conn(),
+            &catalog,
+            who,
+            &lock,
+            shared_check,
+            None,
+            false,
+            None,
+        )
+        .await
     }
 
     fn column_info(
@@ -1130,8 +1322,17 @@ impl SqlConnector {
         who: &Identity,
         lock: &[bool],
     ) -> Result<Traversal, ConnectorError> {
-        self.traverse_with(conn, catalog, who, lock, SharedCheck::All, None)
-            .await
+        self.traverse_with(
+            conn,
+            catalog,
+            who,
+            lock,
+            SharedCheck::All,
+            None,
+            false,
+            None,
+        )
+        .await
     }
 
     /// [`Self::traverse`], with the shared-row check everywhere, only where it decides
@@ -1139,6 +1340,13 @@ impl SqlConnector {
     /// rows of those primary keys are read too, in the same statements as the table's
     /// searches where they fit (`… OR key IN (…)`), and returned apart in
     /// [`Traversal::reread`]; they join the traversal only when a search found them.
+    ///
+    /// With `batched`, statements that do not depend on each other go to the database
+    /// together (see [`batch`]): first every table's identity search and keys to read
+    /// again, then, level by level of the data map, the `via` searches of every table
+    /// whose parents have been read. An erasure's reads cost one round trip per level
+    /// instead of one per table.
+    #[allow(clippy::too_many_arguments)]
     async fn traverse_with(
         &self,
         conn: &mut Conn<'_>,
@@ -1147,8 +1355,13 @@ impl SqlConnector {
         lock: &[bool],
         shared_check: SharedCheck,
         reread: Option<(&Traversal, &[TablePlan])>,
+        batched: bool,
+        reads: Option<&[Read]>,
     ) -> Result<Traversal, ConnectorError> {
         let dialect = conn.dialect();
+        let page = self.page_rows();
+        let read = |t: usize| reads.map_or(Read::Full, |r| r[t]);
+        let mut large = vec![false; self.decl.tables().len()];
         let matching = self.matching(conn).await?;
         let max_rows = self.max_rows.load(std::sync::atomic::Ordering::Relaxed);
         let mut total: u64 = 0;
@@ -1181,26 +1394,282 @@ impl SqlConnector {
             });
         }
 
-        for &t in self.decl.traversal_order() {
-            let decl = &decls[t];
-            let mut found = std::mem::replace(
-                &mut tables[t],
-                TableFound {
-                    columns: Vec::new(),
-                    key: Vec::new(),
-                    rows: Vec::new(),
-                    index: HashMap::new(),
-                },
-            );
-            let identity_cols: Vec<usize> = decl
-                .identities
+        // The steps: which searches of which tables, and which tables are complete
+        // after them (their shared-row check runs then).
+        let batched = batched && batch::supported(dialect);
+        let mut steps: Vec<Step> = Vec::new();
+        if batched {
+            let mut wave_of = vec![0usize; decls.len()];
+            for &t in self.decl.traversal_order() {
+                let mut w = 0;
+                for via in &decls[t].via {
+                    for parent in &via.parents {
+                        if let Some((pi, _)) = self.decl.table(&parent.table) {
+                            w = w.max(wave_of[pi] + 1);
+                        }
+                    }
+                }
+                wave_of[t] = w;
+            }
+            let order = self.decl.traversal_order();
+            steps.push((
+                order.iter().map(|&t| (t, Part::Identity)).collect(),
+                Vec::new(),
+            ));
+            for w in 0..=wave_of.iter().copied().max().unwrap_or(0) {
+                let wave: Vec<usize> = order.iter().copied().filter(|&t| wave_of[t] == w).collect();
+                steps.push((wave.iter().map(|&t| (t, Part::Via)).collect(), wave));
+            }
+        } else {
+            for &t in self.decl.traversal_order() {
+                steps.push((vec![(t, Part::All)], vec![t]));
+            }
+        }
+
+        for (parts, complete) in steps {
+            let mut queries: Vec<Query> = Vec::new();
+            for (t, part) in parts {
+                match read(t) {
+                    Read::Skip => {}
+                    Read::Full => {
+                        self.queries(t, part, &tables, lock, reread, None, &mut queries)?
+                    }
+                    Read::Probe => {
+                        self.queries(t, part, &tables, lock, reread, Some(page + 1), &mut queries)?
+                    }
+                }
+            }
+            let identity_of: Vec<Vec<usize>> = decls
                 .iter()
-                .map(|(IdentityType::Email, c)| {
-                    found
-                        .column(c)
-                        .ok_or_else(|| self.missing_column(&decl.name, c))
-                })
+                .zip(&tables)
+                .map(|(decl, found)| self.identity_columns(decl, found))
                 .collect::<Result<_, _>>()?;
+            let arms: Vec<batch::Arm<'_>> = queries
+                .iter()
+                .map(|q| {
+                    let decl = &decls[q.table];
+                    let found = &tables[q.table];
+                    let identity_cols = &identity_of[q.table];
+                    let matching = &matching;
+                    let condition = move |s: &mut Stmt| {
+                        let mut first = true;
+                        match &q.via {
+                            None => {
+                                for &c in identity_cols {
+                                    if !std::mem::take(&mut first) {
+                                        s.push(" OR ");
+                                    }
+                                    let name = &found.columns[c].name;
+                                    let m = matching.column(&decl.name, name);
+                                    matching::push_search(s, dialect, name, &m, who.spellings());
+                                }
+                            }
+                            Some(via) => {
+                                for (c, values) in via {
+                                    if !std::mem::take(&mut first) {
+                                        s.push(" OR ");
+                                    }
+                                    s.column_in(&found.columns[*c], values);
+                                }
+                            }
+                        }
+                        if let Some(keys) = &q.keys {
+                            if !first {
+                                s.push(" OR ");
+                            }
+                            let key_cols = found.key_columns();
+                            let keys: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
+                            s.push("(").key_in(&key_cols, &keys).push(")");
+                        }
+                    };
+                    let binds = match &q.via {
+                        None => 200 * identity_cols.len().max(1),
+                        Some(via) => via.iter().map(|(_, v)| v.len()).sum(),
+                    } + q.keys.as_ref().map_or(0, |k| k.len() * found.key.len());
+                    batch::Arm {
+                        table: &decl.name,
+                        columns: &found.columns,
+                        binds,
+                        lock: q.lock,
+                        limit: q.limit,
+                        condition: Box::new(condition),
+                    }
+                })
+                .collect();
+            let results = batch::fetch_all(conn, &arms, batched)
+                .await
+                .map_err(|(i, e)| {
+                    let q = &queries[i];
+                    let again = if q.via.as_ref().is_some_and(Vec::is_empty) {
+                        " again"
+                    } else {
+                        ""
+                    };
+                    database_error(
+                        self.decl.name(),
+                        &format!("reading table \"{}\"{again}", decls[q.table].name),
+                        &e,
+                    )
+                })?;
+            drop(arms);
+
+            for (q, rows) in queries.iter().zip(results) {
+                let t = q.table;
+                if q.limit.is_some_and(|n| rows.len() >= n) {
+                    large[t] = true;
+                }
+                if large[t] {
+                    continue;
+                }
+                let identity_cols = &identity_of[t];
+                let found = &mut tables[t];
+                let before = reread.map(|(tr, _)| &tr.tables[t]);
+                let is_reread = |values: &[SqlValue], found: &TableFound| {
+                    let (Some(before), Some((_, plans))) = (before, reread) else {
+                        return false;
+                    };
+                    let key: Vec<SqlValue> = found.key.iter().map(|&k| values[k].clone()).collect();
+                    before.index.get(&key).is_some_and(|&i| {
+                        plans[t].action != EraseAction::Retain
+                            && plans[t].targets.binary_search(&i).is_ok()
+                    })
+                };
+                match &q.via {
+                    // The identity search is a superset of the matching rule (see
+                    // `matching`): its rows count only when an identity column passes the
+                    // rule itself.
+                    None => {
+                        for values in rows {
+                            if q.keys.is_some() && is_reread(&values, found) {
+                                read_again[t].push(values.clone());
+                            }
+                            if matched(&values, identity_cols, who) {
+                                insert_row(found, values, identity_cols, who);
+                            }
+                        }
+                    }
+                    // Keys alone: rows read again, found by no search.
+                    Some(via) if via.is_empty() => read_again[t].extend(rows),
+                    Some(via) => {
+                        // A row of the keys joins the traversal only if a `via` value
+                        // found it.
+                        let via_sets: Vec<(usize, HashSet<&SqlValue>)> = match q.keys {
+                            Some(_) => via
+                                .iter()
+                                .map(|(c, vs)| (*c, vs.iter().collect()))
+                                .collect(),
+                            None => Vec::new(),
+                        };
+                        for values in rows {
+                            if q.keys.is_some() && is_reread(&values, found) {
+                                read_again[t].push(values.clone());
+                                if !via_sets.iter().any(|(c, vs)| vs.contains(&values[*c])) {
+                                    continue;
+                                }
+                            }
+                            insert_row(found, values, identity_cols, who);
+                        }
+                    }
+                }
+            }
+
+            for t in complete {
+                let mut found = std::mem::replace(
+                    &mut tables[t],
+                    TableFound {
+                        columns: Vec::new(),
+                        key: Vec::new(),
+                        rows: Vec::new(),
+                        index: HashMap::new(),
+                    },
+                );
+                if large[t] {
+                    found.rows.clear();
+                    found.index.clear();
+                }
+                let check = match shared_check {
+                    SharedCheck::All => true,
+                    SharedCheck::WhereFollowed => self.decl.edges().iter().any(|e| e.parent == t),
+                    SharedCheck::Never => false,
+                };
+                if check {
+                    self.mark_shared(conn, t, &mut found, &tables).await?;
+                }
+                total += found.rows.len() as u64;
+                if total > max_rows {
+                    return Err(self.too_many_rows());
+                }
+                tables[t] = found;
+            }
+        }
+        Ok(Traversal {
+            tables,
+            reread: read_again,
+            large,
+        })
+    }
+
+    fn identity_columns(
+        &self,
+        decl: &TableDecl,
+        found: &TableFound,
+    ) -> Result<Vec<usize>, ConnectorError> {
+        decl.identities
+            .iter()
+            .map(|(IdentityType::Email, c)| {
+                found
+                    .column(c)
+                    .ok_or_else(|| self.missing_column(&decl.name, c))
+            })
+            .collect()
+    }
+
+    /// Table `t`'s searches of one [`Part`], appended to `out`. Keys to read again (a
+    /// plan's targets in the earlier traversal) are attached to the identity search and,
+    /// for [`Part::All`], to the `via` searches while they last; the rest are read by
+    /// key alone. `via` values come from the parents' rows found so far.
+    #[allow(clippy::too_many_arguments)]
+    fn queries(
+        &self,
+        t: usize,
+        part: Part,
+        tables: &[TableFound],
+        lock: &[bool],
+        reread: Option<(&Traversal, &[TablePlan])>,
+        limit: Option<usize>,
+        out: &mut Vec<Query>,
+    ) -> Result<(), ConnectorError> {
+        let decl = &self.decl.tables()[t];
+        let found = &tables[t];
+        let mut key_chunks: Vec<Vec<Vec<SqlValue>>> = Vec::new();
+        if part != Part::Via
+            && let Some((tr, plans)) = reread
+            && plans[t].action != EraseAction::Retain
+        {
+            let before = &tr.tables[t];
+            for chunk in plans[t]
+                .targets
+                .chunks(rows_per_statement(found.key.len(), CHUNK + 100))
+            {
+                key_chunks.push(
+                    chunk
+                        .iter()
+                        .map(|&i| before.key_of(&before.rows[i]))
+                        .collect(),
+                );
+            }
+        }
+        let mut key_chunks = key_chunks.into_iter();
+        if part != Part::Via && !decl.identities.is_empty() {
+            out.push(Query {
+                table: t,
+                via: None,
+                keys: key_chunks.next(),
+                lock: lock[t],
+                limit,
+            });
+        }
+        if part != Part::Identity {
             let mut via_conds: Vec<(usize, Vec<SqlValue>)> = Vec::new();
             for via in &decl.via {
                 let ci = found
@@ -1232,144 +1701,30 @@ impl SqlConnector {
                     via_conds.push((ci, values));
                 }
             }
-
-            // Keys to read again (a plan's targets in the earlier traversal), attached to
-            // this table's searches while they last; built a statement at a time.
-            let (before, targets): (Option<&TableFound>, &[usize]) = match reread {
-                Some((tr, plans)) if plans[t].action != EraseAction::Retain => {
-                    (Some(&tr.tables[t]), &plans[t].targets)
-                }
-                _ => (None, &[]),
-            };
-            let mut is_target = vec![false; before.map_or(0, |b| b.rows.len())];
-            for &i in targets {
-                is_target[i] = true;
-            }
-            let key_cols: Vec<ColumnInfo> = found
-                .key
-                .iter()
-                .map(|&k| found.columns[k].clone())
-                .collect();
-            let key_refs: Vec<&ColumnInfo> = key_cols.iter().collect();
-            let mut key_chunks = targets.chunks(rows_per_statement(found.key.len(), CHUNK + 100));
-            let push_keys = |s: &mut Stmt, chunk: &[usize]| {
-                let Some(before) = before else { return };
-                let keys: Vec<Vec<SqlValue>> = chunk
-                    .iter()
-                    .map(|&i| before.key_of(&before.rows[i]))
-                    .collect();
-                let keys: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
-                s.push("(").key_in(&key_refs, &keys).push(")");
-            };
-            let is_reread = |values: &[SqlValue], found: &TableFound| {
-                let Some(before) = before else { return false };
-                let key: Vec<SqlValue> = found.key.iter().map(|&k| values[k].clone()).collect();
-                before.index.get(&key).is_some_and(|&i| is_target[i])
-            };
-
-            // The identity search is a superset of the matching rule (see `matching`):
-            // its rows count only when an identity column passes the rule itself.
-            if !identity_cols.is_empty() {
-                let mut s = Stmt::new(dialect);
-                select_all(&mut s, &found.columns, &decl.name);
-                for (i, &c) in identity_cols.iter().enumerate() {
-                    if i > 0 {
-                        s.push(" OR ");
-                    }
-                    let name = &found.columns[c].name;
-                    let m = matching.column(&decl.name, name);
-                    matching::push_search(&mut s, dialect, name, &m, who.spellings());
-                }
-                let keys = key_chunks.next();
-                if let Some(keys) = keys {
-                    s.push(" OR ");
-                    push_keys(&mut s, keys);
-                }
-                if lock[t] && dialect != Dialect::Sqlite {
-                    s.push(" FOR UPDATE");
-                }
-                let rows = conn
-                    .fetch(s)
-                    .await
-                    .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
-                for values in rows {
-                    if keys.is_some() && is_reread(&values, &found) {
-                        read_again[t].push(values.clone());
-                    }
-                    if matched(&values, &identity_cols, who) {
-                        insert_row(&mut found, values, &identity_cols, who);
-                    }
-                }
-            }
             for chunk in pack(&via_conds) {
-                let mut s = Stmt::new(dialect);
-                select_all(&mut s, &found.columns, &decl.name);
-                let mut first = true;
-                for (c, values) in &chunk.via {
-                    if !std::mem::take(&mut first) {
-                        s.push(" OR ");
-                    }
-                    s.column_in(&found.columns[*c], values);
-                }
-                let keys = key_chunks.next();
-                if let Some(keys) = keys {
-                    s.push(" OR ");
-                    push_keys(&mut s, keys);
-                }
-                if lock[t] && dialect != Dialect::Sqlite {
-                    s.push(" FOR UPDATE");
-                }
-                let rows = conn
-                    .fetch(s)
-                    .await
-                    .map_err(self.db_err(format!("reading table \"{}\"", decl.name)))?;
-                // A row of the keys joins the traversal only if a `via` value found it.
-                let via_sets: Vec<(usize, HashSet<&SqlValue>)> = match keys {
-                    Some(_) => chunk
-                        .via
-                        .iter()
-                        .map(|(c, vs)| (*c, vs.iter().collect()))
-                        .collect(),
-                    None => Vec::new(),
-                };
-                for values in rows {
-                    if keys.is_some() && is_reread(&values, &found) {
-                        read_again[t].push(values.clone());
-                        if !via_sets.iter().any(|(c, vs)| vs.contains(&values[*c])) {
-                            continue;
-                        }
-                    }
-                    insert_row(&mut found, values, &identity_cols, who);
-                }
+                out.push(Query {
+                    table: t,
+                    via: Some(chunk.via.iter().map(|(c, vs)| (*c, vs.to_vec())).collect()),
+                    keys: if part == Part::All {
+                        key_chunks.next()
+                    } else {
+                        None
+                    },
+                    lock: lock[t],
+                    limit,
+                });
             }
-            for keys in key_chunks {
-                let mut s = Stmt::new(dialect);
-                select_all(&mut s, &found.columns, &decl.name);
-                push_keys(&mut s, keys);
-                let rows = conn
-                    .fetch(s)
-                    .await
-                    .map_err(self.db_err(format!("reading table \"{}\" again", decl.name)))?;
-                read_again[t].extend(rows);
-            }
-            let check = match shared_check {
-                SharedCheck::All => true,
-                SharedCheck::WhereFollowed => self.decl.edges().iter().any(|e| e.parent == t),
-                SharedCheck::Never => false,
-            };
-            if check {
-                self.mark_shared(conn, t, &mut found, &tables).await?;
-            }
-            total += found.rows.len() as u64;
-            if total > max_rows {
-                return Err(self.too_many_rows());
-            }
-            tables[t] = found;
         }
-        Ok(Traversal {
-            tables,
-            reread: read_again,
-        })
+        for keys in key_chunks {
+            out.push(Query {
+                table: t,
+                via: Some(Vec::new()),
+                keys: Some(keys),
+                lock: false,
+                limit: None,
+            });
+        }
+        Ok(())
     }
 
     /// The shared-row check (see the module documentation) for rows of table `t`
@@ -2048,10 +2403,19 @@ fn row_json(
 /// A row not shared with others that still holds an unmasked value under one of `masks`.
 fn needs_mask(found: &TableFound, i: usize, masks: &[(usize, Mask)], hash_len: usize) -> bool {
     let r = &found.rows[i];
-    !r.shared
-        && masks
-            .iter()
-            .any(|&(c, m)| !is_masked(&r.values[c], m, found.columns[c].class, hash_len))
+    !r.shared && row_needs_mask(&r.values, &found.columns, masks, hash_len)
+}
+
+/// Row values that still hold an unmasked value under one of `masks`.
+fn row_needs_mask(
+    values: &[SqlValue],
+    columns: &[ColumnInfo],
+    masks: &[(usize, Mask)],
+    hash_len: usize,
+) -> bool {
+    masks
+        .iter()
+        .any(|&(c, m)| !is_masked(&values[c], m, columns[c].class, hash_len))
 }
 
 fn looks_hashed(value: &str, hash_len: usize) -> bool {
