@@ -171,12 +171,14 @@ impl Catalog {
             .unwrap_or_else(|_| key.to_owned())
     }
 
-    fn format(
+    /// `key` in `lang`, its formatting errors (a missing or mistyped argument) returned
+    /// beside the text; `Missing` when the language has no such message.
+    fn format_with_errors(
         &self,
         lang: Language,
         key: &str,
         args: Option<&FluentArgs>,
-    ) -> Result<String, I18nError> {
+    ) -> Result<(String, Vec<fluent_bundle::FluentError>), I18nError> {
         let bundle = self.bundle(lang);
         let pattern = bundle
             .get_message(key)
@@ -186,7 +188,19 @@ impl Catalog {
                 key: key.to_owned(),
             })?;
         let mut errors = Vec::new();
-        let out = bundle.format_pattern(pattern, args, &mut errors);
+        let out = bundle
+            .format_pattern(pattern, args, &mut errors)
+            .into_owned();
+        Ok((out, errors))
+    }
+
+    fn format(
+        &self,
+        lang: Language,
+        key: &str,
+        args: Option<&FluentArgs>,
+    ) -> Result<String, I18nError> {
+        let (out, errors) = self.format_with_errors(lang, key, args)?;
         if let Some(e) = errors.first() {
             return Err(I18nError::Format {
                 lang,
@@ -194,7 +208,7 @@ impl Catalog {
                 detail: e.to_string(),
             });
         }
-        Ok(out.into_owned())
+        Ok(out)
     }
 
     fn format_lenient(
@@ -203,18 +217,7 @@ impl Catalog {
         key: &str,
         args: Option<&FluentArgs>,
     ) -> Result<String, I18nError> {
-        let bundle = self.bundle(lang);
-        let pattern = bundle
-            .get_message(key)
-            .and_then(|m| m.value())
-            .ok_or_else(|| I18nError::Missing {
-                lang,
-                key: key.to_owned(),
-            })?;
-        let mut errors = Vec::new();
-        Ok(bundle
-            .format_pattern(pattern, args, &mut errors)
-            .into_owned())
+        Ok(self.format_with_errors(lang, key, args)?.0)
     }
 
     /// A date the way `lang` writes it ("6 December 2026", "6. Dezember 2026"): month

@@ -86,15 +86,7 @@ async fn deny(app: &TestApp, token: &str, reference: &str) -> Value {
 /// The subject appeals from the status page linked in the refusal email; returns the
 /// appeal's reference.
 async fn appeal_from_status_page(app: &TestApp, status_url: &str) -> String {
-    let page = app
-        .client
-        .get(status_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(status_url).await;
     assert!(page.contains("Appeal this decision"), "{page}");
     let token = status_url.rsplit('/').next().unwrap();
     assert!(
@@ -216,15 +208,7 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
     assert_eq!(o["status"], "denied");
 
     // One appeal per refusal: the form is gone and a second post is refused.
-    let page = app
-        .client
-        .get(&status_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&status_url).await;
     assert!(!page.contains("id=\"appeal\""), "{page}");
     assert!(page.contains("You appealed our decision"), "{page}");
     let token = status_url.rsplit('/').next().unwrap();
@@ -366,15 +350,7 @@ async fn reversed_appeal_reopens_the_refusal(backend: Backend) {
     assert!(decision.contains("9 December 2026"), "{decision}");
     assert!(decision.contains("second address"), "{decision}");
     // Its link leads to the reopened request.
-    let page = app
-        .client
-        .get(app.link_in(&decision, "/status/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(app.link_in(&decision, "/status/")).await;
     assert!(page.contains(&original), "{page}");
     assert!(page.contains("Your appeal was successful"), "{page}");
 
@@ -410,15 +386,7 @@ async fn gdpr_refusal_names_the_authority_and_offers_no_appeal(backend: Backend)
     assert!(!refusal.to_lowercase().contains("appeal"), "{refusal}");
 
     let status_url = app.link_in(&refusal, "/status/");
-    let page = app
-        .client
-        .get(&status_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&status_url).await;
     assert!(!page.contains("Appeal this decision"), "{page}");
     let token = status_url.rsplit('/').next().unwrap();
     let resp = app
@@ -475,26 +443,10 @@ async fn the_appeal_window_closes(backend: Backend) {
     assert!(refusal.contains("until 20 October 2026"), "{refusal}");
     let status_url = app.link_in(&refusal, "/status/");
     app.clock.advance(chrono::TimeDelta::days(10));
-    let page = app
-        .client
-        .get(&status_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&status_url).await;
     assert!(page.contains("Appeal this decision"), "{page}");
     app.clock.advance(chrono::TimeDelta::days(1));
-    let page = app
-        .client
-        .get(&status_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&status_url).await;
     assert!(!page.contains("Appeal this decision"), "{page}");
     let token = status_url.rsplit('/').next().unwrap();
     let resp = app

@@ -156,15 +156,7 @@ async fn question_answered_with_a_file_resumes_and_the_file_is_purged(backend: B
         .await;
     assert_eq!(asked.len(), 1);
     assert!(smtp::decoded_text(&asked[0].data).contains("/status/"));
-    let page = app
-        .client
-        .get(&gdpr_status)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&gdpr_status).await;
     assert!(page.contains("Which of your two accounts"), "{page}");
     assert!(page.contains("waiting for your answer"), "{page}");
 
@@ -462,15 +454,7 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
         !agent_text.contains("/verify/") && !agent_text.contains("bob@"),
         "{agent_text}"
     );
-    let agent_page = app
-        .client
-        .get(&agent_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let agent_page = app.page(&agent_url).await;
     assert!(
         agent_page.contains(&reference)
             && agent_page.contains("Waiting for the person you act for to confirm"),
@@ -503,15 +487,7 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
         app.client.post(&verify_url).send().await.unwrap().status(),
         200
     );
-    let agent_page = app
-        .client
-        .get(&agent_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let agent_page = app.page(&agent_url).await;
     assert!(
         agent_page.contains("The person confirmed the request"),
         "{agent_page}"
@@ -534,15 +510,7 @@ async fn an_agent_asks_the_subject_confirms_and_only_the_subject_gets_the_packag
             "{text}"
         );
     }
-    let agent_page = app
-        .client
-        .get(&agent_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let agent_page = app.page(&agent_url).await;
     assert!(agent_page.contains("Completed"), "{agent_page}");
     let lower = agent_page.to_lowercase();
     assert!(

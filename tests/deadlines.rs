@@ -133,15 +133,7 @@ async fn reminders_once_each_then_escalation(backend: Backend) {
     let (_, list) = json(app.get(&agent, "/api/v1/requests?overdue=true").await).await;
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["overdue"], true);
-    let metrics = app
-        .client
-        .get(app.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.page(app.metrics_url()).await;
     assert!(
         metrics.contains("rightsdesk_requests_overdue 1"),
         "{metrics}"

@@ -444,15 +444,7 @@ async fn german_browser_gets_german_pages_and_emails(backend: Backend) {
 
     // The confirm page follows the request's language even without the header.
     let verify_url = app.link(&verify, "/verify/");
-    let confirm = app
-        .client
-        .get(&verify_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let confirm = app.page(&verify_url).await;
     assert!(confirm.contains("Ja, das ist mein Antrag"), "{confirm}");
     let done = app.client.post(&verify_url).send().await.unwrap();
     assert_eq!(done.status(), 200);
@@ -470,15 +462,7 @@ async fn german_browser_gets_german_pages_and_emails(backend: Backend) {
         "{text}"
     );
     let status_url = app.link(&received, "/status/");
-    let status = app
-        .client
-        .get(&status_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = app.page(&status_url).await;
     assert!(status.contains("<html lang=\"de\">"), "{status}");
     assert!(status.contains("Eingegangen und bestätigt"), "{status}");
     assert!(status.contains("Antwort spätestens am"), "{status}");
@@ -514,15 +498,7 @@ async fn german_browser_gets_german_pages_and_emails(backend: Backend) {
         "{text}"
     );
     assert!(text.contains("Das Datenschutzteam von"), "{text}");
-    let status = app
-        .client
-        .get(&status_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = app.page(&status_url).await;
     assert!(status.contains("Abgeschlossen"), "{status}");
     assert!(
         status.contains("Ihr Antrag wurde abgeschlossen."),
@@ -560,15 +536,7 @@ async fn lang_on_the_status_page_switches_the_page_and_later_emails(backend: Bac
         list["items"][0]["reference"].as_str().unwrap().to_string()
     };
 
-    let fr = app
-        .client
-        .get(format!("{status_url}?lang=fr"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let fr = app.page(format!("{status_url}?lang=fr")).await;
     assert!(fr.contains("<html lang=\"fr\">"), "{fr}");
     assert!(fr.contains("Reçue et confirmée"), "{fr}");
     assert!(fr.contains("copie de vos données personnelles"), "{fr}");

@@ -131,15 +131,7 @@ async fn gpc_form_opt_out_is_one_request_due_in_15_business_days_then_opt_in(bac
         "{page}"
     );
     assert!(page.contains("name=\"gpc\" value=\"1\""), "{page}");
-    let plain = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let plain = app.page(app.url("/")).await;
     assert!(!plain.contains("Global Privacy Control signal"));
     assert!(!plain.contains("<option value=\"opt_out_sale\" selected>"));
     assert!(
@@ -227,15 +219,7 @@ async fn gpc_form_opt_out_is_one_request_due_in_15_business_days_then_opt_in(bac
     // The subject takes it back from the status link of the completion email.
     let completed = w.sink.nth_mail_to("ada@example.com", "/status/", 1).await;
     let status_url = app.link(&completed, "/status/");
-    let page = app
-        .client
-        .get(&status_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&status_url).await;
     assert!(page.contains("Take back my opt-out"), "{page}");
     let r = app
         .client
@@ -257,15 +241,7 @@ async fn gpc_form_opt_out_is_one_request_due_in_15_business_days_then_opt_in(bac
     );
     let v = check(app, &agent, &["ada@example.com"]).await;
     assert_eq!(v["suppressed"], json!([]), "{v}");
-    let page = app
-        .client
-        .get(&status_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&status_url).await;
     assert!(!page.contains("Take back my opt-out"), "{page}");
     // Asking again changes nothing.
     let r = app

@@ -145,15 +145,7 @@ async fn outcomes_are_honest(backend: Backend) {
         "{mail}"
     );
     // The status page says the same.
-    let page = app
-        .client
-        .get(app.url(&status_link(&mail)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(app.url(&status_link(&mail))).await;
     assert!(page.contains("What we did in each system"), "{page}");
     assert!(
         page.contains("no [restriction] declared for this connector"),

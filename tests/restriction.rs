@@ -150,15 +150,7 @@ async fn restriction_is_set_then_lifted_with_notice(backend: Backend) {
             })
         })
         .unwrap();
-    let page = app
-        .client
-        .get(app.url(&status_link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(app.url(&status_link)).await;
     assert!(page.contains("We lifted the restriction"), "{page}");
     assert!(!page.contains("billing"), "{page}");
 

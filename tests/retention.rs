@@ -400,15 +400,7 @@ async fn purges_on(engine: Engine) {
     // The policy list shows the last runs; the metric says none failed.
     let (_, list) = json(app.get(&agent, "/api/v1/retention").await).await;
     assert_eq!(list["items"][0]["last_run"]["id"], done["id"]);
-    let metrics = app
-        .client
-        .get(app.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.page(app.metrics_url()).await;
     assert!(
         metrics
             .contains("rightsdesk_retention_run_failed{connector=\"app\",name=\"stale-leads\"} 0"),
@@ -524,15 +516,7 @@ async fn purge_reaching_a_retained_table_is_refused() {
         "{run}"
     );
     assert_eq!(product.ids("leads").await.len(), 40);
-    let metrics = app
-        .client
-        .get(app.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.page(app.metrics_url()).await;
     assert!(
         metrics
             .contains("rightsdesk_retention_run_failed{connector=\"app\",name=\"stale-leads\"} 1"),

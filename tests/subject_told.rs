@@ -165,15 +165,7 @@ async fn subjects_and_recipients_are_told(backend: Backend) {
         assert!(mail.contains(line), "{line:?} missing:\n{mail}");
     }
     // The status page says the same, table by table.
-    let page = app
-        .client
-        .get(app.url(&status_link(&mail)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(app.url(&status_link(&mail))).await;
     for line in [
         "<li>customers: 1 record deleted</li>",
         "<li>invoices: 2 records anonymised: what identifies you was removed, the rest kept. Why: Invoices are kept for 10 years under tax law</li>",
@@ -330,15 +322,7 @@ async fn the_ask_is_kept_from_the_form_and_the_api(app: TestApp) {
             page[i..i + 13].to_string()
         }
     };
-    let page = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(app.url("/")).await;
     assert!(page.contains("Tell me who received my data"), "{page}");
     assert!(asked(form("ticked@example.com", true).await).await);
     assert!(!asked(form("unticked@example.com", false).await).await);

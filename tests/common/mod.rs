@@ -268,6 +268,18 @@ impl TestApp {
         }
     }
 
+    /// The text of a page fetched without credentials (as the subject's browser does).
+    pub async fn page(&self, url: impl reqwest::IntoUrl) -> String {
+        self.client
+            .get(url)
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body")
+    }
+
     /// POST `body` as JSON and return the answer's JSON, asserting a 2xx status.
     pub async fn post_ok(&self, token: &str, path: &str, body: &Value) -> Value {
         let (s, v) = json(self.post_json(token, path, body).await).await;
