@@ -55,15 +55,7 @@ async fn verified_request(
         .next()
         .unwrap()
         .to_string();
-    let (s, v) = json(
-        app.client
-            .post(app.url("/api/v1/intake/verify"))
-            .json(&json!({"token": token}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, v) = app.verify_by_api(&token).await;
     assert_eq!(s, 200, "{v}");
     (accepted["reference"].as_str().unwrap().to_string(), v)
 }
@@ -85,6 +77,21 @@ async fn deny(app: &TestApp, token: &str, reference: &str) -> Value {
 
 /// The subject appeals from the status page linked in the refusal email; returns the
 /// appeal's reference.
+/// Post the appeal form of `status_url` with `reasons`; the answer page's text (always a
+/// readable 200 page).
+async fn post_appeal(app: &TestApp, status_url: &str, reasons: &str) -> String {
+    let token = status_url.rsplit('/').next().unwrap();
+    let resp = app
+        .client
+        .post(app.url(&format!("/status/{token}/appeal")))
+        .form(&[("reasons", reasons)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.text().await.unwrap()
+}
+
 async fn appeal_from_status_page(app: &TestApp, status_url: &str) -> String {
     let page = app.page(status_url).await;
     assert!(page.contains("Appeal this decision"), "{page}");
@@ -94,18 +101,12 @@ async fn appeal_from_status_page(app: &TestApp, status_url: &str) -> String {
         "{page}"
     );
     assert!(!page.contains("<script"), "{page}");
-    let resp = app
-        .client
-        .post(app.url(&format!("/status/{token}/appeal")))
-        .form(&[(
-            "reasons",
-            "I have had an account since 2019; please search again.",
-        )])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let page = resp.text().await.unwrap();
+    let page = post_appeal(
+        app,
+        status_url,
+        "I have had an account since 2019; please search again.",
+    )
+    .await;
     assert!(page.contains("Appeal received"), "{page}");
     page.split("the reference ")
         .nth(1)
@@ -122,17 +123,7 @@ async fn decide(app: &TestApp, token: &str, appeal: &str, body: Value) -> reqwes
 }
 
 async fn audit_actions(app: &TestApp, reference: &str) -> Vec<String> {
-    let token = app.token(Role::Auditor).await;
-    let (s, v) = json(
-        app.get(
-            &token,
-            &format!("/api/v1/audit?request={reference}&per_page=100"),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    v["items"]
+    app.audit_of(reference).await["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -211,16 +202,7 @@ async fn virginia_refusal_is_appealed_and_decided_by_someone_else(backend: Backe
     let page = app.page(&status_url).await;
     assert!(!page.contains("id=\"appeal\""), "{page}");
     assert!(page.contains("You appealed our decision"), "{page}");
-    let token = status_url.rsplit('/').next().unwrap();
-    let again = app
-        .client
-        .post(app.url(&format!("/status/{token}/appeal")))
-        .form(&[("reasons", "again")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 200);
-    let text = again.text().await.unwrap();
+    let text = post_appeal(&app, &status_url, "again").await;
     assert!(text.contains("cannot be appealed"), "{text}");
 
     // Started or refused like an ordinary request: no.
@@ -388,16 +370,7 @@ async fn gdpr_refusal_names_the_authority_and_offers_no_appeal(backend: Backend)
     let status_url = app.link_in(&refusal, "/status/");
     let page = app.page(&status_url).await;
     assert!(!page.contains("Appeal this decision"), "{page}");
-    let token = status_url.rsplit('/').next().unwrap();
-    let resp = app
-        .client
-        .post(app.url(&format!("/status/{token}/appeal")))
-        .form(&[("reasons", "please")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let text = resp.text().await.unwrap();
+    let text = post_appeal(&app, &status_url, "please").await;
     assert!(text.contains("cannot be appealed"), "{text}");
     assert!(
         app.staff_view(&original).await["appeals"]
@@ -448,16 +421,7 @@ async fn the_appeal_window_closes(backend: Backend) {
     app.clock.advance(chrono::TimeDelta::days(1));
     let page = app.page(&status_url).await;
     assert!(!page.contains("Appeal this decision"), "{page}");
-    let token = status_url.rsplit('/').next().unwrap();
-    let resp = app
-        .client
-        .post(app.url(&format!("/status/{token}/appeal")))
-        .form(&[("reasons", "late")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let text = resp.text().await.unwrap();
+    let text = post_appeal(&app, &status_url, "late").await;
     assert!(text.contains("cannot be appealed"), "{text}");
     app.stop().await;
 }

@@ -87,15 +87,7 @@ async fn submit(app: &TestApp, email: &str) -> (u16, Value) {
 async fn verify(app: &TestApp, sink: &SmtpSink, email: &str, nth: usize) -> String {
     let mails = mails_to(sink, email, "/verify/", nth).await;
     let token = token_in(&mails[nth - 1], "/verify/");
-    let (s, v) = json(
-        app.client
-            .post(app.url("/api/v1/intake/verify"))
-            .json(&json!({ "token": token }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, v) = app.verify_by_api(&token).await;
     assert_eq!(s, 200, "{v}");
     v["reference"].as_str().unwrap().to_string()
 }

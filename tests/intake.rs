@@ -146,15 +146,7 @@ async fn links_cannot_be_replayed_or_reused(backend: Backend) {
     let url = app.link(&mails[0], "/verify/");
     let token = url.rsplit('/').next().unwrap().to_string();
 
-    let (s, v) = json(
-        app.client
-            .post(app.url("/api/v1/intake/verify"))
-            .json(&json!({"token": token}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, v) = app.verify_by_api(&token).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["reference"], first["reference"]);
     assert_eq!(v["due_date"], "2026-11-09");
@@ -585,15 +577,7 @@ async fn file_outbox_is_the_embedded_default(backend: Backend) {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
-    let (s, v) = json(
-        app.client
-            .post(app.url("/api/v1/intake/verify"))
-            .json(&json!({"token": token}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, v) = app.verify_by_api(&token).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "open");
     app.stop().await;
@@ -839,15 +823,7 @@ async fn token_for(app: &TestApp, sink: &SmtpSink, to: &str) -> String {
 }
 
 async fn verify_token(app: &TestApp, token: &str) -> Value {
-    let (s, v) = json(
-        app.client
-            .post(app.url("/api/v1/intake/verify"))
-            .json(&json!({"token": token}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, v) = app.verify_by_api(token).await;
     assert_eq!(s, 200, "{v}");
     v
 }

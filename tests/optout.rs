@@ -189,12 +189,7 @@ async fn gpc_form_opt_out_is_one_request_due_in_15_business_days_then_opt_in(bac
         (false, "allowed".to_string())
     );
     // The GPC signal is on the request's audit trail (reference only).
-    let auditor = app.token(Role::Auditor).await;
-    let (_, audit) = json(
-        app.get(&auditor, &format!("/api/v1/audit?request={reference}"))
-            .await,
-    )
-    .await;
+    let audit = app.audit_of(reference).await;
     assert!(
         audit["items"]
             .as_array()

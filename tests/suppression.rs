@@ -164,15 +164,7 @@ async fn marketing_objection_is_absolute_then_suppressed_then_withdrawn(backend:
         .next()
         .unwrap()
         .to_string();
-    let (s, v) = json(
-        app.client
-            .post(app.url("/api/v1/intake/verify"))
-            .json(&json!({ "token": token }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, v) = app.verify_by_api(&token).await;
     assert_eq!(s, 200, "{v}");
     let reference = v["reference"].as_str().unwrap().to_string();
     let done = wait_for_status(&app, &agent, &reference, "completed").await;
@@ -219,12 +211,7 @@ async fn marketing_objection_is_absolute_then_suppressed_then_withdrawn(backend:
     let text = page.text().await.unwrap();
     assert!(!text.contains("Withdraw my objection"));
     assert!(text.contains("You withdrew your objection"));
-    let auditor = app.token(Role::Auditor).await;
-    let (_, v) = json(
-        app.get(&auditor, &format!("/api/v1/audit?request={reference}"))
-            .await,
-    )
-    .await;
+    let v = app.audit_of(&reference).await;
     assert!(
         v["items"]
             .as_array()

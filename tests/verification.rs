@@ -35,15 +35,7 @@ async fn submit_and_verify(app: &TestApp, body: Value) -> (String, Value) {
     assert_eq!(s, 202, "{v}");
     let reference = v["reference"].as_str().unwrap().to_string();
     let token = support::next_token(app, "/verify/", &seen).await;
-    let (s, v) = json(
-        app.client
-            .post(app.url("/api/v1/intake/verify"))
-            .json(&json!({ "token": token }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, v) = app.verify_by_api(&token).await;
     assert_eq!(s, 200, "{v}");
     (reference, v)
 }

@@ -293,15 +293,7 @@ async fn events_arrive_signed_retried_and_logged_without_personal_data(backend: 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let token = verification_token(&app).await;
-    let (s, v) = common::json(
-        app.client
-            .post(app.url("/api/v1/intake/verify"))
-            .json(&json!({ "token": token }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, v) = app.verify_by_api(&token).await;
     assert_eq!(s, 200, "{v}");
     let agent = app.token(Role::Agent).await;
     staff_act(&app, &agent, &reference, "start", json!({})).await;

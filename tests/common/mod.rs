@@ -268,6 +268,35 @@ impl TestApp {
         }
     }
 
+    /// Confirm a request with its verification token through the intake API, as a
+    /// subject's app would: the status and the answer's JSON.
+    pub async fn verify_by_api(&self, token: &str) -> (u16, Value) {
+        json(
+            self.client
+                .post(self.url("/api/v1/intake/verify"))
+                .json(&serde_json::json!({ "token": token }))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// The audit entries of `reference` (first 100), read with an auditor token.
+    pub async fn audit_of(&self, reference: &str) -> Value {
+        let token = self.token(Role::Auditor).await;
+        let (s, v) = json(
+            self.get(
+                &token,
+                &format!("/api/v1/audit?request={reference}&per_page=100"),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        v
+    }
+
     /// The text of a page fetched without credentials (as the subject's browser does).
     pub async fn page(&self, url: impl reqwest::IntoUrl) -> String {
         self.client
