@@ -82,16 +82,22 @@ pub fn complaint_authority(state: &AppState, regime: Regime) -> String {
     }
 }
 
+/// How long the answer to an appeal of `req`'s refusal may take, when its regime gives an
+/// appeal right and the refusal is one that may be appealed (not an appeal's own, not a
+/// duplicate merged into the first request); `None` otherwise.
+pub fn appeal_right(state: &AppState, req: &Request) -> Option<Period> {
+    if req.kind == Kind::Appeal || req.deny_reason == Some(DenyReason::Duplicate) {
+        return None;
+    }
+    state.config.regime_rules(req.regime).appeal
+}
+
 /// What a refusal tells the subject about appealing it, when the regime has an appeal
 /// right: until when, how long the answer may take, and who they may complain to after.
 pub fn denial_context(state: &AppState, req: &Request) -> serde_json::Value {
-    let rules = state.config.regime_rules(req.regime);
-    let (Some(period), Some(closed)) = (rules.appeal, req.closed_at) else {
+    let (Some(period), Some(closed)) = (appeal_right(state, req), req.closed_at) else {
         return serde_json::Value::Null;
     };
-    if req.kind == Kind::Appeal || req.deny_reason == Some(DenyReason::Duplicate) {
-        return serde_json::Value::Null;
-    }
     let until = appeal_open_until(
         local_date(state, closed),
         state.config.deadlines.appeal_window_days,
@@ -114,14 +120,10 @@ pub struct Offer {
 /// Whether `req` may be appealed now: refused (not as a duplicate) under a regime with
 /// an appeal right, within `deadlines.appeal_window_days`, and not appealed since.
 pub async fn offer(state: &AppState, req: &Request) -> Result<Option<Offer>, AppError> {
-    let rules = state.config.regime_rules(req.regime);
-    let (Some(period), Some(closed)) = (rules.appeal, req.closed_at) else {
+    let (Some(period), Some(closed)) = (appeal_right(state, req), req.closed_at) else {
         return Ok(None);
     };
-    if req.kind == Kind::Appeal
-        || req.status != Status::Denied
-        || req.deny_reason == Some(DenyReason::Duplicate)
-    {
+    if req.status != Status::Denied {
         return Ok(None);
     }
     let window = state.config.deadlines.appeal_window_days;

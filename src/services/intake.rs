@@ -388,11 +388,8 @@ pub fn status_link_end(state: &AppState, req: &Request) -> Option<DateTime<Utc>>
     let closed = req.closed_at?;
     let cfg = &state.config.retention_own;
     let mut days = i64::from(cfg.status_link_days);
-    let appealable = req.status == Status::Denied
-        && req.kind != crate::domain::request::Kind::Appeal
-        && req.deny_reason != Some(crate::domain::request::DenyReason::Duplicate)
-        && state.config.regime_rules(req.regime).appeal.is_some();
-    if appealable {
+    if req.status == Status::Denied && crate::services::appeals::appeal_right(state, req).is_some()
+    {
         // The window counts whole days from the refusal's local date: one more day covers
         // its last day in every time zone, and one after it the page says it has closed.
         days = days.max(i64::from(state.config.deadlines.appeal_window_days) + 2);
