@@ -52,7 +52,7 @@ use self::backend::Conn;
 use self::catalog::Catalog;
 use self::matching::Matching;
 use self::references::Counted;
-use self::statement::{CHUNK, Stmt, rows_per_statement};
+use self::statement::{CHUNK, Dialect, Stmt, rows_per_statement};
 use self::value::{ColumnClass, ColumnInfo, SqlValue, coerce, expected_form, to_json};
 use super::datamap::{
     ConnectorDecl, DatamapProblem, Edge, EraseAction, IdentityType, Mask, ScalarValue, SetDecl,
@@ -530,6 +530,26 @@ impl SqlConnector {
         Ok(loaded)
     }
 
+    /// How each identity column is searched for `who`: [`Self::matching`], with the
+    /// columns searched by walking their index walked for this subject (a few index
+    /// probes; see [`Matching::resolve`]). Every search phase resolves again, so the
+    /// check after an erasure sees a variant stored meanwhile.
+    async fn matching_for(
+        &self,
+        conn: &mut Conn<'_>,
+        who: &Identity,
+    ) -> Result<Arc<Matching>, ConnectorError> {
+        let matching = self.matching(conn).await?;
+        if !matching.walks() {
+            return Ok(matching);
+        }
+        let resolved = matching
+            .resolve(conn, who.spellings())
+            .await
+            .map_err(self.db_err("walking the index of an identity column"))?;
+        Ok(Arc::new(resolved))
+    }
+
     /// How each identity column is searched (see [`matching`]), read once per connector
     /// like the catalogue.
     async fn matching(&self, conn: &mut Conn<'_>) -> Result<Arc<Matching>, ConnectorError> {
@@ -845,19 +865,24 @@ impl SqlConnector {
         let mut rows_so_far: u64 = tr.tables.iter().map(|f| f.rows.len() as u64).sum();
         let mut large_done: HashMap<usize, large::LargeErased> = HashMap::new();
 
-        let mut affected: HashMap<usize, u64> = HashMap::new();
         // Masks first (with the implied nulls of retained tables), so that no kept row
         // still references a row deleted below.
-        for p in plans.iter().filter(|p| {
-            matches!(p.action, EraseAction::Anonymize | EraseAction::Retain)
-                && !p.targets.is_empty()
-        }) {
-            let found = &tr.tables[p.table];
-            let masks = self.erase_masks(p.table, found)?;
-            let n = self
-                .anonymize(&mut tx.conn(), found, p, &masks, hasher, hash_len)
-                .await?;
-            affected.insert(p.table, n);
+        let masking = plans
+            .iter()
+            .filter(|p| {
+                matches!(p.action, EraseAction::Anonymize | EraseAction::Retain)
+                    && !p.targets.is_empty()
+            })
+            .map(|p| {
+                let found = &tr.tables[p.table];
+                Ok((found, p, self.erase_masks(p.table, found)?))
+            })
+            .collect::<Result<Vec<_>, ConnectorError>>()?;
+        let mut affected = self
+            .anonymize(&mut tx.conn(), &masking, hasher, hash_len)
+            .await?;
+        for (_, p, _) in &masking {
+            affected.entry(p.table).or_default();
         }
         for p in plans
             .iter()
@@ -1362,7 +1387,7 @@ impl SqlConnector {
         let page = self.page_rows();
         let read = |t: usize| reads.map_or(Read::Full, |r| r[t]);
         let mut large = vec![false; self.decl.tables().len()];
-        let matching = self.matching(conn).await?;
+        let matching = self.matching_for(conn, who).await?;
         let max_rows = self.max_rows.load(std::sync::atomic::Ordering::Relaxed);
         let mut total: u64 = 0;
         let decls = self.decl.tables();
@@ -1912,10 +1937,77 @@ impl SqlConnector {
             .collect()
     }
 
-    /// Mask the planned rows, by primary key in batches. Hashes are computed here per
-    /// distinct value and written with `CASE col WHEN old THEN new`, which refers only
-    /// to the column's own old value (MySQL applies SET assignments left to right).
+    /// Mask the planned rows of every table in `plans`, by primary key in batches, and
+    /// return the rows changed per table. On PostgreSQL the `UPDATE`s of all tables go
+    /// as one statement (data-modifying `WITH` queries, each counting its rows with
+    /// `RETURNING`) up to [`statement::MAX_BINDS`] parameters: every plan is a different
+    /// table and every batch different keys, so no row is written twice, and foreign-key
+    /// and `AFTER` triggers run at the end of the statement as they would at the end of
+    /// the last `UPDATE`. Elsewhere each batch is its own `UPDATE`.
     async fn anonymize(
+        &self,
+        conn: &mut Conn<'_>,
+        work: &[(&TableFound, &TablePlan, Vec<(usize, Mask)>)],
+        hasher: &Hasher,
+        hash_len: usize,
+    ) -> Result<HashMap<usize, u64>, ConnectorError> {
+        let dialect = conn.dialect();
+        let mut affected: HashMap<usize, u64> = HashMap::new();
+        // PostgreSQL: the statement being gathered, and the table of each of its parts.
+        let mut merged = Stmt::new(dialect);
+        let mut parts: Vec<usize> = Vec::new();
+        for (found, plan, masks) in work {
+            let decl = &self.decl.tables()[plan.table];
+            let hashed = masks
+                .iter()
+                .filter(|(c, m)| *m == Mask::Hash && found.columns[*c].class == ColumnClass::Text)
+                .count();
+            let per_statement = rows_per_statement(found.key.len() + 2 * hashed, 0);
+            for batch in plan.targets.chunks(per_statement) {
+                if dialect != Dialect::Postgres {
+                    let mut s = Stmt::new(dialect);
+                    if self.push_mask_update(&mut s, found, plan, batch, masks, hasher, hash_len) {
+                        *affected.entry(plan.table).or_default() += conn.execute(s).await.map_err(
+                            self.db_err(format!("masking rows of table \"{}\"", decl.name)),
+                        )?;
+                    }
+                    continue;
+                }
+                let mut part = Stmt::new(dialect);
+                // Numbered after the parts gathered so far.
+                part.binds = std::mem::take(&mut merged.binds);
+                let binds_before = part.binds.len();
+                part.push(&format!("rd_m{} AS (", parts.len()));
+                if !self.push_mask_update(&mut part, found, plan, batch, masks, hasher, hash_len) {
+                    merged.binds = part.binds;
+                    continue;
+                }
+                part.push(" RETURNING 1)");
+                if !parts.is_empty() && part.binds.len() > statement::MAX_BINDS {
+                    // Too many parameters with this part: send what is gathered, and
+                    // write this batch again as the first part of the next statement.
+                    part.binds.truncate(binds_before);
+                    merged.binds = part.binds;
+                    self.send_merged(conn, &mut merged, &mut parts, &mut affected)
+                        .await?;
+                    part = Stmt::new(dialect);
+                    part.push("rd_m0 AS (");
+                    self.push_mask_update(&mut part, found, plan, batch, masks, hasher, hash_len);
+                    part.push(" RETURNING 1)");
+                }
+                merged.push(if parts.is_empty() { "WITH " } else { ", " });
+                merged.push(&part.sql);
+                merged.binds = part.binds;
+                parts.push(plan.table);
+            }
+        }
+        self.send_merged(conn, &mut merged, &mut parts, &mut affected)
+            .await?;
+        Ok(affected)
+    }
+
+    /// [`Self::anonymize`] for one table: the rows changed.
+    async fn anonymize_one(
         &self,
         conn: &mut Conn<'_>,
         found: &TableFound,
@@ -1924,78 +2016,129 @@ impl SqlConnector {
         hasher: &Hasher,
         hash_len: usize,
     ) -> Result<u64, ConnectorError> {
-        let decl = &self.decl.tables()[plan.table];
-        let hashed = masks
+        let work = [(found, plan, masks.to_vec())];
+        let affected = self.anonymize(conn, &work, hasher, hash_len).await?;
+        Ok(affected.get(&plan.table).copied().unwrap_or(0))
+    }
+
+    /// Send the gathered `WITH rd_m0 AS (UPDATE …), …` and add each part's row count to
+    /// its table; leaves both empty.
+    async fn send_merged(
+        &self,
+        conn: &mut Conn<'_>,
+        merged: &mut Stmt,
+        parts: &mut Vec<usize>,
+        affected: &mut HashMap<usize, u64>,
+    ) -> Result<(), ConnectorError> {
+        if parts.is_empty() {
+            return Ok(());
+        }
+        for i in 0..parts.len() {
+            merged.push(if i == 0 {
+                " SELECT "
+            } else {
+                " UNION ALL SELECT "
+            });
+            merged.push(&format!("{i}, (SELECT COUNT(*) FROM rd_m{i})"));
+        }
+        let names: BTreeSet<&str> = parts
             .iter()
-            .filter(|(c, m)| *m == Mask::Hash && found.columns[*c].class == ColumnClass::Text)
-            .count();
-        let per_statement = rows_per_statement(found.key.len() + 2 * hashed, 0);
-        let key_cols = found.key_columns();
-        let mut affected = 0;
-        for batch in plan.targets.chunks(per_statement) {
-            let mut s = Stmt::new(conn.dialect());
-            s.push("UPDATE ").ident(&decl.name).push(" SET ");
-            let mut first = true;
-            for &(c, mask) in masks {
-                let col = &found.columns[c];
-                match (mask, col.class) {
-                    (Mask::Hash, ColumnClass::Text) => {
-                        let mut originals = BTreeSet::new();
-                        for &i in batch {
-                            if let SqlValue::Text(v) = &found.rows[i].values[c]
-                                && !looks_hashed(v, hash_len)
-                            {
-                                originals.insert(v.as_str());
-                            }
+            .map(|&t| self.decl.tables()[t].name.as_str())
+            .collect();
+        let names: Vec<String> = names.into_iter().map(|n| format!("\"{n}\"")).collect();
+        let s = std::mem::replace(merged, Stmt::new(merged.dialect()));
+        let rows = conn.fetch(s).await.map_err(self.db_err(format!(
+            "masking rows of table{} {}",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        )))?;
+        for row in rows {
+            if let (Some(SqlValue::Int(i)), Some(SqlValue::Int(n))) = (row.first(), row.get(1))
+                && let Some(&t) = usize::try_from(*i).ok().and_then(|i| parts.get(i))
+            {
+                *affected.entry(t).or_default() += u64::try_from(*n).unwrap_or(0);
+            }
+        }
+        parts.clear();
+        Ok(())
+    }
+
+    /// Write `UPDATE table SET <masks> WHERE <keys of batch>` into `s`. Hashes are
+    /// computed here per distinct value and written with `CASE col WHEN old THEN new`,
+    /// which refers only to the column's own old value (MySQL applies SET assignments
+    /// left to right). Writes nothing and returns `false` when no column needs a change.
+    #[allow(clippy::too_many_arguments)]
+    fn push_mask_update(
+        &self,
+        s: &mut Stmt,
+        found: &TableFound,
+        plan: &TablePlan,
+        batch: &[usize],
+        masks: &[(usize, Mask)],
+        hasher: &Hasher,
+        hash_len: usize,
+    ) -> bool {
+        let decl = &self.decl.tables()[plan.table];
+        let (sql_len, binds_len) = (s.sql.len(), s.binds.len());
+        s.push("UPDATE ").ident(&decl.name).push(" SET ");
+        let mut first = true;
+        for &(c, mask) in masks {
+            let col = &found.columns[c];
+            match (mask, col.class) {
+                (Mask::Hash, ColumnClass::Text) => {
+                    let mut originals = BTreeSet::new();
+                    for &i in batch {
+                        if let SqlValue::Text(v) = &found.rows[i].values[c]
+                            && !looks_hashed(v, hash_len)
+                        {
+                            originals.insert(v.as_str());
                         }
-                        if originals.is_empty() {
-                            continue;
-                        }
-                        if !std::mem::take(&mut first) {
-                            s.push(", ");
-                        }
-                        s.ident(&col.name).push(" = CASE ").ident(&col.name);
-                        for v in originals {
-                            s.push(" WHEN ")
-                                .value(SqlValue::Text(v.to_string()), col)
-                                .push(" THEN ")
-                                .value(SqlValue::Text(hasher(v)), col);
-                        }
-                        s.push(" ELSE ").ident(&col.name).push(" END");
                     }
-                    (Mask::Redact, class) => {
-                        if !std::mem::take(&mut first) {
-                            s.push(", ");
-                        }
-                        s.ident(&col.name)
-                            .push(" = ")
-                            .value(value::redact_value(class), col);
+                    if originals.is_empty() {
+                        continue;
                     }
-                    // `hash` on a non-text column cannot hold the hash: it is nulled
-                    // (`check_catalog` reports such a mask).
-                    (Mask::Null | Mask::Hash, _) => {
-                        if !std::mem::take(&mut first) {
-                            s.push(", ");
-                        }
-                        s.ident(&col.name).push(" = NULL");
+                    if !std::mem::take(&mut first) {
+                        s.push(", ");
                     }
+                    s.ident(&col.name).push(" = CASE ").ident(&col.name);
+                    for v in originals {
+                        s.push(" WHEN ")
+                            .value(SqlValue::Text(v.to_string()), col)
+                            .push(" THEN ")
+                            .value(SqlValue::Text(hasher(v)), col);
+                    }
+                    s.push(" ELSE ").ident(&col.name).push(" END");
+                }
+                (Mask::Redact, class) => {
+                    if !std::mem::take(&mut first) {
+                        s.push(", ");
+                    }
+                    s.ident(&col.name)
+                        .push(" = ")
+                        .value(value::redact_value(class), col);
+                }
+                // `hash` on a non-text column cannot hold the hash: it is nulled
+                // (`check_catalog` reports such a mask).
+                (Mask::Null | Mask::Hash, _) => {
+                    if !std::mem::take(&mut first) {
+                        s.push(", ");
+                    }
+                    s.ident(&col.name).push(" = NULL");
                 }
             }
-            if first {
-                continue;
-            }
-            let keys: Vec<Vec<SqlValue>> = batch
-                .iter()
-                .map(|&i| found.key_of(&found.rows[i]))
-                .collect();
-            let key_refs: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
-            s.push(" WHERE ").key_in(&key_cols, &key_refs);
-            affected += conn
-                .execute(s)
-                .await
-                .map_err(self.db_err(format!("masking rows of table \"{}\"", decl.name)))?;
         }
-        Ok(affected)
+        if first {
+            s.sql.truncate(sql_len);
+            s.binds.truncate(binds_len);
+            return false;
+        }
+        let keys: Vec<Vec<SqlValue>> = batch
+            .iter()
+            .map(|&i| found.key_of(&found.rows[i]))
+            .collect();
+        let key_refs: Vec<&[SqlValue]> = keys.iter().map(Vec::as_slice).collect();
+        s.push(" WHERE ").key_in(&found.key_columns(), &key_refs);
+        true
     }
 
     async fn delete(

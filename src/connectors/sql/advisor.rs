@@ -278,7 +278,7 @@ fn needs(
                         continue;
                     }
                     match m.search {
-                        Search::Column { .. } => {
+                        Search::Column { .. } | Search::Ranges | Search::Walked(_) => {
                             plain.insert(u);
                         }
                         Search::Lower => {

@@ -136,7 +136,7 @@ impl SqlConnector {
         lock: bool,
     ) -> Result<Stmt, ConnectorError> {
         let dialect = conn.dialect();
-        let matching = self.matching(conn).await?;
+        let matching = self.matching_for(conn, who).await?;
         let decl = &self.decl.tables()[t];
         let mut s = Stmt::new(dialect);
         super::select_all(&mut s, &found.columns, &decl.name);
@@ -259,7 +259,7 @@ impl SqlConnector {
                         kept: 0,
                     };
                     affected += self
-                        .anonymize(conn, &page, &plan, &masks, hasher, hash_len)
+                        .anonymize_one(conn, &page, &plan, &masks, hasher, hash_len)
                         .await?;
                 }
             }

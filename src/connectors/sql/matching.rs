@@ -24,6 +24,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::backend::Conn;
 use super::statement::{Dialect, Stmt};
+use super::value::SqlValue;
 use crate::connectors::datamap::{ConnectorDecl, IdentityType};
 
 /// Non-ASCII cased letters per spelling expanded into upper/lower variants (2^6 = 64).
@@ -38,6 +39,25 @@ pub(crate) enum Search {
     Lower,
     /// MySQL/MariaDB: `gen IN (..)`, a generated column declared `AS (LOWER(col))`.
     Generated(String),
+    /// PostgreSQL, a column whose collation orders by code point (`C`, `POSIX`,
+    /// `C.UTF-8`, `ucs_basic`) and that has a plain btree index but no `lower(col)` one.
+    /// Case variants do not sort together there, so the column's own index is *walked*
+    /// for each subject ([`Matching::resolve`]): the search becomes `col IN (the stored
+    /// variants found)`. Unresolved, it is the one range per spelling that holds every
+    /// variant (correct, but wide).
+    Ranges,
+    /// A `Ranges` column resolved for one subject.
+    Walked(Walked),
+}
+
+/// What walking a column's index found for one subject: the stored values that are case
+/// variants of a spelling, the ranges not walked to the end (searched as ranges), and the
+/// spellings that cannot be walked (searched with `lower()`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Walked {
+    values: BTreeSet<String>,
+    ranges: Vec<(String, String)>,
+    lower: Vec<String>,
 }
 
 /// The search for one identity column and whether an index serves it.
@@ -53,11 +73,40 @@ pub(crate) struct Matching {
     columns: HashMap<(String, String), ColumnMatch>,
 }
 
-const PG_INDEXES: &str = "SELECT c.relname::text, pg_get_indexdef(i.indexrelid, 1, true) \
+const PG_INDEXES: &str = "SELECT c.relname::text, pg_get_indexdef(i.indexrelid, 1, true), \
+     am.amname::text \
      FROM pg_catalog.pg_index i \
      JOIN pg_catalog.pg_class c ON c.oid = i.indrelid \
+     JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+     JOIN pg_catalog.pg_am am ON am.oid = ic.relam \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND i.indpred IS NULL";
+/// Per column of the schema: its collation's name, provider and `LC_COLLATE` (empty for
+/// the database's default, then given by [`PG_DATABASE_COLLATION`]).
+const PG_COLUMN_COLLATIONS: &str = "SELECT c.relname::text, a.attname::text, \
+     COALESCE(co.collname::text, ''), COALESCE(co.collprovider::text, ''), \
+     COALESCE(co.collcollate, '') \
+     FROM pg_catalog.pg_attribute a \
+     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+     WHERE n.nspname = current_schema() AND a.attnum > 0 AND NOT a.attisdropped";
+/// The database's default collation: provider (`datlocprovider` exists from PostgreSQL
+/// 15 on; read through `to_jsonb` so older servers answer too) and `LC_COLLATE`.
+const PG_DATABASE_COLLATION: &str = "SELECT COALESCE(to_jsonb(d) ->> 'datlocprovider', 'c'), \
+     d.datcollate::text FROM pg_catalog.pg_database d WHERE d.datname = current_database()";
+
+/// Whether a PostgreSQL collation (provider, name, `LC_COLLATE`) compares text by code
+/// point: the byte order of UTF-8, in which the ranges of [`ranges`] are exact.
+fn code_point_order(provider: &str, name: &str, collate: &str) -> bool {
+    if matches!(name, "C" | "POSIX" | "ucs_basic" | "pg_c_utf8") {
+        return true;
+    }
+    matches!(provider, "c" | "b")
+        && (matches!(collate, "C" | "POSIX")
+            || collate.eq_ignore_ascii_case("C.UTF-8")
+            || collate.eq_ignore_ascii_case("C.utf8"))
+}
 const MYSQL_COLUMNS: &str = "SELECT TABLE_NAME, COLUMN_NAME, COALESCE(COLLATION_NAME, ''), \
      COALESCE(GENERATION_EXPRESSION, '') \
      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()";
@@ -104,18 +153,47 @@ impl Matching {
         match conn.dialect() {
             Dialect::Postgres => {
                 let defs = conn.fetch_text(PG_INDEXES).await?;
+                let collations = conn.fetch_text(PG_COLUMN_COLLATIONS).await?;
+                let database = conn.fetch_text(PG_DATABASE_COLLATION).await?;
+                let (db_provider, db_collate) = match database.first().map(Vec::as_slice) {
+                    Some([p, c, ..]) => (p.as_str(), c.as_str()),
+                    _ => ("", ""),
+                };
                 for (table, column) in identity_columns {
-                    let lower = format!("lower{}", squash(&column));
-                    let indexed = defs
+                    let index_on = |want: &str| {
+                        defs.iter()
+                            .any(|r| r[0] == table && r.get(1).is_some_and(|d| squash(d) == want))
+                    };
+                    let lower_indexed = index_on(&format!("lower{}", squash(&column)));
+                    let plain_btree = defs.iter().any(|r| {
+                        r[0] == table
+                            && r.get(1).is_some_and(|d| squash(d) == squash(&column))
+                            && r.get(2).is_some_and(|am| am == "btree")
+                    });
+                    let by_code_point = collations
                         .iter()
-                        .any(|r| r[0] == table && r.get(1).is_some_and(|d| squash(d) == lower));
-                    columns.insert(
-                        (table, column),
+                        .find(|r| r[0] == table && r[1] == column)
+                        .is_some_and(|r| match r.as_slice() {
+                            [_, _, name, _, _] if name.is_empty() || name == "default" => {
+                                code_point_order(db_provider, "", db_collate)
+                            }
+                            [_, _, name, provider, collate] => {
+                                code_point_order(provider, name, collate)
+                            }
+                            _ => false,
+                        });
+                    let m = if !lower_indexed && plain_btree && by_code_point {
+                        ColumnMatch {
+                            search: Search::Ranges,
+                            indexed: true,
+                        }
+                    } else {
                         ColumnMatch {
                             search: Search::Lower,
-                            indexed,
-                        },
-                    );
+                            indexed: lower_indexed,
+                        }
+                    };
+                    columns.insert((table, column), m);
                 }
             }
             Dialect::MySql => {
@@ -190,6 +268,107 @@ impl Matching {
         Ok(Self { columns })
     }
 
+    /// Whether some column is searched by walking its index.
+    pub(crate) fn walks(&self) -> bool {
+        self.columns.values().any(|m| m.search == Search::Ranges)
+    }
+
+    /// This matching with every `Ranges` column resolved for one subject, by walking
+    /// the column's index from the smallest case variant of each spelling upwards: a
+    /// probe (`SELECT col … WHERE col >= $lo ORDER BY col LIMIT 1`, an index seek) finds
+    /// the next stored value; a variant is kept, and either way the walk jumps to the
+    /// smallest variant above it. Every variant stored lies on the way, so the search
+    /// `col IN (found)` holds all of them (and is checked by the rule as always). One
+    /// statement per round probes every walk; usually three rounds end them all, and
+    /// after [`MAX_WALK_ROUNDS`] what is left is searched as a range.
+    pub(crate) async fn resolve(
+        &self,
+        conn: &mut Conn<'_>,
+        spellings: &[String],
+    ) -> Result<Self, sqlx::Error> {
+        struct Walk {
+            key: (String, String),
+            cands: Vec<Vec<char>>,
+            lo: Option<String>,
+        }
+        fn walked<'m>(out: &'m mut Matching, key: &(String, String)) -> &'m mut Walked {
+            match out.columns.get_mut(key).map(|m| &mut m.search) {
+                Some(Search::Walked(w)) => w,
+                _ => unreachable!("every walk's column is set before it starts"),
+            }
+        }
+        let mut out = self.clone();
+        let mut walks = Vec::new();
+        for (key, m) in &self.columns {
+            if m.search != Search::Ranges {
+                continue;
+            }
+            let mut walked = Walked::default();
+            for spelling in spellings {
+                match candidates(spelling) {
+                    Some(cands) => walks.push(Walk {
+                        key: key.clone(),
+                        lo: Some(cands.iter().map(|c| c[0]).collect()),
+                        cands,
+                    }),
+                    None => walked.lower.push(spelling.clone()),
+                }
+            }
+            out.columns.insert(
+                key.clone(),
+                ColumnMatch {
+                    search: Search::Walked(walked),
+                    indexed: true,
+                },
+            );
+        }
+        for _round in 0..MAX_WALK_ROUNDS {
+            let active: Vec<usize> = (0..walks.len())
+                .filter(|&i| walks[i].lo.is_some())
+                .collect();
+            if active.is_empty() {
+                break;
+            }
+            let mut s = Stmt::new(conn.dialect());
+            for (n, &i) in active.iter().enumerate() {
+                let w = &walks[i];
+                let col = s.dialect().quote(&w.key.1);
+                if n > 0 {
+                    s.push(" UNION ALL ");
+                }
+                s.push(&format!("SELECT {n} AS rd_walk, (SELECT {col}::text FROM "))
+                    .ident(&w.key.0)
+                    .push(&format!(" WHERE {col} >= "))
+                    .text(w.lo.clone().unwrap_or_default())
+                    .push(&format!(" ORDER BY {col} LIMIT 1) AS rd_next"));
+            }
+            for row in conn.fetch(s).await? {
+                let (Some(SqlValue::Int(n)), Some(next)) = (row.first(), row.get(1)) else {
+                    continue;
+                };
+                let Some(&i) = usize::try_from(*n).ok().and_then(|n| active.get(n)) else {
+                    continue;
+                };
+                let w = &mut walks[i];
+                w.lo = match next {
+                    SqlValue::Text(v) if is_variant(&w.cands, v) => {
+                        walked(&mut out, &w.key).values.insert(v.clone());
+                        next_variant(&w.cands, v, true)
+                    }
+                    SqlValue::Text(v) => next_variant(&w.cands, v, false),
+                    _ => None,
+                };
+            }
+        }
+        for w in walks {
+            if let Some(lo) = w.lo {
+                let hi = w.cands.iter().map(|c| c[c.len() - 1]).collect();
+                walked(&mut out, &w.key).ranges.push((lo, hi));
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) fn column(&self, table: &str, column: &str) -> ColumnMatch {
         self.columns
             .get(&(table.to_string(), column.to_string()))
@@ -210,11 +389,69 @@ pub(crate) fn push_search(
     spellings: &[String],
 ) {
     let q = dialect.quote(column);
+    let walked;
+    let w = match &m.search {
+        Search::Walked(w) => w,
+        Search::Ranges => {
+            walked = unwalked(spellings);
+            &walked
+        }
+        _ => return push_compare(s, dialect, column, m, spellings),
+    };
+    s.push("(");
+    let or = |s: &mut Stmt| {
+        if !s.sql.ends_with('(') {
+            s.push(" OR ");
+        }
+    };
+    if !w.values.is_empty() {
+        s.push(&q).push(" IN (");
+        for (i, v) in w.values.iter().enumerate() {
+            if i > 0 {
+                s.push(", ");
+            }
+            s.text(v.clone());
+        }
+        s.push(")");
+    }
+    for (lo, hi) in &w.ranges {
+        or(s);
+        s.push(&q)
+            .push(" BETWEEN ")
+            .text(lo.clone())
+            .push(" AND ")
+            .text(hi.clone());
+    }
+    if !w.lower.is_empty() {
+        or(s);
+        let lower = ColumnMatch {
+            search: Search::Lower,
+            indexed: false,
+        };
+        push_compare(s, dialect, column, &lower, &w.lower);
+    }
+    if s.sql.ends_with('(') {
+        // Nothing stored is a variant: a search that finds nothing.
+        s.push("1 = 0");
+    }
+    s.push(")");
+}
+
+/// The searches that compare the column (or `lower()` of it) with the spellings.
+fn push_compare(
+    s: &mut Stmt,
+    dialect: Dialect,
+    column: &str,
+    m: &ColumnMatch,
+    spellings: &[String],
+) {
+    let q = dialect.quote(column);
     let lhs = match &m.search {
         Search::Column { nocase: true } => format!("{q} COLLATE NOCASE"),
         Search::Column { nocase: false } => q,
         Search::Lower => format!("lower({q})"),
         Search::Generated(g) => dialect.quote(g),
+        Search::Ranges | Search::Walked(_) => unreachable!("handled by push_search"),
     };
     // A case-blind MySQL collation folds every letter itself.
     let expand = !matches!(m.search, Search::Column { nocase: false });
@@ -252,6 +489,122 @@ pub(crate) fn push_search(
         s.push(&lhs).push(" LIKE ").text(p).push(" ESCAPE '!'");
     }
     s.push(")");
+}
+
+/// Rounds of index probes per search (one statement each, for every walked column at
+/// once) before what is left of a walk is searched as a range.
+const MAX_WALK_ROUNDS: usize = 8;
+
+/// Every character whose (full Unicode) lower case is exactly one *other* character,
+/// by that lower case: `a` -> `A`, `k` -> `K` and the Kelvin sign, `å` -> `Å` and the
+/// Ångström sign. And the lower cases longer than one character (`İ` -> `i̇`).
+struct Folds {
+    into: HashMap<char, Vec<char>>,
+    long: Vec<String>,
+}
+
+fn folds() -> &'static Folds {
+    static FOLDS: std::sync::OnceLock<Folds> = std::sync::OnceLock::new();
+    FOLDS.get_or_init(|| {
+        let mut into: HashMap<char, Vec<char>> = HashMap::new();
+        let mut long = Vec::new();
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            let mut lower = c.to_lowercase();
+            match (lower.next(), lower.next()) {
+                (Some(l), None) if l != c => into.entry(l).or_default().push(c),
+                (Some(a), Some(b)) => {
+                    let mut s = String::from(a);
+                    s.push(b);
+                    s.extend(lower);
+                    long.push(s);
+                }
+                _ => {}
+            }
+        }
+        Folds { into, long }
+    })
+}
+
+/// Per character of `spelling`, the characters a stored value may hold there (those
+/// whose lower case it is, and itself), sorted by code point. `None` when the spelling
+/// holds a multi-character lower case (`i̇`, from `İ`): a stored value's characters would
+/// not line up with the spelling's, and `lower()` searches it.
+fn candidates(spelling: &str) -> Option<Vec<Vec<char>>> {
+    let folds = folds();
+    if folds.long.iter().any(|l| spelling.contains(l.as_str())) {
+        return None;
+    }
+    Some(
+        spelling
+            .chars()
+            .map(|c| {
+                let mut v = vec![c];
+                if let Some(more) = folds.into.get(&c) {
+                    v.extend(more);
+                }
+                v.sort_unstable();
+                v
+            })
+            .collect(),
+    )
+}
+
+/// Whether `stored` is one of the strings `cands` describes (a case variant).
+fn is_variant(cands: &[Vec<char>], stored: &str) -> bool {
+    let mut chars = stored.chars();
+    cands
+        .iter()
+        .all(|c| chars.next().is_some_and(|x| c.contains(&x)))
+        && chars.next().is_none()
+}
+
+/// The smallest variant `>= x` (`> x` when `strict`), in code-point order, or `None`
+/// when every variant is smaller.
+fn next_variant(cands: &[Vec<char>], x: &str, strict: bool) -> Option<String> {
+    let x: Vec<char> = x.chars().collect();
+    let n = cands.len();
+    let build = |j: usize, c: char| -> String {
+        let mut w: String = x[..j].iter().collect();
+        w.push(c);
+        w.extend(cands[j + 1..].iter().map(|c| c[0]));
+        w
+    };
+    // The longest prefix of `x` that a variant may start with.
+    let mut p = 0;
+    while p < n && p < x.len() && cands[p].contains(&x[p]) {
+        p += 1;
+    }
+    if p == n {
+        if x.len() == n && !strict {
+            return Some(x.iter().collect());
+        }
+    } else if p == x.len() {
+        // `x` is a proper prefix of variants: the smallest of them is greater than it.
+        let mut w: String = x.iter().collect();
+        w.extend(cands[p..].iter().map(|c| c[0]));
+        return Some(w);
+    } else if let Some(&c) = cands[p].iter().find(|&&c| c > x[p]) {
+        return Some(build(p, c));
+    }
+    (0..p.min(n))
+        .rev()
+        .find_map(|j| cands[j].iter().find(|&&c| c > x[j]).map(|&c| build(j, c)))
+}
+
+/// The search of a column nobody walked: per spelling, the one range holding all its
+/// variants (smallest to largest candidate at every position).
+fn unwalked(spellings: &[String]) -> Walked {
+    let mut w = Walked::default();
+    for spelling in spellings {
+        match candidates(spelling) {
+            Some(c) => w.ranges.push((
+                c.iter().map(|c| c[0]).collect(),
+                c.iter().map(|c| c[c.len() - 1]).collect(),
+            )),
+            None => w.lower.push(spelling.clone()),
+        }
+    }
+    w
 }
 
 /// The spelling with every non-ASCII cased letter in both cases (ASCII letters are folded
@@ -307,6 +660,7 @@ fn like_pattern(spelling: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::identity::matches_stored;
 
     #[test]
     fn definitions_squash_to_one_form() {
@@ -343,5 +697,98 @@ mod tests {
         };
         push_search(&mut s, Dialect::MySql, "email", &m, &spellings);
         assert_eq!(s.sql, "(`email` IN (?))");
+        let mut s = Stmt::new(Dialect::Postgres);
+        let m = ColumnMatch {
+            search: Search::Ranges,
+            indexed: true,
+        };
+        push_search(&mut s, Dialect::Postgres, "email", &m, &["ab@c.de".into()]);
+        assert_eq!(s.sql, "(\"email\" BETWEEN $1 AND $2)");
+        let mut s = Stmt::new(Dialect::Postgres);
+        let m = ColumnMatch {
+            search: Search::Walked(Walked::default()),
+            indexed: true,
+        };
+        push_search(&mut s, Dialect::Postgres, "email", &m, &["ab@c.de".into()]);
+        assert_eq!(s.sql, "(1 = 0)", "no variant stored: nothing matches");
+    }
+
+    /// Walk a sorted column as [`Matching::resolve`] does: the variants met, and the
+    /// number of probes.
+    fn walk(column: &[&str], spelling: &str) -> (Vec<String>, usize) {
+        let mut column = column.to_vec();
+        column.sort_unstable();
+        let cands = candidates(spelling).unwrap();
+        let mut found = Vec::new();
+        let mut probes = 0;
+        let mut lo = Some(cands.iter().map(|c| c[0]).collect::<String>());
+        while let Some(l) = lo {
+            probes += 1;
+            lo = match column.iter().find(|v| **v >= l.as_str()) {
+                Some(v) if is_variant(&cands, v) => {
+                    found.push(v.to_string());
+                    next_variant(&cands, v, true)
+                }
+                Some(v) => next_variant(&cands, v, false),
+                None => None,
+            };
+        }
+        (found, probes)
+    }
+
+    /// Walking a sorted column from the smallest variant, jumping with `next_variant`,
+    /// meets every case variant stored and nothing else, in few probes.
+    #[test]
+    fn walking_finds_every_variant() {
+        let spelling = "kate.o@exämple.com";
+        let mut variants = vec![
+            "KATE.O@EXÄMPLE.COM",
+            "Kate.O@Exämple.Com",
+            "kAtE.o@exÄmple.cOm",
+            "kate.o@exämple.com",
+            "\u{212A}ate.o@exämple.com",
+        ];
+        for v in &variants {
+            assert!(matches_stored(v, &[spelling.into()]), "{v}");
+        }
+        let others = [
+            "aaron@example.com",
+            "kate.o@example.com",
+            "kate.o@exämple.co",
+            "kate.o@exämple.comm",
+            "kate.p@exämple.com",
+            "KATE.O@EXAMPLE.COM",
+            "zed@example.com",
+            "\u{212A}",
+        ];
+        let column: Vec<&str> = variants.iter().chain(&others).copied().collect();
+        let (found, probes) = walk(&column, spelling);
+        variants.sort_unstable();
+        assert_eq!(found, variants);
+        assert!(probes <= 14, "{probes} probes");
+        let cands = candidates(spelling).unwrap();
+        assert_eq!(next_variant(&cands, "\u{212B}", false), None);
+        assert!(
+            next_variant(&cands, "zzz", false)
+                .unwrap()
+                .starts_with('\u{212A}')
+        );
+        assert_eq!(
+            next_variant(&cands, "", false).unwrap(),
+            "KATE.O@EXÄMPLE.COM"
+        );
+        assert!(candidates("i\u{307}x@example.com").is_none());
+        // Lower-case data holding the address: three probes.
+        let column = [
+            "aaron@example.com",
+            "customer-01@example.com",
+            "customer-12@example.com",
+            "customer-13@example.com",
+        ];
+        let (found, probes) = walk(&column, "customer-12@example.com");
+        assert_eq!(found, ["customer-12@example.com"]);
+        assert_eq!(probes, 3);
+        let (found, _) = walk(&column, "customer-99@example.com");
+        assert!(found.is_empty());
     }
 }

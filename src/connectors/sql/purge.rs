@@ -346,7 +346,7 @@ impl SqlConnector {
                     targets,
                     kept: 0,
                 };
-                self.anonymize(&mut tx.conn(), &root, &plan, &masks, hasher, hash_len)
+                self.anonymize_one(&mut tx.conn(), &root, &plan, &masks, hasher, hash_len)
                     .await?;
             }
         } else {
@@ -532,7 +532,7 @@ impl SqlConnector {
         {
             let found = &levels[*li].found;
             let masks = self.erase_masks(p.table, found)?;
-            self.anonymize(&mut tx.conn(), found, p, &masks, hasher, hash_len)
+            self.anonymize_one(&mut tx.conn(), found, p, &masks, hasher, hash_len)
                 .await?;
         }
         let deletes: Vec<&TablePlan> = plans

@@ -147,7 +147,7 @@ impl SqlConnector {
             .map_err(self.db_err("connecting"))?;
         let mut conn = held.conn();
         let catalog = self.catalog(&mut conn).await?;
-        let matching = self.matching(&mut conn).await?;
+        let matching = self.matching_for(&mut conn, who).await?;
         let dialect = conn.dialect();
         let decls = self.decl.tables();
         let edges = self.decl.edges();
