@@ -1308,6 +1308,76 @@ async fn many_masked_rows_go_in_statements_under_the_parameter_limit() {
     db.finish(&[&many]).await;
 }
 
+/// Erasures of one connector running side by side send their shared-row counts together
+/// (PostgreSQL): six subjects erased at once, two of them sharing an address. The shared
+/// address is kept for both, every other address and every subject's row is masked,
+/// and no erasure sends more than one count (merged ones fewer).
+#[tokio::test]
+async fn erasures_side_by_side_count_shared_rows_together() {
+    let Some(db) = TestDb::empty(Engine::Postgres).await else {
+        return;
+    };
+    let mut sql = String::from(
+        "CREATE TABLE addresses (id INT PRIMARY KEY, street VARCHAR(100));\n\
+         CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
+         address_id INT REFERENCES addresses (id));\n\
+         CREATE INDEX customers_email ON customers (email);\n\
+         INSERT INTO addresses VALUES (100, 'Shared Street 1');\n",
+    );
+    for i in 1..=6 {
+        let address = if i <= 2 { 100 } else { i };
+        if address == i {
+            sql += &format!("INSERT INTO addresses VALUES ({i}, 'Own Street {i}');\n");
+        }
+        sql += &format!("INSERT INTO customers VALUES ({i}, 'c{i}@example.com', {address});\n");
+    }
+    db.exec(&sql).await;
+    let text = "name = \"side\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_SIDE_DATABASE_URL}\"\n\
+         max_connections = 8\n\n\
+         [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\nidentities = { email = \"email\" }\n\
+         erase = \"anonymize\"\n[tables.fields]\n\
+         email = { category = \"contact.email\", mask = \"hash\" }\n\n\
+         [[tables]]\nname = \"addresses\"\nprimary_key = \"id\"\n\
+         via = { id = \"customers.address_id\" }\nerase = \"anonymize\"\n[tables.fields]\n\
+         street = { category = \"contact.address\", mask = \"null\" }\n";
+    let url = db.url.clone();
+    let decl = datamap::parse_str_with_env("datamap/side.toml", text, &|_| Some(url.clone()))
+        .expect("data map");
+    let side = SqlConnector::connect(decl).expect("connector");
+    let who: Vec<Identity> = (1..=6)
+        .map(|i| Identity::from_email(&format!("C{i}@Example.com")))
+        .collect();
+    let erase = |i: usize| side.erase(&who[i], &hasher);
+    let (results, statements) = rightsdesk::connectors::sql::with_statement_log(async {
+        let (a, b, c, d, e, f) =
+            tokio::join!(erase(0), erase(1), erase(2), erase(3), erase(4), erase(5));
+        [a, b, c, d, e, f]
+    })
+    .await;
+    for evidence in results {
+        let evidence = evidence.expect("erasure");
+        assert!(evidence.is_complete(), "{evidence:?}");
+    }
+    let counts = statements
+        .iter()
+        .filter(|s| s.contains("COUNT(*)") && s.contains("GROUP BY"))
+        .count();
+    assert!((1..=6).contains(&counts), "{counts} count statements");
+    let streets = db
+        .texts("SELECT a.id::text, COALESCE(a.street, 'NULL') FROM addresses a ORDER BY a.id")
+        .await;
+    let mut want: Vec<Vec<String>> = (3..=6)
+        .map(|i| vec![i.to_string(), "NULL".into()])
+        .collect();
+    want.push(vec!["100".into(), "Shared Street 1".into()]);
+    assert_eq!(streets, want);
+    let left = db
+        .texts("SELECT COUNT(*)::text FROM customers WHERE email LIKE '%@example.com'")
+        .await;
+    assert_eq!(left, [["0"]]);
+    db.finish(&[&side]).await;
+}
+
 /// Where a shared row leads on to other tables, access still checks it, so that it is
 /// exported but not followed: a parcel sent to the address Ada shares with Bob is not
 /// Ada's, one sent to her own holiday address is.

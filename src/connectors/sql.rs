@@ -404,6 +404,8 @@ pub struct SqlConnector {
     /// Rows of one table above which preview and erasure handle it in bounded memory
     /// (see [`large`]).
     page_rows: std::sync::atomic::AtomicUsize,
+    /// Shared-row counts of erasures running side by side, sent together (PostgreSQL).
+    coalescer: references::Coalescer,
 }
 
 impl std::fmt::Debug for SqlConnector {
@@ -447,6 +449,7 @@ impl SqlConnector {
             matching: std::sync::Mutex::new(None),
             max_rows: std::sync::atomic::AtomicU64::new(5_000_000),
             page_rows: std::sync::atomic::AtomicUsize::new(stream::PAGE),
+            coalescer: references::Coalescer::default(),
         })
     }
 
@@ -1799,7 +1802,36 @@ impl SqlConnector {
         if edges.is_empty() {
             return Ok(());
         }
-        let totals = self.count_references(conn, &wanted).await?;
+        let coalesced = if conn.dialect() == Dialect::Postgres {
+            let owned = wanted
+                .iter()
+                .map(|w| references::OwnedCounted {
+                    table: w.table.to_string(),
+                    column: w.column.clone(),
+                    values: w.values.clone(),
+                })
+                .collect();
+            let c = &mut *conn;
+            self.coalescer
+                .counts(owned, |merged| async move {
+                    let refs: Vec<Counted<'_>> = merged
+                        .iter()
+                        .map(|m| Counted {
+                            table: &m.table,
+                            column: &m.column,
+                            values: m.values.clone(),
+                        })
+                        .collect();
+                    self.count_references(c, &refs).await.ok()
+                })
+                .await
+        } else {
+            None
+        };
+        let totals = match coalesced {
+            Some(totals) => totals,
+            None => self.count_references(conn, &wanted).await?,
+        };
         for ((e, ci, pc), total) in edges.into_iter().zip(totals) {
             let parent_decl = &decls[e.parent];
             let parent = &tables[e.parent];

@@ -99,3 +99,222 @@ impl SqlConnector {
         Ok(totals)
     }
 }
+
+/// A [`Counted`] that owns its parts, to be merged with other subjects' asks.
+#[derive(Debug, Clone)]
+pub(crate) struct OwnedCounted {
+    pub table: String,
+    pub column: ColumnInfo,
+    pub values: Vec<SqlValue>,
+}
+
+type Counts = Vec<HashMap<SqlValue, i64>>;
+
+/// One subject's ask, waiting for whoever sends the next statement.
+struct Asked {
+    wanted: Vec<OwnedCounted>,
+    reply: tokio::sync::oneshot::Sender<Option<Counts>>,
+}
+
+/// Reference counts asked for at the same time by several subjects (erasures of one
+/// connector running side by side) go to the database as one statement, like a group
+/// commit: whoever asks while no count is running sends at once, with its own
+/// connection; asks that arrive meanwhile wait, and the first of them to get its turn
+/// sends all of them together, values merged per column. A single erasure therefore
+/// waits for nothing, and a batch of erasures whose counts are sequential scans (a
+/// referencing column without an index) pays one scan per round instead of one per
+/// subject. The counts are of every row holding a value, whoever asked, so merging
+/// changes no answer. Used on PostgreSQL, where each statement reads what is committed
+/// when it starts (the default isolation), so a count sent from another subject's
+/// transaction — before any write of either — sees what the asker's own would have.
+#[derive(Default)]
+pub(crate) struct Coalescer {
+    pending: std::sync::Mutex<Vec<Asked>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Coalescer {
+    /// The counts for `wanted` (one map per entry, as [`SqlConnector::count_references`]
+    /// returns them). `run` sends merged asks and is called only when this caller leads;
+    /// `None` when the statement failed or its sender went away: the caller then counts
+    /// alone (and meets the error itself, if there is one).
+    pub(crate) async fn counts<F, Fut>(&self, wanted: Vec<OwnedCounted>, run: F) -> Option<Counts>
+    where
+        F: FnOnce(Vec<OwnedCounted>) -> Fut,
+        Fut: std::future::Future<Output = Option<Counts>>,
+    {
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Asked { wanted, reply });
+        let turn = tokio::select! {
+            biased;
+            got = &mut answer => return got.ok().flatten(),
+            turn = self.turn.lock() => turn,
+        };
+        let asks = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if !asks.is_empty() {
+            // Merge per (table, column): the union of the values asked.
+            let mut merged: Vec<OwnedCounted> = Vec::new();
+            let mut seen: Vec<std::collections::HashSet<SqlValue>> = Vec::new();
+            let mut slots: Vec<Vec<usize>> = Vec::with_capacity(asks.len());
+            for ask in &asks {
+                let mut slot = Vec::with_capacity(ask.wanted.len());
+                for w in &ask.wanted {
+                    let i = match merged
+                        .iter()
+                        .position(|m| m.table == w.table && m.column == w.column)
+                    {
+                        Some(i) => i,
+                        None => {
+                            merged.push(OwnedCounted {
+                                table: w.table.clone(),
+                                column: w.column.clone(),
+                                values: Vec::new(),
+                            });
+                            seen.push(std::collections::HashSet::new());
+                            merged.len() - 1
+                        }
+                    };
+                    for v in &w.values {
+                        if seen[i].insert(v.clone()) {
+                            merged[i].values.push(v.clone());
+                        }
+                    }
+                    slot.push(i);
+                }
+                slots.push(slot);
+            }
+            let totals = run(merged).await;
+            for (ask, slot) in asks.into_iter().zip(slots) {
+                let counts = totals.as_ref().map(|totals| {
+                    ask.wanted
+                        .iter()
+                        .zip(slot)
+                        .map(|(w, i)| {
+                            w.values
+                                .iter()
+                                .filter_map(|v| totals[i].get(v).map(|n| (v.clone(), *n)))
+                                .collect()
+                        })
+                        .collect()
+                });
+                // An asker that went away no longer needs its answer.
+                let _ = ask.reply.send(counts);
+            }
+        }
+        drop(turn);
+        // Answered by this caller just now, or by the one that led before it.
+        answer.await.ok().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::sql::value::ColumnClass;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn column() -> ColumnInfo {
+        ColumnInfo {
+            name: "address_id".into(),
+            sql_type: "int4".into(),
+            class: ColumnClass::Int,
+            nullable: true,
+            cast: None,
+        }
+    }
+
+    fn ask(values: &[i64]) -> Vec<OwnedCounted> {
+        vec![OwnedCounted {
+            table: "customer".into(),
+            column: column(),
+            values: values.iter().map(|v| SqlValue::Int(*v)).collect(),
+        }]
+    }
+
+    /// Every value is held by `value % 3 + 1` rows.
+    fn count(merged: &[OwnedCounted]) -> Counts {
+        merged
+            .iter()
+            .map(|m| {
+                m.values
+                    .iter()
+                    .map(|v| match v {
+                        SqlValue::Int(n) => (v.clone(), n % 3 + 1),
+                        _ => unreachable!(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// While one count runs, the asks that arrive wait and then go as one statement with
+    /// their values merged; each asker gets exactly its own values' counts.
+    #[tokio::test]
+    async fn asks_during_a_count_go_together() {
+        let c = Arc::new(Coalescer::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let spawn = |values: Vec<i64>| {
+            let (c, runs, gate, sizes) = (c.clone(), runs.clone(), gate.clone(), sizes.clone());
+            tokio::spawn(async move {
+                c.counts(ask(&values), |merged| async move {
+                    let first = runs.fetch_add(1, Ordering::SeqCst) == 0;
+                    sizes.lock().unwrap().push(merged[0].values.len());
+                    if first {
+                        gate.notified().await;
+                    }
+                    Some(count(&merged))
+                })
+                .await
+            })
+        };
+        let first = spawn(vec![1, 2]);
+        while runs.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let others: Vec<_> = [vec![2, 3], vec![3, 4], vec![5]]
+            .into_iter()
+            .map(spawn)
+            .collect();
+        while c.pending.lock().unwrap().len() < 3 {
+            tokio::task::yield_now().await;
+        }
+        gate.notify_one();
+        let got = first.await.unwrap().unwrap();
+        assert_eq!(got[0][&SqlValue::Int(1)], 2);
+        assert_eq!(got[0][&SqlValue::Int(2)], 3);
+        for (h, values) in others.into_iter().zip([vec![2, 3], vec![3, 4], vec![5]]) {
+            let got = h.await.unwrap().unwrap();
+            assert_eq!(got[0].len(), values.len(), "only its own values");
+            for v in values {
+                assert_eq!(got[0][&SqlValue::Int(v)], v % 3 + 1);
+            }
+        }
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            2,
+            "one count, then one for the three"
+        );
+        assert_eq!(
+            *sizes.lock().unwrap(),
+            [2, 4],
+            "values 2..=5 merged once each"
+        );
+    }
+
+    /// A failed statement answers `None` to every asker (each then counts alone).
+    #[tokio::test]
+    async fn a_failed_count_answers_none() {
+        let c = Coalescer::default();
+        assert!(c.counts(ask(&[1]), |_| async { None }).await.is_none());
+        let got = c
+            .counts(ask(&[1]), |m| async move { Some(count(&m)) })
+            .await;
+        assert_eq!(got.unwrap()[0][&SqlValue::Int(1)], 2);
+    }
+}
