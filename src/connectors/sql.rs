@@ -393,6 +393,9 @@ struct TablePlan {
     kept: u64,
 }
 
+/// One table's rows to mask: what was found, the plan, and the masks per column.
+type MaskWork<'a> = (&'a TableFound, &'a TablePlan, Vec<(usize, Mask)>);
+
 /// The engine for one declared SQL connector.
 pub struct SqlConnector {
     decl: ConnectorDecl,
@@ -1979,7 +1982,7 @@ impl SqlConnector {
     async fn anonymize(
         &self,
         conn: &mut Conn<'_>,
-        work: &[(&TableFound, &TablePlan, Vec<(usize, Mask)>)],
+        work: &[MaskWork<'_>],
         hasher: &Hasher,
         hash_len: usize,
     ) -> Result<HashMap<usize, u64>, ConnectorError> {
