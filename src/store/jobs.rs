@@ -37,6 +37,21 @@ pub trait JobStore: Send + Sync {
     async fn prune_finished_jobs(&self, before: DateTime<Utc>, limit: i64) -> Result<u64>;
 }
 
+/// PostgreSQL: the job queue's own bookkeeping (claim, heartbeat, finish, failure,
+/// release) commits without waiting for its WAL flush: `set_config(…, true)` holds for the
+/// statement's own transaction only, and PostgreSQL reads `synchronous_commit` at its
+/// commit. A write seen by other sessions is never undone by this (visibility is at
+/// commit, as ever); only a crash of the database server within the WAL writer's delay
+/// (at most three times `wal_writer_delay`, 600 ms by default) can lose such a write, and
+/// the next synchronous commit — the job's own work, the next enqueue — flushes it too.
+/// What a lost write means is what the queue already handles: a claim lost is a job
+/// queued again, a finish lost is a lease that expires and a job that runs again
+/// (handlers are idempotent: jobs are delivered at least once). Business writes (the
+/// request, events, audit, outbox, enqueues) keep synchronous commits. Measured here:
+/// 0.5 ms per such statement instead of 2-3.5 ms.
+pub(crate) const ASYNC_COMMIT: &str =
+    " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS rd_async";
+
 /// The queries of [`JobStore`], one text for both backends.
 macro_rules! jobs_queries {
     (
@@ -47,6 +62,16 @@ macro_rules! jobs_queries {
         audit_lock = $lock:literal,
         claim_sql = $claim:literal $(,)?
     ) => {
+        impl $store {
+            /// [`ASYNC_COMMIT`](crate::store::jobs::ASYNC_COMMIT) on PostgreSQL (the
+            /// backend with an audit lock); SQLite has one writer and no WAL writer delay.
+            const ASYNC_COMMIT: &'static str = if $lock.is_empty() {
+                ""
+            } else {
+                $crate::store::jobs::ASYNC_COMMIT
+            };
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::JobStore for $store {
 
@@ -88,9 +113,10 @@ macro_rules! jobs_queries {
                 worker: &str,
                 lease_until: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::Result<bool> {
-                let r = sqlx::query(
-                    "UPDATE jobs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-                )
+                let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE jobs SET lease_expires_at = $3{} WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+                    Self::ASYNC_COMMIT,
+                )))
                 .bind(id)
                 .bind(worker)
                 .bind(lease_until)
@@ -100,10 +126,11 @@ macro_rules! jobs_queries {
             }
 
             async fn finish_job(&self, id: &str, worker: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<bool> {
-                let r = sqlx::query(
-                    "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_expires_at = NULL, updated_at = $3 \
+                let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_expires_at = NULL, updated_at = $3{} \
                      WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-                )
+                    Self::ASYNC_COMMIT,
+                )))
                 .bind(id)
                 .bind(worker)
                 .bind(now)
@@ -124,11 +151,12 @@ macro_rules! jobs_queries {
                     Some(t) => ("queued", t),
                     None => ("dead", now),
                 };
-                let r = sqlx::query(
+                let r = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE jobs SET status = $3, run_at = $4, last_error = $5, lease_owner = NULL, \
-                     lease_expires_at = NULL, updated_at = $6 \
+                     lease_expires_at = NULL, updated_at = $6{} \
                      WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-                )
+                    Self::ASYNC_COMMIT,
+                )))
                 .bind(id)
                 .bind(worker)
                 .bind(status)

@@ -44,8 +44,11 @@ store_impl!(
     begin_write = "BEGIN",
     // One appender at a time, across every replica, so the chain never forks.
     audit_lock = "SELECT pg_advisory_xact_lock(7261001)",
+    // `rd_async`: the claim commits without waiting for the WAL flush (see
+    // `store::jobs::ASYNC_COMMIT`).
     claim_sql = "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
                  lease_expires_at = $3, updated_at = $2 \
+                 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS rd_async \
                  WHERE id = (SELECT id FROM jobs \
                      WHERE (status = 'queued' AND run_at <= $2) OR (status = 'running' AND lease_expires_at < $2) \
                      ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)",
