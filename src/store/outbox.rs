@@ -49,9 +49,18 @@ macro_rules! outbox_queries {
                 at: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::Result<()> {
                 let sent_at = (status == $crate::store::OutboxStatus::Sent).then_some(at);
-                sqlx::query(
-                    "UPDATE outbox SET status = $2, last_error = $3, attempts = attempts + 1, sent_at = $4 WHERE id = $1",
-                )
+                // Delivery bookkeeping, like the job queue's: on PostgreSQL it commits
+                // without waiting for the WAL flush (`store::jobs::ASYNC_COMMIT`); a mark
+                // lost to a database crash is a message sent again (at least once).
+                let async_commit = if $lock.is_empty() {
+                    ""
+                } else {
+                    $crate::store::jobs::ASYNC_COMMIT
+                };
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE outbox SET status = $2, last_error = $3, attempts = attempts + 1, sent_at = $4{async_commit} \
+                     WHERE outbox.id = $1",
+                )))
                 .bind(id)
                 .bind(status.as_str())
                 .bind(error)
