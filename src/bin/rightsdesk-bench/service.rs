@@ -344,6 +344,36 @@ async fn wait_final(
     Err(format!("{reference} did not finish within 300 s").into())
 }
 
+/// The request's own record of how long it took: `created_at` to `completed_at` as the
+/// service stored them (without the HTTP round trips and the poll's granularity, but
+/// still with the poll's load on the service, which runs beside the request).
+async fn server_side(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    reference: &str,
+) -> Result<String, BoxError> {
+    let v: Value = client
+        .get(format!("{base}/api/v1/requests/{reference}"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let at = |field: &str| {
+        v[field]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    match (at("created_at"), at("completed_at")) {
+        (Some(created), Some(completed)) => {
+            let ms = (completed - created).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+            Ok(format!("{ms:.2} ms"))
+        }
+        _ => Err(format!("{reference}: no created_at/completed_at in the view").into()),
+    }
+}
+
 /// The evidence row count of a request's (single) connector task.
 async fn access_rows(rd: &mut PgConnection, reference: &str) -> Result<i64, BoxError> {
     let evidence: Option<String> = sqlx::query_scalar(
@@ -653,8 +683,9 @@ async fn measure(
         return Err(format!("one access: {status}, {rows} rows (want completed, 17)").into());
     }
     println!(
-        "service: one access request {} ({rows} rows, export ready)",
-        super::ms(access)
+        "service: one access request {} ({rows} rows, export ready; {} by the service's own clock)",
+        super::ms(access),
+        server_side(&client, &base, &token, &reference).await?
     );
 
     // One erasure: created -> completed, exactly the 14 masked rows.
@@ -670,8 +701,9 @@ async fn measure(
         );
     }
     println!(
-        "service: one erasure request {} (14 rows masked)",
-        super::ms(erasure)
+        "service: one erasure request {} (14 rows masked; {} by the service's own clock)",
+        super::ms(erasure),
+        server_side(&client, &base, &token, &reference).await?
     );
 
     // 100 access + 100 erasure submitted together. Before and after, the store
