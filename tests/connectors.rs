@@ -1308,6 +1308,75 @@ async fn many_masked_rows_go_in_statements_under_the_parameter_limit() {
     db.finish(&[&many]).await;
 }
 
+/// The index walk needs the column's comparison and its sort to agree on code-point
+/// order: a `citext` column (case-blind sort) with a plain index is searched with
+/// `lower()` instead, and still finds every case variant of the address and only them;
+/// a `varchar` beside it is walked.
+#[tokio::test]
+async fn a_citext_column_is_not_walked_and_still_matches() {
+    let Some(db) = TestDb::empty(Engine::Postgres).await else {
+        return;
+    };
+    db.exec(
+        "CREATE EXTENSION IF NOT EXISTS citext;\n\
+         CREATE TABLE contacts (id INT PRIMARY KEY, email CITEXT NOT NULL);\n\
+         CREATE INDEX contacts_email ON contacts (email);\n\
+         CREATE TABLE leads (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL);\n\
+         CREATE INDEX leads_email ON leads (email);\n\
+         INSERT INTO contacts VALUES (1, 'Mixed.Case@Example.com'), (2, 'mixed.case@example.com'), \
+             (3, 'MIXED.CASE@EXAMPLE.COM'), (4, 'mixed.case@exämple.com'), (5, 'other@example.com');\n\
+         INSERT INTO leads VALUES (1, 'Mixed.Case@Example.com'), (2, 'other@example.com');",
+    )
+    .await;
+    let text = "name = \"ci\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_CI_DATABASE_URL}\"\n\n\
+         [[tables]]\nname = \"contacts\"\nprimary_key = \"id\"\nidentities = { email = \"email\" }\n\
+         erase = \"delete\"\n\n\
+         [[tables]]\nname = \"leads\"\nprimary_key = \"id\"\nidentities = { email = \"email\" }\n\
+         erase = \"delete\"\n";
+    let url = db.url.clone();
+    let decl = datamap::parse_str_with_env("datamap/ci.toml", text, &|_| Some(url.clone()))
+        .expect("data map");
+    let ci = SqlConnector::connect(decl).expect("connector");
+    let who = Identity::from_email("mixed.case@example.com");
+    let (access, statements) =
+        rightsdesk::connectors::sql::with_statement_log(ci.access(&who)).await;
+    let access = access.expect("access");
+    let found = |name: &str| -> Vec<i64> {
+        let mut ids: Vec<i64> = access
+            .tables
+            .iter()
+            .find(|t| t.table == name)
+            .expect("table")
+            .rows
+            .iter()
+            .map(|r| r["id"].as_i64().expect("id"))
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(found("contacts"), [1, 2, 3]);
+    assert_eq!(found("leads"), [1]);
+    let walks: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.starts_with("SELECT 0 AS rd_walk"))
+        .collect();
+    assert!(
+        !walks.is_empty(),
+        "the varchar column is walked: {statements:#?}"
+    );
+    assert!(
+        walks.iter().all(|s| !s.contains("\"contacts\"")),
+        "the citext column is not: {walks:#?}"
+    );
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.contains("FROM \"contacts\"") && s.contains("lower(\"email\")")),
+        "{statements:#?}"
+    );
+    db.finish(&[&ci]).await;
+}
+
 /// Erasures of one connector running side by side send their shared-row counts together
 /// (PostgreSQL): six subjects erased at once, two of them sharing an address. The shared
 /// address is kept for both, every other address and every subject's row is masked,

@@ -82,10 +82,10 @@ const PG_INDEXES: &str = "SELECT c.relname::text, pg_get_indexdef(i.indexrelid, 
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND i.indpred IS NULL";
 /// Per column of the schema: its collation's name, provider and `LC_COLLATE` (empty for
-/// the database's default, then given by [`PG_DATABASE_COLLATION`]).
+/// the database's default, then given by [`PG_DATABASE_COLLATION`]), and its type.
 const PG_COLUMN_COLLATIONS: &str = "SELECT c.relname::text, a.attname::text, \
      COALESCE(co.collname::text, ''), COALESCE(co.collprovider::text, ''), \
-     COALESCE(co.collcollate, '') \
+     COALESCE(co.collcollate, ''), a.atttypid::regtype::text \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -174,10 +174,14 @@ impl Matching {
                         .iter()
                         .find(|r| r[0] == table && r[1] == column)
                         .is_some_and(|r| match r.as_slice() {
-                            [_, _, name, _, _] if name.is_empty() || name == "default" => {
+                            // Only `text` and `varchar` compare and sort by their
+                            // collation alone (`citext` sorts case-blind, `char(n)`
+                            // ignores trailing blanks): the walk needs both to agree.
+                            [.., ty] if ty != "text" && ty != "character varying" => false,
+                            [_, _, name, _, _, _] if name.is_empty() || name == "default" => {
                                 code_point_order(db_provider, "", db_collate)
                             }
-                            [_, _, name, provider, collate] => {
+                            [_, _, name, provider, collate, _] => {
                                 code_point_order(provider, name, collate)
                             }
                             _ => false,
