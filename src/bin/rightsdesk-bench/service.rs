@@ -327,13 +327,7 @@ async fn wait_final(
     // `review` is passed through on the way to `completed` (the export is built there).
     let deadline = Instant::now() + Duration::from_secs(300);
     while Instant::now() < deadline {
-        let v: Value = client
-            .get(format!("{base}/api/v1/requests/{reference}"))
-            .bearer_auth(token)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let v = view(client, base, token, reference).await?;
         match v["status"].as_str() {
             Some(s @ ("completed" | "denied" | "withdrawn" | "expired")) => {
                 return Ok(s.to_string());
@@ -342,6 +336,22 @@ async fn wait_final(
         }
     }
     Err(format!("{reference} did not finish within 300 s").into())
+}
+
+/// The staff API's view of a request.
+async fn view(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    reference: &str,
+) -> Result<Value, BoxError> {
+    Ok(client
+        .get(format!("{base}/api/v1/requests/{reference}"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?)
 }
 
 /// The request's own record of how long it took: `created_at` to `completed_at` as the
@@ -353,13 +363,7 @@ async fn server_side(
     token: &str,
     reference: &str,
 ) -> Result<String, BoxError> {
-    let v: Value = client
-        .get(format!("{base}/api/v1/requests/{reference}"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let v = view(client, base, token, reference).await?;
     let at = |field: &str| {
         v[field]
             .as_str()

@@ -283,7 +283,8 @@ impl Matching {
     /// the next stored value; a variant is kept, and either way the walk jumps to the
     /// smallest variant above it. Every variant stored lies on the way, so the search
     /// `col IN (found)` holds all of them (and is checked by the rule as always). One
-    /// statement per round probes every walk; usually three rounds end them all, and
+    /// statement per round probes every walk; a few rounds end them all (2-4 per search
+    /// on the peer workload), and
     /// after [`MAX_WALK_ROUNDS`] what is left is searched as a range.
     pub(crate) async fn resolve(
         &self,
