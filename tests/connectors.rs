@@ -1447,6 +1447,149 @@ async fn erasures_side_by_side_count_shared_rows_together() {
     db.finish(&[&side]).await;
 }
 
+/// Several subjects erased together (one traversal for all, PostgreSQL) leave the
+/// database and the evidence exactly as erasing them one after the other does: the home
+/// Ada shares with Bob is kept by Ada's erasure (Bob still lives there) and erased by
+/// Bob's, like her office where Bob's gift was sent. The batch's shared-row counts are
+/// counted once, as for one subject.
+#[tokio::test]
+async fn erasing_subjects_together_leaves_what_erasing_each_in_turn_leaves() {
+    let Some(together) = TestDb::shop(Engine::Postgres).await else {
+        return;
+    };
+    let Some(in_turn) = TestDb::shop(Engine::Postgres).await else {
+        return;
+    };
+    let whos = [
+        ada(),
+        Identity::from_email("bob@example.com"),
+        Identity::from_email("Cy@Example.com"),
+    ];
+    let (a, b) = (
+        together.connector("shop_datamap.toml"),
+        in_turn.connector("shop_datamap.toml"),
+    );
+    let counts = |statements: &[String]| {
+        statements
+            .iter()
+            .filter(|s| s.contains("COUNT(*)") && s.contains("GROUP BY"))
+            .count()
+    };
+    let (batch, batch_statements) =
+        rightsdesk::connectors::sql::with_statement_log(a.erase_together(&whos, &hasher)).await;
+    let batch = batch
+        .expect("the batch succeeds")
+        .expect("the subjects go together");
+    let mut alone = Vec::new();
+    let mut first_counts = 0;
+    for who in &whos {
+        let (evidence, statements) =
+            rightsdesk::connectors::sql::with_statement_log(b.erase(who, &hasher)).await;
+        if alone.is_empty() {
+            first_counts = counts(&statements);
+        }
+        alone.push(evidence.expect("erasure"));
+    }
+    assert_eq!(batch, alone);
+    assert!(batch.iter().all(ErasureEvidence::is_complete));
+    assert_eq!(together.snapshot().await, in_turn.snapshot().await);
+    assert_eq!(
+        evidence_row(&batch[0], "addresses"),
+        (EraseAction::Delete, 1, 2, 0),
+        "Ada keeps the home and office Bob still uses"
+    );
+    assert_eq!(
+        evidence_row(&batch[1], "addresses"),
+        (EraseAction::Delete, 3, 0, 0),
+        "Bob's erasure, after Ada's, erases them"
+    );
+    assert_eq!(together.count("addresses").await, "0");
+    assert_eq!(together.count("products").await, "3");
+    assert!(first_counts >= 1);
+    assert_eq!(
+        counts(&batch_statements),
+        first_counts,
+        "the reference counts of three subjects cost what one subject's do"
+    );
+    together.finish(&[&a]).await;
+    in_turn.finish(&[&b]).await;
+}
+
+/// A batch where one subject's erasure fails (a trigger refuses to change her row) is
+/// rolled back and erased subject by subject: the others are erased, she is not, and the
+/// address she shares with an erased subject is kept for her.
+#[tokio::test]
+async fn one_failing_subject_leaves_the_others_of_its_batch_erased() {
+    let Some(db) = TestDb::empty(Engine::Postgres).await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE addresses (id INT PRIMARY KEY, street VARCHAR(100));\n\
+         CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
+         address_id INT REFERENCES addresses (id));\n\
+         INSERT INTO addresses VALUES (1, 'One Street'), (4, 'Four Street'), \
+         (100, 'Shared Street');\n\
+         INSERT INTO customers VALUES (1, 'c1@example.com', 1), (2, 'c2@example.com', 100), \
+         (3, 'c3@example.com', 100), (4, 'c4@example.com', 4);\n\
+         CREATE FUNCTION frozen() RETURNS trigger AS $$ BEGIN \
+         IF OLD.email = 'c3@example.com' THEN RAISE EXCEPTION 'this customer is frozen'; END IF; \
+         RETURN NEW; END $$ LANGUAGE plpgsql;\n\
+         CREATE TRIGGER frozen BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION frozen();",
+    )
+    .await;
+    let text = "name = \"frozen\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_FROZEN_DATABASE_URL}\"\n\n\
+         [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\nidentities = { email = \"email\" }\n\
+         erase = \"anonymize\"\n[tables.fields]\n\
+         email = { category = \"contact.email\", mask = \"hash\" }\n\n\
+         [[tables]]\nname = \"addresses\"\nprimary_key = \"id\"\n\
+         via = { id = \"customers.address_id\" }\nerase = \"anonymize\"\n[tables.fields]\n\
+         street = { category = \"contact.address\", mask = \"null\" }\n";
+    let url = db.url.clone();
+    let decl = datamap::parse_str_with_env("datamap/frozen.toml", text, &|_| Some(url.clone()))
+        .expect("data map");
+    let frozen = SqlConnector::connect(decl).expect("connector");
+    assert!(frozen.erases_together());
+    let whos: Vec<Identity> = (1..=4)
+        .map(|i| Identity::from_email(&format!("c{i}@example.com")))
+        .collect();
+    let results = frozen.erase_many(&whos, &hasher).await;
+    assert_eq!(results.len(), 4);
+    for (i, result) in results.iter().enumerate() {
+        if i == 2 {
+            let e = result.as_ref().expect_err("c3's erasure fails");
+            assert!(
+                e.to_string().contains("customers"),
+                "the error names the table: {e}"
+            );
+        } else {
+            let evidence = result.as_ref().expect("the others are erased");
+            assert!(evidence.is_complete(), "{evidence:?}");
+        }
+    }
+    let c2 = results[1].as_ref().expect("c2 erased");
+    assert_eq!(
+        evidence_row(c2, "addresses"),
+        (EraseAction::Anonymize, 0, 1, 0),
+        "the address c2 shares with c3 is kept"
+    );
+    let rows = db
+        .texts(
+            "SELECT c.id::text, (c.email LIKE '%@example.com')::text, COALESCE(a.street, 'NULL') \
+             FROM customers c JOIN addresses a ON a.id = c.address_id ORDER BY c.id",
+        )
+        .await;
+    assert_eq!(
+        rows,
+        [
+            ["1", "false", "NULL"],
+            ["2", "false", "Shared Street"],
+            ["3", "true", "Shared Street"],
+            ["4", "false", "NULL"],
+        ]
+    );
+    db.finish(&[&frozen]).await;
+}
+
 /// Where a shared row leads on to other tables, access still checks it, so that it is
 /// exported but not followed: a parcel sent to the address Ada shares with Bob is not
 /// Ada's, one sent to her own holiday address is.

@@ -369,3 +369,171 @@ backend_fn_tests!(
     access_request_auto_completes,
     failed_task_goes_to_review_and_can_be_retried,
 );
+
+/// Erasure tasks of one connector that are ready at the same time run together (a
+/// PostgreSQL product database): one worker claims them all. A subject whose erasure a
+/// trigger refuses fails alone: the others reach review with their rows masked, her task
+/// goes back to the queue, and once the trigger is gone the retry erases her too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
+    use common::product::{Engine, ProductDb};
+    use rightsdesk::jobs::{JobHandler, WorkerPool};
+    let Some(db) = ProductDb::fresh(Engine::Postgres, "rd_fan").await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE addresses (id INT PRIMARY KEY, street VARCHAR(100));\n\
+         CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
+         address_id INT REFERENCES addresses (id));\n\
+         INSERT INTO addresses VALUES (1, 'One Street'), (4, 'Four Street'), \
+         (100, 'Shared Street');\n\
+         INSERT INTO customers VALUES (1, 'c1@example.com', 1), (2, 'c2@example.com', 100), \
+         (3, 'c3@example.com', 100), (4, 'c4@example.com', 4);\n\
+         CREATE SEQUENCE tried;\n\
+         CREATE FUNCTION frozen() RETURNS trigger AS $$ BEGIN PERFORM nextval('tried'); \
+         IF OLD.email = 'c3@example.com' THEN RAISE EXCEPTION 'this customer is frozen'; END IF; \
+         RETURN NEW; END $$ LANGUAGE plpgsql;\n\
+         CREATE TRIGGER frozen BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION frozen();",
+    )
+    .await;
+    let datamap = tempfile::tempdir().unwrap();
+    std::fs::write(
+        datamap.path().join("frozen.toml"),
+        format!(
+            "name = \"frozen\"\nkind = \"postgres\"\nurl = \"{}\"\n\n\
+             [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\nidentities = {{ email = \"email\" }}\n\
+             erase = \"anonymize\"\n[tables.fields]\n\
+             email = {{ category = \"contact.email\", mask = \"hash\" }}\n\n\
+             [[tables]]\nname = \"addresses\"\nprimary_key = \"id\"\n\
+             via = {{ id = \"customers.address_id\" }}\nerase = \"anonymize\"\n[tables.fields]\n\
+             street = {{ category = \"contact.address\", mask = \"null\" }}\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    let dir = datamap.path().to_path_buf();
+    // No workers while the requests are started, so that their tasks are ready together.
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = dir;
+            c.jobs.workers = 0;
+        }),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(Backend::Sqlite, opts).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let mut references = Vec::new();
+    for i in 1..=4 {
+        references
+            .push(create_and_start(&app, &agent, "erasure", &format!("c{i}@example.com")).await);
+    }
+    let queued = app
+        .state
+        .store
+        .list_jobs(
+            Some(rightsdesk::store::JobStatus::Queued),
+            rightsdesk::store::PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    let batched: Vec<_> = queued
+        .items
+        .iter()
+        .filter(|j| j.batch_key.as_deref() == Some("erase:frozen"))
+        .collect();
+    assert_eq!(
+        batched.len(),
+        4,
+        "every erasure task may run with the others"
+    );
+
+    let mut state = app.state.clone();
+    let mut config = (*state.config).clone();
+    config.jobs.workers = 1;
+    state.config = std::sync::Arc::new(config);
+    let handlers: rightsdesk::jobs::Handlers = std::sync::Arc::new(
+        [(
+            rightsdesk::services::fanout::RUN_TASK.to_string(),
+            std::sync::Arc::new(rightsdesk::services::fanout::RunTask)
+                as std::sync::Arc<dyn JobHandler>,
+        )]
+        .into_iter()
+        .collect(),
+    );
+    let workers = WorkerPool::start(state, handlers);
+    for i in [0, 1, 3] {
+        let v = wait_for_status(&app, &agent, &references[i], "review").await;
+        assert_eq!(v["tasks"][0]["status"], "succeeded", "{v}");
+        assert_eq!(
+            v["tasks"][0]["evidence"]["tables"][0]["rows_left"], 0,
+            "{v}"
+        );
+    }
+    // c3's task failed once and waits for its retry.
+    let mut retried = None;
+    for _ in 0..100 {
+        let jobs = app
+            .state
+            .store
+            .list_jobs(
+                Some(rightsdesk::store::JobStatus::Queued),
+                rightsdesk::store::PageRequest::default(),
+            )
+            .await
+            .unwrap();
+        retried = jobs
+            .items
+            .into_iter()
+            .find(|j| j.batch_key.as_deref() == Some("erase:frozen") && j.attempts == 1);
+        if retried.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let retried = retried.expect("c3's job is back in the queue");
+    assert_eq!(retried.payload.0["reference"], references[2].as_str());
+    assert!(
+        retried
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("customers")),
+        "{:?}",
+        retried.last_error
+    );
+    let rows = db
+        .texts(
+            "SELECT c.id::text, (c.email LIKE '%@example.com')::text, COALESCE(a.street, 'NULL') \
+             FROM customers c JOIN addresses a ON a.id = c.address_id ORDER BY c.id",
+        )
+        .await;
+    assert_eq!(
+        rows,
+        [
+            ["1", "false", "NULL"],
+            ["2", "false", "Shared Street"],
+            ["3", "true", "Shared Street"],
+            ["4", "false", "NULL"],
+        ],
+        "the others are erased; the address c2 shares with c3 is kept"
+    );
+    // Rows the trigger saw (a sequence does not roll back): each subject's row once when
+    // erased alone, plus at least one in the batch that was tried first and undone.
+    let tried = db.texts("SELECT last_value::text FROM tried").await;
+    let tried: i64 = tried[0][0].parse().unwrap();
+    assert!(tried >= 5, "the batch was tried first: {tried} row updates");
+
+    db.exec("DROP TRIGGER frozen ON customers").await;
+    app.clock.advance(chrono::TimeDelta::minutes(10));
+    app.state.queue.wake();
+    let v = wait_for_status(&app, &agent, &references[2], "review").await;
+    assert_eq!(v["tasks"][0]["status"], "succeeded", "{v}");
+    let left = db
+        .texts("SELECT COUNT(*)::text FROM customers WHERE email LIKE '%@example.com'")
+        .await;
+    assert_eq!(left, [["0"]]);
+    workers.shutdown(Duration::from_secs(5)).await;
+    app.stop().await;
+    drop(db);
+}

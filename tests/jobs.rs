@@ -23,6 +23,7 @@ fn job(app: &TestApp, key: Option<&str>) -> NewJob {
         kind: "test.noop".into(),
         payload: json!({"n": 1}),
         dedupe_key: key.map(String::from),
+        batch_key: None,
         run_at: now,
         max_attempts: 5,
         created_at: now,
@@ -279,8 +280,94 @@ async fn shutdown_releases_leases(backend: Backend) {
     );
 }
 
+/// Runs jobs of one batch key together (up to 10), failing the one whose payload says so
+/// the first time it runs; records how many ran in each call.
+#[derive(Default)]
+struct Together {
+    calls: std::sync::Mutex<Vec<usize>>,
+    failed: AtomicU32,
+}
+
+#[async_trait]
+impl JobHandler for Together {
+    async fn run(&self, job: &Job, state: &AppState) -> Result<(), JobError> {
+        self.run_batch(std::slice::from_ref(job), state)
+            .await
+            .pop()
+            .unwrap_or(Ok(()))
+    }
+
+    fn batch_limit(&self, _state: &AppState) -> usize {
+        10
+    }
+
+    async fn run_batch(&self, jobs: &[Job], _state: &AppState) -> Vec<Result<(), JobError>> {
+        self.calls.lock().unwrap().push(jobs.len());
+        jobs.iter()
+            .map(|job| {
+                if job.payload.0["fail"] == true && self.failed.fetch_add(1, Ordering::SeqCst) == 0
+                {
+                    Err(JobError::retry("this one failed"))
+                } else {
+                    Ok(())
+                }
+            })
+            .collect()
+    }
+}
+
+/// Jobs of one batch key that are due together are claimed and run together by one
+/// worker; one job's failure is recorded on that job alone and retried alone.
+async fn jobs_of_one_batch_key_run_together_and_fail_alone(backend: Backend) {
+    let together = Arc::new(Together::default());
+    let opts = Options {
+        configure: Box::new(|c| c.jobs.workers = 1),
+        handlers: vec![(
+            "test.together".into(),
+            together.clone() as Arc<dyn JobHandler>,
+        )],
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
+    let token = app.token(Role::Auditor).await;
+    let later = app.clock.now() + TimeDelta::minutes(1);
+    for n in 0..6 {
+        let job = NewJob {
+            kind: "test.together".into(),
+            payload: json!({"n": n, "fail": n == 2}),
+            dedupe_key: None,
+            batch_key: Some("erase:shop".into()),
+            run_at: later,
+            max_attempts: 5,
+            created_at: app.clock.now(),
+        };
+        assert!(app.state.store.enqueue(&job).await.unwrap());
+    }
+    app.clock.advance(TimeDelta::minutes(2));
+    app.state.queue.wake();
+    let done = wait_status(&app, &token, "done", 5).await;
+    assert_eq!(done["total"], 5);
+    let queued = wait_status(&app, &token, "queued", 1).await;
+    assert_eq!(queued["items"][0]["payload"]["n"], 2, "{queued}");
+    assert_eq!(queued["items"][0]["attempts"], 1);
+    assert_eq!(queued["items"][0]["last_error"], "this one failed");
+    assert_eq!(*together.calls.lock().unwrap(), [6], "one call for all six");
+
+    app.clock.advance(TimeDelta::minutes(5));
+    app.state.queue.wake();
+    wait_status(&app, &token, "done", 6).await;
+    assert_eq!(
+        *together.calls.lock().unwrap(),
+        [6, 1],
+        "the failed one is retried alone"
+    );
+    app.stop().await;
+}
+
 backend_fn_tests!(
     expired_lease_is_claimed_again,
+    jobs_of_one_batch_key_run_together_and_fail_alone,
     dedupe_key_enqueues_once,
     retries_then_dead_then_retry,
     shutdown_releases_leases

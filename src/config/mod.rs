@@ -125,6 +125,10 @@ pub struct ConnectorsConfig {
     /// Rows one task may read for one subject from one connector; past it the task
     /// fails with a clear error instead of exhausting memory or filling the store.
     pub max_rows_per_subject: u64,
+    /// Erasure tasks of one connector that a worker runs together when they are ready
+    /// at the same time (one traversal for all their subjects; SQL on PostgreSQL). 1
+    /// runs each alone.
+    pub batch_subjects: usize,
 }
 
 impl Default for ConnectorsConfig {
@@ -132,6 +136,7 @@ impl Default for ConnectorsConfig {
         Self {
             env_allow: Vec::new(),
             max_rows_per_subject: 5_000_000,
+            batch_subjects: 100,
         }
     }
 }
@@ -830,6 +835,12 @@ impl Config {
             bad(
                 "jobs.workers",
                 "must be 0..=256 (0: this process serves HTTP only)".into(),
+            );
+        }
+        if self.connectors.batch_subjects == 0 || self.connectors.batch_subjects > 1000 {
+            bad(
+                "connectors.batch_subjects",
+                "must be 1..=1000 (1: every erasure alone)".into(),
             );
         }
         if self.jobs.max_attempts == 0 {

@@ -94,6 +94,24 @@ impl Identity {
         &self.spellings
     }
 
+    /// One identity standing for several subjects, for a search that finds all of their
+    /// rows at once (see `sql`'s erasure of several subjects): every spelling of each.
+    /// It is never a subject itself; its address is the first one's.
+    pub fn all_of(whos: &[Identity]) -> Self {
+        let mut spellings: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for s in whos.iter().flat_map(|w| &w.spellings) {
+            if seen.insert(s.as_str()) {
+                spellings.push(s.clone());
+            }
+        }
+        Self {
+            email: whos.first().map(|w| w.email.clone()).unwrap_or_default(),
+            spellings,
+            found: BTreeMap::new(),
+        }
+    }
+
     /// Whether a stored value is this subject's address under the matching rule.
     pub fn matches(&self, stored: &str) -> bool {
         crate::domain::identity::matches_stored(stored, &self.spellings)
@@ -429,6 +447,25 @@ pub trait Connector: Send + Sync {
         who: &Identity,
         hasher: &Hasher,
     ) -> Result<ErasureEvidence, ConnectorError>;
+    /// Erase several subjects, an answer per subject in the same order. Engines that can
+    /// search for many subjects at once (SQL on PostgreSQL) override this; an error is
+    /// always one subject's own (the others are erased, or not, as if alone).
+    async fn erase_many(
+        &self,
+        whos: &[Identity],
+        hasher: &Hasher,
+    ) -> Vec<Result<ErasureEvidence, ConnectorError>> {
+        let mut out = Vec::with_capacity(whos.len());
+        for who in whos {
+            out.push(self.erase(who, hasher).await);
+        }
+        out
+    }
+    /// Whether [`erase_many`](Self::erase_many) does better than one erasure after the
+    /// other, so that tasks are worth gathering for it.
+    fn erases_together(&self) -> bool {
+        false
+    }
     async fn rectify(
         &self,
         who: &Identity,

@@ -35,6 +35,7 @@ mod purge;
 mod references;
 mod statement;
 mod stream;
+mod together;
 mod value;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -391,6 +392,18 @@ struct TablePlan {
     /// Rows to delete or mask (for `retain`: none).
     targets: Vec<usize>,
     kept: u64,
+}
+
+/// Reference counts of the shared-row check kept by a traversal: per edge (index in
+/// [`ConnectorDecl::edges`]), value -> referencing rows.
+type Totals = HashMap<usize, HashMap<SqlValue, i64>>;
+
+/// A reverse edge of the shared-row check: the edge, the column of the reached table
+/// that the parent's column points at, and the parent's column.
+struct SharedEdge {
+    edge: usize,
+    child_column: usize,
+    parent_column: usize,
 }
 
 /// One table's rows to mask: what was found, the plan, and the masks per column.
@@ -873,23 +886,15 @@ impl SqlConnector {
 
         // Masks first (with the implied nulls of retained tables), so that no kept row
         // still references a row deleted below.
-        let masking = plans
-            .iter()
-            .filter(|p| {
-                matches!(p.action, EraseAction::Anonymize | EraseAction::Retain)
-                    && !p.targets.is_empty()
-            })
-            .map(|p| {
-                let found = &tr.tables[p.table];
-                Ok((found, p, self.erase_masks(p.table, found)?))
-            })
-            .collect::<Result<Vec<_>, ConnectorError>>()?;
-        let mut affected = self
+        let masking = self.mask_work(&tr, &plans)?;
+        let counts = self
             .anonymize(&mut tx.conn(), &masking, hasher, hash_len)
             .await?;
-        for (_, p, _) in &masking {
-            affected.entry(p.table).or_default();
-        }
+        let mut affected: HashMap<usize, u64> = masking
+            .iter()
+            .zip(counts)
+            .map(|((_, p, _), n)| (p.table, n))
+            .collect();
         for p in plans
             .iter()
             .filter(|p| p.action == EraseAction::Anonymize && tr.large[p.table])
@@ -962,22 +967,55 @@ impl SqlConnector {
                 Some(&skip_large),
             )
             .await?;
-        let mut not_erased: Vec<BTreeSet<Vec<SqlValue>>> = plans
-            .iter()
-            .map(|p| self.not_erased(&tr.tables[p.table], p, &after.reread[p.table], hash_len))
-            .collect::<Result<_, _>>()?;
         // Large tables: their own search after every write (see `large`).
-        let mut found_large: HashMap<usize, BTreeSet<Vec<SqlValue>>> = HashMap::new();
+        let mut left_large: HashMap<usize, large::LargeLeft> = HashMap::new();
         for (&t, done) in &large_done {
             let left = self
                 .large_left(&mut tx.conn(), t, &tr.tables[t], who, done, hash_len)
                 .await?;
+            left_large.insert(t, left);
+        }
+        tx.commit()
+            .await
+            .map_err(self.db_err("committing the erasure"))?;
+        self.erasure_evidence(
+            &tr,
+            &plans,
+            &after,
+            &affected,
+            &large_done,
+            left_large,
+            hash_len,
+        )
+    }
+
+    /// The evidence of an erasure: per table of its `plans` (made from the traversal
+    /// `tr` before it), what was found, changed and kept, and what the search `after` it
+    /// (with the rows acted on read again) and the large tables' own searches
+    /// (`left_large`) still find.
+    #[allow(clippy::too_many_arguments)]
+    fn erasure_evidence(
+        &self,
+        tr: &Traversal,
+        plans: &[TablePlan],
+        after: &Traversal,
+        affected: &HashMap<usize, u64>,
+        large_done: &HashMap<usize, large::LargeErased>,
+        left_large: HashMap<usize, large::LargeLeft>,
+        hash_len: usize,
+    ) -> Result<ErasureEvidence, ConnectorError> {
+        let mut not_erased: Vec<BTreeSet<Vec<SqlValue>>> = plans
+            .iter()
+            .map(|p| self.not_erased(&tr.tables[p.table], p, &after.reread[p.table], hash_len))
+            .collect::<Result<_, _>>()?;
+        let mut found_large: HashMap<usize, BTreeSet<Vec<SqlValue>>> = HashMap::new();
+        for (t, left) in left_large {
             if let Some(i) = plans.iter().position(|p| p.table == t) {
                 not_erased[i] = left.stale;
             }
             found_large.insert(t, left.found);
         }
-        let again = self.plan(&after, hash_len)?;
+        let again = self.plan(after, hash_len)?;
         // Rows kept before the erasure (shared with other people, or still referenced)
         // stay kept; every other row the search finds again is left.
         let kept_before: Vec<BTreeSet<Vec<SqlValue>>> = plans
@@ -991,10 +1029,6 @@ impl SqlConnector {
                     .collect()
             })
             .collect();
-        tx.commit()
-            .await
-            .map_err(self.db_err("committing the erasure"))?;
-
         Ok(ErasureEvidence {
             tables: plans
                 .iter()
@@ -1050,6 +1084,26 @@ impl SqlConnector {
                 })
                 .collect(),
         })
+    }
+
+    /// The tables whose planned rows an erasure masks (anonymised ones, and retained
+    /// ones' implied nulls), with their masks.
+    fn mask_work<'a>(
+        &self,
+        tr: &'a Traversal,
+        plans: &'a [TablePlan],
+    ) -> Result<Vec<MaskWork<'a>>, ConnectorError> {
+        plans
+            .iter()
+            .filter(|p| {
+                matches!(p.action, EraseAction::Anonymize | EraseAction::Retain)
+                    && !p.targets.is_empty()
+            })
+            .map(|p| {
+                let found = &tr.tables[p.table];
+                Ok((found, p, self.erase_masks(p.table, found)?))
+            })
+            .collect()
     }
 
     /// The keys of a plan's target rows that are not erased when read again (`rows`):
@@ -1389,6 +1443,35 @@ impl SqlConnector {
         batched: bool,
         reads: Option<&[Read]>,
     ) -> Result<Traversal, ConnectorError> {
+        self.traverse_recording(
+            conn,
+            catalog,
+            who,
+            lock,
+            shared_check,
+            reread,
+            batched,
+            reads,
+            None,
+        )
+        .await
+    }
+
+    /// [`Self::traverse_with`], keeping the shared-row check's reference counts in
+    /// `record` (see [`Self::mark_shared`]).
+    #[allow(clippy::too_many_arguments)]
+    async fn traverse_recording(
+        &self,
+        conn: &mut Conn<'_>,
+        catalog: &Catalog,
+        who: &Identity,
+        lock: &[bool],
+        shared_check: SharedCheck,
+        reread: Option<(&Traversal, &[TablePlan])>,
+        batched: bool,
+        reads: Option<&[Read]>,
+        mut record: Option<&mut Totals>,
+    ) -> Result<Traversal, ConnectorError> {
         let dialect = conn.dialect();
         let page = self.page_rows();
         let read = |t: usize| reads.map_or(Read::Full, |r| r[t]);
@@ -1514,7 +1597,8 @@ impl SqlConnector {
                         }
                     };
                     let binds = match &q.via {
-                        None => 200 * identity_cols.len().max(1),
+                        // Several subjects' spellings (see `together`) may be more.
+                        None => 200.max(4 * who.spellings().len()) * identity_cols.len().max(1),
                         Some(via) => via.iter().map(|(_, v)| v.len()).sum(),
                     } + q.keys.as_ref().map_or(0, |k| k.len() * found.key.len());
                     batch::Arm {
@@ -1624,7 +1708,8 @@ impl SqlConnector {
                     SharedCheck::Never => false,
                 };
                 if check {
-                    self.mark_shared(conn, t, &mut found, &tables).await?;
+                    self.mark_shared(conn, t, &mut found, &tables, record.as_deref_mut())
+                        .await?;
                 }
                 total += found.rows.len() as u64;
                 if total > max_rows {
@@ -1760,20 +1845,24 @@ impl SqlConnector {
 
     /// The shared-row check (see the module documentation) for rows of table `t`
     /// reached through a parent column that points at their own key. The counts of all
-    /// such columns are one round trip (see [`references`]).
+    /// such columns are one round trip (see [`references`]). With `record`, the counts
+    /// are also kept per edge for every value asked, rows found by the identity included
+    /// (a traversal of several subjects, see [`together`]), each value asked and held by
+    /// no row with 0.
     async fn mark_shared(
         &self,
         conn: &mut Conn<'_>,
         t: usize,
         found: &mut TableFound,
         tables: &[TableFound],
+        record: Option<&mut Totals>,
     ) -> Result<(), ConnectorError> {
         let decls = self.decl.tables();
-        // Per reverse edge: (edge, child column, parent column).
-        let mut edges: Vec<(&Edge, usize, usize)> = Vec::new();
+        let recording = record.is_some();
+        let mut edges: Vec<SharedEdge> = Vec::new();
         let mut wanted: Vec<Counted<'_>> = Vec::new();
-        for e in self.decl.edges().iter().filter(|e| e.child == t) {
-            if !is_reverse(decls, e) {
+        for (ei, e) in self.decl.edges().iter().enumerate() {
+            if e.child != t || !is_reverse(decls, e) {
                 continue;
             }
             let parent_decl = &decls[e.parent];
@@ -1788,14 +1877,18 @@ impl SqlConnector {
             let values: Vec<SqlValue> = found
                 .rows
                 .iter()
-                .filter(|r| !r.by_identity)
+                .filter(|r| recording || !r.by_identity)
                 .map(|r| r.values[ci].clone())
                 .filter(|v| !v.is_null() && seen.insert(v.clone()))
                 .collect();
             if values.is_empty() {
                 continue;
             }
-            edges.push((e, ci, pc));
+            edges.push(SharedEdge {
+                edge: ei,
+                child_column: ci,
+                parent_column: pc,
+            });
             wanted.push(Counted {
                 table: &parent_decl.name,
                 column: &parent.columns[pc],
@@ -1835,7 +1928,33 @@ impl SqlConnector {
             Some(totals) => totals,
             None => self.count_references(conn, &wanted).await?,
         };
-        for ((e, ci, pc), total) in edges.into_iter().zip(totals) {
+        if let Some(record) = record {
+            for ((edge, w), total) in edges.iter().zip(&wanted).zip(&totals) {
+                let kept = record.entry(edge.edge).or_default();
+                for v in &w.values {
+                    kept.insert(v.clone(), total.get(v).copied().unwrap_or(0));
+                }
+            }
+        }
+        let totals: Vec<&HashMap<SqlValue, i64>> = totals.iter().collect();
+        self.apply_shared(found, tables, &edges, &totals);
+        Ok(())
+    }
+
+    /// Mark the rows of `found` reached through the reverse `edges` shared (referenced
+    /// by rows outside the subject's own) and still referenced (by rows the erasure
+    /// keeps), from the reference `totals` of each edge's values.
+    fn apply_shared(
+        &self,
+        found: &mut TableFound,
+        tables: &[TableFound],
+        edges: &[SharedEdge],
+        totals: &[&HashMap<SqlValue, i64>],
+    ) {
+        let decls = self.decl.tables();
+        for (edge, total) in edges.iter().zip(totals) {
+            let e = &self.decl.edges()[edge.edge];
+            let (ci, pc) = (edge.child_column, edge.parent_column);
             let parent_decl = &decls[e.parent];
             let parent = &tables[e.parent];
             // Per value: references from the subject's own rows, and how many of those
@@ -1864,7 +1983,6 @@ impl SqlConnector {
                 }
             }
         }
-        Ok(())
     }
 
     // -----------------------------------------------------------------------------------
@@ -1973,10 +2091,11 @@ impl SqlConnector {
     }
 
     /// Mask the planned rows of every table in `plans`, by primary key in batches, and
-    /// return the rows changed per table. On PostgreSQL the `UPDATE`s of all tables go
+    /// return the rows changed per entry of `work`. On PostgreSQL the `UPDATE`s of all tables go
     /// as one statement (data-modifying `WITH` queries, each counting its rows with
     /// `RETURNING`) up to [`statement::MAX_BINDS`] parameters: every plan is a different
-    /// table and every batch different keys, so no row is written twice, and foreign-key
+    /// table (or, for several subjects, different keys of a table) and every batch
+    /// different keys, so no row is written twice, and foreign-key
     /// and `AFTER` triggers run at the end of the statement as they would at the end of
     /// the last `UPDATE`. Elsewhere each batch is its own `UPDATE`.
     async fn anonymize(
@@ -1985,13 +2104,14 @@ impl SqlConnector {
         work: &[MaskWork<'_>],
         hasher: &Hasher,
         hash_len: usize,
-    ) -> Result<HashMap<usize, u64>, ConnectorError> {
+    ) -> Result<Vec<u64>, ConnectorError> {
         let dialect = conn.dialect();
-        let mut affected: HashMap<usize, u64> = HashMap::new();
-        // PostgreSQL: the statement being gathered, and the table of each of its parts.
+        let mut affected: Vec<u64> = vec![0; work.len()];
+        // PostgreSQL: the statement being gathered, and the entry of `work` and table of
+        // each of its parts.
         let mut merged = Stmt::new(dialect);
-        let mut parts: Vec<usize> = Vec::new();
-        for (found, plan, masks) in work {
+        let mut parts: Vec<(usize, usize)> = Vec::new();
+        for (w, (found, plan, masks)) in work.iter().enumerate() {
             let decl = &self.decl.tables()[plan.table];
             let hashed = masks
                 .iter()
@@ -2002,7 +2122,7 @@ impl SqlConnector {
                 if dialect != Dialect::Postgres {
                     let mut s = Stmt::new(dialect);
                     if self.push_mask_update(&mut s, found, plan, batch, masks, hasher, hash_len) {
-                        *affected.entry(plan.table).or_default() += conn.execute(s).await.map_err(
+                        affected[w] += conn.execute(s).await.map_err(
                             self.db_err(format!("masking rows of table \"{}\"", decl.name)),
                         )?;
                     }
@@ -2033,7 +2153,7 @@ impl SqlConnector {
                 merged.push(if parts.is_empty() { "WITH " } else { ", " });
                 merged.push(&part.sql);
                 merged.binds = part.binds;
-                parts.push(plan.table);
+                parts.push((w, plan.table));
             }
         }
         self.send_merged(conn, &mut merged, &mut parts, &mut affected)
@@ -2053,17 +2173,17 @@ impl SqlConnector {
     ) -> Result<u64, ConnectorError> {
         let work = [(found, plan, masks.to_vec())];
         let affected = self.anonymize(conn, &work, hasher, hash_len).await?;
-        Ok(affected.get(&plan.table).copied().unwrap_or(0))
+        Ok(affected.iter().sum())
     }
 
     /// Send the gathered `WITH rd_m0 AS (UPDATE …), …` and add each part's row count to
-    /// its table; leaves both empty.
+    /// its entry of the work; leaves both empty.
     async fn send_merged(
         &self,
         conn: &mut Conn<'_>,
         merged: &mut Stmt,
-        parts: &mut Vec<usize>,
-        affected: &mut HashMap<usize, u64>,
+        parts: &mut Vec<(usize, usize)>,
+        affected: &mut [u64],
     ) -> Result<(), ConnectorError> {
         if parts.is_empty() {
             return Ok(());
@@ -2078,7 +2198,7 @@ impl SqlConnector {
         }
         let names: BTreeSet<&str> = parts
             .iter()
-            .map(|&t| self.decl.tables()[t].name.as_str())
+            .map(|&(_, t)| self.decl.tables()[t].name.as_str())
             .collect();
         let names: Vec<String> = names.into_iter().map(|n| format!("\"{n}\"")).collect();
         let s = std::mem::replace(merged, Stmt::new(merged.dialect()));
@@ -2089,9 +2209,9 @@ impl SqlConnector {
         )))?;
         for row in rows {
             if let (Some(SqlValue::Int(i)), Some(SqlValue::Int(n))) = (row.first(), row.get(1))
-                && let Some(&t) = usize::try_from(*i).ok().and_then(|i| parts.get(i))
+                && let Some(&(w, _)) = usize::try_from(*i).ok().and_then(|i| parts.get(i))
             {
-                *affected.entry(t).or_default() += u64::try_from(*n).unwrap_or(0);
+                affected[w] += u64::try_from(*n).unwrap_or(0);
             }
         }
         parts.clear();
@@ -2386,6 +2506,16 @@ impl Connector for SqlConnector {
         hasher: &Hasher,
     ) -> Result<ErasureEvidence, ConnectorError> {
         SqlConnector::erase(self, who, hasher).await
+    }
+    async fn erase_many(
+        &self,
+        whos: &[Identity],
+        hasher: &Hasher,
+    ) -> Vec<Result<ErasureEvidence, ConnectorError>> {
+        SqlConnector::erase_many(self, whos, hasher).await
+    }
+    fn erases_together(&self) -> bool {
+        self.pool.dialect() == Dialect::Postgres
     }
     async fn rectify(
         &self,

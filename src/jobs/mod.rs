@@ -49,6 +49,20 @@ impl JobError {
 #[async_trait]
 pub trait JobHandler: Send + Sync + 'static {
     async fn run(&self, job: &Job, state: &AppState) -> Result<(), JobError>;
+    /// How many jobs with the same batch key (see [`NewJob::batch_key`]) a worker runs
+    /// together with one it claimed; 1: each alone.
+    fn batch_limit(&self, _state: &AppState) -> usize {
+        1
+    }
+    /// Run jobs that share a batch key: an outcome per job, in order. Each job's outcome
+    /// is recorded on its own, so one job's failure is retried alone.
+    async fn run_batch(&self, jobs: &[Job], state: &AppState) -> Vec<Result<(), JobError>> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            out.push(self.run(job, state).await);
+        }
+        out
+    }
 }
 
 pub type Handlers = Arc<HashMap<String, Arc<dyn JobHandler>>>;
@@ -90,6 +104,7 @@ impl Queue {
                 kind: kind.into(),
                 payload,
                 dedupe_key,
+                batch_key: None,
                 run_at: run_at.unwrap_or(now),
                 max_attempts: self.max_attempts,
                 created_at: now,
@@ -278,11 +293,28 @@ impl Worker {
                 .await;
             return;
         };
-        // Keep the lease alive while the handler runs.
+        // Jobs that may run with this one (same batch key), claimed for this worker too.
+        let mut jobs = vec![job];
+        if let Some(key) = jobs[0].batch_key.clone() {
+            let limit = handler.batch_limit(&self.state);
+            if limit > 1 {
+                match store
+                    .claim_batch(&self.id, &key, limit - 1, now, now + self.lease())
+                    .await
+                {
+                    Ok(more) => jobs.extend(more),
+                    Err(e) => {
+                        tracing::warn!(job = %jobs[0].id, error = %e, "could not claim the jobs of its batch")
+                    }
+                }
+            }
+        }
+        // Keep the leases alive while the handler runs.
         let heartbeat = {
             let store = store.clone();
             let clock = self.state.clock.clone();
-            let (id, worker, lease) = (job.id.clone(), self.id.clone(), self.lease());
+            let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+            let (worker, lease) = (self.id.clone(), self.lease());
             let every = (lease / 3)
                 .to_std()
                 .unwrap_or(Duration::from_secs(10))
@@ -290,9 +322,14 @@ impl Worker {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    if let Ok(false) | Err(_) =
-                        store.heartbeat(&id, &worker, clock.now() + lease).await
-                    {
+                    let mut held = false;
+                    for id in &ids {
+                        held |= matches!(
+                            store.heartbeat(id, &worker, clock.now() + lease).await,
+                            Ok(true)
+                        );
+                    }
+                    if !held {
                         return;
                     }
                 }
@@ -300,17 +337,31 @@ impl Worker {
         };
         // Every line the handler writes names the job and, when it is about a request,
         // its reference (never the subject's identity).
+        let job = &jobs[0];
         let span = tracing::info_span!(
             "job",
             job = %job.id,
             kind = %job.kind,
-            reference = tracing::field::Empty
+            reference = tracing::field::Empty,
+            together = jobs.len(),
         );
         if let Some(reference) = job.payload.0["reference"].as_str() {
             span.record("reference", reference);
         }
-        let outcome = tracing::Instrument::instrument(handler.run(&job, &self.state), span).await;
+        let outcomes = if jobs.len() == 1 {
+            vec![tracing::Instrument::instrument(handler.run(job, &self.state), span).await]
+        } else {
+            tracing::Instrument::instrument(handler.run_batch(&jobs, &self.state), span).await
+        };
         heartbeat.abort();
+        for (job, outcome) in jobs.iter().zip(outcomes) {
+            self.record(job, outcome).await;
+        }
+    }
+
+    /// Record a job's outcome: done, back to the queue after a backoff, or dead.
+    async fn record(&self, job: &Job, outcome: Result<(), JobError>) {
+        let store = &self.state.store;
         let now = self.state.clock.now();
         let recorded = match outcome {
             Ok(()) => store.finish_job(&job.id, &self.id, now).await,

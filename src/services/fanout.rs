@@ -79,7 +79,9 @@ pub fn plan(state: &AppState, req: &Request, changes: &mut Changes) -> Planned {
         if state.connectors.has_dependencies(&name) {
             task.status = "blocked".into();
         } else {
-            changes.jobs.push(task_job(state, &id, &req.reference));
+            changes
+                .jobs
+                .push(task_job(state, &id, &name, op, &req.reference));
         }
         changes.tasks.push(task);
     }
@@ -124,12 +126,28 @@ fn new_task(
     }
 }
 
-fn task_job(state: &AppState, task_id: &str, reference: &str) -> NewJob {
+/// The job that runs task `task_id` of `connector`. Erasures on a connector that erases
+/// several subjects at once carry a batch key, so that a worker runs the ready ones
+/// together (up to `connectors.batch_subjects`; see [`RunTask::run_batch`]).
+fn task_job(
+    state: &AppState,
+    task_id: &str,
+    connector: &str,
+    operation: &str,
+    reference: &str,
+) -> NewJob {
     let now = state.clock.now();
+    let together = operation == "erase"
+        && state.config.connectors.batch_subjects > 1
+        && state
+            .connectors
+            .get(connector)
+            .is_some_and(|engine| engine.erases_together());
     NewJob {
         kind: RUN_TASK.into(),
         payload: json!({ "task_id": task_id, "reference": reference }),
         dedupe_key: None,
+        batch_key: together.then(|| format!("{operation}:{connector}")),
         run_at: now,
         max_attempts: i32::try_from(state.config.jobs.max_attempts).unwrap_or(8),
         created_at: now,
@@ -154,7 +172,13 @@ pub async fn retry(state: &AppState, reference: &str, task_id: &str) -> Result<(
             current_status: Some(req.status.to_string()),
         });
     }
-    let job = task_job(state, &task.id, &req.reference);
+    let job = task_job(
+        state,
+        &task.id,
+        &task.connector,
+        &task.operation,
+        &req.reference,
+    );
     state.store.enqueue(&job).await?;
     state.queue.wake();
     Ok(())
@@ -181,7 +205,7 @@ impl JobHandler for RunTask {
         };
         let store = &state.store;
         let retry = |e: crate::store::StoreError| JobError::retry(e.to_string());
-        let Some(mut task) = store.task(task_id).await.map_err(retry)? else {
+        let Some(task) = store.task(task_id).await.map_err(retry)? else {
             return Err(JobError::permanent("task is gone"));
         };
         if !store
@@ -207,47 +231,163 @@ impl JobHandler for RunTask {
             Some(Err(e)) => Err(e),
             None => run_operation(state, &req, &task).await,
         };
-        let now = state.clock.now();
-        task.updated_at = now;
-        let mut ledger = None;
-        match outcome {
-            Ok(done) => {
-                (task.status, task.error) = match (done.skipped, done.incomplete) {
-                    (Some(reason), _) => ("skipped".into(), Some(reason)),
-                    (None, Some(incomplete)) => ("failed".into(), Some(incomplete)),
-                    (None, None) => ("succeeded".into(), None),
-                };
-                task.evidence = Some(done.evidence.to_string());
-                task.result_ct = done.result.map(|r| {
-                    state.keys.seal_at(
-                        crate::crypto::Field::task("result_ct", &task.id),
-                        &r.to_string(),
-                    )
-                });
-                task.finished_at = Some(now);
-                ledger = done.ledger;
-            }
-            Err(e) if retryable(&e) && job.attempts < job.max_attempts => {
-                tracing::warn!(reference = %req.reference, connector = %task.connector, error = %e, "connector task failed; will retry");
-                return Err(JobError::retry(e.to_string()));
-            }
-            Err(e) => {
-                tracing::error!(reference = %req.reference, connector = %task.connector, error = %e, "connector task failed");
-                task.status = "failed".into();
-                task.error = Some(e.to_string());
-                task.finished_at = Some(now);
+        conclude(state, job, task, &req, outcome).await
+    }
+
+    fn batch_limit(&self, state: &AppState) -> usize {
+        state.config.connectors.batch_subjects
+    }
+
+    /// Erasure tasks of one connector run together (see `connectors::sql`'s erasure of
+    /// several subjects): each is checked and started as alone, the connector erases
+    /// every subject in one go, and each task's outcome is its own. A task that cannot
+    /// join (not an erasure, under legal hold, its request gone...) runs alone.
+    async fn run_batch(&self, jobs: &[Job], state: &AppState) -> Vec<Result<(), JobError>> {
+        let mut out: Vec<Option<Result<(), JobError>>> = (0..jobs.len()).map(|_| None).collect();
+        let mut groups: BTreeMap<String, Vec<(usize, Task, Request, Identity)>> = BTreeMap::new();
+        for (i, job) in jobs.iter().enumerate() {
+            match erasure_ready(state, job).await {
+                Some((task, req, who)) => groups
+                    .entry(task.connector.clone())
+                    .or_default()
+                    .push((i, task, req, who)),
+                None => out[i] = Some(self.run(job, state).await),
             }
         }
-        store
-            .finish_task(&task, ledger.as_ref())
-            .await
-            .map_err(retry)?;
-        tracing::info!(reference = %req.reference, connector = %task.connector, status = %task.status, "connector task finished");
-        task_ended(state, &req.reference)
-            .await
-            .map_err(|e| JobError::retry(e.to_string()))?;
-        Ok(())
+        for (connector, members) in groups {
+            let Some(engine) = state.connectors.get(&connector) else {
+                for (i, ..) in members {
+                    out[i] = Some(self.run(&jobs[i], state).await);
+                }
+                continue;
+            };
+            let mut started = Vec::with_capacity(members.len());
+            for (i, task, req, who) in members {
+                match state.store.start_task(&task.id, state.clock.now()).await {
+                    Ok(true) => started.push((i, task, req, who)),
+                    Ok(false) => {
+                        out[i] = Some(
+                            task_ended(state, &req.reference)
+                                .await
+                                .map_err(|e| JobError::retry(e.to_string())),
+                        )
+                    }
+                    Err(e) => out[i] = Some(Err(JobError::retry(e.to_string()))),
+                }
+            }
+            if started.is_empty() {
+                continue;
+            }
+            let whos: Vec<Identity> = started.iter().map(|(.., who)| who.clone()).collect();
+            let limit = state.connectors.limit(&connector);
+            let _permit = match &limit {
+                Some(s) => s.acquire().await.ok(),
+                None => None,
+            };
+            let keys = state.keys.clone();
+            let hasher = move |v: &str| hex::encode(keys.sign(v.as_bytes()));
+            let results = engine.erase_many(&whos, &hasher).await;
+            tracing::info!(connector = %connector, subjects = whos.len(), "erasure tasks ran together");
+            for ((i, task, req, who), result) in started.into_iter().zip(results) {
+                let outcome = result.map(|evidence| erased(state, &req, &task, &who, evidence));
+                out[i] = Some(conclude(state, &jobs[i], task, &req, outcome).await);
+            }
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(JobError::retry("the task was not run"))))
+            .collect()
     }
+}
+
+/// An erasure task of `job` that can run with others (see [`RunTask::run_batch`]): its
+/// task, request and subject, read without changing anything. `None` for anything else,
+/// which then runs alone and reports its own problem.
+async fn erasure_ready(state: &AppState, job: &Job) -> Option<(Task, Request, Identity)> {
+    let payload = &job.payload.0;
+    let (task_id, reference) = (payload["task_id"].as_str()?, payload["reference"].as_str()?);
+    let task = state.store.task(task_id).await.ok()??;
+    if task.operation != "erase"
+        || task.status != "pending"
+        || !state
+            .connectors
+            .get(&task.connector)
+            .is_some_and(|e| e.erases_together())
+        || state.connectors.http(&task.connector).is_some()
+        || state.connectors.manual(&task.connector).is_some()
+        || state
+            .connectors
+            .skip_reason(&task.connector, &task.operation, &[])
+            .is_some()
+    {
+        return None;
+    }
+    let req = workflow::load(state, reference).await.ok()?;
+    let email = req.email_ct.as_deref().and_then(|c| {
+        state
+            .keys
+            .open_at(crate::crypto::Field::request("email_ct", &req.id), c)
+            .ok()
+    })?;
+    let who = identity_with_values(state, &req, &task, Identity::from_email(&email))
+        .await
+        .ok()?;
+    match crate::services::retention::holds::active_for(state, who.email()).await {
+        Ok(None) => Some((task, req, who)),
+        _ => None,
+    }
+}
+
+/// Record what a connector task did (or why it failed) on the task, then move the
+/// request on; a retryable failure goes back to the queue instead.
+async fn conclude(
+    state: &AppState,
+    job: &Job,
+    mut task: Task,
+    req: &Request,
+    outcome: Result<Done, ConnectorError>,
+) -> Result<(), JobError> {
+    let store = &state.store;
+    let retry = |e: crate::store::StoreError| JobError::retry(e.to_string());
+    let now = state.clock.now();
+    task.updated_at = now;
+    let mut ledger = None;
+    match outcome {
+        Ok(done) => {
+            (task.status, task.error) = match (done.skipped, done.incomplete) {
+                (Some(reason), _) => ("skipped".into(), Some(reason)),
+                (None, Some(incomplete)) => ("failed".into(), Some(incomplete)),
+                (None, None) => ("succeeded".into(), None),
+            };
+            task.evidence = Some(done.evidence.to_string());
+            task.result_ct = done.result.map(|r| {
+                state.keys.seal_at(
+                    crate::crypto::Field::task("result_ct", &task.id),
+                    &r.to_string(),
+                )
+            });
+            task.finished_at = Some(now);
+            ledger = done.ledger;
+        }
+        Err(e) if retryable(&e) && job.attempts < job.max_attempts => {
+            tracing::warn!(reference = %req.reference, connector = %task.connector, error = %e, "connector task failed; will retry");
+            return Err(JobError::retry(e.to_string()));
+        }
+        Err(e) => {
+            tracing::error!(reference = %req.reference, connector = %task.connector, error = %e, "connector task failed");
+            task.status = "failed".into();
+            task.error = Some(e.to_string());
+            task.finished_at = Some(now);
+        }
+    }
+    store
+        .finish_task(&task, ledger.as_ref())
+        .await
+        .map_err(retry)?;
+    tracing::info!(reference = %req.reference, connector = %task.connector, status = %task.status, "connector task finished");
+    task_ended(state, &req.reference)
+        .await
+        .map_err(|e| JobError::retry(e.to_string()))?;
+    Ok(())
 }
 
 struct Done {
@@ -372,26 +512,7 @@ async fn run_operation(
             let keys = state.keys.clone();
             let hasher = move |v: &str| hex::encode(keys.sign(v.as_bytes()));
             let evidence = engine.erase(&who, &hasher).await?;
-            let left: u64 = evidence.tables.iter().map(|t| t.rows_left).sum();
-            Ok(Done {
-                incomplete: (!evidence.is_complete())
-                    .then(|| format!("erasure incomplete: {left} row(s) still found afterwards")),
-                evidence: serde_json::to_value(&evidence).unwrap_or(Value::Null),
-                result: None,
-                ledger: Some(LedgerEntry {
-                    identity_hmac: state.keys.blind_index(who.email()),
-                    identity_ct: Some(
-                        state
-                            .keys
-                            .seal_at(crate::crypto::Field::ledger_identity(&task.id), who.email()),
-                    ),
-                    connector: task.connector.clone(),
-                    request_ref: req.reference.clone(),
-                    task_id: task.id.clone(),
-                    at: state.clock.now(),
-                }),
-                skipped: None,
-            })
+            Ok(erased(state, req, task, &who, evidence))
         }
         "rectify" => {
             // Each connector gets the corrections it declares; the others are for other
@@ -439,6 +560,37 @@ async fn run_operation(
             })
         }
         other => Err(missing(&format!("unknown operation {other}"))),
+    }
+}
+
+/// What an erasure did, for its task: the evidence (failed when rows are left) and the
+/// erasure ledger's entry (so that a restored backup can be erased again).
+fn erased(
+    state: &AppState,
+    req: &Request,
+    task: &Task,
+    who: &Identity,
+    evidence: crate::connectors::ErasureEvidence,
+) -> Done {
+    let left: u64 = evidence.tables.iter().map(|t| t.rows_left).sum();
+    Done {
+        incomplete: (!evidence.is_complete())
+            .then(|| format!("erasure incomplete: {left} row(s) still found afterwards")),
+        evidence: serde_json::to_value(&evidence).unwrap_or(Value::Null),
+        result: None,
+        ledger: Some(LedgerEntry {
+            identity_hmac: state.keys.blind_index(who.email()),
+            identity_ct: Some(
+                state
+                    .keys
+                    .seal_at(crate::crypto::Field::ledger_identity(&task.id), who.email()),
+            ),
+            connector: task.connector.clone(),
+            request_ref: req.reference.clone(),
+            task_id: task.id.clone(),
+            at: state.clock.now(),
+        }),
+        skipped: None,
     }
 }
 
@@ -560,7 +712,7 @@ async fn release_blocked(state: &AppState, req: &Request, tasks: &[Task]) -> Res
                 .store
                 .unblock_task(
                     &t.id,
-                    &task_job(state, &t.id, &req.reference),
+                    &task_job(state, &t.id, &t.connector, &t.operation, &req.reference),
                     state.clock.now(),
                 )
                 .await?
@@ -862,7 +1014,9 @@ pub fn plan_lift(state: &AppState, req: &Request, changes: &mut Changes) -> usiz
             task.error = Some(reason);
             task.finished_at = Some(now);
         } else {
-            changes.jobs.push(task_job(state, &id, &req.reference));
+            changes
+                .jobs
+                .push(task_job(state, &id, &name, "lift", &req.reference));
         }
         changes.tasks.push(task);
     }

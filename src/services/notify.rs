@@ -219,6 +219,7 @@ pub fn queue(
         kind: SEND_EMAIL.into(),
         payload: json!({ "outbox_id": id }),
         dedupe_key: Some(format!("email:{id}")),
+        batch_key: None,
         run_at: now,
         max_attempts: i32::try_from(state.config.jobs.max_attempts).unwrap_or(8),
         created_at: now,

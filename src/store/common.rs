@@ -24,7 +24,7 @@ pub(crate) const OUTBOX_COLUMNS: &str = "id, request_id, template, to_ct, contex
 pub(crate) const TASK_COLUMNS: &str = "id, request_id, connector, operation, status, attempts, error, evidence, \
     result_ct, created_at, updated_at, finished_at";
 
-pub(crate) const JOB_COLUMNS: &str = "id, kind, payload, dedupe_key, status, attempts, max_attempts, run_at, \
+pub(crate) const JOB_COLUMNS: &str = "id, kind, payload, dedupe_key, batch_key, status, attempts, max_attempts, run_at, \
     lease_owner, lease_expires_at, last_error, created_at, updated_at";
 
 pub(crate) const AUDIT_COLUMNS: &str =
@@ -290,8 +290,8 @@ macro_rules! store_impl {
                 job: &$crate::store::NewJob,
             ) -> $crate::store::Result<bool> {
                 let r = sqlx::query(
-                    "INSERT INTO jobs (id, kind, payload, dedupe_key, status, attempts, max_attempts, run_at, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+                    "INSERT INTO jobs (id, kind, payload, dedupe_key, batch_key, status, attempts, max_attempts, run_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $8, 'queued', 0, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
                 )
                 .bind(uuid::Uuid::now_v7().to_string())
                 .bind(&job.kind)
@@ -300,6 +300,7 @@ macro_rules! store_impl {
                 .bind(job.max_attempts)
                 .bind(job.run_at)
                 .bind(job.created_at)
+                .bind(&job.batch_key)
                 .execute(&mut **tx)
                 .await?;
                 Ok(r.rows_affected() == 1)

@@ -392,6 +392,7 @@ macro_rules! drp_queries {
                         kind: $crate::store::drp::CALLBACK_JOB.into(),
                         payload: serde_json::json!({ "drp_request": id }),
                         dedupe_key: Some(format!("{}:{}:{}", $crate::store::drp::CALLBACK_JOB, id, req.version)),
+                        batch_key: None,
                         run_at: req.updated_at,
                         max_attempts: 8,
                         created_at: req.updated_at,

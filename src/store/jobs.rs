@@ -16,6 +16,16 @@ pub trait JobStore: Send + Sync {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<Job>>;
+    /// Claim for `worker` up to `limit` more queued jobs of `batch_key` that are due,
+    /// oldest first (jobs that run together; see `jobs`).
+    async fn claim_batch(
+        &self,
+        worker: &str,
+        batch_key: &str,
+        limit: usize,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Job>>;
     /// Extend the lease of a job `worker` still holds.
     async fn heartbeat(&self, id: &str, worker: &str, lease_until: DateTime<Utc>) -> Result<bool>;
     async fn finish_job(&self, id: &str, worker: &str, now: DateTime<Utc>) -> Result<bool>;
@@ -105,6 +115,40 @@ macro_rules! jobs_queries {
                     // PostgreSQL: one statement is atomic by itself (`FOR UPDATE SKIP
                     // LOCKED` in the subquery), so no BEGIN/COMMIT round trips per claim.
                     Ok(query.fetch_optional(&self.pool).await?)
+                }
+            }
+
+            async fn claim_batch(
+                &self,
+                worker: &str,
+                batch_key: &str,
+                limit: usize,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Vec<$crate::store::Job>> {
+                let sql = format!(
+                    "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
+                     lease_expires_at = $3, updated_at = $2{} \
+                     WHERE id IN (SELECT id FROM jobs \
+                         WHERE batch_key = $4 AND status = 'queued' AND run_at <= $2 \
+                         ORDER BY run_at, id LIMIT $5{}) RETURNING {}",
+                    Self::ASYNC_COMMIT,
+                    if $lock.is_empty() { "" } else { " FOR UPDATE SKIP LOCKED" },
+                    $crate::store::common::JOB_COLUMNS,
+                );
+                let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(worker)
+                    .bind(now)
+                    .bind(lease_until)
+                    .bind(batch_key)
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+                if $lock.is_empty() {
+                    let mut tx = self.begin_write().await?;
+                    let jobs = query.fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(jobs)
+                } else {
+                    Ok(query.fetch_all(&self.pool).await?)
                 }
             }
 

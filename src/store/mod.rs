@@ -630,6 +630,9 @@ pub struct NewJob {
     pub payload: serde_json::Value,
     /// A second job with the same key is not enqueued (`job:time-slot` for scheduled work).
     pub dedupe_key: Option<String>,
+    /// Jobs with the same key may run together: a worker that claims one claims other
+    /// ready ones of its key with it (see `jobs`).
+    pub batch_key: Option<String>,
     pub run_at: DateTime<Utc>,
     pub max_attempts: i32,
     pub created_at: DateTime<Utc>,
@@ -642,6 +645,7 @@ pub struct Job {
     #[sqlx(try_from = "String")]
     pub payload: Payload,
     pub dedupe_key: Option<String>,
+    pub batch_key: Option<String>,
     #[sqlx(try_from = "String")]
     pub status: JobStatus,
     pub attempts: i32,

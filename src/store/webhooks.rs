@@ -205,6 +205,7 @@ macro_rules! webhooks_queries {
                         kind: $crate::store::webhooks::DELIVER_JOB.into(),
                         payload: serde_json::json!({ "delivery": id }),
                         dedupe_key: Some(format!("{}:{}", $crate::store::webhooks::DELIVER_JOB, id)),
+                        batch_key: None,
                         run_at: event.at,
                         max_attempts: $crate::store::webhooks::DELIVERY_ATTEMPTS,
                         created_at: event.at,
