@@ -1515,6 +1515,33 @@ async fn erasing_subjects_together_leaves_what_erasing_each_in_turn_leaves() {
     in_turn.finish(&[&b]).await;
 }
 
+/// Subjects read together (one traversal for all, PostgreSQL) get exactly what each gets
+/// when read alone: the home Ada and Bob share is in both exports, Cy's rows in neither.
+#[tokio::test]
+async fn reading_subjects_together_gives_each_what_reading_alone_gives() {
+    let Some(db) = TestDb::shop(Engine::Postgres).await else {
+        return;
+    };
+    let shop = db.connector("shop_datamap.toml");
+    let whos = [ada(), Identity::from_email("bob@example.com")];
+    let together = shop
+        .access_together(&whos)
+        .await
+        .expect("reads")
+        .expect("the subjects go together");
+    for (who, got) in whos.iter().zip(&together) {
+        assert!(*got == shop.access(who).await.expect("access alone"));
+    }
+    let text = |r: &rightsdesk::connectors::AccessResult| serde_json::to_string(r).unwrap();
+    for got in &together {
+        assert!(text(got).contains("1 Shared Lane"));
+        assert!(!text(got).contains("cy@example.com"));
+    }
+    assert!(text(&together[0]).contains("5 Holiday Cove"));
+    assert!(!text(&together[1]).contains("5 Holiday Cove"));
+    db.finish(&[&shop]).await;
+}
+
 /// A batch where one subject's erasure fails (a trigger refuses to change her row) is
 /// rolled back and erased subject by subject: the others are erased, she is not, and the
 /// address she shares with an erased subject is kept for her.

@@ -373,7 +373,8 @@ backend_fn_tests!(
 /// Erasure tasks of one connector that are ready at the same time run together (a
 /// PostgreSQL product database): one worker claims them all. A subject whose erasure a
 /// trigger refuses fails alone: the others reach review with their rows masked, her task
-/// goes back to the queue, and once the trigger is gone the retry erases her too.
+/// goes back to the queue, and once the trigger is gone the retry erases her too. Access
+/// tasks ready at the same time are read together, each export holding its own rows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
     use common::product::{Engine, ProductDb};
@@ -386,9 +387,10 @@ async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
          CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
          address_id INT REFERENCES addresses (id));\n\
          INSERT INTO addresses VALUES (1, 'One Street'), (4, 'Four Street'), \
-         (100, 'Shared Street');\n\
+         (100, 'Shared Street'), (5, 'Five Street');\n\
          INSERT INTO customers VALUES (1, 'c1@example.com', 1), (2, 'c2@example.com', 100), \
-         (3, 'c3@example.com', 100), (4, 'c4@example.com', 4);\n\
+         (3, 'c3@example.com', 100), (4, 'c4@example.com', 4), (5, 'c5@example.com', 5), \
+         (6, 'c6@example.com', 100);\n\
          CREATE SEQUENCE tried;\n\
          CREATE FUNCTION frozen() RETURNS trigger AS $$ BEGIN PERFORM nextval('tried'); \
          IF OLD.email = 'c3@example.com' THEN RAISE EXCEPTION 'this customer is frozen'; END IF; \
@@ -429,6 +431,10 @@ async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
         references
             .push(create_and_start(&app, &agent, "erasure", &format!("c{i}@example.com")).await);
     }
+    let mut accesses = Vec::new();
+    for i in 5..=6 {
+        accesses.push(create_and_start(&app, &agent, "access", &format!("c{i}@example.com")).await);
+    }
     let queued = app
         .state
         .store
@@ -447,6 +453,14 @@ async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
         batched.len(),
         4,
         "every erasure task may run with the others"
+    );
+    assert_eq!(
+        queued
+            .items
+            .iter()
+            .filter(|j| j.batch_key.as_deref() == Some("access:frozen"))
+            .count(),
+        2
     );
 
     let mut state = app.state.clone();
@@ -470,6 +484,24 @@ async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
             v["tasks"][0]["evidence"]["tables"][0]["rows_left"], 0,
             "{v}"
         );
+    }
+    for (reference, street) in accesses.iter().zip(["Five Street", "Shared Street"]) {
+        let v = wait_for_status(&app, &agent, reference, "completed").await;
+        assert_eq!(v["tasks"][0]["status"], "succeeded", "{v}");
+        assert_eq!(v["tasks"][0]["evidence"]["rows"], 2, "{v}");
+        let task = app
+            .state
+            .store
+            .task(v["tasks"][0]["id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let rows = rightsdesk::services::task_results::load(&app.state, &task)
+            .await
+            .unwrap();
+        let text = serde_json::to_string(&rows).unwrap();
+        assert!(text.contains(street), "{reference}: its own address");
+        assert_eq!(text.matches("@example.com").count(), 1, "only its own row");
     }
     // c3's task failed once and waits for its retry.
     let mut retried = None;
@@ -515,8 +547,10 @@ async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
             ["2", "false", "Shared Street"],
             ["3", "true", "Shared Street"],
             ["4", "false", "NULL"],
+            ["5", "true", "Five Street"],
+            ["6", "true", "Shared Street"],
         ],
-        "the others are erased; the address c2 shares with c3 is kept"
+        "the others are erased; the address c2 shares with c3 is kept; c5 and c6 were only read"
     );
     // Rows the trigger saw (a sequence does not roll back): each subject's row once when
     // erased alone, plus at least one in the batch that was tried first and undone.
@@ -530,7 +564,7 @@ async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
     let v = wait_for_status(&app, &agent, &references[2], "review").await;
     assert_eq!(v["tasks"][0]["status"], "succeeded", "{v}");
     let left = db
-        .texts("SELECT COUNT(*)::text FROM customers WHERE email LIKE '%@example.com'")
+        .texts("SELECT COUNT(*)::text FROM customers WHERE email LIKE '%@example.com' AND id <= 4")
         .await;
     assert_eq!(left, [["0"]]);
     workers.shutdown(Duration::from_secs(5)).await;

@@ -461,10 +461,19 @@ pub trait Connector: Send + Sync {
         }
         out
     }
-    /// Whether [`erase_many`](Self::erase_many) does better than one erasure after the
-    /// other, so that tasks are worth gathering for it.
+    /// Whether [`erase_many`](Self::erase_many) and [`access_many`](Self::access_many)
+    /// do better than one subject after the other, so that tasks are worth gathering.
     fn erases_together(&self) -> bool {
         false
+    }
+    /// Several subjects' access results at once, in order, or `None` when they cannot
+    /// be read together (then each is read alone with [`access_into`](Self::access_into)).
+    /// Reads only.
+    async fn access_many(
+        &self,
+        _whos: &[Identity],
+    ) -> Result<Option<Vec<AccessResult>>, ConnectorError> {
+        Ok(None)
     }
     async fn rectify(
         &self,

@@ -737,7 +737,13 @@ impl SqlConnector {
         let tr = self
             .read_only_traversal_with(who, SharedCheck::WhereFollowed)
             .await?;
-        Ok(AccessResult {
+        Ok(self.access_result(&tr))
+    }
+
+    /// A traversal's rows as an access result: every table in data-map order, rows in
+    /// primary-key order, without the fields declared `export = false`.
+    fn access_result(&self, tr: &Traversal) -> AccessResult {
+        AccessResult {
             tables: self
                 .decl
                 .tables()
@@ -752,7 +758,7 @@ impl SqlConnector {
                         .collect(),
                 })
                 .collect(),
-        })
+        }
     }
 
     /// What [`erase`](Self::erase) would delete, mask and keep, changing nothing.
@@ -2516,6 +2522,12 @@ impl Connector for SqlConnector {
     }
     fn erases_together(&self) -> bool {
         self.pool.dialect() == Dialect::Postgres
+    }
+    async fn access_many(
+        &self,
+        whos: &[Identity],
+    ) -> Result<Option<Vec<AccessResult>>, ConnectorError> {
+        self.access_together(whos).await
     }
     async fn rectify(
         &self,

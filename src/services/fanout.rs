@@ -137,7 +137,7 @@ fn task_job(
     reference: &str,
 ) -> NewJob {
     let now = state.clock.now();
-    let together = operation == "erase"
+    let together = matches!(operation, "erase" | "access")
         && state.config.connectors.batch_subjects > 1
         && state
             .connectors
@@ -191,6 +191,9 @@ fn retryable(e: &ConnectorError) -> bool {
     )
 }
 
+/// Outcomes of tasks run together that are recorded at the same time.
+const CONCLUDE_AT_ONCE: usize = 8;
+
 /// Runs one connector task.
 pub struct RunTask;
 
@@ -238,59 +241,37 @@ impl JobHandler for RunTask {
         state.config.connectors.batch_subjects
     }
 
-    /// Erasure tasks of one connector run together (see `connectors::sql`'s erasure of
-    /// several subjects): each is checked and started as alone, the connector erases
-    /// every subject in one go, and each task's outcome is its own. A task that cannot
-    /// join (not an erasure, under legal hold, its request gone...) runs alone.
+    /// Access and erasure tasks of one connector run together (see `connectors::sql`'s
+    /// traversal of several subjects): each is checked as if alone, the connector reads
+    /// or erases every subject in one go, and each task's outcome is its own. A task
+    /// that cannot join (another operation, under legal hold, its request gone...) runs
+    /// alone, and so does every task of a group the connector cannot read together.
     async fn run_batch(&self, jobs: &[Job], state: &AppState) -> Vec<Result<(), JobError>> {
         let mut out: Vec<Option<Result<(), JobError>>> = (0..jobs.len()).map(|_| None).collect();
-        let mut groups: BTreeMap<String, Vec<(usize, Task, Request, Identity)>> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, String), Vec<Member>> = BTreeMap::new();
         for (i, job) in jobs.iter().enumerate() {
-            match erasure_ready(state, job).await {
+            match ready_together(state, job).await {
                 Some((task, req, who)) => groups
-                    .entry(task.connector.clone())
+                    .entry((task.connector.clone(), task.operation.clone()))
                     .or_default()
                     .push((i, task, req, who)),
                 None => out[i] = Some(self.run(job, state).await),
             }
         }
-        for (connector, members) in groups {
-            let Some(engine) = state.connectors.get(&connector) else {
+        for ((connector, operation), members) in groups {
+            let engine = state.connectors.get(&connector);
+            let done = match engine {
+                Some(engine) if operation == "access" => {
+                    access_together(state, jobs, engine, members, &mut out).await
+                }
+                Some(engine) => erase_together(state, jobs, engine, members, &mut out).await,
+                None => Err(members),
+            };
+            // Not run together: each alone.
+            if let Err(members) = done {
                 for (i, ..) in members {
                     out[i] = Some(self.run(&jobs[i], state).await);
                 }
-                continue;
-            };
-            let mut started = Vec::with_capacity(members.len());
-            for (i, task, req, who) in members {
-                match state.store.start_task(&task.id, state.clock.now()).await {
-                    Ok(true) => started.push((i, task, req, who)),
-                    Ok(false) => {
-                        out[i] = Some(
-                            task_ended(state, &req.reference)
-                                .await
-                                .map_err(|e| JobError::retry(e.to_string())),
-                        )
-                    }
-                    Err(e) => out[i] = Some(Err(JobError::retry(e.to_string()))),
-                }
-            }
-            if started.is_empty() {
-                continue;
-            }
-            let whos: Vec<Identity> = started.iter().map(|(.., who)| who.clone()).collect();
-            let limit = state.connectors.limit(&connector);
-            let _permit = match &limit {
-                Some(s) => s.acquire().await.ok(),
-                None => None,
-            };
-            let keys = state.keys.clone();
-            let hasher = move |v: &str| hex::encode(keys.sign(v.as_bytes()));
-            let results = engine.erase_many(&whos, &hasher).await;
-            tracing::info!(connector = %connector, subjects = whos.len(), "erasure tasks ran together");
-            for ((i, task, req, who), result) in started.into_iter().zip(results) {
-                let outcome = result.map(|evidence| erased(state, &req, &task, &who, evidence));
-                out[i] = Some(conclude(state, &jobs[i], task, &req, outcome).await);
             }
         }
         out.into_iter()
@@ -299,14 +280,210 @@ impl JobHandler for RunTask {
     }
 }
 
-/// An erasure task of `job` that can run with others (see [`RunTask::run_batch`]): its
-/// task, request and subject, read without changing anything. `None` for anything else,
-/// which then runs alone and reports its own problem.
-async fn erasure_ready(state: &AppState, job: &Job) -> Option<(Task, Request, Identity)> {
+/// A task of a batch that runs with others: its index in the batch, task, request and
+/// subject.
+type Member = (usize, Task, Request, Identity);
+
+/// Outcomes of a batch's tasks, by index; `None` until recorded.
+type Outcomes = Vec<Option<Result<(), JobError>>>;
+
+/// Start every task of `members` and erase their subjects together; each task's outcome
+/// goes to `out`.
+async fn erase_together(
+    state: &AppState,
+    jobs: &[Job],
+    engine: std::sync::Arc<dyn crate::connectors::Connector>,
+    members: Vec<Member>,
+    out: &mut Outcomes,
+) -> Result<(), Vec<Member>> {
+    let mut started = Vec::with_capacity(members.len());
+    for (i, task, req, who) in members {
+        match state.store.start_task(&task.id, state.clock.now()).await {
+            Ok(true) => started.push((i, task, req, who)),
+            Ok(false) => {
+                out[i] = Some(
+                    task_ended(state, &req.reference)
+                        .await
+                        .map_err(|e| JobError::retry(e.to_string())),
+                )
+            }
+            Err(e) => out[i] = Some(Err(JobError::retry(e.to_string()))),
+        }
+    }
+    if started.is_empty() {
+        return Ok(());
+    }
+    let whos: Vec<Identity> = started.iter().map(|(.., who)| who.clone()).collect();
+    let keys = state.keys.clone();
+    let hasher = move |v: &str| hex::encode(keys.sign(v.as_bytes()));
+    let began = std::time::Instant::now();
+    let results = {
+        let limit = state.connectors.limit(engine.name());
+        let _permit = match &limit {
+            Some(s) => s.acquire().await.ok(),
+            None => None,
+        };
+        engine.erase_many(&whos, &hasher).await
+    };
+    tracing::info!(
+        connector = %engine.name(),
+        subjects = whos.len(),
+        ms = began.elapsed().as_millis() as u64,
+        "erasure tasks ran together"
+    );
+    conclude_all(
+        state,
+        jobs,
+        started
+            .into_iter()
+            .zip(results)
+            .map(|((i, task, req, who), result)| {
+                let outcome = result.map(|evidence| erased(state, &req, &task, &who, evidence));
+                (i, task, req, Finish::Ran(outcome))
+            })
+            .collect(),
+        out,
+    )
+    .await;
+    Ok(())
+}
+
+/// Read every subject of `members` together, then start each task and store its rows;
+/// each task's outcome goes to `out`. `Err` (nothing started) when the connector cannot
+/// read them together.
+async fn access_together(
+    state: &AppState,
+    jobs: &[Job],
+    engine: std::sync::Arc<dyn crate::connectors::Connector>,
+    members: Vec<Member>,
+    out: &mut Outcomes,
+) -> Result<(), Vec<Member>> {
+    let whos: Vec<Identity> = members.iter().map(|(.., who)| who.clone()).collect();
+    let began = std::time::Instant::now();
+    let read = {
+        let limit = state.connectors.limit(engine.name());
+        let _permit = match &limit {
+            Some(s) => s.acquire().await.ok(),
+            None => None,
+        };
+        engine.access_many(&whos).await
+    };
+    let results = match read {
+        Ok(Some(results)) if results.len() == members.len() => results,
+        Ok(_) => return Err(members),
+        Err(e) => {
+            tracing::warn!(connector = %engine.name(), subjects = whos.len(), error = %e, "reading subjects together failed; reading each alone");
+            return Err(members);
+        }
+    };
+    tracing::info!(
+        connector = %engine.name(),
+        subjects = whos.len(),
+        ms = began.elapsed().as_millis() as u64,
+        "access tasks ran together"
+    );
+    conclude_all(
+        state,
+        jobs,
+        members
+            .into_iter()
+            .zip(results)
+            .map(|((i, task, req, _), result)| (i, task, req, Finish::Access(result)))
+            .collect(),
+        out,
+    )
+    .await;
+    Ok(())
+}
+
+/// What is left to do for a task of a batch once its connector has run.
+enum Finish {
+    /// The task was started and its operation ran: record the outcome.
+    Ran(Result<Done, ConnectorError>),
+    /// Start the task, then store these rows as its access result.
+    Access(crate::connectors::AccessResult),
+}
+
+/// Finish every task of a batch, several at a time (each is a few of our own
+/// statements), as if each had run alone; each outcome goes to `out`.
+async fn conclude_all(
+    state: &AppState,
+    jobs: &[Job],
+    items: Vec<(usize, Task, Request, Finish)>,
+    out: &mut Outcomes,
+) {
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCLUDE_AT_ONCE));
+    let mut concluding = tokio::task::JoinSet::new();
+    for (i, task, req, finish) in items {
+        let (state, job, gate) = (state.clone(), jobs[i].clone(), gate.clone());
+        concluding.spawn(tracing::Instrument::in_current_span(async move {
+            let _turn = gate.acquire_owned().await;
+            let outcome = match finish {
+                Finish::Ran(outcome) => conclude(&state, &job, task, &req, outcome).await,
+                Finish::Access(result) => {
+                    match state.store.start_task(&task.id, state.clock.now()).await {
+                        Ok(true) => {
+                            let outcome = store_access(&state, &task, result).await;
+                            conclude(&state, &job, task, &req, outcome).await
+                        }
+                        Ok(false) => task_ended(&state, &req.reference)
+                            .await
+                            .map_err(|e| JobError::retry(e.to_string())),
+                        Err(e) => Err(JobError::retry(e.to_string())),
+                    }
+                }
+            };
+            (i, outcome)
+        }));
+    }
+    while let Some(done) = concluding.join_next().await {
+        match done {
+            Ok((i, outcome)) => out[i] = Some(outcome),
+            Err(e) => tracing::error!(error = %e, "recording a connector task's outcome failed"),
+        }
+    }
+}
+
+/// Store an access result read for several subjects as the task's result parts (as
+/// the task would have streamed them alone).
+async fn store_access(
+    state: &AppState,
+    task: &Task,
+    result: crate::connectors::AccessResult,
+) -> Result<Done, ConnectorError> {
+    let mut sink = crate::services::task_results::PartWriter::begin(state, &task.id)
+        .await
+        .map_err(|e| ConnectorError::Database {
+            connector: task.connector.clone(),
+            operation: "storing the access result".into(),
+            reason: e.to_string(),
+        })?;
+    let found = crate::connectors::feed(&task.connector, result, &mut sink).await?;
+    sink.finish()
+        .await
+        .map_err(|e| e.into_connector_error(&task.connector))?;
+    Ok(accessed(&found))
+}
+
+/// The evidence of an access task: the rows found per table.
+fn accessed(found: &crate::connectors::AccessCounts) -> Done {
+    let tables: Vec<Value> = found
+        .tables
+        .iter()
+        .map(|t| json!({ "table": t.table, "rows": t.rows }))
+        .collect();
+    Done::evidence(json!({ "rows": found.row_count(), "tables": tables }))
+}
+
+/// A task of `job` that can run with others (see [`RunTask::run_batch`]): an access or
+/// erasure on a connector that runs them together, with its task, request and subject,
+/// read without changing anything. `None` for anything else, which then runs alone and
+/// reports its own problem.
+async fn ready_together(state: &AppState, job: &Job) -> Option<(Task, Request, Identity)> {
     let payload = &job.payload.0;
     let (task_id, reference) = (payload["task_id"].as_str()?, payload["reference"].as_str()?);
     let task = state.store.task(task_id).await.ok()??;
-    if task.operation != "erase"
+    if !matches!(task.operation.as_str(), "erase" | "access")
         || task.status != "pending"
         || !state
             .connectors
@@ -331,6 +508,9 @@ async fn erasure_ready(state: &AppState, job: &Job) -> Option<(Task, Request, Id
     let who = identity_with_values(state, &req, &task, Identity::from_email(&email))
         .await
         .ok()?;
+    if task.operation == "access" {
+        return Some((task, req, who));
+    }
     match crate::services::retention::holds::active_for(state, who.email()).await {
         Ok(None) => Some((task, req, who)),
         _ => None,
@@ -481,14 +661,7 @@ async fn run_operation(
             sink.finish()
                 .await
                 .map_err(|e| e.into_connector_error(&task.connector))?;
-            let tables: Vec<Value> = found
-                .tables
-                .iter()
-                .map(|t| json!({ "table": t.table, "rows": t.rows }))
-                .collect();
-            Ok(Done::evidence(
-                json!({ "rows": found.row_count(), "tables": tables }),
-            ))
+            Ok(accessed(&found))
         }
         "erase" => {
             // A subject under legal hold is not erased while the hold lasts (src/services/retention).

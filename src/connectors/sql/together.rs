@@ -36,7 +36,7 @@ use super::{
     insert_row, is_reverse, matched,
 };
 use crate::connectors::datamap::EraseAction;
-use crate::connectors::{ConnectorError, ErasureEvidence, Hasher, Identity};
+use crate::connectors::{AccessResult, ConnectorError, ErasureEvidence, Hasher, Identity};
 
 impl SqlConnector {
     /// Erase each of `whos` (an answer per subject, in order): together when they can
@@ -296,6 +296,67 @@ impl SqlConnector {
             }
         }
         true
+    }
+
+    /// The access results of every subject of `whos` (in order) from one read-only
+    /// traversal for all of them, split per subject (see the module documentation):
+    /// nothing is changed, so each subject's shared rows are its own, as when read
+    /// alone. `None` when they cannot be read together: fewer than two subjects, a
+    /// database other than PostgreSQL, a table that may be large (read alone, such a
+    /// subject streams), or a row the split does not account for.
+    pub async fn access_together(
+        &self,
+        whos: &[Identity],
+    ) -> Result<Option<Vec<AccessResult>>, ConnectorError> {
+        if whos.len() < 2 || self.pool.dialect() != Dialect::Postgres {
+            return Ok(None);
+        }
+        let all = Identity::all_of(whos);
+        let mut held = self
+            .pool
+            .acquire()
+            .await
+            .map_err(self.db_err("connecting"))?;
+        let catalog = self.catalog(&mut held.conn()).await?;
+        let no_lock = vec![false; self.decl.tables().len()];
+        let mut totals = Totals::new();
+        let u = self
+            .traverse_recording(
+                &mut held.conn(),
+                &catalog,
+                &all,
+                &no_lock,
+                SharedCheck::WhereFollowed,
+                None,
+                true,
+                Some(&self.probes()),
+                Some(&mut totals),
+            )
+            .await?;
+        drop(held);
+        if u.large.iter().any(|&l| l) {
+            return Ok(None);
+        }
+        let mut claimed = unclaimed(&u);
+        let mut out = Vec::with_capacity(whos.len());
+        for who in whos {
+            let Some(tr) = self.split(
+                &u,
+                who,
+                SharedCheck::WhereFollowed,
+                (&totals, &Totals::new()),
+                None,
+                &mut claimed,
+            )?
+            else {
+                return Ok(None);
+            };
+            out.push(self.access_result(&tr));
+        }
+        if claimed.iter().flatten().any(|c| !c) {
+            return Ok(None);
+        }
+        Ok(Some(out))
     }
 
     /// One subject's part of a traversal `u` made for several (see the module
