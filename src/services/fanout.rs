@@ -339,7 +339,7 @@ async fn erase_together(
             .zip(results)
             .map(|((i, task, req, who), result)| {
                 let outcome = result.map(|evidence| erased(state, &req, &task, &who, evidence));
-                (i, task, req, Finish::Ran(outcome))
+                (i, task, req, Finish::Ran(Box::new(outcome)))
             })
             .collect(),
         out,
@@ -399,7 +399,7 @@ async fn access_together(
 /// What is left to do for a task of a batch once its connector has run.
 enum Finish {
     /// The task was started and its operation ran: record the outcome.
-    Ran(Result<Done, ConnectorError>),
+    Ran(Box<Result<Done, ConnectorError>>),
     /// Start the task, then store these rows as its access result.
     Access(crate::connectors::AccessResult),
 }
@@ -419,7 +419,7 @@ async fn conclude_all(
         concluding.spawn(tracing::Instrument::in_current_span(async move {
             let _turn = gate.acquire_owned().await;
             let outcome = match finish {
-                Finish::Ran(outcome) => conclude(&state, &job, task, &req, outcome).await,
+                Finish::Ran(outcome) => conclude(&state, &job, task, &req, *outcome).await,
                 Finish::Access(result) => {
                     match state.store.start_task(&task.id, state.clock.now()).await {
                         Ok(true) => {

@@ -334,18 +334,42 @@ impl Matching {
             if active.is_empty() {
                 break;
             }
+            // One arm per column, its walks' lower bounds a `VALUES` list: the statement
+            // is planned once per column, however many subjects walk it (an arm per
+            // walk made planning, not the probes, the cost of a walk for many subjects).
             let mut s = Stmt::new(conn.dialect());
-            for (n, &i) in active.iter().enumerate() {
-                let w = &walks[i];
-                let col = s.dialect().quote(&w.key.1);
-                if n > 0 {
+            let mut columns: Vec<&(String, String)> = Vec::new();
+            for &i in &active {
+                if !columns.contains(&&walks[i].key) {
+                    columns.push(&walks[i].key);
+                }
+            }
+            for (a, key) in columns.into_iter().enumerate() {
+                let col = s.dialect().quote(&key.1);
+                if a > 0 {
                     s.push(" UNION ALL ");
                 }
-                s.push(&format!("SELECT {n} AS rd_walk, (SELECT {col}::text FROM "))
-                    .ident(&w.key.0)
-                    .push(&format!(" WHERE {col} >= "))
-                    .text(w.lo.clone().unwrap_or_default())
-                    .push(&format!(" ORDER BY {col} LIMIT 1) AS rd_next"));
+                s.push(&format!(
+                    "SELECT rd_w.n AS rd_walk, (SELECT {col}::text FROM "
+                ))
+                .ident(&key.0)
+                .push(&format!(
+                    " WHERE {col} >= rd_w.lo ORDER BY {col} LIMIT 1) AS rd_next FROM (VALUES "
+                ));
+                let mut first = true;
+                for (n, &i) in active.iter().enumerate() {
+                    let w = &walks[i];
+                    if w.key != *key {
+                        continue;
+                    }
+                    if !std::mem::take(&mut first) {
+                        s.push(", ");
+                    }
+                    s.push(&format!("({n}, CAST("))
+                        .text(w.lo.clone().unwrap_or_default())
+                        .push(" AS text))");
+                }
+                s.push(") AS rd_w (n, lo)");
             }
             for row in conn.fetch(s).await? {
                 let (Some(SqlValue::Int(n)), Some(next)) = (row.first(), row.get(1)) else {

@@ -21,6 +21,8 @@
 //! means the database compared values differently from the split (a collation, a type),
 //! and the batch is given up for one erasure per subject. So is a batch where a table may
 //! be large (see [`large`](super::large)), where two subjects would change the same row,
+//! where a table's masks change fewer rows than the subjects' plans (a mask with nothing
+//! left to write),
 //! where two subjects reach the same row that references others (the counts above
 //! would then be off), or where any statement fails: the transaction is rolled back and every subject is
 //! erased alone, so a failure (a trigger refusing one subject's rows) stays that
@@ -152,21 +154,47 @@ impl SqlConnector {
             }
         }
 
-        // Masks of every subject in one statement (see `anonymize`), then deletes.
-        let mut masking = Vec::new();
-        let mut mask_of = Vec::new();
-        for (s, (tr, plans)) in subjects.iter().enumerate() {
-            for work in self.mask_work(tr, plans)? {
-                masking.push(work);
-                mask_of.push(s);
-            }
-        }
+        // Every row changed, as one plan per table over the batch's traversal.
+        let acted: Vec<TablePlan> = (0..decls.len())
+            .map(|t| {
+                let found = &before.tables[t];
+                let mut rows: Vec<usize> = changed_by[t]
+                    .keys()
+                    .filter_map(|k| found.index.get(k).copied())
+                    .collect();
+                rows.sort_unstable();
+                TablePlan {
+                    table: t,
+                    action: decls[t].erase,
+                    targets: rows,
+                    kept: 0,
+                }
+            })
+            .collect();
+
+        // Masks: every subject's rows of a table in one part (see `anonymize`; parts
+        // per subject made the statement's planning its cost). A row is changed once,
+        // so when a table's count is the sum of the subjects' rows, each subject's
+        // count is its own rows.
+        let masking = self.mask_work(&before, &acted)?;
         let counts = self
             .anonymize(&mut tx.conn(), &masking, hasher, hash_len)
             .await?;
         let mut affected: Vec<HashMap<usize, u64>> = vec![HashMap::new(); whos.len()];
-        for ((work, &s), n) in masking.iter().zip(&mask_of).zip(counts) {
-            affected[s].insert(work.1.table, n);
+        for (work, n) in masking.iter().zip(counts) {
+            let t = work.1.table;
+            let planned: u64 = subjects
+                .iter()
+                .map(|(_, plans)| plans[t].targets.len() as u64)
+                .sum();
+            if n != planned {
+                return Ok(None);
+            }
+            for (s, (_, plans)) in subjects.iter().enumerate() {
+                if !plans[t].targets.is_empty() {
+                    affected[s].insert(t, plans[t].targets.len() as u64);
+                }
+            }
         }
         drop(masking);
         for (s, (tr, plans)) in subjects.iter().enumerate() {
@@ -184,22 +212,6 @@ impl SqlConnector {
         }
 
         // The search after, for all subjects, with every changed row read again.
-        let acted: Vec<TablePlan> = (0..decls.len())
-            .map(|t| {
-                let found = &before.tables[t];
-                let mut rows: Vec<usize> = changed_by[t]
-                    .keys()
-                    .filter_map(|k| found.index.get(k).copied())
-                    .collect();
-                rows.sort_unstable();
-                TablePlan {
-                    table: t,
-                    action: decls[t].erase,
-                    targets: rows,
-                    kept: 0,
-                }
-            })
-            .collect();
         let no_lock = vec![false; decls.len()];
         let full = vec![Read::Full; decls.len()];
         let after = self
