@@ -751,19 +751,25 @@ fn erased(
             .then(|| format!("erasure incomplete: {left} row(s) still found afterwards")),
         evidence: serde_json::to_value(&evidence).unwrap_or(Value::Null),
         result: None,
-        ledger: Some(LedgerEntry {
-            identity_hmac: state.keys.blind_index(who.email()),
-            identity_ct: Some(
-                state
-                    .keys
-                    .seal_at(crate::crypto::Field::ledger_identity(&task.id), who.email()),
-            ),
-            connector: task.connector.clone(),
-            request_ref: req.reference.clone(),
-            task_id: task.id.clone(),
-            at: state.clock.now(),
-        }),
+        ledger: Some(ledger_entry(state, req, task, who)),
         skipped: None,
+    }
+}
+
+/// The erasure ledger's entry for an erasure of `who` by `task` (so that a restored
+/// backup can be erased again).
+fn ledger_entry(state: &AppState, req: &Request, task: &Task, who: &Identity) -> LedgerEntry {
+    LedgerEntry {
+        identity_hmac: state.keys.blind_index(who.email()),
+        identity_ct: Some(
+            state
+                .keys
+                .seal_at(crate::crypto::Field::ledger_identity(&task.id), who.email()),
+        ),
+        connector: task.connector.clone(),
+        request_ref: req.reference.clone(),
+        task_id: task.id.clone(),
+        at: state.clock.now(),
     }
 }
 
@@ -1108,21 +1114,7 @@ async fn store_outcome(
                     .open_at(crate::crypto::Field::request("email_ct", &req.id), c)
                     .ok()
             })
-            .map(|email| {
-                let who = Identity::from_email(&email);
-                LedgerEntry {
-                    identity_hmac: state.keys.blind_index(who.email()),
-                    identity_ct: Some(
-                        state
-                            .keys
-                            .seal_at(crate::crypto::Field::ledger_identity(&task.id), who.email()),
-                    ),
-                    connector: task.connector.clone(),
-                    request_ref: req.reference.clone(),
-                    task_id: task.id.clone(),
-                    at: state.clock.now(),
-                }
-            })
+            .map(|email| ledger_entry(state, req, task, &Identity::from_email(&email)))
     } else {
         None
     };
