@@ -1542,6 +1542,70 @@ async fn reading_subjects_together_gives_each_what_reading_alone_gives() {
     db.finish(&[&shop]).await;
 }
 
+/// A row that two subjects of a batch would both change (a ticket one customer opened
+/// about the other) sends them one after the other: the batch changes nothing, and
+/// erased in turn the first masks the ticket and the second finds it already masked.
+#[tokio::test]
+async fn a_row_two_subjects_would_change_sends_them_one_after_the_other() {
+    let Some(db) = TestDb::empty(Engine::Postgres).await else {
+        return;
+    };
+    db.exec(
+        "CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100));\n\
+         CREATE TABLE tickets (id INT PRIMARY KEY, opened_by INT, about INT, note VARCHAR(100));\n\
+         INSERT INTO customers VALUES (1, 'a@example.com'), (2, 'b@example.com'), (3, 'c@example.com');\n\
+         INSERT INTO tickets VALUES (1, 1, 2, 'a about b'), (2, 1, NULL, 'a alone'), \
+         (3, 3, NULL, 'c alone');",
+    )
+    .await;
+    let text = "name = \"tickets\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_T_DATABASE_URL}\"\n\n\
+         [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\nidentities = { email = \"email\" }\n\
+         erase = \"anonymize\"\n[tables.fields]\n\
+         email = { category = \"contact.email\", mask = \"hash\" }\n\n\
+         [[tables]]\nname = \"tickets\"\nprimary_key = \"id\"\n\
+         via = { opened_by = \"customers.id\", about = \"customers.id\" }\nerase = \"anonymize\"\n\
+         [tables.fields]\nnote = { category = \"content\", mask = \"null\" }\n";
+    let url = db.url.clone();
+    let decl = datamap::parse_str_with_env("datamap/tickets.toml", text, &|_| Some(url.clone()))
+        .expect("data map");
+    let tickets = SqlConnector::connect(decl).expect("connector");
+    let whos = [
+        Identity::from_email("a@example.com"),
+        Identity::from_email("b@example.com"),
+    ];
+    assert!(
+        tickets
+            .erase_together(&whos, &hasher)
+            .await
+            .expect("no error")
+            .is_none(),
+        "the batch is given up"
+    );
+    assert_eq!(db.count("tickets WHERE note IS NOT NULL").await, "3");
+    let results = tickets.erase_many(&whos, &hasher).await;
+    let a = results[0].as_ref().expect("a erased");
+    let b = results[1].as_ref().expect("b erased");
+    assert!(a.is_complete() && b.is_complete(), "{a:?} {b:?}");
+    assert_eq!(
+        evidence_row(a, "tickets"),
+        (EraseAction::Anonymize, 2, 0, 0)
+    );
+    assert_eq!(
+        evidence_row(b, "tickets"),
+        (EraseAction::Anonymize, 0, 0, 0)
+    );
+    assert_eq!(
+        db.texts("SELECT id::text FROM tickets WHERE note IS NOT NULL")
+            .await,
+        [["3"]]
+    );
+    assert_eq!(
+        db.count("customers WHERE email LIKE '%@example.com'").await,
+        "1"
+    );
+    db.finish(&[&tickets]).await;
+}
+
 /// A batch where one subject's erasure fails (a trigger refuses to change her row) is
 /// rolled back and erased subject by subject: the others are erased, she is not, and the
 /// address she shares with an erased subject is kept for her.
