@@ -390,6 +390,44 @@ async fn access_rows(rd: &mut PgConnection, reference: &str) -> Result<i64, BoxE
     Ok(v["rows"].as_i64().unwrap_or(-1))
 }
 
+/// Rows of personal data one customer's access finds, per table (17 in all).
+const ACCESS_TABLES: &[(&str, i64)] = &[
+    ("address", 2),
+    ("customer", 1),
+    ("login", 5),
+    ("orders", 3),
+    ("payment_card", 1),
+    ("report", 1),
+    ("service_request", 1),
+    ("visit", 3),
+];
+
+/// The rows an access request's task found per table, from its evidence (tables with
+/// none left out); empty for a request that is not an access.
+async fn access_tables(
+    rd: &mut PgConnection,
+    reference: &str,
+) -> Result<std::collections::BTreeMap<String, i64>, BoxError> {
+    let (kind, evidence): (String, Option<String>) = sqlx::query_as(
+        "SELECT r.kind, t.evidence FROM tasks t JOIN requests r ON r.id = t.request_id WHERE r.reference = $1",
+    )
+    .bind(reference)
+    .fetch_one(&mut *rd)
+    .await?;
+    let mut out = std::collections::BTreeMap::new();
+    if kind != "access" {
+        return Ok(out);
+    }
+    let v: Value = serde_json::from_str(evidence.as_deref().unwrap_or("null"))?;
+    for t in v["tables"].as_array().into_iter().flatten() {
+        let n = t["rows"].as_i64().unwrap_or(-1);
+        if n != 0 {
+            out.insert(t["table"].as_str().unwrap_or("?").to_string(), n);
+        }
+    }
+    Ok(out)
+}
+
 /// The rows of customer `i` the erasure must have changed, counted as changed: 14.
 async fn masked_rows(p: &mut PgConnection, i: i64) -> Result<i64, BoxError> {
     let sql = "SELECT \
@@ -764,6 +802,27 @@ async fn measure(
     for &i in &erase_ids {
         masked_total += masked_rows(&mut product, i).await?;
     }
+    // Each access found exactly one customer's rows, table by table (the batch reads its
+    // subjects together and splits the rows per subject).
+    let mut exact = 0;
+    for reference in &references {
+        let tables = access_tables(&mut rd, reference).await?;
+        if tables.is_empty() {
+            continue;
+        }
+        if tables
+            != ACCESS_TABLES
+                .iter()
+                .map(|(t, n)| (t.to_string(), *n))
+                .collect()
+        {
+            return Err(format!("batch: access {reference} found {tables:?}").into());
+        }
+        exact += 1;
+    }
+    if exact != 100 {
+        return Err(format!("batch: {exact} of 100 accesses found one customer's rows").into());
+    }
     let untouched: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM customer WHERE id = ANY($1) AND name IS NOT NULL AND email LIKE 'customer-%'",
     )
@@ -777,7 +836,7 @@ async fn measure(
         .into());
     }
     println!(
-        "service: 100 access + 100 erasure together {:.2} s; verified 200 completed, 1400 rows masked, accessed customers untouched",
+        "service: 100 access + 100 erasure together {:.2} s; verified 200 completed, 1400 rows masked, accessed customers untouched, each access exactly its customer's 17 rows",
         batch.as_secs_f64()
     );
     drop(db_cpu);
