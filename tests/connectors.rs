@@ -1639,7 +1639,7 @@ async fn one_failing_subject_leaves_the_others_of_its_batch_erased() {
     let decl = datamap::parse_str_with_env("datamap/frozen.toml", text, &|_| Some(url.clone()))
         .expect("data map");
     let frozen = SqlConnector::connect(decl).expect("connector");
-    assert!(frozen.erases_together());
+    assert!(frozen.runs_together());
     let whos: Vec<Identity> = (1..=4)
         .map(|i| Identity::from_email(&format!("c{i}@example.com")))
         .collect();

@@ -463,7 +463,7 @@ pub trait Connector: Send + Sync {
     }
     /// Whether [`erase_many`](Self::erase_many) and [`access_many`](Self::access_many)
     /// do better than one subject after the other, so that tasks are worth gathering.
-    fn erases_together(&self) -> bool {
+    fn runs_together(&self) -> bool {
         false
     }
     /// Several subjects' access results at once, in order, or `None` when they cannot

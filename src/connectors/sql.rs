@@ -2520,7 +2520,7 @@ impl Connector for SqlConnector {
     ) -> Vec<Result<ErasureEvidence, ConnectorError>> {
         SqlConnector::erase_many(self, whos, hasher).await
     }
-    fn erases_together(&self) -> bool {
+    fn runs_together(&self) -> bool {
         self.pool.dialect() == Dialect::Postgres
     }
     async fn access_many(

@@ -345,7 +345,10 @@ impl Worker {
             reference = tracing::field::Empty,
             together = jobs.len(),
         );
-        if let Some(reference) = job.payload.0["reference"].as_str() {
+        // A batch's lines name their own requests (its jobs are about several).
+        if jobs.len() == 1
+            && let Some(reference) = job.payload.0["reference"].as_str()
+        {
             span.record("reference", reference);
         }
         let outcomes = if jobs.len() == 1 {

@@ -126,9 +126,10 @@ fn new_task(
     }
 }
 
-/// The job that runs task `task_id` of `connector`. Erasures on a connector that erases
-/// several subjects at once carry a batch key, so that a worker runs the ready ones
-/// together (up to `connectors.batch_subjects`; see [`RunTask::run_batch`]).
+/// The job that runs task `task_id` of `connector`. Access and erasure tasks on a
+/// connector that runs several subjects at once carry a batch key, so that a worker runs
+/// the ready ones together (up to `connectors.batch_subjects`; see
+/// [`RunTask::run_batch`]).
 fn task_job(
     state: &AppState,
     task_id: &str,
@@ -142,7 +143,7 @@ fn task_job(
         && state
             .connectors
             .get(connector)
-            .is_some_and(|engine| engine.erases_together());
+            .is_some_and(|engine| engine.runs_together());
     NewJob {
         kind: RUN_TASK.into(),
         payload: json!({ "task_id": task_id, "reference": reference }),
@@ -488,7 +489,7 @@ async fn ready_together(state: &AppState, job: &Job) -> Option<(Task, Request, I
         || !state
             .connectors
             .get(&task.connector)
-            .is_some_and(|e| e.erases_together())
+            .is_some_and(|e| e.runs_together())
         || state.connectors.http(&task.connector).is_some()
         || state.connectors.manual(&task.connector).is_some()
         || state
