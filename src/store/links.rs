@@ -53,7 +53,7 @@ macro_rules! links_queries {
                 let sql = format!(
                     "SELECT {} FROM requests WHERE email_index = $1 AND kind = $2 AND id <> $3 \
                      AND status IN ('open', 'in_progress', 'review', 'on_hold') \
-                     AND id NOT IN (SELECT request_id FROM request_links) \
+                     AND NOT EXISTS (SELECT 1 FROM request_links l WHERE l.request_id = requests.id) \
                      ORDER BY received_at, id LIMIT 1",
                     $crate::store::common::REQUEST_COLUMNS
                 );
