@@ -211,4 +211,9 @@ impl Connectors {
     pub fn limit(&self, name: &str) -> Option<Arc<Semaphore>> {
         self.limits.get(name).cloned()
     }
+
+    /// A turn under connector `name`'s limit, held until dropped (`None`: no limit).
+    pub async fn turn(&self, name: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.limit(name)?.acquire_owned().await.ok()
+    }
 }

@@ -868,12 +868,7 @@ impl SqlConnector {
             .await
             .map_err(self.db_err("starting a transaction"))?;
         let catalog = self.catalog(&mut tx.conn()).await?;
-        let lock: Vec<bool> = self
-            .decl
-            .tables()
-            .iter()
-            .map(|t| t.erase != EraseAction::Retain)
-            .collect();
+        let lock = self.erase_locks();
         let tr = self
             .traverse_with(
                 &mut tx.conn(),
@@ -1090,6 +1085,15 @@ impl SqlConnector {
                 })
                 .collect(),
         })
+    }
+
+    /// Per table, whether an erasure reads it `FOR UPDATE` (every table it may change).
+    fn erase_locks(&self) -> Vec<bool> {
+        self.decl
+            .tables()
+            .iter()
+            .map(|t| t.erase != EraseAction::Retain)
+            .collect()
     }
 
     /// The tables whose planned rows an erasure masks (anonymised ones, and retained

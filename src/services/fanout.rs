@@ -315,15 +315,10 @@ async fn erase_together(
         return Ok(());
     }
     let whos: Vec<Identity> = started.iter().map(|(.., who)| who.clone()).collect();
-    let keys = state.keys.clone();
-    let hasher = move |v: &str| hex::encode(keys.sign(v.as_bytes()));
+    let hasher = hasher(state);
     let began = std::time::Instant::now();
     let results = {
-        let limit = state.connectors.limit(engine.name());
-        let _permit = match &limit {
-            Some(s) => s.acquire().await.ok(),
-            None => None,
-        };
+        let _turn = state.connectors.turn(engine.name()).await;
         engine.erase_many(&whos, &hasher).await
     };
     tracing::info!(
@@ -362,11 +357,7 @@ async fn access_together(
     let whos: Vec<Identity> = members.iter().map(|(.., who)| who.clone()).collect();
     let began = std::time::Instant::now();
     let read = {
-        let limit = state.connectors.limit(engine.name());
-        let _permit = match &limit {
-            Some(s) => s.acquire().await.ok(),
-            None => None,
-        };
+        let _turn = state.connectors.turn(engine.name()).await;
         engine.access_many(&whos).await
     };
     let results = match read {
@@ -641,11 +632,7 @@ async fn run_operation(
         .connectors
         .get(&task.connector)
         .ok_or_else(|| missing("the connector is no longer declared in the data map"))?;
-    let limit = state.connectors.limit(&task.connector);
-    let _permit = match &limit {
-        Some(s) => s.acquire().await.ok(),
-        None => None,
-    };
+    let _turn = state.connectors.turn(&task.connector).await;
     match task.operation.as_str() {
         "access" => {
             // The rows stream into `task_result_parts` (encrypted, in parts the export
@@ -683,8 +670,7 @@ async fn run_operation(
                     ..Done::evidence(json!({ "legal_hold": hold }))
                 });
             }
-            let keys = state.keys.clone();
-            let hasher = move |v: &str| hex::encode(keys.sign(v.as_bytes()));
+            let hasher = hasher(state);
             let evidence = engine.erase(&who, &hasher).await?;
             Ok(erased(state, req, task, &who, evidence))
         }
@@ -755,6 +741,12 @@ fn erased(
         ledger: Some(ledger_entry(state, req, task, who)),
         skipped: None,
     }
+}
+
+/// The `hash` mask: a value to the hex HMAC-SHA256 under the deployment key.
+fn hasher(state: &AppState) -> impl Fn(&str) -> String + Sync + use<> {
+    let keys = state.keys.clone();
+    move |v: &str| hex::encode(keys.sign(v.as_bytes()))
 }
 
 /// The erasure ledger's entry for an erasure of `who` by `task` (so that a restored

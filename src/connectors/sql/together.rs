@@ -89,10 +89,7 @@ impl SqlConnector {
             .await
             .map_err(self.db_err("starting a transaction"))?;
         let catalog = self.catalog(&mut tx.conn()).await?;
-        let lock: Vec<bool> = decls
-            .iter()
-            .map(|t| t.erase != EraseAction::Retain)
-            .collect();
+        let lock = self.erase_locks();
         let mut totals = Totals::new();
         let before = self
             .traverse_recording(
