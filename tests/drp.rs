@@ -868,7 +868,7 @@ async fn access_categories_package(backend: Backend) {
 async fn counts(app: &TestApp) -> Vec<i64> {
     const SQL: &str = "SELECT (SELECT COUNT(*) FROM requests), (SELECT COUNT(*) FROM drp_requests), \
         (SELECT COUNT(*) FROM drp_seen_messages), (SELECT COUNT(*) FROM outbox), \
-        (SELECT COUNT(*) FROM audit_log), (SELECT COUNT(*) FROM jobs), \
+        (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(*) FROM audit_pending), (SELECT COUNT(*) FROM jobs), \
         (SELECT COUNT(*) FROM request_events)";
     let row: (i64, i64, i64, i64, i64, i64, i64) = match app.backend {
         Backend::Sqlite => {

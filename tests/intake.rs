@@ -509,6 +509,7 @@ async fn identity_is_encrypted_at_rest_and_headers_are_safe(backend: Backend) {
                 "requests",
                 "request_events",
                 "audit_log",
+                "audit_pending",
                 "outbox",
                 "jobs",
                 "request_tokens",

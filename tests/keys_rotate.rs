@@ -164,6 +164,21 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
 
     let old_state = app.state.clone();
     let dir = app.stop().await;
+    // An entry the old service wrote and never chained (it was killed before its
+    // sealer ran): the rotation chains it with the old key, in the old epoch.
+    old_state
+        .store
+        .append_audit(&rightsdesk::store::NewAudit {
+            at: chrono::Utc::now(),
+            actor: "system".into(),
+            action: "test.unchained_before_rotation".into(),
+            request_ref: None,
+            client_addr: None,
+            detail: json!({}),
+        })
+        .await
+        .unwrap();
+    assert!(old_state.store.audit_pending().await.unwrap());
     let old_file = dir.path().join("old.key");
     let new_file = dir.path().join("new.key");
     std::fs::write(&old_file, OLD).unwrap();
@@ -366,6 +381,12 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
     assert!(!rotations.is_empty());
     assert!(rotations.iter().all(|e| e["key_epoch"] == 2), "{v}");
     assert!(items.iter().any(|e| e["key_epoch"] == 1), "{v}");
+    let unchained: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["action"] == "test.unchained_before_rotation")
+        .collect();
+    assert_eq!(unchained.len(), 1, "{v}");
+    assert_eq!(unchained[0]["key_epoch"], 1, "{v}");
     let (_, v) = get("/api/v1/audit/verify".to_string()).await;
     assert_eq!(v["ok"], true, "{v}");
     let _ = tx.send(());

@@ -232,6 +232,10 @@ impl App {
                 stop_rx.clone(),
             ))
         });
+        let sealer = tokio::spawn(crate::services::audit_sealer::run(
+            self.state.clone(),
+            stop_rx.clone(),
+        ));
         let served = http::server::serve(self.listener, router, limits, stopped(stop_rx)).await;
         if let Some(i) = inbox {
             let _ = i.await;
@@ -245,6 +249,9 @@ impl App {
         workers
             .shutdown(self.state.config.jobs.shutdown_grace.0)
             .await;
+        // Last: jobs that finished during the shutdown wrote entries too.
+        let _ = sealer.await;
+        crate::services::audit_sealer::seal_pending(&self.state).await;
         tracing::info!("stopped");
         served
     }

@@ -313,8 +313,9 @@ fn entry<W: Write + Seek>(
 }
 
 /// Build the ZIP for `req` from its access results into `out`. Blocking: run it in
-/// `spawn_blocking`; `rt` reads the result parts from the store one at a time, so only
-/// one part's rows (at most `task_results::PART_ROWS`) are in memory at once.
+/// `spawn_blocking`; `rt` reads the result parts from the store through
+/// `task_results::PartReader`, so only one part's rows (at most
+/// `task_results::PART_ROWS`) and about `PART_BYTES` of encrypted parts are in memory.
 pub fn build_package(
     state: &AppState,
     rt: &tokio::runtime::Handle,
@@ -327,10 +328,6 @@ pub fn build_package(
     let mut zip = ZipWriter::new(BufWriter::new(file));
     let mut files = Vec::new();
     let mut searched = Vec::new();
-    let read = |task_id: &str, seq: i64| {
-        rt.block_on(task_results::read_part(state, task_id, seq))
-            .map_err(|_| ExportError::BadTaskResult)
-    };
 
     let mut used = std::collections::HashSet::new();
     if categories_only(req) {
@@ -351,6 +348,7 @@ pub fn build_package(
     }
     for source in sources.iter().filter(|_| !categories_only(req)) {
         let conn = segment(&source.connector);
+        let mut reader = task_results::PartReader::new(state, &source.task_id, &source.parts);
         for (table, parts) in source.tables() {
             let base = unique_base(&mut used, &format!("data/{conn}/{}", segment(table)));
             let rows: u64 = parts.iter().map(|p| p.row_count.max(0) as u64).sum();
@@ -374,7 +372,10 @@ pub fn build_package(
                 let mut first = true;
                 w.write_all(b"[")?;
                 for p in &parts {
-                    for row in read(&source.task_id, p.seq)? {
+                    let rows = rt
+                        .block_on(reader.read(p.seq))
+                        .map_err(|_| ExportError::BadTaskResult)?;
+                    for row in rows {
                         w.write_all(if first { b"\n" } else { b",\n" })?;
                         first = false;
                         serde_json::to_writer_pretty(&mut *w, &row)?;

@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod appeals;
+pub mod audit_sealer;
 pub mod bulk;
 pub mod conversation;
 pub mod deadlines;

@@ -4,7 +4,7 @@
 //! subject's whole data in memory.
 //!
 //! Writers: the `connector.run` job (after an access) through [`store`]. Readers: the
-//! export through [`parts`] + [`read_part`] (streaming), or [`load`] (everything at once,
+//! export through [`parts`] + [`PartReader`] (streaming), or [`load`] (everything at once,
 //! for small consumers such as a connector that needs another connector's keys).
 
 use serde_json::{Map, Value};
@@ -256,16 +256,81 @@ pub async fn read_part(
     task_id: &str,
     seq: i64,
 ) -> Result<Vec<Map<String, Value>>, ResultError> {
-    let ct = state
+    let (_, ct) = state
         .store
-        .result_part_rows(task_id, seq)
+        .result_part_rows(task_id, seq, seq)
         .await?
+        .pop()
         .ok_or(ResultError::Unreadable)?;
+    open_part(state, task_id, seq, &ct)
+}
+
+fn open_part(
+    state: &AppState,
+    task_id: &str,
+    seq: i64,
+    ct: &str,
+) -> Result<Vec<Map<String, Value>>, ResultError> {
     let plain = state
         .keys
-        .open_at(Field::result_part(&result_part_row(task_id, seq)), &ct)
+        .open_at(Field::result_part(&result_part_row(task_id, seq)), ct)
         .map_err(|_| ResultError::Unreadable)?;
     serde_json::from_str(&plain).map_err(|_| ResultError::Unreadable)
+}
+
+/// Reads the parts of one task's result in any order, fetching a part together with the
+/// parts that follow it, up to about [`PART_BYTES`] of stored rows per statement: a
+/// subject with many small tables costs one read instead of one per table, and no more
+/// than about one part's worth of encrypted rows waits in memory (plus the part being
+/// used, as before).
+pub struct PartReader<'a> {
+    state: &'a AppState,
+    task_id: &'a str,
+    index: &'a [ResultPartInfo],
+    fetched: std::collections::HashMap<i64, String>,
+}
+
+impl<'a> PartReader<'a> {
+    pub fn new(state: &'a AppState, task_id: &'a str, index: &'a [ResultPartInfo]) -> Self {
+        Self {
+            state,
+            task_id,
+            index,
+            fetched: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The rows of part `seq` (one of the index's).
+    pub async fn read(&mut self, seq: i64) -> Result<Vec<Map<String, Value>>, ResultError> {
+        if !self.fetched.contains_key(&seq) {
+            // Parts fetched ahead and not used yet are dropped: memory stays bounded
+            // whatever order the caller reads in (they are fetched again if asked for).
+            self.fetched.clear();
+            let start = self
+                .index
+                .iter()
+                .position(|p| p.seq == seq)
+                .ok_or(ResultError::Unreadable)?;
+            let budget = PART_BYTES as i64;
+            let (mut last, mut held) = (seq, 0i64);
+            for p in &self.index[start..] {
+                if p.seq != seq && held + p.stored_len > budget {
+                    break;
+                }
+                held += p.stored_len;
+                last = p.seq;
+            }
+            self.fetched = self
+                .state
+                .store
+                .result_part_rows(self.task_id, seq, last)
+                .await?
+                .into_iter()
+                .collect();
+        }
+        let ct = self.fetched.remove(&seq).ok_or(ResultError::Unreadable)?;
+        open_part(self.state, self.task_id, seq, &ct)
+    }
 }
 
 /// A task's whole result in memory, tables in stored order.
@@ -274,12 +339,14 @@ pub async fn load(
     task: &crate::store::Task,
 ) -> Result<AccessResult, ResultError> {
     let mut tables: Vec<TableRows> = Vec::new();
-    for info in parts(state, task).await? {
-        let rows = read_part(state, &task.id, info.seq).await?;
+    let index = parts(state, task).await?;
+    let mut reader = PartReader::new(state, &task.id, &index);
+    for info in &index {
+        let rows = reader.read(info.seq).await?;
         match tables.last_mut() {
             Some(t) if t.table == info.table_name => t.rows.extend(rows),
             _ => tables.push(TableRows {
-                table: info.table_name,
+                table: info.table_name.clone(),
                 rows,
             }),
         }

@@ -150,19 +150,28 @@ fn hash_of(f: &EntryFields<'_>, epoch: i64, key: Option<&[u8; 32]>) -> String {
     }
 }
 
+/// An entry's fields as written (its detail already as JSON text), before it is chained.
+pub struct EntryText<'a> {
+    pub at: DateTime<Utc>,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub request_ref: Option<&'a str>,
+    pub client_addr: Option<&'a str>,
+    pub detail: &'a str,
+}
+
 /// Make the row to insert as entry `seq` after `prev_hash`, sealed in the current epoch.
-pub fn seal(seq: i64, e: &NewAudit, prev_hash: &str, keys: &ChainKeys) -> AuditEntry {
-    let detail = e.detail.to_string();
+pub fn seal_text(seq: i64, e: &EntryText<'_>, prev_hash: &str, keys: &ChainKeys) -> AuditEntry {
     let epoch = keys.current;
     let hash = hash_of(
         &EntryFields {
             seq,
             at: e.at,
-            actor: &e.actor,
-            action: &e.action,
-            request_ref: e.request_ref.as_deref(),
-            client_addr: e.client_addr.as_deref(),
-            detail: &detail,
+            actor: e.actor,
+            action: e.action,
+            request_ref: e.request_ref,
+            client_addr: e.client_addr,
+            detail: e.detail,
             prev_hash,
         },
         epoch,
@@ -171,11 +180,11 @@ pub fn seal(seq: i64, e: &NewAudit, prev_hash: &str, keys: &ChainKeys) -> AuditE
     AuditEntry {
         seq,
         at: e.at,
-        actor: e.actor.clone(),
-        action: e.action.clone(),
-        request_ref: e.request_ref.clone(),
-        client_addr: e.client_addr.clone(),
-        detail,
+        actor: e.actor.to_string(),
+        action: e.action.to_string(),
+        request_ref: e.request_ref.map(str::to_string),
+        client_addr: e.client_addr.map(str::to_string),
+        detail: e.detail.to_string(),
         prev_hash: prev_hash.to_string(),
         hash,
         key_epoch: epoch,
@@ -270,6 +279,12 @@ pub async fn retire_epoch(
         })
     });
     if !kept {
+        // Entries still pending were written under the old key (a service that stopped
+        // before chaining them): chain them with it, in its epoch, before it retires.
+        install(store, old, checkpoint_every).await?;
+        while store.seal_audit(crate::store::audit::SEAL_BATCH).await?
+            == crate::store::audit::SEAL_BATCH as usize
+        {}
         let epoch = rows.iter().map(|(e, _)| *e).max().unwrap_or(0) + 1;
         // The old key must be the one that sealed the retiring epoch.
         if let Some(head) = store.audit_head().await?
@@ -500,15 +515,16 @@ mod tests {
     use super::*;
 
     fn entry(keys: &ChainKeys, seq: i64, prev: &str) -> AuditEntry {
-        seal(
+        let detail = serde_json::json!({"n": seq}).to_string();
+        seal_text(
             seq,
-            &NewAudit {
+            &EntryText {
                 at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-                actor: "a".into(),
-                action: "x".into(),
+                actor: "a",
+                action: "x",
                 request_ref: None,
                 client_addr: None,
-                detail: serde_json::json!({"n": seq}),
+                detail: &detail,
             },
             prev,
             keys,

@@ -124,52 +124,29 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            /// Append to the hash chain inside `tx`; the caller's transaction serializes
-            /// appenders (`audit_lock`), so sequence numbers and hashes never fork.
+            /// Write an audit entry in the caller's transaction: it exists if and only if
+            /// the change it records is committed. It is chained (sequence number and
+            /// keyed hash) by [`AuditStore::seal_audit`] soon after, outside the caller's
+            /// transaction, so audited transactions do not wait for one another.
             async fn append_audit_tx(
                 &self,
                 tx: &mut sqlx::Transaction<'static, $db>,
                 entry: &$crate::store::NewAudit,
-            ) -> $crate::store::Result<$crate::store::AuditEntry> {
-                let keys = $crate::store::AuditStore::chain_keys(self).ok_or_else(|| {
-                    $crate::store::StoreError::Corrupt("the audit chain's keys are not loaded".into())
-                })?;
-                if !$lock.is_empty() {
-                    sqlx::query($lock).execute(&mut **tx).await?;
-                }
-                let last: Option<(i64, String)> =
-                    sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                let (seq, prev_hash) = match last {
-                    Some((s, h)) => {
-                        // Entry `s` is committed (read under the appenders' lock): a
-                        // checkpoint that holds whatever becomes of this transaction.
-                        if keys.is_checkpoint(s) {
-                            $crate::store::audit_chain::checkpoint(s, &h, "every_n");
-                        }
-                        (s + 1, h)
-                    }
-                    None => (1, $crate::store::audit_chain::GENESIS.to_string()),
-                };
-                let row = $crate::store::audit_chain::seal(seq, entry, &prev_hash, &keys);
+            ) -> $crate::store::Result<()> {
                 sqlx::query(
-                    "INSERT INTO audit_log (seq, at, actor, action, request_ref, client_addr, detail, prev_hash, hash, key_epoch) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO audit_pending (at, actor, action, request_ref, client_addr, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
-                .bind(row.seq)
-                .bind(row.at)
-                .bind(&row.actor)
-                .bind(&row.action)
-                .bind(&row.request_ref)
-                .bind(&row.client_addr)
-                .bind(&row.detail)
-                .bind(&row.prev_hash)
-                .bind(&row.hash)
-                .bind(row.key_epoch)
+                .bind(entry.at)
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .bind(&entry.request_ref)
+                .bind(&entry.client_addr)
+                .bind(entry.detail.to_string())
                 .execute(&mut **tx)
                 .await?;
-                Ok(row)
+                self.audit_written.notify_one();
+                Ok(())
             }
         }
 

@@ -591,6 +591,9 @@ pub struct ResultPartInfo {
     pub table_name: String,
     pub columns: Vec<String>,
     pub row_count: i64,
+    /// The length of its encrypted rows, so that a reader can fetch several small parts
+    /// in one statement and still hold a bounded amount.
+    pub stored_len: i64,
 }
 
 /// An access/portability export package. The encrypted file is

@@ -11,6 +11,8 @@ use super::Result;
 pub struct PgStore {
     pool: PgPool,
     chain: std::sync::RwLock<Option<crate::store::audit_chain::ChainKeys>>,
+    /// Woken after an audit entry is written (see `AuditStore::audit_written`).
+    audit_written: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl PgStore {
@@ -29,6 +31,7 @@ impl PgStore {
         Ok(Self {
             pool,
             chain: Default::default(),
+            audit_written: Default::default(),
         })
     }
 

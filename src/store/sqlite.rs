@@ -11,6 +11,8 @@ use super::Result;
 pub struct SqliteStore {
     pool: SqlitePool,
     chain: std::sync::RwLock<Option<crate::store::audit_chain::ChainKeys>>,
+    /// Woken after an audit entry is written (see `AuditStore::audit_written`).
+    audit_written: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -34,6 +36,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             chain: Default::default(),
+            audit_written: Default::default(),
         })
     }
 

@@ -22,8 +22,13 @@ pub trait TaskStore: Send + Sync {
     async fn append_result_parts(&self, task_id: &str, parts: &[ResultPart]) -> Result<()>;
     /// The parts of a task's result without their rows, in order.
     async fn result_part_index(&self, task_id: &str) -> Result<Vec<ResultPartInfo>>;
-    /// The encrypted rows of one part.
-    async fn result_part_rows(&self, task_id: &str, seq: i64) -> Result<Option<String>>;
+    /// The encrypted rows of the parts numbered `from..=to`, in order: `(seq, rows)`.
+    async fn result_part_rows(
+        &self,
+        task_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, String)>>;
     /// Tasks of `connector` still `waiting` (for a person or a callback) since before
     /// `cutoff`, oldest first: `(request reference, task id, operation)`.
     async fn tasks_waiting_since(
@@ -190,32 +195,39 @@ macro_rules! tasks_queries {
             }
 
             async fn result_part_index(&self, task_id: &str) -> $crate::store::Result<Vec<$crate::store::ResultPartInfo>> {
-                let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-                    "SELECT seq, table_name, columns, row_count FROM task_result_parts WHERE task_id = $1 ORDER BY seq",
+                let rows: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT seq, table_name, columns, row_count, CAST(LENGTH(rows_ct) AS BIGINT) \
+                     FROM task_result_parts WHERE task_id = $1 ORDER BY seq",
                 )
                 .bind(task_id)
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(seq, table_name, columns, row_count)| $crate::store::ResultPartInfo {
+                    .map(|(seq, table_name, columns, row_count, stored_len)| $crate::store::ResultPartInfo {
                         seq,
                         table_name,
                         columns: serde_json::from_str(&columns).unwrap_or_default(),
                         row_count,
+                        stored_len,
                     })
                     .collect())
             }
 
-            async fn result_part_rows(&self, task_id: &str, seq: i64) -> $crate::store::Result<Option<String>> {
-                let row: Option<(String,)> = sqlx::query_as(
-                    "SELECT rows_ct FROM task_result_parts WHERE task_id = $1 AND seq = $2",
+            async fn result_part_rows(
+                &self,
+                task_id: &str,
+                from: i64,
+                to: i64,
+            ) -> $crate::store::Result<Vec<(i64, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT seq, rows_ct FROM task_result_parts WHERE task_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
                 )
                 .bind(task_id)
-                .bind(seq)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(row.map(|(c,)| c))
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?)
             }
 
             async fn tasks_waiting_since(
