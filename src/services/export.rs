@@ -358,13 +358,14 @@ pub fn build_package(
                     columns.push(c);
                 }
             }
-            // One pass over the parts writes the JSON entry and, beside it, the CSV to a
-            // scratch file (next to the plaintext ZIP, removed with it), which is then
-            // copied into its entry: each part is read and parsed once.
+            // One pass over the parts writes the JSON entry and, beside it, the CSV (in
+            // memory, or past `CSV_IN_MEMORY` in a scratch file next to the plaintext ZIP,
+            // removed with it), which is then copied into its entry: each part is read
+            // and parsed once.
             let scratch = out.with_extension("csv.tmp");
             let mut csv_out = csv::WriterBuilder::new()
                 .terminator(csv::Terminator::CRLF)
-                .from_writer(BufWriter::new(create_private(&scratch)?));
+                .from_writer(Spill::Memory(Vec::new(), scratch.clone()));
             if !columns.is_empty() {
                 csv_out.write_record(columns.iter().map(|c| escape_formula(c)))?;
             }
@@ -389,14 +390,13 @@ pub fn build_package(
                 w.write_all(if first { b"]\n" } else { b"\n]\n" })?;
                 Ok(())
             });
-            let flushed = csv_out
+            let csv = csv_out
                 .into_inner()
-                .map_err(|e| ExportError::Io(e.into_error()))
-                .and_then(|mut f| Ok(f.flush()?));
+                .map_err(|e| ExportError::Io(e.into_error()));
             let csv_entry = json_entry.and_then(|j| {
-                flushed?;
+                let csv = csv?;
                 let c = entry(&mut zip, &format!("{base}.csv"), |w| {
-                    std::io::copy(&mut BufReader::new(File::open(&scratch)?), w)?;
+                    csv.copy_into(w)?;
                     Ok(())
                 })?;
                 Ok((j, c))
@@ -894,6 +894,60 @@ pub async fn live_link(state: &AppState, request_id: &str) -> Result<Option<Stri
 
 /// Create (or truncate) a file readable by its owner only: plaintext packages, CSV
 /// scratch files and sealed exports all hold a subject's data.
+/// A table's CSV kept in memory up to this size; a larger one goes to a scratch file.
+const CSV_IN_MEMORY: usize = 1024 * 1024;
+
+/// A table's CSV while its JSON entry is written: in memory (most subjects have a few
+/// rows per table, and a file per table cost a file creation and removal each), moved
+/// to an owner-only scratch file once it passes [`CSV_IN_MEMORY`], so memory stays
+/// bounded whatever the table's size.
+enum Spill {
+    Memory(Vec<u8>, PathBuf),
+    File(BufWriter<File>, PathBuf),
+}
+
+impl Write for Spill {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Spill::Memory(buf, path) if buf.len() + b.len() > CSV_IN_MEMORY => {
+                let path = path.clone();
+                let mut f = BufWriter::new(create_private(&path)?);
+                f.write_all(buf)?;
+                f.write_all(b)?;
+                *self = Spill::File(f, path);
+                Ok(b.len())
+            }
+            Spill::Memory(buf, _) => {
+                buf.extend_from_slice(b);
+                Ok(b.len())
+            }
+            Spill::File(f, _) => f.write(b),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Spill::Memory(..) => Ok(()),
+            Spill::File(f, _) => f.flush(),
+        }
+    }
+}
+
+impl Spill {
+    /// Write everything into `w` (the caller removes the scratch file, if any).
+    fn copy_into(self, w: &mut impl Write) -> std::io::Result<()> {
+        match self {
+            Spill::Memory(buf, _) => w.write_all(&buf),
+            Spill::File(mut f, path) => {
+                f.flush()?;
+                drop(f);
+                std::io::copy(&mut BufReader::new(File::open(&path)?), w)?;
+                Ok(())
+            }
+        }
+    }
+}
+
 fn create_private(path: &Path) -> std::io::Result<File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -1187,5 +1241,35 @@ mod tests {
                 assert!(decrypt_file(&keys, "id1", &c, |_| Ok(())).is_err());
             }
         }
+    }
+
+    #[test]
+    fn a_csv_stays_in_memory_until_it_is_large_then_moves_to_an_owner_only_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv.tmp");
+        let mut small = Spill::Memory(Vec::new(), path.clone());
+        small.write_all(b"a,b\r\n1,2\r\n").unwrap();
+        assert!(matches!(small, Spill::Memory(..)) && !path.exists());
+        let mut out = Vec::new();
+        small.copy_into(&mut out).unwrap();
+        assert_eq!(out, b"a,b\r\n1,2\r\n");
+
+        let row = b"0123456789abcdef,0123456789abcdef\r\n";
+        let mut large = Spill::Memory(Vec::new(), path.clone());
+        let mut want = Vec::new();
+        while want.len() <= CSV_IN_MEMORY + row.len() {
+            large.write_all(row).unwrap();
+            want.extend_from_slice(row);
+        }
+        assert!(matches!(large, Spill::File(..)) && path.exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let mut out = Vec::new();
+        large.copy_into(&mut out).unwrap();
+        assert_eq!(out, want);
     }
 }
