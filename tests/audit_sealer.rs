@@ -91,38 +91,30 @@ async fn many_writers_and_sealers(backend: Backend) {
         .collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
 
-    // A pending entry is never changed in place.
+    // A pending entry is never changed in place (written here as a service killed
+    // before its sealer ran would leave it).
+    macro_rules! update_refused {
+        ($conn:ty, $now:literal) => {{
+            let mut c = <$conn>::connect(&app.database_url).await.unwrap();
+            sqlx::query(concat!(
+                "INSERT INTO audit_pending (at, actor, action, detail) VALUES (",
+                $now,
+                ", 'x', 'test.write', '{}')"
+            ))
+            .execute(&mut c)
+            .await
+            .unwrap();
+            let e = sqlx::query("UPDATE audit_pending SET actor = 'nobody'")
+                .execute(&mut c)
+                .await
+                .expect_err("pending entries are never changed");
+            c.close().await.unwrap();
+            e
+        }};
+    }
     let err = match backend {
-        Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::query("INSERT INTO audit_pending (at, actor, action, detail) VALUES (now(), 'x', 'test.write', '{}')")
-                .execute(&mut c)
-                .await
-                .unwrap();
-            let e = sqlx::query("UPDATE audit_pending SET actor = 'nobody'")
-                .execute(&mut c)
-                .await
-                .expect_err("pending entries are never changed");
-            c.close().await.unwrap();
-            e
-        }
-        Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::query("INSERT INTO audit_pending (at, actor, action, detail) VALUES ('2026-01-01T00:00:00Z', 'x', 'test.write', '{}')")
-                .execute(&mut c)
-                .await
-                .unwrap();
-            let e = sqlx::query("UPDATE audit_pending SET actor = 'nobody'")
-                .execute(&mut c)
-                .await
-                .expect_err("pending entries are never changed");
-            c.close().await.unwrap();
-            e
-        }
+        Backend::Postgres => update_refused!(sqlx::PgConnection, "now()"),
+        Backend::Sqlite => update_refused!(sqlx::SqliteConnection, "'2026-01-01T00:00:00Z'"),
     };
     assert!(err.to_string().contains("never changed"), "{err}");
     let last = written(&store).await.pop().unwrap();

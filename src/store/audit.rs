@@ -166,17 +166,17 @@ macro_rules! audit_queries {
                 let mut rows = Vec::with_capacity(pending.len());
                 for (_, at, actor, action, request_ref, client_addr, detail) in &pending {
                     seq += 1;
-                    let row = $crate::store::audit_chain::seal_text(
-                        seq,
-                        &$crate::store::audit_chain::EntryText {
+                    let row = $crate::store::audit_chain::seal(
+                        &$crate::store::audit_chain::EntryFields {
+                            seq,
                             at: *at,
                             actor,
                             action,
                             request_ref: request_ref.as_deref(),
                             client_addr: client_addr.as_deref(),
                             detail,
+                            prev_hash: &prev_hash,
                         },
-                        &prev_hash,
                         &keys,
                     );
                     prev_hash = row.hash.clone();

@@ -150,42 +150,20 @@ fn hash_of(f: &EntryFields<'_>, epoch: i64, key: Option<&[u8; 32]>) -> String {
     }
 }
 
-/// An entry's fields as written (its detail already as JSON text), before it is chained.
-pub struct EntryText<'a> {
-    pub at: DateTime<Utc>,
-    pub actor: &'a str,
-    pub action: &'a str,
-    pub request_ref: Option<&'a str>,
-    pub client_addr: Option<&'a str>,
-    pub detail: &'a str,
-}
-
-/// Make the row to insert as entry `seq` after `prev_hash`, sealed in the current epoch.
-pub fn seal_text(seq: i64, e: &EntryText<'_>, prev_hash: &str, keys: &ChainKeys) -> AuditEntry {
+/// Make the row to insert for `f` (its sequence number and the previous entry's hash
+/// included), sealed in the current epoch.
+pub fn seal(f: &EntryFields<'_>, keys: &ChainKeys) -> AuditEntry {
     let epoch = keys.current;
-    let hash = hash_of(
-        &EntryFields {
-            seq,
-            at: e.at,
-            actor: e.actor,
-            action: e.action,
-            request_ref: e.request_ref,
-            client_addr: e.client_addr,
-            detail: e.detail,
-            prev_hash,
-        },
-        epoch,
-        keys.keys.get(&epoch),
-    );
+    let hash = hash_of(f, epoch, keys.keys.get(&epoch));
     AuditEntry {
-        seq,
-        at: e.at,
-        actor: e.actor.to_string(),
-        action: e.action.to_string(),
-        request_ref: e.request_ref.map(str::to_string),
-        client_addr: e.client_addr.map(str::to_string),
-        detail: e.detail.to_string(),
-        prev_hash: prev_hash.to_string(),
+        seq: f.seq,
+        at: f.at,
+        actor: f.actor.to_string(),
+        action: f.action.to_string(),
+        request_ref: f.request_ref.map(str::to_string),
+        client_addr: f.client_addr.map(str::to_string),
+        detail: f.detail.to_string(),
+        prev_hash: f.prev_hash.to_string(),
         hash,
         key_epoch: epoch,
     }
@@ -516,17 +494,17 @@ mod tests {
 
     fn entry(keys: &ChainKeys, seq: i64, prev: &str) -> AuditEntry {
         let detail = serde_json::json!({"n": seq}).to_string();
-        seal_text(
-            seq,
-            &EntryText {
+        seal(
+            &EntryFields {
+                seq,
                 at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
                 actor: "a",
                 action: "x",
                 request_ref: None,
                 client_addr: None,
                 detail: &detail,
+                prev_hash: prev,
             },
-            prev,
             keys,
         )
     }
