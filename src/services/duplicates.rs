@@ -23,10 +23,15 @@ pub struct Links {
 }
 
 pub async fn links(state: &AppState, req: &Request) -> Result<Links, AppError> {
-    let (of, to) = tokio::try_join!(state.store.link_of(&req.id), state.store.links_to(&req.id))?;
     Ok(Links {
-        duplicate_of: of.map(|(_, r)| r),
-        duplicates: to.into_iter().map(|(_, r)| r).collect(),
+        duplicate_of: state.store.link_of(&req.id).await?.map(|(_, r)| r),
+        duplicates: state
+            .store
+            .links_to(&req.id)
+            .await?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect(),
     })
 }
 

@@ -134,12 +134,15 @@ pub async fn views(
     state: &AppState,
     r: &crate::store::Request,
 ) -> Result<(Option<AppealView>, Vec<AppealView>), AppError> {
-    let (appeal, appeals) =
-        tokio::try_join!(crate::services::appeals::of_request(state, r), async {
-            Ok::<_, AppError>(state.store.appeals_of(&r.id).await?)
-        },)?;
-    Ok((
-        appeal.map(AppealView::from),
-        appeals.into_iter().map(AppealView::from).collect(),
-    ))
+    let appeal = crate::services::appeals::of_request(state, r)
+        .await?
+        .map(AppealView::from);
+    let appeals = state
+        .store
+        .appeals_of(&r.id)
+        .await?
+        .into_iter()
+        .map(AppealView::from)
+        .collect();
+    Ok((appeal, appeals))
 }

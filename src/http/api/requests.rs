@@ -220,16 +220,11 @@ pub async fn full_view(
             })
             .await?;
     }
-    // The parts of the page are independent reads: sent at once, each on its own
-    // pooled connection, so the page costs one round trip instead of five in a row.
-    let (events, emails, tasks, links, (appeal, appeals)) = tokio::try_join!(
-        async { Ok::<_, AppError>(state.store.events(&r.id).await?) },
-        async { Ok::<_, AppError>(state.store.outbox_for_request(&r.id).await?) },
-        async { Ok::<_, AppError>(state.store.tasks_for_request(&r.id).await?) },
-        crate::services::duplicates::links(state, &r),
-        super::appeals::views(state, &r),
-    )?;
-    let emails = emails
+    let events = state.store.events(&r.id).await?;
+    let emails = state
+        .store
+        .outbox_for_request(&r.id)
+        .await?
         .into_iter()
         .map(|m| EmailSummary {
             template: m.template,
@@ -240,7 +235,15 @@ pub async fn full_view(
             sent_at: m.sent_at,
         })
         .collect();
-    let tasks = tasks.into_iter().map(TaskView::from).collect();
+    let tasks = state
+        .store
+        .tasks_for_request(&r.id)
+        .await?
+        .into_iter()
+        .map(TaskView::from)
+        .collect();
+    let links = crate::services::duplicates::links(state, &r).await?;
+    let (appeal, appeals) = super::appeals::views(state, &r).await?;
     let mut view = detail(state, r, events, emails, tasks)?;
     view.duplicate_of = links.duplicate_of;
     view.duplicates = links.duplicates;
