@@ -11,7 +11,8 @@ backend_tests!(
     story_back_dated_request_through_hold_extend_complete,
     bad_input_gets_problem_answers,
     audit_tampering_is_detected,
-    list_filters_and_search
+    list_filters_and_search,
+    create_and_start_in_one_call
 );
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
@@ -460,7 +461,70 @@ async fn list_filters_and_search(app: TestApp) {
     assert_eq!(v["total"], 2);
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
     assert_eq!(v["page"], 2);
+    // The total is the same whether the page is full, short, or past the end.
+    for (query, shown) in [
+        ("per_page=1&page=1", 1),
+        ("per_page=5&page=1", 2),
+        ("per_page=1&page=3", 0),
+        ("per_page=2&page=2", 0),
+    ] {
+        let (_, v) = json(app.get(&agent, &format!("/api/v1/requests?{query}")).await).await;
+        assert_eq!(v["total"], 2, "{query}: {v}");
+        assert_eq!(v["items"].as_array().unwrap().len(), shown, "{query}: {v}");
+    }
     // Lists never carry identity.
     assert!(!v.to_string().contains("example"));
     app.stop().await;
+}
+
+/// `start: true` on a create starts the request in the same call; a request that may not
+/// start (here: a repeat of an open one) is still created, stays `open`, and says why.
+async fn create_and_start_in_one_call(app: TestApp) {
+    let agent = app.token(Role::Agent).await;
+    let body = |start: Value| {
+        json!({
+            "kind": "erasure",
+            "email": "ada@example.org",
+            "verification_note": "by phone",
+            "start": start,
+        })
+    };
+    let v = create(&app, &agent, body(json!(true))).await;
+    // No connectors are declared, so the started request's fan-out finishes at once.
+    assert_eq!(v["status"], "review", "{v}");
+    let actions: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions[..2], ["create", "start"], "{v}");
+    assert!(v.get("start_refused").is_none(), "{v}");
+    let first = v["reference"].as_str().unwrap().to_string();
+    // What the request's own page says, read again.
+    let stored = app.staff_view(&first).await;
+    assert_eq!(stored["status"], "review", "{stored}");
+
+    // The same person and kind while the first is open: created, linked, not started.
+    let v = create(&app, &agent, body(json!(true))).await;
+    assert_eq!(v["status"], "open", "{v}");
+    assert_eq!(v["duplicate_of"], first.as_str(), "{v}");
+    let why = v["start_refused"].as_str().unwrap_or_default();
+    assert!(why.contains("repeats") && why.contains(&first), "{v}");
+    let second = v["reference"].as_str().unwrap().to_string();
+    assert_eq!(app.staff_view(&second).await["status"], "open");
+
+    // Without the flag (or with `false`) nothing changes: the request waits at `open`.
+    let mut other = body(json!(false));
+    other["email"] = json!("brian@example.org");
+    let v = create(&app, &agent, other).await;
+    assert_eq!(v["status"], "open", "{v}");
+    assert!(v.get("start_refused").is_none(), "{v}");
+    // A flag that is not a boolean is refused before anything is created.
+    let (s, v) = json(
+        app.post_json(&agent, "/api/v1/requests", &body(json!("yes")))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
 }

@@ -84,6 +84,45 @@ async fn expired_lease_is_claimed_again(backend: Backend) {
     assert_eq!(done.total, 1);
 }
 
+/// A claim says whether another job was due when it was made, so a worker wakes a second
+/// one only when there is work for it: jobs not yet due and jobs leased by another
+/// worker do not count; one whose lease ran out does.
+async fn a_claim_says_whether_another_job_is_due(backend: Backend) {
+    let Some(app) = without_workers(backend).await else {
+        return;
+    };
+    let store = app.state.store.clone();
+    let now = app.clock.now();
+    let lease = TimeDelta::seconds(60);
+    let mut later = job(&app, Some("later"));
+    later.run_at = now + TimeDelta::minutes(10);
+    for j in [job(&app, Some("a")), job(&app, Some("b")), later] {
+        assert!(store.enqueue(&j).await.unwrap());
+    }
+    let first = store
+        .claim_next("w", now, now + lease)
+        .await
+        .unwrap()
+        .expect("a job is due");
+    assert!(first.more, "the second due job is waiting");
+    let second = store
+        .claim_next("w", now, now + lease)
+        .await
+        .unwrap()
+        .expect("the second job");
+    assert_ne!(second.job.id, first.job.id);
+    assert!(!second.more, "the rest is not due yet, or leased");
+    assert!(store.claim_next("w", now, now + lease).await.unwrap().is_none());
+    // After the leases ran out, both leased jobs are due again.
+    let expired = now + TimeDelta::seconds(61);
+    let again = store
+        .claim_next("w2", expired, expired + lease)
+        .await
+        .unwrap()
+        .expect("an expired lease");
+    assert!(again.more, "the other expired lease is due too");
+}
+
 async fn dedupe_key_enqueues_once(backend: Backend) {
     let Some(app) = without_workers(backend).await else {
         return;
@@ -367,6 +406,7 @@ async fn jobs_of_one_batch_key_run_together_and_fail_alone(backend: Backend) {
 
 backend_fn_tests!(
     expired_lease_is_claimed_again,
+    a_claim_says_whether_another_job_is_due,
     jobs_of_one_batch_key_run_together_and_fail_alone,
     dedupe_key_enqueues_once,
     retries_then_dead_then_retry,

@@ -236,10 +236,16 @@ impl Worker {
             // leaves a permit, so it is not lost.
             let woken = notify.notified();
             match self.claim().await {
-                Ok(Some(job)) => {
-                    // There may be more: the next idle worker looks too.
-                    notify.notify_one();
-                    self.execute(job).await;
+                Ok(Some(claimed)) => {
+                    // Another job is due: the next idle worker takes it. When none was,
+                    // no other worker is sent to look (its claim would find nothing);
+                    // this one looks again once its job is done, which also finds the
+                    // jobs its job enqueued inside the store's transactions (webhook
+                    // deliveries) without waking anyone.
+                    if claimed.more {
+                        notify.notify_one();
+                    }
+                    self.execute(claimed.job).await;
                     continue;
                 }
                 Ok(None) => {}
@@ -256,11 +262,11 @@ impl Worker {
         self.state.config.jobs.lease.chrono()
     }
 
-    async fn claim(&self) -> crate::store::Result<Option<Job>> {
+    async fn claim(&self) -> crate::store::Result<Option<crate::store::Claimed>> {
         let now = self.state.clock.now();
         self.state
             .store
-            .claim_job(&self.id, now, now + self.lease())
+            .claim_next(&self.id, now, now + self.lease())
             .await
     }
 

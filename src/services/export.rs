@@ -453,8 +453,9 @@ pub fn build_package(
         Ok(())
     })?;
     let mut inner = zip.finish()?;
+    // Flushed, not synced: `out` is the plaintext scratch file, read back at once to be
+    // sealed and then removed; only the sealed file must reach the disk (`encrypt_file`).
     inner.flush()?;
-    inner.get_ref().sync_all()?;
     Ok(manifest)
 }
 

@@ -443,7 +443,7 @@ async fn store_access(
     task: &Task,
     result: crate::connectors::AccessResult,
 ) -> Result<Done, ConnectorError> {
-    let mut sink = crate::services::task_results::PartWriter::begin(state, &task.id)
+    let mut sink = crate::services::task_results::PartWriter::begin(state, task)
         .await
         .map_err(|e| ConnectorError::Database {
             connector: task.connector.clone(),
@@ -638,7 +638,7 @@ async fn run_operation(
             // The rows stream into `task_result_parts` (encrypted, in parts the export
             // streams) as the connector reads them; `tasks.result_ct` stays empty. Read
             // them back with `crate::services::task_results`.
-            let mut sink = crate::services::task_results::PartWriter::begin(state, &task.id)
+            let mut sink = crate::services::task_results::PartWriter::begin(state, task)
                 .await
                 .map_err(|e| ConnectorError::Database {
                     connector: task.connector.clone(),

@@ -129,9 +129,17 @@ pub struct PartWriter<'a> {
 }
 
 impl<'a> PartWriter<'a> {
-    /// Starts by removing any earlier result of the task (a retried task).
-    pub async fn begin(state: &'a AppState, task_id: &str) -> Result<Self, ResultError> {
-        state.store.replace_result_parts(task_id, &[]).await?;
+    /// Starts by removing any earlier result of the task (a retried task). `task` is the
+    /// task as read before this attempt started it: with no attempt before (`attempts`
+    /// 0), no part can have been written, so nothing is deleted.
+    pub async fn begin(
+        state: &'a AppState,
+        task: &crate::store::Task,
+    ) -> Result<Self, ResultError> {
+        let task_id = task.id.as_str();
+        if task.attempts > 0 {
+            state.store.replace_result_parts(task_id, &[]).await?;
+        }
         Ok(Self {
             state,
             task_id: task_id.to_string(),

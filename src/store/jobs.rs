@@ -15,7 +15,22 @@ pub trait JobStore: Send + Sync {
         worker: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Option<Job>>;
+    ) -> Result<Option<Job>> {
+        Ok(self
+            .claim_next(worker, now, lease_until)
+            .await?
+            .map(|c| c.job))
+    }
+    /// [`Self::claim_job`], and in the same statement whether another job was due when it
+    /// was claimed (`more`), so the queue wakes a second worker only when there is work
+    /// for it. `more` may be `true` for a job another worker is claiming at that moment;
+    /// it is never `false` for a job that was due and committed when the claim began.
+    async fn claim_next(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Claimed>>;
     /// Claim for `worker` up to `limit` more queued jobs of `batch_key` that are due,
     /// oldest first (jobs that run together; see `jobs`).
     async fn claim_batch(
@@ -93,13 +108,22 @@ macro_rules! jobs_queries {
                 Ok(added)
             }
 
-            async fn claim_job(
+            async fn claim_next(
                 &self,
                 worker: &str,
                 now: chrono::DateTime<chrono::Utc>,
                 lease_until: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::Result<Option<$crate::store::Job>> {
-                let sql = format!("{} RETURNING {}", $claim, $crate::store::common::JOB_COLUMNS);
+            ) -> $crate::store::Result<Option<$crate::store::Claimed>> {
+                // `more`: the subquery reads the jobs as the statement began, when the
+                // claimed one was still due itself (hence `id <> jobs.id`).
+                let sql = format!(
+                    "{} RETURNING {}, EXISTS (SELECT 1 FROM jobs rd_more \
+                     WHERE ((rd_more.status = 'queued' AND rd_more.run_at <= $2) \
+                         OR (rd_more.status = 'running' AND rd_more.lease_expires_at < $2)) \
+                     AND rd_more.id <> jobs.id) AS more",
+                    $claim,
+                    $crate::store::common::JOB_COLUMNS
+                );
                 let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(worker)
                     .bind(now)

@@ -641,6 +641,15 @@ pub struct NewJob {
     pub created_at: DateTime<Utc>,
 }
 
+/// A job just claimed, and whether another was due when it was (see
+/// [`JobStore::claim_next`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    #[sqlx(flatten)]
+    pub job: Job,
+    pub more: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Job {
     pub id: String,

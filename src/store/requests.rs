@@ -283,9 +283,6 @@ macro_rules! requests_queries {
                         (None, None) => {}
                     }
                 }
-                let mut count = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) FROM requests");
-                filters(&mut count, f);
-                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
                 let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
                     "SELECT {} FROM requests",
                     $crate::store::common::REQUEST_COLUMNS
@@ -296,6 +293,18 @@ macro_rules! requests_queries {
                     .push(" OFFSET ")
                     .push_bind(f.page.offset());
                 let rows: Vec<$crate::store::RequestRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                // A page that is not full ends the list, so it gives the total itself (a
+                // search by reference, a short list): the count is read only when the page
+                // is full, or empty past the first page.
+                let (limit, offset) = (f.page.limit(), f.page.offset());
+                let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+                let total = if shown < limit && (offset == 0 || shown > 0) {
+                    offset + shown
+                } else {
+                    let mut count = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) FROM requests");
+                    filters(&mut count, f);
+                    count.build_query_scalar().fetch_one(&self.pool).await?
+                };
                 let items = rows
                     .into_iter()
                     .map($crate::store::Request::try_from)

@@ -85,6 +85,11 @@ pub struct RequestDetail {
     pub appeal: Option<super::appeals::AppealView>,
     /// The appeals made against this request's refusals, oldest first.
     pub appeals: Vec<super::appeals::AppealView>,
+    /// Only in the answer to a create with `start: true` that could not start the
+    /// request: why (the same reason `start` would have given). The request was created
+    /// and stays `open`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_refused: Option<String>,
     pub events: Vec<Event>,
     /// Emails about this request (never the address): delivery state and errors.
     pub emails: Vec<EmailSummary>,
@@ -192,6 +197,7 @@ fn detail(
         duplicates: Vec::new(),
         appeal: None,
         appeals: Vec::new(),
+        start_refused: None,
         events,
         emails,
         tasks,
@@ -428,6 +434,12 @@ pub struct CreateRequest {
     /// `true`: the subject asked to be told who received their data (GDPR art. 19).
     #[serde(default)]
     pub recipients_requested: bool,
+    /// `true`: start the request in the same call, as `POST /requests/{id}/start` right
+    /// after the create would (one call and one read of the request instead of two).
+    /// When it cannot start (a repeat of an open request, a failed identity check) it is
+    /// still created, stays `open`, and `start_refused` in the answer says why.
+    #[serde(default)]
+    pub start: bool,
 }
 
 /// Enter a request on behalf of a subject; it starts `open`.
@@ -440,10 +452,21 @@ pub async fn create(
     client: ClientAddr,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<RequestDetail>), AppError> {
+    let start = body.start;
     let entry = staff_entry(&state, body)?;
     let actor = actor(&staff, &client);
     let req = workflow::create_staff_request(&state, &actor, entry).await?;
-    let view = full_view(&state, &actor, req, false).await?;
+    let (req, start_refused) = if start {
+        match workflow::act_on(&state, &actor, req.clone(), StaffAction::Start).await {
+            Ok(started) => (started, None),
+            Err(AppError::Conflict { detail, .. }) => (req, Some(detail)),
+            Err(e) => return Err(e),
+        }
+    } else {
+        (req, None)
+    };
+    let mut view = full_view(&state, &actor, req, false).await?;
+    view.start_refused = start_refused;
     Ok((StatusCode::CREATED, Json(view)))
 }
 

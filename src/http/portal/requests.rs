@@ -644,6 +644,7 @@ pub async fn create(
             regime: None,
             verification_note: f.text("verification_note").unwrap_or_default(),
             recipients_requested: f.text("recipients_requested").is_some(),
+            start: false,
         };
         let entry = staff_entry(&state, body)?;
         workflow::create_staff_request(&state, &actor(&s, &client), entry).await
