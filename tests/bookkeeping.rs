@@ -241,5 +241,5 @@ async fn one_access_request_sends_few_statements_to_our_own_database() {
     assert!(empty_claims <= claims - empty_claims, "{report}");
     // Everything but the job claims (each email's send reads the request's language: the
     // subject may have switched it since the email was queued).
-    assert!(statements.len() - claims - sealer <= 64, "{report}");
+    assert!(statements.len() - claims - sealer <= 58, "{report}");
 }

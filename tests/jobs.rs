@@ -112,7 +112,13 @@ async fn a_claim_says_whether_another_job_is_due(backend: Backend) {
         .expect("the second job");
     assert_ne!(second.job.id, first.job.id);
     assert!(!second.more, "the rest is not due yet, or leased");
-    assert!(store.claim_next("w", now, now + lease).await.unwrap().is_none());
+    assert!(
+        store
+            .claim_next("w", now, now + lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // After the leases ran out, both leased jobs are due again.
     let expired = now + TimeDelta::seconds(61);
     let again = store

@@ -723,6 +723,15 @@ pub fn file_path(state: &AppState, id: &str) -> PathBuf {
 /// returns the download URL (only its token's hash is stored).
 pub async fn create(state: &AppState, req: &Request) -> Result<String, ExportError> {
     let tasks = state.store.tasks_for_request(&req.id).await?;
+    create_from(state, req, &tasks).await
+}
+
+/// [`create`] from the request's tasks as the caller just read them.
+async fn create_from(
+    state: &AppState,
+    req: &Request,
+    tasks: &[crate::store::Task],
+) -> Result<String, ExportError> {
     let mut sources = Vec::new();
     for task in tasks
         .iter()
@@ -792,15 +801,15 @@ pub async fn create(state: &AppState, req: &Request) -> Result<String, ExportErr
 pub async fn for_completion(
     state: &AppState,
     req: &Request,
+    tasks: &[crate::store::Task],
 ) -> Result<Option<String>, ExportError> {
-    let tasks = state.store.tasks_for_request(&req.id).await?;
     if !tasks
         .iter()
         .any(|t| t.operation == "access" && t.status == "succeeded")
     {
         return Ok(None);
     }
-    create(state, req).await.map(Some)
+    create_from(state, req, tasks).await.map(Some)
 }
 
 fn download_url(state: &AppState, token: &str) -> String {

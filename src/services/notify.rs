@@ -236,8 +236,8 @@ impl JobHandler for SendEmail {
             .as_str()
             .ok_or_else(|| JobError::permanent("payload has no outbox_id"))?;
         let store = &state.store;
-        let msg = store
-            .outbox_message(id)
+        let (msg, request_language) = store
+            .outbox_message_to_send(id)
             .await
             .map_err(|e| JobError::retry(e.to_string()))?
             .ok_or_else(|| JobError::permanent("outbox message is gone"))?;
@@ -284,17 +284,12 @@ impl JobHandler for SendEmail {
             }
         };
         let mut context: Value = serde_json::from_str(&context).unwrap_or(Value::Null);
-        let language = match (
-            SUBJECT_TEMPLATES.contains(&msg.template.as_str()),
-            msg.request_id.as_deref(),
-        ) {
-            (true, Some(id)) => state
-                .store
-                .request_language(id)
-                .await
-                .map_err(|e| JobError::retry(e.to_string()))?
-                .unwrap_or_default(),
-            _ => Language::En,
+        // The request's language when the email is sent (read with the message): a
+        // subject who switched language on the status page gets every later email in it.
+        let language = if SUBJECT_TEMPLATES.contains(&msg.template.as_str()) {
+            request_language
+        } else {
+            Language::En
         };
         let loc = Localiser::new(state.i18n.clone(), language);
         if language != Language::En {

@@ -463,6 +463,12 @@ pub async fn act_on(
             detail: e.to_string(),
             current_status: Some(current.status.to_string()),
         })?;
+    // A completion reads the tasks once: for the package and for the completion email.
+    let tasks = if action == Action::Complete {
+        state.store.tasks_for_request(&current.id).await?
+    } else {
+        Vec::new()
+    };
     // Staff completing an access or portability request: the subject gets their package
     // (built now from the access results) unless the caller already built one.
     let act = match act {
@@ -470,7 +476,7 @@ pub async fn act_on(
             note,
             download_url: None,
         } if matches!(current.kind, Kind::Access | Kind::Portability) => {
-            let download_url = crate::services::export::for_completion(state, &current)
+            let download_url = crate::services::export::for_completion(state, &current, &tasks)
                 .await
                 .map_err(|e| AppError::Internal(format!("export package: {e}")))?;
             StaffAction::Complete { note, download_url }
@@ -593,7 +599,6 @@ pub async fn act_on(
     // The completion email says per system and table what was done, skipped and why, and
     // who received the data when the subject asked; recipients are told (GDPR art. 19).
     let (systems, recipients, notices) = if action == Action::Complete {
-        let tasks = state.store.tasks_for_request(&current.id).await?;
         let systems = crate::services::outcomes::summarise(current.kind, &tasks);
         let recipients = crate::services::recipients::subject_context(state, &current).await?;
         let notices =

@@ -387,7 +387,18 @@ macro_rules! drp_queries {
                 .bind(&req.id)
                 .fetch_all(&mut **tx)
                 .await?;
-                for (id,) in ids {
+                let ids: Vec<String> = ids.into_iter().map(|(id,)| id).collect();
+                Self::drp_callbacks_tx(tx, req, &ids).await
+            }
+
+            /// Queue the status callbacks of the DRP requests `ids` (those of `req` with a
+            /// callback, read in this transaction).
+            async fn drp_callbacks_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                req: &$crate::store::Request,
+                ids: &[String],
+            ) -> $crate::store::Result<()> {
+                for id in ids {
                     let job = $crate::store::NewJob {
                         kind: $crate::store::drp::CALLBACK_JOB.into(),
                         payload: serde_json::json!({ "drp_request": id }),

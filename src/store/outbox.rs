@@ -8,6 +8,12 @@ use super::*;
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>>;
+    /// A message to send, with the language of its request (the default language when
+    /// the request sets none, or the message belongs to no request), in one read.
+    async fn outbox_message_to_send(
+        &self,
+        id: &str,
+    ) -> Result<Option<(OutboxMessage, crate::domain::language::Language)>>;
     async fn mark_outbox(
         &self,
         id: &str,
@@ -39,6 +45,38 @@ macro_rules! outbox_queries {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?)
+            }
+
+            async fn outbox_message_to_send(
+                &self,
+                id: &str,
+            ) -> $crate::store::Result<Option<($crate::store::OutboxMessage, $crate::domain::language::Language)>> {
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    #[sqlx(flatten)]
+                    message: $crate::store::OutboxMessage,
+                    language: Option<String>,
+                }
+                let columns: Vec<String> = $crate::store::common::OUTBOX_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("o.{c}"))
+                    .collect();
+                let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {}, r.language FROM outbox o LEFT JOIN requests r ON r.id = o.request_id \
+                     WHERE o.id = $1",
+                    columns.join(", ")
+                )))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|r| {
+                    let language = r
+                        .language
+                        .as_deref()
+                        .and_then($crate::domain::language::Language::parse)
+                        .unwrap_or_default();
+                    (r.message, language)
+                }))
             }
 
             async fn mark_outbox(

@@ -27,12 +27,6 @@ pub trait RequestStore: Send + Sync {
         changes: &Changes,
     ) -> Result<()>;
     async fn request_by_reference(&self, reference: &str) -> Result<Option<Request>>;
-    /// The language the subject of request `request_id` is written to in; `None` when
-    /// there is no such request.
-    async fn request_language(
-        &self,
-        request_id: &str,
-    ) -> Result<Option<crate::domain::language::Language>>;
     /// Remember the language the subject chose (the status page's switcher).
     async fn set_request_language(
         &self,
@@ -174,33 +168,45 @@ macro_rules! requests_queries {
                 if done.rows_affected() != 1 {
                     return Err($crate::store::StoreError::Conflict);
                 }
+                // Who hears of the change: the enabled webhook endpoints (when the event
+                // is one they may subscribe to) and the DRP agents waiting for a status
+                // callback, read together in one statement.
+                let hooked = event.filter(|e| {
+                    !$crate::domain::webhook::for_request_event(e.from_status, e.to_status).is_empty()
+                });
                 if let Some(e) = event {
                     Self::insert_event_tx(&mut tx, &req.id, e).await?;
-                    Self::webhook_request_event_tx(&mut tx, req, e).await?;
                 }
-                Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
-                Self::drp_request_changed_tx(&mut tx, req).await?;
+                if let Some(e) = hooked {
+                    let rows: Vec<(String, String, String)> = sqlx::query_as(
+                        "SELECT 'webhook', id, events FROM webhook_endpoints WHERE enabled = $1 \
+                         UNION ALL SELECT 'drp', id, '' FROM drp_requests \
+                         WHERE request_id = $2 AND status_callback IS NOT NULL",
+                    )
+                    .bind(true)
+                    .bind(&req.id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let (mut endpoints, mut agents) = (Vec::new(), Vec::new());
+                    for (to, id, events) in rows {
+                        if to == "drp" {
+                            agents.push(id);
+                        } else {
+                            endpoints.push((id, events));
+                        }
+                    }
+                    Self::webhook_request_event_to_tx(&mut tx, req, e, &endpoints).await?;
+                    Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
+                    Self::drp_callbacks_tx(&mut tx, req, &agents).await?;
+                } else {
+                    Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
+                    Self::drp_request_changed_tx(&mut tx, req).await?;
+                }
                 if let Some(a) = audit {
                     self.append_audit_tx(&mut tx, a).await?;
                 }
                 tx.commit().await?;
                 Ok(())
-            }
-
-            async fn request_language(
-                &self,
-                request_id: &str,
-            ) -> $crate::store::Result<Option<$crate::domain::language::Language>> {
-                let row: Option<(Option<String>,)> =
-                    sqlx::query_as("SELECT language FROM requests WHERE id = $1")
-                        .bind(request_id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                Ok(row.map(|(l,)| {
-                    l.as_deref()
-                        .and_then($crate::domain::language::Language::parse)
-                        .unwrap_or_default()
-                }))
             }
 
             async fn set_request_language(

@@ -181,10 +181,21 @@ macro_rules! webhooks_queries {
                         .fetch_all(&mut **tx)
                         .await?,
                 };
+                Self::webhook_deliveries_tx(tx, event, &endpoints, only.is_some()).await
+            }
+
+            /// Queue `event` for those of `endpoints` (`(id, events)`, read in this
+            /// transaction) subscribed to it, or for all of them when `all`.
+            async fn webhook_deliveries_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                event: &$crate::store::webhooks::WebhookEvent,
+                endpoints: &[(String, String)],
+                all: bool,
+            ) -> $crate::store::Result<Vec<String>> {
                 let mut made = Vec::new();
                 for (endpoint_id, events) in endpoints {
-                    let wanted: Vec<String> = serde_json::from_str(&events).unwrap_or_default();
-                    if only.is_none() && !wanted.iter().any(|e| *e == event.event_type) {
+                    let wanted: Vec<String> = serde_json::from_str(events).unwrap_or_default();
+                    if !all && !wanted.iter().any(|e| *e == event.event_type) {
                         continue;
                     }
                     let id = $crate::store::webhooks::delivery_id();
@@ -222,9 +233,28 @@ macro_rules! webhooks_queries {
                 req: &$crate::store::Request,
                 event: &$crate::store::Event,
             ) -> $crate::store::Result<()> {
+                if $crate::domain::webhook::for_request_event(event.from_status, event.to_status).is_empty() {
+                    return Ok(());
+                }
+                let endpoints: Vec<(String, String)> =
+                    sqlx::query_as("SELECT id, events FROM webhook_endpoints WHERE enabled = $1")
+                        .bind(true)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                Self::webhook_request_event_to_tx(tx, req, event, &endpoints).await
+            }
+
+            /// [`Self::webhook_request_event_tx`] with the enabled endpoints already read
+            /// in this transaction (one read for every event type of the change).
+            async fn webhook_request_event_to_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                req: &$crate::store::Request,
+                event: &$crate::store::Event,
+                endpoints: &[(String, String)],
+            ) -> $crate::store::Result<()> {
                 for t in $crate::domain::webhook::for_request_event(event.from_status, event.to_status) {
                     let e = $crate::store::webhooks::WebhookEvent::of_request(t, req, event.from_status, event.at);
-                    Self::webhook_event_tx(tx, &e, None).await?;
+                    Self::webhook_deliveries_tx(tx, &e, endpoints, false).await?;
                 }
                 Ok(())
             }

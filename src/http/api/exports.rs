@@ -168,7 +168,8 @@ pub async fn rebuild_for(
     not_refused(&req)?;
     not_erased(state, &req).await?;
     reachable(&req)?;
-    let url = export::for_completion(state, &req)
+    let tasks = state.store.tasks_for_request(&req.id).await?;
+    let url = export::for_completion(state, &req, &tasks)
         .await
         .map_err(|e| AppError::Internal(format!("export package: {e}")))?
         .ok_or_else(|| AppError::Conflict {
