@@ -727,7 +727,7 @@ pub async fn create(state: &AppState, req: &Request) -> Result<String, ExportErr
 }
 
 /// [`create`] from the request's tasks as the caller just read them.
-async fn create_from(
+pub async fn create_from(
     state: &AppState,
     req: &Request,
     tasks: &[crate::store::Task],

@@ -1255,7 +1255,7 @@ pub async fn tasks_progressed(state: &AppState, reference: &str) -> Result<(), A
                     // so the completion email carries its link. Without a package the
                     // request stays in review for staff.
                     let download_url = if matches!(next.kind, Kind::Access | Kind::Portability) {
-                        match crate::services::export::create(state, &next).await {
+                        match crate::services::export::create_from(state, &next, &tasks).await {
                             Ok(url) => Some(url),
                             Err(e) => {
                                 tracing::error!(reference = %next.reference, error = %e, "export package failed; the request stays in review");
