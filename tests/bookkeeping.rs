@@ -221,6 +221,8 @@ async fn one_access_request_sends_few_statements_to_our_own_database() {
     // its transactions taking every entry written during its gather (here up to three).
     let count_exact = |text: &str| count(&|sql| sql.starts_with(text));
     assert_eq!(count_exact("INSERT INTO audit_pending"), 3, "{report}");
+    // The task's first attempt has no earlier result to delete.
+    assert_eq!(count_exact("DELETE FROM task_result_parts"), 0, "{report}");
     let seals = count_exact("DELETE FROM audit_pending");
     let locks = count_exact("SELECT pg_advisory_xact_lock");
     assert!((1..=3).contains(&seals), "{report}");

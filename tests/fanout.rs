@@ -280,6 +280,86 @@ async fn failed_task_goes_to_review_and_can_be_retried(backend: Backend) {
     panic!("the retried task did not succeed");
 }
 
+/// A retried access task starts by removing what an earlier attempt stored (a first
+/// attempt has nothing to remove and sends no delete): the result holds the retry's rows
+/// only, every part readable.
+async fn a_retried_access_replaces_what_an_earlier_attempt_stored(backend: Backend) {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (pool, datamap) = product(product_dir.path()).await;
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.jobs.max_attempts = 1;
+        }),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    sqlx::query("ALTER TABLE newsletter RENAME TO newsletter_old")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let reference = create_and_start(&app, &agent, "access", "bob@example.com").await;
+    let v = wait_for_status(&app, &agent, &reference, "review").await;
+    let id = v["tasks"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(v["tasks"][0]["status"], "failed", "{v}");
+    // What an interrupted attempt could have left: a part at the first number.
+    app.state
+        .store
+        .append_result_parts(
+            &id,
+            &[rightsdesk::store::ResultPart {
+                seq: 0,
+                table_name: "left_by_an_earlier_attempt".into(),
+                columns: vec!["x".into()],
+                row_count: 1,
+                rows_ct: "not a sealed value".into(),
+            }],
+        )
+        .await
+        .unwrap();
+
+    sqlx::query("ALTER TABLE newsletter_old RENAME TO newsletter")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (s, r) = json(
+        app.post_empty(
+            &agent,
+            &format!("/api/v1/requests/{reference}/tasks/{id}/retry"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    for _ in 0..100 {
+        let (_, v) = json(
+            app.get(&agent, &format!("/api/v1/requests/{reference}"))
+                .await,
+        )
+        .await;
+        if v["tasks"][0]["status"] == "succeeded" {
+            let task = app.state.store.task(&id).await.unwrap().unwrap();
+            let result = rightsdesk::services::task_results::load(&app.state, &task)
+                .await
+                .expect("every part readable");
+            let tables: Vec<&str> = result.tables.iter().map(|t| t.table.as_str()).collect();
+            assert!(
+                !tables.contains(&"left_by_an_earlier_attempt"),
+                "{tables:?}"
+            );
+            assert!(tables.contains(&"customers"), "{tables:?}");
+            app.stop().await;
+            return;
+        }
+        assert_ne!(v["tasks"][0]["status"], "failed", "{v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the retried task did not succeed");
+}
+
 /// After a product database is restored from a backup taken before an erasure,
 /// `rightsdesk ledger replay` erases the subject again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -368,6 +448,7 @@ backend_fn_tests!(
     erasure_runs_through_the_connector,
     access_request_auto_completes,
     failed_task_goes_to_review_and_can_be_retried,
+    a_retried_access_replaces_what_an_earlier_attempt_stored,
 );
 
 /// Erasure tasks of one connector that are ready at the same time run together (a

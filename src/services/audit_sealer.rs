@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use crate::app::context::AppState;
-use crate::store::audit::SEAL_BATCH;
 
 /// How long the sealer lets entries gather after a wake: the entries of one request's
 /// lifecycle (created, started, completed: tens of milliseconds apart) are then mostly
@@ -47,14 +46,7 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
 /// Chain every pending entry; a failure is logged and left for the next round (the
 /// entries stay pending, nothing is lost).
 pub async fn seal_pending(state: &AppState) {
-    loop {
-        match state.store.seal_audit(SEAL_BATCH).await {
-            Ok(n) if n == SEAL_BATCH as usize => continue,
-            Ok(_) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "chaining pending audit entries failed; will retry");
-                return;
-            }
-        }
+    if let Err(e) = state.store.seal_all_audit().await {
+        tracing::warn!(error = %e, "chaining pending audit entries failed; will retry");
     }
 }

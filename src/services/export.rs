@@ -902,8 +902,6 @@ pub async fn live_link(state: &AppState, request_id: &str) -> Result<Option<Stri
     )
 }
 
-/// Create (or truncate) a file readable by its owner only: plaintext packages, CSV
-/// scratch files and sealed exports all hold a subject's data.
 /// A table's CSV kept in memory up to this size; a larger one goes to a scratch file.
 const CSV_IN_MEMORY: usize = 1024 * 1024;
 
@@ -958,6 +956,8 @@ impl Spill {
     }
 }
 
+/// Create (or truncate) a file readable by its owner only: plaintext packages, CSV
+/// scratch files and sealed exports all hold a subject's data.
 fn create_private(path: &Path) -> std::io::Result<File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

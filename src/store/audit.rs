@@ -31,6 +31,11 @@ pub trait AuditStore: Send + Sync {
     /// `audit_log` and leaves `audit_pending`. Returns how many were chained (0 when
     /// the chain's keys are not loaded: nothing can be sealed then).
     async fn seal_audit(&self, limit: i64) -> Result<usize>;
+    /// Chain every pending entry, [`SEAL_BATCH`] per transaction.
+    async fn seal_all_audit(&self) -> Result<()> {
+        while self.seal_audit(SEAL_BATCH).await? == SEAL_BATCH as usize {}
+        Ok(())
+    }
     /// Whether any entry waits to be chained (one cheap read, no lock).
     async fn audit_pending(&self) -> Result<bool>;
     /// Notified after an entry is written (before its transaction commits), so that a
@@ -95,7 +100,7 @@ macro_rules! audit_queries {
             }
 
             async fn audit_head(&self) -> $crate::store::Result<Option<$crate::store::AuditEntry>> {
-                self.seal_all_audit().await?;
+                self.seal_before_read().await?;
                 let sql = format!(
                     "SELECT {} FROM audit_log ORDER BY seq DESC LIMIT 1",
                     $crate::store::common::AUDIT_COLUMNS
@@ -211,7 +216,7 @@ macro_rules! audit_queries {
                 &self,
                 f: &$crate::store::AuditFilter,
             ) -> $crate::store::Result<$crate::store::Page<$crate::store::AuditEntry>> {
-                self.seal_all_audit().await?;
+                self.seal_before_read().await?;
                 fn filters(qb: &mut sqlx::QueryBuilder<$db>, f: &$crate::store::AuditFilter) {
                     qb.push(" WHERE 1 = 1");
                     if let Some(r) = &f.request_ref {
@@ -248,7 +253,7 @@ macro_rules! audit_queries {
                 after_seq: i64,
                 limit: i64,
             ) -> $crate::store::Result<Vec<$crate::store::AuditEntry>> {
-                self.seal_all_audit().await?;
+                self.seal_before_read().await?;
                 let sql = format!(
                     "SELECT {} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
                     $crate::store::common::AUDIT_COLUMNS
@@ -262,15 +267,12 @@ macro_rules! audit_queries {
         }
 
         impl $store {
-            /// Chain every pending entry (a reader sees the whole log).
-            async fn seal_all_audit(&self) -> $crate::store::Result<()> {
-                // Nothing pending (the usual case for a reader): no transaction, no lock.
-                if !$crate::store::AuditStore::audit_pending(self).await? {
-                    return Ok(());
+            /// Before a read of the log: chain every pending entry, so a reader sees the
+            /// whole log. Nothing pending (the usual case): no transaction, no lock.
+            async fn seal_before_read(&self) -> $crate::store::Result<()> {
+                if $crate::store::AuditStore::audit_pending(self).await? {
+                    $crate::store::AuditStore::seal_all_audit(self).await?;
                 }
-                while $crate::store::AuditStore::seal_audit(self, $crate::store::audit::SEAL_BATCH).await?
-                    == $crate::store::audit::SEAL_BATCH as usize
-                {}
                 Ok(())
             }
         }

@@ -260,9 +260,7 @@ pub async fn retire_epoch(
         // Entries still pending were written under the old key (a service that stopped
         // before chaining them): chain them with it, in its epoch, before it retires.
         install(store, old, checkpoint_every).await?;
-        while store.seal_audit(crate::store::audit::SEAL_BATCH).await?
-            == crate::store::audit::SEAL_BATCH as usize
-        {}
+        store.seal_all_audit().await?;
         let epoch = rows.iter().map(|(e, _)| *e).max().unwrap_or(0) + 1;
         // The old key must be the one that sealed the retiring epoch.
         if let Some(head) = store.audit_head().await?

@@ -332,6 +332,21 @@ pub(crate) async fn submit_for(
     Ok(reference)
 }
 
+/// Submit one request for customer `i` and wait until it is final: its reference, its
+/// final status, and the time from submission to the status seen.
+async fn one_request(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    kind: &str,
+    i: i64,
+) -> Result<(String, String, Duration), BoxError> {
+    let t = Instant::now();
+    let reference = submit(client, base, token, kind, i).await?;
+    let status = wait_final(client, base, token, &reference).await?;
+    Ok((reference, status, t.elapsed()))
+}
+
 async fn wait_final(
     client: &reqwest::Client,
     base: &str,
@@ -765,10 +780,7 @@ async fn measure(
     let cpu0 = db_cpu.totals().await?;
     let mut accesses = Vec::new();
     for i in SINGLE_ACCESS_FROM..SINGLE_ACCESS_FROM + SINGLE_RUNS {
-        let t = Instant::now();
-        let reference = submit(&client, &base, &token, "access", i).await?;
-        let status = wait_final(&client, &base, &token, &reference).await?;
-        let took = t.elapsed();
+        let (reference, status, took) = one_request(&client, &base, &token, "access", i).await?;
         let rows = access_rows(&mut rd, &reference).await?;
         if status != "completed" || rows != 17 {
             return Err(format!("one access: {status}, {rows} rows (want completed, 17)").into());
@@ -786,10 +798,7 @@ async fn measure(
     // One erasure at a time: created -> completed, exactly the 14 masked rows.
     let mut erasures = Vec::new();
     for i in SINGLE_ERASURE_FROM..SINGLE_ERASURE_FROM + SINGLE_RUNS {
-        let t = Instant::now();
-        let reference = submit(&client, &base, &token, "erasure", i).await?;
-        let status = wait_final(&client, &base, &token, &reference).await?;
-        let took = t.elapsed();
+        let (reference, status, took) = one_request(&client, &base, &token, "erasure", i).await?;
         let masked = masked_rows(&mut product, i).await?;
         if status != "completed" || masked != 14 {
             return Err(format!(
