@@ -205,8 +205,24 @@ async fn question_answered_with_a_file_resumes_and_the_file_is_purged(backend: B
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("could not be read"));
     let huge = vec![b'a'; 32 * 1024 * 1024];
-    let (s, page) = post_multipart(&app, &reply_url, &[], &[("files", "a.txt", &huge[..])]).await;
-    assert!(s == 413 || s == 422, "{s} {page}");
+    let (ct, body) = multipart(&[], &[("files", "a.txt", &huge[..])]);
+    // The service refuses the body past its limit and may close the connection before the
+    // client has finished writing it: either answer is a refusal (what was kept is
+    // checked below).
+    match app
+        .client
+        .post(&reply_url)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(r) => {
+            let s = r.status().as_u16();
+            assert!(s == 413 || s == 422, "{s} {}", r.text().await.unwrap());
+        }
+        Err(e) => assert!(e.is_request() && !e.is_timeout(), "{e:?}"),
+    }
     assert_eq!(
         staff_view(&app, &agent, &gdpr_ref).await["status"],
         "on_hold"
