@@ -25,7 +25,8 @@ use sha2::Sha256;
 backend_fn_tests!(
     events_arrive_signed_retried_and_logged_without_personal_data,
     private_endpoints_are_refused_unless_allowed,
-    a_failed_task_is_reported_without_its_error
+    a_failed_task_is_reported_without_its_error,
+    an_automatic_completion_is_told_step_by_step
 );
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -563,5 +564,134 @@ async fn a_failed_task_is_reported_without_its_error(backend: Backend) {
         !body.contains("cy.hooks") && !body.contains("allow_private"),
         "{body}"
     );
+    let _stopped = app.stop().await;
+}
+
+/// An access request that completes by itself: the tasks' end (`review`) and the
+/// completion are stored together, and still told as two steps, each with the status it
+/// moved to, on the timeline and to the webhooks.
+async fn an_automatic_completion_is_told_step_by_step(backend: Backend) {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (_pool, datamap) = common::product::product(product_dir.path()).await;
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.webhooks.allow_http = true;
+            c.webhooks.allow_private = true;
+        }),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
+    assert!(
+        app.state
+            .config
+            .workflow
+            .auto_complete
+            .contains(&rightsdesk::domain::request::Kind::Access),
+        "access completes by itself by default"
+    );
+    let hook = hook(app.clock.clone()).await;
+    let actor = rightsdesk::services::workflow::Actor {
+        name: "user:admin@example.com".into(),
+        client_addr: None,
+    };
+    rightsdesk::services::webhooks::create_endpoint(
+        &app.state,
+        &actor,
+        &hook.url(),
+        "every change",
+        &[
+            "request.status_changed".to_string(),
+            "request.completed".to_string(),
+        ],
+    )
+    .await
+    .unwrap();
+    let agent = app.token(Role::Agent).await;
+    let (s, v) = common::json(
+        app.post_json(
+            &agent,
+            "/api/v1/requests",
+            &json!({ "kind": "access", "email": "bob@example.com",
+                     "verification_note": "Called back on the number on file",
+                     "start": true }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let reference = v["reference"].as_str().unwrap().to_string();
+    let done = common::product::wait_for_status(&app, &agent, &reference, "completed").await;
+    let steps: Vec<(String, String, String)> = done["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_string(),
+                e["from_status"].as_str().unwrap_or_default().to_string(),
+                e["to_status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let step = |a: &str, f: &str, t: &str| (a.to_string(), f.to_string(), t.to_string());
+    assert_eq!(
+        steps,
+        vec![
+            step("create", "", "open"),
+            step("start", "open", "in_progress"),
+            step("tasks_done", "in_progress", "review"),
+            step("complete", "review", "completed"),
+        ],
+        "{done}"
+    );
+    assert!(
+        done["events"][2]["note"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("every connector task has finished")),
+        "{done}"
+    );
+    hook.wait_until("completed", |e| {
+        types(e).contains(&"request.completed".into())
+    })
+    .await;
+    let changed: Vec<(String, String)> = hook
+        .events()
+        .iter()
+        .filter(|e| e["type"] == "request.status_changed")
+        .map(|e| {
+            (
+                e["data"]["previous_status"].as_str().unwrap().to_string(),
+                e["data"]["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    for want in [
+        pair("open", "in_progress"),
+        pair("in_progress", "review"),
+        pair("review", "completed"),
+    ] {
+        assert!(changed.contains(&want), "{want:?} in {changed:?}");
+    }
+    assert_eq!(changed.len(), 3, "{changed:?}");
+    // The package was built once: one export for the request.
+    let exports = app
+        .state
+        .store
+        .exports_for_request(
+            &app.state
+                .store
+                .request_by_reference(&reference)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(exports.len(), 1);
     let _stopped = app.stop().await;
 }

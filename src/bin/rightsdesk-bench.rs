@@ -200,6 +200,11 @@ enum Command {
         /// the index advisor's statements applied (what `rightsdesk check` prints).
         #[arg(long, requires = "end_to_end")]
         with_advised_indexes: bool,
+        /// With --end-to-end: also list every statement of the one access and the one
+        /// erasure whose statements are counted, with when it ended (ms after the
+        /// request's first statement) and how long it took.
+        #[arg(long, requires = "end_to_end")]
+        list_statements: bool,
     },
 }
 
@@ -235,9 +240,13 @@ async fn main() -> Result<(), BoxError> {
             customers,
             end_to_end: true,
             with_advised_indexes,
+            list_statements,
             database_url,
             ..
-        } => service::end_to_end(customers, &database_url, with_advised_indexes).await,
+        } => {
+            service::LIST_STATEMENTS.store(list_statements, std::sync::atomic::Ordering::Relaxed);
+            service::end_to_end(customers, &database_url, with_advised_indexes).await
+        }
         Command::PeerWorkload {
             customers,
             subjects,

@@ -556,7 +556,12 @@ async fn conclude(
         .await
         .map_err(retry)?;
     tracing::info!(reference = %req.reference, connector = %task.connector, status = %task.status, "connector task finished");
-    task_ended(state, &req.reference)
+    release_ready(state, &req.reference)
+        .await
+        .map_err(|e| JobError::retry(e.to_string()))?;
+    // The request as read when the task began: the workflow reads it again only when
+    // it changed meanwhile.
+    workflow::tasks_progressed_from(state, &req.reference, Some(req.clone()))
         .await
         .map_err(|e| JobError::retry(e.to_string()))?;
     Ok(())

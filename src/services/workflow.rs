@@ -286,6 +286,43 @@ pub async fn create_open_request(
     source: Source,
     note: &str,
 ) -> Result<Request, AppError> {
+    Ok(
+        create_open_request_linked(state, actor, entry, source, note)
+            .await?
+            .0,
+    )
+}
+
+/// Enter a staff request and start it in the same call (`POST /requests` with
+/// `"start": true`). A start refused (a repeat of an open request) leaves it `open` and
+/// says why, in the words of [`act_on`]'s refusal.
+pub async fn create_and_start_staff_request(
+    state: &AppState,
+    actor: &Actor,
+    entry: StaffEntry,
+) -> Result<(Request, Option<String>), AppError> {
+    let (req, linked) =
+        create_open_request_linked(state, actor, entry, Source::Staff, "entered by staff").await?;
+    // Just stored and not linked: no link and no identity check to read again.
+    let prior = Prior {
+        fresh: !linked,
+        ..Default::default()
+    };
+    match act_on_after(state, actor, req.clone(), StaffAction::Start, Some(prior)).await {
+        Ok(started) => Ok((started, None)),
+        Err(AppError::Conflict { detail, .. }) => Ok((req, Some(detail))),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`create_open_request`], and whether the request was linked to an earlier one.
+async fn create_open_request_linked(
+    state: &AppState,
+    actor: &Actor,
+    entry: StaffEntry,
+    source: Source,
+    note: &str,
+) -> Result<(Request, bool), AppError> {
     let now = state.clock.now();
     let mut req = new_request(
         state,
@@ -340,13 +377,14 @@ pub async fn create_open_request(
     );
     let req = insert_new(state, req, event, actor, "request.create", &changes).await?;
     state.queue.wake();
-    let req = if crate::services::duplicates::link_if_duplicate(state, &req).await? {
+    let linked = crate::services::duplicates::link_if_duplicate(state, &req).await?;
+    let req = if linked {
         load(state, &req.reference).await?
     } else {
         req
     };
     tracing::info!(reference = %req.reference, kind = %req.kind, "staff request created");
-    Ok(req)
+    Ok((req, linked))
 }
 
 /// A staff action on a request.
@@ -442,11 +480,38 @@ pub async fn act_on(
     current: Request,
     act: StaffAction,
 ) -> Result<Request, AppError> {
+    act_on_after(state, actor, current, act, None).await
+}
+
+/// What the caller of [`act_on_after`] already did and knows.
+#[derive(Default)]
+struct Prior {
+    /// A step taken in memory, stored with the action in one commit: its event, and the
+    /// version stored before it (`current` is the request after it).
+    step: Option<(Event, i64)>,
+    /// The request's tasks as just read (a completion's).
+    tasks: Option<Vec<crate::store::Task>>,
+    /// The request was stored by this very call and not linked to an earlier one: it
+    /// has no link and no identity check to read before it starts.
+    fresh: bool,
+}
+
+/// [`act_on`], after a [`Prior`] step not stored yet.
+async fn act_on_after(
+    state: &AppState,
+    actor: &Actor,
+    current: Request,
+    act: StaffAction,
+    prior: Option<Prior>,
+) -> Result<Request, AppError> {
     crate::services::suppression::guard(&current, &act)?;
     crate::services::appeals::guard(&current, &act)?;
-    crate::services::duplicates::guard(state, &current, &act).await?;
-    if matches!(act, StaffAction::Start) {
-        crate::services::verification::gate_start(state, &current).await?;
+    let prior = prior.unwrap_or_default();
+    if !prior.fresh {
+        crate::services::duplicates::guard(state, &current, &act).await?;
+        if matches!(act, StaffAction::Start) {
+            crate::services::verification::gate_start(state, &current).await?;
+        }
     }
     if matches!(act, StaffAction::Rerun) && current.kind != Kind::Rectification {
         return Err(AppError::Conflict {
@@ -464,10 +529,13 @@ pub async fn act_on(
             current_status: Some(current.status.to_string()),
         })?;
     // A completion reads the tasks once: for the package and for the completion email.
-    let tasks = if action == Action::Complete {
-        state.store.tasks_for_request(&current.id).await?
-    } else {
-        Vec::new()
+    let (prior, tasks) = match prior.tasks {
+        Some(tasks) => (prior.step, tasks),
+        None if action == Action::Complete => (
+            prior.step,
+            state.store.tasks_for_request(&current.id).await?,
+        ),
+        None => (prior.step, Vec::new()),
     };
     // Staff completing an access or portability request: the subject gets their package
     // (built now from the access results) unless the caller already built one.
@@ -629,10 +697,20 @@ pub async fn act_on(
     if action == Action::Complete {
         crate::services::suppression::on_completed(state, &next).await?;
     }
-    state
-        .store
-        .update_request(&next, current.version, Some(&event), Some(&a), &changes)
-        .await?;
+    match prior {
+        Some((step, stored_version)) => {
+            state
+                .store
+                .update_request_steps(&next, stored_version, &[step, event], Some(&a), &changes)
+                .await?
+        }
+        None => {
+            state
+                .store
+                .update_request(&next, current.version, Some(&event), Some(&a), &changes)
+                .await?
+        }
+    }
     if !changes.jobs.is_empty() {
         state.queue.wake();
     }
@@ -783,21 +861,8 @@ pub async fn finish_tasks_noted(
     current: Request,
     note: String,
 ) -> Result<Request, AppError> {
-    let now = state.clock.now();
-    let Ok(status) = transition(current.status, Action::TasksDone, None) else {
+    let Some((next, event)) = tasks_done(state, &current, note) else {
         return Ok(current);
-    };
-    let mut next = current.clone();
-    next.status = status;
-    next.version += 1;
-    next.updated_at = now;
-    let event = Event {
-        at: now,
-        actor: "system".into(),
-        action: Action::TasksDone.to_string(),
-        from_status: Some(current.status),
-        to_status: status,
-        note: Some(note),
     };
     state
         .store
@@ -810,6 +875,26 @@ pub async fn finish_tasks_noted(
         )
         .await?;
     Ok(next)
+}
+
+/// The request after its tasks finished (`review`), and the event saying so; `None`
+/// when its status does not move on that.
+fn tasks_done(state: &AppState, current: &Request, note: String) -> Option<(Request, Event)> {
+    let now = state.clock.now();
+    let status = transition(current.status, Action::TasksDone, None).ok()?;
+    let mut next = current.clone();
+    next.status = status;
+    next.version += 1;
+    next.updated_at = now;
+    let event = Event {
+        at: now,
+        actor: "system".into(),
+        action: Action::TasksDone.to_string(),
+        from_status: Some(current.status),
+        to_status: status,
+        note: Some(note),
+    };
+    Some((next, event))
 }
 
 /// Delete Rightsdesk's own copies of the erased identity from its other requests, and
@@ -1215,8 +1300,23 @@ pub async fn edit_corrections(
 /// When every task of an `in_progress` request is finished: on to `review`, and on to
 /// `completed` when the kind auto-completes and every task succeeded.
 pub async fn tasks_progressed(state: &AppState, reference: &str) -> Result<(), AppError> {
+    tasks_progressed_from(state, reference, None).await
+}
+
+/// [`tasks_progressed`], starting from the request as the caller last read it (`known`)
+/// when that copy was `in_progress`: a stale copy costs nothing but a second look, as
+/// every write checks the version. A copy in any other status is read again (it may have
+/// been resumed since, with this task still running).
+pub async fn tasks_progressed_from(
+    state: &AppState,
+    reference: &str,
+    mut known: Option<Request>,
+) -> Result<(), AppError> {
     for _ in 0..3 {
-        let req = load(state, reference).await?;
+        let req = match known.take() {
+            Some(req) if req.status == Status::InProgress => req,
+            _ => load(state, reference).await?,
+        };
         if !matches!(req.status, Status::InProgress | Status::Review) {
             return Ok(());
         }
@@ -1226,60 +1326,89 @@ pub async fn tasks_progressed(state: &AppState, reference: &str) -> Result<(), A
         let all_ok = current_tasks(&tasks)
             .iter()
             .all(|t| t.status == "succeeded");
+        let auto = all_ok && crate::services::suppression::auto_completes(state, &req);
         // A worker that died between `review` and the automatic completion (its job is
         // retried after the lease): finish what it started. Other `review` requests are
         // staff's.
-        let interrupted = req.status == Status::Review
-            && !tasks.is_empty()
-            && all_ok
-            && crate::services::suppression::auto_completes(state, &req);
+        let interrupted = req.status == Status::Review && !tasks.is_empty() && auto;
         if req.status == Status::Review && !interrupted {
             return Ok(());
         }
         if tasks.iter().any(|t| !is_finished(&t.status)) {
             return Ok(());
         }
-        let finished = if interrupted {
-            Ok(req)
-        } else {
-            let note = format!(
-                "every connector task has finished: {}",
-                crate::services::tasks::status_counts(&current_tasks(&tasks))
-            );
-            finish_tasks_noted(state, req, note).await
-        };
-        match finished {
-            Ok(next) => {
-                if all_ok && crate::services::suppression::auto_completes(state, &next) {
-                    // Access and portability: the package is built before completing,
-                    // so the completion email carries its link. Without a package the
-                    // request stays in review for staff.
-                    let download_url = if matches!(next.kind, Kind::Access | Kind::Portability) {
-                        match crate::services::export::create_from(state, &next, &tasks).await {
-                            Ok(url) => Some(url),
-                            Err(e) => {
-                                tracing::error!(reference = %next.reference, error = %e, "export package failed; the request stays in review");
-                                return Ok(());
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    // Boxed: `act` itself calls back here when a request is resumed.
-                    // `next` is the request as just stored: no need to read it again.
-                    Box::pin(act_on(
-                        state,
-                        &Actor::system(),
-                        next,
-                        StaffAction::Complete {
-                            note: None,
-                            download_url,
-                        },
-                    ))
-                    .await?;
-                }
-                return Ok(());
+        let note = format!(
+            "every connector task has finished: {}",
+            crate::services::tasks::status_counts(&current_tasks(&tasks))
+        );
+        if !auto {
+            match finish_tasks_noted(state, req, note).await {
+                Ok(_) => return Ok(()),
+                // Another task finished at the same moment: look again.
+                Err(AppError::Conflict { .. }) => continue,
+                Err(e) => return Err(e),
             }
+        }
+        // On to `review` and at once to `completed`, in one commit (both events on the
+        // timeline); a request already in `review` was interrupted between the two.
+        let stored_version = req.version;
+        let (reviewed, step) = if interrupted {
+            (req, None)
+        } else {
+            match tasks_done(state, &req, note) {
+                Some((next, event)) => (next, Some(event)),
+                None => return Ok(()),
+            }
+        };
+        // Access and portability: the package is built before completing, so the
+        // completion email carries its link. Without a package the request stays in
+        // review for staff.
+        let download_url = if matches!(reviewed.kind, Kind::Access | Kind::Portability) {
+            match crate::services::export::create_from(state, &reviewed, &tasks).await {
+                Ok(url) => Some(url),
+                Err(e) => {
+                    tracing::error!(reference = %reviewed.reference, error = %e, "export package failed; the request stays in review");
+                    if let Some(event) = step {
+                        match state
+                            .store
+                            .update_request(
+                                &reviewed,
+                                stored_version,
+                                Some(&event),
+                                None,
+                                &Changes::default(),
+                            )
+                            .await
+                        {
+                            Ok(()) | Err(crate::store::StoreError::Conflict) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    return Ok(());
+                }
+            }
+        } else {
+            None
+        };
+        let prior = Prior {
+            step: step.map(|event| (event, stored_version)),
+            tasks: Some(tasks),
+            fresh: false,
+        };
+        // Boxed: `act` itself calls back here when a request is resumed.
+        let completed = Box::pin(act_on_after(
+            state,
+            &Actor::system(),
+            reviewed,
+            StaffAction::Complete {
+                note: None,
+                download_url,
+            },
+            Some(prior),
+        ))
+        .await;
+        match completed {
+            Ok(_) => return Ok(()),
             // Another task finished at the same moment: look again.
             Err(AppError::Conflict { .. }) => continue,
             Err(e) => return Err(e),

@@ -25,6 +25,21 @@ pub trait RequestStore: Send + Sync {
         event: Option<&Event>,
         audit: Option<&NewAudit>,
         changes: &Changes,
+    ) -> Result<()> {
+        let events = event.map(std::slice::from_ref).unwrap_or_default();
+        self.update_request_steps(req, expected_version, events, audit, changes)
+            .await
+    }
+    /// [`Self::update_request`] for a change made of several steps at once (the tasks
+    /// finished and the request completed by itself): every event, in order, on the
+    /// timeline and to the webhooks (each with the status it moved to), in one commit.
+    async fn update_request_steps(
+        &self,
+        req: &Request,
+        expected_version: i64,
+        events: &[Event],
+        audit: Option<&NewAudit>,
+        changes: &Changes,
     ) -> Result<()>;
     async fn request_by_reference(&self, reference: &str) -> Result<Option<Request>>;
     /// Remember the language the subject chose (the status page's switcher).
@@ -119,11 +134,11 @@ macro_rules! requests_queries {
                 Ok(())
             }
 
-            async fn update_request(
+            async fn update_request_steps(
                 &self,
                 req: &$crate::store::Request,
                 expected_version: i64,
-                event: Option<&$crate::store::Event>,
+                events: &[$crate::store::Event],
                 audit: Option<&$crate::store::NewAudit>,
                 changes: &$crate::store::Changes,
             ) -> $crate::store::Result<()> {
@@ -171,13 +186,16 @@ macro_rules! requests_queries {
                 // Who hears of the change: the enabled webhook endpoints (when the event
                 // is one they may subscribe to) and the DRP agents waiting for a status
                 // callback, read together in one statement.
-                let hooked = event.filter(|e| {
-                    !$crate::domain::webhook::for_request_event(e.from_status, e.to_status).is_empty()
-                });
-                if let Some(e) = event {
+                let hooked: Vec<&$crate::store::Event> = events
+                    .iter()
+                    .filter(|e| {
+                        !$crate::domain::webhook::for_request_event(e.from_status, e.to_status).is_empty()
+                    })
+                    .collect();
+                for e in events {
                     Self::insert_event_tx(&mut tx, &req.id, e).await?;
                 }
-                if let Some(e) = hooked {
+                if !hooked.is_empty() {
                     let rows: Vec<(String, String, String)> = sqlx::query_as(
                         "SELECT 'webhook', id, events FROM webhook_endpoints WHERE enabled = $1 \
                          UNION ALL SELECT 'drp', id, '' FROM drp_requests \
@@ -195,7 +213,16 @@ macro_rules! requests_queries {
                             endpoints.push((id, events));
                         }
                     }
-                    Self::webhook_request_event_to_tx(&mut tx, req, e, &endpoints).await?;
+                    for e in hooked {
+                        if e.to_status == req.status {
+                            Self::webhook_request_event_to_tx(&mut tx, req, e, &endpoints).await?;
+                        } else {
+                            // An earlier step: the request as it was after it.
+                            let mut then = req.clone();
+                            then.status = e.to_status;
+                            Self::webhook_request_event_to_tx(&mut tx, &then, e, &endpoints).await?;
+                        }
+                    }
                     Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
                     Self::drp_callbacks_tx(&mut tx, req, &agents).await?;
                 } else {

@@ -109,10 +109,15 @@ macro_rules! tasks_queries {
             }
 
             async fn start_task(&self, id: &str, now: chrono::DateTime<chrono::Utc>) -> $crate::store::Result<bool> {
-                let r = sqlx::query(
-                    "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = $2 \
-                     WHERE id = $1 AND status IN ('pending', 'running')",
-                )
+                // Bookkeeping like a job's claim (`store::jobs::ASYNC_COMMIT`): a start
+                // lost to a database crash is a task pending again, run again when its
+                // job's lease expires; the task's finish (a synchronous commit, later in
+                // the WAL) is never kept without it.
+                let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = $2{} \
+                     WHERE tasks.id = $1 AND tasks.status IN ('pending', 'running')",
+                    Self::ASYNC_COMMIT,
+                )))
                 .bind(id)
                 .bind(now)
                 .execute(&self.pool)
@@ -162,10 +167,14 @@ macro_rules! tasks_queries {
             async fn replace_result_parts(&self, task_id: &str, parts: &[$crate::store::ResultPart]) -> $crate::store::Result<()> {
                 // A retried task rewrites its result; it is read only once the task has
                 // succeeded, so the delete and the inserts need not share a transaction.
-                sqlx::query("DELETE FROM task_result_parts WHERE task_id = $1")
-                    .bind(task_id)
-                    .execute(&self.pool)
-                    .await?;
+                // Like the inserts, the delete need not wait for the WAL flush.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM task_result_parts{} WHERE task_result_parts.task_id = $1",
+                    if $lock.is_empty() { "" } else { " USING (SELECT set_config('synchronous_commit', 'off', true)) AS rd_async" },
+                )))
+                .bind(task_id)
+                .execute(&self.pool)
+                .await?;
                 self.append_result_parts(task_id, parts).await
             }
 
@@ -174,12 +183,21 @@ macro_rules! tasks_queries {
                     return Ok(());
                 }
                 // One multi-row INSERT per 500 parts (3,000 bound values: under SQLite's
-                // and PostgreSQL's limits), all in one transaction.
-                let mut tx = self.begin_write().await?;
-                for chunk in parts.chunks(500) {
+                // and PostgreSQL's limits); one statement needs no transaction of its own,
+                // more are written in one.
+                //
+                // PostgreSQL: the parts commit without waiting for the WAL flush (see
+                // `store::jobs::ASYNC_COMMIT`). They are read only once their task has
+                // succeeded, and that finish is a synchronous commit later in the WAL: it
+                // flushes them too, so a finished task never lacks its parts. A crash
+                // before it loses parts of a task that is then run again.
+                fn insert(task_id: &str, chunk: &[$crate::store::ResultPart]) -> sqlx::QueryBuilder<$db> {
                     let mut qb: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
                         "INSERT INTO task_result_parts (task_id, seq, table_name, columns, row_count, rows_ct) ",
                     );
+                    if !$lock.is_empty() {
+                        qb.push("SELECT rd_v.* FROM (");
+                    }
                     qb.push_values(chunk, |mut b, p| {
                         b.push_bind(task_id.to_string())
                             .push_bind(p.seq)
@@ -188,7 +206,21 @@ macro_rules! tasks_queries {
                             .push_bind(p.row_count)
                             .push_bind(p.rows_ct.clone());
                     });
-                    qb.build().execute(&mut *tx).await?;
+                    if !$lock.is_empty() {
+                        qb.push(
+                            ") AS rd_v (task_id, seq, table_name, columns, row_count, rows_ct) \
+                             CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS rd_async",
+                        );
+                    }
+                    qb
+                }
+                if parts.len() <= 500 {
+                    insert(task_id, parts).build().execute(&self.pool).await?;
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                for chunk in parts.chunks(500) {
+                    insert(task_id, chunk).build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())

@@ -1086,11 +1086,17 @@ async fn wait_final_in_store(rd: &mut PgConnection, reference: &str) -> Result<(
     Err(format!("{reference} did not finish within 120 s").into())
 }
 
+/// `--list-statements`: [`statements_of_one_request`] lists every statement too.
+pub static LIST_STATEMENTS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// One statement from the service's log.
 struct Logged {
     sql: String,
     rows_affected: i64,
     secs: f64,
+    /// When the driver logged it (as it ended), RFC 3339.
+    at: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 fn read_statement_log(path: &Path) -> Result<Vec<Logged>, BoxError> {
@@ -1113,6 +1119,9 @@ fn read_statement_log(path: &Path) -> Result<Vec<Logged>, BoxError> {
             sql: sql.split_whitespace().collect::<Vec<_>>().join(" "),
             rows_affected: v["rows_affected"].as_i64().unwrap_or(0),
             secs: v["elapsed_secs"].as_f64().unwrap_or(0.0),
+            at: v["timestamp"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
         });
     }
     Ok(out)
@@ -1213,8 +1222,37 @@ async fn statements_of_one_request(
             let list: Vec<String> = verbs.iter().map(|(v, n)| format!("{v} {n}")).collect();
             println!("  {table:<22} {}", list.join(", "));
         }
+        if LIST_STATEMENTS.load(std::sync::atomic::Ordering::Relaxed) {
+            list_statements(part);
+        }
     }
     Ok(())
+}
+
+/// Every statement of one request: when it ended (ms after the first one began), its
+/// own time, rows, and the start of its text.
+fn list_statements(part: &[Logged]) {
+    let began = part
+        .iter()
+        .filter_map(|l| {
+            l.at.map(|t| t - chrono::Duration::microseconds((l.secs * 1e6) as i64))
+        })
+        .min();
+    for l in part {
+        let at = match (l.at, began) {
+            (Some(t), Some(b)) => format!(
+                "{:8.2}",
+                (t - b).num_microseconds().unwrap_or(0) as f64 / 1000.0
+            ),
+            _ => "       -".into(),
+        };
+        let text: String = l.sql.chars().take(110).collect();
+        println!(
+            "    {at} ms {:7.2} ms {:>4} rows  {text}",
+            l.secs * 1000.0,
+            l.rows_affected
+        );
+    }
 }
 
 fn ratio(peer: f64, ours: f64) -> String {

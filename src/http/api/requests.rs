@@ -455,15 +455,13 @@ pub async fn create(
     let start = body.start;
     let entry = staff_entry(&state, body)?;
     let actor = actor(&staff, &client);
-    let req = workflow::create_staff_request(&state, &actor, entry).await?;
     let (req, start_refused) = if start {
-        match workflow::act_on(&state, &actor, req.clone(), StaffAction::Start).await {
-            Ok(started) => (started, None),
-            Err(AppError::Conflict { detail, .. }) => (req, Some(detail)),
-            Err(e) => return Err(e),
-        }
+        workflow::create_and_start_staff_request(&state, &actor, entry).await?
     } else {
-        (req, None)
+        (
+            workflow::create_staff_request(&state, &actor, entry).await?,
+            None,
+        )
     };
     let mut view = full_view(&state, &actor, req, false).await?;
     view.start_refused = start_refused;
