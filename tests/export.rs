@@ -556,7 +556,10 @@ async fn access_export_story(backend: Backend) {
     app.stop().await;
 }
 
-backend_fn_tests!(access_export_story);
+backend_fn_tests!(
+    access_export_story,
+    a_package_is_recorded_with_its_completion_or_not_at_all
+);
 
 /// A table larger than one stored result part (`task_results::PART_ROWS`) is streamed
 /// part by part into one JSON array and one CSV: every row once, in order, types kept.
@@ -646,4 +649,169 @@ async fn a_large_table_spans_result_parts_and_arrives_whole() {
     assert_eq!(raw.len(), 1);
     assert!(!raw[0].1.contains("ada@example.com"));
     app.stop().await;
+}
+
+/// Run SQL on the app's own store database.
+async fn store_exec(app: &TestApp, sql: &str) {
+    let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
+    match app.backend {
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+            q().execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            q().execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// The package files in the exports directory.
+fn package_files(app: &TestApp) -> Vec<PathBuf> {
+    let dir = app.state.config.data_dir.join("exports");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|f| f.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// The package of an automatic completion is recorded in the completion's own
+/// transaction: when the completion cannot be stored, neither the package's row nor its
+/// file stays, and the request is not left in `review`; once the completion goes
+/// through (the job retried), there is exactly one package, and its link works.
+async fn a_package_is_recorded_with_its_completion_or_not_at_all(backend: Backend) {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (_pool, datamap) = product(product_dir.path()).await;
+    let opts = Options {
+        configure: Box::new(move |c| c.datamap_dir = datamap),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
+    // The store refuses every completion, as a database failing at that moment would.
+    let (refuse, allow) = match backend {
+        Backend::Postgres => (
+            "CREATE FUNCTION rd_test_refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+             CREATE TRIGGER rd_test_refuse BEFORE UPDATE ON requests FOR EACH ROW \
+             WHEN (NEW.status = 'completed') EXECUTE FUNCTION rd_test_refuse();",
+            "DROP TRIGGER rd_test_refuse ON requests; DROP FUNCTION rd_test_refuse();",
+        ),
+        Backend::Sqlite => (
+            "CREATE TRIGGER rd_test_refuse BEFORE UPDATE ON requests FOR EACH ROW \
+             WHEN NEW.status = 'completed' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            "DROP TRIGGER rd_test_refuse;",
+        ),
+    };
+    store_exec(&app, refuse).await;
+    let agent = app.token(Role::Agent).await;
+    let (status, v) = json(
+        app.post_json(
+            &agent,
+            "/api/v1/requests",
+            &json!({ "kind": "access", "email": "bob@example.com",
+                     "verification_note": "checked in person", "start": true }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let reference = v["reference"].as_str().unwrap().to_string();
+    let request_id = app
+        .state
+        .store
+        .request_by_reference(&reference)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // The task's job fails at the completion and goes back to the queue.
+    let mut failed = None;
+    for _ in 0..150 {
+        let queued = app
+            .state
+            .store
+            .list_jobs(
+                Some(rightsdesk::store::JobStatus::Queued),
+                rightsdesk::store::PageRequest::default(),
+            )
+            .await
+            .unwrap();
+        failed = queued.items.into_iter().find(|j| {
+            j.payload.0["reference"] == reference.as_str()
+                && j.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("refused by the test"))
+        });
+        if failed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let failed = failed.expect("the task's job failed at the completion and waits for a retry");
+    let (_, view) = json(
+        app.get(&agent, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
+    assert_eq!(view["status"], "in_progress", "{view}");
+    assert!(
+        view["tasks"]
+            .as_array()
+            .is_some_and(|t| t.iter().all(|t| t["status"] == "succeeded")),
+        "{view}"
+    );
+    assert!(
+        app.state
+            .store
+            .exports_for_request(&request_id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no package row without its completion"
+    );
+    assert_eq!(
+        package_files(&app),
+        Vec::<PathBuf>::new(),
+        "no package file left behind"
+    );
+
+    // The store takes completions again; the retried job completes the request.
+    store_exec(&app, allow).await;
+    let wait = failed.run_at - rightsdesk::clock::Clock::now(&app.clock);
+    app.clock.advance(wait + chrono::TimeDelta::seconds(1));
+    app.state.queue.wake();
+    let done = wait_for_status(&app, &agent, &reference, "completed").await;
+    let actions: Vec<&str> = done["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["create", "start", "tasks_done", "complete"],
+        "{done}"
+    );
+    let exports = app
+        .state
+        .store
+        .exports_for_request(&request_id)
+        .await
+        .unwrap();
+    assert_eq!(exports.len(), 1, "one package: {exports:?}");
+    assert_eq!(package_files(&app).len(), 1, "{:?}", package_files(&app));
+    let path = download_path(&app, &reference).await;
+    let r = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let _stopped = app.stop().await;
 }

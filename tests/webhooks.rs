@@ -653,8 +653,11 @@ async fn an_automatic_completion_is_told_step_by_step(backend: Backend) {
             .is_some_and(|n| n.starts_with("every connector task has finished")),
         "{done}"
     );
-    hook.wait_until("completed", |e| {
-        types(e).contains(&"request.completed".into())
+    // Each event is its own delivery, in no particular order.
+    hook.wait_until("three changes and the completion", |e| {
+        let t = types(e);
+        t.contains(&"request.completed".into())
+            && t.iter().filter(|t| *t == "request.status_changed").count() >= 3
     })
     .await;
     let changed: Vec<(String, String)> = hook

@@ -732,6 +732,49 @@ pub async fn create_from(
     req: &Request,
     tasks: &[crate::store::Task],
 ) -> Result<String, ExportError> {
+    let built = build_from(state, req, tasks).await?;
+    if let Err(e) = state.store.insert_export(&built.export).await {
+        built.discard().await;
+        return Err(e.into());
+    }
+    Ok(built.recorded())
+}
+
+/// A package built and sealed on disk, not recorded yet: its row (`export`) goes in the
+/// store with the change that hands it out ([`crate::store::Changes::export`]). Then
+/// [`Built::recorded`]; when that change is not stored, [`Built::discard`] removes the file.
+pub struct Built {
+    pub export: Export,
+    url: String,
+    path: std::path::PathBuf,
+    files: usize,
+    reference: String,
+}
+
+impl Built {
+    /// The download URL, for the change that records the package.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The download URL, once the row is stored.
+    pub fn recorded(self) -> String {
+        tracing::info!(reference = %self.reference, export = %self.export.id, files = self.files, bytes = self.export.size_bytes, "export package ready");
+        self.url
+    }
+
+    /// Remove the file of a package whose row was not stored.
+    pub async fn discard(self) {
+        let _ = tokio::fs::remove_file(&self.path).await;
+    }
+}
+
+/// Build and seal the package of `req` from `tasks` (see [`Built`]).
+pub async fn build_from(
+    state: &AppState,
+    req: &Request,
+    tasks: &[crate::store::Task],
+) -> Result<Built, ExportError> {
     let mut sources = Vec::new();
     for task in tasks
         .iter()
@@ -780,7 +823,13 @@ pub async fn create_from(
             &token,
         )),
         file_name: format!("{}.zip", segment(&req.reference)),
-        manifest: serde_json::to_string(&manifest)?,
+        manifest: match serde_json::to_string(&manifest) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(file_path(state, &id)).await;
+                return Err(e.into());
+            }
+        },
         size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
         downloads: 0,
         max_downloads: DEFAULT_MAX_DOWNLOADS,
@@ -788,12 +837,13 @@ pub async fn create_from(
         created_at: now,
         deleted_at: None,
     };
-    if let Err(e) = state.store.insert_export(&export).await {
-        let _ = tokio::fs::remove_file(file_path(state, &id)).await;
-        return Err(e.into());
-    }
-    tracing::info!(reference = %req.reference, export = %id, files = manifest.files.len(), bytes = size, "export package ready");
-    Ok(download_url(state, &token))
+    Ok(Built {
+        url: download_url(state, &token),
+        path: file_path(state, &id),
+        files: manifest.files.len(),
+        reference: req.reference.clone(),
+        export,
+    })
 }
 
 /// The package for a staff completion: built from the request's succeeded access tasks,

@@ -187,19 +187,21 @@ const KEY_ID: &str = "v1";
 /// key), then read back.
 async fn list_key(state: &AppState) -> Result<Secret<[u8; 32]>, AppError> {
     let at = Field::new("suppression_keys", "key_ct", KEY_ID);
-    if state.store.suppression_key().await?.is_none() {
-        let fresh: [u8; 32] = rand::random();
-        let sealed = state.keys.seal_at(at, &hex::encode(fresh));
-        state
-            .store
-            .insert_suppression_key(&sealed, state.clock.now())
-            .await?;
-    }
-    let sealed = state
-        .store
-        .suppression_key()
-        .await?
-        .ok_or_else(|| AppError::Internal("the suppression list key was not stored".into()))?;
+    let sealed = match state.store.suppression_key().await? {
+        Some(sealed) => sealed,
+        None => {
+            let fresh: [u8; 32] = rand::random();
+            let sealed = state.keys.seal_at(at, &hex::encode(fresh));
+            state
+                .store
+                .insert_suppression_key(&sealed, state.clock.now())
+                .await?;
+            // Read back: another replica may have stored its key first.
+            state.store.suppression_key().await?.ok_or_else(|| {
+                AppError::Internal("the suppression list key was not stored".into())
+            })?
+        }
+    };
     let hex_key = state
         .keys
         .open_at(at, &sealed)

@@ -494,6 +494,8 @@ struct Prior {
     /// The request was stored by this very call and not linked to an earlier one: it
     /// has no link and no identity check to read before it starts.
     fresh: bool,
+    /// The package the completion hands out, recorded in its transaction.
+    export: Option<crate::store::Export>,
 }
 
 /// [`act_on`], after a [`Prior`] step not stored yet.
@@ -506,7 +508,8 @@ async fn act_on_after(
 ) -> Result<Request, AppError> {
     crate::services::suppression::guard(&current, &act)?;
     crate::services::appeals::guard(&current, &act)?;
-    let prior = prior.unwrap_or_default();
+    let mut prior = prior.unwrap_or_default();
+    let export = prior.export.take();
     if !prior.fresh {
         crate::services::duplicates::guard(state, &current, &act).await?;
         if matches!(act, StaffAction::Start) {
@@ -662,6 +665,7 @@ async fn act_on_after(
     };
     let mut changes = Changes {
         now: Some(now),
+        export,
         ..Default::default()
     };
     // The completion email says per system and table what was done, skipped and why, and
@@ -1361,11 +1365,11 @@ pub async fn tasks_progressed_from(
             }
         };
         // Access and portability: the package is built before completing, so the
-        // completion email carries its link. Without a package the request stays in
-        // review for staff.
-        let download_url = if matches!(reviewed.kind, Kind::Access | Kind::Portability) {
-            match crate::services::export::create_from(state, &reviewed, &tasks).await {
-                Ok(url) => Some(url),
+        // completion email carries its link, and recorded with the completion. Without a
+        // package the request stays in review for staff.
+        let package = if matches!(reviewed.kind, Kind::Access | Kind::Portability) {
+            match crate::services::export::build_from(state, &reviewed, &tasks).await {
+                Ok(built) => Some(built),
                 Err(e) => {
                     tracing::error!(reference = %reviewed.reference, error = %e, "export package failed; the request stays in review");
                     if let Some(event) = step {
@@ -1394,7 +1398,9 @@ pub async fn tasks_progressed_from(
             step: step.map(|event| (event, stored_version)),
             tasks: Some(tasks),
             fresh: false,
+            export: package.as_ref().map(|p| p.export.clone()),
         };
+        let request_id = reviewed.id.clone();
         // Boxed: `act` itself calls back here when a request is resumed.
         let completed = Box::pin(act_on_after(
             state,
@@ -1402,11 +1408,28 @@ pub async fn tasks_progressed_from(
             reviewed,
             StaffAction::Complete {
                 note: None,
-                download_url,
+                download_url: package.as_ref().map(|p| p.url().to_string()),
             },
             Some(prior),
         ))
         .await;
+        if let Some(package) = package {
+            // Not completed: the package's row went with the completion's transaction,
+            // unless the failure came after it. When that cannot be read, the file stays
+            // (a file without its row is removed by nothing, but a row without its file
+            // would be a broken link).
+            let stored = completed.is_ok()
+                || state
+                    .store
+                    .exports_for_request(&request_id)
+                    .await
+                    .map_or(true, |all| all.iter().any(|e| e.id == package.export.id));
+            if stored {
+                package.recorded();
+            } else {
+                package.discard().await;
+            }
+        }
         match completed {
             Ok(_) => return Ok(()),
             // Another task finished at the same moment: look again.

@@ -156,6 +156,9 @@ macro_rules! store_impl {
                 request_id: &str,
                 c: &$crate::store::Changes,
             ) -> $crate::store::Result<()> {
+                if let Some(e) = &c.export {
+                    Self::insert_export_query(e).execute(&mut **tx).await?;
+                }
                 if let Some(hash) = &c.consume_token {
                     let now = c.now.unwrap_or_else(chrono::Utc::now);
                     let used = sqlx::query(

@@ -37,10 +37,12 @@ macro_rules! exports_queries {
         audit_lock = $lock:literal,
         claim_sql = $claim:literal $(,)?
     ) => {
-        #[async_trait::async_trait]
-        impl $crate::store::ExportStore for $store {
-
-            async fn insert_export(&self, e: &$crate::store::Export) -> $crate::store::Result<()> {
+        impl $store {
+            /// The statement that records a package (by itself, or in a request's
+            /// transaction: `Changes::export`).
+            fn insert_export_query(
+                e: &$crate::store::Export,
+            ) -> sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments> {
                 sqlx::query(
                     "INSERT INTO exports (id, request_id, token_hash, file_name, manifest, size_bytes, downloads, \
                      max_downloads, expires_at, created_at, deleted_at, token_ct) \
@@ -58,8 +60,14 @@ macro_rules! exports_queries {
                 .bind(e.created_at)
                 .bind(e.deleted_at)
                 .bind(&e.token_ct)
-                .execute(&self.pool)
-                .await?;
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::ExportStore for $store {
+
+            async fn insert_export(&self, e: &$crate::store::Export) -> $crate::store::Result<()> {
+                Self::insert_export_query(e).execute(&self.pool).await?;
                 Ok(())
             }
 

@@ -552,6 +552,10 @@ pub struct Changes {
     pub tasks: Vec<Task>,
     /// The subject asked to be told who received their data (GDPR art. 19).
     pub recipients_asked: bool,
+    /// A package built for this change (an automatic completion's), recorded with it:
+    /// the completion never points at a package that is not stored, nor a stored package
+    /// at a completion that did not happen.
+    pub export: Option<Export>,
 }
 
 /// One connector's part of a request's fan-out. `status` is `pending`, `running`,
