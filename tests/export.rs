@@ -619,15 +619,7 @@ async fn a_large_table_spans_result_parts_and_arrives_whole() {
     let tasks = app
         .state
         .store
-        .tasks_for_request(
-            &app.state
-                .store
-                .request_by_reference(&reference)
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-        )
+        .tasks_for_request(&app.request_id(&reference).await)
         .await
         .unwrap();
     let parts = app
@@ -721,38 +713,16 @@ async fn a_package_is_recorded_with_its_completion_or_not_at_all(backend: Backen
     .await;
     assert_eq!(status, 201, "{v}");
     let reference = v["reference"].as_str().unwrap().to_string();
-    let request_id = app
-        .state
-        .store
-        .request_by_reference(&reference)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let request_id = app.request_id(&reference).await;
     // The task's job fails at the completion and goes back to the queue.
-    let mut failed = None;
-    for _ in 0..150 {
-        let queued = app
-            .state
-            .store
-            .list_jobs(
-                Some(rightsdesk::store::JobStatus::Queued),
-                rightsdesk::store::PageRequest::default(),
-            )
-            .await
-            .unwrap();
-        failed = queued.items.into_iter().find(|j| {
+    let failed = app
+        .queued_job("the task's job failed at the completion", |j| {
             j.payload.0["reference"] == reference.as_str()
                 && j.last_error
                     .as_deref()
                     .is_some_and(|e| e.contains("refused by the test"))
-        });
-        if failed.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let failed = failed.expect("the task's job failed at the completion and waits for a retry");
+        })
+        .await;
     let (_, view) = json(
         app.get(&agent, &format!("/api/v1/requests/{reference}"))
             .await,

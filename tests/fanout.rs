@@ -585,27 +585,11 @@ async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
         assert_eq!(text.matches("@example.com").count(), 1, "only its own row");
     }
     // c3's task failed once and waits for its retry.
-    let mut retried = None;
-    for _ in 0..100 {
-        let jobs = app
-            .state
-            .store
-            .list_jobs(
-                Some(rightsdesk::store::JobStatus::Queued),
-                rightsdesk::store::PageRequest::default(),
-            )
-            .await
-            .unwrap();
-        retried = jobs
-            .items
-            .into_iter()
-            .find(|j| j.batch_key.as_deref() == Some("erase:frozen") && j.attempts == 1);
-        if retried.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let retried = retried.expect("c3's job is back in the queue");
+    let retried = app
+        .queued_job("c3's job is back in the queue", |j| {
+            j.batch_key.as_deref() == Some("erase:frozen") && j.attempts == 1
+        })
+        .await;
     assert_eq!(retried.payload.0["reference"], references[2].as_str());
     assert!(
         retried

@@ -100,6 +100,20 @@ impl Hook {
             .collect()
     }
 
+    /// `(previous_status, status)` of every `request.status_changed` received so far.
+    fn status_changes(&self) -> Vec<(String, String)> {
+        self.events()
+            .iter()
+            .filter(|e| e["type"] == "request.status_changed")
+            .map(|e| {
+                (
+                    e["data"]["previous_status"].as_str().unwrap().to_string(),
+                    e["data"]["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
     /// Wait until `pred` holds for the events received.
     async fn wait_until(&self, what: &str, pred: impl Fn(&[Value]) -> bool) {
         let end = tokio::time::Instant::now() + WAIT;
@@ -327,16 +341,7 @@ async fn events_arrive_signed_retried_and_logged_without_personal_data(backend: 
         assert!(v["timestamp"].as_str().is_some());
     }
     let events = hook.events();
-    let changed: Vec<(String, String)> = events
-        .iter()
-        .filter(|e| e["type"] == "request.status_changed")
-        .map(|e| {
-            (
-                e["data"]["previous_status"].as_str().unwrap().to_string(),
-                e["data"]["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let changed = hook.status_changes();
     assert!(
         changed.contains(&("awaiting_verification".into(), "open".into())),
         "{changed:?}"
@@ -498,6 +503,40 @@ async fn private_endpoints_are_refused_unless_allowed(backend: Backend) {
     let _stopped = app.stop().await;
 }
 
+/// An app whose connectors are the data map in `datamap`, whose webhooks may go to
+/// plain HTTP on loopback.
+async fn app_with_datamap(backend: Backend, datamap: std::path::PathBuf) -> Option<TestApp> {
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.webhooks.allow_http = true;
+            c.webhooks.allow_private = true;
+        }),
+        handlers: Vec::new(),
+    };
+    spawn_app_with(backend, opts).await
+}
+
+/// A listener with an endpoint for `events`, added by an admin; and its secret.
+async fn hooked(app: &TestApp, name: &str, events: &[&str]) -> (Hook, String) {
+    let hook = hook(app.clock.clone()).await;
+    let actor = rightsdesk::services::workflow::Actor {
+        name: "user:admin@example.com".into(),
+        client_addr: None,
+    };
+    let events: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+    let (_, secret) = rightsdesk::services::webhooks::create_endpoint(
+        &app.state,
+        &actor,
+        &hook.url(),
+        name,
+        &events,
+    )
+    .await
+    .unwrap();
+    (hook, secret)
+}
+
 async fn a_failed_task_is_reported_without_its_error(backend: Backend) {
     // A product endpoint on loopback without `allow_private`: its task fails at once.
     let dir = tempfile::tempdir().unwrap();
@@ -509,31 +548,10 @@ async fn a_failed_task_is_reported_without_its_error(backend: Backend) {
          secret = \"a-secret-of-the-product-endpoint\"\ntimeout_secs = 5\n",
     )
     .unwrap();
-    let opts = Options {
-        configure: Box::new(move |c| {
-            c.datamap_dir = datamap;
-            c.webhooks.allow_http = true;
-            c.webhooks.allow_private = true;
-        }),
-        handlers: Vec::new(),
-    };
-    let Some(app) = spawn_app_with(backend, opts).await else {
+    let Some(app) = app_with_datamap(backend, datamap).await else {
         return;
     };
-    let hook = hook(app.clock.clone()).await;
-    let actor = rightsdesk::services::workflow::Actor {
-        name: "user:admin@example.com".into(),
-        client_addr: None,
-    };
-    let (_, secret) = rightsdesk::services::webhooks::create_endpoint(
-        &app.state,
-        &actor,
-        &hook.url(),
-        "failures",
-        &["task.failed".to_string()],
-    )
-    .await
-    .unwrap();
+    let (hook, secret) = hooked(&app, "failures", &["task.failed"]).await;
     let agent = app.token(Role::Agent).await;
     let (s, v) = common::json(
         app.post_json(
@@ -573,15 +591,7 @@ async fn a_failed_task_is_reported_without_its_error(backend: Backend) {
 async fn an_automatic_completion_is_told_step_by_step(backend: Backend) {
     let product_dir = tempfile::tempdir().unwrap();
     let (_pool, datamap) = common::product::product(product_dir.path()).await;
-    let opts = Options {
-        configure: Box::new(move |c| {
-            c.datamap_dir = datamap;
-            c.webhooks.allow_http = true;
-            c.webhooks.allow_private = true;
-        }),
-        handlers: Vec::new(),
-    };
-    let Some(app) = spawn_app_with(backend, opts).await else {
+    let Some(app) = app_with_datamap(backend, datamap).await else {
         return;
     };
     assert!(
@@ -592,23 +602,12 @@ async fn an_automatic_completion_is_told_step_by_step(backend: Backend) {
             .contains(&rightsdesk::domain::request::Kind::Access),
         "access completes by itself by default"
     );
-    let hook = hook(app.clock.clone()).await;
-    let actor = rightsdesk::services::workflow::Actor {
-        name: "user:admin@example.com".into(),
-        client_addr: None,
-    };
-    rightsdesk::services::webhooks::create_endpoint(
-        &app.state,
-        &actor,
-        &hook.url(),
+    let (hook, _) = hooked(
+        &app,
         "every change",
-        &[
-            "request.status_changed".to_string(),
-            "request.completed".to_string(),
-        ],
+        &["request.status_changed", "request.completed"],
     )
-    .await
-    .unwrap();
+    .await;
     let agent = app.token(Role::Agent).await;
     let (s, v) = common::json(
         app.post_json(
@@ -660,17 +659,7 @@ async fn an_automatic_completion_is_told_step_by_step(backend: Backend) {
             && t.iter().filter(|t| *t == "request.status_changed").count() >= 3
     })
     .await;
-    let changed: Vec<(String, String)> = hook
-        .events()
-        .iter()
-        .filter(|e| e["type"] == "request.status_changed")
-        .map(|e| {
-            (
-                e["data"]["previous_status"].as_str().unwrap().to_string(),
-                e["data"]["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let changed = hook.status_changes();
     let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
     for want in [
         pair("open", "in_progress"),
@@ -684,15 +673,7 @@ async fn an_automatic_completion_is_told_step_by_step(backend: Backend) {
     let exports = app
         .state
         .store
-        .exports_for_request(
-            &app.state
-                .store
-                .request_by_reference(&reference)
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-        )
+        .exports_for_request(&app.request_id(&reference).await)
         .await
         .unwrap();
     assert_eq!(exports.len(), 1);

@@ -236,6 +236,42 @@ impl TestApp {
         self.link_in(&smtp::decoded_text(&mail.data), prefix)
     }
 
+    /// The id of the request with this reference.
+    pub async fn request_id(&self, reference: &str) -> String {
+        self.state
+            .store
+            .request_by_reference(reference)
+            .await
+            .expect("store")
+            .unwrap_or_else(|| panic!("no request {reference}"))
+            .id
+    }
+
+    /// Wait (up to 10 s) for a queued job that `found` accepts (a job that failed and
+    /// waits for its retry), and return it.
+    pub async fn queued_job(
+        &self,
+        what: &str,
+        found: impl Fn(&rightsdesk::store::Job) -> bool,
+    ) -> rightsdesk::store::Job {
+        for _ in 0..100 {
+            let jobs = self
+                .state
+                .store
+                .list_jobs(
+                    Some(rightsdesk::store::JobStatus::Queued),
+                    rightsdesk::store::PageRequest::default(),
+                )
+                .await
+                .expect("jobs");
+            if let Some(job) = jobs.items.into_iter().find(|j| found(j)) {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no queued job: {what}");
+    }
+
     /// Wait (up to 15 s) until no job is running and none is queued to run now: the
     /// background work that follows an answer (emails, callbacks, webhooks) is done.
     /// Jobs queued for later (retries, reminders) do not count.
