@@ -558,7 +558,8 @@ async fn access_export_story(backend: Backend) {
 
 backend_fn_tests!(
     access_export_story,
-    a_package_is_recorded_with_its_completion_or_not_at_all
+    a_package_is_recorded_with_its_completion_or_not_at_all,
+    a_staff_completion_records_its_package_or_nothing
 );
 
 /// A table larger than one stored result part (`task_results::PART_ROWS`) is streamed
@@ -660,6 +661,25 @@ async fn store_exec(app: &TestApp, sql: &str) {
     }
 }
 
+/// SQL that makes the store refuse every completion of a request (a trigger), and SQL
+/// that takes it away.
+fn refuse_completions(backend: Backend) -> (&'static str, &'static str) {
+    match backend {
+        Backend::Postgres => (
+            "CREATE FUNCTION rd_test_refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+             CREATE TRIGGER rd_test_refuse BEFORE UPDATE ON requests FOR EACH ROW \
+             WHEN (NEW.status = 'completed') EXECUTE FUNCTION rd_test_refuse();",
+            "DROP TRIGGER rd_test_refuse ON requests; DROP FUNCTION rd_test_refuse();",
+        ),
+        Backend::Sqlite => (
+            "CREATE TRIGGER rd_test_refuse BEFORE UPDATE ON requests FOR EACH ROW \
+             WHEN NEW.status = 'completed' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            "DROP TRIGGER rd_test_refuse;",
+        ),
+    }
+}
+
 /// The package files in the exports directory.
 fn package_files(app: &TestApp) -> Vec<PathBuf> {
     let dir = app.state.config.data_dir.join("exports");
@@ -685,20 +705,7 @@ async fn a_package_is_recorded_with_its_completion_or_not_at_all(backend: Backen
         return;
     };
     // The store refuses every completion, as a database failing at that moment would.
-    let (refuse, allow) = match backend {
-        Backend::Postgres => (
-            "CREATE FUNCTION rd_test_refuse() RETURNS trigger LANGUAGE plpgsql AS \
-             $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
-             CREATE TRIGGER rd_test_refuse BEFORE UPDATE ON requests FOR EACH ROW \
-             WHEN (NEW.status = 'completed') EXECUTE FUNCTION rd_test_refuse();",
-            "DROP TRIGGER rd_test_refuse ON requests; DROP FUNCTION rd_test_refuse();",
-        ),
-        Backend::Sqlite => (
-            "CREATE TRIGGER rd_test_refuse BEFORE UPDATE ON requests FOR EACH ROW \
-             WHEN NEW.status = 'completed' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
-            "DROP TRIGGER rd_test_refuse;",
-        ),
-    };
+    let (refuse, allow) = refuse_completions(backend);
     store_exec(&app, refuse).await;
     let agent = app.token(Role::Agent).await;
     let (status, v) = json(
@@ -767,6 +774,87 @@ async fn a_package_is_recorded_with_its_completion_or_not_at_all(backend: Backen
         ["create", "start", "tasks_done", "complete"],
         "{done}"
     );
+    let exports = app
+        .state
+        .store
+        .exports_for_request(&request_id)
+        .await
+        .unwrap();
+    assert_eq!(exports.len(), 1, "one package: {exports:?}");
+    assert_eq!(package_files(&app).len(), 1, "{:?}", package_files(&app));
+    let path = download_path(&app, &reference).await;
+    let r = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let _stopped = app.stop().await;
+}
+
+/// Staff completing an access request: the package built for it is recorded with the
+/// completion. A completion the store refuses leaves no package row and no file (the
+/// staff member gets the error); the next one leaves exactly one package.
+async fn a_staff_completion_records_its_package_or_nothing(backend: Backend) {
+    let product_dir = tempfile::tempdir().unwrap();
+    let (_pool, datamap) = product(product_dir.path()).await;
+    let opts = Options {
+        configure: Box::new(move |c| {
+            c.datamap_dir = datamap;
+            c.workflow.auto_complete.clear();
+        }),
+        handlers: Vec::new(),
+    };
+    let Some(app) = spawn_app_with(backend, opts).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
+    let (status, v) = json(
+        app.post_json(
+            &agent,
+            "/api/v1/requests",
+            &json!({ "kind": "access", "email": "bob@example.com",
+                     "verification_note": "checked in person", "start": true }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let reference = v["reference"].as_str().unwrap().to_string();
+    wait_for_status(&app, &agent, &reference, "review").await;
+    let request_id = app.request_id(&reference).await;
+    let complete = format!("/api/v1/requests/{reference}/complete");
+
+    let (refuse, allow) = refuse_completions(backend);
+    store_exec(&app, refuse).await;
+    let r = app.post_json(&agent, &complete, &json!({})).await;
+    assert_eq!(r.status(), 500);
+    let (_, view) = json(
+        app.get(&agent, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
+    assert_eq!(view["status"], "review", "{view}");
+    assert!(
+        app.state
+            .store
+            .exports_for_request(&request_id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no package row without its completion"
+    );
+    assert_eq!(
+        package_files(&app),
+        Vec::<PathBuf>::new(),
+        "no package file left behind"
+    );
+
+    store_exec(&app, allow).await;
+    let (status, done) = json(app.post_json(&agent, &complete, &json!({})).await).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "completed", "{done}");
     let exports = app
         .state
         .store

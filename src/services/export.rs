@@ -733,22 +733,21 @@ pub async fn create_from(
     tasks: &[crate::store::Task],
 ) -> Result<String, ExportError> {
     let built = build_from(state, req, tasks).await?;
-    if let Err(e) = state.store.insert_export(&built.export).await {
-        built.discard().await;
-        return Err(e.into());
-    }
+    state.store.insert_export(&built.export).await?;
     Ok(built.recorded())
 }
 
 /// A package built and sealed on disk, not recorded yet: its row (`export`) goes in the
 /// store with the change that hands it out ([`crate::store::Changes::export`]). Then
-/// [`Built::recorded`]; when that change is not stored, [`Built::discard`] removes the file.
+/// [`Built::recorded`]; a package dropped without it (the change was not stored, an
+/// error on the way) takes its file with it.
 pub struct Built {
     pub export: Export,
     url: String,
     path: std::path::PathBuf,
     files: usize,
     reference: String,
+    kept: bool,
 }
 
 impl Built {
@@ -757,15 +756,24 @@ impl Built {
         &self.url
     }
 
-    /// The download URL, once the row is stored.
-    pub fn recorded(self) -> String {
+    /// The row is stored: the file stays. Returns the download URL.
+    pub fn recorded(mut self) -> String {
+        self.kept = true;
         tracing::info!(reference = %self.reference, export = %self.export.id, files = self.files, bytes = self.export.size_bytes, "export package ready");
-        self.url
+        std::mem::take(&mut self.url)
     }
 
     /// Remove the file of a package whose row was not stored.
-    pub async fn discard(self) {
-        let _ = tokio::fs::remove_file(&self.path).await;
+    pub fn discard(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Built {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -843,23 +851,40 @@ pub async fn build_from(
         files: manifest.files.len(),
         reference: req.reference.clone(),
         export,
+        kept: false,
     })
 }
 
-/// The package for a staff completion: built from the request's succeeded access tasks,
-/// or `None` when there are none (nothing was searched: the staff note explains).
+/// The package for a staff completion, recorded: built from the request's succeeded
+/// access tasks, or `None` when there are none (nothing was searched: the staff note
+/// explains).
 pub async fn for_completion(
     state: &AppState,
     req: &Request,
     tasks: &[crate::store::Task],
 ) -> Result<Option<String>, ExportError> {
+    match build_for_completion(state, req, tasks).await? {
+        Some(built) => {
+            state.store.insert_export(&built.export).await?;
+            Ok(Some(built.recorded()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// [`for_completion`], not recorded yet (see [`Built`]).
+pub async fn build_for_completion(
+    state: &AppState,
+    req: &Request,
+    tasks: &[crate::store::Task],
+) -> Result<Option<Built>, ExportError> {
     if !tasks
         .iter()
         .any(|t| t.operation == "access" && t.status == "succeeded")
     {
         return Ok(None);
     }
-    create_from(state, req, tasks).await.map(Some)
+    build_from(state, req, tasks).await.map(Some)
 }
 
 fn download_url(state: &AppState, token: &str) -> String {

@@ -541,19 +541,23 @@ async fn act_on_after(
         None => (prior.step, Vec::new()),
     };
     // Staff completing an access or portability request: the subject gets their package
-    // (built now from the access results) unless the caller already built one.
-    let act = match act {
+    // (built now from the access results, recorded with the completion) unless the
+    // caller already built one. Dropped on any error before the completion is stored,
+    // the package takes its file with it.
+    let (act, package) = match act {
         StaffAction::Complete {
             note,
             download_url: None,
         } if matches!(current.kind, Kind::Access | Kind::Portability) => {
-            let download_url = crate::services::export::for_completion(state, &current, &tasks)
+            let package = crate::services::export::build_for_completion(state, &current, &tasks)
                 .await
                 .map_err(|e| AppError::Internal(format!("export package: {e}")))?;
-            StaffAction::Complete { note, download_url }
+            let download_url = package.as_ref().map(|p| p.url().to_string());
+            (StaffAction::Complete { note, download_url }, package)
         }
-        other => other,
+        other => (other, None),
     };
+    let export = export.or_else(|| package.as_ref().map(|p| p.export.clone()));
     let mut next = current.clone();
     next.status = next_status;
     next.version += 1;
@@ -714,6 +718,9 @@ async fn act_on_after(
                 .update_request(&next, current.version, Some(&event), Some(&a), &changes)
                 .await?
         }
+    }
+    if let Some(package) = package {
+        package.recorded();
     }
     if !changes.jobs.is_empty() {
         state.queue.wake();
@@ -1427,7 +1434,7 @@ pub async fn tasks_progressed_from(
             if stored {
                 package.recorded();
             } else {
-                package.discard().await;
+                package.discard();
             }
         }
         match completed {
