@@ -45,10 +45,7 @@ async fn erasure_interrupted_between_batches_is_retried_to_a_clean_end() {
     let ada_orders = count(&pool, "SELECT COUNT(*) FROM orders WHERE customer_id = 1").await;
     assert_eq!(ada_orders, 2502);
 
-    let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = Options::datamap(datamap);
     let app = spawn_app_with(Backend::Sqlite, opts).await.expect("app");
     let agent = app.token(Role::Agent).await;
     let reference = create_and_start(&app, &agent, "erasure", "ada@example.com").await;

@@ -136,10 +136,7 @@ async fn app_with_endpoint(url: &str, allow_private: bool) -> TestApp {
         ),
     )
     .unwrap();
-    let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = Options::datamap(datamap);
     spawn_app_with(Backend::Sqlite, opts).await.expect("app")
 }
 

@@ -87,10 +87,7 @@ async fn proxy_variables_do_not_divert_the_connector() {
         ),
     )
     .unwrap();
-    let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = Options::datamap(datamap);
     let app = spawn_app_with(Backend::Sqlite, opts).await.expect("app");
     let agent = app.token(Role::Agent).await;
     let reference = create_and_start(&app, &agent, "access", "ada@example.com").await;

@@ -286,10 +286,7 @@ async fn keys_from_another_connectors_rows_are_found_and_erased() {
         ),
     )
     .unwrap();
-    let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = Options::datamap(datamap);
     let Some(app) = spawn_app_with(Backend::Sqlite, opts).await else {
         return;
     };

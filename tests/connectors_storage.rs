@@ -374,10 +374,7 @@ async fn app_with_product(
             &format!("sqlite://{}", path.display()),
         );
     std::fs::write(datamap.join("shop.toml"), map).expect("datamap");
-    let opts = common::Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = common::Options::datamap(datamap);
     let app = common::spawn_app_with(common::Backend::Sqlite, opts)
         .await
         .expect("a SQLite app");

@@ -579,10 +579,7 @@ async fn a_large_table_spans_result_parts_and_arrives_whole() {
     .execute(&pool)
     .await
     .unwrap();
-    let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = Options::datamap(datamap);
     let app = spawn_app_with(Backend::Sqlite, opts).await.unwrap();
     let agent = app.token(Role::Agent).await;
     let reference = create_and_start(&app, &agent, "access").await;
@@ -644,23 +641,6 @@ async fn a_large_table_spans_result_parts_and_arrives_whole() {
     app.stop().await;
 }
 
-/// Run SQL on the app's own store database.
-async fn store_exec(app: &TestApp, sql: &str) {
-    let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
-    match app.backend {
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-            q().execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-            q().execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-    }
-}
-
 /// SQL that makes the store refuse every completion of a request (a trigger), and SQL
 /// that takes it away.
 fn refuse_completions(backend: Backend) -> (&'static str, &'static str) {
@@ -690,6 +670,51 @@ fn package_files(app: &TestApp) -> Vec<PathBuf> {
     files
 }
 
+/// A started access request for the shop's subject, with the refusing trigger in place
+/// (see [`refuse_completions`]): its reference.
+async fn access_refused_at_completion(app: &TestApp, agent: &str) -> String {
+    app.store_sql(refuse_completions(app.backend).0).await;
+    common::product::create_and_start(app, agent, "access", "bob@example.com").await
+}
+
+/// The request's view: `status`, nothing packaged (no row, no file).
+async fn no_package(app: &TestApp, agent: &str, reference: &str, status: &str) -> Value {
+    let (_, view) = json(
+        app.get(agent, &format!("/api/v1/requests/{reference}"))
+            .await,
+    )
+    .await;
+    assert_eq!(view["status"], status, "{view}");
+    let id = app.request_id(reference).await;
+    let rows = app.state.store.exports_for_request(&id).await.unwrap();
+    assert!(
+        rows.is_empty(),
+        "no package row without its completion: {rows:?}"
+    );
+    assert_eq!(
+        package_files(app),
+        Vec::<PathBuf>::new(),
+        "no package file left behind"
+    );
+    view
+}
+
+/// Exactly one package, row and file, and the emailed link downloads it.
+async fn one_package(app: &TestApp, reference: &str) {
+    let id = app.request_id(reference).await;
+    let rows = app.state.store.exports_for_request(&id).await.unwrap();
+    assert_eq!(rows.len(), 1, "one package: {rows:?}");
+    assert_eq!(package_files(app).len(), 1, "{:?}", package_files(app));
+    let path = download_path(app, reference).await;
+    let r = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
 /// The package of an automatic completion is recorded in the completion's own
 /// transaction: when the completion cannot be stored, neither the package's row nor its
 /// file stays, and the request is not left in `review`; once the completion goes
@@ -697,30 +722,12 @@ fn package_files(app: &TestApp) -> Vec<PathBuf> {
 async fn a_package_is_recorded_with_its_completion_or_not_at_all(backend: Backend) {
     let product_dir = tempfile::tempdir().unwrap();
     let (_pool, datamap) = product(product_dir.path()).await;
-    let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
-    let Some(app) = spawn_app_with(backend, opts).await else {
+    let Some(app) = spawn_app_with(backend, Options::datamap(datamap)).await else {
         return;
     };
-    // The store refuses every completion, as a database failing at that moment would.
-    let (refuse, allow) = refuse_completions(backend);
-    store_exec(&app, refuse).await;
     let agent = app.token(Role::Agent).await;
-    let (status, v) = json(
-        app.post_json(
-            &agent,
-            "/api/v1/requests",
-            &json!({ "kind": "access", "email": "bob@example.com",
-                     "verification_note": "checked in person", "start": true }),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 201, "{v}");
-    let reference = v["reference"].as_str().unwrap().to_string();
-    let request_id = app.request_id(&reference).await;
+    // The store refuses every completion, as a database failing at that moment would.
+    let reference = access_refused_at_completion(&app, &agent).await;
     // The task's job fails at the completion and goes back to the queue.
     let failed = app
         .queued_job("the task's job failed at the completion", |j| {
@@ -730,35 +737,16 @@ async fn a_package_is_recorded_with_its_completion_or_not_at_all(backend: Backen
                     .is_some_and(|e| e.contains("refused by the test"))
         })
         .await;
-    let (_, view) = json(
-        app.get(&agent, &format!("/api/v1/requests/{reference}"))
-            .await,
-    )
-    .await;
-    assert_eq!(view["status"], "in_progress", "{view}");
+    let view = no_package(&app, &agent, &reference, "in_progress").await;
     assert!(
         view["tasks"]
             .as_array()
             .is_some_and(|t| t.iter().all(|t| t["status"] == "succeeded")),
         "{view}"
     );
-    assert!(
-        app.state
-            .store
-            .exports_for_request(&request_id)
-            .await
-            .unwrap()
-            .is_empty(),
-        "no package row without its completion"
-    );
-    assert_eq!(
-        package_files(&app),
-        Vec::<PathBuf>::new(),
-        "no package file left behind"
-    );
 
     // The store takes completions again; the retried job completes the request.
-    store_exec(&app, allow).await;
+    app.store_sql(refuse_completions(backend).1).await;
     let wait = failed.run_at - rightsdesk::clock::Clock::now(&app.clock);
     app.clock.advance(wait + chrono::TimeDelta::seconds(1));
     app.state.queue.wake();
@@ -774,22 +762,7 @@ async fn a_package_is_recorded_with_its_completion_or_not_at_all(backend: Backen
         ["create", "start", "tasks_done", "complete"],
         "{done}"
     );
-    let exports = app
-        .state
-        .store
-        .exports_for_request(&request_id)
-        .await
-        .unwrap();
-    assert_eq!(exports.len(), 1, "one package: {exports:?}");
-    assert_eq!(package_files(&app).len(), 1, "{:?}", package_files(&app));
-    let path = download_path(&app, &reference).await;
-    let r = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    one_package(&app, &reference).await;
     let _stopped = app.stop().await;
 }
 
@@ -810,66 +783,17 @@ async fn a_staff_completion_records_its_package_or_nothing(backend: Backend) {
         return;
     };
     let agent = app.token(Role::Agent).await;
-    let (status, v) = json(
-        app.post_json(
-            &agent,
-            "/api/v1/requests",
-            &json!({ "kind": "access", "email": "bob@example.com",
-                     "verification_note": "checked in person", "start": true }),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 201, "{v}");
-    let reference = v["reference"].as_str().unwrap().to_string();
+    let reference = access_refused_at_completion(&app, &agent).await;
     wait_for_status(&app, &agent, &reference, "review").await;
-    let request_id = app.request_id(&reference).await;
     let complete = format!("/api/v1/requests/{reference}/complete");
-
-    let (refuse, allow) = refuse_completions(backend);
-    store_exec(&app, refuse).await;
     let r = app.post_json(&agent, &complete, &json!({})).await;
     assert_eq!(r.status(), 500);
-    let (_, view) = json(
-        app.get(&agent, &format!("/api/v1/requests/{reference}"))
-            .await,
-    )
-    .await;
-    assert_eq!(view["status"], "review", "{view}");
-    assert!(
-        app.state
-            .store
-            .exports_for_request(&request_id)
-            .await
-            .unwrap()
-            .is_empty(),
-        "no package row without its completion"
-    );
-    assert_eq!(
-        package_files(&app),
-        Vec::<PathBuf>::new(),
-        "no package file left behind"
-    );
+    no_package(&app, &agent, &reference, "review").await;
 
-    store_exec(&app, allow).await;
+    app.store_sql(refuse_completions(backend).1).await;
     let (status, done) = json(app.post_json(&agent, &complete, &json!({})).await).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["status"], "completed", "{done}");
-    let exports = app
-        .state
-        .store
-        .exports_for_request(&request_id)
-        .await
-        .unwrap();
-    assert_eq!(exports.len(), 1, "one package: {exports:?}");
-    assert_eq!(package_files(&app).len(), 1, "{:?}", package_files(&app));
-    let path = download_path(&app, &reference).await;
-    let r = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    one_package(&app, &reference).await;
     let _stopped = app.stop().await;
 }

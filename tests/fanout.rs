@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::product::{create_and_start, product, wait_for_status};
-use common::{Backend, Options, json, spawn_app_with};
+use common::{Backend, Options, TestApp, json, spawn_app_with};
 use rightsdesk::domain::staff::Role;
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
@@ -19,10 +19,7 @@ async fn count(pool: &SqlitePool, sql: &'static str) -> i64 {
 async fn erasure_runs_through_the_connector(backend: Backend) {
     let product_dir = tempfile::tempdir().unwrap();
     let (pool, datamap) = product(product_dir.path()).await;
-    let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = Options::datamap(datamap);
     let Some(app) = spawn_app_with(backend, opts).await else {
         return;
     };
@@ -171,10 +168,7 @@ async fn erasure_runs_through_the_connector(backend: Backend) {
 async fn access_request_auto_completes(backend: Backend) {
     let product_dir = tempfile::tempdir().unwrap();
     let (_pool, datamap) = product(product_dir.path()).await;
-    let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = Options::datamap(datamap);
     let Some(app) = spawn_app_with(backend, opts).await else {
         return;
     };
@@ -205,9 +199,15 @@ async fn access_request_auto_completes(backend: Backend) {
     app.stop().await;
 }
 
-async fn failed_task_goes_to_review_and_can_be_retried(backend: Backend) {
-    let product_dir = tempfile::tempdir().unwrap();
-    let (pool, datamap) = product(product_dir.path()).await;
+/// An app on the shop product whose jobs are tried once (a failed task goes to review
+/// at once), and the product database with `newsletter` renamed away: the data map's
+/// table is missing, so a task touching it fails. [`retry_until_succeeded`] renames it
+/// back and retries.
+async fn app_with_a_table_missing(
+    backend: Backend,
+    product_dir: &std::path::Path,
+) -> Option<(TestApp, SqlitePool)> {
+    let (pool, datamap) = product(product_dir).await;
     let opts = Options {
         configure: Box::new(move |c| {
             c.datamap_dir = datamap;
@@ -215,15 +215,58 @@ async fn failed_task_goes_to_review_and_can_be_retried(backend: Backend) {
         }),
         handlers: Vec::new(),
     };
-    let Some(app) = spawn_app_with(backend, opts).await else {
-        return;
-    };
-    let agent = app.token(Role::Agent).await;
-    // The product database loses a table the data map declares.
+    let app = spawn_app_with(backend, opts).await?;
     sqlx::query("ALTER TABLE newsletter RENAME TO newsletter_old")
         .execute(&pool)
         .await
         .unwrap();
+    Some((app, pool))
+}
+
+/// Put the missing table back, retry task `id` of `reference`, and return the request's
+/// view once the task succeeded (failing at once if it fails again).
+async fn retry_until_succeeded(
+    app: &TestApp,
+    pool: &SqlitePool,
+    agent: &str,
+    reference: &str,
+    id: &str,
+) -> Value {
+    sqlx::query("ALTER TABLE newsletter_old RENAME TO newsletter")
+        .execute(pool)
+        .await
+        .unwrap();
+    let (s, r) = json(
+        app.post_empty(
+            agent,
+            &format!("/api/v1/requests/{reference}/tasks/{id}/retry"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    for _ in 0..100 {
+        let (_, v) = json(
+            app.get(agent, &format!("/api/v1/requests/{reference}"))
+                .await,
+        )
+        .await;
+        if v["tasks"][0]["status"] == "succeeded" {
+            return v;
+        }
+        assert_ne!(v["tasks"][0]["status"], "failed", "{v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the retried task did not succeed");
+}
+
+async fn failed_task_goes_to_review_and_can_be_retried(backend: Backend) {
+    let product_dir = tempfile::tempdir().unwrap();
+    // The product database loses a table the data map declares.
+    let Some((app, pool)) = app_with_a_table_missing(backend, product_dir.path()).await else {
+        return;
+    };
+    let agent = app.token(Role::Agent).await;
     let reference = create_and_start(&app, &agent, "erasure", "cy@example.com").await;
     let v = wait_for_status(&app, &agent, &reference, "review").await;
     let task = v["tasks"][0].clone();
@@ -233,51 +276,13 @@ async fn failed_task_goes_to_review_and_can_be_retried(backend: Backend) {
         error.contains("newsletter") && !error.contains("cy@"),
         "{error}"
     );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT COUNT(*) FROM customers WHERE email = 'cy@example.com'"
-        )
-        .await,
-        1,
-        "nothing half-done"
-    );
+    let cy = "SELECT COUNT(*) FROM customers WHERE email = 'cy@example.com'";
+    assert_eq!(count(&pool, cy).await, 1, "nothing half-done");
 
-    sqlx::query("ALTER TABLE newsletter_old RENAME TO newsletter")
-        .execute(&pool)
-        .await
-        .unwrap();
     let id = task["id"].as_str().unwrap();
-    let (s, r) = json(
-        app.post_empty(
-            &agent,
-            &format!("/api/v1/requests/{reference}/tasks/{id}/retry"),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{r}");
-    for _ in 0..100 {
-        let (_, v) = json(
-            app.get(&agent, &format!("/api/v1/requests/{reference}"))
-                .await,
-        )
-        .await;
-        if v["tasks"][0]["status"] == "succeeded" {
-            assert_eq!(
-                count(
-                    &pool,
-                    "SELECT COUNT(*) FROM customers WHERE email = 'cy@example.com'"
-                )
-                .await,
-                0
-            );
-            app.stop().await;
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the retried task did not succeed");
+    retry_until_succeeded(&app, &pool, &agent, &reference, id).await;
+    assert_eq!(count(&pool, cy).await, 0);
+    app.stop().await;
 }
 
 /// A retried access task starts by removing what an earlier attempt stored (a first
@@ -285,22 +290,10 @@ async fn failed_task_goes_to_review_and_can_be_retried(backend: Backend) {
 /// only, every part readable.
 async fn a_retried_access_replaces_what_an_earlier_attempt_stored(backend: Backend) {
     let product_dir = tempfile::tempdir().unwrap();
-    let (pool, datamap) = product(product_dir.path()).await;
-    let opts = Options {
-        configure: Box::new(move |c| {
-            c.datamap_dir = datamap;
-            c.jobs.max_attempts = 1;
-        }),
-        handlers: Vec::new(),
-    };
-    let Some(app) = spawn_app_with(backend, opts).await else {
+    let Some((app, pool)) = app_with_a_table_missing(backend, product_dir.path()).await else {
         return;
     };
     let agent = app.token(Role::Agent).await;
-    sqlx::query("ALTER TABLE newsletter RENAME TO newsletter_old")
-        .execute(&pool)
-        .await
-        .unwrap();
     let reference = create_and_start(&app, &agent, "access", "bob@example.com").await;
     let v = wait_for_status(&app, &agent, &reference, "review").await;
     let id = v["tasks"][0]["id"].as_str().unwrap().to_string();
@@ -321,43 +314,18 @@ async fn a_retried_access_replaces_what_an_earlier_attempt_stored(backend: Backe
         .await
         .unwrap();
 
-    sqlx::query("ALTER TABLE newsletter_old RENAME TO newsletter")
-        .execute(&pool)
+    retry_until_succeeded(&app, &pool, &agent, &reference, &id).await;
+    let task = app.state.store.task(&id).await.unwrap().unwrap();
+    let result = rightsdesk::services::task_results::load(&app.state, &task)
         .await
-        .unwrap();
-    let (s, r) = json(
-        app.post_empty(
-            &agent,
-            &format!("/api/v1/requests/{reference}/tasks/{id}/retry"),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{r}");
-    for _ in 0..100 {
-        let (_, v) = json(
-            app.get(&agent, &format!("/api/v1/requests/{reference}"))
-                .await,
-        )
-        .await;
-        if v["tasks"][0]["status"] == "succeeded" {
-            let task = app.state.store.task(&id).await.unwrap().unwrap();
-            let result = rightsdesk::services::task_results::load(&app.state, &task)
-                .await
-                .expect("every part readable");
-            let tables: Vec<&str> = result.tables.iter().map(|t| t.table.as_str()).collect();
-            assert!(
-                !tables.contains(&"left_by_an_earlier_attempt"),
-                "{tables:?}"
-            );
-            assert!(tables.contains(&"customers"), "{tables:?}");
-            app.stop().await;
-            return;
-        }
-        assert_ne!(v["tasks"][0]["status"], "failed", "{v}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the retried task did not succeed");
+        .expect("every part readable");
+    let tables: Vec<&str> = result.tables.iter().map(|t| t.table.as_str()).collect();
+    assert!(
+        !tables.contains(&"left_by_an_earlier_attempt"),
+        "{tables:?}"
+    );
+    assert!(tables.contains(&"customers"), "{tables:?}");
+    app.stop().await;
 }
 
 /// After a product database is restored from a backup taken before an erasure,
@@ -516,17 +484,8 @@ async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
     for i in 5..=6 {
         accesses.push(create_and_start(&app, &agent, "access", &format!("c{i}@example.com")).await);
     }
-    let queued = app
-        .state
-        .store
-        .list_jobs(
-            Some(rightsdesk::store::JobStatus::Queued),
-            rightsdesk::store::PageRequest::default(),
-        )
-        .await
-        .unwrap();
+    let queued = app.queued_jobs().await;
     let batched: Vec<_> = queued
-        .items
         .iter()
         .filter(|j| j.batch_key.as_deref() == Some("erase:frozen"))
         .collect();
@@ -537,7 +496,6 @@ async fn erasures_ready_together_run_together_and_a_failure_is_retried_alone() {
     );
     assert_eq!(
         queued
-            .items
             .iter()
             .filter(|j| j.batch_key.as_deref() == Some("access:frozen"))
             .count(),

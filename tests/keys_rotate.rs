@@ -105,10 +105,7 @@ async fn rotation_moves_everything_to_the_new_key(backend: Backend) {
     // ledger entries (both encrypted, bound to their rows).
     let product_dir = tempfile::tempdir().unwrap();
     let (_product, datamap) = common::product::product(product_dir.path()).await;
-    let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = Options::datamap(datamap);
     let Some(app) = spawn_app_with(backend, opts).await else {
         return;
     };

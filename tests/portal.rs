@@ -552,10 +552,7 @@ async fn admin(app: &TestApp) -> Browser<'_> {
 async fn product_app() -> (TestApp, tempfile::TempDir, sqlx::SqlitePool) {
     let product_dir = tempfile::tempdir().unwrap();
     let (pool, datamap) = common::product::product(product_dir.path()).await;
-    let opts = common::Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = common::Options::datamap(datamap);
     let app = common::spawn_app_with(common::Backend::Sqlite, opts)
         .await
         .unwrap();
@@ -979,10 +976,7 @@ async fn queue_by_assignee_and_on_time_rate() {
 async fn corrections_are_edited_and_run_again(backend: common::Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (shop, datamap) = common::product::product(dir.path()).await;
-    let opts = common::Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = common::Options::datamap(datamap);
     let Some(app) = common::spawn_app_with(backend, opts).await else {
         return;
     };

@@ -33,10 +33,7 @@ fn outbox_texts(app: &common::TestApp) -> Vec<String> {
 async fn restriction_is_set_then_lifted_with_notice(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (pool, datamap) = product(dir.path()).await;
-    let opts = Options {
-        configure: Box::new(move |c| c.datamap_dir = datamap),
-        handlers: Vec::new(),
-    };
+    let opts = Options::datamap(datamap);
     let Some(app) = spawn_app_with(backend, opts).await else {
         return;
     };

@@ -723,16 +723,7 @@ pub fn file_path(state: &AppState, id: &str) -> PathBuf {
 /// returns the download URL (only its token's hash is stored).
 pub async fn create(state: &AppState, req: &Request) -> Result<String, ExportError> {
     let tasks = state.store.tasks_for_request(&req.id).await?;
-    create_from(state, req, &tasks).await
-}
-
-/// [`create`] from the request's tasks as the caller just read them.
-pub async fn create_from(
-    state: &AppState,
-    req: &Request,
-    tasks: &[crate::store::Task],
-) -> Result<String, ExportError> {
-    let built = build_from(state, req, tasks).await?;
+    let built = build_from(state, req, &tasks).await?;
     state.store.insert_export(&built.export).await?;
     Ok(built.recorded())
 }

@@ -116,6 +116,17 @@ pub struct Options {
     pub handlers: Vec<(String, Arc<dyn JobHandler>)>,
 }
 
+impl Options {
+    /// The connectors of the data map in `datamap`, everything else as configured by
+    /// default.
+    pub fn datamap(datamap: PathBuf) -> Self {
+        Self {
+            configure: Box::new(move |c| c.datamap_dir = datamap),
+            handlers: Vec::new(),
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Self {
@@ -236,6 +247,23 @@ impl TestApp {
         self.link_in(&smtp::decoded_text(&mail.data), prefix)
     }
 
+    /// Run SQL (one or more statements, no binds) on the app's own store database.
+    pub async fn store_sql(&self, sql: &str) {
+        let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()));
+        match self.backend {
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+                q().execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+                q().execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
     /// The id of the request with this reference.
     pub async fn request_id(&self, reference: &str) -> String {
         self.state
@@ -247,6 +275,19 @@ impl TestApp {
             .id
     }
 
+    /// The queued jobs (the first page).
+    pub async fn queued_jobs(&self) -> Vec<rightsdesk::store::Job> {
+        self.state
+            .store
+            .list_jobs(
+                Some(rightsdesk::store::JobStatus::Queued),
+                rightsdesk::store::PageRequest::default(),
+            )
+            .await
+            .expect("jobs")
+            .items
+    }
+
     /// Wait (up to 10 s) for a queued job that `found` accepts (a job that failed and
     /// waits for its retry), and return it.
     pub async fn queued_job(
@@ -255,16 +296,7 @@ impl TestApp {
         found: impl Fn(&rightsdesk::store::Job) -> bool,
     ) -> rightsdesk::store::Job {
         for _ in 0..100 {
-            let jobs = self
-                .state
-                .store
-                .list_jobs(
-                    Some(rightsdesk::store::JobStatus::Queued),
-                    rightsdesk::store::PageRequest::default(),
-                )
-                .await
-                .expect("jobs");
-            if let Some(job) = jobs.items.into_iter().find(|j| found(j)) {
+            if let Some(job) = self.queued_jobs().await.into_iter().find(|j| found(j)) {
                 return job;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
