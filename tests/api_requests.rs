@@ -12,7 +12,9 @@ backend_tests!(
     bad_input_gets_problem_answers,
     audit_tampering_is_detected,
     list_filters_and_search,
-    create_and_start_in_one_call
+    create_and_start_in_one_call,
+    status_answers_at_once_or_once_the_request_changes,
+    requests_entered_and_started_at_once_start_once
 );
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
@@ -527,4 +529,186 @@ async fn create_and_start_in_one_call(app: TestApp) {
     )
     .await;
     assert_eq!(s, 422, "{v}");
+}
+
+/// `GET /requests/{id}/status`: at once without `version`; with it, once the request has
+/// changed (by this process, or behind its back as another replica would), or after
+/// `wait` seconds with the same version.
+async fn status_answers_at_once_or_once_the_request_changes(app: TestApp) {
+    let agent = app.token(Role::Agent).await;
+    let auditor = app.token(Role::Auditor).await;
+    let mut body = staff_request();
+    body["received_at"] = Value::Null;
+    let v = create(&app, &agent, body).await;
+    let reference = v["reference"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/requests/{reference}/status");
+    let at_once = |app: &TestApp, token: String, path: String| {
+        let app_url = app.url(&path);
+        async move {
+            let r = reqwest::Client::new()
+                .get(app_url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            json(r).await
+        }
+    };
+    let (s, now) = at_once(&app, auditor.clone(), path.clone()).await;
+    assert_eq!(s, 200, "{now}");
+    assert_eq!(now["status"], "open", "{now}");
+    assert_eq!(now["final"], false, "{now}");
+    // Nothing of the subject in it.
+    assert!(!now.to_string().contains("Hopper"), "{now}");
+    let v0 = now["version"].as_i64().unwrap();
+
+    // Nothing changes: the same version comes back once the wait is over.
+    let (s, same) = at_once(&app, auditor.clone(), format!("{path}?version={v0}&wait=1")).await;
+    assert_eq!(s, 200, "{same}");
+    assert_eq!(same["version"], v0, "{same}");
+    assert_eq!(same["status"], "open", "{same}");
+
+    // A change made through this process answers a waiting call with the new state.
+    let began = std::time::Instant::now();
+    let waiting = tokio::spawn(at_once(
+        &app,
+        auditor.clone(),
+        format!("{path}?version={v0}&wait=30"),
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let held = app
+        .post_ok(
+            &agent,
+            &format!("/api/v1/requests/{reference}/hold"),
+            &json!({"reason": "asked for a clearer ID copy"}),
+        )
+        .await;
+    assert_eq!(held["status"], "on_hold", "{held}");
+    let (s, changed) = waiting.await.unwrap();
+    assert_eq!(s, 200, "{changed}");
+    assert_eq!(changed["status"], "on_hold", "{changed}");
+    let v1 = changed["version"].as_i64().unwrap();
+    assert!(v1 > v0, "{changed}");
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(25),
+        "the wait ran its course"
+    );
+
+    // A change this process did not make (another replica's) is found by reading again.
+    let waiting = tokio::spawn(at_once(
+        &app,
+        auditor.clone(),
+        format!("{path}?version={v1}&wait=30"),
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.store_sql(&format!(
+        "UPDATE requests SET status = 'withdrawn', version = version + 1 WHERE reference = '{reference}'"
+    ))
+    .await;
+    let (s, elsewhere) = waiting.await.unwrap();
+    assert_eq!(s, 200, "{elsewhere}");
+    assert_eq!(elsewhere["status"], "withdrawn", "{elsewhere}");
+    assert_eq!(elsewhere["final"], true, "{elsewhere}");
+    assert_eq!(elsewhere["version"], v1 + 1, "{elsewhere}");
+
+    // Bad input and unknown requests get problems.
+    let p = problem(
+        app.get(&auditor, &format!("{path}?version=1&wait=61"))
+            .await,
+        422,
+    )
+    .await;
+    assert!(p.to_string().contains("wait"), "{p}");
+    let p = problem(app.get(&auditor, &format!("{path}?version=one")).await, 422).await;
+    assert!(p.to_string().contains("version"), "{p}");
+    problem(
+        app.get(&auditor, "/api/v1/requests/DSR-0000-0000/status")
+            .await,
+        404,
+    )
+    .await;
+}
+
+/// Several calls entering and starting the same person's request of the same kind at the
+/// same moment: exactly one is started, every other is entered, linked to it and left
+/// `open` (each call holds the person's lock while it looks and stores).
+async fn requests_entered_and_started_at_once_start_once(app: TestApp) {
+    let agent = app.token(Role::Agent).await;
+    let body = json!({
+        "kind": "erasure",
+        "email": "Ada@Example.org",
+        "verification_note": "by phone",
+        "start": true,
+    });
+    // Every call waits at the barrier, then all go at once.
+    let calls_at_once = 8;
+    let go = std::sync::Arc::new(tokio::sync::Barrier::new(calls_at_once));
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..calls_at_once {
+        let (client, url, token, body) = (
+            reqwest::Client::new(),
+            app.url("/api/v1/requests"),
+            agent.clone(),
+            body.clone(),
+        );
+        let go = go.clone();
+        calls.spawn(async move {
+            // A connection made before the barrier, so the calls themselves meet.
+            let _ = client
+                .get(url.replace("/api/v1/requests", "/healthz"))
+                .send()
+                .await;
+            go.wait().await;
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            json(r).await
+        });
+    }
+    let mut started = Vec::new();
+    let mut linked = Vec::new();
+    while let Some(done) = calls.join_next().await {
+        let (status, v) = done.unwrap();
+        assert_eq!(status, 201, "{v}");
+        if v["status"] == "open" {
+            linked.push(v);
+        } else {
+            started.push(v);
+        }
+    }
+    let references = |vs: &[Value]| -> Vec<String> {
+        vs.iter()
+            .map(|v| format!("{} {}", v["reference"], v["status"]))
+            .collect()
+    };
+    assert_eq!(started.len(), 1, "started: {:?}", references(&started));
+    let first = started[0]["reference"].as_str().unwrap();
+    // Started (no connector is declared: on to review at once), both steps on its
+    // timeline.
+    let stored = app.staff_view(first).await;
+    assert_eq!(stored["status"], "review", "{stored}");
+    let actions: Vec<&str> = stored["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions[..2], ["create", "start"], "{stored}");
+    assert_eq!(linked.len(), calls_at_once - 1);
+    for v in &linked {
+        assert_eq!(v["duplicate_of"], first, "{v}");
+        assert!(
+            v["start_refused"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(first),
+            "{v}"
+        );
+        let reference = v["reference"].as_str().unwrap();
+        assert_eq!(app.staff_view(reference).await["status"], "open");
+    }
 }

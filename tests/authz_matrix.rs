@@ -89,6 +89,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/requests", Api(Role::Auditor)),
     ("POST", "/api/v1/requests", Api(Role::Agent)),
     ("GET", "/api/v1/requests/{id}", Api(Role::Auditor)),
+    ("GET", "/api/v1/requests/{id}/status", Api(Role::Auditor)),
     ("POST", "/api/v1/requests/{id}/start", Api(Role::Agent)),
     ("POST", "/api/v1/requests/{id}/deny", Api(Role::Agent)),
     ("POST", "/api/v1/requests/{id}/extend", Api(Role::Agent)),

@@ -17,6 +17,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/requests"),
     ("post", "/api/v1/requests"),
     ("get", "/api/v1/requests/{id}"),
+    ("get", "/api/v1/requests/{id}/status"),
     ("post", "/api/v1/requests/{id}/start"),
     ("post", "/api/v1/requests/{id}/deny"),
     ("post", "/api/v1/requests/{id}/extend"),

@@ -245,7 +245,7 @@ impl Worker {
                     if claimed.more {
                         notify.notify_one();
                     }
-                    self.execute(claimed.job).await;
+                    self.execute(claimed.job, claimed.more).await;
                     continue;
                 }
                 Ok(None) => {}
@@ -270,7 +270,9 @@ impl Worker {
             .await
     }
 
-    async fn execute(&self, job: Job) {
+    /// Run `job`; `more`: another job was due when it was claimed (else no job of its
+    /// batch is, and none is looked for).
+    async fn execute(&self, job: Job, more: bool) {
         let store = &self.state.store;
         let now = self.state.clock.now();
         if job.attempts > job.max_attempts {
@@ -301,7 +303,7 @@ impl Worker {
         };
         // Jobs that may run with this one (same batch key), claimed for this worker too.
         let mut jobs = vec![job];
-        if let Some(key) = jobs[0].batch_key.clone() {
+        if let Some(key) = jobs[0].batch_key.clone().filter(|_| more) {
             let limit = handler.batch_limit(&self.state);
             if limit > 1 {
                 match store

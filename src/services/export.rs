@@ -85,6 +85,9 @@ pub struct Source {
     pub connector: String,
     pub task_id: String,
     pub parts: Vec<ResultPartInfo>,
+    /// The parts with their rows, when the task has just written them (see
+    /// `task_results::Written`): read from memory, not the store.
+    pub kept: Vec<crate::store::ResultPart>,
 }
 
 impl Source {
@@ -348,7 +351,8 @@ pub fn build_package(
     }
     for source in sources.iter().filter(|_| !categories_only(req)) {
         let conn = segment(&source.connector);
-        let mut reader = task_results::PartReader::new(state, &source.task_id, &source.parts);
+        let mut reader = task_results::PartReader::new(state, &source.task_id, &source.parts)
+            .with_kept(&source.kept);
         for (table, parts) in source.tables() {
             let base = unique_base(&mut used, &format!("data/{conn}/{}", segment(table)));
             let rows: u64 = parts.iter().map(|p| p.row_count.max(0) as u64).sum();
@@ -723,7 +727,7 @@ pub fn file_path(state: &AppState, id: &str) -> PathBuf {
 /// returns the download URL (only its token's hash is stored).
 pub async fn create(state: &AppState, req: &Request) -> Result<String, ExportError> {
     let tasks = state.store.tasks_for_request(&req.id).await?;
-    let built = build_from(state, req, &tasks).await?;
+    let built = build_from(state, req, &tasks, None).await?;
     state.store.insert_export(&built.export).await?;
     Ok(built.recorded())
 }
@@ -739,6 +743,8 @@ pub struct Built {
     files: usize,
     reference: String,
     kept: bool,
+    /// How long building and sealing it took.
+    built_ms: f64,
 }
 
 impl Built {
@@ -750,7 +756,7 @@ impl Built {
     /// The row is stored: the file stays. Returns the download URL.
     pub fn recorded(mut self) -> String {
         self.kept = true;
-        tracing::info!(reference = %self.reference, export = %self.export.id, files = self.files, bytes = self.export.size_bytes, "export package ready");
+        tracing::info!(reference = %self.reference, export = %self.export.id, files = self.files, bytes = self.export.size_bytes, built_ms = self.built_ms, "export package ready");
         std::mem::take(&mut self.url)
     }
 
@@ -768,24 +774,34 @@ impl Drop for Built {
     }
 }
 
-/// Build and seal the package of `req` from `tasks` (see [`Built`]).
+/// Build and seal the package of `req` from `tasks` (see [`Built`]); the result parts
+/// of `written`'s task are taken from it, the others read from the store.
 pub async fn build_from(
     state: &AppState,
     req: &Request,
     tasks: &[crate::store::Task],
+    mut written: Option<task_results::Written>,
 ) -> Result<Built, ExportError> {
+    let began = std::time::Instant::now();
     let mut sources = Vec::new();
     for task in tasks
         .iter()
         .filter(|t| t.operation == "access" && t.status == "succeeded")
     {
-        let parts = task_results::parts(state, task)
-            .await
-            .map_err(|_| ExportError::BadTaskResult)?;
+        let (parts, kept) = match written.take_if(|w| w.task_id == task.id) {
+            Some(w) => (w.index(), w.parts),
+            None => (
+                task_results::parts(state, task)
+                    .await
+                    .map_err(|_| ExportError::BadTaskResult)?,
+                Vec::new(),
+            ),
+        };
         sources.push(Source {
             connector: task.connector.clone(),
             task_id: task.id.clone(),
             parts,
+            kept,
         });
     }
     let id = uuid::Uuid::now_v7().to_string();
@@ -843,6 +859,7 @@ pub async fn build_from(
         reference: req.reference.clone(),
         export,
         kept: false,
+        built_ms: began.elapsed().as_secs_f64() * 1000.0,
     })
 }
 
@@ -875,7 +892,7 @@ pub async fn build_for_completion(
     {
         return Ok(None);
     }
-    build_from(state, req, tasks).await.map(Some)
+    build_from(state, req, tasks, None).await.map(Some)
 }
 
 fn download_url(state: &AppState, token: &str) -> String {

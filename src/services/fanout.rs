@@ -209,7 +209,10 @@ impl JobHandler for RunTask {
         };
         let store = &state.store;
         let retry = |e: crate::store::StoreError| JobError::retry(e.to_string());
-        let Some(task) = store.task(task_id).await.map_err(retry)? else {
+        // The task and its request, read side by side (one round trip's wait, not two);
+        // the task as it was before this attempt starts it.
+        let (task, req) = tokio::join!(store.task(task_id), workflow::load(state, reference));
+        let Some(task) = task.map_err(retry)? else {
             return Err(JobError::permanent("task is gone"));
         };
         if !store
@@ -223,9 +226,7 @@ impl JobHandler for RunTask {
                 .await
                 .map_err(|e| JobError::retry(e.to_string()));
         }
-        let req = workflow::load(state, reference)
-            .await
-            .map_err(|e| JobError::permanent(e.to_string()))?;
+        let req = req.map_err(|e| JobError::permanent(e.to_string()))?;
         let outcome = match run_external(state, &req, &task).await {
             Some(Ok(External::Waiting)) => {
                 tracing::info!(reference = %req.reference, connector = %task.connector, "connector task waiting for its callback or completion link");
@@ -451,20 +452,28 @@ async fn store_access(
             reason: e.to_string(),
         })?;
     let found = crate::connectors::feed(&task.connector, result, &mut sink).await?;
-    sink.finish()
+    let (_, written) = sink
+        .finish_kept()
         .await
         .map_err(|e| e.into_connector_error(&task.connector))?;
-    Ok(accessed(&found))
+    Ok(accessed(&found, written))
 }
 
-/// The evidence of an access task: the rows found per table.
-fn accessed(found: &crate::connectors::AccessCounts) -> Done {
+/// The evidence of an access task: the rows found per table; and its parts as written,
+/// when small enough to keep for the package.
+fn accessed(
+    found: &crate::connectors::AccessCounts,
+    written: Option<crate::services::task_results::Written>,
+) -> Done {
     let tables: Vec<Value> = found
         .tables
         .iter()
         .map(|t| json!({ "table": t.table, "rows": t.rows }))
         .collect();
-    Done::evidence(json!({ "rows": found.row_count(), "tables": tables }))
+    Done {
+        written,
+        ..Done::evidence(json!({ "rows": found.row_count(), "tables": tables }))
+    }
 }
 
 /// A task of `job` that can run with others (see [`RunTask::run_batch`]): an access or
@@ -522,7 +531,7 @@ async fn conclude(
     let retry = |e: crate::store::StoreError| JobError::retry(e.to_string());
     let now = state.clock.now();
     task.updated_at = now;
-    let mut ledger = None;
+    let (mut ledger, mut written) = (None, None);
     match outcome {
         Ok(done) => {
             (task.status, task.error) = match (done.skipped, done.incomplete) {
@@ -539,6 +548,7 @@ async fn conclude(
             });
             task.finished_at = Some(now);
             ledger = done.ledger;
+            written = done.written.filter(|_| task.status == "succeeded");
         }
         Err(e) if retryable(&e) && job.attempts < job.max_attempts => {
             tracing::warn!(reference = %req.reference, connector = %task.connector, error = %e, "connector task failed; will retry");
@@ -561,7 +571,7 @@ async fn conclude(
         .map_err(|e| JobError::retry(e.to_string()))?;
     // The request as read when the task began: the workflow reads it again only when
     // it changed meanwhile.
-    workflow::tasks_progressed_from(state, &req.reference, Some(req.clone()))
+    workflow::tasks_progressed_from(state, &req.reference, Some(req.clone()), written)
         .await
         .map_err(|e| JobError::retry(e.to_string()))?;
     Ok(())
@@ -575,6 +585,8 @@ struct Done {
     incomplete: Option<String>,
     /// Set when the connector declares nothing for the operation: nothing was run.
     skipped: Option<String>,
+    /// An access task's result parts as just written (see `task_results::Written`).
+    written: Option<crate::services::task_results::Written>,
 }
 
 impl Done {
@@ -585,6 +597,7 @@ impl Done {
             ledger: None,
             incomplete: None,
             skipped: None,
+            written: None,
         }
     }
 
@@ -651,10 +664,11 @@ async fn run_operation(
                     reason: e.to_string(),
                 })?;
             let found = engine.access_into(&who, &mut sink).await?;
-            sink.finish()
+            let (_, written) = sink
+                .finish_kept()
                 .await
                 .map_err(|e| e.into_connector_error(&task.connector))?;
-            Ok(accessed(&found))
+            Ok(accessed(&found, written))
         }
         "erase" => {
             // A subject under legal hold is not erased while the hold lasts (src/services/retention).
@@ -745,6 +759,7 @@ fn erased(
         result: None,
         ledger: Some(ledger_entry(state, req, task, who)),
         skipped: None,
+        written: None,
     }
 }
 
@@ -1122,6 +1137,7 @@ async fn store_outcome(
         ledger,
         incomplete: o.incomplete,
         skipped: o.skipped,
+        written: None,
     })
 }
 

@@ -106,6 +106,31 @@ pub async fn store(
     Ok(parts.len())
 }
 
+/// The parts an access task has just written, kept in memory while they weigh at most
+/// [`PART_BYTES`] in all: the package built right after, in the same job, reads them from
+/// here instead of reading them back from the store.
+#[derive(Clone)]
+pub struct Written {
+    pub task_id: String,
+    pub parts: Vec<ResultPart>,
+}
+
+impl Written {
+    /// The parts without their rows, as the store's index gives them.
+    pub fn index(&self) -> Vec<ResultPartInfo> {
+        self.parts
+            .iter()
+            .map(|p| ResultPartInfo {
+                seq: p.seq,
+                table_name: p.table_name.clone(),
+                columns: p.columns.clone(),
+                row_count: p.row_count,
+                stored_len: i64::try_from(p.rows_ct.len()).unwrap_or(i64::MAX),
+            })
+            .collect()
+    }
+}
+
 /// A [`RowSink`] that writes an access task's rows into its result parts as they come:
 /// finished parts wait until about [`PART_BYTES`] of them are ready and are then written
 /// in one statement (a small result, one part per table, is one INSERT and one commit
@@ -126,6 +151,9 @@ pub struct PartWriter<'a> {
     /// Finished parts not written yet, and their sealed size.
     pending: Vec<ResultPart>,
     pending_bytes: usize,
+    /// Every part written so far, until they weigh more than [`PART_BYTES`] (`None`).
+    kept: Option<Vec<ResultPart>>,
+    kept_bytes: usize,
 }
 
 impl<'a> PartWriter<'a> {
@@ -152,6 +180,8 @@ impl<'a> PartWriter<'a> {
             count: 0,
             pending: Vec::new(),
             pending_bytes: 0,
+            kept: Some(Vec::new()),
+            kept_bytes: 0,
         })
     }
 
@@ -182,19 +212,35 @@ impl<'a> PartWriter<'a> {
 
     async fn write_pending(&mut self) -> Result<(), SinkError> {
         let parts = std::mem::take(&mut self.pending);
+        self.kept_bytes += self.pending_bytes;
         self.pending_bytes = 0;
         self.state
             .store
             .append_result_parts(&self.task_id, &parts)
             .await
-            .map_err(|e| SinkError::Store(e.to_string()))
+            .map_err(|e| SinkError::Store(e.to_string()))?;
+        if self.kept_bytes > PART_BYTES {
+            self.kept = None;
+        } else if let Some(kept) = &mut self.kept {
+            kept.extend(parts);
+        }
+        Ok(())
     }
 
     /// Write the last parts; the number of rows written.
-    pub async fn finish(mut self) -> Result<u64, SinkError> {
+    pub async fn finish(self) -> Result<u64, SinkError> {
+        Ok(self.finish_kept().await?.0)
+    }
+
+    /// [`Self::finish`], and the parts written when they are small enough to keep.
+    pub async fn finish_kept(mut self) -> Result<(u64, Option<Written>), SinkError> {
         self.flush().await?;
         self.write_pending().await?;
-        Ok(self.rows)
+        let written = self.kept.take().map(|parts| Written {
+            task_id: std::mem::take(&mut self.task_id),
+            parts,
+        });
+        Ok((self.rows, written))
     }
 }
 
@@ -296,6 +342,8 @@ pub struct PartReader<'a> {
     task_id: &'a str,
     index: &'a [ResultPartInfo],
     fetched: std::collections::HashMap<i64, String>,
+    /// The parts as just written ([`Written`]), read from here and not the store.
+    kept: &'a [ResultPart],
 }
 
 impl<'a> PartReader<'a> {
@@ -305,11 +353,21 @@ impl<'a> PartReader<'a> {
             task_id,
             index,
             fetched: std::collections::HashMap::new(),
+            kept: &[],
         }
+    }
+
+    /// Read the parts in `kept` (the task's, as just written) from memory.
+    pub fn with_kept(mut self, kept: &'a [ResultPart]) -> Self {
+        self.kept = kept;
+        self
     }
 
     /// The rows of part `seq` (one of the index's).
     pub async fn read(&mut self, seq: i64) -> Result<Vec<Map<String, Value>>, ResultError> {
+        if let Some(p) = self.kept.iter().find(|p| p.seq == seq) {
+            return open_part(self.state, self.task_id, seq, &p.rows_ct);
+        }
         if !self.fetched.contains_key(&seq) {
             // Parts fetched ahead and not used yet are dropped: memory stays bounded
             // whatever order the caller reads in (they are fetched again if asked for).

@@ -294,9 +294,43 @@ pub async fn create_open_request(
 }
 
 /// Enter a staff request and start it in the same call (`POST /requests` with
-/// `"start": true`). A start refused (a repeat of an open request) leaves it `open` and
-/// says why, in the words of [`act_on`]'s refusal.
+/// `"start": true`): stored already started, with both steps on its timeline, in one
+/// transaction. A repeat of the same person's open request of the same kind is entered
+/// the usual way instead: linked and left `open`, saying why it was not started, in the
+/// words of [`act_on`]'s refusal.
 pub async fn create_and_start_staff_request(
+    state: &AppState,
+    actor: &Actor,
+    entry: StaffEntry,
+) -> Result<(Request, Option<String>), AppError> {
+    Ok(create_and_start_stored(state, actor, entry).await?.0)
+}
+
+/// What a request entered and started in one commit was stored with, as committed: its
+/// timeline, its emails and its tasks (the caller's answer shows them without reading
+/// them back).
+pub struct Stored {
+    pub events: Vec<Event>,
+    pub emails: Vec<crate::store::OutboxMessage>,
+    pub tasks: Vec<crate::store::Task>,
+}
+
+/// [`create_and_start_staff_request`], with what the request was stored with when that
+/// is still all there is to it (it was entered and started in one commit and nothing ran
+/// at once).
+pub async fn create_and_start_stored(
+    state: &AppState,
+    actor: &Actor,
+    entry: StaffEntry,
+) -> Result<((Request, Option<String>), Option<Stored>), AppError> {
+    if let Some((started, stored)) = create_started(state, actor, &entry).await? {
+        return Ok(((started, None), stored));
+    }
+    Ok((create_and_start_usual(state, actor, entry).await?, None))
+}
+
+/// Entered, linked when it repeats an open request, then started unless linked.
+async fn create_and_start_usual(
     state: &AppState,
     actor: &Actor,
     entry: StaffEntry,
@@ -315,19 +349,105 @@ pub async fn create_and_start_staff_request(
     }
 }
 
-/// [`create_open_request`], and whether the request was linked to an earlier one.
-async fn create_open_request_linked(
+/// The request of `entry` entered and started in one commit (see
+/// [`RequestStore::insert_request_alone`](crate::store::RequestStore::insert_request_alone)):
+/// what [`create_open_request`] and then [`act_on`] with `Start` store, in one
+/// transaction. `None` (nothing stored) when the person has another open request of this
+/// kind, a guard refuses the start, or the reference is taken: the caller goes the usual
+/// way, which links, refuses or draws another reference.
+async fn create_started(
     state: &AppState,
     actor: &Actor,
-    entry: StaffEntry,
-    source: Source,
+    entry: &StaffEntry,
+) -> Result<Option<(Request, Option<Stored>)>, AppError> {
+    let (open, created, mut changes) = open_request(state, actor, entry, "entered by staff");
+    let act = StaffAction::Start;
+    if crate::services::suppression::guard(&open, &act).is_err()
+        || crate::services::appeals::guard(&open, &act).is_err()
+    {
+        return Ok(None);
+    }
+    let Ok(status) = transition(open.status, Action::Start, open.held_from) else {
+        return Ok(None);
+    };
+    let now = created.at;
+    let mut next = open.clone();
+    next.status = status;
+    next.version += 1;
+    let started = Event {
+        at: now,
+        actor: actor.name.clone(),
+        action: Action::Start.to_string(),
+        from_status: Some(open.status),
+        to_status: status,
+        note: None,
+    };
+    let audits = [
+        audit(
+            actor,
+            "request.create",
+            &open.reference,
+            now,
+            serde_json::json!({ "kind": open.kind }),
+        ),
+        audit(
+            actor,
+            &format!("request.{}", Action::Start),
+            &next.reference,
+            now,
+            serde_json::json!({ "from": open.status, "to": status }),
+        ),
+    ];
+    let planned = crate::services::fanout::plan(state, &next, &mut changes);
+    let events = [created, started];
+    match state
+        .store
+        .insert_request_alone(&next, &events, &audits, &changes)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) | Err(StoreError::Duplicate) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    state.queue.wake();
+    tracing::info!(reference = %next.reference, kind = %next.kind, tasks = planned.tasks, "staff request created and started");
+    // As after any start: nothing to run goes on to review at once.
+    if planned.tasks == 0 {
+        let note = planned
+            .not_run
+            .unwrap_or_else(|| "every connector task has finished".into());
+        return Ok(Some((finish_tasks_noted(state, next, note).await?, None)));
+    }
+    if planned.to_run == 0 {
+        tasks_progressed(state, &next.reference).await?;
+        return Ok(Some((load(state, &next.reference).await?, None)));
+    }
+    let stored = Stored {
+        events: events.to_vec(),
+        emails: changes
+            .outbox
+            .into_iter()
+            .filter(|m| m.request_id.as_deref() == Some(next.id.as_str()))
+            .collect(),
+        tasks: changes.tasks,
+    };
+    Ok(Some((next, Some(stored))))
+}
+
+/// A staff-entered request not stored yet (`open`, its clock running), its `create`
+/// event, and what goes with it: the email telling the subject it is on file, with a
+/// status link (also the receipt confirmation CCPA asks for).
+fn open_request(
+    state: &AppState,
+    actor: &Actor,
+    entry: &StaffEntry,
     note: &str,
-) -> Result<(Request, bool), AppError> {
+) -> (Request, Event, Changes) {
     let now = state.clock.now();
     let mut req = new_request(
         state,
         &entry.submission,
-        source,
+        Source::Staff,
         Status::Open,
         entry.regime,
         now,
@@ -354,8 +474,6 @@ async fn create_open_request_linked(
         to_status: Status::Open,
         note: Some(note.into()),
     };
-    // The subject is told the request is on file, with a status link (also the receipt
-    // confirmation CCPA asks for).
     let mut changes = Changes {
         now: Some(now),
         recipients_asked: entry.submission.recipients_requested,
@@ -375,6 +493,19 @@ async fn create_open_request_linked(
             "status_url": status_url,
         }),
     );
+    (req, event, changes)
+}
+
+/// [`create_open_request`], and whether the request was linked to an earlier one.
+async fn create_open_request_linked(
+    state: &AppState,
+    actor: &Actor,
+    entry: StaffEntry,
+    source: Source,
+    note: &str,
+) -> Result<(Request, bool), AppError> {
+    let (mut req, event, changes) = open_request(state, actor, &entry, note);
+    req.source = source;
     let req = insert_new(state, req, event, actor, "request.create", &changes).await?;
     state.queue.wake();
     let linked = crate::services::duplicates::link_if_duplicate(state, &req).await?;
@@ -385,6 +516,58 @@ async fn create_open_request_linked(
     };
     tracing::info!(reference = %req.reference, kind = %req.kind, "staff request created");
     Ok((req, linked))
+}
+
+/// The longest a caller may wait for a request to change in one call.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The request as stored once its version is no longer `seen` (it changed since the
+/// caller last looked), or as it stands after `wait` (at most [`MAX_WAIT`]). A change
+/// this process commits is heard at once; one made by another replica is found by
+/// reading the request again every `jobs.poll_interval`. One read of the request per
+/// change heard or interval passed, however long the wait.
+pub async fn wait_for_change(
+    state: &AppState,
+    reference_text: &str,
+    seen: Option<i64>,
+    wait: std::time::Duration,
+) -> Result<Request, AppError> {
+    // Listen before reading: a change committed between the read and the wait is heard.
+    let mut changes = state.store.request_changes();
+    let mut current = load(state, reference_text).await?;
+    let Some(seen) = seen else {
+        return Ok(current);
+    };
+    let until = tokio::time::Instant::now() + wait.min(MAX_WAIT);
+    let every = state
+        .config
+        .jobs
+        .poll_interval
+        .0
+        .max(std::time::Duration::from_millis(100));
+    while current.version == seen {
+        let now = tokio::time::Instant::now();
+        if now >= until {
+            break;
+        }
+        let id = current.id.clone();
+        let heard = async {
+            loop {
+                match changes.recv().await {
+                    Ok(changed) if changed == id => return,
+                    Ok(_) => continue,
+                    // Fell behind: read again, whatever changed.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        std::future::pending::<()>().await
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout_at(until.min(now + every), heard).await;
+        current = load(state, reference_text).await?;
+    }
+    Ok(current)
 }
 
 /// A staff action on a request.
@@ -1311,17 +1494,19 @@ pub async fn edit_corrections(
 /// When every task of an `in_progress` request is finished: on to `review`, and on to
 /// `completed` when the kind auto-completes and every task succeeded.
 pub async fn tasks_progressed(state: &AppState, reference: &str) -> Result<(), AppError> {
-    tasks_progressed_from(state, reference, None).await
+    tasks_progressed_from(state, reference, None, None).await
 }
 
 /// [`tasks_progressed`], starting from the request as the caller last read it (`known`)
 /// when that copy was `in_progress`: a stale copy costs nothing but a second look, as
 /// every write checks the version. A copy in any other status is read again (it may have
-/// been resumed since, with this task still running).
+/// been resumed since, with this task still running). `written`: the result parts the
+/// caller's task has just stored, which the package takes from memory.
 pub async fn tasks_progressed_from(
     state: &AppState,
     reference: &str,
     mut known: Option<Request>,
+    mut written: Option<crate::services::task_results::Written>,
 ) -> Result<(), AppError> {
     for _ in 0..3 {
         let req = match known.take() {
@@ -1375,7 +1560,9 @@ pub async fn tasks_progressed_from(
         // completion email carries its link, and recorded with the completion. Without a
         // package the request stays in review for staff.
         let package = if matches!(reviewed.kind, Kind::Access | Kind::Portability) {
-            match crate::services::export::build_from(state, &reviewed, &tasks).await {
+            match crate::services::export::build_from(state, &reviewed, &tasks, written.take())
+                .await
+            {
                 Ok(built) => Some(built),
                 Err(e) => {
                     tracing::error!(reference = %reviewed.reference, error = %e, "export package failed; the request stays in review");

@@ -269,6 +269,10 @@ macro_rules! appeals_queries {
                     self.append_audit_tx(&mut tx, reopen.audit).await?;
                 }
                 tx.commit().await?;
+                let _ = self.request_changed.send(d.appeal.request.id.clone());
+                if let Some(reopen) = &d.reopen {
+                    let _ = self.request_changed.send(reopen.request.id.clone());
+                }
                 Ok(())
             }
 
@@ -300,6 +304,7 @@ macro_rules! appeals_queries {
                 Self::drp_request_changed_tx(&mut tx, next).await?;
                 self.append_audit_tx(&mut tx, audit).await?;
                 tx.commit().await?;
+                let _ = self.request_changed.send(next.id.clone());
                 Ok(())
             }
 

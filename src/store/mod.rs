@@ -66,6 +66,18 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use appeals::{Appeal, AppealStore};
+
+/// The ids of the requests this process changed, each sent once its change is committed:
+/// a caller waiting for a request to move on (`GET /api/v1/requests/{id}/status?wait=`)
+/// hears of it at once. Changes made by another replica are not sent here; a waiter
+/// also reads the request again now and then.
+pub type RequestChanged = tokio::sync::broadcast::Sender<String>;
+
+/// A [`RequestChanged`] channel; a waiter that falls more than this many changes behind
+/// reads its request again.
+pub fn request_changed() -> RequestChanged {
+    tokio::sync::broadcast::channel(1024).0
+}
 pub use audit::AuditStore;
 pub use conversation::{AgentRecord, ConversationStore, Message, NewFile, StoredFile};
 pub use drp::DrpStore;

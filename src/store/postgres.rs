@@ -13,6 +13,8 @@ pub struct PgStore {
     chain: std::sync::RwLock<Option<crate::store::audit_chain::ChainKeys>>,
     /// Woken after an audit entry is written (see `AuditStore::audit_written`).
     audit_written: std::sync::Arc<tokio::sync::Notify>,
+    /// Told each request this process changed (see `RequestStore::request_changes`).
+    request_changed: crate::store::RequestChanged,
 }
 
 impl PgStore {
@@ -32,6 +34,7 @@ impl PgStore {
             pool,
             chain: Default::default(),
             audit_written: Default::default(),
+            request_changed: crate::store::request_changed(),
         })
     }
 

@@ -8,6 +8,8 @@ use super::*;
 #[async_trait]
 pub trait RequestStore: Send + Sync {
     /// Insert a new request with its first event, audit entry and `changes`, atomically.
+    /// A request inserted `open` takes its person's lock (see [`Self::insert_request_alone`]),
+    /// as does a change that opens one.
     async fn insert_request(
         &self,
         req: &Request,
@@ -15,6 +17,21 @@ pub trait RequestStore: Send + Sync {
         audit: &NewAudit,
         changes: &Changes,
     ) -> Result<()>;
+    /// Insert a new request that took several steps at once (entered and started), with
+    /// every event, in order, on the timeline and to the webhooks (each with the status
+    /// it moved to), its audit entries and `changes`, atomically: unless the same person
+    /// (`email_index`) has another request of the same kind still open (not final, not
+    /// linked as a repeat). Then nothing is stored and `false` comes back: the caller
+    /// enters it the usual way, to be linked. Checked under the person's lock, which
+    /// every transaction that opens a request of theirs takes too (see
+    /// [`Self::insert_request`]), so two requests entered at once never both start.
+    async fn insert_request_alone(
+        &self,
+        req: &Request,
+        events: &[Event],
+        audits: &[NewAudit],
+        changes: &Changes,
+    ) -> Result<bool>;
     /// Write `req` if the stored version is still `expected_version`, with its event,
     /// audit entry and `changes`, atomically. `Conflict` when someone else changed it
     /// first; `LinkGone` when `changes.consume_token` is no longer usable.
@@ -42,6 +59,8 @@ pub trait RequestStore: Send + Sync {
         changes: &Changes,
     ) -> Result<()>;
     async fn request_by_reference(&self, reference: &str) -> Result<Option<Request>>;
+    /// The ids of the requests this process changes from now on (see [`RequestChanged`]).
+    fn request_changes(&self) -> tokio::sync::broadcast::Receiver<String>;
     /// Remember the language the subject chose (the status page's switcher).
     async fn set_request_language(
         &self,
@@ -106,8 +125,97 @@ macro_rules! requests_queries {
         audit_lock = $lock:literal,
         claim_sql = $claim:literal $(,)?
     ) => {
+        impl $store {
+            /// The lock of one person's requests (by the blind index of their address),
+            /// held until the transaction ends: PostgreSQL's advisory lock; SQLite has
+            /// one writer at a time already.
+            const PERSON_LOCK: &'static str = if $lock.is_empty() {
+                ""
+            } else {
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 7261002))"
+            };
+
+            async fn person_lock_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                req: &$crate::store::Request,
+            ) -> $crate::store::Result<()> {
+                if let (false, Some(index)) = (Self::PERSON_LOCK.is_empty(), &req.email_index) {
+                    sqlx::query(Self::PERSON_LOCK).bind(index).execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::RequestStore for $store {
+
+            async fn insert_request_alone(
+                &self,
+                req: &$crate::store::Request,
+                events: &[$crate::store::Event],
+                audits: &[$crate::store::NewAudit],
+                changes: &$crate::store::Changes,
+            ) -> $crate::store::Result<bool> {
+                let mut tx = self.begin_write().await?;
+                Self::person_lock_tx(&mut tx, req).await?;
+                if let Some(index) = &req.email_index {
+                    // The same condition as `LinkStore::earlier_open_request`.
+                    let other: Option<(String,)> = sqlx::query_as(
+                        "SELECT id FROM requests WHERE email_index = $1 AND kind = $2 AND id <> $3 \
+                         AND status IN ('open', 'in_progress', 'review', 'on_hold') \
+                         AND NOT EXISTS (SELECT 1 FROM request_links l WHERE l.request_id = requests.id) \
+                         LIMIT 1",
+                    )
+                    .bind(index)
+                    .bind(req.kind.as_str())
+                    .bind(&req.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if other.is_some() {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                }
+                let sql = format!(
+                    "INSERT INTO requests ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
+                    $crate::store::common::REQUEST_COLUMNS
+                );
+                bind_request!(sqlx::query(sqlx::AssertSqlSafe(sql)), req)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unique_violation)?;
+                for e in events {
+                    Self::insert_event_tx(&mut tx, &req.id, e).await?;
+                }
+                // One read of the endpoints for every step; each step's event carries
+                // the status it moved to.
+                let hooked: Vec<&$crate::store::Event> = events
+                    .iter()
+                    .filter(|e| {
+                        !$crate::domain::webhook::for_request_event(e.from_status, e.to_status).is_empty()
+                    })
+                    .collect();
+                if !hooked.is_empty() {
+                    let endpoints: Vec<(String, String)> =
+                        sqlx::query_as("SELECT id, events FROM webhook_endpoints WHERE enabled = $1")
+                            .bind(true)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                    for e in hooked {
+                        let mut then = req.clone();
+                        then.status = e.to_status;
+                        Self::webhook_request_event_to_tx(&mut tx, &then, e, &endpoints).await?;
+                    }
+                }
+                Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
+                for a in audits {
+                    self.append_audit_tx(&mut tx, a).await?;
+                }
+                tx.commit().await?;
+                let _ = self.request_changed.send(req.id.clone());
+                Ok(true)
+            }
 
             async fn insert_request(
                 &self,
@@ -117,6 +225,9 @@ macro_rules! requests_queries {
                 changes: &$crate::store::Changes,
             ) -> $crate::store::Result<()> {
                 let mut tx = self.begin_write().await?;
+                if req.status == $crate::domain::request::Status::Open {
+                    Self::person_lock_tx(&mut tx, req).await?;
+                }
                 let sql = format!(
                     "INSERT INTO requests ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
                      $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
@@ -131,6 +242,7 @@ macro_rules! requests_queries {
                 Self::apply_changes_tx(&mut tx, &req.id, changes).await?;
                 self.append_audit_tx(&mut tx, audit).await?;
                 tx.commit().await?;
+                let _ = self.request_changed.send(req.id.clone());
                 Ok(())
             }
 
@@ -143,6 +255,15 @@ macro_rules! requests_queries {
                 changes: &$crate::store::Changes,
             ) -> $crate::store::Result<()> {
                 let mut tx = self.begin_write().await?;
+                // A request opened by this change (verified) is checked for repeats next.
+                if req.status == $crate::domain::request::Status::Open
+                    && events.iter().any(|e| {
+                        e.to_status == $crate::domain::request::Status::Open
+                            && e.from_status != Some($crate::domain::request::Status::Open)
+                    })
+                {
+                    Self::person_lock_tx(&mut tx, req).await?;
+                }
                 let done = sqlx::query(
                     "UPDATE requests SET status = $2, held_from = $3, hold_started_at = $4, \
                      email_ct = $5, email_index = $6, name_ct = $7, details_ct = $8, corrections_ct = $9, \
@@ -233,7 +354,12 @@ macro_rules! requests_queries {
                     self.append_audit_tx(&mut tx, a).await?;
                 }
                 tx.commit().await?;
+                let _ = self.request_changed.send(req.id.clone());
                 Ok(())
+            }
+
+            fn request_changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+                self.request_changed.subscribe()
             }
 
             async fn set_request_language(

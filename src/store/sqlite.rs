@@ -13,6 +13,8 @@ pub struct SqliteStore {
     chain: std::sync::RwLock<Option<crate::store::audit_chain::ChainKeys>>,
     /// Woken after an audit entry is written (see `AuditStore::audit_written`).
     audit_written: std::sync::Arc<tokio::sync::Notify>,
+    /// Told each request this process changed (see `RequestStore::request_changes`).
+    request_changed: crate::store::RequestChanged,
 }
 
 impl SqliteStore {
@@ -37,6 +39,7 @@ impl SqliteStore {
             pool,
             chain: Default::default(),
             audit_written: Default::default(),
+            request_changed: crate::store::request_changed(),
         })
     }
 

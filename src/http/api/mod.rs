@@ -64,6 +64,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(optouts::create))
         .routes(routes!(requests::list, requests::create))
         .routes(routes!(requests::get_one))
+        .routes(routes!(requests::state_of))
         .routes(routes!(requests::start))
         .routes(routes!(requests::deny))
         .routes(routes!(requests::extend))

@@ -109,6 +109,19 @@ pub struct EmailSummary {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+impl From<crate::store::OutboxMessage> for EmailSummary {
+    fn from(m: crate::store::OutboxMessage) -> Self {
+        Self {
+            template: m.template,
+            status: m.status,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            created_at: m.created_at,
+            sent_at: m.sent_at,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestList {
     pub items: Vec<RequestSummary>,
@@ -232,14 +245,7 @@ pub async fn full_view(
         .outbox_for_request(&r.id)
         .await?
         .into_iter()
-        .map(|m| EmailSummary {
-            template: m.template,
-            status: m.status,
-            attempts: m.attempts,
-            last_error: m.last_error,
-            created_at: m.created_at,
-            sent_at: m.sent_at,
-        })
+        .map(EmailSummary::from)
         .collect();
     let tasks = state
         .store
@@ -455,15 +461,29 @@ pub async fn create(
     let start = body.start;
     let entry = staff_entry(&state, body)?;
     let actor = actor(&staff, &client);
-    let (req, start_refused) = if start {
-        workflow::create_and_start_staff_request(&state, &actor, entry).await?
+    let ((req, start_refused), stored) = if start {
+        workflow::create_and_start_stored(&state, &actor, entry).await?
     } else {
         (
-            workflow::create_staff_request(&state, &actor, entry).await?,
+            (
+                workflow::create_staff_request(&state, &actor, entry).await?,
+                None,
+            ),
             None,
         )
     };
-    let mut view = full_view(&state, &actor, req, false).await?;
+    // Entered and started in one commit: the answer shows what that commit stored (the
+    // task may be running by now; the request's page reads it as it stands).
+    let mut view = match stored {
+        Some(stored) => detail(
+            &state,
+            req,
+            stored.events,
+            stored.emails.into_iter().map(EmailSummary::from).collect(),
+            stored.tasks.into_iter().map(TaskView::from).collect(),
+        )?,
+        None => full_view(&state, &actor, req, false).await?,
+    };
     view.start_refused = start_refused;
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -517,6 +537,60 @@ pub fn staff_entry(state: &AppState, body: CreateRequest) -> Result<StaffEntry, 
         regime: body.regime.unwrap_or(state.config.deadlines.regime),
         verification_note: note,
     })
+}
+
+/// Where a request stands, without its subject's data (not audited).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestState {
+    pub reference: String,
+    pub status: Status,
+    /// Grows by one or more with every change; give it back as `version` to wait for
+    /// the next one.
+    pub version: i64,
+    /// `completed`, `denied`, `withdrawn` or `expired`: nothing more will happen to it.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StateQuery {
+    /// The version the caller last saw: the answer comes once the request's version is
+    /// another (it changed), or after `wait` seconds. Without it, at once.
+    pub version: Option<i64>,
+    /// How long to wait for a change, in seconds (at most 60; default 30).
+    pub wait: Option<u32>,
+}
+
+/// Where a request stands: status and version, at once or once it changes (`version`
+/// and `wait`), instead of asking again and again.
+#[utoipa::path(get, path = "/requests/{id}/status", tag = "requests", params(
+        ("id" = String, Path, description = "The request's reference, e.g. DSR-7KQ2-M9XD"),
+        StateQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestState), (status = 404, body = crate::error::Problem)))]
+pub async fn state_of(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Result<Json<RequestState>, AppError> {
+    let wait = std::time::Duration::from_secs(u64::from(q.wait.unwrap_or(30)));
+    if wait > workflow::MAX_WAIT {
+        return Err(AppError::field("wait", "at most 60 seconds"));
+    }
+    let r = workflow::wait_for_change(&state, &id, q.version, wait).await?;
+    Ok(Json(RequestState {
+        is_final: r.status.is_final(),
+        reference: r.reference,
+        status: r.status,
+        version: r.version,
+        updated_at: r.updated_at,
+        completed_at: r.completed_at,
+    }))
 }
 
 /// A request with identity, events and due dates (this read is audited).
