@@ -124,6 +124,45 @@ macro_rules! store_impl {
                 Ok(())
             }
 
+            /// Several events of one request in one statement, in order.
+            async fn insert_events_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                request_id: &str,
+                events: &[$crate::store::Event],
+            ) -> $crate::store::Result<()> {
+                if let [e] = events {
+                    return Self::insert_event_tx(tx, request_id, e).await;
+                }
+                for chunk in events.chunks(100) {
+                    let mut sql = String::from(
+                        "INSERT INTO request_events (request_id, at, actor, action, from_status, to_status, note) VALUES ",
+                    );
+                    for i in 0..chunk.len() {
+                        let b = i * 7;
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!(
+                            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                            b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7
+                        ));
+                    }
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for e in chunk {
+                        q = q
+                            .bind(request_id)
+                            .bind(e.at)
+                            .bind(&e.actor)
+                            .bind(&e.action)
+                            .bind(e.from_status.map(|s| s.as_str()))
+                            .bind(e.to_status.as_str())
+                            .bind(&e.note);
+                    }
+                    q.execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
             /// Write an audit entry in the caller's transaction: it exists if and only if
             /// the change it records is committed. It is chained (sequence number and
             /// keyed hash) by [`AuditStore::seal_audit`] soon after, outside the caller's
@@ -252,9 +291,7 @@ macro_rules! store_impl {
                     .execute(&mut **tx)
                     .await?;
                 }
-                for job in &c.jobs {
-                    Self::enqueue_tx(tx, job).await?;
-                }
+                Self::enqueue_many_tx(tx, &c.jobs).await?;
                 if let Some(index) = &c.verification_send {
                     sqlx::query("INSERT INTO verification_sends (email_index, at) VALUES ($1, $2)")
                         .bind(index)
@@ -284,6 +321,47 @@ macro_rules! store_impl {
                 .execute(&mut **tx)
                 .await?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            /// [`Self::enqueue_tx`] for several jobs in one statement (per 100), in
+            /// order: their ids, drawn in order, keep it for the claims.
+            async fn enqueue_many_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                jobs: &[$crate::store::NewJob],
+            ) -> $crate::store::Result<()> {
+                if let [job] = jobs {
+                    return Self::enqueue_tx(tx, job).await.map(|_| ());
+                }
+                for chunk in jobs.chunks(100) {
+                    let mut sql = String::from(
+                        "INSERT INTO jobs (id, kind, payload, dedupe_key, batch_key, status, attempts, max_attempts, run_at, created_at, updated_at) VALUES ",
+                    );
+                    for i in 0..chunk.len() {
+                        let b = i * 8;
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!(
+                            "(${}, ${}, ${}, ${}, ${}, 'queued', 0, ${}, ${}, ${}, ${})",
+                            b + 1, b + 2, b + 3, b + 4, b + 8, b + 5, b + 6, b + 7, b + 7
+                        ));
+                    }
+                    sql.push_str(" ON CONFLICT (dedupe_key) DO NOTHING");
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for job in chunk {
+                        q = q
+                            .bind(uuid::Uuid::now_v7().to_string())
+                            .bind(&job.kind)
+                            .bind(job.payload.to_string())
+                            .bind(&job.dedupe_key)
+                            .bind(job.max_attempts)
+                            .bind(job.run_at)
+                            .bind(job.created_at)
+                            .bind(&job.batch_key);
+                    }
+                    q.execute(&mut **tx).await?;
+                }
+                Ok(())
             }
         }
 

@@ -185,9 +185,7 @@ macro_rules! requests_queries {
                     .execute(&mut *tx)
                     .await
                     .map_err(unique_violation)?;
-                for e in events {
-                    Self::insert_event_tx(&mut tx, &req.id, e).await?;
-                }
+                Self::insert_events_tx(&mut tx, &req.id, events).await?;
                 // One read of the endpoints for every step; each step's event carries
                 // the status it moved to.
                 let hooked: Vec<&$crate::store::Event> = events
@@ -313,9 +311,7 @@ macro_rules! requests_queries {
                         !$crate::domain::webhook::for_request_event(e.from_status, e.to_status).is_empty()
                     })
                     .collect();
-                for e in events {
-                    Self::insert_event_tx(&mut tx, &req.id, e).await?;
-                }
+                Self::insert_events_tx(&mut tx, &req.id, events).await?;
                 if !hooked.is_empty() {
                     let rows: Vec<(String, String, String)> = sqlx::query_as(
                         "SELECT 'webhook', id, events FROM webhook_endpoints WHERE enabled = $1 \
