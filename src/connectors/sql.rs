@@ -1928,7 +1928,7 @@ impl SqlConnector {
                             values: m.values.clone(),
                         })
                         .collect();
-                    self.count_references(c, &refs).await.ok()
+                    self.count_references_side_by_side(c, &refs).await.ok()
                 })
                 .await
         } else {

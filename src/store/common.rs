@@ -10,6 +10,17 @@ pub(crate) const REQUEST_COLUMNS: &str = "id, reference, kind, status, held_from
     extension_reason, deny_reason, deny_note, completed_at, closed_at, assignee, version, \
     created_at, updated_at, residence, hold_reason, language";
 
+/// `($1, …, $width), ($width+1, …), …`: the placeholders of a multi-row `VALUES` list.
+pub(crate) fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `REQUEST_COLUMNS` qualified by a table alias, for joins.
 pub(crate) fn request_columns_of(alias: &str) -> String {
     REQUEST_COLUMNS
@@ -134,19 +145,10 @@ macro_rules! store_impl {
                     return Self::insert_event_tx(tx, request_id, e).await;
                 }
                 for chunk in events.chunks(100) {
-                    let mut sql = String::from(
-                        "INSERT INTO request_events (request_id, at, actor, action, from_status, to_status, note) VALUES ",
+                    let sql = format!(
+                        "INSERT INTO request_events (request_id, at, actor, action, from_status, to_status, note) VALUES {}",
+                        $crate::store::common::value_rows(chunk.len(), 7)
                     );
-                    for i in 0..chunk.len() {
-                        let b = i * 7;
-                        if i > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&format!(
-                            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                            b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7
-                        ));
-                    }
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for e in chunk {
                         q = q
@@ -333,20 +335,11 @@ macro_rules! store_impl {
                     return Self::enqueue_tx(tx, job).await.map(|_| ());
                 }
                 for chunk in jobs.chunks(100) {
-                    let mut sql = String::from(
-                        "INSERT INTO jobs (id, kind, payload, dedupe_key, batch_key, status, attempts, max_attempts, run_at, created_at, updated_at) VALUES ",
+                    let sql = format!(
+                        "INSERT INTO jobs (id, kind, payload, dedupe_key, batch_key, status, attempts, max_attempts, run_at, created_at, updated_at) \
+                         VALUES {} ON CONFLICT (dedupe_key) DO NOTHING",
+                        $crate::store::common::value_rows(chunk.len(), 11)
                     );
-                    for i in 0..chunk.len() {
-                        let b = i * 8;
-                        if i > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&format!(
-                            "(${}, ${}, ${}, ${}, ${}, 'queued', 0, ${}, ${}, ${}, ${})",
-                            b + 1, b + 2, b + 3, b + 4, b + 8, b + 5, b + 6, b + 7, b + 7
-                        ));
-                    }
-                    sql.push_str(" ON CONFLICT (dedupe_key) DO NOTHING");
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for job in chunk {
                         q = q
@@ -354,10 +347,13 @@ macro_rules! store_impl {
                             .bind(&job.kind)
                             .bind(job.payload.to_string())
                             .bind(&job.dedupe_key)
+                            .bind(&job.batch_key)
+                            .bind("queued")
+                            .bind(0_i32)
                             .bind(job.max_attempts)
                             .bind(job.run_at)
                             .bind(job.created_at)
-                            .bind(&job.batch_key);
+                            .bind(job.created_at);
                     }
                     q.execute(&mut **tx).await?;
                 }

@@ -135,6 +135,22 @@ macro_rules! requests_queries {
                 "SELECT pg_advisory_xact_lock(hashtextextended($1, 7261002))"
             };
 
+            async fn insert_request_row_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                req: &$crate::store::Request,
+            ) -> $crate::store::Result<()> {
+                let sql = format!(
+                    "INSERT INTO requests ({}) VALUES {}",
+                    $crate::store::common::REQUEST_COLUMNS,
+                    $crate::store::common::value_rows(1, 33)
+                );
+                bind_request!(sqlx::query(sqlx::AssertSqlSafe(sql)), req)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unique_violation)?;
+                Ok(())
+            }
+
             async fn person_lock_tx(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 req: &$crate::store::Request,
@@ -176,15 +192,7 @@ macro_rules! requests_queries {
                         return Ok(false);
                     }
                 }
-                let sql = format!(
-                    "INSERT INTO requests ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
-                    $crate::store::common::REQUEST_COLUMNS
-                );
-                bind_request!(sqlx::query(sqlx::AssertSqlSafe(sql)), req)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(unique_violation)?;
+                Self::insert_request_row_tx(&mut tx, req).await?;
                 Self::insert_events_tx(&mut tx, &req.id, events).await?;
                 // One read of the endpoints for every step; each step's event carries
                 // the status it moved to.
@@ -226,15 +234,7 @@ macro_rules! requests_queries {
                 if req.status == $crate::domain::request::Status::Open {
                     Self::person_lock_tx(&mut tx, req).await?;
                 }
-                let sql = format!(
-                    "INSERT INTO requests ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
-                    $crate::store::common::REQUEST_COLUMNS
-                );
-                bind_request!(sqlx::query(sqlx::AssertSqlSafe(sql)), req)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(unique_violation)?;
+                Self::insert_request_row_tx(&mut tx, req).await?;
                 Self::insert_event_tx(&mut tx, &req.id, event).await?;
                 Self::webhook_request_event_tx(&mut tx, req, event).await?;
                 Self::apply_changes_tx(&mut tx, &req.id, changes).await?;

@@ -160,6 +160,15 @@ impl SqlPool {
         })
     }
 
+    /// A connection if one is free at once; never waits for one to come back.
+    pub(crate) fn try_acquire(&self) -> Option<Held> {
+        match self {
+            Self::Postgres(p) => p.try_acquire().map(Held::Pg),
+            Self::MySql(p) => p.try_acquire().map(Held::My),
+            Self::Sqlite(p) => p.try_acquire().map(Held::Lite),
+        }
+    }
+
     pub(crate) async fn begin(&self) -> Result<SqlTx, sqlx::Error> {
         Ok(match self {
             Self::Postgres(p) => SqlTx::Pg(p.begin().await?),

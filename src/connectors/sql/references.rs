@@ -100,6 +100,85 @@ impl SqlConnector {
     }
 }
 
+impl SqlConnector {
+    /// [`Self::count_references`] with the referencing tables counted side by side:
+    /// each on a connection of its own when the pool has one free at once, the rest on
+    /// `conn`. Counts through columns without an index are sequential scans, which then
+    /// run at the same time instead of one after the other. Never waits for the pool (the
+    /// caller already holds one of its connections). Used on PostgreSQL only, where a
+    /// statement on another connection reads what one on `conn` would (see
+    /// [`Coalescer`]).
+    pub(crate) async fn count_references_side_by_side(
+        &self,
+        conn: &mut Conn<'_>,
+        wanted: &[Counted<'_>],
+    ) -> Result<Vec<HashMap<SqlValue, i64>>, ConnectorError> {
+        let mut tables: Vec<&str> = Vec::new();
+        for w in wanted.iter().filter(|w| !w.values.is_empty()) {
+            if !tables.contains(&w.table) {
+                tables.push(w.table);
+            }
+        }
+        let mut extra = Vec::new();
+        while extra.len() + 1 < tables.len() {
+            match self.pool().try_acquire() {
+                Some(held) => extra.push(held),
+                None => break,
+            }
+        }
+        if extra.is_empty() {
+            return self.count_references(conn, wanted).await;
+        }
+        // Table k (k >= 1) on extra connection k - 1 while there is one; the first table
+        // and any left over on the caller's connection.
+        let on = |table: &str| -> usize {
+            let k = tables.iter().position(|t| *t == table).unwrap_or(0);
+            if k >= 1 && k <= extra.len() { k } else { 0 }
+        };
+        let share = |slot: usize| -> (Vec<usize>, Vec<Counted<'_>>) {
+            let entries: Vec<usize> = (0..wanted.len())
+                .filter(|&i| !wanted[i].values.is_empty() && on(wanted[i].table) == slot)
+                .collect();
+            let counted = entries
+                .iter()
+                .map(|&i| Counted {
+                    table: wanted[i].table,
+                    column: wanted[i].column,
+                    values: wanted[i].values.clone(),
+                })
+                .collect();
+            (entries, counted)
+        };
+        let shares: Vec<(Vec<usize>, Vec<Counted<'_>>)> = (0..=extra.len()).map(share).collect();
+        let mut runs = Vec::with_capacity(shares.len());
+        let mut held = extra.iter_mut();
+        let mut own = Some(conn);
+        for (slot, (_, counted)) in shares.iter().enumerate() {
+            let run: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> =
+                if slot == 0 {
+                    let c = own
+                        .take()
+                        .expect("the caller's connection runs the first share");
+                    Box::pin(self.count_references(c, counted))
+                } else {
+                    let h = held.next().expect("one free connection per further share");
+                    Box::pin(async move { self.count_references(&mut h.conn(), counted).await })
+                };
+            runs.push(run);
+        }
+        let mut totals: Vec<HashMap<SqlValue, i64>> = vec![HashMap::new(); wanted.len()];
+        for ((entries, _), counted) in shares
+            .iter()
+            .zip(futures_util::future::join_all(runs).await)
+        {
+            for (&i, total) in entries.iter().zip(counted?) {
+                totals[i] = total;
+            }
+        }
+        Ok(totals)
+    }
+}
+
 /// A [`Counted`] that owns its parts, to be merged with other subjects' asks.
 #[derive(Debug, Clone)]
 pub(crate) struct OwnedCounted {
