@@ -573,7 +573,7 @@ async fn status_answers_at_once_or_once_the_request_changes(app: TestApp) {
     let waiting = tokio::spawn(at_once(
         &app,
         auditor.clone(),
-        format!("{path}?version={v0}&wait=30"),
+        format!("{path}?version={v0}&wait=20"),
     ));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let held = app
@@ -590,7 +590,7 @@ async fn status_answers_at_once_or_once_the_request_changes(app: TestApp) {
     let v1 = changed["version"].as_i64().unwrap();
     assert!(v1 > v0, "{changed}");
     assert!(
-        began.elapsed() < std::time::Duration::from_secs(25),
+        began.elapsed() < std::time::Duration::from_secs(15),
         "the wait ran its course"
     );
 
@@ -598,7 +598,7 @@ async fn status_answers_at_once_or_once_the_request_changes(app: TestApp) {
     let waiting = tokio::spawn(at_once(
         &app,
         auditor.clone(),
-        format!("{path}?version={v1}&wait=30"),
+        format!("{path}?version={v1}&wait=20"),
     ));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     app.store_sql(&format!(
@@ -613,7 +613,7 @@ async fn status_answers_at_once_or_once_the_request_changes(app: TestApp) {
 
     // Bad input and unknown requests get problems.
     let p = problem(
-        app.get(&auditor, &format!("{path}?version=1&wait=61"))
+        app.get(&auditor, &format!("{path}?version=1&wait=26"))
             .await,
         422,
     )

@@ -523,8 +523,9 @@ async fn create_open_request_linked(
     Ok((req, linked))
 }
 
-/// The longest a caller may wait for a request to change in one call.
-pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The longest a caller may wait for a request to change in one call: within the
+/// 30 seconds after which the web server gives up on any request.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// The request as stored once its version is no longer `seen` (it changed since the
 /// caller last looked), or as it stands after `wait` (at most [`MAX_WAIT`]). A change

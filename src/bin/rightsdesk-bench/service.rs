@@ -361,7 +361,7 @@ async fn wait_final(
     let mut seen: Option<i64> = None;
     while Instant::now() < deadline {
         let wait = seen
-            .map(|v| format!("?version={v}&wait=30"))
+            .map(|v| format!("?version={v}&wait=20"))
             .unwrap_or_default();
         let r = client
             .get(format!("{base}/api/v1/requests/{reference}/status{wait}"))

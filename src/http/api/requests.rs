@@ -561,7 +561,7 @@ pub struct StateQuery {
     /// The version the caller last saw: the answer comes once the request's version is
     /// another (it changed), or after `wait` seconds. Without it, at once.
     pub version: Option<i64>,
-    /// How long to wait for a change, in seconds (at most 60; default 30).
+    /// How long to wait for a change, in seconds (at most 25; default 20).
     pub wait: Option<u32>,
 }
 
@@ -578,9 +578,9 @@ pub async fn state_of(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Result<Json<RequestState>, AppError> {
-    let wait = std::time::Duration::from_secs(u64::from(q.wait.unwrap_or(30)));
+    let wait = std::time::Duration::from_secs(u64::from(q.wait.unwrap_or(20)));
     if wait > workflow::MAX_WAIT {
-        return Err(AppError::field("wait", "at most 60 seconds"));
+        return Err(AppError::field("wait", "at most 25 seconds"));
     }
     let r = workflow::wait_for_change(&state, &id, q.version, wait).await?;
     Ok(Json(RequestState {
