@@ -119,20 +119,7 @@ macro_rules! store_impl {
                 request_id: &str,
                 e: &$crate::store::Event,
             ) -> $crate::store::Result<()> {
-                sqlx::query(
-                    "INSERT INTO request_events (request_id, at, actor, action, from_status, to_status, note) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(request_id)
-                .bind(e.at)
-                .bind(&e.actor)
-                .bind(&e.action)
-                .bind(e.from_status.map(|s| s.as_str()))
-                .bind(e.to_status.as_str())
-                .bind(&e.note)
-                .execute(&mut **tx)
-                .await?;
-                Ok(())
+                Self::insert_events_tx(tx, request_id, std::slice::from_ref(e)).await
             }
 
             /// Several events of one request in one statement, in order.
@@ -141,9 +128,6 @@ macro_rules! store_impl {
                 request_id: &str,
                 events: &[$crate::store::Event],
             ) -> $crate::store::Result<()> {
-                if let [e] = events {
-                    return Self::insert_event_tx(tx, request_id, e).await;
-                }
                 for chunk in events.chunks(100) {
                     let sql = format!(
                         "INSERT INTO request_events (request_id, at, actor, action, from_status, to_status, note) VALUES {}",
