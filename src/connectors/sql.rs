@@ -422,6 +422,8 @@ pub struct SqlConnector {
     page_rows: std::sync::atomic::AtomicUsize,
     /// Shared-row counts of erasures running side by side, sent together (PostgreSQL).
     coalescer: references::Coalescer,
+    /// Set while the pool opens connections for the next shared-row check.
+    warming: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for SqlConnector {
@@ -466,6 +468,7 @@ impl SqlConnector {
             max_rows: std::sync::atomic::AtomicU64::new(5_000_000),
             page_rows: std::sync::atomic::AtomicUsize::new(stream::PAGE),
             coalescer: references::Coalescer::default(),
+            warming: Arc::default(),
         })
     }
 

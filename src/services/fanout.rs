@@ -22,8 +22,8 @@ use crate::domain::request::{Kind, Status};
 use crate::error::AppError;
 use crate::jobs::{JobError, JobHandler};
 use crate::services::tasks::{is_finished, operation};
-use crate::services::workflow;
-use crate::store::{Changes, Job, LedgerEntry, NewJob, Request, Task, TaskToken};
+use crate::services::workflow::{self, LastTask};
+use crate::store::{Changes, FinishedTask, Job, LedgerEntry, NewJob, Request, Task, TaskToken};
 
 pub const RUN_TASK: &str = "connector.run";
 
@@ -561,8 +561,23 @@ async fn conclude(
             task.finished_at = Some(now);
         }
     }
+    // The request's last task: its finish goes with the completion when the request
+    // completes by itself; else it is stored alone and the request moves on as usual.
+    let (connector, status) = (task.connector.clone(), task.status.clone());
+    let finished = FinishedTask { task, ledger };
+    let (finished, written) = match workflow::finish_last_task(state, req, finished, written)
+        .await
+        .map_err(|e| JobError::retry(e.to_string()))?
+    {
+        LastTask::Stored => {
+            tracing::info!(reference = %req.reference, connector = %connector, status = %status, "connector task finished with its request's completion");
+            return Ok(());
+        }
+        LastTask::Alone(finished, written) => (*finished, written),
+    };
+    let task = &finished.task;
     store
-        .finish_task(&task, ledger.as_ref())
+        .finish_task(task, finished.ledger.as_ref())
         .await
         .map_err(retry)?;
     tracing::info!(reference = %req.reference, connector = %task.connector, status = %task.status, "connector task finished");

@@ -229,11 +229,17 @@ pub async fn key_hex(state: &AppState) -> Result<String, AppError> {
 
 // ---- adding, checking, exporting, lifting ----
 
-/// After a request completed: an objection or an erasure puts its subject on the list.
-/// Called before the completion is stored; adding twice is harmless.
-pub async fn on_completed(state: &AppState, req: &Request) -> Result<(), AppError> {
+/// After a request completed: an objection or an erasure puts its subject on the list
+/// (the entry returned, stored in the completion's own transaction: never a completion
+/// without its entry, nor an entry without its completion; adding twice is harmless);
+/// an opt-in takes the subject off it. Called before the completion is stored.
+pub async fn on_completed(
+    state: &AppState,
+    req: &Request,
+) -> Result<Option<Suppression>, AppError> {
     if req.kind == Kind::OptIn {
-        return opted_in(state, req).await;
+        opted_in(state, req).await?;
+        return Ok(None);
     }
     let (scope, processing) = match req.kind {
         Kind::Objection => match objection_scope(req) {
@@ -243,28 +249,21 @@ pub async fn on_completed(state: &AppState, req: &Request) -> Result<(), AppErro
         Kind::Erasure => (ERASURE_SCOPE.to_string(), None),
         Kind::OptOutSale | Kind::LimitSensitive => match OptOutScope::of_opt_out(req.kind) {
             Some(s) => (s.code().to_string(), None),
-            None => return Ok(()),
+            None => return Ok(None),
         },
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
     let Some(hash) = subject_hash(state, req).await? else {
-        return Ok(());
+        return Ok(None);
     };
-    let added = state
-        .store
-        .add_suppression(&Suppression {
-            id: 0,
-            address_hash: hash,
-            scope: scope.clone(),
-            processing,
-            request_id: req.id.clone(),
-            added_at: state.clock.now(),
-        })
-        .await?;
-    if added {
-        tracing::info!(reference = %req.reference, scope = %scope, "subject added to the suppression list");
-    }
-    Ok(())
+    Ok(Some(Suppression {
+        id: 0,
+        address_hash: hash,
+        scope,
+        processing,
+        request_id: req.id.clone(),
+        added_at: state.clock.now(),
+    }))
 }
 
 /// The list's hash of a request's subject (`None` once the identity is wiped).

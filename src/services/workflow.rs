@@ -688,6 +688,8 @@ struct Prior {
     /// What the completion email says of recipients (`recipients::subject_context`), read
     /// while the package was built.
     recipients: Option<serde_json::Value>,
+    /// The task whose finish is stored with the action (see [`finish_last_task`]).
+    finished: Option<crate::store::FinishedTask>,
 }
 
 /// [`act_on`], after a [`Prior`] step not stored yet.
@@ -703,6 +705,7 @@ async fn act_on_after(
     let mut prior = prior.unwrap_or_default();
     let export = prior.export.take();
     let known_recipients = prior.recipients.take();
+    let finished_task = prior.finished.take();
     if !prior.fresh {
         crate::services::duplicates::guard(state, &current, &act).await?;
         if matches!(act, StaffAction::Start) {
@@ -863,6 +866,7 @@ async fn act_on_after(
     let mut changes = Changes {
         now: Some(now),
         export,
+        finished_task,
         ..Default::default()
     };
     // The completion email says per system and table what was done, skipped and why, and
@@ -899,7 +903,7 @@ async fn act_on_after(
     // Before the completion is stored: a list entry without its completion errs on the
     // side of the subject; a completion without its entry would not.
     if action == Action::Complete {
-        crate::services::suppression::on_completed(state, &next).await?;
+        changes.suppression = crate::services::suppression::on_completed(state, &next).await?;
     }
     match prior {
         Some((step, stored_version)) => {
@@ -922,6 +926,9 @@ async fn act_on_after(
         state.queue.wake();
     }
     tracing::info!(reference = %next.reference, action = %action, status = %next.status, tasks, "request changed");
+    if let Some(entry) = &changes.suppression {
+        tracing::info!(reference = %next.reference, scope = %entry.scope, "subject on the suppression list");
+    }
 
     // An erasure also covers what Rightsdesk itself keeps of the person.
     let next = if action == Action::Complete && next.kind == Kind::Erasure {
@@ -1510,6 +1517,79 @@ pub async fn tasks_progressed(state: &AppState, reference: &str) -> Result<(), A
     tasks_progressed_from(state, reference, None, None).await
 }
 
+/// What became of a request's automatic completion.
+enum Completion {
+    /// Stored (completed, or left in review when its package could not be built).
+    Stored,
+    /// Another change came first (its version moved on): nothing was stored.
+    Conflict,
+}
+
+/// What [`finish_last_task`] did with a finished task.
+pub enum LastTask {
+    /// Its finish was stored with the request's completion.
+    Stored,
+    /// Not the request's last task, or the request does not complete by itself: nothing
+    /// was stored; the caller stores the finish alone (and goes on as usual).
+    Alone(
+        Box<crate::store::FinishedTask>,
+        Option<crate::services::task_results::Written>,
+    ),
+}
+
+/// A connector task of the in-progress request `req` has just finished (`finished`, not
+/// stored yet). When every other task of the request has finished and the request
+/// completes by itself, the task's finish is stored in the completion's commit (one
+/// commit and one read of the tasks fewer than finishing it first). Tasks finishing at
+/// the same moment cannot both wait for the other: a task goes this way only when it
+/// read every other one finished (stored), else it is stored alone and the tasks read
+/// again after it, as before.
+pub async fn finish_last_task(
+    state: &AppState,
+    req: &Request,
+    finished: crate::store::FinishedTask,
+    written: Option<crate::services::task_results::Written>,
+) -> Result<LastTask, AppError> {
+    if req.status != Status::InProgress || finished.task.status != "succeeded" {
+        return Ok(LastTask::Alone(Box::new(finished), written));
+    }
+    let mut tasks = match state.store.tasks_for_request(&req.id).await {
+        Ok(tasks) => tasks,
+        Err(_) => return Ok(LastTask::Alone(Box::new(finished), written)),
+    };
+    let mut found = false;
+    for t in tasks.iter_mut().filter(|t| t.id == finished.task.id) {
+        *t = finished.task.clone();
+        found = true;
+    }
+    let all_ok = current_tasks(&tasks)
+        .iter()
+        .all(|t| t.status == "succeeded");
+    if !found
+        || tasks.iter().any(|t| !is_finished(&t.status))
+        || !(all_ok && crate::services::suppression::auto_completes(state, req))
+    {
+        return Ok(LastTask::Alone(Box::new(finished), written));
+    }
+    let keep = finished.clone();
+    let outcome =
+        complete_by_itself(state, req.clone(), tasks, false, written, Some(finished)).await;
+    if let Ok(Completion::Stored) = outcome {
+        return Ok(LastTask::Stored);
+    }
+    // Not completed: nothing was stored unless the failure came after the commit. The
+    // store says which; the parts just written are read from it from now on.
+    let stored = match state.store.task(&keep.task.id).await? {
+        Some(t) => is_finished(&t.status),
+        None => true,
+    };
+    match outcome {
+        _ if !stored => Ok(LastTask::Alone(Box::new(keep), None)),
+        Err(e) if !matches!(e, AppError::Conflict { .. }) => Err(e),
+        _ => Ok(LastTask::Stored),
+    }
+}
+
 /// [`tasks_progressed`], starting from the request as the caller last read it (`known`)
 /// when that copy was `in_progress`: a stale copy costs nothing but a second look, as
 /// every write checks the version. A copy in any other status is read again (it may have
@@ -1546,11 +1626,11 @@ pub async fn tasks_progressed_from(
         if tasks.iter().any(|t| !is_finished(&t.status)) {
             return Ok(());
         }
-        let note = format!(
-            "every connector task has finished: {}",
-            crate::services::tasks::status_counts(&current_tasks(&tasks))
-        );
         if !auto {
+            let note = format!(
+                "every connector task has finished: {}",
+                crate::services::tasks::status_counts(&current_tasks(&tasks))
+            );
             match finish_tasks_noted(state, req, note).await {
                 Ok(_) => return Ok(()),
                 // Another task finished at the same moment: look again.
@@ -1558,110 +1638,124 @@ pub async fn tasks_progressed_from(
                 Err(e) => return Err(e),
             }
         }
-        // On to `review` and at once to `completed`, in one commit (both events on the
-        // timeline); a request already in `review` was interrupted between the two.
-        let stored_version = req.version;
-        let (reviewed, step) = if interrupted {
-            (req, None)
-        } else {
-            match tasks_done(state, &req, note) {
-                Some((next, event)) => (next, Some(event)),
-                None => return Ok(()),
-            }
-        };
-        // Access and portability: the package is built before completing, so the
-        // completion email carries its link, and recorded with the completion. Without a
-        // package the request stays in review for staff.
-        // What the completion email says of recipients is read while the package is
-        // built (one round trip fewer on the way to the completion).
-        let (built, recipients) = tokio::join!(
-            async {
-                if matches!(reviewed.kind, Kind::Access | Kind::Portability) {
-                    Some(
-                        crate::services::export::build_from(
-                            state,
-                            &reviewed,
-                            &tasks,
-                            written.take(),
-                        )
-                        .await,
-                    )
-                } else {
-                    None
-                }
-            },
-            crate::services::recipients::subject_context(state, &reviewed)
-        );
-        let package = if let Some(built) = built {
-            match built {
-                Ok(built) => Some(built),
-                Err(e) => {
-                    tracing::error!(reference = %reviewed.reference, error = %e, "export package failed; the request stays in review");
-                    if let Some(event) = step {
-                        match state
-                            .store
-                            .update_request(
-                                &reviewed,
-                                stored_version,
-                                Some(&event),
-                                None,
-                                &Changes::default(),
-                            )
-                            .await
-                        {
-                            Ok(()) | Err(crate::store::StoreError::Conflict) => {}
-                            Err(e) => return Err(e.into()),
-                        }
-                    }
-                    return Ok(());
-                }
-            }
-        } else {
-            None
-        };
-        let prior = Prior {
-            step: step.map(|event| (event, stored_version)),
-            tasks: Some(tasks),
-            fresh: false,
-            export: package.as_ref().map(|p| p.export.clone()),
-            recipients: Some(recipients?),
-        };
-        let request_id = reviewed.id.clone();
-        // Boxed: `act` itself calls back here when a request is resumed.
-        let completed = Box::pin(act_on_after(
-            state,
-            &Actor::system(),
-            reviewed,
-            StaffAction::Complete {
-                note: None,
-                download_url: package.as_ref().map(|p| p.url().to_string()),
-            },
-            Some(prior),
-        ))
-        .await;
-        if let Some(package) = package {
-            // Not completed: the package's row went with the completion's transaction,
-            // unless the failure came after it. When that cannot be read, the file stays
-            // (a file without its row is removed by nothing, but a row without its file
-            // would be a broken link).
-            let stored = completed.is_ok()
-                || state
-                    .store
-                    .exports_for_request(&request_id)
-                    .await
-                    .map_or(true, |all| all.iter().any(|e| e.id == package.export.id));
-            if stored {
-                package.recorded();
-            } else {
-                package.discard();
-            }
-        }
-        match completed {
-            Ok(_) => return Ok(()),
+        match complete_by_itself(state, req, tasks, interrupted, written.take(), None).await {
+            Ok(Completion::Stored) => return Ok(()),
             // Another task finished at the same moment: look again.
-            Err(AppError::Conflict { .. }) => continue,
+            Ok(Completion::Conflict) | Err(AppError::Conflict { .. }) => continue,
             Err(e) => return Err(e),
         }
     }
     Ok(())
+}
+
+/// A request whose `tasks` have all succeeded goes on to `review` and at once to
+/// `completed`, in one commit (both events on the timeline); a request already in
+/// `review` was `interrupted` between the two. `finished`: the task whose finish is
+/// stored in that commit (see [`finish_last_task`]).
+async fn complete_by_itself(
+    state: &AppState,
+    req: Request,
+    tasks: Vec<crate::store::Task>,
+    interrupted: bool,
+    written: Option<crate::services::task_results::Written>,
+    finished: Option<crate::store::FinishedTask>,
+) -> Result<Completion, AppError> {
+    let note = format!(
+        "every connector task has finished: {}",
+        crate::services::tasks::status_counts(&current_tasks(&tasks))
+    );
+    let stored_version = req.version;
+    let (reviewed, step) = if interrupted {
+        (req, None)
+    } else {
+        match tasks_done(state, &req, note) {
+            Some((next, event)) => (next, Some(event)),
+            None => return Ok(Completion::Conflict),
+        }
+    };
+    // Access and portability: the package is built before completing, so the
+    // completion email carries its link, and recorded with the completion. Without a
+    // package the request stays in review for staff.
+    // What the completion email says of recipients is read while the package is
+    // built (one round trip fewer on the way to the completion).
+    let (built, recipients) = tokio::join!(
+        async {
+            if matches!(reviewed.kind, Kind::Access | Kind::Portability) {
+                Some(crate::services::export::build_from(state, &reviewed, &tasks, written).await)
+            } else {
+                None
+            }
+        },
+        crate::services::recipients::subject_context(state, &reviewed)
+    );
+    let package = match built {
+        Some(Ok(built)) => Some(built),
+        Some(Err(e)) => {
+            tracing::error!(reference = %reviewed.reference, error = %e, "export package failed; the request stays in review");
+            let changes = Changes {
+                finished_task: finished,
+                ..Default::default()
+            };
+            return match step {
+                Some(event) => {
+                    match state
+                        .store
+                        .update_request(&reviewed, stored_version, Some(&event), None, &changes)
+                        .await
+                    {
+                        Ok(()) => Ok(Completion::Stored),
+                        Err(StoreError::Conflict) => Ok(Completion::Conflict),
+                        Err(e) => Err(e.into()),
+                    }
+                }
+                None => match changes.finished_task {
+                    Some(f) => {
+                        state.store.finish_task(&f.task, f.ledger.as_ref()).await?;
+                        Ok(Completion::Stored)
+                    }
+                    None => Ok(Completion::Stored),
+                },
+            };
+        }
+        None => None,
+    };
+    let prior = Prior {
+        step: step.map(|event| (event, stored_version)),
+        tasks: Some(tasks),
+        fresh: false,
+        export: package.as_ref().map(|p| p.export.clone()),
+        recipients: Some(recipients?),
+        finished,
+    };
+    let request_id = reviewed.id.clone();
+    // Boxed: `act` itself calls back here when a request is resumed.
+    let completed = Box::pin(act_on_after(
+        state,
+        &Actor::system(),
+        reviewed,
+        StaffAction::Complete {
+            note: None,
+            download_url: package.as_ref().map(|p| p.url().to_string()),
+        },
+        Some(prior),
+    ))
+    .await;
+    if let Some(package) = package {
+        // Not completed: the package's row went with the completion's transaction,
+        // unless the failure came after it. When that cannot be read, the file stays
+        // (a file without its row is removed by nothing, but a row without its file
+        // would be a broken link).
+        let stored = completed.is_ok()
+            || state
+                .store
+                .exports_for_request(&request_id)
+                .await
+                .map_or(true, |all| all.iter().any(|e| e.id == package.export.id));
+        if stored {
+            package.recorded();
+        } else {
+            package.discard();
+        }
+    }
+    completed.map(|_| Completion::Stored)
 }

@@ -181,6 +181,12 @@ macro_rules! store_impl {
                 request_id: &str,
                 c: &$crate::store::Changes,
             ) -> $crate::store::Result<()> {
+                if let Some(f) = &c.finished_task {
+                    Self::finish_task_tx(tx, &f.task, f.ledger.as_ref()).await?;
+                }
+                if let Some(e) = &c.suppression {
+                    Self::add_suppression_query(e).execute(&mut **tx).await?;
+                }
                 if let Some(e) = &c.export {
                     Self::insert_export_query(e).execute(&mut **tx).await?;
                 }

@@ -568,6 +568,20 @@ pub struct Changes {
     /// the completion never points at a package that is not stored, nor a stored package
     /// at a completion that did not happen.
     pub export: Option<Export>,
+    /// A connector task's outcome stored with this change (the request's last task,
+    /// whose finish completes it): one commit for both.
+    pub finished_task: Option<FinishedTask>,
+    /// An entry of the suppression list this change adds (a completed erasure's or
+    /// objection's); already there, it stays as it was.
+    pub suppression: Option<Suppression>,
+}
+
+/// A connector task as it finished, with an erasure's ledger entry (see
+/// [`TaskStore::finish_task`](crate::store::TaskStore::finish_task)).
+#[derive(Debug, Clone)]
+pub struct FinishedTask {
+    pub task: Task,
+    pub ledger: Option<LedgerEntry>,
 }
 
 /// One connector's part of a request's fan-out. `status` is `pending`, `running`,

@@ -69,6 +69,24 @@ macro_rules! suppression_queries {
         audit_lock = $lock:literal,
         claim_sql = $claim:literal $(,)?
     ) => {
+        impl $store {
+            /// The statement that adds an entry (by itself, or in a request's
+            /// transaction: `Changes::suppression`); an entry already there stays.
+            fn add_suppression_query(
+                e: &$crate::store::Suppression,
+            ) -> sqlx::query::Query<'static, $db, <$db as sqlx::Database>::Arguments> {
+                sqlx::query(
+                    "INSERT INTO suppressions (address_hash, scope, processing, request_id, added_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, scope) DO NOTHING",
+                )
+                .bind(e.address_hash.clone())
+                .bind(e.scope.clone())
+                .bind(e.processing.clone())
+                .bind(e.request_id.clone())
+                .bind(e.added_at)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::SuppressionStore for $store {
             async fn suppression_key(&self) -> $crate::store::Result<Option<String>> {
@@ -97,17 +115,7 @@ macro_rules! suppression_queries {
                 &self,
                 e: &$crate::store::Suppression,
             ) -> $crate::store::Result<bool> {
-                let done = sqlx::query(
-                    "INSERT INTO suppressions (address_hash, scope, processing, request_id, added_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, scope) DO NOTHING",
-                )
-                .bind(&e.address_hash)
-                .bind(&e.scope)
-                .bind(&e.processing)
-                .bind(&e.request_id)
-                .bind(e.added_at)
-                .execute(&self.pool)
-                .await?;
+                let done = Self::add_suppression_query(e).execute(&self.pool).await?;
                 Ok(done.rows_affected() > 0)
             }
 

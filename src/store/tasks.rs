@@ -85,6 +85,35 @@ macro_rules! tasks_queries {
         audit_lock = $lock:literal,
         claim_sql = $claim:literal $(,)?
     ) => {
+        impl $store {
+            /// A task's outcome, with an erasure's ledger entry and the `task.failed`
+            /// webhook, in the caller's transaction.
+            async fn finish_task_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                t: &$crate::store::Task,
+                ledger: Option<&$crate::store::LedgerEntry>,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "UPDATE tasks SET status = $2, error = $3, evidence = $4, result_ct = $5, updated_at = $6, \
+                     finished_at = $7 WHERE id = $1",
+                )
+                .bind(&t.id)
+                .bind(&t.status)
+                .bind(&t.error)
+                .bind(&t.evidence)
+                .bind(&t.result_ct)
+                .bind(t.updated_at)
+                .bind(t.finished_at)
+                .execute(&mut **tx)
+                .await?;
+                if let Some(l) = ledger {
+                    Self::insert_ledger_tx(tx, l).await?;
+                }
+                Self::webhook_task_tx(tx, t).await?;
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::TaskStore for $store {
 
@@ -131,23 +160,7 @@ macro_rules! tasks_queries {
                 ledger: Option<&$crate::store::LedgerEntry>,
             ) -> $crate::store::Result<()> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "UPDATE tasks SET status = $2, error = $3, evidence = $4, result_ct = $5, updated_at = $6, \
-                     finished_at = $7 WHERE id = $1",
-                )
-                .bind(&t.id)
-                .bind(&t.status)
-                .bind(&t.error)
-                .bind(&t.evidence)
-                .bind(&t.result_ct)
-                .bind(t.updated_at)
-                .bind(t.finished_at)
-                .execute(&mut *tx)
-                .await?;
-                if let Some(l) = ledger {
-                    Self::insert_ledger_tx(&mut tx, l).await?;
-                }
-                Self::webhook_task_tx(&mut tx, t).await?;
+                Self::finish_task_tx(&mut tx, t, ledger).await?;
                 tx.commit().await?;
                 Ok(())
             }

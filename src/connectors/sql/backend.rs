@@ -2,6 +2,8 @@
 //! running a built statement on any of them. Everything above this file is written once.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
@@ -161,6 +163,28 @@ impl SqlPool {
     }
 
     /// A connection if one is free at once; never waits for one to come back.
+    /// Open up to `n` more connections in the background, never past the pool's
+    /// maximum, and leave them idle for the next operation that wants several at once
+    /// (see `references::count_references_side_by_side`). `busy` is set while it runs, so
+    /// that asks made meanwhile open nothing more.
+    pub(crate) fn warm(&self, n: usize, busy: Arc<AtomicBool>) {
+        let room = match self {
+            Self::Postgres(p) => p.options().get_max_connections().saturating_sub(p.size()),
+            Self::MySql(p) => p.options().get_max_connections().saturating_sub(p.size()),
+            Self::Sqlite(p) => p.options().get_max_connections().saturating_sub(p.size()),
+        };
+        let n = n.min(usize::try_from(room).unwrap_or(0));
+        if n == 0 || busy.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = self.clone();
+        tokio::spawn(async move {
+            // Dropped at once: back to the pool, idle.
+            let _opened = futures_util::future::join_all((0..n).map(|_| pool.acquire())).await;
+            busy.store(false, Ordering::Release);
+        });
+    }
+
     pub(crate) fn try_acquire(&self) -> Option<Held> {
         match self {
             Self::Postgres(p) => p.try_acquire().map(Held::Pg),

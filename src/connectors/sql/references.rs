@@ -126,6 +126,25 @@ impl SqlConnector {
                 None => break,
             }
         }
+        // Too few free connections this time: the pool grows in the background (once
+        // the counts are sent) so that the next check finds them.
+        let short = tables.len().saturating_sub(extra.len() + 1);
+        let counted = self.count_references_on(conn, wanted, &tables, extra).await;
+        if short > 0 {
+            self.pool().warm(short, self.warming.clone());
+        }
+        counted
+    }
+
+    /// The counts of `wanted`, the first of `tables` (and any without a connection of
+    /// its own) on `conn`, table k (k >= 1) on `extra[k - 1]`.
+    async fn count_references_on(
+        &self,
+        conn: &mut Conn<'_>,
+        wanted: &[Counted<'_>],
+        tables: &[&str],
+        mut extra: Vec<super::backend::Held>,
+    ) -> Result<Vec<HashMap<SqlValue, i64>>, ConnectorError> {
         if extra.is_empty() {
             return self.count_references(conn, wanted).await;
         }
