@@ -1038,6 +1038,94 @@ async fn access_never_counts_shared_rows(engine: Engine) {
 
 on_every_engine!(access_never_counts_shared_rows);
 
+/// Issue 19: on PostgreSQL a large referencing table without an index on the counted
+/// column is counted in block ranges on free connections, side by side with the other
+/// referencing tables; the last range is open-ended, so a row written after the
+/// catalogue's size estimate still makes its address shared (kept, not masked).
+#[tokio::test]
+async fn a_large_table_is_counted_in_block_ranges_and_misses_no_row() {
+    let Some(db) = TestDb::fresh(Engine::Postgres, "rd_conn").await else {
+        return;
+    };
+    load_peer(&db, 3).await;
+    // Customer 3's many orders (about 1,700 pages), then, after the size estimate, more
+    // orders and one of customer 3 shipped to customer 2's billing address.
+    db.exec(
+        "DROP INDEX orders_shipping_address_id_idx;\n\
+         INSERT INTO orders (id, customer_id, shipping_address_id, payment_card_id) \
+         SELECT 'fill_' || g, 3, 6, 'pay_3' FROM generate_series(1, 160000) g;",
+    )
+    .await;
+    db.exec("VACUUM ANALYZE orders").await;
+    db.exec(
+        "INSERT INTO orders (id, customer_id, shipping_address_id, payment_card_id) \
+         SELECT 'late_' || g, 3, 6, 'pay_3' FROM generate_series(1, 20000) g;\n\
+         INSERT INTO orders (id, customer_id, shipping_address_id, payment_card_id) \
+         VALUES ('late_shared', 3, 4, 'pay_3');",
+    )
+    .await;
+    let pages = db
+        .texts("SELECT relpages::text FROM pg_class WHERE relname = 'orders'")
+        .await;
+    let pages: i64 = pages[0][0].parse().expect("pages");
+    assert!(pages >= 1024, "orders spans {pages} pages");
+    let beyond = db
+        .texts("SELECT (ctid::text::point)[0]::bigint::text FROM orders WHERE id = 'late_shared'")
+        .await;
+    let block: i64 = beyond[0][0].parse().expect("block");
+    assert!(
+        block >= pages,
+        "the late row is in block {block}, the estimate {pages}"
+    );
+
+    let peer = db.connector("peer_datamap.toml");
+    let who = Identity::from_email("customer-2@example.com");
+    // Four connections (the pool's maximum) used at once and given back: the erasure's
+    // own and three free for its counts.
+    let (a, b, c, d) = tokio::join!(
+        peer.access(&who),
+        peer.access(&who),
+        peer.access(&who),
+        peer.access(&who)
+    );
+    for found in [a, b, c, d] {
+        assert_eq!(found.expect("access").row_count(), 17);
+    }
+    let (evidence, statements) =
+        rightsdesk::connectors::sql::with_statement_log(peer.erase(&who, &hasher)).await;
+    let evidence = evidence.expect("erasure");
+    assert!(evidence.is_complete(), "{evidence:?}");
+    let counted: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.contains("COUNT(*)") && s.contains("GROUP BY"))
+        .collect();
+    let ranges: Vec<&&String> = counted
+        .iter()
+        .filter(|s| s.contains("\"shipping_address_id\"") && s.contains("ctid >="))
+        .collect();
+    assert_eq!(ranges.len(), 2, "orders in two block ranges: {counted:#?}");
+    assert_eq!(
+        ranges.iter().filter(|s| !s.contains("ctid <")).count(),
+        1,
+        "the last range is open-ended: {counted:#?}"
+    );
+    // Customer 2's home address is masked; the billing address, which the late order
+    // of customer 3 ships to, is kept.
+    let streets = db
+        .texts(
+            "SELECT id::text, coalesce(street, 'NULL') FROM address WHERE id IN (3, 4) ORDER BY id",
+        )
+        .await;
+    assert_eq!(
+        streets,
+        vec![
+            vec!["3".to_string(), "NULL".to_string()],
+            vec!["4".to_string(), "Billing Avenue 2".to_string()],
+        ]
+    );
+    db.finish(&[&peer]).await;
+}
+
 /// Issue 16 (erasure ratio): on PostgreSQL and SQLite an erasure's reads go to the
 /// database one round trip per level of the data map, not one per table. The peer data
 /// map has three levels (customer, visit, report, service_request by identity; then

@@ -518,6 +518,16 @@ impl SqlConnector {
         &self.decl
     }
 
+    /// A table's size in pages as the cached catalogue last read it (0: unknown, or
+    /// not PostgreSQL).
+    pub(crate) fn cached_pages(&self, table: &str) -> i64 {
+        self.catalog
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or(0, |c| c.pages(table))
+    }
+
     pub fn pool(&self) -> &SqlPool {
         &self.pool
     }
@@ -1906,6 +1916,7 @@ impl SqlConnector {
                 table: &parent_decl.name,
                 column: &parent.columns[pc],
                 values,
+                blocks: (0, None),
             });
         }
         if edges.is_empty() {
@@ -1929,6 +1940,7 @@ impl SqlConnector {
                             table: &m.table,
                             column: &m.column,
                             values: m.values.clone(),
+                            blocks: (0, None),
                         })
                         .collect();
                     self.count_references_side_by_side(c, &refs).await.ok()

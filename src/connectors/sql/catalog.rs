@@ -21,6 +21,10 @@ pub(crate) struct Catalog {
     pub dialect: Dialect,
     tables: HashMap<String, Vec<ColumnInfo>>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// PostgreSQL: each table's size in pages as the server last estimated it
+    /// (`pg_class.relpages`, set by VACUUM and ANALYZE); used only to split a large scan
+    /// into parts (`references::plan_parts`).
+    pages: HashMap<String, i64>,
 }
 
 // Tables are looked up in the connection's own schema: PostgreSQL's `current_schema()`
@@ -34,6 +38,9 @@ const PG_FOREIGN_KEYS: &str = "SELECT src.relname::text, dst.relname::text \
      JOIN pg_catalog.pg_class dst ON dst.oid = c.confrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = src.relnamespace \
      WHERE c.contype = 'f' AND n.nspname = current_schema()";
+const PG_PAGES: &str = "SELECT c.relname::text, c.relpages::text FROM pg_catalog.pg_class c \
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind = 'r' AND n.nspname = current_schema()";
 const MYSQL_COLUMNS: &str = "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, \
      IS_NULLABLE, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
      ORDER BY TABLE_NAME, ORDINAL_POSITION";
@@ -80,10 +87,21 @@ impl Catalog {
                 _ => None,
             })
             .collect();
+        let mut pages = HashMap::new();
+        if dialect == Dialect::Postgres {
+            for row in conn.fetch_text(PG_PAGES).await? {
+                if let [table, n, ..] = row.as_slice()
+                    && let Ok(n) = n.parse::<i64>()
+                {
+                    pages.insert(table.clone(), n);
+                }
+            }
+        }
         Ok(Self {
             dialect,
             tables,
             foreign_keys,
+            pages,
         })
     }
 
@@ -113,6 +131,11 @@ impl Catalog {
             }
         }
         Ok(catalog)
+    }
+
+    /// See [`Self::pages`]: 0 when unknown.
+    pub(crate) fn pages(&self, table: &str) -> i64 {
+        self.pages.get(table).copied().unwrap_or(0).max(0)
     }
 
     pub(crate) fn columns(&self, table: &str) -> Option<&[ColumnInfo]> {

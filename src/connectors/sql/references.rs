@@ -18,6 +18,8 @@ pub(crate) struct Counted<'a> {
     pub table: &'a str,
     pub column: &'a ColumnInfo,
     pub values: Vec<SqlValue>,
+    /// The blocks counted (see [`Part`]): `(0, None)` for the whole table.
+    pub blocks: (i64, Option<i64>),
 }
 
 impl SqlConnector {
@@ -77,9 +79,18 @@ impl SqlConnector {
                         .push(", COUNT(*) FROM ")
                         .ident(w.table)
                         .push(" WHERE ")
-                        .column_in(w.column, values)
-                        .push(" GROUP BY ")
-                        .ident(&w.column.name);
+                        .column_in(w.column, values);
+                    // PostgreSQL only (a table counted in parts): a TID range scan.
+                    match w.blocks {
+                        (0, None) => {}
+                        (from, to) => {
+                            s.push(&format!(" AND ctid >= '({from},0)'::tid"));
+                            if let Some(to) = to {
+                                s.push(&format!(" AND ctid < '({to},0)'::tid"));
+                            }
+                        }
+                    }
+                    s.push(" GROUP BY ").ident(&w.column.name);
                 }
                 let names: Vec<&str> = now.iter().map(|(i, _)| wanted[*i].table).collect();
                 let rows = conn.fetch(s).await.map_err(self.db_err(format!(
@@ -100,75 +111,150 @@ impl SqlConnector {
     }
 }
 
+/// Connections one shared-row check uses at most (its own and up to three free ones).
+const SIDE_BY_SIDE: usize = 4;
+
+/// A table is counted in parts (block ranges) only when each part keeps at least this
+/// many pages (4 MiB of 8 KiB pages): below that a part's own round trip costs more than
+/// the scan it saves.
+const MIN_PART_PAGES: i64 = 512;
+
+/// One scan of a shared-row check: a referencing table, whole or a range of its blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Part<'a> {
+    pub table: &'a str,
+    /// Its blocks (PostgreSQL `ctid` ranges): from this one, up to `to` (excluded) or the
+    /// table's end. A table whole is `0..`.
+    pub from: i64,
+    pub to: Option<i64>,
+    /// Pages it covers, as the catalogue last estimated them (0: unknown).
+    pub pages: i64,
+}
+
+/// The scans of a check over `tables` (name, pages) for `slots` connections: each table
+/// whole, then the largest part halved while there are more connections than parts and
+/// the halves keep [`MIN_PART_PAGES`]. The last part of a table is open-ended, so rows in
+/// blocks added since the estimate are counted too.
+pub(crate) fn plan_parts<'a>(tables: &[(&'a str, i64)], slots: usize) -> Vec<Part<'a>> {
+    let mut parts: Vec<Part<'a>> = tables
+        .iter()
+        .map(|&(table, pages)| Part {
+            table,
+            from: 0,
+            to: None,
+            pages: pages.max(0),
+        })
+        .collect();
+    while parts.len() < slots {
+        let Some((k, largest)) = parts.iter().enumerate().max_by_key(|(_, p)| p.pages) else {
+            break;
+        };
+        let half = largest.pages / 2;
+        if half < MIN_PART_PAGES {
+            break;
+        }
+        let mid = largest.from + half;
+        let (first, second) = (
+            Part {
+                to: Some(mid),
+                pages: half,
+                ..*largest
+            },
+            Part {
+                from: mid,
+                pages: largest.pages - half,
+                ..*largest
+            },
+        );
+        parts[k] = first;
+        parts.insert(k + 1, second);
+    }
+    parts
+}
+
+/// `parts` spread over `slots` connections: each next largest part to the connection
+/// with the fewest pages so far (the first slot is the caller's own connection).
+fn spread<'a>(parts: &[Part<'a>], slots: usize) -> Vec<Vec<Part<'a>>> {
+    let mut order: Vec<Part<'a>> = parts.to_vec();
+    order.sort_by_key(|p| std::cmp::Reverse(p.pages));
+    let mut out: Vec<(i64, Vec<Part<'a>>)> = (0..slots.max(1)).map(|_| (0, Vec::new())).collect();
+    for p in order {
+        if let Some(slot) = out.iter_mut().min_by_key(|(load, _)| *load) {
+            slot.0 += p.pages.max(1);
+            slot.1.push(p);
+        }
+    }
+    out.into_iter()
+        .map(|(_, parts)| parts)
+        .filter(|parts| !parts.is_empty())
+        .collect()
+}
+
 impl SqlConnector {
-    /// [`Self::count_references`] with the referencing tables counted side by side:
-    /// each on a connection of its own when the pool has one free at once, the rest on
-    /// `conn`. Counts through columns without an index are sequential scans, which then
-    /// run at the same time instead of one after the other. Never waits for the pool (the
-    /// caller already holds one of its connections). Used on PostgreSQL only, where a
-    /// statement on another connection reads what one on `conn` would (see
-    /// [`Coalescer`]).
+    /// [`Self::count_references`] with the referencing tables counted side by side: each
+    /// on a connection of its own when the pool has one free at once, and a large table
+    /// in block ranges ([`plan_parts`]) when connections are left over. Counts through
+    /// columns without an index are sequential scans, which then run at the same time
+    /// instead of one after the other. Never waits for the pool (the caller already holds
+    /// one of its connections); when too few were free, the pool grows in the background
+    /// for the next check. Used on PostgreSQL only, where a statement on another
+    /// connection reads what one on `conn` would (see [`Coalescer`]).
     pub(crate) async fn count_references_side_by_side(
         &self,
         conn: &mut Conn<'_>,
         wanted: &[Counted<'_>],
     ) -> Result<Vec<HashMap<SqlValue, i64>>, ConnectorError> {
-        let mut tables: Vec<&str> = Vec::new();
+        let mut tables: Vec<(&str, i64)> = Vec::new();
         for w in wanted.iter().filter(|w| !w.values.is_empty()) {
-            if !tables.contains(&w.table) {
-                tables.push(w.table);
+            if !tables.iter().any(|(t, _)| *t == w.table) {
+                tables.push((w.table, self.cached_pages(w.table)));
             }
         }
+        let parts = plan_parts(&tables, SIDE_BY_SIDE);
         let mut extra = Vec::new();
-        while extra.len() + 1 < tables.len() {
+        while extra.len() + 1 < parts.len() {
             match self.pool().try_acquire() {
                 Some(held) => extra.push(held),
                 None => break,
             }
         }
-        // Too few free connections this time: the pool grows in the background (once
-        // the counts are sent) so that the next check finds them.
-        let short = tables.len().saturating_sub(extra.len() + 1);
-        let counted = self.count_references_on(conn, wanted, &tables, extra).await;
-        if short > 0 {
-            self.pool().warm(short, self.warming.clone());
-        }
-        counted
-    }
-
-    /// The counts of `wanted`, the first of `tables` (and any without a connection of
-    /// its own) on `conn`, table k (k >= 1) on `extra[k - 1]`.
-    async fn count_references_on(
-        &self,
-        conn: &mut Conn<'_>,
-        wanted: &[Counted<'_>],
-        tables: &[&str],
-        mut extra: Vec<super::backend::Held>,
-    ) -> Result<Vec<HashMap<SqlValue, i64>>, ConnectorError> {
+        let short = parts.len().saturating_sub(extra.len() + 1);
         if extra.is_empty() {
-            return self.count_references(conn, wanted).await;
+            let counted = self.count_references(conn, wanted).await;
+            self.pool().warm(short, self.warming.clone());
+            return counted;
         }
-        // Table k (k >= 1) on extra connection k - 1 while there is one; the first table
-        // and any left over on the caller's connection.
-        let on = |table: &str| -> usize {
-            let k = tables.iter().position(|t| *t == table).unwrap_or(0);
-            if k >= 1 && k <= extra.len() { k } else { 0 }
+        // Fewer connections than parts: the parts for as many as there are.
+        let slots = extra.len() + 1;
+        let parts = if short > 0 {
+            plan_parts(&tables, slots)
+        } else {
+            parts
         };
-        let share = |slot: usize| -> (Vec<usize>, Vec<Counted<'_>>) {
-            let entries: Vec<usize> = (0..wanted.len())
-                .filter(|&i| !wanted[i].values.is_empty() && on(wanted[i].table) == slot)
-                .collect();
-            let counted = entries
-                .iter()
-                .map(|&i| Counted {
-                    table: wanted[i].table,
-                    column: wanted[i].column,
-                    values: wanted[i].values.clone(),
-                })
-                .collect();
+        let shares = spread(&parts, slots);
+        // Per connection: the entries of `wanted` it counts (an entry of a table in parts
+        // is counted on several, its totals summed).
+        let share = |parts: &[Part<'_>]| -> (Vec<usize>, Vec<Counted<'_>>) {
+            let mut entries = Vec::new();
+            let mut counted = Vec::new();
+            for part in parts {
+                for (i, w) in wanted.iter().enumerate() {
+                    if w.values.is_empty() || w.table != part.table {
+                        continue;
+                    }
+                    entries.push(i);
+                    counted.push(Counted {
+                        table: w.table,
+                        column: w.column,
+                        values: w.values.clone(),
+                        blocks: (part.from, part.to),
+                    });
+                }
+            }
             (entries, counted)
         };
-        let shares: Vec<(Vec<usize>, Vec<Counted<'_>>)> = (0..=extra.len()).map(share).collect();
+        let shares: Vec<(Vec<usize>, Vec<Counted<'_>>)> =
+            shares.iter().map(|parts| share(parts)).collect();
         let mut runs = Vec::with_capacity(shares.len());
         let mut held = extra.iter_mut();
         let mut own = Some(conn);
@@ -186,12 +272,16 @@ impl SqlConnector {
             runs.push(run);
         }
         let mut totals: Vec<HashMap<SqlValue, i64>> = vec![HashMap::new(); wanted.len()];
-        for ((entries, _), counted) in shares
-            .iter()
-            .zip(futures_util::future::join_all(runs).await)
-        {
+        let results = futures_util::future::join_all(runs).await;
+        drop(extra);
+        if short > 0 {
+            self.pool().warm(short, self.warming.clone());
+        }
+        for ((entries, _), counted) in shares.iter().zip(results) {
             for (&i, total) in entries.iter().zip(counted?) {
-                totals[i] = total;
+                for (v, n) in total {
+                    *totals[i].entry(v).or_default() += n;
+                }
             }
         }
         Ok(totals)
@@ -414,5 +504,40 @@ mod tests {
             .counts(ask(&[1]), |m| async move { Some(count(&m)) })
             .await;
         assert_eq!(got.unwrap()[0][&SqlValue::Int(1)], 2);
+    }
+
+    #[test]
+    fn a_large_table_is_halved_while_connections_are_left() {
+        let tables = [("orders", 2560), ("customer", 1137), ("payment_card", 1126)];
+        let parts = plan_parts(&tables, 4);
+        let orders: Vec<(i64, Option<i64>)> = parts
+            .iter()
+            .filter(|p| p.table == "orders")
+            .map(|p| (p.from, p.to))
+            .collect();
+        assert_eq!(orders, vec![(0, Some(1280)), (1280, None)]);
+        assert_eq!(parts.len(), 4);
+        // One connection more: the largest part halved again (640 pages each).
+        let parts = plan_parts(&tables, 5);
+        assert_eq!(parts.len(), 5);
+        assert_eq!(parts.iter().filter(|p| p.table == "orders").count(), 3);
+        // Halves under 512 pages are not worth their round trip.
+        assert_eq!(plan_parts(&tables, 10).len(), 8);
+        // As many connections as tables: each whole.
+        assert!(
+            plan_parts(&tables, 3)
+                .iter()
+                .all(|p| p.from == 0 && p.to.is_none())
+        );
+        // Small or unknown tables are never split.
+        assert_eq!(plan_parts(&[("t", 900), ("u", 0)], 4).len(), 2);
+        // Spread: the largest parts first, each to the least loaded connection.
+        let spread = spread(&plan_parts(&tables, 4), 3);
+        assert_eq!(spread.len(), 3);
+        let loads: Vec<i64> = spread
+            .iter()
+            .map(|s| s.iter().map(|p| p.pages).sum())
+            .collect();
+        assert!(loads.iter().all(|&l| l <= 2560), "{loads:?}");
     }
 }

@@ -389,6 +389,7 @@ impl SqlConnector {
                         .map(|r| r[ci].clone())
                         .filter(|v| !v.is_null() && seen.insert(v.clone()))
                         .collect(),
+                    blocks: (0, None),
                 }
             })
             .collect();
