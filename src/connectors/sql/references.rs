@@ -111,8 +111,10 @@ impl SqlConnector {
     }
 }
 
-/// Connections one shared-row check uses at most (its own and up to three free ones).
-const SIDE_BY_SIDE: usize = 4;
+/// Connections one shared-row check uses at most (its own and up to two free ones).
+/// Four were measured slower than three on the peer workload on two cores: parts beyond
+/// the database server's cores only take turns.
+const SIDE_BY_SIDE: usize = 3;
 
 /// A table is counted in parts (block ranges) only when each part keeps at least this
 /// many pages (4 MiB of 8 KiB pages): below that a part's own round trip costs more than
