@@ -209,23 +209,22 @@ impl JobHandler for RunTask {
         };
         let store = &state.store;
         let retry = |e: crate::store::StoreError| JobError::retry(e.to_string());
-        // The task and its request, read side by side (one round trip's wait, not two);
-        // the task as it was before this attempt starts it.
-        let (task, req) = tokio::join!(store.task(task_id), workflow::load(state, reference));
+        // The task started (and read as it was before this attempt, in the same
+        // statement) and its request read, side by side: one round trip's wait.
+        let (task, req) = tokio::join!(
+            store.start_task_read(task_id, state.clock.now()),
+            workflow::load(state, reference)
+        );
         let Some(task) = task.map_err(retry)? else {
-            return Err(JobError::permanent("task is gone"));
-        };
-        if !store
-            .start_task(task_id, state.clock.now())
-            .await
-            .map_err(retry)?
-        {
+            if store.task(task_id).await.map_err(retry)?.is_none() {
+                return Err(JobError::permanent("task is gone"));
+            }
             // Already finished (or waiting for a callback): a job retried after a crash
             // still moves the request on and releases the tasks that wait for this one.
             return task_ended(state, reference)
                 .await
                 .map_err(|e| JobError::retry(e.to_string()));
-        }
+        };
         let req = req.map_err(|e| JobError::permanent(e.to_string()))?;
         let outcome = match run_external(state, &req, &task).await {
             Some(Ok(External::Waiting)) => {

@@ -11,6 +11,10 @@ pub trait TaskStore: Send + Sync {
     async fn task(&self, id: &str) -> Result<Option<Task>>;
     /// Mark a task running (one more attempt); `false` when it already succeeded.
     async fn start_task(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// [`Self::start_task`] in the same statement as reading the task: the task as it
+    /// was before this attempt (its `attempts` those before this one), or `None` when it
+    /// is gone or was not startable (finished, waiting for a callback).
+    async fn start_task_read(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Task>>;
     /// Record a task's outcome, and for an erasure its ledger entry, atomically.
     async fn finish_task(&self, task: &Task, ledger: Option<&LedgerEntry>) -> Result<()>;
     /// A failed task back to `pending` (staff retry); `false` unless it had failed.
@@ -152,6 +156,30 @@ macro_rules! tasks_queries {
                 .execute(&self.pool)
                 .await?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            async fn start_task_read(
+                &self,
+                id: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::Result<Option<$crate::store::Task>> {
+                // As `start_task` (its commit need not wait for the WAL flush), returning
+                // the row: the status before the start is not kept (a started task is
+                // `running`, whatever it was), the attempts before it are one less.
+                let started: Option<$crate::store::Task> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "UPDATE tasks SET status = 'running', attempts = attempts + 1, updated_at = $2{} \
+                     WHERE tasks.id = $1 AND tasks.status IN ('pending', 'running') RETURNING {}",
+                    Self::ASYNC_COMMIT,
+                    $crate::store::common::TASK_COLUMNS,
+                )))
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(started.map(|mut t| {
+                    t.attempts -= 1;
+                    t
+                }))
             }
 
             async fn finish_task(
