@@ -1038,6 +1038,28 @@ async fn access_never_counts_shared_rows(engine: Engine) {
 
 on_every_engine!(access_never_counts_shared_rows);
 
+/// A connector named `name` on `db` (PostgreSQL) for its `customers` (identity: email,
+/// hashed on erasure) and the `addresses` they reference (street nulled), up to eight
+/// connections.
+fn customers_and_addresses(db: &TestDb, name: &str) -> SqlConnector {
+    let text = format!(
+        "name = \"{name}\"\nkind = \"postgres\"\nurl = \"${{RIGHTSDESK_DM_DATABASE_URL}}\"\n\
+         max_connections = 8\n\n\
+         [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\nidentities = {{ email = \"email\" }}\n\
+         erase = \"anonymize\"\n[tables.fields]\n\
+         email = {{ category = \"contact.email\", mask = \"hash\" }}\n\n\
+         [[tables]]\nname = \"addresses\"\nprimary_key = \"id\"\n\
+         via = {{ id = \"customers.address_id\" }}\nerase = \"anonymize\"\n[tables.fields]\n\
+         street = {{ category = \"contact.address\", mask = \"null\" }}\n"
+    );
+    let url = db.url.clone();
+    let decl = datamap::parse_str_with_env(&format!("datamap/{name}.toml"), &text, &|_| {
+        Some(url.clone())
+    })
+    .expect("data map");
+    SqlConnector::connect(decl).expect("connector")
+}
+
 /// Issue 19: on PostgreSQL a large referencing table without an index on the counted
 /// column is counted in block ranges on free connections, side by side; the last range
 /// is open-ended, so a row written after the catalogue's size estimate still makes its
@@ -1081,17 +1103,7 @@ async fn a_large_table_is_counted_in_block_ranges_and_misses_no_row() {
         "the late row is in block {block}, the estimate {pages}"
     );
 
-    let text = "name = \"ranges\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_RANGES_DATABASE_URL}\"\n\n\
-         [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\nidentities = { email = \"email\" }\n\
-         erase = \"anonymize\"\n[tables.fields]\n\
-         email = { category = \"contact.email\", mask = \"hash\" }\n\n\
-         [[tables]]\nname = \"addresses\"\nprimary_key = \"id\"\n\
-         via = { id = \"customers.address_id\" }\nerase = \"anonymize\"\n[tables.fields]\n\
-         street = { category = \"contact.address\", mask = \"null\" }\n";
-    let url = db.url.clone();
-    let decl = datamap::parse_str_with_env("datamap/ranges.toml", text, &|_| Some(url.clone()))
-        .expect("data map");
-    let ranges = SqlConnector::connect(decl).expect("connector");
+    let ranges = customers_and_addresses(&db, "ranges");
     let who = Identity::from_email("c1@example.com");
     // Connections used at once and given back: the erasure's own and two free.
     let (a, b, c) = tokio::join!(
@@ -1540,18 +1552,7 @@ async fn erasures_side_by_side_count_shared_rows_together() {
         sql += &format!("INSERT INTO customers VALUES ({i}, 'c{i}@example.com', {address});\n");
     }
     db.exec(&sql).await;
-    let text = "name = \"side\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_SIDE_DATABASE_URL}\"\n\
-         max_connections = 8\n\n\
-         [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\nidentities = { email = \"email\" }\n\
-         erase = \"anonymize\"\n[tables.fields]\n\
-         email = { category = \"contact.email\", mask = \"hash\" }\n\n\
-         [[tables]]\nname = \"addresses\"\nprimary_key = \"id\"\n\
-         via = { id = \"customers.address_id\" }\nerase = \"anonymize\"\n[tables.fields]\n\
-         street = { category = \"contact.address\", mask = \"null\" }\n";
-    let url = db.url.clone();
-    let decl = datamap::parse_str_with_env("datamap/side.toml", text, &|_| Some(url.clone()))
-        .expect("data map");
-    let side = SqlConnector::connect(decl).expect("connector");
+    let side = customers_and_addresses(&db, "side");
     let who: Vec<Identity> = (1..=6)
         .map(|i| Identity::from_email(&format!("C{i}@Example.com")))
         .collect();
@@ -1767,17 +1768,7 @@ async fn one_failing_subject_leaves_the_others_of_its_batch_erased() {
          CREATE TRIGGER frozen BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION frozen();",
     )
     .await;
-    let text = "name = \"frozen\"\nkind = \"postgres\"\nurl = \"${RIGHTSDESK_DM_FROZEN_DATABASE_URL}\"\n\n\
-         [[tables]]\nname = \"customers\"\nprimary_key = \"id\"\nidentities = { email = \"email\" }\n\
-         erase = \"anonymize\"\n[tables.fields]\n\
-         email = { category = \"contact.email\", mask = \"hash\" }\n\n\
-         [[tables]]\nname = \"addresses\"\nprimary_key = \"id\"\n\
-         via = { id = \"customers.address_id\" }\nerase = \"anonymize\"\n[tables.fields]\n\
-         street = { category = \"contact.address\", mask = \"null\" }\n";
-    let url = db.url.clone();
-    let decl = datamap::parse_str_with_env("datamap/frozen.toml", text, &|_| Some(url.clone()))
-        .expect("data map");
-    let frozen = SqlConnector::connect(decl).expect("connector");
+    let frozen = customers_and_addresses(&db, "frozen");
     assert!(frozen.runs_together());
     let whos: Vec<Identity> = (1..=4)
         .map(|i| Identity::from_email(&format!("c{i}@example.com")))

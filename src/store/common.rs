@@ -182,7 +182,7 @@ macro_rules! store_impl {
                 c: &$crate::store::Changes,
             ) -> $crate::store::Result<()> {
                 if let Some(f) = &c.finished_task {
-                    Self::finish_task_tx(tx, &f.task, f.ledger.as_ref()).await?;
+                    Self::finish_task_tx(tx, &f.task, f.ledger.as_ref(), false).await?;
                 }
                 if let Some(e) = &c.suppression {
                     Self::add_suppression_query(e).execute(&mut **tx).await?;

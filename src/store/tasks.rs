@@ -91,16 +91,19 @@ macro_rules! tasks_queries {
     ) => {
         impl $store {
             /// A task's outcome, with an erasure's ledger entry and the `task.failed`
-            /// webhook, in the caller's transaction.
+            /// webhook, in the caller's transaction. `open_only`: only a task still
+            /// `running` or `waiting` (a link's finish); `false` when it was not.
             async fn finish_task_tx(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 t: &$crate::store::Task,
                 ledger: Option<&$crate::store::LedgerEntry>,
-            ) -> $crate::store::Result<()> {
-                sqlx::query(
+                open_only: bool,
+            ) -> $crate::store::Result<bool> {
+                let done = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE tasks SET status = $2, error = $3, evidence = $4, result_ct = $5, updated_at = $6, \
-                     finished_at = $7 WHERE id = $1",
-                )
+                     finished_at = $7 WHERE id = $1{}",
+                    if open_only { " AND status IN ('running', 'waiting')" } else { "" },
+                )))
                 .bind(&t.id)
                 .bind(&t.status)
                 .bind(&t.error)
@@ -110,11 +113,14 @@ macro_rules! tasks_queries {
                 .bind(t.finished_at)
                 .execute(&mut **tx)
                 .await?;
+                if open_only && done.rows_affected() != 1 {
+                    return Ok(false);
+                }
                 if let Some(l) = ledger {
                     Self::insert_ledger_tx(tx, l).await?;
                 }
                 Self::webhook_task_tx(tx, t).await?;
-                Ok(())
+                Ok(true)
             }
         }
 
@@ -188,7 +194,7 @@ macro_rules! tasks_queries {
                 ledger: Option<&$crate::store::LedgerEntry>,
             ) -> $crate::store::Result<()> {
                 let mut tx = self.begin_write().await?;
-                Self::finish_task_tx(&mut tx, t, ledger).await?;
+                Self::finish_task_tx(&mut tx, t, ledger, false).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -445,26 +451,9 @@ macro_rules! tasks_queries {
                 if used.rows_affected() != 1 {
                     return Ok(false);
                 }
-                let done = sqlx::query(
-                    "UPDATE tasks SET status = $2, error = $3, evidence = $4, result_ct = $5, updated_at = $6, \
-                     finished_at = $7 WHERE id = $1 AND status IN ('running', 'waiting')",
-                )
-                .bind(&t.id)
-                .bind(&t.status)
-                .bind(&t.error)
-                .bind(&t.evidence)
-                .bind(&t.result_ct)
-                .bind(t.updated_at)
-                .bind(t.finished_at)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() != 1 {
+                if !Self::finish_task_tx(&mut tx, t, ledger, true).await? {
                     return Ok(false);
                 }
-                if let Some(l) = ledger {
-                    Self::insert_ledger_tx(&mut tx, l).await?;
-                }
-                Self::webhook_task_tx(&mut tx, t).await?;
                 tx.commit().await?;
                 Ok(true)
             }
