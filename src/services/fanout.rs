@@ -209,8 +209,8 @@ impl JobHandler for RunTask {
         };
         let store = &state.store;
         let retry = |e: crate::store::StoreError| JobError::retry(e.to_string());
-        // The task started (and read as it was before this attempt, in the same
-        // statement) and its request read, side by side: one round trip's wait.
+        // The task started and read in one statement (with the attempts before this
+        // one), and its request read, side by side: one round trip's wait.
         let (task, req) = tokio::join!(
             store.start_task_read(task_id, state.clock.now()),
             workflow::load(state, reference)

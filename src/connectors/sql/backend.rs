@@ -162,7 +162,6 @@ impl SqlPool {
         })
     }
 
-    /// A connection if one is free at once; never waits for one to come back.
     /// Open up to `n` more connections in the background, never past the pool's
     /// maximum, and leave them idle for the next operation that wants several at once
     /// (see `references::count_references_side_by_side`). `busy` is set while it runs, so
@@ -185,6 +184,7 @@ impl SqlPool {
         });
     }
 
+    /// A connection if one is free at once; never waits for one to come back.
     pub(crate) fn try_acquire(&self) -> Option<Held> {
         match self {
             Self::Postgres(p) => p.try_acquire().map(Held::Pg),

@@ -133,7 +133,7 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// See [`Self::pages`]: 0 when unknown.
+    /// The size of `table` in pages as last estimated: 0 when unknown.
     pub(crate) fn pages(&self, table: &str) -> i64 {
         self.pages.get(table).copied().unwrap_or(0).max(0)
     }
