@@ -1523,6 +1523,8 @@ enum Completion {
     Stored,
     /// Another change came first (its version moved on): nothing was stored.
     Conflict,
+    /// The request cannot step on to review from where it is: nothing was stored.
+    NotNow,
 }
 
 /// What [`finish_last_task`] did with a finished task.
@@ -1639,7 +1641,7 @@ pub async fn tasks_progressed_from(
             }
         }
         match complete_by_itself(state, req, tasks, interrupted, written.take(), None).await {
-            Ok(Completion::Stored) => return Ok(()),
+            Ok(Completion::Stored | Completion::NotNow) => return Ok(()),
             // Another task finished at the same moment: look again.
             Ok(Completion::Conflict) | Err(AppError::Conflict { .. }) => continue,
             Err(e) => return Err(e),
@@ -1670,7 +1672,7 @@ async fn complete_by_itself(
     } else {
         match tasks_done(state, &req, note) {
             Some((next, event)) => (next, Some(event)),
-            None => return Ok(Completion::Conflict),
+            None => return Ok(Completion::NotNow),
         }
     };
     // Access and portability: the package is built before completing, so the
