@@ -1552,7 +1552,12 @@ pub async fn finish_last_task(
     finished: crate::store::FinishedTask,
     written: Option<crate::services::task_results::Written>,
 ) -> Result<LastTask, AppError> {
-    if req.status != Status::InProgress || finished.task.status != "succeeded" {
+    // What needs no read first: a request that would not complete by itself (staff
+    // review it) or a task that did not succeed takes the usual way at once.
+    if req.status != Status::InProgress
+        || finished.task.status != "succeeded"
+        || !crate::services::suppression::auto_completes(state, req)
+    {
         return Ok(LastTask::Alone(Box::new(finished), written));
     }
     let mut tasks = match state.store.tasks_for_request(&req.id).await {
@@ -1567,10 +1572,7 @@ pub async fn finish_last_task(
     let all_ok = current_tasks(&tasks)
         .iter()
         .all(|t| t.status == "succeeded");
-    if !found
-        || tasks.iter().any(|t| !is_finished(&t.status))
-        || !(all_ok && crate::services::suppression::auto_completes(state, req))
-    {
+    if !found || !all_ok || tasks.iter().any(|t| !is_finished(&t.status)) {
         return Ok(LastTask::Alone(Box::new(finished), written));
     }
     let keep = finished.clone();
