@@ -1060,6 +1060,60 @@ fn customers_and_addresses(db: &TestDb, name: &str) -> SqlConnector {
     SqlConnector::connect(decl).expect("connector")
 }
 
+/// The shared-row check's counts filter a sequential scan: on PostgreSQL more than four
+/// values go as a semi-join on a `VALUES` list (few as equalities), and both count what
+/// `IN` would: of a subject's six addresses the one another customer shares is kept.
+#[tokio::test]
+async fn many_counted_values_keep_exactly_the_shared_row() {
+    let Some(db) = TestDb::empty(Engine::Postgres).await else {
+        return;
+    };
+    let mut sql = String::from(
+        "CREATE TABLE addresses (id INT PRIMARY KEY, street VARCHAR(100));\n\
+         CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
+         address_id INT);\n\
+         CREATE INDEX customers_email ON customers (email);\n\
+         INSERT INTO customers VALUES (100, 'other@example.com', 4);\n",
+    );
+    for i in 1..=6 {
+        sql += &format!(
+            "INSERT INTO addresses VALUES ({i}, 'Street {i}');\n\
+             INSERT INTO customers VALUES ({i}, 'many@example.com', {i});\n"
+        );
+    }
+    db.exec(&sql).await;
+    let many = customers_and_addresses(&db, "many");
+    let who = Identity::from_email("many@example.com");
+    let (evidence, statements) =
+        rightsdesk::connectors::sql::with_statement_log(many.erase(&who, &hasher)).await;
+    let evidence = evidence.expect("erasure");
+    assert!(evidence.is_complete(), "{evidence:?}");
+    let counted: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.contains("COUNT(*)") && s.contains("GROUP BY"))
+        .collect();
+    assert!(!counted.is_empty(), "{statements:#?}");
+    assert!(
+        counted.iter().all(|s| s.contains("(VALUES ")),
+        "{counted:#?}"
+    );
+    let streets = db
+        .texts("SELECT id::text, COALESCE(street, 'NULL') FROM addresses ORDER BY id")
+        .await;
+    let want: Vec<Vec<String>> = (1..=6)
+        .map(|i| {
+            let street = if i == 4 {
+                "Street 4".to_string()
+            } else {
+                "NULL".into()
+            };
+            vec![i.to_string(), street]
+        })
+        .collect();
+    assert_eq!(streets, want);
+    db.finish(&[&many]).await;
+}
+
 /// Issue 19: on PostgreSQL a large referencing table without an index on the counted
 /// column is counted in block ranges on free connections, side by side; the last range
 /// is open-ended, so a row written after the catalogue's size estimate still makes its

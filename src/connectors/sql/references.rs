@@ -79,7 +79,7 @@ impl SqlConnector {
                         .push(", COUNT(*) FROM ")
                         .ident(w.table)
                         .push(" WHERE ")
-                        .column_in(w.column, values);
+                        .column_among(w.column, values);
                     // PostgreSQL only (a table counted in parts): a TID range scan.
                     match w.blocks {
                         (0, None) => {}

@@ -27,6 +27,8 @@ pub(crate) const CHUNK: usize = 1000;
 /// Most bound parameters in one statement: under SQLite's 32766 and PostgreSQL's and
 /// MySQL's 65535.
 pub(crate) const MAX_BINDS: usize = 30_000;
+/// Most values [`Stmt::column_among`] writes as a list of equalities.
+pub(crate) const FEW_VALUES: usize = 4;
 
 /// Rows per statement when each row needs `binds_per_row` parameters.
 pub(crate) fn rows_per_statement(binds_per_row: usize, extra_binds: usize) -> usize {
@@ -118,6 +120,44 @@ impl Stmt {
         self.push(")")
     }
 
+    /// `col` holds one of `values` (not empty), written for the filter of a sequential
+    /// scan, which evaluates it once per row of the table: up to [`FEW_VALUES`] values as
+    /// `col = v1 OR col = v2 …`; more, on PostgreSQL, as a semi-join on a `VALUES` list
+    /// (one hash probe per row); elsewhere as `IN (…)`.
+    ///
+    /// PostgreSQL evaluates `col IN ($1, $2)` as `col = ANY (ARRAY[$1, $2])`: with a
+    /// custom plan the array is a constant searched element by element, and once a
+    /// prepared statement has switched to its generic plan (after five runs on a
+    /// connection) the array is built again for every row. On the peer workload's
+    /// 300,000 orders that took 14 and 26 ms where the `OR` of two equalities takes 12 in
+    /// both plans, and above four values the hash probe (16 ms) is cheaper than either.
+    pub(crate) fn column_among(&mut self, col: &ColumnInfo, values: &[SqlValue]) -> &mut Self {
+        let same_kind = values
+            .windows(2)
+            .all(|w| std::mem::discriminant(&w[0]) == std::mem::discriminant(&w[1]));
+        if values.len() <= FEW_VALUES {
+            self.push("(");
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    self.push(" OR ");
+                }
+                self.ident(&col.name).push(" = ").value(v.clone(), col);
+            }
+            return self.push(")");
+        }
+        if self.dialect != Dialect::Postgres || !same_kind || values.iter().any(SqlValue::is_null) {
+            return self.column_in(col, values);
+        }
+        self.ident(&col.name).push(" IN (SELECT rd_v FROM (VALUES ");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push("(").value(v.clone(), col).push(")");
+        }
+        self.push(") AS rd_values (rd_v))")
+    }
+
     /// Rows whose key is one of `keys`: `k IN (..)` for one column; for composite keys a
     /// row-value IN, which SQLite accepts only against `VALUES`.
     pub(crate) fn key_in(&mut self, cols: &[&ColumnInfo], keys: &[&[SqlValue]]) -> &mut Self {
@@ -203,6 +243,34 @@ mod tests {
             .push(", ")
             .value(SqlValue::Int(1), &c);
         assert_eq!(s.sql, "NULL, CAST($1 AS \"pg_catalog\".\"numeric\")");
+    }
+
+    #[test]
+    fn a_scan_filter_is_equalities_for_few_values_and_a_values_join_for_more() {
+        let c = col("a");
+        let ints = |n: i64| (1..=n).map(SqlValue::Int).collect::<Vec<_>>();
+        let mut s = Stmt::new(Dialect::Postgres);
+        s.column_among(&c, &ints(2));
+        assert_eq!(s.sql, "(\"a\" = $1 OR \"a\" = $2)");
+        let mut s = Stmt::new(Dialect::Postgres);
+        s.column_among(&c, &ints(5));
+        assert_eq!(
+            s.sql,
+            "\"a\" IN (SELECT rd_v FROM (VALUES ($1), ($2), ($3), ($4), ($5)) AS rd_values (rd_v))"
+        );
+        assert_eq!(s.binds.len(), 5);
+        // Values of different kinds in one VALUES column would need one common type.
+        let mut mixed = ints(4);
+        mixed.push(SqlValue::Text("5".into()));
+        let mut s = Stmt::new(Dialect::Postgres);
+        s.column_among(&c, &mixed);
+        assert_eq!(s.sql, "\"a\" IN ($1, $2, $3, $4, $5)");
+        let mut s = Stmt::new(Dialect::MySql);
+        s.column_among(&c, &ints(5));
+        assert_eq!(s.sql, "`a` IN (?, ?, ?, ?, ?)");
+        let mut s = Stmt::new(Dialect::Sqlite);
+        s.column_among(&c, &ints(1));
+        assert_eq!(s.sql, "(\"a\" = ?)");
     }
 
     #[test]
