@@ -24,4 +24,8 @@ pub struct AppState {
     pub connectors: Arc<crate::connectors::Connectors>,
     /// Turns for password hashing (bounded memory under a burst of sign-ins).
     pub hashing: Arc<crate::services::hashing::HashGate>,
+    /// The suppression list's HMAC key once read from the store: its bytes never change
+    /// (a key rotation seals the same key under the new deployment key), so a completed
+    /// erasure's entry needs no read of it.
+    pub suppression_key: Arc<tokio::sync::OnceCell<crate::secret::Secret<[u8; 32]>>>,
 }

@@ -84,6 +84,7 @@ pub async fn open(config: &Config, clock: SharedClock) -> Result<AppState, Start
             config.portal.hashing_queue as usize,
             config.portal.hashing_wait.0,
         )),
+        suppression_key: Default::default(),
     };
     crate::services::staff::ensure_initial_admin(&state)
         .await

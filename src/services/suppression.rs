@@ -184,8 +184,16 @@ pub fn guard(req: &Request, act: &StaffAction) -> Result<(), AppError> {
 const KEY_ID: &str = "v1";
 
 /// The list's HMAC key: made on first use (32 random bytes sealed under the deployment
-/// key), then read back.
+/// key), then read back, and kept in memory from then on.
 async fn list_key(state: &AppState) -> Result<Secret<[u8; 32]>, AppError> {
+    state
+        .suppression_key
+        .get_or_try_init(|| stored_list_key(state))
+        .await
+        .cloned()
+}
+
+async fn stored_list_key(state: &AppState) -> Result<Secret<[u8; 32]>, AppError> {
     let at = Field::new("suppression_keys", "key_ct", KEY_ID);
     let sealed = match state.store.suppression_key().await? {
         Some(sealed) => sealed,

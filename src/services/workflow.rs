@@ -1560,7 +1560,13 @@ pub async fn finish_last_task(
     {
         return Ok(LastTask::Alone(Box::new(finished), written));
     }
-    let mut tasks = match state.store.tasks_for_request(&req.id).await {
+    // What the completion email says of recipients is read beside the tasks: one round
+    // trip's wait fewer on the way to the completion.
+    let (tasks, recipients) = tokio::join!(
+        state.store.tasks_for_request(&req.id),
+        crate::services::recipients::subject_context(state, req)
+    );
+    let mut tasks = match tasks {
         Ok(tasks) => tasks,
         Err(_) => return Ok(LastTask::Alone(Box::new(finished), written)),
     };
@@ -1576,8 +1582,16 @@ pub async fn finish_last_task(
         return Ok(LastTask::Alone(Box::new(finished), written));
     }
     let keep = finished.clone();
-    let outcome =
-        complete_by_itself(state, req.clone(), tasks, false, written, Some(finished)).await;
+    let outcome = complete_by_itself(
+        state,
+        req.clone(),
+        tasks,
+        false,
+        written,
+        Some(finished),
+        recipients.ok(),
+    )
+    .await;
     if let Ok(Completion::Stored) = outcome {
         return Ok(LastTask::Stored);
     }
@@ -1642,7 +1656,7 @@ pub async fn tasks_progressed_from(
                 Err(e) => return Err(e),
             }
         }
-        match complete_by_itself(state, req, tasks, interrupted, written.take(), None).await {
+        match complete_by_itself(state, req, tasks, interrupted, written.take(), None, None).await {
             Ok(Completion::Stored | Completion::NotNow) => return Ok(()),
             // Another task finished at the same moment: look again.
             Ok(Completion::Conflict) | Err(AppError::Conflict { .. }) => continue,
@@ -1663,6 +1677,7 @@ async fn complete_by_itself(
     interrupted: bool,
     written: Option<crate::services::task_results::Written>,
     finished: Option<crate::store::FinishedTask>,
+    recipients: Option<serde_json::Value>,
 ) -> Result<Completion, AppError> {
     let note = format!(
         "every connector task has finished: {}",
@@ -1680,8 +1695,8 @@ async fn complete_by_itself(
     // Access and portability: the package is built before completing, so the
     // completion email carries its link, and recorded with the completion. Without a
     // package the request stays in review for staff.
-    // What the completion email says of recipients is read while the package is
-    // built (one round trip fewer on the way to the completion).
+    // What the completion email says of recipients (unless the caller read it) is read
+    // while the package is built (one round trip fewer on the way to the completion).
     let (built, recipients) = tokio::join!(
         async {
             if matches!(reviewed.kind, Kind::Access | Kind::Portability) {
@@ -1690,7 +1705,12 @@ async fn complete_by_itself(
                 None
             }
         },
-        crate::services::recipients::subject_context(state, &reviewed)
+        async {
+            match recipients {
+                Some(known) => Ok(known),
+                None => crate::services::recipients::subject_context(state, &reviewed).await,
+            }
+        }
     );
     let package = match built {
         Some(Ok(built)) => Some(built),
