@@ -83,6 +83,28 @@ impl From<SqlitePool> for SqlPool {
     }
 }
 
+/// PostgreSQL: one statement that names every declared table and finds no row, run on
+/// each new connection. A new server process loads what it knows of a table (columns,
+/// indexes) the first time a statement names it: 0.4-0.9 ms against 0.1-0.3 for the
+/// same statement after, on the peer workload's tables. The pool hands out its idle
+/// connections in turn, and the shared-row check opens more, so an erasure's traversal
+/// often ran on a connection that had only counted before, and paid it table by table
+/// on its way. Measured interleaved on the peer workload: single erasures 27.6-45.3 ms
+/// (medians of five 29.3-31.9) before, 26.2-31.2 (28.4-30.4) after, the first erasure of
+/// a run apart.
+fn first_touch(decl: &ConnectorDecl) -> String {
+    decl.tables()
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT 1 FROM {} WHERE false",
+                Dialect::Postgres.quote(&t.name)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
 impl SqlPool {
     /// A pool for the declared connector that connects on first use, so a product
     /// database that is down does not stop Rightsdesk from starting.
@@ -96,12 +118,29 @@ impl SqlPool {
         let bad_url = |_| refuse("the url is not a valid connection URL for this kind");
         let max = decl.max_connections();
         Ok(match decl.kind() {
-            ConnectorKind::Postgres => Self::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(max)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_lazy_with(PgConnectOptions::from_str(url.expose()).map_err(bad_url)?),
-            ),
+            ConnectorKind::Postgres => {
+                let warm = Arc::new(first_touch(decl));
+                Self::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(ACQUIRE_TIMEOUT)
+                        .after_connect(move |conn, _| {
+                            let warm = warm.clone();
+                            Box::pin(async move {
+                                // A table missing from the database fails the statement:
+                                // the connection is fine all the same, and the check of
+                                // the data map says what is missing.
+                                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(warm.as_str()))
+                                    .execute(&mut *conn)
+                                    .await;
+                                Ok(())
+                            })
+                        })
+                        .connect_lazy_with(
+                            PgConnectOptions::from_str(url.expose()).map_err(bad_url)?,
+                        ),
+                )
+            }
             ConnectorKind::Mysql => Self::MySql(
                 MySqlPoolOptions::new()
                     .max_connections(max)
