@@ -1041,6 +1041,25 @@ on_every_engine!(access_never_counts_shared_rows);
 /// A connector named `name` on `db` (PostgreSQL) for its `customers` (identity: email,
 /// hashed on erasure) and the `addresses` they reference (street nulled), up to eight
 /// connections.
+/// Erase `who` through `connector`, expect complete evidence, and return the shared-row
+/// check's count statements the erasure sent.
+async fn erase_and_counts(connector: &SqlConnector, who: &Identity) -> Vec<String> {
+    let (evidence, statements) =
+        rightsdesk::connectors::sql::with_statement_log(connector.erase(who, &hasher)).await;
+    let evidence = evidence.expect("erasure");
+    assert!(evidence.is_complete(), "{evidence:?}");
+    statements
+        .into_iter()
+        .filter(|s| s.contains("COUNT(*)") && s.contains("GROUP BY"))
+        .collect()
+}
+
+/// The tables of [`customers_and_addresses`], empty.
+const CUSTOMERS_AND_ADDRESSES: &str = "CREATE TABLE addresses (id INT PRIMARY KEY, street VARCHAR(100));\n\
+     CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
+     address_id INT REFERENCES addresses (id));\n\
+     CREATE INDEX customers_email ON customers (email);\n";
+
 fn customers_and_addresses(db: &TestDb, name: &str) -> SqlConnector {
     let text = format!(
         "name = \"{name}\"\nkind = \"postgres\"\nurl = \"${{RIGHTSDESK_DM_DATABASE_URL}}\"\n\
@@ -1068,31 +1087,19 @@ async fn many_counted_values_keep_exactly_the_shared_row() {
     let Some(db) = TestDb::empty(Engine::Postgres).await else {
         return;
     };
-    let mut sql = String::from(
-        "CREATE TABLE addresses (id INT PRIMARY KEY, street VARCHAR(100));\n\
-         CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
-         address_id INT);\n\
-         CREATE INDEX customers_email ON customers (email);\n\
-         INSERT INTO customers VALUES (100, 'other@example.com', 4);\n",
-    );
+    let mut sql = String::from(CUSTOMERS_AND_ADDRESSES);
     for i in 1..=6 {
         sql += &format!(
             "INSERT INTO addresses VALUES ({i}, 'Street {i}');\n\
              INSERT INTO customers VALUES ({i}, 'many@example.com', {i});\n"
         );
     }
+    sql += "INSERT INTO customers VALUES (100, 'other@example.com', 4);\n";
     db.exec(&sql).await;
     let many = customers_and_addresses(&db, "many");
     let who = Identity::from_email("many@example.com");
-    let (evidence, statements) =
-        rightsdesk::connectors::sql::with_statement_log(many.erase(&who, &hasher)).await;
-    let evidence = evidence.expect("erasure");
-    assert!(evidence.is_complete(), "{evidence:?}");
-    let counted: Vec<&String> = statements
-        .iter()
-        .filter(|s| s.contains("COUNT(*)") && s.contains("GROUP BY"))
-        .collect();
-    assert!(!counted.is_empty(), "{statements:#?}");
+    let counted = erase_and_counts(&many, &who).await;
+    assert!(!counted.is_empty());
     assert!(
         counted.iter().all(|s| s.contains("(VALUES ")),
         "{counted:#?}"
@@ -1175,14 +1182,7 @@ async fn a_large_table_is_counted_in_block_ranges_and_misses_no_row() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let (evidence, statements) =
-        rightsdesk::connectors::sql::with_statement_log(ranges.erase(&who, &hasher)).await;
-    let evidence = evidence.expect("erasure");
-    assert!(evidence.is_complete(), "{evidence:?}");
-    let counted: Vec<&String> = statements
-        .iter()
-        .filter(|s| s.contains("COUNT(*)") && s.contains("GROUP BY"))
-        .collect();
+    let counted = erase_and_counts(&ranges, &who).await;
     assert_eq!(
         counted.len(),
         2,
@@ -1598,12 +1598,8 @@ async fn erasures_side_by_side_count_shared_rows_together() {
     let Some(db) = TestDb::empty(Engine::Postgres).await else {
         return;
     };
-    let mut sql = String::from(
-        "CREATE TABLE addresses (id INT PRIMARY KEY, street VARCHAR(100));\n\
-         CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
-         address_id INT REFERENCES addresses (id));\n\
-         CREATE INDEX customers_email ON customers (email);\n\
-         INSERT INTO addresses VALUES (100, 'Shared Street 1');\n",
+    let mut sql = format!(
+        "{CUSTOMERS_AND_ADDRESSES}INSERT INTO addresses VALUES (100, 'Shared Street 1');\n"
     );
     for i in 1..=6 {
         let address = if i <= 2 { 100 } else { i };
