@@ -130,11 +130,7 @@ async fn find(c: &Client, css: &str) -> Result<fantoccini::elements::Element, St
 async fn at(c: &Client, expected: &str) -> Outcome {
     let mut last = String::new();
     for _ in 0..100 {
-        let u = c.current_url().await.map_err(err)?;
-        last = match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_string(),
-        };
+        last = here(c).await?;
         let ok = match expected.strip_suffix('*') {
             Some(prefix) => last.starts_with(prefix),
             None => last == expected,
@@ -145,6 +141,30 @@ async fn at(c: &Client, expected: &str) -> Outcome {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Err(format!("expected to be at {expected}, still at {last}"))
+}
+
+/// The current page as `at` compares it: path, and `?query` when there is one.
+async fn here(c: &Client) -> Result<String, String> {
+    let u = c.current_url().await.map_err(err)?;
+    Ok(match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    })
+}
+
+/// Click `css` and wait until the browser has left the page it was on: `at` with a
+/// pattern that the page before matches too (a queue reloaded with other filters) would
+/// otherwise pass at once, and what follows would read the old page while it goes away.
+async fn click_away(c: &Client, css: &str) -> Outcome {
+    let before = here(c).await?;
+    click(c, css).await?;
+    for _ in 0..100 {
+        if here(c).await? != before {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("{css}: still at {before}"))
 }
 
 async fn fill(c: &Client, css: &str, text: &str) -> Outcome {
@@ -548,7 +568,7 @@ async fn due_soon_and_paging(c: &Client, app: &TestApp) -> Outcome {
     }
     hers.sort();
     fill(c, "#assignee", "bea@staff.example").await?;
-    click(c, "#search").await?;
+    click_away(c, "#search").await?;
     at(c, "/portal/requests?*").await?;
     let first = listed(c).await?;
     ensure(
@@ -657,7 +677,7 @@ async fn bulk_deny(c: &Client, app: &TestApp) -> Outcome {
 
     // Back to the queue, then all fifty matching "all statuses": refused with one
     // reason and note.
-    click(c, "#back").await?;
+    click_away(c, "#back").await?;
     at(c, "/portal/requests*").await?;
     c.find(Locator::Css("#status"))
         .await
