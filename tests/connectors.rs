@@ -1132,16 +1132,13 @@ async fn a_large_table_is_counted_in_block_ranges_and_misses_no_row() {
     };
     // Customer 1 lives at address 1; 150,000 others at address 2 (about 1,100 pages),
     // then, after the size estimate, 20,000 more and one at customer 1's address.
-    db.exec(
-        "CREATE TABLE addresses (id INT PRIMARY KEY, street VARCHAR(100));\n\
-         CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
-         address_id INT);\n\
-         CREATE INDEX customers_email ON customers (email);\n\
+    db.exec(&format!(
+        "{CUSTOMERS_AND_ADDRESSES}\
          INSERT INTO addresses VALUES (1, 'Own Street 1'), (2, 'Other Street 2');\n\
          INSERT INTO customers VALUES (1, 'c1@example.com', 1);\n\
          INSERT INTO customers SELECT g, 'other-' || g || '@example.com', 2 \
-         FROM generate_series(2, 150001) g;",
-    )
+         FROM generate_series(2, 150001) g;"
+    ))
     .await;
     db.exec("VACUUM ANALYZE customers").await;
     db.exec(
@@ -1811,10 +1808,8 @@ async fn one_failing_subject_leaves_the_others_of_its_batch_erased() {
     let Some(db) = TestDb::empty(Engine::Postgres).await else {
         return;
     };
-    db.exec(
-        "CREATE TABLE addresses (id INT PRIMARY KEY, street VARCHAR(100));\n\
-         CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
-         address_id INT REFERENCES addresses (id));\n\
+    db.exec(&format!(
+        "{CUSTOMERS_AND_ADDRESSES}\
          INSERT INTO addresses VALUES (1, 'One Street'), (4, 'Four Street'), \
          (100, 'Shared Street');\n\
          INSERT INTO customers VALUES (1, 'c1@example.com', 1), (2, 'c2@example.com', 100), \
@@ -1822,8 +1817,8 @@ async fn one_failing_subject_leaves_the_others_of_its_batch_erased() {
          CREATE FUNCTION frozen() RETURNS trigger AS $$ BEGIN \
          IF OLD.email = 'c3@example.com' THEN RAISE EXCEPTION 'this customer is frozen'; END IF; \
          RETURN NEW; END $$ LANGUAGE plpgsql;\n\
-         CREATE TRIGGER frozen BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION frozen();",
-    )
+         CREATE TRIGGER frozen BEFORE UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION frozen();"
+    ))
     .await;
     let frozen = customers_and_addresses(&db, "frozen");
     assert!(frozen.runs_together());

@@ -89,9 +89,12 @@ impl From<SqlitePool> for SqlPool {
 /// same statement after, on the peer workload's tables. The pool hands out its idle
 /// connections in turn, and the shared-row check opens more, so an erasure's traversal
 /// often ran on a connection that had only counted before, and paid it table by table
-/// on its way. Measured interleaved on the peer workload: single erasures 27.6-45.3 ms
-/// (medians of five 29.3-31.9) before, 26.2-31.2 (28.4-30.4) after, the first erasure of
-/// a run apart.
+/// on its way. Measured interleaved on the peer workload (three rounds): single erasures
+/// 27.6-45.3 ms (medians of five 29.3-31.9) before, 26.2-31.2 (28.4-30.4) after, the
+/// first erasure of a run apart; a difference near the spread between runs. Not checked
+/// statement by statement: in a manual check a locking read's first run on a new
+/// connection stayed slow (0.9-1.2 ms) after this statement, so part of that first-run
+/// cost is something else (plans, row locks).
 fn first_touch(decl: &ConnectorDecl) -> String {
     decl.tables()
         .iter()
